@@ -1,0 +1,447 @@
+//go:build mage
+
+// Magefile: the one build entry point of Gregg Insights (Grafana's convention for plugins).
+//
+// No global mage install is needed: run targets with `go run mage.go <target>`.
+//
+//	go run mage.go demo      build, start Prometheus + node_exporter on loopback, analyse this machine
+//	go run mage.go test      every check and test (what CI runs)
+//	go run mage.go build     backend binaries and frontend into dist/
+//	go run mage.go package   dist/ as gregg-insights-app-<version>.zip
+//	go run mage.go -l        every target
+package main
+
+import (
+	"archive/zip"
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/magefile/mage/mg"
+)
+
+const (
+	pluginID   = "gregg-insights-app"
+	executable = "gpx_gregg_insights"
+	distDir    = "dist"
+	// The data source is nested in the app: Grafana runs its binary from its own folder.
+	backendDir = "dist/datasource"
+)
+
+// Default target when none is given.
+var Default = Build
+
+// Build builds the backend and the frontend into dist/.
+func Build() {
+	mg.SerialDeps(Backend, Frontend)
+}
+
+// Backend builds the plugin for this host and every other Rust target whose standard library is
+// installed, named the way Grafana looks for it: dist/datasource/gpx_gregg_insights_<os>_<arch>.
+func Backend() error {
+	if err := run("cargo", "build", "--release", "--locked", "--bins", "--workspace"); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(backendDir, 0o755); err != nil {
+		return err
+	}
+	host := fmt.Sprintf("%s_%s", runtime.GOOS, runtime.GOARCH)
+	if err := installBinary(filepath.Join("target", "release", executable+exeSuffix(runtime.GOOS)), host, runtime.GOOS); err != nil {
+		return err
+	}
+	targets, err := output("rustup", "target", "list", "--installed")
+	if err != nil {
+		fmt.Println("rustup not found: building for this host only")
+		return nil
+	}
+	hostTriple := hostRustTriple()
+	for _, triple := range strings.Fields(targets) {
+		goos, goarch, known := grafanaPlatform(triple)
+		if triple == hostTriple || !known {
+			continue
+		}
+		fmt.Printf("cross-building %s (%s_%s)\n", triple, goos, goarch)
+		if err := run("cargo", "build", "--release", "--locked", "--target", triple, "--bin", executable); err != nil {
+			return fmt.Errorf("cross-build for %s failed (install its linker or remove the target): %w", triple, err)
+		}
+		built := filepath.Join("target", triple, "release", executable+exeSuffix(goos))
+		if err := installBinary(built, goos+"_"+goarch, goos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Frontend installs the npm dependencies when needed and builds the app, data source and panel
+// modules into dist/.
+func Frontend() error {
+	if err := npmInstall(); err != nil {
+		return err
+	}
+	if err := runIn("frontend", "npm", "run", "build"); err != nil {
+		return err
+	}
+	for _, module := range []string{"module.js", "datasource/module.js", "panel/module.js"} {
+		info, err := os.Stat(filepath.Join(distDir, module))
+		if err != nil {
+			return fmt.Errorf("frontend build did not produce %s: %w", module, err)
+		}
+		fmt.Printf("  dist/%-22s %7d bytes\n", module, info.Size())
+	}
+	return nil
+}
+
+// Deps installs what the tests and the demo run: Debian's prometheus and prometheus-node-exporter.
+func Deps() error {
+	missing := []string{}
+	for bin, pkg := range map[string]string{
+		"prometheus":               "prometheus",
+		"promtool":                 "prometheus",
+		"prometheus-node-exporter": "prometheus-node-exporter",
+	} {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return aptInstall(dedupe(missing)...)
+}
+
+// Lint checks formatting and lints: cargo fmt, clippy, gofmt, go vet.
+func Lint() error {
+	if err := run("cargo", "fmt", "--all", "--check"); err != nil {
+		return errors.New("Rust code is not formatted: run `cargo fmt --all`")
+	}
+	if err := run("cargo", "clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"); err != nil {
+		return err
+	}
+	unformatted, err := output("gofmt", "-l", "Magefile.go", "mage.go", "tests/conformance")
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(unformatted) != "" {
+		return fmt.Errorf("Go code is not formatted (run gofmt -w): %s", unformatted)
+	}
+	return runIn("tests/conformance", "go", "vet", "./...")
+}
+
+// Test runs every test: lints, Rust unit and integration tests against real Prometheus and
+// node_exporter, the frontend's typecheck, lint and jest, and the Go conformance harness against
+// the built plugin in dist/.
+func Test() error {
+	started := time.Now()
+	mg.SerialDeps(Deps, Lint)
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"build (backend + frontend)", func() error { mg.SerialDeps(Build); return nil }},
+		{"rust tests", func() error {
+			return run("cargo", "test", "--release", "--locked", "--workspace")
+		}},
+		{"frontend checks", func() error {
+			for _, script := range []string{"typecheck", "lint", "format:check", "test:ci"} {
+				if err := runIn("frontend", "npm", "run", script); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"go conformance harness", func() error {
+			abs, err := filepath.Abs(filepath.Join(backendDir, fmt.Sprintf("%s_%s_%s", executable, runtime.GOOS, runtime.GOARCH)))
+			if err != nil {
+				return err
+			}
+			testenv, err := filepath.Abs(filepath.Join("target", "release", "gregg-testenv"))
+			if err != nil {
+				return err
+			}
+			return runEnvIn("tests/conformance", []string{"GREGG_PLUGIN_BINARY=" + abs, "GREGG_TESTENV=" + testenv},
+				"go", "test", "-count=1", "-timeout", "10m", "./...")
+		}},
+	}
+	for _, step := range steps {
+		fmt.Printf("\n==> %s\n", step.name)
+		stepStart := time.Now()
+		if err := step.fn(); err != nil {
+			return fmt.Errorf("%s: %w", step.name, err)
+		}
+		fmt.Printf("==> %s: ok (%s)\n", step.name, time.Since(stepStart).Round(time.Second))
+	}
+	fmt.Printf("\nAll tests passed in %s.\n", time.Since(started).Round(time.Second))
+	return nil
+}
+
+// Demo builds the CLI, starts Prometheus and node_exporter on loopback (installing them where
+// absent), waits until rates exist, prints the health check and the analysis of this machine, and
+// stops everything it started.
+func Demo() error {
+	mg.SerialDeps(Deps)
+	if err := run("cargo", "build", "--release", "--locked", "--bin", "gregg-insights", "-p", "gregg-insights", "--bin", "gregg-testenv", "-p", "gregg-testkit"); err != nil {
+		return err
+	}
+	fmt.Println("\nStarting node_exporter and Prometheus on loopback (scraping every second)...")
+	env := exec.Command(filepath.Join("target", "release", "gregg-testenv"), "live")
+	env.Stderr = os.Stderr
+	stdin, err := env.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := env.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := env.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = stdin.Close() // gregg-testenv stops both servers when its stdin closes
+		_ = env.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("the test environment did not start: %w", err)
+	}
+	var started struct {
+		Prometheus   string `json:"prometheus"`
+		NodeExporter string `json:"nodeExporter"`
+	}
+	if err := json.Unmarshal([]byte(line), &started); err != nil {
+		return fmt.Errorf("unexpected test environment output %q: %w", line, err)
+	}
+	fmt.Printf("Prometheus %s scrapes node_exporter %s.\n\n", started.Prometheus, started.NodeExporter)
+	cli := filepath.Join("target", "release", "gregg-insights")
+	// Health first: it reports what the analysis can and cannot see.
+	if err := run(cli, "health", "--prometheus", started.Prometheus); err != nil {
+		return err
+	}
+	fmt.Println()
+	return run(cli, "analyze", "--prometheus", started.Prometheus, "--window", "30s")
+}
+
+// Package builds everything and zips dist/ as gregg-insights-app-<version>.zip, one folder named
+// after the plugin id.
+func Package() error {
+	mg.SerialDeps(Build)
+	version, err := version()
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%s-%s.zip", pluginID, version)
+	file, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	archive := zip.NewWriter(file)
+	count := 0
+	err = filepath.WalkDir(distDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(distDir, path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		header, err := zip.FileInfoHeader(info)
+		if err != nil {
+			return err
+		}
+		header.Name = filepath.ToSlash(filepath.Join(pluginID, rel))
+		header.Method = zip.Deflate
+		w, err := archive.CreateHeader(header) // keeps the 0755 of the binaries
+		if err != nil {
+			return err
+		}
+		src, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		_, err = io.Copy(w, src)
+		count++
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := archive.Close(); err != nil {
+		return err
+	}
+	info, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d files, %d bytes\n", name, count, info.Size())
+	return nil
+}
+
+// Clean removes dist/ and the package zips (target/ stays warm: Rust builds are slow).
+func Clean() error {
+	if err := os.RemoveAll(distDir); err != nil {
+		return err
+	}
+	zips, _ := filepath.Glob(pluginID + "-*.zip")
+	for _, z := range zips {
+		if err := os.Remove(z); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// version is the crate's version, which the frontend's package.json must match.
+func version() (string, error) {
+	cargo, err := os.ReadFile("Cargo.toml")
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`(?m)^version = "([^"]+)"`).FindSubmatch(cargo)
+	if m == nil {
+		return "", errors.New("no version in Cargo.toml")
+	}
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	raw, err := os.ReadFile("frontend/package.json")
+	if err != nil {
+		return "", err
+	}
+	if err := json.Unmarshal(raw, &pkg); err != nil {
+		return "", err
+	}
+	if pkg.Version != string(m[1]) {
+		return "", fmt.Errorf("Cargo.toml says %s but frontend/package.json says %s", m[1], pkg.Version)
+	}
+	return pkg.Version, nil
+}
+
+func installBinary(built, platform, goos string) error {
+	dest := filepath.Join(backendDir, fmt.Sprintf("%s_%s%s", executable, platform, exeSuffix(goos)))
+	data, err := os.ReadFile(built)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(dest, data, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(dest, 0o755); err != nil {
+		return err
+	}
+	fmt.Printf("  %s (%d bytes)\n", dest, len(data))
+	return nil
+}
+
+// grafanaPlatform maps a Rust target triple to Grafana's <os>_<arch> naming.
+func grafanaPlatform(triple string) (string, string, bool) {
+	known := map[string][2]string{
+		"x86_64-unknown-linux-gnu":      {"linux", "amd64"},
+		"x86_64-unknown-linux-musl":     {"linux", "amd64"},
+		"aarch64-unknown-linux-gnu":     {"linux", "arm64"},
+		"aarch64-unknown-linux-musl":    {"linux", "arm64"},
+		"armv7-unknown-linux-gnueabihf": {"linux", "arm"},
+		"x86_64-apple-darwin":           {"darwin", "amd64"},
+		"aarch64-apple-darwin":          {"darwin", "arm64"},
+		"x86_64-pc-windows-gnu":         {"windows", "amd64"},
+		"x86_64-pc-windows-msvc":        {"windows", "amd64"},
+	}
+	p, ok := known[triple]
+	return p[0], p[1], ok
+}
+
+func hostRustTriple() string {
+	out, err := output("rustc", "-vV")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "host: ") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "host: "))
+		}
+	}
+	return ""
+}
+
+func exeSuffix(goos string) string {
+	if goos == "windows" {
+		return ".exe"
+	}
+	return ""
+}
+
+// npmInstall runs `npm ci` when node_modules is missing or older than the lockfile.
+func npmInstall() error {
+	lock, err := os.Stat("frontend/package-lock.json")
+	if err != nil {
+		return fmt.Errorf("frontend/package-lock.json: %w", err)
+	}
+	if marker, err := os.Stat("frontend/node_modules/.package-lock.json"); err == nil && !marker.ModTime().Before(lock.ModTime()) {
+		return nil
+	}
+	return runIn("frontend", "npm", "ci", "--no-audit", "--no-fund")
+}
+
+func aptInstall(packages ...string) error {
+	fmt.Printf("installing %s with apt-get\n", strings.Join(packages, " "))
+	prefix := []string{}
+	if os.Geteuid() != 0 {
+		prefix = []string{"sudo", "-n"}
+	}
+	update := append(append([]string{}, prefix...), "apt-get", "update", "-qq")
+	if err := runEnvIn(".", []string{"DEBIAN_FRONTEND=noninteractive"}, update[0], update[1:]...); err != nil {
+		return err
+	}
+	install := append(append([]string{}, prefix...), "apt-get", "install", "-y", "-qq", "--no-install-recommends")
+	install = append(install, packages...)
+	return runEnvIn(".", []string{"DEBIAN_FRONTEND=noninteractive"}, install[0], install[1:]...)
+}
+
+func dedupe(items []string) []string {
+	out := []string{}
+	for i, item := range items {
+		if i == 0 || item != items[i-1] {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func run(name string, args ...string) error { return runEnvIn(".", nil, name, args...) }
+
+func runIn(dir, name string, args ...string) error { return runEnvIn(dir, nil, name, args...) }
+
+func runEnvIn(dir string, env []string, name string, args ...string) error {
+	fmt.Printf("+ %s %s\n", name, strings.Join(args, " "))
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+func output(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).Output()
+	return string(out), err
+}

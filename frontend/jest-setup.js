@@ -1,0 +1,5 @@
+// Jest setup provided by Grafana scaffolding
+import './.config/jest-setup';
+
+// @grafana/ui's Combobox measures text; jsdom has no canvas.
+HTMLCanvasElement.prototype.getContext = () => ({ measureText: (t) => ({ width: String(t).length * 7 }), font: '' });

@@ -1,0 +1,267 @@
+//! Command-line arguments, and their conversion into the library's configuration types.
+//!
+//! Connection options mirror the data source settings. Secrets are only ever read from files,
+//! so they never show up in `ps`, shell history or CI logs.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, TimeZone, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gregg_insights::{
+    catalog::{ThresholdOverride, ThresholdOverrides},
+    insight::Severity,
+    prometheus::{Auth, ClientConfig, DEFAULT_MAX_CONCURRENT_REQUESTS},
+    promql::{parse_duration, Selector},
+    report::Format,
+    secret::Secret,
+};
+use url::Url;
+
+/// Brendan Gregg's performance methodologies over Prometheus and node_exporter metrics.
+#[derive(Debug, Parser)]
+#[command(name = "gregg-insights", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that Prometheus answers and has node_exporter data (exit 1 if not).
+    Health {
+        /// Connection options.
+        #[command(flatten)]
+        connection: Connection,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = HealthFormat::Text)]
+        format: HealthFormat,
+    },
+    /// Run the analysis and print the report.
+    Analyze {
+        /// Connection options.
+        #[command(flatten)]
+        connection: Connection,
+        /// Evaluation time: RFC 3339 (2026-11-27T14:05:00Z) or Unix seconds. Default: now.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<DateTime<Utc>>,
+        /// Rate window and look-back, e.g. 5m, 1h.
+        #[arg(long, default_value = "5m", value_parser = parse_window)]
+        window: Duration,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Override a threshold: CHECK:LEVEL=VALUE, e.g. cpu.utilization:warning=70. Repeatable.
+        #[arg(long = "threshold", value_name = "CHECK:LEVEL=VALUE")]
+        thresholds: Vec<String>,
+        /// Exit with status 3 when a finding is at least this severe.
+        #[arg(long, value_parser = parse_severity)]
+        fail_on: Option<Severity>,
+    },
+}
+
+/// How to reach Prometheus and which targets to analyse.
+#[derive(Debug, Args)]
+pub struct Connection {
+    /// Prometheus URL, including any path prefix.
+    #[arg(long, env = "GREGG_PROMETHEUS_URL", value_name = "URL")]
+    pub prometheus: Url,
+    /// Label matchers restricting the analysed targets, e.g. 'job="node"'.
+    #[arg(long, default_value = "", value_name = "MATCHERS")]
+    pub selector: String,
+    /// Basic auth user (the password comes from --basic-auth-password-file).
+    #[arg(long, value_name = "USER", requires = "basic_auth_password_file")]
+    pub basic_auth_user: Option<String>,
+    /// File holding the basic auth password.
+    #[arg(long, value_name = "FILE", requires = "basic_auth_user")]
+    pub basic_auth_password_file: Option<PathBuf>,
+    /// File holding a bearer token.
+    #[arg(long, value_name = "FILE", conflicts_with = "basic_auth_user")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// PEM file with the CA certificate(s) to trust instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (with --client-key).
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Accept any server certificate. For testing only.
+    #[arg(long)]
+    pub tls_skip_verify: bool,
+    /// Extra header whose value is read from a file: NAME=FILE. Repeatable.
+    #[arg(long = "header-file", value_name = "NAME=FILE")]
+    pub header_files: Vec<String>,
+    /// Deadline for each Prometheus request, e.g. 30s.
+    #[arg(long, default_value = "30s", value_parser = parse_window)]
+    pub timeout: Duration,
+    /// Requests in flight to Prometheus at once.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS)]
+    pub max_concurrent_queries: usize,
+}
+
+/// `health --format`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum HealthFormat {
+    /// One paragraph.
+    Text,
+    /// The full health report as JSON.
+    Json,
+}
+
+/// `analyze --format`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ReportFormat {
+    /// The plain-text report.
+    Text,
+    /// Markdown.
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+impl From<ReportFormat> for Format {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Text => Format::Text,
+            ReportFormat::Markdown => Format::Markdown,
+            ReportFormat::Json => Format::Json,
+        }
+    }
+}
+
+impl Connection {
+    /// The client configuration these options describe.
+    pub fn client_config(&self) -> Result<ClientConfig> {
+        let mut config = ClientConfig::new(self.prometheus.clone());
+        config.timeout = self.timeout;
+        config.max_concurrent_requests = self.max_concurrent_queries.max(1);
+        config.auth = match (
+            &self.basic_auth_user,
+            &self.basic_auth_password_file,
+            &self.bearer_token_file,
+        ) {
+            (Some(user), Some(file), _) => Auth::Basic {
+                user: user.clone(),
+                password: read_secret(file)?,
+            },
+            (_, _, Some(file)) => Auth::Bearer(read_secret(file)?),
+            _ => Auth::None,
+        };
+        config.tls.skip_verify = self.tls_skip_verify;
+        if let Some(path) = &self.ca_cert {
+            config.tls.ca_cert_pem =
+                Some(std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the CA certificate {}", path.display())
+                })?);
+        }
+        if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
+            config.tls.client_cert_pem =
+                Some(std::fs::read_to_string(cert).with_context(|| {
+                    format!("cannot read the client certificate {}", cert.display())
+                })?);
+            config.tls.client_key_pem = Some(read_secret(key)?);
+        }
+        for spec in &self.header_files {
+            let Some((name, file)) = spec.split_once('=') else {
+                bail!("--header-file expects NAME=FILE, got `{spec}`");
+            };
+            config
+                .headers
+                .push((name.trim().to_string(), read_secret(&PathBuf::from(file))?));
+        }
+        Ok(config)
+    }
+
+    /// The parsed target selector.
+    pub fn selector(&self) -> Result<Selector> {
+        Selector::parse(&self.selector).context("--selector")
+    }
+}
+
+/// Read a secret from a file, without its trailing newline. Errors name the file, never the
+/// content.
+fn read_secret(path: &PathBuf) -> Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the secret file {}", path.display()))?;
+    Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
+}
+
+/// `CHECK:LEVEL=VALUE` flags → overrides.
+pub fn threshold_overrides(specs: &[String]) -> Result<ThresholdOverrides> {
+    let mut overrides = ThresholdOverrides::new();
+    for spec in specs {
+        let parsed = spec.split_once(':').and_then(|(check, rest)| {
+            let (level, value) = rest.split_once('=')?;
+            Some((
+                check.trim(),
+                level.trim(),
+                value.trim().parse::<f64>().ok()?,
+            ))
+        });
+        let Some((check, level, value)) = parsed else {
+            bail!("--threshold expects CHECK:LEVEL=VALUE (e.g. cpu.utilization:warning=70), got `{spec}`");
+        };
+        let entry: &mut ThresholdOverride = overrides.entry(check.to_string()).or_default();
+        match level {
+            "warning" => entry.warning = Some(value),
+            "critical" => entry.critical = Some(value),
+            other => bail!("--threshold level must be warning or critical, got `{other}`"),
+        }
+    }
+    Ok(overrides)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let seconds: f64 = text.parse().map_err(|_| {
+        format!("`{text}` is neither RFC 3339 (2026-11-27T14:05:00Z) nor Unix seconds")
+    })?;
+    if !seconds.is_finite() {
+        return Err(format!("`{text}` is not a time"));
+    }
+    Utc.timestamp_millis_opt((seconds * 1000.0) as i64)
+        .single()
+        .ok_or_else(|| format!("`{text}` is out of range"))
+}
+
+fn parse_window(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::parse(text).ok_or_else(|| {
+        format!("`{text}` is not a severity: use critical, high, medium, low or info")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_both_forms() {
+        let a = parse_time("2026-11-27T14:05:00Z").unwrap();
+        let b = parse_time("1795788300").unwrap();
+        assert_eq!(a, b);
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn threshold_flags() {
+        let o = threshold_overrides(&[
+            "cpu.utilization:warning=70".into(),
+            "cpu.utilization:critical=90.5".into(),
+        ])
+        .unwrap();
+        assert_eq!(o["cpu.utilization"].warning, Some(70.0));
+        assert_eq!(o["cpu.utilization"].critical, Some(90.5));
+        assert!(threshold_overrides(&["cpu.utilization=70".into()]).is_err());
+        assert!(threshold_overrides(&["cpu.utilization:major=70".into()]).is_err());
+    }
+}

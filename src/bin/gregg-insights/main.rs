@@ -1,0 +1,100 @@
+//! `gregg-insights`: the analyzer without Grafana.
+//!
+//! Parses arguments, builds the same client and catalog configuration the plugin builds from its
+//! data source settings, calls the same engine, and prints a report. No PromQL or threshold
+//! logic lives here.
+//!
+//! Exit status: 0 success; 1 Prometheus unusable or unhealthy; 2 bad arguments; 3 a finding at
+//! or above `--fail-on`.
+
+mod args;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::Parser;
+use gregg_insights::{
+    catalog,
+    engine::{self, AnalysisRequest},
+    health,
+    prometheus::Client,
+    report,
+};
+
+use args::{Cli, Command, HealthFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let catalog = catalog::builtin();
+    match cli.command {
+        Command::Health { connection, format } => {
+            let client = Client::new(&connection.client_config()?, None)?;
+            let report = health::check(&client, catalog, &connection.selector()?).await;
+            match format {
+                HealthFormat::Text => println!("{}: {}", status_word(&report), report.message),
+                HealthFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).context("encoding the report")?
+                ),
+            }
+            Ok(match report.status {
+                health::Status::Ok => ExitCode::SUCCESS,
+                health::Status::Error => ExitCode::FAILURE,
+            })
+        }
+        Command::Analyze {
+            connection,
+            at,
+            window,
+            format,
+            thresholds,
+            fail_on,
+        } => {
+            let client = Client::new(&connection.client_config()?, None)?;
+            let mut request =
+                AnalysisRequest::new(at.unwrap_or_else(Utc::now), window, connection.selector()?);
+            request.thresholds = args::threshold_overrides(&thresholds)?;
+            catalog
+                .validate_overrides(&request.thresholds)
+                .context("--threshold")?;
+            let analysis = engine::analyze(&client, catalog, &request).await?;
+            print!("{}", report::render(&analysis, catalog, format.into()));
+            let failing =
+                fail_on.is_some_and(|min| analysis.insights.iter().any(|i| i.severity >= min));
+            Ok(if failing {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn status_word(report: &health::HealthReport) -> &'static str {
+    match report.status {
+        health::Status::Ok => "OK",
+        health::Status::Error => "ERROR",
+    }
+}

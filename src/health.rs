@@ -1,0 +1,173 @@
+//! The health verdict behind Grafana's "Save & test" and `gregg-insights health`.
+//!
+//! Healthy means more than "Prometheus answers": the analyzer needs node_exporter data, so a
+//! Prometheus without it is an error with its own message. Each failure mode gets a message
+//! that says what to change.
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{
+    catalog::Catalog,
+    inventory::{self, Inventory},
+    prometheus::{Client, PrometheusError},
+    promql::{format_duration, Selector},
+};
+
+/// OK or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Ready to analyse.
+    Ok,
+    /// Not usable; the message says why.
+    Error,
+}
+
+/// The verdict: status, a message for people and details for machines.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HealthReport {
+    /// OK or error.
+    pub status: Status,
+    /// One paragraph saying what was found and, on error, what to do.
+    pub message: String,
+    /// Structured details (always a JSON object, as Grafana requires).
+    pub details: serde_json::Value,
+}
+
+/// Check Prometheus and its node_exporter data.
+pub async fn check(client: &Client, catalog: &Catalog, selector: &Selector) -> HealthReport {
+    match inventory::take(client, catalog, selector, Utc::now()).await {
+        Ok(inv) => verdict(client, selector, &inv),
+        Err(err) => failure(client, &err),
+    }
+}
+
+fn failure(client: &Client, err: &PrometheusError) -> HealthReport {
+    let headline = match err {
+        PrometheusError::UnknownHost { .. } | PrometheusError::Unreachable { .. } => {
+            "Prometheus is unreachable"
+        }
+        PrometheusError::NotFound { .. } => "This URL is not a Prometheus API",
+        PrometheusError::Auth { .. } => "Prometheus refused the credentials",
+        PrometheusError::Tls { .. } => "TLS failed",
+        PrometheusError::Timeout { .. } => "Prometheus timed out",
+        PrometheusError::TooLarge { .. } => "Prometheus' answer was too large",
+        PrometheusError::Config(_) => "The connection settings are invalid",
+        _ => "Prometheus answered with an error",
+    };
+    HealthReport {
+        status: Status::Error,
+        message: format!("{headline}: {err}"),
+        details: json!({
+            "prometheusUrl": client.url(),
+            "error": err.kind(),
+            "message": err.to_string(),
+        }),
+    }
+}
+
+fn verdict(client: &Client, selector: &Selector, inv: &Inventory) -> HealthReport {
+    let version = inv
+        .prometheus
+        .as_ref()
+        .map(|b| format!("Prometheus {}", b.version))
+        .unwrap_or_else(|| "The Prometheus-compatible server".to_string());
+    let details = json!({
+        "prometheusUrl": client.url(),
+        "prometheusVersion": inv.prometheus.as_ref().map(|b| b.version.clone()),
+        "instances": inv.instances,
+        "nodeExporterVersions": inv.exporter_versions,
+        "scrapeIntervalSeconds": inv.scrape_interval.map(|d| d.as_secs_f64()),
+        "targetSelector": selector.to_string(),
+        "collectors": inv.collectors,
+    });
+    if inv.instances == 0 {
+        let scope = if selector.is_empty() {
+            "no target exposes node_cpu_seconds_total".to_string()
+        } else {
+            format!("no target matching the selector {{{selector}}} exposes node_cpu_seconds_total")
+        };
+        return HealthReport {
+            status: Status::Error,
+            message: format!(
+                "{version} at {} is up but has no node_exporter data: {scope}. Check that Prometheus scrapes node_exporter (Status → Targets){}.",
+                client.url(),
+                if selector.is_empty() { "" } else { " and that the data source's target selector matches those targets" }
+            ),
+            details,
+        };
+    }
+
+    let mut message = format!(
+        "{version} at {} is healthy: {} {} node_exporter metrics",
+        client.url(),
+        inv.instances,
+        if inv.instances == 1 {
+            "instance exposes"
+        } else {
+            "instances expose"
+        },
+    );
+    if !inv.exporter_versions.is_empty() {
+        let versions: Vec<String> = inv
+            .exporter_versions
+            .iter()
+            .map(|(v, n)| {
+                if inv.exporter_versions.len() == 1 {
+                    format!("node_exporter {v}")
+                } else {
+                    format!("{v} on {n}")
+                }
+            })
+            .collect();
+        message.push_str(&format!(" ({})", versions.join(", ")));
+    }
+    match inv.scrape_interval {
+        Some(d) => message.push_str(&format!(
+            ", scraped every {}",
+            format_duration(round_interval(d))
+        )),
+        None => message.push_str(", scrape interval not yet measurable (fewer than two scrapes)"),
+    }
+    message.push('.');
+    let missing: Vec<String> = inv
+        .missing_collectors()
+        .map(|c| {
+            let state = if c.failing > 0 && c.absent == 0 {
+                "failing"
+            } else if c.absent > 0 && c.failing == 0 {
+                "disabled"
+            } else {
+                "missing"
+            };
+            format!(
+                "{} ({state} on {} of {}: {})",
+                c.name,
+                c.missing(),
+                inv.instances,
+                c.lost
+            )
+        })
+        .collect();
+    if missing.is_empty() {
+        message.push_str(" Every collector the analyzer reads is working.");
+    } else {
+        message.push_str(&format!(
+            " Collectors the analyzer reads that are not available, so those signals are reported as coverage gaps: {}.",
+            missing.join("; ")
+        ));
+    }
+    HealthReport {
+        status: Status::Ok,
+        message,
+        details,
+    }
+}
+
+/// Scrape timestamps jitter by milliseconds; show the interval to the nearest second.
+fn round_interval(d: std::time::Duration) -> std::time::Duration {
+    let secs = d.as_secs_f64().round().max(1.0);
+    std::time::Duration::from_secs(secs as u64)
+}

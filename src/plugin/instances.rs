@@ -1,0 +1,130 @@
+//! Data source instances: validated settings and a Prometheus client, cached per data source.
+//!
+//! Grafana sends a data source's full settings (secrets decrypted) with every request; the Rust
+//! SDK has no instance manager, so we keep one client per data source uid and rebuild it when
+//! the settings' `updated` time changes. Clients hold connection pools and the concurrency
+//! bound, so sharing them is what makes those limits real.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+};
+
+use chrono::{DateTime, Utc};
+
+use super::telemetry::Telemetry;
+use crate::{
+    prometheus::{Client, PrometheusError},
+    settings::{InstanceSettings, Settings, SettingsError},
+};
+
+/// The SDK's view of our data source settings.
+pub type GrafanaSettings =
+    grafana_plugin_sdk::backend::DataSourceInstanceSettings<serde_json::Value, SecureFields>;
+
+/// `secureJsonData` as Grafana sends it: decrypted strings by key.
+pub type SecureFields = BTreeMap<String, String>;
+
+/// More data sources than this are unusual; beyond it the least recently used is dropped.
+const MAX_CACHED: usize = 64;
+
+/// One configured data source, ready to query.
+#[derive(Debug)]
+pub struct Instance {
+    /// Validated settings.
+    pub settings: Settings,
+    /// Shared client for its Prometheus.
+    pub client: Client,
+}
+
+/// Why an instance could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// The request carried no data source settings.
+    #[error("the request has no data source settings (was it sent to a data source?)")]
+    NoSettings,
+    /// Settings that fail validation.
+    #[error("invalid data source settings: {0}")]
+    Settings(#[from] SettingsError),
+    /// Settings that fail when building the client (PEM, header values).
+    #[error("{0}")]
+    Client(#[from] PrometheusError),
+}
+
+struct Entry {
+    updated: DateTime<Utc>,
+    instance: Arc<Instance>,
+    last_used: u64,
+}
+
+/// The cache.
+pub struct Instances {
+    entries: Mutex<HashMap<String, Entry>>,
+    clock: std::sync::atomic::AtomicU64,
+    telemetry: Arc<Telemetry>,
+}
+
+impl Instances {
+    /// An empty cache whose clients report to `telemetry`.
+    pub fn new(telemetry: Arc<Telemetry>) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            clock: Default::default(),
+            telemetry,
+        }
+    }
+
+    /// The instance for these settings, built if new or changed.
+    pub fn get(&self, grafana: Option<&GrafanaSettings>) -> Result<Arc<Instance>, InstanceError> {
+        let grafana = grafana.ok_or(InstanceError::NoSettings)?;
+        let tick = self
+            .clock
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut entries) = self.entries.lock() {
+            if let Some(entry) = entries.get_mut(&grafana.uid) {
+                if entry.updated == grafana.updated {
+                    entry.last_used = tick;
+                    return Ok(entry.instance.clone());
+                }
+            }
+        }
+        let settings = Settings::from_grafana(&InstanceSettings {
+            uid: &grafana.uid,
+            name: &grafana.name,
+            url: &grafana.url,
+            basic_auth_enabled: grafana.basic_auth_enabled,
+            basic_auth_user: &grafana.basic_auth_user,
+            json_data: &grafana.json_data,
+            secure_json_data: &grafana.decrypted_secure_json_data,
+        })?;
+        let observer: Arc<dyn crate::prometheus::RequestObserver> = self.telemetry.clone();
+        let client = Client::new(&settings.client, Some(observer))?;
+        let instance = Arc::new(Instance { settings, client });
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_CACHED && !entries.contains_key(&grafana.uid) {
+                if let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.last_used)
+                    .map(|(k, _)| k.clone())
+                {
+                    entries.remove(&oldest);
+                }
+            }
+            entries.insert(
+                grafana.uid.clone(),
+                Entry {
+                    updated: grafana.updated,
+                    instance: instance.clone(),
+                    last_used: tick,
+                },
+            );
+            self.telemetry.instances.set(entries.len() as i64);
+            tracing::info!(
+                datasource = %grafana.uid,
+                prometheus = %instance.client.url(),
+                "Data source instance ready."
+            );
+        }
+        Ok(instance)
+    }
+}

@@ -1,0 +1,61 @@
+//! The Grafana backend plugin: the only code that uses the Grafana SDK's services.
+//!
+//! `GreggPlugin` implements the SDK's Data, Diagnostics and Resource services on top of the
+//! same engine the CLI uses. `server` wires them into the gRPC server Grafana launches.
+
+pub mod controller;
+pub mod data;
+pub mod diagnostics;
+pub mod instances;
+pub mod logging;
+pub mod query;
+pub mod resource;
+pub mod server;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use grafana_plugin_sdk::backend;
+
+use self::{
+    instances::{Instances, SecureFields},
+    telemetry::Telemetry,
+};
+
+/// The plugin's services. Cheap to clone: every clone shares one state.
+#[derive(Clone)]
+pub struct GreggPlugin {
+    state: Arc<State>,
+}
+
+struct State {
+    instances: Instances,
+    telemetry: Arc<Telemetry>,
+}
+
+impl GreggPlugin {
+    /// A plugin with an empty instance cache and fresh metrics.
+    pub fn new() -> Self {
+        let telemetry = Arc::new(Telemetry::new());
+        Self {
+            state: Arc::new(State {
+                instances: Instances::new(telemetry.clone()),
+                telemetry,
+            }),
+        }
+    }
+}
+
+impl Default for GreggPlugin {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl backend::GrafanaPlugin for GreggPlugin {
+    type PluginType = backend::DataSourcePlugin<Self::JsonData, Self::SecureJsonData>;
+    // Both are parsed by `settings`, not by the SDK, so one wrong field gives a message that
+    // names it instead of failing every request.
+    type JsonData = serde_json::Value;
+    type SecureJsonData = SecureFields;
+}

@@ -1,0 +1,91 @@
+//! The gRPC server Grafana talks to, and a shutdown that never hangs.
+//!
+//! Built by hand rather than with the SDK's `Plugin::start` so that we can (1) put the lenient
+//! Data service in front of the SDK's, (2) add go-plugin's controller service for graceful
+//! shutdown, (3) mark the go-plugin `plugin` health service as serving, and (4) accept request
+//! bodies above tonic's 4 MiB default.
+
+use std::{sync::Arc, time::Duration};
+
+use grafana_plugin_sdk::pluginv2::{
+    data_server::DataServer, diagnostics_server::DiagnosticsServer, resource_server::ResourceServer,
+};
+use tokio::{net::TcpListener, sync::Notify};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
+
+use super::{controller::ControllerServer, data::LenientData, GreggPlugin};
+
+/// Largest gRPC request accepted (Grafana's own limit for plugin requests is larger than
+/// tonic's 4 MiB default).
+const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
+
+/// How long in-flight requests get to finish once shutdown is requested.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// Serve `plugin` on `listener` until Grafana, SIGTERM or Ctrl-C stops it.
+pub async fn serve(
+    listener: TcpListener,
+    plugin: GreggPlugin,
+) -> Result<(), tonic::transport::Error> {
+    let shutdown = Arc::new(Notify::new());
+    let controller = shutdown.clone();
+    let (mut reporter, health_service) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<DiagnosticsServer<GreggPlugin>>()
+        .await;
+    reporter.set_serving::<DataServer<LenientData>>().await;
+    reporter.set_serving::<ResourceServer<GreggPlugin>>().await;
+    reporter
+        .set_service_status("plugin", ServingStatus::Serving)
+        .await;
+
+    // One watcher turns any stop request into a flag both the server and the deadline see.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop_requested(shutdown).await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(DiagnosticsServer::new(plugin.clone()))
+        .add_service(
+            DataServer::new(LenientData(plugin.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(ResourceServer::new(plugin).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_service(ControllerServer::new(controller))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped(stop_rx.clone()));
+
+    tokio::select! {
+        result = server => result,
+        // Graceful shutdown waits for open connections; Grafana may keep one open, so give
+        // in-flight work a moment and then return regardless.
+        _ = async { stopped(stop_rx).await; tokio::time::sleep(SHUTDOWN_GRACE).await } => Ok(()),
+    }
+}
+
+/// Resolves when Grafana's Shutdown call, SIGTERM or SIGINT arrives.
+async fn stop_requested(shutdown: Arc<Notify>) {
+    let terminate = async {
+        #[cfg(unix)]
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = shutdown.notified() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("Shutting down.");
+}

@@ -1,0 +1,142 @@
+//! The plugin's own metrics, served to Grafana through CollectMetrics.
+//!
+//! Grafana exposes them at `/metrics/plugins/gregg-insights-datasource`, so the plugin can be
+//! monitored like anything else: Prometheus requests by endpoint and outcome, queries by type
+//! and status, health checks, cached data source instances, and the process' own RSS and CPU.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use crate::prometheus::RequestObserver;
+
+/// All metrics of one plugin process.
+pub struct Telemetry {
+    registry: Registry,
+    prometheus_requests: IntCounterVec,
+    prometheus_duration: HistogramVec,
+    queries: IntCounterVec,
+    query_duration: HistogramVec,
+    health_checks: IntCounterVec,
+    /// Data source instances with a cached client.
+    pub instances: IntGauge,
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+impl Telemetry {
+    /// Register every metric (and the process collector on Linux).
+    pub fn new() -> Self {
+        let registry =
+            Registry::new_custom(Some("gregg_insights".to_string()), None).unwrap_or_default();
+        let prometheus_requests = IntCounterVec::new(
+            Opts::new(
+                "prometheus_requests_total",
+                "Requests sent to Prometheus, by API endpoint and outcome.",
+            ),
+            &["endpoint", "outcome"],
+        )
+        .expect("static metric definition");
+        let prometheus_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "prometheus_request_duration_seconds",
+                "Time for one Prometheus request, body included.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["endpoint"],
+        )
+        .expect("static metric definition");
+        let queries = IntCounterVec::new(
+            Opts::new(
+                "queries_total",
+                "Data queries answered, by query type and status.",
+            ),
+            &["query_type", "status"],
+        )
+        .expect("static metric definition");
+        let query_duration = HistogramVec::new(
+            HistogramOpts::new("query_duration_seconds", "Time to answer one data query.")
+                .buckets(LATENCY_BUCKETS.to_vec()),
+            &["query_type"],
+        )
+        .expect("static metric definition");
+        let health_checks = IntCounterVec::new(
+            Opts::new("health_checks_total", "Health checks, by result."),
+            &["status"],
+        )
+        .expect("static metric definition");
+        let instances = IntGauge::new(
+            "datasource_instances",
+            "Data source instances with a cached Prometheus client.",
+        )
+        .expect("static metric definition");
+        for collector in [
+            Box::new(prometheus_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(prometheus_duration.clone()),
+            Box::new(queries.clone()),
+            Box::new(query_duration.clone()),
+            Box::new(health_checks.clone()),
+            Box::new(instances.clone()),
+        ] {
+            // Names are unique by construction; a failure would only lose one metric.
+            let _ = registry.register(collector);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let _ = registry.register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ));
+        }
+        Self {
+            registry,
+            prometheus_requests,
+            prometheus_duration,
+            queries,
+            query_duration,
+            health_checks,
+            instances,
+        }
+    }
+
+    /// Count one answered data query.
+    pub fn query_done(&self, query_type: &str, status: &str, elapsed: Duration) {
+        self.queries.with_label_values(&[query_type, status]).inc();
+        self.query_duration
+            .with_label_values(&[query_type])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Count one health check.
+    pub fn health_checked(&self, status: &str) {
+        self.health_checks.with_label_values(&[status]).inc();
+    }
+
+    /// Prometheus text exposition of every metric.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        // Encoding our own well-formed metrics into a Vec cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        buf
+    }
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RequestObserver for Telemetry {
+    fn observe(&self, endpoint: &'static str, outcome: &'static str, elapsed: Duration) {
+        self.prometheus_requests
+            .with_label_values(&[endpoint, outcome])
+            .inc();
+        self.prometheus_duration
+            .with_label_values(&[endpoint])
+            .observe(elapsed.as_secs_f64());
+    }
+}

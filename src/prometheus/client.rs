@@ -1,0 +1,713 @@
+//! The HTTP client: one per Prometheus, shared by every query of a data source.
+//!
+//! It bounds what one Prometheus can cost us: a deadline per request (body included), a cap on
+//! requests in flight, and a cap on the size of an answer, enforced while the body streams in so
+//! a runaway answer is abandoned instead of buffered.
+
+use std::{
+    error::Error as StdError,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use reqwest::{header, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::{
+    config::{display_url, Auth, ClientConfig, QueryMethod},
+    error::{ApiErrorKind, PrometheusError},
+    response::{
+        Answer, BuildInfo, Envelope, ErrorEnvelope, InstantValue, Labels, RawInstant, RawRange,
+        Series,
+    },
+};
+use crate::promql::format_duration;
+
+/// Bytes of an error body worth reading for its message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Receives one call per finished request, for the plugin's own metrics.
+pub trait RequestObserver: Send + Sync {
+    /// `endpoint` is e.g. `query`; `outcome` is `success` or a [`PrometheusError::kind`].
+    fn observe(&self, endpoint: &'static str, outcome: &'static str, elapsed: Duration);
+}
+
+/// Start, end and resolution of a range query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryRange {
+    /// First evaluation time.
+    pub start: DateTime<Utc>,
+    /// Last evaluation time.
+    pub end: DateTime<Utc>,
+    /// Distance between evaluations.
+    pub step: Duration,
+}
+
+/// A Prometheus HTTP API client. Cheap to clone; clones share connections and limits.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    shown_url: String,
+    timeout: Duration,
+    max_response_bytes: usize,
+    query_method: QueryMethod,
+    permits: Semaphore,
+    observer: Option<Arc<dyn RequestObserver>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.inner.shown_url)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Build a client. Fails on settings that can never work (bad PEM, bad header name).
+    pub fn new(
+        config: &ClientConfig,
+        observer: Option<Arc<dyn RequestObserver>>,
+    ) -> Result<Self, PrometheusError> {
+        let mut base = config.url.clone();
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(PrometheusError::Config(format!(
+                "the Prometheus URL must start with http:// or https://, got {}://",
+                base.scheme()
+            )));
+        }
+        // Credentials embedded in the URL become basic auth, and leave the URL, so they can't
+        // leak through any message that shows it.
+        let mut auth = config.auth.clone();
+        if !base.username().is_empty() || base.password().is_some() {
+            if auth == Auth::None {
+                auth = Auth::Basic {
+                    user: percent_decode(base.username()),
+                    password: crate::secret::Secret::new(percent_decode(
+                        base.password().unwrap_or(""),
+                    )),
+                };
+            }
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
+        }
+        let shown_url = display_url(&base);
+
+        let mut headers = header::HeaderMap::new();
+        for (name, value) in &config.headers {
+            let name = header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                PrometheusError::Config(format!("`{name}` is not a valid HTTP header name"))
+            })?;
+            let mut value = header::HeaderValue::from_str(value.expose()).map_err(|_| {
+                PrometheusError::Config(format!(
+                    "the value of header `{name}` contains characters not allowed in HTTP headers"
+                ))
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        match &auth {
+            Auth::None => {}
+            Auth::Basic { user, password } => {
+                let token = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{user}:{}", password.expose()));
+                headers.insert(header::AUTHORIZATION, sensitive(&format!("Basic {token}"))?);
+            }
+            Auth::Bearer(token) => {
+                headers.insert(
+                    header::AUTHORIZATION,
+                    sensitive(&format!("Bearer {}", token.expose().trim()))?,
+                );
+            }
+        }
+        headers.insert(
+            header::USER_AGENT,
+            header::HeaderValue::from_static(concat!("gregg-insights/", env!("CARGO_PKG_VERSION"))),
+        );
+
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .use_rustls_tls();
+        if config.tls.skip_verify {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        if let Some(pem) = config
+            .tls
+            .ca_cert_pem
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+        {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+                PrometheusError::Config(format!("the CA certificate is not valid PEM: {e}"))
+            })?;
+            if certs.is_empty() {
+                return Err(PrometheusError::Config(
+                    "the CA certificate field holds no PEM certificate".to_string(),
+                ));
+            }
+            // Like Grafana: a configured CA replaces the system trust store.
+            builder = builder.tls_built_in_root_certs(false);
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        match (&config.tls.client_cert_pem, &config.tls.client_key_pem) {
+            (Some(cert), Some(key)) if !cert.trim().is_empty() && !key.is_empty() => {
+                let mut pem = cert.trim_end().to_string();
+                pem.push('\n');
+                pem.push_str(key.expose());
+                let identity = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|_| {
+                    PrometheusError::Config(
+                        "the TLS client certificate or key is not valid PEM".to_string(),
+                    )
+                })?;
+                builder = builder.identity(identity);
+            }
+            (Some(cert), None) if !cert.trim().is_empty() => {
+                return Err(PrometheusError::Config(
+                    "a TLS client certificate was given without its key".to_string(),
+                ))
+            }
+            _ => {}
+        }
+        let http = builder
+            .build()
+            .map_err(|e| PrometheusError::Config(error_chain(&e)))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                shown_url,
+                timeout: config.timeout,
+                max_response_bytes: config.max_response_bytes.max(1024),
+                query_method: config.query_method,
+                permits: Semaphore::new(config.max_concurrent_requests.max(1)),
+                observer,
+            }),
+        })
+    }
+
+    /// The Prometheus URL without credentials, for messages.
+    pub fn url(&self) -> &str {
+        &self.inner.shown_url
+    }
+
+    /// The per-request deadline.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// Instant query at `at`.
+    pub async fn query(
+        &self,
+        promql: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Answer<InstantValue>, PrometheusError> {
+        let params = vec![
+            ("query", promql.to_string()),
+            ("time", unix_seconds(at)),
+            ("timeout", format_duration(self.inner.timeout)),
+        ];
+        let answer: Answer<RawInstant> =
+            self.call("query", self.query_http_method(), params).await?;
+        Ok(Answer {
+            data: answer.data.into(),
+            warnings: answer.warnings,
+        })
+    }
+
+    /// Range query over `range`.
+    pub async fn query_range(
+        &self,
+        promql: &str,
+        range: &QueryRange,
+    ) -> Result<Answer<Vec<Series>>, PrometheusError> {
+        let step = range.step.as_secs_f64().max(0.001);
+        let params = vec![
+            ("query", promql.to_string()),
+            ("start", unix_seconds(range.start)),
+            ("end", unix_seconds(range.end)),
+            ("step", format!("{step}")),
+            ("timeout", format_duration(self.inner.timeout)),
+        ];
+        let answer: Answer<RawRange> = self
+            .call("query_range", self.query_http_method(), params)
+            .await?;
+        Ok(Answer {
+            data: answer.data.into(),
+            warnings: answer.warnings,
+        })
+    }
+
+    /// Label sets of the series matching any of `matchers` between `start` and `end`.
+    pub async fn series(
+        &self,
+        matchers: &[String],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Answer<Vec<Labels>>, PrometheusError> {
+        let mut params: Vec<(&str, String)> =
+            matchers.iter().map(|m| ("match[]", m.clone())).collect();
+        params.push(("start", unix_seconds(start)));
+        params.push(("end", unix_seconds(end)));
+        self.call("series", self.query_http_method(), params).await
+    }
+
+    /// Values of `label` on series matching `matchers` (all series when empty).
+    pub async fn label_values(
+        &self,
+        label: &str,
+        matchers: &[String],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Answer<Vec<String>>, PrometheusError> {
+        if !crate::promql::is_label_name(label) {
+            return Err(PrometheusError::Config(format!(
+                "`{label}` is not a valid label name"
+            )));
+        }
+        let mut params: Vec<(&str, String)> =
+            matchers.iter().map(|m| ("match[]", m.clone())).collect();
+        params.push(("start", unix_seconds(start)));
+        params.push(("end", unix_seconds(end)));
+        // The label name was validated above, so it is safe as a path segment.
+        self.call_path(
+            "label_values",
+            &format!("label/{label}/values"),
+            Method::GET,
+            params,
+        )
+        .await
+    }
+
+    /// Prometheus' version and build details.
+    pub async fn build_info(&self) -> Result<BuildInfo, PrometheusError> {
+        let answer: Answer<BuildInfo> = self
+            .call_path("buildinfo", "status/buildinfo", Method::GET, Vec::new())
+            .await?;
+        Ok(answer.data)
+    }
+
+    fn query_http_method(&self) -> Method {
+        match self.inner.query_method {
+            QueryMethod::Post => Method::POST,
+            QueryMethod::Get => Method::GET,
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        params: Vec<(&str, String)>,
+    ) -> Result<Answer<T>, PrometheusError> {
+        self.call_path(endpoint, endpoint, method, params).await
+    }
+
+    async fn call_path<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        method: Method,
+        params: Vec<(&str, String)>,
+    ) -> Result<Answer<T>, PrometheusError> {
+        let started = Instant::now();
+        let result = self.send(path, method, params).await;
+        if let Some(observer) = &self.inner.observer {
+            let outcome = match &result {
+                Ok(_) => "success",
+                Err(e) => e.kind(),
+            };
+            observer.observe(endpoint, outcome, started.elapsed());
+        }
+        result
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        method: Method,
+        params: Vec<(&str, String)>,
+    ) -> Result<Answer<T>, PrometheusError> {
+        let inner = &self.inner;
+        let api_path = format!("/api/v1/{path}");
+        let timeout_error = || PrometheusError::Timeout {
+            url: inner.shown_url.clone(),
+            endpoint: api_path.clone(),
+            timeout: inner.timeout,
+        };
+        // One deadline covers waiting for a slot, the request and the whole body: a request
+        // never takes longer than the timeout, whatever Prometheus or the queue does.
+        let deadline = tokio::time::Instant::now() + inner.timeout;
+        let _permit = tokio::time::timeout_at(deadline, inner.permits.acquire())
+            .await
+            .map_err(|_| timeout_error())?
+            .map_err(|_| timeout_error())?;
+        if tokio::time::Instant::now() >= deadline {
+            return Err(timeout_error());
+        }
+
+        let mut url = inner.base.clone();
+        url.set_path(&format!(
+            "{}{}",
+            inner.base.path().trim_end_matches('/'),
+            api_path
+        ));
+        let request = if method == Method::POST {
+            inner.http.post(url).form(&params)
+        } else {
+            inner.http.get(url).query(&params)
+        };
+        let response = tokio::time::timeout_at(
+            deadline,
+            request.header(header::ACCEPT, "application/json").send(),
+        )
+        .await
+        .map_err(|_| timeout_error())?
+        .map_err(|e| self.transport_error(e, &api_path))?;
+
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !status.is_success() {
+            let body = tokio::time::timeout_at(
+                deadline,
+                self.read_body(response, ERROR_BODY_LIMIT, &api_path, true),
+            )
+            .await
+            .map_err(|_| timeout_error())??;
+            return Err(self.status_error(status, &body, &api_path));
+        }
+        if !content_type.is_empty() && !content_type.contains("json") {
+            return Err(PrometheusError::Malformed {
+                url: inner.shown_url.clone(),
+                endpoint: api_path,
+                reason: format!(
+                    "expected JSON but the content type is `{content_type}`; is the URL pointing at Prometheus' HTTP API and not at a web page or proxy login?"
+                ),
+            });
+        }
+        let body = tokio::time::timeout_at(
+            deadline,
+            self.read_body(response, inner.max_response_bytes, &api_path, false),
+        )
+        .await
+        .map_err(|_| timeout_error())??;
+        let envelope: Envelope<T> =
+            serde_json::from_slice(&body).map_err(|e| PrometheusError::Malformed {
+                url: inner.shown_url.clone(),
+                endpoint: api_path.clone(),
+                reason: format!("invalid JSON ({e})"),
+            })?;
+        if envelope.status != "success" {
+            return Err(PrometheusError::Api {
+                kind: ApiErrorKind::from_error_type(envelope.error_type.as_deref().unwrap_or("")),
+                message: envelope.error.unwrap_or_else(|| "no message".to_string()),
+            });
+        }
+        let data = envelope.data.ok_or_else(|| PrometheusError::Malformed {
+            url: inner.shown_url.clone(),
+            endpoint: api_path.clone(),
+            reason: "the answer has no `data`".to_string(),
+        })?;
+        let mut warnings = envelope.warnings;
+        warnings.extend(envelope.infos);
+        Ok(Answer { data, warnings })
+    }
+
+    /// Read at most `limit` bytes. Over the limit: an error, unless `truncate` (error bodies,
+    /// where the first bytes carry the message).
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        limit: usize,
+        api_path: &str,
+        truncate: bool,
+    ) -> Result<Vec<u8>, PrometheusError> {
+        let too_large = || PrometheusError::TooLarge {
+            endpoint: api_path.to_string(),
+            limit_mib: limit.div_ceil(1024 * 1024),
+        };
+        let declared = response.content_length().unwrap_or(0) as usize;
+        if declared > limit && !truncate {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(declared.min(limit).min(1024 * 1024));
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e, api_path))?
+        {
+            if body.len() + chunk.len() > limit {
+                if truncate {
+                    let room = limit - body.len();
+                    body.extend_from_slice(&chunk[..room]);
+                    break;
+                }
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    fn status_error(&self, status: StatusCode, body: &[u8], api_path: &str) -> PrometheusError {
+        let url = self.inner.shown_url.clone();
+        let parsed: Option<ErrorEnvelope> = serde_json::from_slice(body).ok();
+        let api_message = parsed.as_ref().and_then(|e| e.error.clone());
+        let message = api_message.clone().unwrap_or_else(|| body_excerpt(body));
+        match status.as_u16() {
+            401 | 403 => PrometheusError::Auth {
+                url,
+                status: status.as_u16(),
+                message: if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                },
+            },
+            404 if api_message.is_none() => PrometheusError::NotFound {
+                url,
+                endpoint: api_path.to_string(),
+            },
+            _ => match (parsed.and_then(|e| e.error_type), api_message) {
+                (Some(kind), Some(message)) => PrometheusError::Api {
+                    kind: ApiErrorKind::from_error_type(&kind),
+                    message,
+                },
+                _ => {
+                    let hint = if message.contains("HTTPS server") {
+                        " (the server speaks HTTPS: use an https:// URL)"
+                    } else {
+                        ""
+                    };
+                    PrometheusError::Status {
+                        url,
+                        endpoint: api_path.to_string(),
+                        status: status.as_u16(),
+                        message: format!("{message}{hint}"),
+                    }
+                }
+            },
+        }
+    }
+
+    fn transport_error(&self, err: reqwest::Error, api_path: &str) -> PrometheusError {
+        let url = self.inner.shown_url.clone();
+        let err = err.without_url();
+        if err.is_timeout() {
+            return PrometheusError::Timeout {
+                url,
+                endpoint: api_path.to_string(),
+                timeout: self.inner.timeout,
+            };
+        }
+        if let Some(tls) = find_in_chain::<rustls::Error>(&err) {
+            return tls_error(url, tls);
+        }
+        if let Some(io) = find_in_chain::<std::io::Error>(&err) {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return PrometheusError::Timeout {
+                    url,
+                    endpoint: api_path.to_string(),
+                    timeout: self.inner.timeout,
+                };
+            }
+        }
+        let reason = error_chain(&err);
+        if reason.contains("dns error") {
+            return PrometheusError::UnknownHost {
+                url,
+                reason: innermost(&err),
+            };
+        }
+        if err.is_body() || err.is_decode() {
+            return PrometheusError::Malformed {
+                url,
+                endpoint: api_path.to_string(),
+                reason: format!(
+                    "the connection broke before the whole answer arrived ({})",
+                    innermost(&err)
+                ),
+            };
+        }
+        PrometheusError::Unreachable {
+            url,
+            reason: innermost(&err),
+        }
+    }
+}
+
+/// The first `T` in an error's source chain, looking inside `io::Error`s too: TLS errors arrive
+/// as a `rustls::Error` wrapped in an `io::Error` wrapped in another `io::Error`, and
+/// `io::Error::source` skips the wrapped error itself.
+fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    if let Some(found) = err.downcast_ref::<T>() {
+        return Some(found);
+    }
+    if let Some(io) = err.downcast_ref::<std::io::Error>() {
+        if let Some(inner) = io.get_ref() {
+            let inner: &(dyn StdError + 'static) = inner;
+            if let Some(found) = find_in_chain::<T>(inner) {
+                return Some(found);
+            }
+        }
+    }
+    err.source().and_then(find_in_chain::<T>)
+}
+
+fn tls_error(url: String, err: &rustls::Error) -> PrometheusError {
+    use rustls::{CertificateError, Error as E};
+    let hint = match err {
+        E::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "The server's certificate is not signed by a trusted CA: add that CA certificate to the data source (With CA Cert), or enable Skip TLS verify for testing only."
+        }
+        E::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => "The certificate was not issued for the host name in the URL: use the name it was issued for.",
+        E::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => "The server's certificate has expired: renew it.",
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
+            "The server may not speak TLS: try http:// instead of https://."
+        }
+        E::AlertReceived(_) | E::NoCertificatesPresented => {
+            "The server rejected the connection; if it requires a client certificate, configure TLS Client Auth."
+        }
+        _ => "Check the server's certificate and the data source's TLS settings.",
+    };
+    PrometheusError::Tls {
+        url,
+        reason: err.to_string(),
+        hint,
+    }
+}
+
+fn sensitive(value: &str) -> Result<header::HeaderValue, PrometheusError> {
+    let mut v = header::HeaderValue::from_str(value).map_err(|_| {
+        PrometheusError::Config(
+            "the credentials contain characters not allowed in HTTP headers".to_string(),
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// `a: b: c` from an error and its sources, without repeats.
+fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The most specific message in an error chain ("Connection refused (os error 111)").
+fn innermost(err: &(dyn StdError + 'static)) -> String {
+    let mut last = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        last = e.to_string();
+        source = e.source();
+    }
+    last
+}
+
+/// First line(s) of a non-JSON body, printable characters only.
+fn body_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let trimmed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    if trimmed.is_empty() {
+        "empty body".to_string()
+    } else {
+        trimmed
+    }
+}
+
+fn unix_seconds(t: DateTime<Utc>) -> String {
+    format!("{:.3}", t.timestamp_millis() as f64 / 1000.0)
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_of_url_credentials() {
+        assert_eq!(percent_decode("p%40ss%3Aword"), "p@ss:word");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn url_credentials_move_out_of_the_url() {
+        let config = ClientConfig::new(Url::parse("http://admin:secret@127.0.0.1:9/").unwrap());
+        let client = Client::new(&config, None).unwrap();
+        assert_eq!(client.url(), "http://127.0.0.1:9");
+        assert!(!format!("{client:?}").contains("secret"));
+    }
+
+    #[test]
+    fn bad_settings_are_config_errors() {
+        let mut config = ClientConfig::new(Url::parse("ftp://x/").unwrap());
+        assert!(matches!(
+            Client::new(&config, None),
+            Err(PrometheusError::Config(_))
+        ));
+        config.url = Url::parse("http://x/").unwrap();
+        config.tls.ca_cert_pem = Some("not a pem".into());
+        assert!(matches!(
+            Client::new(&config, None),
+            Err(PrometheusError::Config(_))
+        ));
+        config.tls.ca_cert_pem = None;
+        config.headers = vec![("Bad Header".into(), crate::secret::Secret::new("v"))];
+        assert!(matches!(
+            Client::new(&config, None),
+            Err(PrometheusError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn excerpts_are_single_line_and_short() {
+        assert_eq!(
+            body_excerpt(b"<html>\n<b>Bad\tGateway</b>\n</html>"),
+            "<html> <b>Bad Gateway</b> </html>"
+        );
+        assert_eq!(body_excerpt(b""), "empty body");
+        assert!(body_excerpt(&[b'x'; 1000]).len() <= 300);
+    }
+}

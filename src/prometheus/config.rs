@@ -1,0 +1,145 @@
+//! How to reach one Prometheus: URL, authentication, TLS, headers and limits.
+//!
+//! Built by the plugin from the data source settings and by the CLI from its flags, so both
+//! reach Prometheus in exactly the same way.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::secret::Secret;
+
+/// Default time to wait for one Prometheus request, body included (Grafana's data proxy default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default number of requests in flight to one Prometheus at once.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 8;
+/// Default cap on one response body. Analysis queries aggregate per instance, so even fleets of
+/// 10,000 hosts answer in a few MiB; anything far larger is a mistake we refuse to buffer.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Credentials sent with every request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Auth {
+    /// No `Authorization` header.
+    #[default]
+    None,
+    /// HTTP basic authentication.
+    Basic {
+        /// User name (not secret, shown in settings).
+        user: String,
+        /// Password.
+        password: Secret,
+    },
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+}
+
+/// TLS options; verification is on unless explicitly skipped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Accept any server certificate. For testing only.
+    pub skip_verify: bool,
+    /// PEM CA certificate(s). When set, only these CAs are trusted (as Grafana does).
+    pub ca_cert_pem: Option<String>,
+    /// PEM client certificate for mutual TLS (needs `client_key_pem`).
+    pub client_cert_pem: Option<String>,
+    /// PEM private key of the client certificate.
+    pub client_key_pem: Option<Secret>,
+}
+
+/// Which HTTP method carries queries. POST avoids URL length limits on long PromQL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueryMethod {
+    /// Form-encoded POST (Grafana's default for Prometheus).
+    #[default]
+    Post,
+    /// Query string on GET, for proxies that refuse POST.
+    Get,
+}
+
+/// Everything needed to build a [`Client`](super::Client).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Prometheus base URL, including any path prefix (`https://host/prometheus`).
+    pub url: Url,
+    /// Credentials.
+    pub auth: Auth,
+    /// TLS options.
+    pub tls: TlsOptions,
+    /// Extra headers (`X-Scope-OrgID` and the like); values may be secret.
+    pub headers: Vec<(String, Secret)>,
+    /// Deadline for one request, body included.
+    pub timeout: Duration,
+    /// Requests in flight at once; more wait their turn.
+    pub max_concurrent_requests: usize,
+    /// Largest response body read; larger ones fail with `TooLarge` before being buffered.
+    pub max_response_bytes: usize,
+    /// HTTP method for queries.
+    pub query_method: QueryMethod,
+}
+
+impl ClientConfig {
+    /// Defaults for everything but the URL.
+    pub fn new(url: Url) -> Self {
+        Self {
+            url,
+            auth: Auth::None,
+            tls: TlsOptions::default(),
+            headers: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            query_method: QueryMethod::Post,
+        }
+    }
+}
+
+/// The URL without credentials, query or fragment: safe to show in messages and logs.
+pub fn display_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string().trim_end_matches('/').to_string()
+}
+
+/// Like [`display_url`] for text that may not even parse as a URL: credentials, query and
+/// fragment are cut off by hand.
+pub fn display_url_str(text: &str) -> String {
+    if let Ok(url) = Url::parse(text) {
+        if url.has_host() {
+            return display_url(&url);
+        }
+    }
+    let (scheme, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, text),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}{path}"),
+        None => format!("{host}{path}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_url_hides_credentials_and_query() {
+        let url = Url::parse("https://admin:s3cret@prom.example:9090/prefix/?token=abc#x").unwrap();
+        assert_eq!(display_url(&url), "https://prom.example:9090/prefix");
+        assert_eq!(
+            display_url_str("http://u:p@host:bad/x?y"),
+            "http://host:bad/x"
+        );
+        assert_eq!(display_url_str("u:p@host:bad"), "host:bad");
+    }
+}

@@ -1,0 +1,17 @@
+//! The Prometheus HTTP API client: the only code that talks to Prometheus.
+//!
+//! It knows nothing about checks, insights or Grafana: it sends PromQL and returns typed samples,
+//! or a [`PrometheusError`] that says what went wrong and what to do about it.
+
+mod client;
+mod config;
+mod error;
+mod response;
+
+pub use client::{Client, QueryRange, RequestObserver};
+pub use config::{
+    display_url, display_url_str, Auth, ClientConfig, QueryMethod, TlsOptions,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+};
+pub use error::{ApiErrorKind, PrometheusError};
+pub use response::{Answer, BuildInfo, InstantValue, Labels, Sample, Series};

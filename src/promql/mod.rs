@@ -1,0 +1,10 @@
+//! PromQL text: safe label selectors, durations and query templates.
+//!
+//! Nothing here talks to Prometheus; it only builds the strings that are sent to it.
+
+mod duration;
+mod selector;
+pub mod template;
+
+pub use duration::{format_duration, parse_duration, DurationError};
+pub use selector::{is_label_name, quote, regex_escape, MatchOp, Matcher, Selector, SelectorError};

@@ -1,0 +1,416 @@
+//! Label matchers: parsed from user text, rendered back as safe PromQL.
+//!
+//! Every piece of user input that ends up inside a PromQL selector (the data source's target
+//! selector, instance filters, template-variable values) goes through this module. Input is
+//! parsed into [`Matcher`]s and re-rendered with our own quoting, so a value can never close a
+//! string or a brace and smuggle PromQL into a query.
+
+use std::fmt;
+
+use thiserror::Error;
+
+/// How a matcher compares a label's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchOp {
+    /// `=`
+    Equal,
+    /// `!=`
+    NotEqual,
+    /// `=~` (fully anchored RE2 regex, as in Prometheus)
+    Regex,
+    /// `!~`
+    NotRegex,
+}
+
+impl MatchOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        }
+    }
+}
+
+/// One label matcher, e.g. `job="node"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matcher {
+    /// Label name; always a valid Prometheus label name.
+    pub name: String,
+    /// Comparison.
+    pub op: MatchOp,
+    /// The value, unescaped.
+    pub value: String,
+}
+
+impl Matcher {
+    /// `name="value"`. Fails only for an invalid label name.
+    pub fn new(name: &str, op: MatchOp, value: impl Into<String>) -> Result<Self, SelectorError> {
+        if !is_label_name(name) {
+            return Err(SelectorError::InvalidLabelName {
+                name: name.to_string(),
+            });
+        }
+        Ok(Self {
+            name: name.to_string(),
+            op,
+            value: value.into(),
+        })
+    }
+
+    /// A regex matcher that matches exactly one of `values`, each taken literally.
+    ///
+    /// Used for instance filters built from template variables: the values are data, not
+    /// regexes, so their metacharacters are escaped.
+    pub fn any_of<S: AsRef<str>>(name: &str, values: &[S]) -> Result<Self, SelectorError> {
+        let alternatives: Vec<String> = values.iter().map(|v| regex_escape(v.as_ref())).collect();
+        Matcher::new(name, MatchOp::Regex, alternatives.join("|"))
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{}", self.name, self.op.as_str(), quote(&self.value))
+    }
+}
+
+/// A list of matchers, rendered without braces so it can be spliced into any selector.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selector {
+    matchers: Vec<Matcher>,
+}
+
+impl Selector {
+    /// The empty selector: matches every series of the metric it is spliced into.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Parse user text such as `job="node", env=~"prod|stage"` (braces optional).
+    pub fn parse(text: &str) -> Result<Self, SelectorError> {
+        Parser::new(text).selector()
+    }
+
+    /// The matchers, in order.
+    pub fn matchers(&self) -> &[Matcher] {
+        &self.matchers
+    }
+
+    /// True when no matcher restricts anything.
+    pub fn is_empty(&self) -> bool {
+        self.matchers.is_empty()
+    }
+
+    /// This selector with one more matcher appended.
+    #[must_use]
+    pub fn with(mut self, matcher: Matcher) -> Self {
+        self.matchers.push(matcher);
+        self
+    }
+
+    /// Both selectors' matchers (a series must satisfy all of them).
+    #[must_use]
+    pub fn and(mut self, other: &Selector) -> Self {
+        self.matchers.extend(other.matchers.iter().cloned());
+        self
+    }
+}
+
+impl fmt::Display for Selector {
+    /// Renders `a="b",c=~"d"`: no braces, no trailing comma, every value re-quoted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, m) in self.matchers.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a selector could not be parsed; the message points at the offending part.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SelectorError {
+    /// A label name that Prometheus would reject.
+    #[error(
+        "`{name}` is not a valid label name (letters, digits and `_`, not starting with a digit)"
+    )]
+    InvalidLabelName {
+        /// The rejected name.
+        name: String,
+    },
+    /// Anything else that is not `name op "value"`.
+    #[error("invalid label selector at character {position}: {reason} (expected something like job=\"node\", env=~\"prod|stage\")")]
+    Syntax {
+        /// Character offset (0-based) where parsing stopped.
+        position: usize,
+        /// What was wrong there.
+        reason: String,
+    },
+}
+
+/// True for a valid (legacy, ASCII) Prometheus label name.
+pub fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Quote a string as a PromQL double-quoted literal.
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Escape RE2 metacharacters so `value` matches itself literally.
+pub fn regex_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+struct Parser {
+    chars: Vec<char>,
+    pos: usize,
+}
+
+impl Parser {
+    fn new(text: &str) -> Self {
+        Self {
+            chars: text.chars().collect(),
+            pos: 0,
+        }
+    }
+
+    fn error<T>(&self, reason: impl Into<String>) -> Result<T, SelectorError> {
+        Err(SelectorError::Syntax {
+            position: self.pos,
+            reason: reason.into(),
+        })
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(c) if c.is_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn selector(mut self) -> Result<Selector, SelectorError> {
+        self.skip_space();
+        let braced = self.eat('{');
+        let mut matchers = Vec::new();
+        loop {
+            self.skip_space();
+            match self.peek() {
+                None if !braced => break,
+                Some('}') if braced => {
+                    self.pos += 1;
+                    break;
+                }
+                None => return self.error("missing closing `}`"),
+                _ => {}
+            }
+            matchers.push(self.matcher()?);
+            self.skip_space();
+            if self.eat(',') {
+                continue;
+            }
+            match self.peek() {
+                None if !braced => break,
+                Some('}') if braced => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(c) => return self.error(format!("unexpected `{c}` after a matcher")),
+                None => return self.error("missing closing `}`"),
+            }
+        }
+        self.skip_space();
+        if let Some(c) = self.peek() {
+            return self.error(format!("unexpected `{c}` after the selector"));
+        }
+        Ok(Selector { matchers })
+    }
+
+    fn matcher(&mut self) -> Result<Matcher, SelectorError> {
+        let start = self.pos;
+        while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == '_') {
+            self.pos += 1;
+        }
+        let name: String = self.chars[start..self.pos].iter().collect();
+        if name.is_empty() {
+            return self.error("expected a label name");
+        }
+        if !is_label_name(&name) {
+            return Err(SelectorError::InvalidLabelName { name });
+        }
+        self.skip_space();
+        let op = if self.eat('=') {
+            if self.eat('~') {
+                MatchOp::Regex
+            } else {
+                MatchOp::Equal
+            }
+        } else if self.eat('!') {
+            if self.eat('=') {
+                MatchOp::NotEqual
+            } else if self.eat('~') {
+                MatchOp::NotRegex
+            } else {
+                return self.error("expected `!=` or `!~`");
+            }
+        } else {
+            return self.error("expected one of =, !=, =~, !~");
+        };
+        self.skip_space();
+        let value = self.string()?;
+        Ok(Matcher { name, op, value })
+    }
+
+    /// A PromQL string literal: "…" or '…' with Go escapes, or `…` raw.
+    fn string(&mut self) -> Result<String, SelectorError> {
+        let quote = match self.peek() {
+            Some(q @ ('"' | '\'' | '`')) => q,
+            _ => return self.error("expected a quoted value"),
+        };
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let Some(c) = self.peek() else {
+                return self.error("unterminated string");
+            };
+            self.pos += 1;
+            if c == quote {
+                return Ok(out);
+            }
+            if c == '\\' && quote != '`' {
+                let Some(e) = self.peek() else {
+                    return self.error("unterminated escape");
+                };
+                self.pos += 1;
+                match e {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    'a' => out.push('\u{07}'),
+                    'b' => out.push('\u{08}'),
+                    'f' => out.push('\u{0c}'),
+                    'v' => out.push('\u{0b}'),
+                    '\\' | '"' | '\'' => out.push(e),
+                    'u' | 'U' | 'x' => {
+                        let len = match e {
+                            'u' => 4,
+                            'U' => 8,
+                            _ => 2,
+                        };
+                        let hex: String = self.chars.iter().skip(self.pos).take(len).collect();
+                        let code = u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .filter(|_| hex.len() == len)
+                            .and_then(char::from_u32);
+                        match code {
+                            Some(ch) => {
+                                out.push(ch);
+                                self.pos += len;
+                            }
+                            None => return self.error(format!("invalid \\{e} escape")),
+                        }
+                    }
+                    other => return self.error(format!("unknown escape `\\{other}`")),
+                }
+            } else if c == '\n' && quote != '`' {
+                return self.error("newline inside a quoted value");
+            } else {
+                out.push(c);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_renders_common_forms() {
+        let s = Selector::parse(r#"job="node", env=~'prod|stage' , dc!=`a"b`"#).unwrap();
+        assert_eq!(s.to_string(), r#"job="node",env=~"prod|stage",dc!="a\"b""#);
+        let braced = Selector::parse(r#"{ job = "node", }"#).unwrap();
+        assert_eq!(braced.to_string(), r#"job="node""#);
+        assert!(Selector::parse("   ").unwrap().is_empty());
+        assert!(Selector::parse("{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn injection_attempts_stay_inside_the_value() {
+        // A value that tries to close the string and the selector stays a value.
+        let m = Matcher::new("instance", MatchOp::Equal, r#"x"} or vector(1) or up{a=""#).unwrap();
+        let rendered = format!("up{{{m}}}");
+        assert_eq!(rendered, r#"up{instance="x\"} or vector(1) or up{a=\""}"#);
+        // Parsing text with trailing PromQL is an error, not a longer query.
+        assert!(Selector::parse(r#"job="a"} or vector(1)"#).is_err());
+        assert!(Selector::parse(r#"job="a" or vector(1)"#).is_err());
+    }
+
+    #[test]
+    fn errors_point_at_the_problem() {
+        match Selector::parse(r#"job="node", 1x="a""#) {
+            Err(SelectorError::InvalidLabelName { name }) => assert_eq!(name, "1x"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = Selector::parse(r#"job="node"#).unwrap_err().to_string();
+        assert!(err.contains("unterminated"), "{err}");
+        let err = Selector::parse("job node").unwrap_err().to_string();
+        assert!(err.contains("expected one of"), "{err}");
+    }
+
+    #[test]
+    fn any_of_escapes_regex_metacharacters() {
+        let m = Matcher::any_of("instance", &["10.0.0.1:9100", "a|b", "x.*"]).unwrap();
+        assert_eq!(
+            m.to_string(),
+            r#"instance=~"10\\.0\\.0\\.1:9100|a\\|b|x\\.\\*""#
+        );
+    }
+
+    #[test]
+    fn escapes_round_trip() {
+        let original = "tab\there \"quoted\" back\\slash \u{1}";
+        let m = Matcher::new("l", MatchOp::Equal, original).unwrap();
+        let reparsed = Selector::parse(&m.to_string()).unwrap();
+        assert_eq!(reparsed.matchers()[0].value, original);
+    }
+}

@@ -1,0 +1,217 @@
+//! The `gregg-insights` binary, run as a user would.
+
+use std::process::{Command, Output};
+
+use gregg_testkit::{
+    faults::{Fault, FaultServer},
+    scenarios,
+};
+
+use crate::support::{dead_url, serve};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gregg-insights"))
+        .args(args)
+        .env_remove("GREGG_PROMETHEUS_URL")
+        .output()
+        .expect("the CLI runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn analyze_prints_reports_in_every_format_and_honours_fail_on() {
+    let scenario = scenarios::cpu_mixed();
+    let prometheus = serve(&scenario);
+    let url = prometheus.url();
+    let at = scenario.at.to_string();
+
+    let json = cli(&[
+        "analyze",
+        "--prometheus",
+        &url,
+        "--at",
+        &at,
+        "--format",
+        "json",
+    ]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON report");
+    let flagged = scenario
+        .hosts
+        .iter()
+        .filter(|h| h.utilization_percent() >= 80.0)
+        .count();
+    assert_eq!(report["summary"]["total"], flagged);
+
+    // --at as RFC 3339 gives the same answer as Unix seconds.
+    let rfc3339 = cli(&[
+        "analyze",
+        "--prometheus",
+        &url,
+        "--at",
+        "2025-06-02T12:00:00Z",
+        "--format",
+        "json",
+    ]);
+    let again: serde_json::Value = serde_json::from_str(&stdout(&rfc3339)).expect("JSON");
+    assert_eq!(again["insights"], report["insights"]);
+
+    let text = cli(&["analyze", "--prometheus", &url, "--at", &at]);
+    assert!(stdout(&text).contains("SYSTEMS PERFORMANCE ANALYSIS REPORT"));
+    let md = cli(&[
+        "analyze",
+        "--prometheus",
+        &url,
+        "--at",
+        &at,
+        "--format",
+        "markdown",
+    ]);
+    assert!(stdout(&md).starts_with("# Systems performance analysis report"));
+
+    let fail = cli(&[
+        "analyze",
+        "--prometheus",
+        &url,
+        "--at",
+        &at,
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(fail.status.code(), Some(3));
+    let pass = cli(&[
+        "analyze",
+        "--prometheus",
+        &url,
+        "--at",
+        &at,
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(pass.status.code(), Some(0));
+
+    let narrowed = cli(&[
+        "analyze",
+        "--prometheus",
+        &url,
+        "--at",
+        &at,
+        "--format",
+        "json",
+        "--selector",
+        "instance=\"idle-1:9100\"",
+        "--threshold",
+        "cpu.utilization:warning=1",
+    ]);
+    let narrowed: serde_json::Value = serde_json::from_str(&stdout(&narrowed)).expect("JSON");
+    assert_eq!(narrowed["summary"]["total"], 1);
+    assert_eq!(narrowed["insights"][0]["instance"], "idle-1:9100");
+}
+
+#[test]
+fn health_and_errors_use_exit_codes_and_clear_messages() {
+    let dead = dead_url();
+    let health = cli(&["health", "--prometheus", &dead]);
+    assert_eq!(health.status.code(), Some(1));
+    assert!(
+        stdout(&health).starts_with("ERROR: Prometheus is unreachable"),
+        "{}",
+        stdout(&health)
+    );
+
+    let analyze = cli(&["analyze", "--prometheus", &dead]);
+    assert_eq!(analyze.status.code(), Some(1));
+    assert!(
+        stderr(&analyze).contains("cannot reach Prometheus"),
+        "{}",
+        stderr(&analyze)
+    );
+
+    for bad in [
+        vec!["analyze", "--prometheus", &dead, "--window", "5x"],
+        vec!["analyze", "--prometheus", &dead, "--at", "yesterday"],
+        vec!["analyze", "--prometheus", "not a url"],
+    ] {
+        let out = cli(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    let threshold = cli(&[
+        "analyze",
+        "--prometheus",
+        &dead,
+        "--threshold",
+        "cpu.nope:warning=1",
+    ]);
+    assert_eq!(threshold.status.code(), Some(1));
+    assert!(
+        stderr(&threshold).contains("unknown check `cpu.nope`"),
+        "{}",
+        stderr(&threshold)
+    );
+}
+
+#[test]
+fn secrets_come_from_files_are_sent_and_never_printed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let password = dir.path().join("password");
+    std::fs::write(&password, "pw-SECRET\n").expect("write");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "tok-SECRET\n").expect("write");
+
+    let server = FaultServer::start(Fault::json(401, r#"{"error":"nope"}"#));
+    let out = cli(&[
+        "analyze",
+        "--prometheus",
+        &server.url(),
+        "--basic-auth-user",
+        "alice",
+        "--basic-auth-password-file",
+        password.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("HTTP 401"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("SECRET") && !stdout(&out).contains("SECRET"));
+    // base64("alice:pw-SECRET"): the trailing newline of the file is not part of it.
+    assert!(
+        server.last_request().contains("Basic YWxpY2U6cHctU0VDUkVU"),
+        "{}",
+        server.last_request()
+    );
+
+    let out = cli(&[
+        "health",
+        "--prometheus",
+        &server.url(),
+        "--bearer-token-file",
+        token.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("refused the credentials"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("SECRET"));
+    assert!(server.last_request().contains("Bearer tok-SECRET"));
+
+    let missing = cli(&[
+        "health",
+        "--prometheus",
+        &server.url(),
+        "--bearer-token-file",
+        "/nonexistent/token",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("/nonexistent/token"),
+        "{}",
+        stderr(&missing)
+    );
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the library and the CLI against real Prometheus and node_exporter
+//! processes started by `gregg-testkit` on loopback ports, plus a deliberately broken HTTP
+//! server for faults. Nothing is mocked.
+
+mod analysis;
+mod cli;
+mod client;
+mod live;
+mod support;
