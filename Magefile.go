@@ -8,6 +8,7 @@
 //	go run mage.go test      every check and test (what CI runs)
 //	go run mage.go build     backend binaries and frontend into dist/
 //	go run mage.go package   dist/ as gregg-insights-app-<version>.zip
+//	go run mage.go bench     performance figures of the built plugin
 //	go run mage.go -l        every target
 package main
 
@@ -162,16 +163,11 @@ func Test() error {
 			return nil
 		}},
 		{"go conformance harness", func() error {
-			abs, err := filepath.Abs(filepath.Join(backendDir, fmt.Sprintf("%s_%s_%s", executable, runtime.GOOS, runtime.GOARCH)))
+			env, err := harnessEnv()
 			if err != nil {
 				return err
 			}
-			testenv, err := filepath.Abs(filepath.Join("target", "release", "gregg-testenv"))
-			if err != nil {
-				return err
-			}
-			return runEnvIn("tests/conformance", []string{"GREGG_PLUGIN_BINARY=" + abs, "GREGG_TESTENV=" + testenv},
-				"go", "test", "-count=1", "-timeout", "10m", "./...")
+			return runEnvIn("tests/conformance", env, "go", "test", "-count=1", "-timeout", "10m", "./...")
 		}},
 	}
 	for _, step := range steps {
@@ -231,6 +227,31 @@ func Demo() error {
 	}
 	fmt.Println()
 	return run(cli, "analyze", "--prometheus", started.Prometheus, "--window", "30s")
+}
+
+// Bench prints performance figures of the built plugin, measured through the Go harness: idle
+// RSS after the handshake, CheckHealth and use_summary latency (p50/p99) against local
+// Prometheus. Figures only; nothing is asserted.
+func Bench() error {
+	mg.SerialDeps(Deps, Build)
+	env, err := harnessEnv()
+	if err != nil {
+		return err
+	}
+	return runEnvIn("tests/conformance", env, "go", "test", "-run", "^$", "-bench", ".", "-benchtime", "50x", "-count", "1", "./...")
+}
+
+// harnessEnv points the Go harness at the built plugin and test environment binaries.
+func harnessEnv() ([]string, error) {
+	plugin, err := filepath.Abs(filepath.Join(backendDir, fmt.Sprintf("%s_%s_%s", executable, runtime.GOOS, runtime.GOARCH)))
+	if err != nil {
+		return nil, err
+	}
+	testenv, err := filepath.Abs(filepath.Join("target", "release", "gregg-testenv"))
+	if err != nil {
+		return nil, err
+	}
+	return []string{"GREGG_PLUGIN_BINARY=" + plugin, "GREGG_TESTENV=" + testenv}, nil
 }
 
 // Package builds everything and zips dist/ as gregg-insights-app-<version>.zip, one folder named

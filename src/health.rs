@@ -151,7 +151,9 @@ fn verdict(client: &Client, selector: &Selector, inv: &Inventory) -> HealthRepor
             )
         })
         .collect();
-    if missing.is_empty() {
+    if !inv.collector_status_known() {
+        message.push_str(" The exporters do not report node_scrape_collector_success, so missing collectors cannot be listed; signals without data are reported as coverage gaps when analysed.");
+    } else if missing.is_empty() {
         message.push_str(" Every collector the analyzer reads is working.");
     } else {
         message.push_str(&format!(

@@ -51,7 +51,9 @@ pub struct Inventory {
     /// Typical time between two scrapes of node_exporter, when at least two were seen.
     #[serde(serialize_with = "serialize_opt_secs")]
     pub scrape_interval: Option<Duration>,
-    /// Coverage of every collector the catalog relies on, in catalog order.
+    /// Coverage of every collector the catalog relies on, in catalog order. Empty when the
+    /// exporter does not report `node_scrape_collector_success` (some node_exporter
+    /// re-implementations don't), in which case coverage is unknown rather than "all missing".
     pub collectors: Vec<CollectorCoverage>,
 }
 
@@ -59,6 +61,11 @@ impl Inventory {
     /// Collectors missing on at least one instance.
     pub fn missing_collectors(&self) -> impl Iterator<Item = &CollectorCoverage> {
         self.collectors.iter().filter(|c| c.missing() > 0)
+    }
+
+    /// Whether the exporters say which collectors work.
+    pub fn collector_status_known(&self) -> bool {
+        !self.collectors.is_empty()
     }
 }
 
@@ -119,6 +126,7 @@ pub async fn take(
         .collect();
     let working = by_label(working?.data, "collector");
     let reporting = by_label(reporting?.data, "collector");
+    let status_known = !reporting.is_empty();
     let collectors = catalog
         .collectors()
         .iter()
@@ -135,6 +143,7 @@ pub async fn take(
                 absent: instances.saturating_sub(reported),
             }
         })
+        .filter(|_| status_known)
         .collect();
 
     let sampled_instances: Vec<String> = sampled?

@@ -1,18 +1,13 @@
 //! QueryData: every query of a request answered on its own, concurrently.
 //!
-//! Two layers. [`LenientData`] is the gRPC service Grafana calls: it screens each raw query
-//! (JSON that does not parse, a missing or impossible time range) and answers those refIds with
-//! an error itself, because the SDK would otherwise fail the whole request for one of them.
-//! The queries that pass go to [`GreggPlugin`]'s `DataService`, which parses the typed query,
-//! runs the analysis and encodes frames through the SDK.
+//! Queries reach this `DataService` through `lenient::LenientData`, which has already answered
+//! those the SDK could not even convert. Here each query's JSON is parsed into a typed query,
+//! the analysis runs, and the SDK encodes the frames.
 
-use std::{collections::HashMap, time::Instant};
+use std::time::Instant;
 
 use futures_util::stream::FuturesOrdered;
-use grafana_plugin_sdk::{
-    backend::{self, DataQueryError, DataQueryStatus},
-    pluginv2,
-};
+use grafana_plugin_sdk::backend::{self, DataQueryError, DataQueryStatus};
 
 use super::{
     query::{self, QueryType},
@@ -180,90 +175,4 @@ async fn answer(
         ref_id.to_string(),
         vec![checked],
     ))
-}
-
-/// The gRPC Data service Grafana calls; see the module docs.
-#[derive(Clone)]
-pub struct LenientData(pub GreggPlugin);
-
-#[tonic::async_trait]
-impl pluginv2::data_server::Data for LenientData {
-    async fn query_data(
-        &self,
-        request: tonic::Request<pluginv2::QueryDataRequest>,
-    ) -> Result<tonic::Response<pluginv2::QueryDataResponse>, tonic::Status> {
-        let mut request = request.into_inner();
-        let mut responses = HashMap::new();
-        let context_problem = context_problem(request.plugin_context.as_ref());
-        let mut accepted = Vec::with_capacity(request.queries.len());
-        for q in std::mem::take(&mut request.queries) {
-            match context_problem.clone().or_else(|| query_problem(&q)) {
-                Some(message) => {
-                    tracing::warn!(ref_id = %q.ref_id, error = %message, "Query rejected.");
-                    responses.insert(q.ref_id.clone(), error_response(400, message));
-                }
-                None => accepted.push(q),
-            }
-        }
-        if !accepted.is_empty() {
-            request.queries = accepted;
-            let inner = <GreggPlugin as pluginv2::data_server::Data>::query_data(
-                &self.0,
-                tonic::Request::new(request),
-            )
-            .await?;
-            responses.extend(inner.into_inner().responses);
-        }
-        Ok(tonic::Response::new(pluginv2::QueryDataResponse {
-            responses,
-        }))
-    }
-}
-
-fn error_response(status: i32, error: String) -> pluginv2::DataResponse {
-    pluginv2::DataResponse {
-        frames: Vec::new(),
-        status,
-        error,
-        json_meta: Vec::new(),
-    }
-}
-
-/// Problems with the request as a whole that the SDK would turn into a failed request.
-fn context_problem(context: Option<&pluginv2::PluginContext>) -> Option<String> {
-    let Some(context) = context else {
-        return Some("the request has no plugin context".to_string());
-    };
-    let settings = context.data_source_instance_settings.as_ref()?;
-    if !settings.json_data.is_empty()
-        && serde_json::from_slice::<serde_json::Value>(&settings.json_data).is_err()
-    {
-        return Some(
-            "the data source's jsonData is not valid JSON; re-save the data source settings"
-                .to_string(),
-        );
-    }
-    if chrono::DateTime::from_timestamp_millis(settings.last_updated_ms).is_none() {
-        return Some("the data source's last-updated time is out of range".to_string());
-    }
-    None
-}
-
-/// Problems with one raw query that the SDK would turn into a failed request.
-fn query_problem(q: &pluginv2::DataQuery) -> Option<String> {
-    if !q.json.is_empty() {
-        if let Err(e) = serde_json::from_slice::<serde_json::Value>(&q.json) {
-            return Some(format!("the query is not valid JSON: {e}"));
-        }
-    }
-    let Some(range) = &q.time_range else {
-        return Some("the query has no time range".to_string());
-    };
-    let from = chrono::DateTime::from_timestamp_millis(range.from_epoch_ms);
-    let to = chrono::DateTime::from_timestamp_millis(range.to_epoch_ms);
-    match (from, to) {
-        (Some(from), Some(to)) if from <= to => None,
-        (Some(_), Some(_)) => Some("the query's time range ends before it starts".to_string()),
-        _ => Some("the query's time range is out of range".to_string()),
-    }
 }

@@ -1,12 +1,14 @@
 //! The Grafana backend plugin: the only code that uses the Grafana SDK's services.
 //!
 //! `GreggPlugin` implements the SDK's Data, Diagnostics and Resource services on top of the
-//! same engine the CLI uses. `server` wires them into the gRPC server Grafana launches.
+//! same engine the CLI uses. `lenient` screens what Grafana sends before the SDK converts it,
+//! and `server` wires everything into the gRPC server Grafana launches.
 
 pub mod controller;
 pub mod data;
 pub mod diagnostics;
 pub mod instances;
+pub mod lenient;
 pub mod logging;
 pub mod query;
 pub mod resource;

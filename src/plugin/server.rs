@@ -1,7 +1,7 @@
 //! The gRPC server Grafana talks to, and a shutdown that never hangs.
 //!
 //! Built by hand rather than with the SDK's `Plugin::start` so that we can (1) put the lenient
-//! Data service in front of the SDK's, (2) add go-plugin's controller service for graceful
+//! services in front of the SDK's, (2) add go-plugin's controller service for graceful
 //! shutdown, (3) mark the go-plugin `plugin` health service as serving, and (4) accept request
 //! bodies above tonic's 4 MiB default.
 
@@ -14,7 +14,11 @@ use tokio::{net::TcpListener, sync::Notify};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 
-use super::{controller::ControllerServer, data::LenientData, GreggPlugin};
+use super::{
+    controller::ControllerServer,
+    lenient::{LenientData, LenientDiagnostics, LenientResource},
+    GreggPlugin,
+};
 
 /// Largest gRPC request accepted (Grafana's own limit for plugin requests is larger than
 /// tonic's 4 MiB default).
@@ -32,10 +36,12 @@ pub async fn serve(
     let controller = shutdown.clone();
     let (mut reporter, health_service) = tonic_health::server::health_reporter();
     reporter
-        .set_serving::<DiagnosticsServer<GreggPlugin>>()
+        .set_serving::<DiagnosticsServer<LenientDiagnostics>>()
         .await;
     reporter.set_serving::<DataServer<LenientData>>().await;
-    reporter.set_serving::<ResourceServer<GreggPlugin>>().await;
+    reporter
+        .set_serving::<ResourceServer<LenientResource>>()
+        .await;
     reporter
         .set_service_status("plugin", ServingStatus::Serving)
         .await;
@@ -52,12 +58,15 @@ pub async fn serve(
 
     let server = tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(DiagnosticsServer::new(plugin.clone()))
+        .add_service(DiagnosticsServer::new(LenientDiagnostics(plugin.clone())))
         .add_service(
             DataServer::new(LenientData(plugin.clone()))
                 .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
-        .add_service(ResourceServer::new(plugin).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_service(
+            ResourceServer::new(LenientResource(plugin))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
         .add_service(ControllerServer::new(controller))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped(stop_rx.clone()));
 

@@ -10,12 +10,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Systems performance analysis report\n");
     let _ = writeln!(out, "_Based on Brendan Gregg's methodologies._\n");
-    let version = analysis
-        .inventory
-        .as_ref()
-        .and_then(|i| i.prometheus.as_ref())
-        .map(|b| format!(" (Prometheus {})", b.version))
-        .unwrap_or_default();
+    let version = super::prometheus_version_suffix(analysis);
     let _ = writeln!(
         out,
         "- **Evaluated at:** {}",

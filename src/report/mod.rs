@@ -87,6 +87,16 @@ impl Summary {
     }
 }
 
+/// ` (Prometheus 2.42.0)`, or nothing when the version is unknown.
+pub(crate) fn prometheus_version_suffix(analysis: &Analysis) -> String {
+    analysis
+        .inventory
+        .as_ref()
+        .and_then(|i| i.prometheus.as_ref())
+        .map(|b| format!(" (Prometheus {})", b.version))
+        .unwrap_or_default()
+}
+
 /// Heading of each severity group, as in the original persona's report.
 pub(crate) fn group_heading(severity: Severity) -> &'static str {
     match severity {

@@ -23,12 +23,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         "Evaluated at: {}",
         analysis.at.format("%Y-%m-%d %H:%M:%S UTC")
     );
-    let version = analysis
-        .inventory
-        .as_ref()
-        .and_then(|i| i.prometheus.as_ref())
-        .map(|b| format!(" (Prometheus {})", b.version))
-        .unwrap_or_default();
+    let version = super::prometheus_version_suffix(analysis);
     let _ = writeln!(out, "Prometheus:   {}{version}", analysis.prometheus_url);
     if let Some(inv) = &analysis.inventory {
         let versions: Vec<String> = inv

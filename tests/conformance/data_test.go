@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"strings"
@@ -246,5 +247,33 @@ func TestInvalidSettingsNameTheField(t *testing.T) {
 	resp = p.query(t, ds, query("A", "use_summary", time.Now(), nil))
 	if r := resp.Responses["A"]; r.Error == nil || !strings.Contains(r.Error.Error(), "jsonData is not valid JSON") {
 		t.Errorf("A with broken jsonData: %v", r.Error)
+	}
+}
+
+// Grafana sends users whose role the Rust SDK does not know (e.g. "None"); that must not matter.
+func TestUnknownUserRolesDoNotBreakRequests(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "cpu_mixed")
+	ds := settings(e.Prometheus, nil, nil)
+	ctx := pluginContext(ds)
+	ctx.User = &backend.User{Login: "viewer", Name: "No Role", Role: "None"}
+	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
+		PluginContext: ctx,
+		Queries:       []backend.DataQuery{query("A", "use_summary", time.Unix(e.Scenario.At, 0), nil)},
+	})
+	resp := p.queryRaw(t, req)
+	if r := resp.Responses["A"]; r.Error != nil || len(r.Frames) != 1 {
+		t.Fatalf("query with role None: %+v", r)
+	}
+	health, err := p.diagnostics.CheckHealth(context.Background(), &pluginv2.CheckHealthRequest{
+		PluginContext: backend.ToProto().PluginContext(ctx),
+	})
+	if err != nil {
+		t.Fatalf("CheckHealth with role None failed as a call: %v", err)
+	}
+	// The scenario's data is in the past, so this Prometheus is unhealthy *now*; what matters
+	// is a health verdict rather than a failed call.
+	if health.Message == "" {
+		t.Errorf("empty health message")
 	}
 }

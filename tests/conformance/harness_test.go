@@ -34,37 +34,33 @@ import (
 
 const pluginID = "gregg-insights-datasource"
 
-func pluginBinary(t testing.TB) string {
+// binary resolves a binary from an environment variable or its default path, failing with a hint.
+func binary(t testing.TB, envVar, fallback, hint string) string {
 	t.Helper()
-	path := os.Getenv("GREGG_PLUGIN_BINARY")
+	path := os.Getenv(envVar)
 	if path == "" {
-		path = filepath.Join("..", "..", "dist", "datasource",
-			fmt.Sprintf("gpx_gregg_insights_%s_%s", runtime.GOOS, runtime.GOARCH))
+		path = fallback
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		t.Fatalf("plugin binary path: %v", err)
+		t.Fatalf("%s: %v", envVar, err)
 	}
 	if _, err := os.Stat(abs); err != nil {
-		t.Fatalf("plugin binary %s not found (build it with `go run mage.go build`): %v", abs, err)
+		t.Fatalf("%s not found (%s): %v", abs, hint, err)
 	}
 	return abs
 }
 
+func pluginBinary(t testing.TB) string {
+	return binary(t, "GREGG_PLUGIN_BINARY",
+		filepath.Join("..", "..", "dist", "datasource", fmt.Sprintf("gpx_gregg_insights_%s_%s", runtime.GOOS, runtime.GOARCH)),
+		"build it with `go run mage.go build`")
+}
+
 func testenvBinary(t testing.TB) string {
-	t.Helper()
-	path := os.Getenv("GREGG_TESTENV")
-	if path == "" {
-		path = filepath.Join("..", "..", "target", "release", "gregg-testenv")
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		t.Fatalf("testenv path: %v", err)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		t.Fatalf("gregg-testenv %s not found (cargo build --release -p gregg-testkit): %v", abs, err)
-	}
-	return abs
+	return binary(t, "GREGG_TESTENV",
+		filepath.Join("..", "..", "target", "release", "gregg-testenv"),
+		"cargo build --release -p gregg-testkit")
 }
 
 // syncBuffer collects the plugin's logs as go-plugin relays them.

@@ -38,5 +38,10 @@ func TestResourcesAnswerJSONAndStayInTheirRoutes(t *testing.T) {
 	if status != 405 {
 		t.Errorf("POST checks: %d %s", status, body)
 	}
+	// A path no URL parser accepts is a 400 from the plugin, not a failed gRPC call.
+	status, body = p.callResource(t, ds, "GET", "checks with spaces")
+	if status != 400 || !strings.Contains(string(body), "not a valid URL path") {
+		t.Errorf("GET with spaces: %d %s", status, body)
+	}
 	assertNoSecret(t, "plugin logs", p.logs.String(), "pw-SECRET", "hv-SECRET")
 }

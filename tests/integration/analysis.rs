@@ -201,6 +201,21 @@ fn inventory_reports_versions_interval_and_collector_coverage() {
 }
 
 #[test]
+fn unknown_collector_status_is_not_reported_as_missing_collectors() {
+    let scenario = scenarios::cpu_without_collector_status();
+    let prometheus = serve(&scenario);
+    let c = client(&prometheus.url());
+    let catalog = catalog::builtin();
+    let analysis = block_on(engine::analyze(&c, catalog, &request(&scenario))).expect("analysis");
+    let inv = analysis.inventory.as_ref().expect("inventory requested");
+    assert_eq!(inv.instances, scenario.hosts.len());
+    assert!(!inv.collector_status_known());
+    assert_eq!(inv.missing_collectors().count(), 0);
+    let text = report::render_text(&analysis, catalog);
+    assert!(!text.contains("COVERAGE GAPS"), "{text}");
+}
+
+#[test]
 fn reports_agree_with_the_analysis() {
     let scenario = scenarios::cpu_mixed();
     let prometheus = serve(&scenario);

@@ -25,6 +25,18 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `gregg-insights analyze --prometheus URL --at AT <extra>`.
+fn analyze(url: &str, at: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["analyze", "--prometheus", url, "--at", at];
+    args.extend_from_slice(extra);
+    cli(&args)
+}
+
+fn json_of(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_str(&stdout(o)).expect("a JSON report")
+}
+
 #[test]
 fn analyze_prints_reports_in_every_format_and_honours_fail_on() {
     let scenario = scenarios::cpu_mixed();
@@ -32,17 +44,7 @@ fn analyze_prints_reports_in_every_format_and_honours_fail_on() {
     let url = prometheus.url();
     let at = scenario.at.to_string();
 
-    let json = cli(&[
-        "analyze",
-        "--prometheus",
-        &url,
-        "--at",
-        &at,
-        "--format",
-        "json",
-    ]);
-    assert!(json.status.success(), "{}", stderr(&json));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON report");
+    let report = json_of(&analyze(&url, &at, &["--format", "json"]));
     let flagged = scenario
         .hosts
         .iter()
@@ -51,66 +53,39 @@ fn analyze_prints_reports_in_every_format_and_honours_fail_on() {
     assert_eq!(report["summary"]["total"], flagged);
 
     // --at as RFC 3339 gives the same answer as Unix seconds.
-    let rfc3339 = cli(&[
-        "analyze",
-        "--prometheus",
+    let again = json_of(&analyze(
         &url,
-        "--at",
         "2025-06-02T12:00:00Z",
-        "--format",
-        "json",
-    ]);
-    let again: serde_json::Value = serde_json::from_str(&stdout(&rfc3339)).expect("JSON");
+        &["--format", "json"],
+    ));
     assert_eq!(again["insights"], report["insights"]);
 
-    let text = cli(&["analyze", "--prometheus", &url, "--at", &at]);
+    let text = analyze(&url, &at, &[]);
     assert!(stdout(&text).contains("SYSTEMS PERFORMANCE ANALYSIS REPORT"));
-    let md = cli(&[
-        "analyze",
-        "--prometheus",
-        &url,
-        "--at",
-        &at,
-        "--format",
-        "markdown",
-    ]);
+    let md = analyze(&url, &at, &["--format", "markdown"]);
     assert!(stdout(&md).starts_with("# Systems performance analysis report"));
 
-    let fail = cli(&[
-        "analyze",
-        "--prometheus",
-        &url,
-        "--at",
-        &at,
-        "--fail-on",
-        "high",
-    ]);
-    assert_eq!(fail.status.code(), Some(3));
-    let pass = cli(&[
-        "analyze",
-        "--prometheus",
-        &url,
-        "--at",
-        &at,
-        "--fail-on",
-        "critical",
-    ]);
-    assert_eq!(pass.status.code(), Some(0));
+    assert_eq!(
+        analyze(&url, &at, &["--fail-on", "high"]).status.code(),
+        Some(3)
+    );
+    assert_eq!(
+        analyze(&url, &at, &["--fail-on", "critical"]).status.code(),
+        Some(0)
+    );
 
-    let narrowed = cli(&[
-        "analyze",
-        "--prometheus",
+    let narrowed = json_of(&analyze(
         &url,
-        "--at",
         &at,
-        "--format",
-        "json",
-        "--selector",
-        "instance=\"idle-1:9100\"",
-        "--threshold",
-        "cpu.utilization:warning=1",
-    ]);
-    let narrowed: serde_json::Value = serde_json::from_str(&stdout(&narrowed)).expect("JSON");
+        &[
+            "--format",
+            "json",
+            "--selector",
+            "instance=\"idle-1:9100\"",
+            "--threshold",
+            "cpu.utilization:warning=1",
+        ],
+    ));
     assert_eq!(narrowed["summary"]["total"], 1);
     assert_eq!(narrowed["insights"][0]["instance"], "idle-1:9100");
 }

@@ -79,11 +79,14 @@ pub struct Scenario {
     pub at: i64,
     /// The hosts.
     pub hosts: Vec<Host>,
+    /// Whether the synthetic exporters report `node_scrape_collector_success` (some node_exporter
+    /// re-implementations don't).
+    pub reports_collectors: bool,
 }
 
 /// Every scenario, by name.
 pub fn all() -> Vec<Scenario> {
-    vec![cpu_mixed()]
+    vec![cpu_mixed(), cpu_without_collector_status()]
 }
 
 /// The scenario called `name`.
@@ -113,6 +116,18 @@ pub fn cpu_mixed() -> Scenario {
             host("warm-1:9100", 4, 0.70, 0.15, 0.0, 0.0),
             host("idle-1:9100", 2, 0.08, 0.02, 0.05, 0.01),
         ],
+        reports_collectors: true,
+    }
+}
+
+/// `cpu_mixed`, from exporters that do not say which collectors work.
+pub fn cpu_without_collector_status() -> Scenario {
+    Scenario {
+        name: "cpu_without_collector_status",
+        description:
+            "cpu_mixed without node_scrape_collector_success: collector coverage is unknown",
+        reports_collectors: false,
+        ..cpu_mixed()
     }
 }
 
@@ -161,7 +176,7 @@ impl Scenario {
                 ],
                 constant(&times, 1.0),
             );
-            for (collector, ok) in COLLECTORS {
+            for (collector, ok) in COLLECTORS.iter().filter(|_| self.reports_collectors) {
                 d.series(
                     "node_scrape_collector_success",
                     Kind::Gauge,
