@@ -114,6 +114,34 @@ fn cpu_utilization_per_instance_matches_the_generated_load() {
 }
 
 #[test]
+fn utilization_is_right_for_targets_younger_than_the_window() {
+    // Rates over a window only partly covered by samples are scaled down; a `1 - rate(idle)`
+    // formula then reports quiet hosts as busy. The check must not.
+    let scenario = scenarios::cpu_fresh_targets();
+    assert!(scenario.history < 300);
+    let prometheus = serve(&scenario);
+    let c = client(&prometheus.url());
+    let analysis =
+        block_on(engine::analyze(&c, catalog::builtin(), &request(&scenario))).expect("analysis");
+    let outcome = analysis.outcome("cpu.utilization").expect("check ran");
+    assert_eq!(outcome.observations.len(), scenario.hosts.len());
+    for host in &scenario.hosts {
+        let o = outcome
+            .observations
+            .iter()
+            .find(|o| o.instance == host.instance)
+            .expect("every host observed");
+        assert!(
+            (o.value - host.utilization_percent()).abs() < 0.01,
+            "{}: {} vs {}",
+            host.instance,
+            o.value,
+            host.utilization_percent()
+        );
+    }
+}
+
+#[test]
 fn threshold_overrides_and_selectors_change_the_verdict() {
     let scenario = scenarios::cpu_mixed();
     let prometheus = serve(&scenario);

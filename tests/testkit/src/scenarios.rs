@@ -82,11 +82,17 @@ pub struct Scenario {
     /// Whether the synthetic exporters report `node_scrape_collector_success` (some node_exporter
     /// re-implementations don't).
     pub reports_collectors: bool,
+    /// Seconds of history before `at` (targets that appeared recently have little).
+    pub history: i64,
 }
 
 /// Every scenario, by name.
 pub fn all() -> Vec<Scenario> {
-    vec![cpu_mixed(), cpu_without_collector_status()]
+    vec![
+        cpu_mixed(),
+        cpu_without_collector_status(),
+        cpu_fresh_targets(),
+    ]
 }
 
 /// The scenario called `name`.
@@ -117,6 +123,18 @@ pub fn cpu_mixed() -> Scenario {
             host("idle-1:9100", 2, 0.08, 0.02, 0.05, 0.01),
         ],
         reports_collectors: true,
+        history: SPAN,
+    }
+}
+
+/// `cpu_mixed`'s hosts, scraped for 45 s only: a 5-minute window is mostly empty, which must
+/// not change the utilization reported.
+pub fn cpu_fresh_targets() -> Scenario {
+    Scenario {
+        name: "cpu_fresh_targets",
+        description: "cpu_mixed's hosts with 45 s of history: windows longer than the data",
+        history: 45,
+        ..cpu_mixed()
     }
 }
 
@@ -135,8 +153,10 @@ impl Scenario {
     /// The samples of every host.
     pub fn dataset(&self) -> Dataset {
         let mut d = Dataset::new();
-        let start = self.at - SPAN;
-        let times: Vec<i64> = (0..=SPAN / STEP).map(|k| start + k * STEP).collect();
+        let start = self.at - self.history;
+        let times: Vec<i64> = (0..=self.history / STEP)
+            .map(|k| start + k * STEP)
+            .collect();
         for h in &self.hosts {
             let job = "node";
             for cpu in 0..h.cpus {
