@@ -103,13 +103,15 @@ func Frontend() error {
 	return nil
 }
 
-// Deps installs what the tests and the demo run: Debian's prometheus and prometheus-node-exporter.
+// Deps installs what the tests and the demo run: Debian's prometheus, prometheus-node-exporter
+// and stress-ng (the live test loads the CPUs with it).
 func Deps() error {
 	missing := []string{}
 	for bin, pkg := range map[string]string{
 		"prometheus":               "prometheus",
 		"promtool":                 "prometheus",
 		"prometheus-node-exporter": "prometheus-node-exporter",
+		"stress-ng":                "stress-ng",
 	} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, pkg)
@@ -239,6 +241,22 @@ func Bench() error {
 		return err
 	}
 	return runEnvIn("tests/conformance", env, "go", "test", "-run", "^$", "-bench", ".", "-benchtime", "50x", "-count", "1", "./...")
+}
+
+// BenchFleet prints the analyzer's fleet-scale figures: synthetic fleets of 1,000 and 10,000
+// hosts backfilled into a local Prometheus, the analysis wall time against the slowest catalog
+// query sent alone and against all its queries sent at once, and the analyzer's peak RSS.
+// Takes about five minutes. Set GREGG_BENCH_HOSTS (e.g. 100,1000) for other sizes.
+func BenchFleet() error {
+	mg.SerialDeps(Deps)
+	if err := run("cargo", "build", "--release", "--locked", "--bin", "gregg-insights", "-p", "gregg-insights", "--bin", "gregg-bench", "-p", "gregg-testkit"); err != nil {
+		return err
+	}
+	hosts := os.Getenv("GREGG_BENCH_HOSTS")
+	if hosts == "" {
+		hosts = "1000,10000"
+	}
+	return run(filepath.Join("target", "release", "gregg-bench"), "--hosts", hosts, "--cli", filepath.Join("target", "release", "gregg-insights"))
 }
 
 // harnessEnv points the Go harness at the built plugin and test environment binaries.

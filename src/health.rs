@@ -77,13 +77,13 @@ fn verdict(client: &Client, selector: &Selector, inv: &Inventory) -> HealthRepor
     let details = json!({
         "prometheusUrl": client.url(),
         "prometheusVersion": inv.prometheus.as_ref().map(|b| b.version.clone()),
-        "instances": inv.instances,
+        "instances": inv.instances.len(),
         "nodeExporterVersions": inv.exporter_versions,
         "scrapeIntervalSeconds": inv.scrape_interval.map(|d| d.as_secs_f64()),
         "targetSelector": selector.to_string(),
         "collectors": inv.collectors,
     });
-    if inv.instances == 0 {
+    if inv.instances.is_empty() {
         let scope = if selector.is_empty() {
             "no target exposes node_cpu_seconds_total".to_string()
         } else {
@@ -103,8 +103,8 @@ fn verdict(client: &Client, selector: &Selector, inv: &Inventory) -> HealthRepor
     let mut message = format!(
         "{version} at {} is healthy: {} {} node_exporter metrics",
         client.url(),
-        inv.instances,
-        if inv.instances == 1 {
+        inv.instances.len(),
+        if inv.instances.len() == 1 {
             "instance exposes"
         } else {
             "instances expose"
@@ -146,7 +146,7 @@ fn verdict(client: &Client, selector: &Selector, inv: &Inventory) -> HealthRepor
                 "{} ({state} on {} of {}: {})",
                 c.name,
                 c.missing(),
-                inv.instances,
+                inv.instances.len(),
                 c.lost
             )
         })

@@ -1,29 +1,33 @@
 //! The insight: one finding, told the way Brendan Gregg would tell it.
 //!
-//! What the data shows (observation), the exact numbers (evidence, each with its unit and the
-//! PromQL that produced it), the likely root cause, what to do now, how to dig deeper, the
-//! long-term fix, how sure we are, and where in *Systems Performance* (2nd ed.) to read more.
-//! This module depends on nothing else in the crate: every renderer (frames, report) and every
-//! producer (engine) meets here.
+//! What the data shows (observation), the exact numbers (evidence), the likely root cause, what
+//! to do now, how to dig deeper, the long-term fix, how sure we are, and where in *Systems
+//! Performance* (2nd ed.) to read more. Field names follow the original persona's
+//! `BrendanGreggInsight`. This module depends on nothing else in the crate: every renderer
+//! (frames, report) and every producer (engine) meets here.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{
+    de::{MapAccess, Visitor},
+    ser::SerializeMap,
+    Deserialize, Deserializer, Serialize, Serializer,
+};
 
 /// How urgent a finding is. Ordered: `Info < Low < Medium < High < Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// Worth knowing, nothing to do (coverage notes, healthy summaries).
+    /// Context: coverage notes, healthy summaries.
     Info,
-    /// Minor or weakly supported.
+    /// Weak or single-signal findings.
     Low,
-    /// A resource past its warning threshold.
+    /// Worth attention: a busy resource, a weaker signal past its threshold.
     Medium,
-    /// A resource past its critical threshold.
+    /// Past the warning threshold (a bottleneck, a filling resource, errors).
     High,
-    /// A bottleneck or an error that hurts now: act immediately.
+    /// Past the critical threshold: act now.
     Critical,
 }
 
@@ -79,11 +83,11 @@ impl fmt::Display for Severity {
 pub enum Methodology {
     /// Utilization, saturation and errors for every resource (§2.5.9).
     UseMethod,
-    /// Who, why, what and how the load changes (§2.5.11).
+    /// Who, why, what and how the load changes.
     WorkloadCharacterization,
-    /// From system level down to devices, processes and containers (§2.5.12).
+    /// From system level down to devices, processes and containers.
     DrillDown,
-    /// Where time goes and how it is distributed (§2.5.13).
+    /// Where time goes and how it is distributed.
     LatencyAnalysis,
     /// A reading of a Grafana dashboard's panels.
     DashboardAnalysis,
@@ -105,110 +109,230 @@ impl Methodology {
     }
 }
 
+/// The resource a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    /// Processors.
+    Cpu,
+    /// Main memory and swap.
+    Memory,
+    /// Storage devices.
+    Disk,
+    /// Filesystem capacity.
+    Filesystem,
+    /// Network interfaces and the TCP/IP stack.
+    Network,
+    /// Software resources: file descriptors, PIDs, conntrack, clock.
+    System,
+}
+
+impl Component {
+    /// Every component, in report order.
+    pub const ALL: [Component; 6] = [
+        Component::Cpu,
+        Component::Memory,
+        Component::Disk,
+        Component::Filesystem,
+        Component::Network,
+        Component::System,
+    ];
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Cpu => "cpu",
+            Component::Memory => "memory",
+            Component::Disk => "disk",
+            Component::Filesystem => "filesystem",
+            Component::Network => "network",
+            Component::System => "system",
+        }
+    }
+
+    /// Parse the lowercase name.
+    pub fn parse(text: &str) -> Option<Component> {
+        Component::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The USE signal a finding concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UseSignal {
+    /// How busy (or, for capacity resources, how full) the resource is.
+    Utilization,
+    /// How much work waits for it.
+    Saturation,
+    /// Errors it reports.
+    Errors,
+}
+
+impl UseSignal {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UseSignal::Utilization => "utilization",
+            UseSignal::Saturation => "saturation",
+            UseSignal::Errors => "errors",
+        }
+    }
+}
+
 /// What kind of problem a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueType {
-    /// A resource busy enough to matter.
-    HighUtilization,
-    /// Work is queueing or stalling.
-    Saturation,
     /// High utilization together with saturation: this resource limits the workload.
     Bottleneck,
-    /// Errors reported by the resource.
-    Errors,
-    /// A capacity limit is near (space, descriptors, connections).
+    /// Work is queueing or stalling.
+    Saturation,
+    /// The resource reports errors.
+    Error,
+    /// A finite resource is (nearly) full, or a busy one has little headroom left.
     Capacity,
-    /// The workload changed materially.
-    WorkloadChange,
-    /// Latency above its expected level.
+    /// Operations take longer than they should.
     Latency,
-    /// One member deviates from its peers.
-    Outlier,
+    /// Load concentrates on one part of a resource (one CPU, one device).
+    Imbalance,
+    /// Behaviour departs from its own history or its peers.
+    Anomaly,
     /// A signal that cannot be observed with the metrics at hand.
-    CoverageGap,
+    Coverage,
 }
 
 impl IssueType {
     /// The snake_case name used in frames and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
-            IssueType::HighUtilization => "high_utilization",
-            IssueType::Saturation => "saturation",
             IssueType::Bottleneck => "bottleneck",
-            IssueType::Errors => "errors",
+            IssueType::Saturation => "saturation",
+            IssueType::Error => "error",
             IssueType::Capacity => "capacity",
-            IssueType::WorkloadChange => "workload_change",
             IssueType::Latency => "latency",
-            IssueType::Outlier => "outlier",
-            IssueType::CoverageGap => "coverage_gap",
+            IssueType::Imbalance => "imbalance",
+            IssueType::Anomaly => "anomaly",
+            IssueType::Coverage => "coverage",
         }
     }
 }
 
-/// One number behind a finding.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// What the number is, e.g. `cpu_utilization`.
-    pub name: String,
-    /// The value.
-    pub value: f64,
-    /// Its unit (`percent`, `seconds`, `bytes_per_second`…), when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// The PromQL that produced it, so anyone can reproduce it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
-}
+/// The numbers behind a finding, by name, in the order they were added.
+///
+/// Names carry their unit as a suffix (`_percent`, `_seconds`, `_bytes`, `_per_second`,
+/// `_ratio`, `_count`…), so the map is self-describing in JSON: `{"cpu_utilization_percent":
+/// 97.0, "cpu_count": 8}`. Non-finite values serialise as `null`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evidence(Vec<(String, f64)>);
 
 impl Evidence {
-    /// A value with a unit and no query (thresholds, counts).
-    pub fn new(name: impl Into<String>, value: f64, unit: Option<&str>) -> Self {
-        Self {
-            name: name.into(),
-            value,
-            unit: unit.map(str::to_string),
-            query: None,
+    /// No evidence yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add (or replace) a value.
+    pub fn set(&mut self, name: impl Into<String>, value: f64) {
+        let name = name.into();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((name, value)),
         }
     }
 
-    /// Attach the PromQL that produced the value.
+    /// This evidence with one more value.
     #[must_use]
-    pub fn from_query(mut self, query: impl Into<String>) -> Self {
-        self.query = Some(query.into());
+    pub fn with(mut self, name: impl Into<String>, value: f64) -> Self {
+        self.set(name, value);
         self
+    }
+
+    /// The value called `name`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// Name and value pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), *v))
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True without values.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            if value.is_finite() {
+                map.serialize_entry(name, value)?;
+            } else {
+                map.serialize_entry(name, &Option::<f64>::None)?;
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EvidenceVisitor;
+        impl<'de> Visitor<'de> for EvidenceVisitor {
+            type Value = Evidence;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of evidence names to numbers")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Evidence, A::Error> {
+                let mut evidence = Evidence::new();
+                while let Some((name, value)) = access.next_entry::<String, Option<f64>>()? {
+                    evidence.set(name, value.unwrap_or(f64::NAN));
+                }
+                Ok(evidence)
+            }
+        }
+        deserializer.deserialize_map(EvidenceVisitor)
     }
 }
 
 /// A finding, with everything needed to understand and act on it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Insight {
-    /// Stable identity: the same problem on the same target keeps the same id across runs.
+    /// Stable identity: the same check, instance and device give the same id.
     pub id: String,
-    /// The catalog check that produced it (e.g. `cpu.utilization`).
-    pub check: String,
-    /// When the data was evaluated.
+    /// When the data was evaluated (the end of the analysis window).
     pub timestamp: DateTime<Utc>,
     /// The methodology that found it.
     pub methodology: Methodology,
-    /// The resource: `cpu`, `memory`, `disk`, `filesystem`, `network`…
-    pub component: String,
+    /// The resource.
+    pub component: Component,
     /// What kind of problem it is.
     pub issue_type: IssueType,
+    /// The USE signal it concerns, if any.
+    pub use_signal: Option<UseSignal>,
     /// How urgent.
     pub severity: Severity,
     /// One line.
     pub title: String,
-    /// The target (Prometheus `instance` label), when the finding is about one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-    /// The device, mount point or interface, when the finding is about one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
     /// What the data shows.
     pub observation: String,
     /// The numbers behind it.
-    pub evidence: Vec<Evidence>,
+    pub evidence: Evidence,
     /// The likely technical explanation.
     pub root_cause: String,
     /// What to do now.
@@ -217,13 +341,23 @@ pub struct Insight {
     pub investigation_steps: Vec<String>,
     /// The sustainable fix.
     pub long_term_fix: String,
-    /// Metrics worth looking at next (PromQL).
+    /// The exact PromQL used, then further queries worth running for this target.
     pub related_metrics: Vec<String>,
-    /// 0–100: how sure the finding is, given how direct and complete its signals are.
+    /// 0–100: how sure the finding is, given how many independent signals agree and how good
+    /// the data is.
     pub confidence: f64,
     /// Where to read more in *Systems Performance* (2nd ed.).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub book_reference: Option<String>,
+    /// The target (Prometheus `instance` label).
+    pub instance: Option<String>,
+    /// The device, mount point, interface or CPU, when the finding is about one.
+    pub device: Option<String>,
+    /// The catalog check (or component diagnosis, e.g. `cpu.bottleneck`) that produced it.
+    pub check: String,
+    /// When the condition started to hold within the window.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it last held within the window.
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// Sort most urgent first, then most confident, then by title and target for stable output.
@@ -232,6 +366,7 @@ pub fn sort_insights(insights: &mut [Insight]) {
         b.severity
             .cmp(&a.severity)
             .then(b.confidence.total_cmp(&a.confidence))
+            .then_with(|| a.component.cmp(&b.component))
             .then_with(|| a.title.cmp(&b.title))
             .then_with(|| a.instance.cmp(&b.instance))
             .then_with(|| a.device.cmp(&b.device))
@@ -256,5 +391,40 @@ mod tests {
         }
         assert_eq!(Severity::parse("HIGH"), Some(Severity::High));
         assert_eq!(Severity::parse("warning"), None);
+    }
+
+    #[test]
+    fn evidence_is_an_ordered_map_in_json() {
+        let e = Evidence::new()
+            .with("cpu_utilization_percent", 97.5)
+            .with("cpu_count", 8.0)
+            .with("missing", f64::NAN);
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"cpu_utilization_percent":97.5,"cpu_count":8.0,"missing":null}"#
+        );
+        let back: Evidence = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.get("cpu_count"), Some(8.0));
+        assert!(back.get("missing").is_some_and(f64::is_nan));
+        assert_eq!(
+            back.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            ["cpu_utilization_percent", "cpu_count", "missing"]
+        );
+    }
+
+    #[test]
+    fn components_and_signals_have_fixed_names() {
+        for c in Component::ALL {
+            assert_eq!(Component::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(
+            serde_json::to_string(&IssueType::Error).unwrap(),
+            "\"error\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Some(UseSignal::Saturation)).unwrap(),
+            "\"saturation\""
+        );
     }
 }

@@ -1,34 +1,13 @@
 //! What a check is: one declarative record, read from the TOML files under `checks/`.
 
-use serde::Deserialize;
+use std::time::Duration;
 
-use crate::insight::{IssueType, Severity};
+use serde::{Deserialize, Deserializer};
 
-/// The USE signal (or capacity) a check measures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Signal {
-    /// How busy the resource is.
-    Utilization,
-    /// How much work waits for it.
-    Saturation,
-    /// Errors it reports.
-    Errors,
-    /// How close a finite resource is to running out.
-    Capacity,
-}
-
-impl Signal {
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Utilization => "utilization",
-            Signal::Saturation => "saturation",
-            Signal::Errors => "errors",
-            Signal::Capacity => "capacity",
-        }
-    }
-}
+use crate::{
+    insight::{Component, IssueType, Severity, UseSignal},
+    promql::parse_duration,
+};
 
 /// Which side of a threshold is bad.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -48,18 +27,38 @@ impl Direction {
             Direction::Below => value <= threshold,
         }
     }
+
+    /// The worse of two values.
+    pub fn worse(self, a: f64, b: f64) -> f64 {
+        match self {
+            Direction::Above => a.max(b),
+            Direction::Below => a.min(b),
+        }
+    }
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Above => "above",
+            Direction::Below => "below",
+        }
+    }
 }
 
-/// How a value is displayed and labelled.
+/// How a value is displayed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
-    /// 0–100.
+    /// 0–100 (can exceed 100 for per-CPU sums).
     Percent,
-    /// 0–1.
+    /// A dimensionless ratio (tasks per CPU, queue length).
     Ratio,
     /// Seconds.
     Seconds,
+    /// Milliseconds.
+    Milliseconds,
+    /// Hours.
+    Hours,
     /// Bytes.
     Bytes,
     /// Events per second.
@@ -69,12 +68,14 @@ pub enum Unit {
 }
 
 impl Unit {
-    /// The unit's name in evidence and frames; Grafana's unit id where one exists.
-    pub fn as_str(self) -> &'static str {
+    /// Grafana's unit id for this unit.
+    pub fn grafana(self) -> &'static str {
         match self {
             Unit::Percent => "percent",
-            Unit::Ratio => "percentunit",
+            Unit::Ratio => "none",
             Unit::Seconds => "s",
+            Unit::Milliseconds => "ms",
+            Unit::Hours => "h",
             Unit::Bytes => "bytes",
             Unit::PerSecond => "ops",
             Unit::Count => "none",
@@ -83,36 +84,71 @@ impl Unit {
 
     /// Human formatting for narratives and reports.
     pub fn format(self, value: f64) -> String {
-        if value.is_nan() {
-            return "NaN".to_string();
+        if !value.is_finite() {
+            return format!("{value}");
         }
         match self {
-            Unit::Percent => format!("{value:.1}%"),
-            Unit::Ratio => format!("{:.1}%", value * 100.0),
+            Unit::Percent => format!("{}%", sig(value)),
+            Unit::Ratio => sig(value),
             Unit::Seconds => format_seconds(value),
+            Unit::Milliseconds => format_seconds(value / 1000.0),
+            Unit::Hours => format!("{} h", sig(value)),
             Unit::Bytes => format_bytes(value),
-            Unit::PerSecond => format!("{}/s", trim_number(value)),
-            Unit::Count => trim_number(value),
+            Unit::PerSecond => format!("{}/s", sig(value)),
+            Unit::Count => sig(value),
         }
+    }
+
+    /// The unit of an evidence value, from its name's suffix.
+    pub fn from_evidence_name(name: &str) -> Option<Unit> {
+        const SUFFIXES: &[(&str, Unit)] = &[
+            ("_percent", Unit::Percent),
+            ("_per_cpu", Unit::Ratio),
+            ("_ratio", Unit::Ratio),
+            ("_ms", Unit::Milliseconds),
+            ("_seconds", Unit::Seconds),
+            ("_hours", Unit::Hours),
+            ("_bytes", Unit::Bytes),
+            ("_per_second", Unit::PerSecond),
+            ("_count", Unit::Count),
+        ];
+        SUFFIXES
+            .iter()
+            .find(|(suffix, _)| name.ends_with(suffix))
+            .map(|(_, unit)| *unit)
     }
 }
 
-fn trim_number(value: f64) -> String {
-    if (value.fract() == 0.0 && value.abs() < 1e15) || value.abs() >= 100.0 {
+/// Three significant figures, no trailing zeros beyond one decimal.
+fn sig(value: f64) -> String {
+    let abs = value.abs();
+    if abs >= 100.0 || (value.fract() == 0.0 && abs < 1e15) {
         format!("{value:.0}")
-    } else {
+    } else if abs >= 10.0 {
+        format!("{value:.1}")
+    } else if abs >= 0.1 {
         format!("{value:.2}")
+    } else if abs == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{value:.3}")
     }
 }
 
 fn format_seconds(value: f64) -> String {
     let abs = value.abs();
-    if abs >= 1.0 {
-        format!("{value:.2} s")
+    if abs >= 3600.0 {
+        format!("{} h", sig(value / 3600.0))
+    } else if abs >= 60.0 {
+        format!("{} min", sig(value / 60.0))
+    } else if abs >= 1.0 {
+        format!("{} s", sig(value))
     } else if abs >= 1e-3 {
-        format!("{:.2} ms", value * 1e3)
+        format!("{} ms", sig(value * 1e3))
+    } else if abs == 0.0 {
+        "0 s".to_string()
     } else {
-        format!("{:.0} µs", value * 1e6)
+        format!("{} µs", sig(value * 1e6))
     }
 }
 
@@ -124,33 +160,96 @@ fn format_bytes(value: f64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{v:.0} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
+    format!("{} {}", sig(v), UNITS[unit])
 }
 
-/// Severity to give at each threshold level.
+/// Severity given at each threshold level (before the diagnosis rules cap it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeverityMap {
-    /// Severity when the warning threshold is breached.
+    /// Past the warning threshold.
     pub warning: Severity,
-    /// Severity when the critical threshold is breached.
+    /// Past the critical threshold.
     pub critical: Severity,
 }
 
-/// A supporting number fetched for the instances a check flags.
+impl Default for SeverityMap {
+    /// Past critical → critical, past warning → high.
+    fn default() -> Self {
+        Self {
+            warning: Severity::High,
+            critical: Severity::Critical,
+        }
+    }
+}
+
+/// How a check's query is evaluated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evaluation {
+    /// A range query over the window with `${rate}` windows; the condition must hold for
+    /// `min_duration` worth of the window's samples (with hysteresis).
+    #[default]
+    Sustained,
+    /// One instant query at the end of the window over `${window}` (event counts, maxima).
+    Event,
+}
+
+/// Several checks measuring one thing by different signals: per instance, the best-ranked
+/// check with data is used, and the others only corroborate.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    /// Group name, e.g. `cpu.saturation`.
+    pub group: String,
+    /// 1 is preferred; higher ranks are used only where lower ones have no data.
+    pub rank: u8,
+}
+
+/// A second condition that must hold at the same time for a breach to count.
+///
+/// The condition is either its own `query` or the series of another `check` (so that
+/// Prometheus computes them once): exactly one of the two is set.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    /// PromQL template with the same labels as the check's query.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Id of a check whose series are the condition (same evaluation, same or no device label).
+    #[serde(default)]
+    pub check: Option<String>,
+    /// `above` or `below`.
+    pub op: Direction,
+    /// The value the guard's query must be above or below.
+    pub value: f64,
+    /// Why the guard exists (documentation).
+    pub reason: String,
+}
+
+/// Where a check cannot be computed although its collectors run (e.g. unknown link speed).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageRule {
+    /// PromQL template returning one series per instance (and device) that cannot be assessed.
+    pub query: String,
+    /// What is missing there and how to get it.
+    pub missing: String,
+}
+
+/// A supporting number fetched for the targets a check flags.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceQuery {
-    /// Evidence name, e.g. `cpu_count`.
+    /// Evidence name, with a unit suffix (`cpu_count`, `steal_percent`).
     pub name: String,
-    /// Unit of the value.
-    pub unit: Unit,
-    /// PromQL template; must aggregate `by (instance)` like the check's own query.
+    /// PromQL template, aggregated by instance (and the check's device label if per device),
+    /// evaluated at the end of the window.
     pub query: String,
+    /// Take the insight's device from this label of the evidence series (e.g. the hottest
+    /// CPU's `cpu`), for checks aggregated per instance.
+    #[serde(default)]
+    pub device_from: Option<String>,
 }
 
 /// One check of the catalog: the query, how to judge it, and the story to tell.
@@ -159,13 +258,17 @@ pub struct EvidenceQuery {
 pub struct Check {
     /// Stable id `component.signal[.detail]`: used in frames, overrides and docs.
     pub id: String,
-    /// The resource: `cpu`, `memory`, `disk`, `filesystem`, `network`…
-    pub component: String,
+    /// A short noun phrase for lists and tables ("CPU pressure (PSI some)").
+    pub label: String,
+    /// The resource.
+    pub component: Component,
     /// The USE signal measured.
-    pub signal: Signal,
-    /// What a breach is called in insights.
+    pub signal: UseSignal,
+    /// What a breach is called when reported on its own.
     pub issue_type: IssueType,
-    /// Unit of the query's values.
+    /// Evidence name of the measured value, with a unit suffix.
+    pub metric: String,
+    /// Display unit of the measured value.
     pub unit: Unit,
     /// Which side of the thresholds is bad.
     pub direction: Direction,
@@ -173,19 +276,43 @@ pub struct Check {
     pub warning: f64,
     /// Default critical threshold, in `unit`.
     pub critical: f64,
-    /// Severity per threshold level.
+    /// Where the defaults come from (persona, node-mixin, Netdata, or our reasoning).
+    pub threshold_source: String,
+    /// Severity per level; default: warning → high, critical → critical.
+    #[serde(default)]
     pub severity: SeverityMap,
+    /// Range (sustained) or instant (event) evaluation.
+    #[serde(default)]
+    pub evaluation: Evaluation,
+    /// How long the condition must hold within the window (sustained checks).
+    #[serde(default = "default_min_duration", deserialize_with = "duration")]
+    pub min_duration: Duration,
+    /// The label naming the device, mount point or interface, for per-device checks.
+    #[serde(default)]
+    pub device_label: Option<String>,
+    /// Member of a fallback chain.
+    #[serde(default)]
+    pub fallback: Option<Fallback>,
+    /// Reported on its own even on a time-shared resource (not part of bottleneck diagnosis).
+    #[serde(default)]
+    pub standalone: bool,
+    /// A condition that must hold too.
+    #[serde(default)]
+    pub when: Option<Guard>,
+    /// Targets where the check cannot be computed.
+    #[serde(default)]
+    pub coverage: Option<CoverageRule>,
     /// node_exporter collectors the query needs (see `collectors.toml`).
     pub requires: Vec<String>,
-    /// Base confidence (0–100) of a finding from this check.
+    /// Base confidence (0–100) of a finding from this check alone, with good data.
     pub confidence: f64,
     /// Where to read more in *Systems Performance* (2nd ed.).
     pub book_reference: String,
-    /// PromQL template with `${selector}` and `${window}`; one series per instance (and device).
+    /// PromQL template with `${selector}`, `${rate}` and `${window}`.
     pub query: String,
     /// Insight title template.
     pub title: String,
-    /// Observation template (`${instance}`, `${value}`, `${threshold}`, `${level}`, `${window}`…).
+    /// Observation template.
     pub observation: String,
     /// Likely root cause.
     pub root_cause: String,
@@ -197,7 +324,69 @@ pub struct Check {
     pub long_term_fix: String,
     /// PromQL templates worth looking at next.
     pub related_metrics: Vec<String>,
-    /// Supporting numbers, fetched only for flagged instances.
+    /// Supporting numbers, fetched only for flagged targets.
     #[serde(default)]
     pub evidence: Vec<EvidenceQuery>,
+}
+
+fn default_min_duration() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+impl Check {
+    /// The PromQL templates this check renders (query, guard, coverage, evidence, related).
+    pub fn query_templates(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.query.as_str())
+            .chain(self.when.iter().filter_map(|w| w.query.as_deref()))
+            .chain(self.coverage.iter().map(|c| c.query.as_str()))
+            .chain(self.evidence.iter().map(|e| e.query.as_str()))
+            .chain(self.related_metrics.iter().map(String::as_str))
+    }
+
+    /// The narrative templates (title, observation, root cause, actions, steps, fix).
+    pub fn narrative_templates(&self) -> impl Iterator<Item = &str> {
+        [
+            self.title.as_str(),
+            self.observation.as_str(),
+            self.root_cause.as_str(),
+            self.immediate_action.as_str(),
+            self.long_term_fix.as_str(),
+        ]
+        .into_iter()
+        .chain(self.investigation_steps.iter().map(String::as_str))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_format_for_people() {
+        assert_eq!(Unit::Percent.format(97.04), "97.0%");
+        assert_eq!(Unit::Percent.format(3.456), "3.46%");
+        assert_eq!(Unit::Milliseconds.format(42.0), "42 ms");
+        assert_eq!(Unit::Seconds.format(0.0021), "2.10 ms");
+        assert_eq!(
+            Unit::Bytes.format(3.5 * 1024.0 * 1024.0 * 1024.0),
+            "3.50 GiB"
+        );
+        assert_eq!(Unit::PerSecond.format(1234.6), "1235/s");
+        assert_eq!(Unit::Hours.format(3.2), "3.20 h");
+        assert_eq!(
+            Unit::from_evidence_name("read_await_ms"),
+            Some(Unit::Milliseconds)
+        );
+        assert_eq!(
+            Unit::from_evidence_name("runnable_per_cpu"),
+            Some(Unit::Ratio)
+        );
+        assert_eq!(Unit::from_evidence_name("cpu_count"), Some(Unit::Count));
+        assert_eq!(Unit::from_evidence_name("mystery"), None);
+    }
 }

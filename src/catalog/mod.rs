@@ -1,45 +1,76 @@
 //! The check catalog: every check the analyzer runs, declared as data in one place.
 //!
-//! Checks live in `checks/<component>.toml`, one `[[check]]` table each: id, signal, PromQL
-//! template, unit, thresholds, severity, required collectors, book reference and the narrative.
-//! Adding a check is adding one table; nothing else in the crate changes. The catalog is
-//! embedded at compile time and validated by [`Catalog::load`] (and by a unit test, so a bad
-//! entry fails `cargo test`, never a user's query).
+//! - `checks/<component>.toml`: one `[[check]]` table per check (query, thresholds and their
+//!   source, evaluation, narrative, evidence). Adding a check is adding one table.
+//! - `components.toml`: which resources are time-shared, and the narrative of a bottleneck.
+//! - `collectors.toml`: the node_exporter collectors the checks need, and what is lost without
+//!   each (health checks and coverage insights come from it).
+//! - `unobservable.toml`: USE checklist items node_exporter can never see, and what can.
 //!
-//! `collectors.toml` lists the node_exporter collectors the analyzer reads and what is lost
-//! without each; health checks and coverage reports are generated from it.
+//! Everything is embedded at compile time and validated by [`Catalog::load`], which a unit test
+//! runs, so a bad entry fails `cargo test`, never a user's query.
 
 mod check;
 mod thresholds;
 
-use std::{collections::HashSet, sync::OnceLock};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashSet},
+    sync::OnceLock,
+};
 
 use serde::Deserialize;
 use thiserror::Error;
 
-pub use check::{Check, Direction, EvidenceQuery, SeverityMap, Signal, Unit};
-pub use thresholds::{ThresholdOverride, ThresholdOverrides, Thresholds};
+pub use check::{
+    Check, CoverageRule, Direction, Evaluation, EvidenceQuery, Fallback, Guard, SeverityMap, Unit,
+};
+pub use thresholds::{layered, ThresholdOverride, ThresholdOverrides, Thresholds};
 
-use crate::promql::template;
+use crate::{insight::Component, promql::template};
 
 /// The check files, in report order.
-const CHECK_FILES: &[(&str, &str)] = &[("checks/cpu.toml", include_str!("checks/cpu.toml"))];
+const CHECK_FILES: &[(&str, &str)] = &[
+    ("checks/cpu.toml", include_str!("checks/cpu.toml")),
+    ("checks/memory.toml", include_str!("checks/memory.toml")),
+    ("checks/disk.toml", include_str!("checks/disk.toml")),
+    (
+        "checks/filesystem.toml",
+        include_str!("checks/filesystem.toml"),
+    ),
+    ("checks/network.toml", include_str!("checks/network.toml")),
+    ("checks/system.toml", include_str!("checks/system.toml")),
+];
 
+const COMPONENTS: &str = include_str!("components.toml");
 const COLLECTORS: &str = include_str!("collectors.toml");
+const UNOBSERVABLE: &str = include_str!("unobservable.toml");
 
-/// Placeholders a PromQL template may use.
-pub const QUERY_PLACEHOLDERS: &[&str] = &["selector", "window"];
+/// Placeholders a PromQL template may use: the target selector, the rate interval of sustained
+/// checks, and the whole analysis window.
+pub const QUERY_PLACEHOLDERS: &[&str] = &["selector", "rate", "window"];
 
-/// Placeholders a narrative template may use.
+/// Placeholders every check narrative may use (plus the check's evidence names).
 pub const NARRATIVE_PLACEHOLDERS: &[&str] = &[
     "instance",
     "device",
     "value",
+    "peak",
     "threshold",
     "level",
     "window",
+    "held",
     "warning",
     "critical",
+];
+
+/// Placeholders of a component's bottleneck narrative.
+pub const BOTTLENECK_PLACEHOLDERS: &[&str] = &[
+    "instance",
+    "device",
+    "utilization",
+    "saturation",
+    "window",
+    "held",
 ];
 
 /// A node_exporter collector the analyzer reads.
@@ -54,17 +85,68 @@ pub struct Collector {
     pub lost: String,
 }
 
-/// The checks and collectors, validated.
+/// The story told when a time-shared resource is both busy and saturated.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BottleneckNarrative {
+    /// Title template.
+    pub title: String,
+    /// Observation template.
+    pub observation: String,
+    /// Likely root cause.
+    pub root_cause: String,
+    /// What to do now.
+    pub immediate_action: String,
+    /// How to dig deeper.
+    pub investigation_steps: Vec<String>,
+    /// The sustainable fix.
+    pub long_term_fix: String,
+    /// Book reference.
+    pub book_reference: String,
+}
+
+/// A resource and how it is diagnosed.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSpec {
+    /// Which component.
+    pub name: Component,
+    /// Serves work over time (CPU, disk, network): bottleneck = utilization + saturation.
+    pub time_shared: bool,
+    /// Its checks watch unrelated resources, so their findings are never merged.
+    #[serde(default)]
+    pub distinct_resources: bool,
+    /// The bottleneck story (time-shared components only).
+    #[serde(default)]
+    pub bottleneck: Option<BottleneckNarrative>,
+}
+
+/// A USE checklist item node_exporter cannot observe.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unobservable {
+    /// The resource.
+    pub component: Component,
+    /// What cannot be seen.
+    pub what: String,
+    /// What can see it.
+    #[serde(rename = "use")]
+    pub use_instead: String,
+}
+
+/// The checks, components and collectors, validated.
 #[derive(Debug)]
 pub struct Catalog {
     checks: Vec<Check>,
+    components: Vec<ComponentSpec>,
     collectors: Vec<Collector>,
+    unobservable: Vec<Unobservable>,
 }
 
 /// A catalog entry or a user's override that cannot be used.
 #[derive(Debug, Error)]
 pub enum CatalogError {
-    /// TOML that does not parse into checks.
+    /// TOML that does not parse.
     #[error("{file}: {reason}")]
     Parse {
         /// The file.
@@ -80,6 +162,9 @@ pub enum CatalogError {
         /// The rule it breaks.
         reason: String,
     },
+    /// Components or collectors that break a rule.
+    #[error("{0}")]
+    Invalid(String),
     /// An override for a check that does not exist.
     #[error("unknown check `{id}` in threshold overrides; known checks: {}", known.join(", "))]
     UnknownCheck {
@@ -106,8 +191,20 @@ struct CheckFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ComponentFile {
+    component: Vec<ComponentSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CollectorFile {
     collector: Vec<Collector>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnobservableFile {
+    unobservable: Vec<Unobservable>,
 }
 
 /// The catalog compiled into this binary.
@@ -116,28 +213,35 @@ pub fn builtin() -> &'static Catalog {
     CATALOG.get_or_init(|| {
         // The sources are compiled in and validated by `builtin_catalog_is_valid` in the test
         // suite, so this can only fail in a build whose tests fail.
-        Catalog::load(CHECK_FILES, COLLECTORS).expect("the built-in check catalog is valid")
+        Catalog::load(CHECK_FILES).expect("the built-in check catalog is valid")
+    })
+}
+
+fn parse_toml<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, CatalogError> {
+    toml::from_str(text).map_err(|e| CatalogError::Parse {
+        file: file.to_string(),
+        reason: e.to_string(),
     })
 }
 
 impl Catalog {
-    /// Parse and validate check files and the collector list.
-    pub fn load(check_files: &[(&str, &str)], collectors: &str) -> Result<Catalog, CatalogError> {
-        let collectors = toml::from_str::<CollectorFile>(collectors)
-            .map_err(|e| CatalogError::Parse {
-                file: "collectors.toml".to_string(),
-                reason: e.to_string(),
-            })?
-            .collector;
+    /// Parse and validate check files against the built-in components, collectors and
+    /// unobservable list.
+    pub fn load(check_files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
+        let components = parse_toml::<ComponentFile>("components.toml", COMPONENTS)?.component;
+        let collectors = parse_toml::<CollectorFile>("collectors.toml", COLLECTORS)?.collector;
+        let unobservable =
+            parse_toml::<UnobservableFile>("unobservable.toml", UNOBSERVABLE)?.unobservable;
         let mut checks = Vec::new();
         for (file, text) in check_files {
-            let parsed: CheckFile = toml::from_str(text).map_err(|e| CatalogError::Parse {
-                file: (*file).to_string(),
-                reason: e.to_string(),
-            })?;
-            checks.extend(parsed.check);
+            checks.extend(parse_toml::<CheckFile>(file, text)?.check);
         }
-        let catalog = Catalog { checks, collectors };
+        let catalog = Catalog {
+            checks,
+            components,
+            collectors,
+            unobservable,
+        };
         catalog.validate()?;
         Ok(catalog)
     }
@@ -152,9 +256,24 @@ impl Catalog {
         self.checks.iter().find(|c| c.id == id)
     }
 
-    /// The collectors the analyzer reads.
+    /// How `component` is diagnosed.
+    pub fn component(&self, component: Component) -> Option<&ComponentSpec> {
+        self.components.iter().find(|c| c.name == component)
+    }
+
+    /// The collectors the checks need.
     pub fn collectors(&self) -> &[Collector] {
         &self.collectors
+    }
+
+    /// The collector called `name`.
+    pub fn collector(&self, name: &str) -> Option<&Collector> {
+        self.collectors.iter().find(|c| c.name == name)
+    }
+
+    /// USE checklist items node_exporter cannot observe.
+    pub fn unobservable(&self) -> &[Unobservable] {
+        &self.unobservable
     }
 
     /// The checks that need `collector`.
@@ -165,9 +284,11 @@ impl Catalog {
     }
 
     fn validate(&self) -> Result<(), CatalogError> {
-        let mut ids = HashSet::new();
+        self.validate_components()?;
         let collector_names: HashSet<&str> =
             self.collectors.iter().map(|c| c.name.as_str()).collect();
+        let mut ids = HashSet::new();
+        let mut fallback_ranks: BTreeMap<&str, BTreeSet<u8>> = BTreeMap::new();
         for check in &self.checks {
             let invalid = |reason: String| CatalogError::InvalidCheck {
                 id: check.id.clone(),
@@ -176,80 +297,215 @@ impl Catalog {
             if !ids.insert(check.id.as_str()) {
                 return Err(invalid("the id is used twice".to_string()));
             }
-            let well_formed = check.id.split('.').count() >= 2
-                && check.id.split('.').all(|part| {
-                    !part.is_empty()
-                        && part
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                });
-            if !well_formed || !check.id.starts_with(&format!("{}.", check.component)) {
-                return Err(invalid(format!(
-                    "ids are `component.signal[.detail]` in lowercase, starting with the component `{}`",
-                    check.component
-                )));
-            }
-            let ordered = match check.direction {
-                Direction::Above => check.warning <= check.critical,
-                Direction::Below => check.warning >= check.critical,
-            };
-            if !ordered || !check.warning.is_finite() || !check.critical.is_finite() {
-                return Err(invalid(
-                    "warning and critical must be finite and ordered for the direction".to_string(),
-                ));
-            }
-            if check.severity.critical < check.severity.warning {
-                return Err(invalid(
-                    "the critical severity must not be lower than the warning severity".to_string(),
-                ));
-            }
-            if !(0.0..=100.0).contains(&check.confidence) {
-                return Err(invalid("confidence is a percentage (0-100)".to_string()));
-            }
+            validate_id(check).map_err(invalid)?;
+            validate_thresholds(check).map_err(invalid)?;
             if check.requires.is_empty() {
                 return Err(invalid(
-                    "`requires` must name at least one collector".to_string(),
+                    "`requires` must name at least one collector".into(),
                 ));
             }
-            for r in &check.requires {
-                if !collector_names.contains(r.as_str()) {
+            if let Some(r) = check
+                .requires
+                .iter()
+                .find(|r| !collector_names.contains(r.as_str()))
+            {
+                return Err(invalid(format!(
+                    "requires collector `{r}`, which collectors.toml does not list"
+                )));
+            }
+            if check.investigation_steps.is_empty() {
+                return Err(invalid("needs at least one investigation step".into()));
+            }
+            if check.threshold_source.trim().is_empty() {
+                return Err(invalid(
+                    "`threshold_source` must say where the defaults come from".into(),
+                ));
+            }
+            if Unit::from_evidence_name(&check.metric).is_none() {
+                return Err(invalid(format!(
+                    "metric `{}` needs a unit suffix (_percent, _ms, _per_second, _count…)",
+                    check.metric
+                )));
+            }
+            let mut evidence_names = HashSet::new();
+            for e in &check.evidence {
+                if Unit::from_evidence_name(&e.name).is_none() {
                     return Err(invalid(format!(
-                        "requires collector `{r}`, which collectors.toml does not list"
+                        "evidence `{}` needs a unit suffix",
+                        e.name
+                    )));
+                }
+                if e.name == check.metric || !evidence_names.insert(e.name.as_str()) {
+                    return Err(invalid(format!("evidence name `{}` is used twice", e.name)));
+                }
+            }
+            for q in check.query_templates() {
+                check_placeholders(q, QUERY_PLACEHOLDERS, &[]).map_err(invalid)?;
+                check_no_threshold_literal(q).map_err(invalid)?;
+            }
+            let evidence: Vec<&str> = evidence_names.iter().copied().collect();
+            for n in check.narrative_templates() {
+                check_placeholders(n, NARRATIVE_PLACEHOLDERS, &evidence).map_err(invalid)?;
+            }
+            if let Some(guard) = &check.when {
+                self.validate_guard(check, guard).map_err(invalid)?;
+            }
+            if let Some(f) = &check.fallback {
+                if !fallback_ranks
+                    .entry(f.group.as_str())
+                    .or_default()
+                    .insert(f.rank)
+                {
+                    return Err(invalid(format!(
+                        "rank {} is used twice in group {}",
+                        f.rank, f.group
+                    )));
+                }
+                let first = self
+                    .checks
+                    .iter()
+                    .find(|c| c.fallback.as_ref().is_some_and(|g| g.group == f.group))
+                    .filter(|c| {
+                        c.component != check.component
+                            || c.signal != check.signal
+                            || c.device_label != check.device_label
+                    });
+                if first.is_some() {
+                    return Err(invalid(format!(
+                        "every check of fallback group {} must share component, signal and device label",
+                        f.group
                     )));
                 }
             }
-            if check.investigation_steps.is_empty() {
-                return Err(invalid("needs at least one investigation step".to_string()));
+        }
+        for collector in &self.collectors {
+            if self.checks_requiring(&collector.name).next().is_none() {
+                return Err(CatalogError::Invalid(format!(
+                    "collectors.toml lists `{}`, which no check requires",
+                    collector.name
+                )));
             }
-            let queries = std::iter::once(&check.query)
-                .chain(check.related_metrics.iter())
-                .chain(check.evidence.iter().map(|e| &e.query));
-            for q in queries {
-                check_placeholders(q, QUERY_PLACEHOLDERS).map_err(invalid)?;
+        }
+        Ok(())
+    }
+
+    /// A guard is its own query or another check's series, never both; a referenced check must
+    /// yield series the guarded one can be joined with, and must not be guarded by reference
+    /// itself (no chains, so no cycles).
+    fn validate_guard(&self, check: &Check, guard: &Guard) -> Result<(), String> {
+        match (&guard.query, &guard.check) {
+            (Some(_), None) => Ok(()),
+            (None, Some(id)) => {
+                let Some(source) = self.check(id).filter(|c| c.id != check.id) else {
+                    return Err(format!(
+                        "`when.check` names `{id}`, which is not another check"
+                    ));
+                };
+                // An instant check can read the last point of a range; not the other way round.
+                if source.evaluation == Evaluation::Event
+                    && check.evaluation == Evaluation::Sustained
+                {
+                    return Err(format!(
+                        "`when.check` names `{id}`, an instant check, but this check needs a value at every point of the window"
+                    ));
+                }
+                if source.device_label.is_some() && source.device_label != check.device_label {
+                    return Err(format!(
+                        "`when.check` names `{id}`, whose series are per {} and cannot be joined",
+                        source.device_label.as_deref().unwrap_or_default()
+                    ));
+                }
+                if source.when.as_ref().is_some_and(|g| g.check.is_some()) {
+                    return Err(format!(
+                        "`when.check` names `{id}`, which is itself guarded by another check"
+                    ));
+                }
+                Ok(())
             }
-            let narratives = [
-                &check.title,
-                &check.observation,
-                &check.root_cause,
-                &check.immediate_action,
-                &check.long_term_fix,
-            ]
-            .into_iter()
-            .chain(check.investigation_steps.iter());
-            for n in narratives {
-                check_placeholders(n, NARRATIVE_PLACEHOLDERS).map_err(invalid)?;
+            _ => Err("`when` needs exactly one of `query` and `check`".into()),
+        }
+    }
+
+    fn validate_components(&self) -> Result<(), CatalogError> {
+        for component in Component::ALL {
+            let matching: Vec<_> = self
+                .components
+                .iter()
+                .filter(|c| c.name == component)
+                .collect();
+            let [spec] = matching.as_slice() else {
+                return Err(CatalogError::Invalid(format!(
+                    "components.toml must describe `{component}` exactly once"
+                )));
+            };
+            match (&spec.bottleneck, spec.time_shared) {
+                (Some(b), true) => {
+                    for text in [&b.title, &b.observation, &b.root_cause, &b.immediate_action, &b.long_term_fix]
+                        .into_iter()
+                        .chain(b.investigation_steps.iter())
+                    {
+                        check_placeholders(text, BOTTLENECK_PLACEHOLDERS, &[])
+                            .map_err(|e| CatalogError::Invalid(format!("component {component}: {e}")))?;
+                    }
+                }
+                (None, false) => {}
+                _ => {
+                    return Err(CatalogError::Invalid(format!(
+                        "component {component}: time-shared components need a bottleneck narrative, others none"
+                    )))
+                }
             }
         }
         Ok(())
     }
 }
 
-fn check_placeholders(text: &str, allowed: &[&str]) -> Result<(), String> {
+fn validate_id(check: &Check) -> Result<(), String> {
+    let well_formed = check.id.split('.').count() >= 2
+        && check.id.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
+    if well_formed && check.id.starts_with(&format!("{}.", check.component)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "ids are `component.signal[.detail]` in lowercase, starting with the component `{}`",
+            check.component
+        ))
+    }
+}
+
+fn validate_thresholds(check: &Check) -> Result<(), String> {
+    let ordered = match check.direction {
+        Direction::Above => check.warning <= check.critical,
+        Direction::Below => check.warning >= check.critical,
+    };
+    if !ordered || !check.warning.is_finite() || !check.critical.is_finite() {
+        return Err("warning and critical must be finite and ordered for the direction".into());
+    }
+    if check.severity.critical < check.severity.warning {
+        return Err("the critical severity must not be lower than the warning severity".into());
+    }
+    if !(0.0..=100.0).contains(&check.confidence) {
+        return Err("confidence is a percentage (0-100)".into());
+    }
+    Ok(())
+}
+
+fn check_placeholders(text: &str, allowed: &[&str], extra: &[&str]) -> Result<(), String> {
     for name in template::placeholders(text) {
-        if !allowed.contains(&name) {
+        if !allowed.contains(&name) && !extra.contains(&name) {
             return Err(format!(
                 "unknown placeholder `${{{name}}}` (allowed: {})",
-                allowed.join(", ")
+                allowed
+                    .iter()
+                    .chain(extra.iter())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     }
@@ -258,48 +514,155 @@ fn check_placeholders(text: &str, allowed: &[&str]) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// node-mixin's drift: a threshold hard-coded in a query no longer follows the config.
+/// Comparisons against non-zero numbers belong in `warning`/`critical`/`when`; comparisons
+/// with 0 are structural filters (`speed > 0`) and allowed.
+fn check_no_threshold_literal(query: &str) -> Result<(), String> {
+    let bytes = query.as_bytes();
+    for (i, window) in bytes.windows(2).enumerate() {
+        let op_len = match window {
+            [b'>', b'='] | [b'<', b'='] | [b'=', b'='] | [b'!', b'='] => 2,
+            [b'>', _] | [b'<', _] => 1,
+            _ => continue,
+        };
+        // `=~`, `!=`, `!~` inside label matchers are followed by a quote, not a number.
+        let rest = query[i + op_len..].trim_start();
+        let rest = rest
+            .strip_prefix("bool")
+            .map(str::trim_start)
+            .unwrap_or(rest);
+        let number: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '-')
+            .collect();
+        if !number.is_empty() && number.parse::<f64>().is_ok_and(|n| n != 0.0) {
+            return Err(format!(
+                "the query compares with the literal {number}: thresholds belong in `warning`, `critical` or `when`"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn builtin_catalog_is_valid() {
-        let catalog = Catalog::load(CHECK_FILES, COLLECTORS).unwrap();
+        let catalog = Catalog::load(CHECK_FILES).unwrap();
+        assert!(
+            catalog.checks().len() >= 40,
+            "{} checks",
+            catalog.checks().len()
+        );
         assert!(catalog.check("cpu.utilization").is_some());
-        assert!(catalog.collectors().iter().any(|c| c.name == "pressure"));
+        assert!(catalog
+            .component(Component::Cpu)
+            .is_some_and(|c| c.time_shared));
+        assert!(!catalog.unobservable().is_empty());
     }
 
     #[test]
-    fn thresholds_are_never_literals_in_queries() {
-        // node-mixin's drift: a threshold hard-coded in a query no longer follows the config.
-        // Comparisons belong to the engine, so no query may compare against a number.
-        for check in builtin().checks() {
-            for op in ["> ", ">= ", "< ", "<= ", "== "] {
-                assert!(
-                    !check.query.contains(op),
-                    "{}: query compares with `{op}`; thresholds belong in `warning`/`critical`",
-                    check.id
-                );
-            }
+    fn every_component_and_signal_is_covered() {
+        use crate::insight::UseSignal;
+        let catalog = builtin();
+        for component in Component::ALL {
+            let signals: HashSet<UseSignal> = catalog
+                .checks()
+                .iter()
+                .filter(|c| c.component == component)
+                .map(|c| c.signal)
+                .collect();
+            assert!(
+                signals.contains(&UseSignal::Utilization)
+                    || component == Component::Disk && signals.contains(&UseSignal::Errors),
+                "{component}: {signals:?}"
+            );
         }
+        for (component, signal) in [
+            (Component::Cpu, UseSignal::Saturation),
+            (Component::Cpu, UseSignal::Errors),
+            (Component::Memory, UseSignal::Saturation),
+            (Component::Memory, UseSignal::Errors),
+            (Component::Disk, UseSignal::Utilization),
+            (Component::Disk, UseSignal::Saturation),
+            (Component::Disk, UseSignal::Errors),
+            (Component::Network, UseSignal::Saturation),
+            (Component::Network, UseSignal::Errors),
+        ] {
+            assert!(
+                catalog
+                    .checks()
+                    .iter()
+                    .any(|c| c.component == component && c.signal == signal),
+                "{component} has no {signal:?} check"
+            );
+        }
+    }
+
+    #[test]
+    fn threshold_literals_are_refused_but_structural_zeros_allowed() {
+        assert!(check_no_threshold_literal("x > 90").is_err());
+        assert!(check_no_threshold_literal("x >= bool 1.5").is_err());
+        assert!(check_no_threshold_literal("x > 0").is_ok());
+        assert!(check_no_threshold_literal(r#"x{a!="b", c=~"d"} / 3600"#).is_ok());
     }
 
     #[test]
     fn invalid_entries_are_rejected_with_the_check_id() {
         let base = CHECK_FILES[0].1;
         let duplicated = format!("{base}\n{base}");
-        let err = Catalog::load(&[("dup.toml", &duplicated)], COLLECTORS).unwrap_err();
+        let err = Catalog::load(&[("dup.toml", &duplicated)]).unwrap_err();
         assert!(err.to_string().contains("used twice"), "{err}");
 
         let bad_collector = base.replace("requires = [\"cpu\"]", "requires = [\"nope\"]");
-        let err = Catalog::load(&[("c.toml", &bad_collector)], COLLECTORS).unwrap_err();
+        let err = Catalog::load(&[("c.toml", &bad_collector)]).unwrap_err();
         assert!(err.to_string().contains("`nope`"), "{err}");
 
-        let bad_placeholder = base.replace("${instance}", "${host}");
-        let err = Catalog::load(&[("p.toml", &bad_placeholder)], COLLECTORS).unwrap_err();
+        let bad_placeholder = base.replacen("${instance}", "${host}", 1);
+        let err = Catalog::load(&[("p.toml", &bad_placeholder)]).unwrap_err();
         assert!(err.to_string().contains("${host}"), "{err}");
 
-        let unknown_field = base.replace("confidence = ", "confidance = ");
-        assert!(Catalog::load(&[("f.toml", &unknown_field)], COLLECTORS).is_err());
+        let unknown_field = base.replacen("confidence = ", "confidance = ", 1);
+        assert!(Catalog::load(&[("f.toml", &unknown_field)]).is_err());
+
+        let literal = base.replacen("[${rate}]))\n  /", "[${rate}])) > 80\n  /", 1);
+        let err = Catalog::load(&[("l.toml", &literal)]).unwrap_err();
+        assert!(err.to_string().contains("literal 80"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod promql_validity {
+    use super::*;
+    use crate::{engine::Timing, promql::Selector};
+
+    /// Every query template, rendered as the engine renders it, must be valid PromQL for a
+    /// maintained parser, with and without a target selector.
+    #[test]
+    fn every_rendered_query_parses() {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("valid time");
+        let timing = Timing::new(at, std::time::Duration::from_secs(600), None);
+        let selectors = [
+            Selector::empty(),
+            Selector::parse(r#"job="node", instance=~"a:9100|b\\.example:9100""#)
+                .expect("selector"),
+        ];
+        let mut parsed = 0;
+        for check in builtin().checks() {
+            for template in check.query_templates() {
+                for selector in &selectors {
+                    let query =
+                        crate::engine::render_query(template, &selector.to_string(), &timing)
+                            .unwrap_or_else(|e| panic!("{}: {e}", check.id));
+                    if let Err(e) = promql_parser::parser::parse(&query) {
+                        panic!("{}: invalid PromQL {query:?}: {e}", check.id);
+                    }
+                    parsed += 1;
+                }
+            }
+        }
+        assert!(parsed > 100, "{parsed} queries checked");
     }
 }

@@ -25,6 +25,18 @@ pub struct ThresholdOverride {
 /// Overrides by check id, e.g. `{"cpu.utilization": {"warning": 70}}`.
 pub type ThresholdOverrides = BTreeMap<String, ThresholdOverride>;
 
+/// `top` over `base`, field by field: a query's `{"warning": 70}` keeps the data source's
+/// critical value for that check.
+pub fn layered(base: &ThresholdOverrides, top: &ThresholdOverrides) -> ThresholdOverrides {
+    let mut merged = base.clone();
+    for (id, o) in top {
+        let entry = merged.entry(id.clone()).or_default();
+        entry.warning = o.warning.or(entry.warning);
+        entry.critical = o.critical.or(entry.critical);
+    }
+    merged
+}
+
 /// The thresholds in force for one check.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Thresholds {

@@ -1,43 +1,68 @@
-//! The analysis: render the catalog's queries, fetch them, judge the samples, tell the story.
+//! The analysis: the USE method over every resource of every target, from PromQL to insights.
+//!
+//! ```text
+//!  inventory ─► timing ─► checks (concurrent range/instant queries, streamed and judged
+//!                          per series) ─► fallback chains ─► diagnosis (bottleneck = U + S on
+//!                          time-shared resources; capacity and errors alone) ─► narrative
+//!                          ─► insights (+ coverage insights per instance)
+//! ```
 //!
 //! `analyze` is the single entry point shared by the plugin and the CLI. It is pure apart from
-//! the Prometheus client it is handed: same data in, same insights out.
+//! the Prometheus client it is handed. The number of queries is set by the catalog, not by the
+//! number of hosts; memory per check is bounded by the findings, not by the answer's size.
 
+mod coverage;
+mod diagnose;
+mod evaluate;
+mod fetch;
 mod narrative;
+mod plan;
+mod quality;
 mod run;
+mod timing;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
 
+pub use evaluate::Level;
+pub use fetch::render as render_query;
+pub use narrative::format_evidence;
 pub use run::analyze;
+pub use timing::Timing;
 
 use crate::{
-    catalog::ThresholdOverrides, insight::Insight, inventory::Inventory,
-    prometheus::PrometheusError, promql::Selector,
+    catalog::ThresholdOverrides,
+    insight::{Component, Insight},
+    inventory::Inventory,
+    prometheus::PrometheusError,
+    promql::Selector,
 };
 
 /// What to analyse.
 #[derive(Clone, Debug)]
 pub struct AnalysisRequest {
-    /// Evaluation time (the end of the dashboard's range, or now).
+    /// Evaluation time: the end of the window (the end of the dashboard's range, or now).
     pub at: DateTime<Utc>,
-    /// Rate window and look-back for every check.
+    /// The window over which conditions must be sustained.
     pub window: Duration,
     /// Which targets (data source selector plus query filters).
     pub selector: Selector,
-    /// Threshold overrides (already validated against the catalog).
+    /// Threshold overrides (validated against the catalog by the caller).
     pub thresholds: ThresholdOverrides,
     /// Run only these check ids; all checks when `None`.
     pub checks: Option<Vec<String>>,
-    /// Also take the inventory (versions, scrape interval, collector coverage).
-    pub with_inventory: bool,
+    /// Run only checks of these components; all when `None`.
+    pub components: Option<Vec<Component>>,
+    /// Keep per-target observations of these checks (tables like `use_summary` need them);
+    /// other checks only keep their findings and a summary, to bound memory on large fleets.
+    pub observe: Vec<String>,
 }
 
 impl AnalysisRequest {
-    /// Every check, with inventory, at `at` over `window`.
+    /// Every check at `at` over `window` for the targets of `selector`.
     pub fn new(at: DateTime<Utc>, window: Duration, selector: Selector) -> Self {
         Self {
             at,
@@ -45,35 +70,13 @@ impl AnalysisRequest {
             selector,
             thresholds: ThresholdOverrides::new(),
             checks: None,
-            with_inventory: true,
+            components: None,
+            observe: Vec::new(),
         }
     }
 }
 
-/// Where a value stands against its check's thresholds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Below the warning threshold.
-    Ok,
-    /// Past the warning threshold.
-    Warning,
-    /// Past the critical threshold.
-    Critical,
-}
-
-impl Level {
-    /// Lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Ok => "ok",
-            Level::Warning => "warning",
-            Level::Critical => "critical",
-        }
-    }
-}
-
-/// One measured value of one check on one target.
+/// One judged target of one check.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Observation {
     /// The target's `instance` label.
@@ -81,38 +84,60 @@ pub struct Observation {
     /// Device, mount point or interface, for per-device checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
-    /// The value, in the check's unit.
+    /// Mean over the window, in the check's unit.
     pub value: f64,
-    /// Its level.
+    /// The worst value in the window.
+    pub peak: f64,
+    /// Sustained level.
     pub level: Level,
 }
 
-/// Everything one check produced.
+/// What one check produced.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CheckOutcome {
     /// Check id.
     pub check: String,
     /// The PromQL that ran.
     pub query: String,
-    /// One value per target (and device), sorted worst first.
+    /// Targets (instance, device) with data.
+    pub targets: usize,
+    /// Targets past a threshold, sustained.
+    pub breaches: usize,
+    /// The worst target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worst: Option<Observation>,
+    /// Every target, worst first, when requested.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub observations: Vec<Observation>,
-    /// Why the check could not run, when it could not.
+    /// Why the check could not run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why it ran for fewer targets than the selection (a weaker fallback signal runs only
+    /// where the preferred one has no data or found something).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A query that was sent, for the query inspector and for benchmarks.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ExecutedQuery {
-    /// What it was for: a check id, or `check id/evidence name`.
+    /// What it was for: a check id, `check/guard`, `check/evidence name`, or `inventory`.
     pub purpose: String,
     /// The PromQL.
     pub promql: String,
+    /// `range` or `instant`.
+    pub kind: &'static str,
     /// Series returned.
     pub series: usize,
     /// Wall time.
     #[serde(serialize_with = "serialize_secs")]
     pub duration: Duration,
+    /// When it was sent, after the analysis started: with `duration`, a waterfall of the run.
+    #[serde(rename = "sent_after", serialize_with = "serialize_secs")]
+    pub offset: Duration,
+    /// When it was sent (`offset` is derived from it once the analysis ends).
+    #[serde(skip)]
+    pub sent: Instant,
 }
 
 fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -122,21 +147,18 @@ fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::
 /// The result of one analysis.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Analysis {
-    /// Evaluation time.
-    pub at: DateTime<Utc>,
-    /// Window used.
-    #[serde(serialize_with = "serialize_secs")]
-    pub window: Duration,
+    /// The time grid used.
+    #[serde(skip)]
+    pub timing: Timing,
     /// Prometheus URL (no credentials).
     pub prometheus_url: String,
     /// Target selector used.
     pub selector: String,
-    /// What Prometheus offers, when requested.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<Inventory>,
+    /// What Prometheus offers.
+    pub inventory: Inventory,
     /// Per-check results, in catalog order.
     pub outcomes: Vec<CheckOutcome>,
-    /// Findings, most urgent first.
+    /// Findings, most urgent first (coverage insights included).
     pub insights: Vec<Insight>,
     /// Every query sent.
     pub queries: Vec<ExecutedQuery>,

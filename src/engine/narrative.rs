@@ -1,131 +1,340 @@
-//! Turning a breach into an insight: fill the check's narrative with this target's numbers.
+//! Turning drafts into insights: fill the narrative templates with this target's numbers.
 
-use chrono::{DateTime, Utc};
+use crate::{
+    catalog::{Catalog, Check, Evaluation, Unit},
+    insight::{Evidence, Insight, IssueType, Methodology},
+    promql::{format_duration, template, MatchOp, Matcher, Selector},
+};
 
 use super::{
-    run::{instance_selector, render_query},
-    Level, Observation,
-};
-use crate::{
-    catalog::{Check, Thresholds},
-    insight::{Evidence, Insight, Methodology},
-    promql::{template, Selector},
+    diagnose::{qualified, Draft, Ref},
+    evaluate::Level,
+    fetch::{held_text, render, CheckRun, Finding},
+    timing::Timing,
 };
 
-/// Build the insight for one flagged observation.
-#[allow(clippy::too_many_arguments)]
+/// Build the insight for one draft.
 pub(super) fn insight(
-    check: &Check,
-    thresholds: &Thresholds,
-    observation: &Observation,
+    catalog: &Catalog,
+    runs: &[CheckRun],
+    draft: &Draft,
     selector: &Selector,
-    window: &str,
-    promql: &str,
-    extra_evidence: &[Evidence],
-    at: DateTime<Utc>,
+    timing: &Timing,
 ) -> Insight {
-    let (severity, threshold) = match observation.level {
-        Level::Critical => (check.severity.critical, thresholds.critical),
-        _ => (check.severity.warning, thresholds.warning),
-    };
-    let values = NarrativeValues {
-        instance: observation.instance.clone(),
-        device: observation.device.clone().unwrap_or_default(),
-        value: check.unit.format(observation.value),
-        threshold: check.unit.format(threshold),
-        level: observation.level.as_str().to_string(),
-        window: window.to_string(),
-        warning: check.unit.format(thresholds.warning),
-        critical: check.unit.format(thresholds.critical),
-    };
-    let fill = |text: &str| values.fill(text.trim());
-
-    let metric_name = check.id.replace('.', "_");
-    let mut evidence = vec![
-        Evidence::new(metric_name, observation.value, Some(check.unit.as_str())).from_query(promql),
-        Evidence::new(
-            "threshold_warning",
-            thresholds.warning,
-            Some(check.unit.as_str()),
-        ),
-        Evidence::new(
-            "threshold_critical",
-            thresholds.critical,
-            Some(check.unit.as_str()),
-        ),
-    ];
-    evidence.extend(extra_evidence.iter().cloned());
-
-    let narrowed = instance_selector(selector, &observation.instance);
-    let related_metrics = check
-        .related_metrics
-        .iter()
-        .filter_map(|q| render_query(q, &narrowed, window).ok())
-        .collect();
-
-    let mut id = format!("{}:{}", check.id, observation.instance);
-    if let Some(device) = &observation.device {
-        id.push(':');
-        id.push_str(device);
+    match draft {
+        Draft::Single {
+            finding,
+            severity,
+            confidence,
+            corroboration,
+            also,
+        } => {
+            let check = &catalog.checks()[runs[finding.0].index];
+            let f = &runs[finding.0].findings[finding.1];
+            let mut insight = single(check, f, selector, timing);
+            insight.severity = *severity;
+            insight.confidence = *confidence;
+            for (name, value) in corroboration {
+                insight.evidence.set(name.clone(), *value);
+            }
+            if !also.is_empty() {
+                let mut parts = Vec::new();
+                for r in also {
+                    let other = &catalog.checks()[runs[r.0].index];
+                    let of = &runs[r.0].findings[r.1];
+                    insight.evidence.set(&other.metric, of.assessment.value);
+                    parts.push(format!(
+                        "{} {} ({})",
+                        other.label,
+                        other.unit.format(of.assessment.value),
+                        of.assessment.level.as_str()
+                    ));
+                    for q in &of.queries {
+                        if !insight.related_metrics.contains(q) {
+                            insight
+                                .related_metrics
+                                .insert(1.min(insight.related_metrics.len()), q.clone());
+                        }
+                    }
+                }
+                insight
+                    .observation
+                    .push_str(&format!(" At the same time: {}.", parts.join("; ")));
+            }
+            insight
+        }
+        Draft::Bottleneck {
+            component,
+            utilization,
+            saturation,
+            severity,
+            confidence,
+            corroboration,
+        } => {
+            let mut insight = bottleneck(
+                catalog,
+                runs,
+                *component,
+                *utilization,
+                saturation,
+                *severity,
+                *confidence,
+                timing,
+            );
+            // The weaker signals of the same chain, where they ran: they agree or they don't.
+            for (name, value) in corroboration {
+                if insight.evidence.get(name).is_none() {
+                    insight.evidence.set(name.clone(), *value);
+                }
+            }
+            insight
+        }
     }
+}
+
+/// Format an evidence value by its name's unit suffix.
+pub fn format_evidence(name: &str, value: f64) -> String {
+    if !value.is_finite() {
+        return "n/a".to_string();
+    }
+    match Unit::from_evidence_name(name) {
+        Some(unit) => unit.format(value),
+        None => format!("{value}"),
+    }
+}
+
+fn single(check: &Check, f: &Finding, selector: &Selector, timing: &Timing) -> Insight {
+    let a = &f.assessment;
+    let threshold = match a.level {
+        Level::Critical => f.thresholds.critical,
+        _ => f.thresholds.warning,
+    };
+    let window = format_duration(timing.window);
+    let held = if check.evaluation == Evaluation::Event {
+        window.clone()
+    } else {
+        held_text(a.held)
+    };
+    let fill = |text: &str| -> String {
+        let rendered = template::render(text.trim(), |name| match name {
+            "instance" => Some(f.instance.clone()),
+            "device" => Some(f.device.clone().unwrap_or_default()),
+            "value" => Some(check.unit.format(a.value)),
+            "peak" => Some(check.unit.format(a.peak)),
+            "threshold" => Some(check.unit.format(threshold)),
+            "level" => Some(a.level.as_str().to_string()),
+            "window" => Some(window.clone()),
+            "held" => Some(held.clone()),
+            "warning" => Some(check.unit.format(f.thresholds.warning)),
+            "critical" => Some(check.unit.format(f.thresholds.critical)),
+            evidence => Some(
+                f.evidence
+                    .get(evidence)
+                    .map(|v| format_evidence(evidence, v))
+                    .unwrap_or_else(|| "n/a".to_string()),
+            ),
+        });
+        reflow(&rendered.unwrap_or_else(|_| text.to_string()))
+    };
+
+    let mut evidence = Evidence::new().with(&check.metric, a.value);
+    if check.evaluation == Evaluation::Sustained {
+        evidence.set(qualified(&check.metric, "peak"), a.peak);
+    }
+    evidence.set(
+        qualified(&check.metric, "warning_threshold"),
+        f.thresholds.warning,
+    );
+    evidence.set(
+        qualified(&check.metric, "critical_threshold"),
+        f.thresholds.critical,
+    );
+    if check.evaluation == Evaluation::Sustained {
+        evidence.set("held_seconds", a.held.as_secs_f64());
+    }
+    for (name, value) in f.evidence.iter() {
+        evidence.set(name, value);
+    }
+
+    let mut related = f.queries.clone();
+    let narrowed = narrowed_selector(selector, &f.instance);
+    for q in &check.related_metrics {
+        if let Ok(rendered) = render(q, &narrowed, timing) {
+            if !related.contains(&rendered) {
+                related.push(rendered);
+            }
+        }
+    }
+
     Insight {
-        id,
-        check: check.id.clone(),
-        timestamp: at,
+        id: insight_id(&check.id, &f.instance, f.device.as_deref()),
+        timestamp: timing.at,
         methodology: Methodology::UseMethod,
-        component: check.component.clone(),
+        component: check.component,
         issue_type: check.issue_type,
-        severity,
+        use_signal: Some(check.signal),
+        severity: check.severity.warning,
         title: fill(&check.title),
-        instance: Some(observation.instance.clone()),
-        device: observation.device.clone(),
         observation: fill(&check.observation),
         evidence,
-        root_cause: reflow(&fill(&check.root_cause)),
-        immediate_action: reflow(&fill(&check.immediate_action)),
+        root_cause: fill(&check.root_cause),
+        immediate_action: fill(&check.immediate_action),
         investigation_steps: check.investigation_steps.iter().map(|s| fill(s)).collect(),
-        long_term_fix: reflow(&fill(&check.long_term_fix)),
-        related_metrics,
+        long_term_fix: fill(&check.long_term_fix),
+        related_metrics: related,
         confidence: check.confidence,
         book_reference: Some(check.book_reference.clone()),
+        instance: Some(f.instance.clone()),
+        device: f.device.clone(),
+        check: check.id.clone(),
+        started_at: a.started_at,
+        ended_at: a.ended_at,
     }
 }
 
-/// The values a narrative template can refer to.
-struct NarrativeValues {
-    instance: String,
-    device: String,
-    value: String,
-    threshold: String,
-    level: String,
-    window: String,
-    warning: String,
-    critical: String,
-}
-
-impl NarrativeValues {
-    fn fill(&self, text: &str) -> String {
-        // Placeholders were validated when the catalog loaded; an unknown one is left visible
-        // rather than failing the whole insight.
-        template::render(text, |name| {
-            Some(match name {
-                "instance" => self.instance.as_str(),
-                "device" => self.device.as_str(),
-                "value" => self.value.as_str(),
-                "threshold" => self.threshold.as_str(),
-                "level" => self.level.as_str(),
-                "window" => self.window.as_str(),
-                "warning" => self.warning.as_str(),
-                "critical" => self.critical.as_str(),
-                _ => return None,
-            })
+#[allow(clippy::too_many_arguments)]
+fn bottleneck(
+    catalog: &Catalog,
+    runs: &[CheckRun],
+    component: crate::insight::Component,
+    utilization: Ref,
+    saturation: &[Ref],
+    severity: crate::insight::Severity,
+    confidence: f64,
+    timing: &Timing,
+) -> Insight {
+    let check_of = |r: Ref| &catalog.checks()[runs[r.0].index];
+    let finding_of = |r: Ref| &runs[r.0].findings[r.1];
+    let ucheck = check_of(utilization);
+    let u = finding_of(utilization);
+    let spec = catalog
+        .component(component)
+        .and_then(|c| c.bottleneck.as_ref());
+    let window = format_duration(timing.window);
+    let held = held_text(u.assessment.held);
+    let saturation_text = saturation
+        .iter()
+        .map(|r| {
+            let c = check_of(*r);
+            let f = finding_of(*r);
+            format!("{} {}", c.label, c.unit.format(f.assessment.value))
         })
-        .unwrap_or_else(|_| text.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let device = u.device.clone().unwrap_or_default();
+    let utilization_text = ucheck.unit.format(u.assessment.value);
+    let fill = |text: &str| -> String {
+        reflow(
+            &template::render(text.trim(), |name| match name {
+                "instance" => Some(u.instance.clone()),
+                "device" => Some(device.clone()),
+                "utilization" => Some(utilization_text.clone()),
+                "saturation" => Some(saturation_text.clone()),
+                "window" => Some(window.clone()),
+                "held" => Some(held.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|_| text.to_string()),
+        )
+    };
+
+    let mut evidence = Evidence::new()
+        .with(&ucheck.metric, u.assessment.value)
+        .with(qualified(&ucheck.metric, "peak"), u.assessment.peak)
+        .with("held_seconds", u.assessment.held.as_secs_f64());
+    let mut related = u.queries.clone();
+    for (name, value) in u.evidence.iter() {
+        evidence.set(name, value);
     }
+    for r in saturation {
+        let c = check_of(*r);
+        let f = finding_of(*r);
+        evidence.set(&c.metric, f.assessment.value);
+        if c.evaluation == Evaluation::Sustained {
+            evidence.set(qualified(&c.metric, "peak"), f.assessment.peak);
+        }
+        for q in &f.queries {
+            if !related.contains(q) {
+                related.push(q.clone());
+            }
+        }
+    }
+    let check_id = format!("{component}.bottleneck");
+    let (
+        title,
+        observation,
+        root_cause,
+        immediate_action,
+        investigation_steps,
+        long_term_fix,
+        book,
+    ) = match spec {
+        Some(b) => (
+            fill(&b.title),
+            fill(&b.observation),
+            fill(&b.root_cause),
+            fill(&b.immediate_action),
+            b.investigation_steps.iter().map(|s| fill(s)).collect(),
+            fill(&b.long_term_fix),
+            Some(b.book_reference.clone()),
+        ),
+        None => (
+            format!("{component} bottleneck on {}", u.instance),
+            format!("{} {utilization_text} with {saturation_text}", ucheck.label),
+            String::new(),
+            String::new(),
+            Vec::new(),
+            String::new(),
+            None,
+        ),
+    };
+    Insight {
+        id: insight_id(&check_id, &u.instance, u.device.as_deref()),
+        timestamp: timing.at,
+        methodology: Methodology::UseMethod,
+        component,
+        issue_type: IssueType::Bottleneck,
+        use_signal: None,
+        severity,
+        title,
+        observation,
+        evidence,
+        root_cause,
+        immediate_action,
+        investigation_steps,
+        long_term_fix,
+        related_metrics: related,
+        confidence,
+        book_reference: book,
+        instance: Some(u.instance.clone()),
+        device: u.device.clone(),
+        check: check_id,
+        started_at: u.assessment.started_at,
+        ended_at: u.assessment.ended_at,
+    }
+}
+
+/// `check:instance[:device]`: the same problem on the same target keeps its id across runs.
+pub(super) fn insight_id(check: &str, instance: &str, device: Option<&str>) -> String {
+    match device {
+        Some(d) => format!("{check}:{instance}:{d}"),
+        None => format!("{check}:{instance}"),
+    }
+}
+
+/// The selector narrowed to one instance, for follow-up queries.
+pub(super) fn narrowed_selector(base: &Selector, instance: &str) -> String {
+    base.clone()
+        .with(Matcher {
+            name: "instance".into(),
+            op: MatchOp::Equal,
+            value: instance.to_string(),
+        })
+        .to_string()
 }
 
 /// Join the hard-wrapped lines of a TOML multi-line string into paragraphs.
-fn reflow(text: &str) -> String {
+pub(super) fn reflow(text: &str) -> String {
     text.split("\n\n")
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()

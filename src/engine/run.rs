@@ -1,24 +1,25 @@
-//! Running the checks: fetch every query concurrently, judge each sample, gather evidence for
-//! the targets that breached, and turn breaches into insights.
+//! The analysis, stage by stage: inventory, timing, checks (concurrently, under the client's
+//! bound), diagnosis, narrative, coverage.
 
-use std::{collections::BTreeMap, time::Instant};
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
 use super::{
-    narrative, Analysis, AnalysisError, AnalysisRequest, CheckOutcome, ExecutedQuery, Level,
-    Observation,
+    coverage, diagnose,
+    fetch::{self, CheckRun, Feed, GuardCache, GuardInput, Inputs},
+    narrative,
+    plan::{self, Board, Published},
+    quality,
+    timing::Timing,
+    Analysis, AnalysisError, AnalysisRequest, ExecutedQuery,
 };
 use crate::{
     catalog::{Catalog, Check, Thresholds},
     insight::sort_insights,
-    inventory,
-    prometheus::{Client, PrometheusError, Sample},
-    promql::{format_duration, template, Matcher, Selector},
+    inventory::{self, Inventory},
+    prometheus::Client,
 };
-
-/// Labels that name the device a per-device check's series is about, in order of preference.
-const DEVICE_LABELS: &[&str] = &["device", "mountpoint", "cpu"];
 
 /// Run the analysis described by `request`.
 pub async fn analyze(
@@ -26,63 +27,94 @@ pub async fn analyze(
     catalog: &Catalog,
     request: &AnalysisRequest,
 ) -> Result<Analysis, AnalysisError> {
-    let checks: Vec<&Check> = match &request.checks {
-        None => catalog.checks().iter().collect(),
-        Some(ids) => ids
-            .iter()
-            .map(|id| {
-                catalog
-                    .check(id)
-                    .ok_or_else(|| AnalysisError::UnknownCheck(id.clone()))
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let window = format_duration(request.window);
+    let selected = select_checks(catalog, request)?;
 
-    let inventory_future = async {
-        if request.with_inventory {
-            inventory::take(client, catalog, &request.selector, request.at)
-                .await
-                .map(Some)
-        } else {
-            Ok(None)
-        }
+    let started = Instant::now();
+    let inventory = inventory::take(client, catalog, &request.selector, request.at).await?;
+    let inventory_query = ExecutedQuery {
+        purpose: "inventory".into(),
+        promql: inventory::presence(&request.selector),
+        kind: "instant",
+        series: inventory.instances.len(),
+        duration: started.elapsed(),
+        offset: Duration::ZERO,
+        sent: started,
     };
-    let checks_future = join_all(
-        checks
-            .iter()
-            .map(|check| run_check(client, catalog, check, request, &window)),
+    let timing = Timing::new(request.at, request.window, inventory.scrape_interval);
+
+    let board = Board::new(catalog, &selected);
+    let guards = GuardCache::default();
+    let checks = selected.iter().map(|&index| {
+        let check = &catalog.checks()[index];
+        let thresholds = catalog
+            .thresholds(&check.id, &request.thresholds)
+            .unwrap_or(Thresholds {
+                warning: check.warning,
+                critical: check.critical,
+            });
+        let (board, inventory, timing, guards) = (&board, &inventory, &timing, &guards);
+        async move {
+            let inputs = inputs(catalog, check, board, inventory, request, guards).await;
+            let run = fetch::run(
+                client,
+                index,
+                check,
+                thresholds,
+                &request.selector,
+                timing,
+                inputs,
+            )
+            .await;
+            let mut run = run;
+            if board.awaited(&check.id) {
+                board.publish(&check.id, published(check, &mut run));
+            }
+            run
+        }
+    });
+    let ((quality, quality_queries), mut runs): (_, Vec<CheckRun>) = tokio::join!(
+        quality::take(client, &request.selector, &timing),
+        join_all(checks)
     );
-    let (inventory, results) = tokio::join!(inventory_future, checks_future);
 
-    let mut outcomes = Vec::new();
-    let mut insights = Vec::new();
-    let mut queries = Vec::new();
-    let mut warnings = Vec::new();
-    let mut transport_error: Option<PrometheusError> = None;
-    for result in results {
-        queries.extend(result.queries);
-        warnings.extend(result.warnings);
-        insights.extend(result.insights);
-        if let Some(err) = result.transport_error {
-            transport_error.get_or_insert(err);
-        }
-        outcomes.push(result.outcome);
-    }
-    // When Prometheus itself is unusable every check failed the same way: one clear error
-    // beats a list of identical failures.
-    if let Some(err) = transport_error {
-        if outcomes.iter().all(|o| o.error.is_some()) {
-            return Err(err.into());
+    // Prometheus unusable: every check failed the same way, and one clear error beats a list.
+    if !runs.is_empty() && runs.iter().all(|r| r.outcome.error.is_some()) {
+        if let Some(err) = runs.iter_mut().find_map(|r| r.transport_error.take()) {
+            return Err(AnalysisError::Prometheus(err));
         }
     }
-    let inventory = inventory?;
+
+    let drafts = diagnose::diagnose(catalog, &runs, &quality, &timing);
+    let mut insights: Vec<_> = drafts
+        .iter()
+        .map(|d| narrative::insight(catalog, &runs, d, &request.selector, &timing))
+        .collect();
+    insights.extend(coverage::per_instance(
+        catalog,
+        &runs,
+        &inventory,
+        &request.selector,
+        &timing,
+    ));
+    insights.extend(coverage::failed_checks(catalog, &runs, &timing));
     sort_insights(&mut insights);
+
+    let mut queries = vec![inventory_query];
+    queries.extend(quality_queries);
+    let mut warnings = Vec::new();
+    let mut outcomes = Vec::with_capacity(runs.len());
+    for run in runs {
+        queries.extend(run.queries);
+        warnings.extend(run.warnings);
+        outcomes.push(run.outcome);
+    }
+    for q in &mut queries {
+        q.offset = q.sent.saturating_duration_since(started);
+    }
     warnings.sort();
     warnings.dedup();
     Ok(Analysis {
-        at: request.at,
-        window: request.window,
+        timing,
         prometheus_url: client.url().to_string(),
         selector: request.selector.to_string(),
         inventory,
@@ -93,246 +125,110 @@ pub async fn analyze(
     })
 }
 
-struct CheckRun {
-    outcome: CheckOutcome,
-    insights: Vec<crate::insight::Insight>,
-    queries: Vec<ExecutedQuery>,
-    warnings: Vec<String>,
-    transport_error: Option<PrometheusError>,
-}
-
-async fn run_check(
-    client: &Client,
+/// Resolve what `check` needs from the checks it waits for (see [`plan`]).
+async fn inputs<'a>(
     catalog: &Catalog,
     check: &Check,
+    board: &Board,
+    inventory: &Inventory,
     request: &AnalysisRequest,
-    window: &str,
-) -> CheckRun {
-    let thresholds = catalog
-        .thresholds(&check.id, &request.thresholds)
-        .unwrap_or(Thresholds {
-            warning: check.warning,
-            critical: check.critical,
-        });
-    let selector = request.selector.to_string();
-    let promql = match render_query(&check.query, &selector, window) {
-        Ok(q) => q,
-        Err(e) => return failed(check, String::new(), e.to_string(), None),
-    };
-    let started = Instant::now();
-    let answer = match client.query(&promql, request.at).await {
-        Ok(a) => a,
-        Err(e) => {
-            let transport = (!e.is_query_error()).then_some(());
-            let message = e.to_string();
-            return failed(check, promql, message, transport.map(|_| e));
-        }
-    };
-    let samples = answer.data.into_vector();
-    let mut queries = vec![ExecutedQuery {
-        purpose: check.id.clone(),
-        promql: promql.clone(),
-        series: samples.len(),
-        duration: started.elapsed(),
-    }];
-    let mut warnings = answer.warnings;
-
-    let mut observations: Vec<Observation> = samples
-        .iter()
-        .filter(|s| s.value.is_finite())
-        .filter_map(|s| observe(check, &thresholds, s))
-        .collect();
-    observations.sort_by(|a, b| {
-        b.level.cmp(&a.level).then_with(|| match check.direction {
-            crate::catalog::Direction::Above => b.value.total_cmp(&a.value),
-            crate::catalog::Direction::Below => a.value.total_cmp(&b.value),
-        })
-    });
-
-    let flagged: Vec<&Observation> = observations
-        .iter()
-        .filter(|o| o.level > Level::Ok)
-        .collect();
-    let mut evidence = BTreeMap::new();
-    if !flagged.is_empty() && !check.evidence.is_empty() {
-        let (values, evidence_queries, evidence_warnings) =
-            fetch_evidence(client, check, request, window, &flagged).await;
-        evidence = values;
-        queries.extend(evidence_queries);
-        warnings.extend(evidence_warnings);
-    }
-    let insights = flagged
-        .iter()
-        .map(|o| {
-            narrative::insight(
-                check,
-                &thresholds,
-                o,
-                &request.selector,
-                window,
-                &promql,
-                evidence.get(&o.instance).map(Vec::as_slice).unwrap_or(&[]),
-                request.at,
-            )
-        })
-        .collect();
-    CheckRun {
-        outcome: CheckOutcome {
-            check: check.id.clone(),
-            query: promql,
-            observations,
-            error: None,
+    guards: &'a GuardCache,
+) -> Inputs<'a> {
+    let needs = board.needs(&check.id);
+    let guard = match &check.when {
+        None => GuardInput::None,
+        Some(g) => match (&needs.guard_from, &g.query, &g.check) {
+            (Some(source), _, _) => match board.wait(source).await {
+                Some(p) => match (&p.error, p.guards.get(&check.id)) {
+                    (Some(e), _) => GuardInput::Failed(e.clone()),
+                    (None, Some(masks)) => GuardInput::Masks(masks.clone(), p.query.clone()),
+                    // It ran but judged no series: the guard holds nowhere.
+                    (None, None) => GuardInput::Masks(Default::default(), p.query.clone()),
+                },
+                None => GuardInput::Failed("it did not run".into()),
+            },
+            (None, Some(query), _) => GuardInput::Query(query.clone()),
+            // The referenced check is not part of this analysis: query its series directly.
+            (None, None, Some(source)) => match catalog.check(source) {
+                Some(c) => GuardInput::Query(c.query.clone()),
+                None => GuardInput::Failed(format!("unknown check {source}")),
+            },
+            (None, None, None) => GuardInput::None,
         },
-        insights,
-        queries,
-        warnings,
-        transport_error: None,
-    }
-}
-
-fn failed(
-    check: &Check,
-    promql: String,
-    message: String,
-    transport_error: Option<PrometheusError>,
-) -> CheckRun {
-    CheckRun {
-        outcome: CheckOutcome {
-            check: check.id.clone(),
-            query: promql,
-            observations: Vec::new(),
-            error: Some(message),
-        },
-        insights: Vec::new(),
-        queries: Vec::new(),
-        warnings: Vec::new(),
-        transport_error,
-    }
-}
-
-/// Judge one sample against the thresholds.
-fn observe(check: &Check, t: &Thresholds, sample: &Sample) -> Option<Observation> {
-    let instance = sample.labels.get("instance")?.clone();
-    let device = DEVICE_LABELS
-        .iter()
-        .find_map(|l| sample.labels.get(*l).cloned());
-    let level = if check.direction.breaches(sample.value, t.critical) {
-        Level::Critical
-    } else if check.direction.breaches(sample.value, t.warning) {
-        Level::Warning
-    } else {
-        Level::Ok
     };
-    Some(Observation {
-        instance,
-        device,
-        value: sample.value,
-        level,
-    })
-}
-
-/// Supporting values for the flagged instances, by instance.
-type EvidenceByInstance = BTreeMap<String, Vec<crate::insight::Evidence>>;
-
-async fn fetch_evidence(
-    client: &Client,
-    check: &Check,
-    request: &AnalysisRequest,
-    window: &str,
-    flagged: &[&Observation],
-) -> (EvidenceByInstance, Vec<ExecutedQuery>, Vec<String>) {
-    let mut instances: Vec<&str> = flagged.iter().map(|o| o.instance.as_str()).collect();
-    instances.sort_unstable();
-    instances.dedup();
-    let selector = match Matcher::any_of("instance", &instances) {
-        Ok(m) => request.selector.clone().with(m),
-        Err(_) => return Default::default(),
-    };
-    let selector = selector.to_string();
-    let runs = join_all(check.evidence.iter().map(|e| {
-        let selector = &selector;
-        async move {
-            let promql = render_query(&e.query, selector, window).ok()?;
-            let started = Instant::now();
-            let answer = client.query(&promql, request.at).await.ok()?;
-            Some((e, promql, started.elapsed(), answer))
-        }
-    }))
-    .await;
-    let mut by_instance = EvidenceByInstance::new();
-    let mut queries = Vec::new();
-    let mut warnings = Vec::new();
-    for (e, promql, duration, answer) in runs.into_iter().flatten() {
-        let samples = answer.data.into_vector();
-        queries.push(ExecutedQuery {
-            purpose: format!("{}/{}", check.id, e.name),
-            promql: promql.clone(),
-            series: samples.len(),
-            duration,
-        });
-        warnings.extend(answer.warnings);
-        for s in samples {
-            if let Some(instance) = s.labels.get("instance") {
-                by_instance.entry(instance.clone()).or_default().push(
-                    crate::insight::Evidence::new(&e.name, s.value, Some(e.unit.as_str()))
-                        .from_query(promql.clone()),
-                );
+    let only = match &needs.leader {
+        None => None,
+        Some(leader) => match board.wait(leader).await {
+            Some(p) if p.error.is_none() => {
+                Some(plan::fallback_instances(&p, inventory.instances.iter()))
             }
+            // The preferred signal failed: this one must cover every instance.
+            _ => None,
+        },
+    };
+    Inputs {
+        guard,
+        guards,
+        only,
+        leader: needs.leader,
+        feeds: needs
+            .feeds
+            .iter()
+            .filter_map(|id| {
+                let guarded = catalog.check(id)?;
+                let guard = guarded.when.as_ref()?;
+                Some(Feed {
+                    check: id.clone(),
+                    op: guard.op,
+                    value: guard.value,
+                    evaluation: guarded.evaluation,
+                })
+            })
+            .collect(),
+        keep_observations: request.observe.contains(&check.id),
+    }
+}
+
+/// What a finished check tells the checks waiting for it.
+fn published(check: &Check, run: &mut CheckRun) -> Published {
+    Published {
+        query: check.query.clone(),
+        guards: std::mem::take(&mut run.fed)
+            .into_iter()
+            .map(|(id, masks)| (id, std::sync::Arc::new(masks)))
+            .collect(),
+        present: run.present.keys().cloned().collect(),
+        flagged: run.findings.iter().map(|f| f.instance.clone()).collect(),
+        error: run.outcome.error.clone(),
+    }
+}
+
+/// Catalog indices of the checks to run, in catalog order.
+fn select_checks(
+    catalog: &Catalog,
+    request: &AnalysisRequest,
+) -> Result<Vec<usize>, AnalysisError> {
+    if let Some(ids) = &request.checks {
+        if let Some(unknown) = ids.iter().find(|id| catalog.check(id).is_none()) {
+            return Err(AnalysisError::UnknownCheck(unknown.clone()));
         }
     }
-    (by_instance, queries, warnings)
-}
-
-/// Fill `${selector}` and `${window}` in a catalog query.
-pub(super) fn render_query(
-    template_text: &str,
-    selector: &str,
-    window: &str,
-) -> Result<String, template::TemplateError> {
-    // Whitespace is collapsed before user values go in, so their content is never touched.
-    let mut text = collapse_whitespace(template_text);
-    if selector.is_empty() {
-        // `{mode="idle", ${selector}}` would render a valid but untidy trailing comma.
-        text = text
-            .replace(", ${selector}", "")
-            .replace(",${selector}", "");
-    }
-    template::render(&text, |name| match name {
-        "selector" => Some(selector),
-        "window" => Some(window),
-        _ => None,
-    })
-}
-
-/// Catalog queries are written over several lines; send and show them on one.
-fn collapse_whitespace(query: &str) -> String {
-    let collapsed = query.split_whitespace().collect::<Vec<_>>().join(" ");
-    collapsed.replace("( ", "(").replace(" )", ")")
-}
-
-/// The selector narrowed to one instance, for related-metric links.
-pub(super) fn instance_selector(base: &Selector, instance: &str) -> String {
-    match Matcher::new("instance", crate::promql::MatchOp::Equal, instance) {
-        Ok(m) => base.clone().with(m).to_string(),
-        Err(_) => base.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::render_query;
-
-    #[test]
-    fn queries_render_on_one_line_without_dangling_commas() {
-        let t = "sum by (instance) (\n  rate(x{mode=\"idle\", ${selector}}[${window}])\n)";
-        assert_eq!(
-            render_query(t, "", "5m").unwrap(),
-            r#"sum by (instance) (rate(x{mode="idle"}[5m]))"#
-        );
-        assert_eq!(
-            render_query(t, r#"job="a  b""#, "5m").unwrap(),
-            r#"sum by (instance) (rate(x{mode="idle", job="a  b"}[5m]))"#
-        );
-        assert_eq!(render_query("up{${selector}}", "", "5m").unwrap(), "up{}");
-    }
+    Ok(catalog
+        .checks()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            request
+                .checks
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&c.id))
+        })
+        .filter(|(_, c)| {
+            request
+                .components
+                .as_ref()
+                .is_none_or(|cs| cs.contains(&c.component))
+        })
+        .map(|(i, _)| i)
+        .collect())
 }

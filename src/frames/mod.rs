@@ -23,19 +23,18 @@ pub fn notices(analysis: &Analysis) -> Vec<Notice> {
             ));
         }
     }
-    if let Some(inv) = &analysis.inventory {
-        for c in inv.missing_collectors() {
-            notices.push(notice(
-                NoticeSeverity::Info,
-                format!(
-                    "Coverage: node_exporter collector `{}` is missing on {} of {} instance(s), so these are not analysed: {}.",
-                    c.name,
-                    c.missing(),
-                    inv.instances,
-                    c.lost
-                ),
-            ));
-        }
+    let inv = &analysis.inventory;
+    for c in inv.missing_collectors() {
+        notices.push(notice(
+            NoticeSeverity::Info,
+            format!(
+                "Coverage: node_exporter collector `{}` is missing on {} of {} instance(s), so these are not analysed: {}.",
+                c.name,
+                c.missing(),
+                inv.instances.len(),
+                c.lost
+            ),
+        ));
     }
     for w in &analysis.warnings {
         notices.push(notice(NoticeSeverity::Warning, format!("Prometheus: {w}")));

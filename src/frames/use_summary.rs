@@ -1,7 +1,7 @@
 //! `use_summary`: CPU utilization per instance as a table (instance, utilization %, severity).
 //!
-//! The first real query type, proving the path from Prometheus to a Grafana table. The full
-//! USE matrix and the insight tables come with the analyzer.
+//! Utilization is the mean over the window; severity is the worst CPU finding on the instance
+//! (a bottleneck, a busy CPU, saturation, steal, imbalance or errors), `ok` without one.
 
 use grafana_plugin_sdk::{
     data::{FieldConfig, Frame, Metadata, VisType},
@@ -9,28 +9,33 @@ use grafana_plugin_sdk::{
 };
 
 use crate::{
-    catalog::Catalog,
-    engine::{Analysis, Level},
+    engine::Analysis,
+    insight::{Component, IssueType},
 };
 
 /// The check this table shows.
 pub const CHECK: &str = "cpu.utilization";
 
-/// One row per instance, worst first. `severity` is `ok` below the warning threshold, otherwise
-/// the severity the check assigns to the level reached.
-pub fn use_summary(analysis: &Analysis, catalog: &Catalog) -> Frame {
+/// One row per instance, worst first. `severity` is the worst CPU insight on the instance
+/// (after diagnosis: a busy CPU with nothing waiting is at most `medium`), `ok` without one.
+pub fn use_summary(analysis: &Analysis) -> Frame {
     let outcome = analysis.outcome(CHECK);
-    let check = catalog.check(CHECK);
     let observations = outcome.map(|o| o.observations.as_slice()).unwrap_or(&[]);
 
     let instances: Vec<String> = observations.iter().map(|o| o.instance.clone()).collect();
     let values: Vec<f64> = observations.iter().map(|o| o.value).collect();
     let severities: Vec<String> = observations
         .iter()
-        .map(|o| match (o.level, check) {
-            (Level::Ok, _) | (_, None) => "ok".to_string(),
-            (Level::Warning, Some(c)) => c.severity.warning.as_str().to_string(),
-            (Level::Critical, Some(c)) => c.severity.critical.as_str().to_string(),
+        .map(|o| {
+            analysis
+                .insights
+                .iter()
+                .filter(|i| i.component == Component::Cpu && i.issue_type != IssueType::Coverage)
+                .filter(|i| i.instance.as_deref() == Some(o.instance.as_str()))
+                .map(|i| i.severity)
+                .max()
+                .map_or("ok", |s| s.as_str())
+                .to_string()
         })
         .collect();
 

@@ -155,13 +155,22 @@ async fn answer(
         QueryType::UseSummary => {
             let mut request =
                 AnalysisRequest::new(at, query.window, instance.settings.selector.clone());
-            request.thresholds = instance.settings.thresholds.clone();
-            request.checks = Some(vec![frames::use_summary::CHECK.to_string()]);
-            request.with_inventory = false;
+            request.thresholds = catalog::layered(&instance.settings.thresholds, &query.thresholds);
+            catalog
+                .validate_overrides(&request.thresholds)
+                .map_err(|e| {
+                    QueryFailure::new(
+                        ref_id,
+                        Status::BadRequest,
+                        format!("query field `thresholds`: {e}"),
+                    )
+                })?;
+            request.components = Some(vec![crate::insight::Component::Cpu]);
+            request.observe = vec![frames::use_summary::CHECK.to_string()];
             let analysis = engine::analyze(&instance.client, catalog, &request)
                 .await
                 .map_err(|e| QueryFailure::from_analysis(ref_id, e))?;
-            frames::use_summary(&analysis, catalog)
+            frames::use_summary(&analysis)
         }
     };
     let checked = frame.check().map_err(|e| {

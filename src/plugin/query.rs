@@ -9,7 +9,10 @@ use std::time::Duration;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::promql::{parse_duration, DurationError};
+use crate::{
+    catalog::ThresholdOverrides,
+    promql::{parse_duration, DurationError},
+};
 
 /// The default look-back and rate window.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
@@ -56,6 +59,8 @@ pub struct Query {
     pub query_type: QueryType,
     /// Rate window / look-back.
     pub window: Duration,
+    /// Threshold overrides for this query, over the data source's (validated once merged).
+    pub thresholds: ThresholdOverrides,
 }
 
 /// A query that cannot be run, and why.
@@ -136,7 +141,22 @@ pub fn parse(proto_query_type: &str, json: &Value) -> Result<Query, QueryError> 
             })
         }
     };
-    Ok(Query { query_type, window })
+    let thresholds = match object.get("thresholds") {
+        None | Some(Value::Null) => ThresholdOverrides::new(),
+        Some(value) => serde_json::from_value(value.clone()).map_err(|e| {
+            QueryError::InvalidField {
+                field: "thresholds".to_string(),
+                reason: format!(
+                    "expected {{\"<check id>\": {{\"warning\": <number>, \"critical\": <number>}}}} ({e})"
+                ),
+            }
+        })?,
+    };
+    Ok(Query {
+        query_type,
+        window,
+        thresholds,
+    })
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -197,5 +217,26 @@ mod tests {
         assert!(err.contains("JSON object"), "{err}");
         let err = parse("bogus", &json!({})).unwrap_err().to_string();
         assert!(err.contains("use_summary"), "{err}");
+        let err = parse("", &json!({"thresholds": {"cpu.utilization": {"warn": 1}}}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("query field `thresholds`"), "{err}");
+    }
+
+    #[test]
+    fn query_thresholds_layer_over_the_data_source() {
+        let q = parse(
+            "",
+            &json!({"thresholds": {"cpu.utilization": {"warning": 60}}}),
+        )
+        .unwrap();
+        let base: ThresholdOverrides = serde_json::from_value(
+            json!({"cpu.utilization": {"warning": 70, "critical": 90}, "memory.utilization": {"warning": 50}}),
+        )
+        .unwrap();
+        let merged = crate::catalog::layered(&base, &q.thresholds);
+        assert_eq!(merged["cpu.utilization"].warning, Some(60.0));
+        assert_eq!(merged["cpu.utilization"].critical, Some(90.0));
+        assert_eq!(merged["memory.utilization"].warning, Some(50.0));
     }
 }

@@ -124,9 +124,13 @@ fn checks(instance: &Arc<Instance>) -> Value {
             let effective = catalog.thresholds(&c.id, overrides);
             json!({
                 "id": c.id,
+                "label": c.label,
                 "component": c.component,
                 "signal": c.signal.as_str(),
-                "unit": c.unit.as_str(),
+                "issueType": c.issue_type.as_str(),
+                "metric": c.metric,
+                "unit": c.unit.grafana(),
+                "thresholdSource": c.threshold_source,
                 "direction": match c.direction { catalog::Direction::Above => "above", catalog::Direction::Below => "below" },
                 "defaults": { "warning": c.warning, "critical": c.critical },
                 "thresholds": effective.map(|t| json!({ "warning": t.warning, "critical": t.critical })),

@@ -24,6 +24,7 @@ use super::{
         Answer, BuildInfo, Envelope, ErrorEnvelope, InstantValue, Labels, RawInstant, RawRange,
         Series,
     },
+    stream,
 };
 use crate::promql::format_duration;
 
@@ -47,6 +48,14 @@ pub struct QueryRange {
     pub step: Duration,
 }
 
+/// A request whose status and headers were fine, with its concurrency slot and deadline.
+struct Opened {
+    response: reqwest::Response,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    deadline: tokio::time::Instant,
+    api_path: String,
+}
+
 /// A Prometheus HTTP API client. Cheap to clone; clones share connections and limits.
 #[derive(Clone)]
 pub struct Client {
@@ -60,7 +69,7 @@ struct Inner {
     timeout: Duration,
     max_response_bytes: usize,
     query_method: QueryMethod,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     observer: Option<Arc<dyn RequestObserver>>,
 }
 
@@ -195,7 +204,7 @@ impl Client {
                 timeout: config.timeout,
                 max_response_bytes: config.max_response_bytes.max(1024),
                 query_method: config.query_method,
-                permits: Semaphore::new(config.max_concurrent_requests.max(1)),
+                permits: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
                 observer,
             }),
         })
@@ -251,6 +260,50 @@ impl Client {
             data: answer.data.into(),
             warnings: answer.warnings,
         })
+    }
+
+    /// Instant query at `at`, handing each sample (as a one-point series) to `on_series` as it
+    /// is decoded. For vector results only.
+    pub async fn query_fold<A, F>(
+        &self,
+        promql: &str,
+        at: DateTime<Utc>,
+        acc: A,
+        on_series: F,
+    ) -> Result<Answer<A>, PrometheusError>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, Series) + Send + 'static,
+    {
+        let params = vec![
+            ("query", promql.to_string()),
+            ("time", unix_seconds(at)),
+            ("timeout", format_duration(self.inner.timeout)),
+        ];
+        self.fold("query", params, acc, on_series).await
+    }
+
+    /// Range query, handing each series to `on_series` as it is decoded.
+    pub async fn query_range_fold<A, F>(
+        &self,
+        promql: &str,
+        range: &QueryRange,
+        acc: A,
+        on_series: F,
+    ) -> Result<Answer<A>, PrometheusError>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, Series) + Send + 'static,
+    {
+        let step = range.step.as_secs_f64().max(0.001);
+        let params = vec![
+            ("query", promql.to_string()),
+            ("start", unix_seconds(range.start)),
+            ("end", unix_seconds(range.end)),
+            ("step", format!("{step}")),
+            ("timeout", format_duration(self.inner.timeout)),
+        ];
+        self.fold("query_range", params, acc, on_series).await
     }
 
     /// Label sets of the series matching any of `matchers` between `start` and `end`.
@@ -327,33 +380,25 @@ impl Client {
     ) -> Result<Answer<T>, PrometheusError> {
         let started = Instant::now();
         let result = self.send(path, method, params).await;
-        if let Some(observer) = &self.inner.observer {
-            let outcome = match &result {
-                Ok(_) => "success",
-                Err(e) => e.kind(),
-            };
-            observer.observe(endpoint, outcome, started.elapsed());
-        }
+        self.observe(endpoint, &result, started);
         result
     }
 
-    async fn send<T: DeserializeOwned>(
+    /// Send a request and check its status; the permit and deadline travel with the answer
+    /// so that reading the body stays within both.
+    async fn open(
         &self,
         path: &str,
         method: Method,
         params: Vec<(&str, String)>,
-    ) -> Result<Answer<T>, PrometheusError> {
+    ) -> Result<Opened, PrometheusError> {
         let inner = &self.inner;
         let api_path = format!("/api/v1/{path}");
-        let timeout_error = || PrometheusError::Timeout {
-            url: inner.shown_url.clone(),
-            endpoint: api_path.clone(),
-            timeout: inner.timeout,
-        };
         // One deadline covers waiting for a slot, the request and the whole body: a request
         // never takes longer than the timeout, whatever Prometheus or the queue does.
         let deadline = tokio::time::Instant::now() + inner.timeout;
-        let _permit = tokio::time::timeout_at(deadline, inner.permits.acquire())
+        let timeout_error = || self.timeout_error(&api_path);
+        let permit = tokio::time::timeout_at(deadline, inner.permits.clone().acquire_owned())
             .await
             .map_err(|_| timeout_error())?
             .map_err(|_| timeout_error())?;
@@ -397,40 +442,181 @@ impl Client {
             return Err(self.status_error(status, &body, &api_path));
         }
         if !content_type.is_empty() && !content_type.contains("json") {
-            return Err(PrometheusError::Malformed {
-                url: inner.shown_url.clone(),
-                endpoint: api_path,
-                reason: format!(
+            return Err(self.malformed(
+                &api_path,
+                format!(
                     "expected JSON but the content type is `{content_type}`; is the URL pointing at Prometheus' HTTP API and not at a web page or proxy login?"
                 ),
-            });
+            ));
         }
-        let body = tokio::time::timeout_at(
+        Ok(Opened {
+            response,
+            _permit: permit,
             deadline,
-            self.read_body(response, inner.max_response_bytes, &api_path, false),
+            api_path,
+        })
+    }
+
+    /// Request and decode a whole answer into `T`.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        method: Method,
+        params: Vec<(&str, String)>,
+    ) -> Result<Answer<T>, PrometheusError> {
+        let opened = self.open(path, method, params).await?;
+        let api_path = opened.api_path.clone();
+        let body = tokio::time::timeout_at(
+            opened.deadline,
+            self.read_body(
+                opened.response,
+                self.inner.max_response_bytes,
+                &api_path,
+                false,
+            ),
         )
         .await
-        .map_err(|_| timeout_error())??;
-        let envelope: Envelope<T> =
-            serde_json::from_slice(&body).map_err(|e| PrometheusError::Malformed {
-                url: inner.shown_url.clone(),
-                endpoint: api_path.clone(),
-                reason: format!("invalid JSON ({e})"),
-            })?;
+        .map_err(|_| self.timeout_error(&api_path))??;
+        let envelope: Envelope<T> = serde_json::from_slice(&body)
+            .map_err(|e| self.malformed(&api_path, format!("invalid JSON ({e})")))?;
         if envelope.status != "success" {
             return Err(PrometheusError::Api {
                 kind: ApiErrorKind::from_error_type(envelope.error_type.as_deref().unwrap_or("")),
                 message: envelope.error.unwrap_or_else(|| "no message".to_string()),
             });
         }
-        let data = envelope.data.ok_or_else(|| PrometheusError::Malformed {
-            url: inner.shown_url.clone(),
-            endpoint: api_path.clone(),
-            reason: "the answer has no `data`".to_string(),
-        })?;
+        let data = envelope
+            .data
+            .ok_or_else(|| self.malformed(&api_path, "the answer has no `data`".to_string()))?;
         let mut warnings = envelope.warnings;
         warnings.extend(envelope.infos);
         Ok(Answer { data, warnings })
+    }
+
+    /// Request a vector or matrix and hand each series to `on_series` while the body streams
+    /// in; returns the accumulator. Memory stays at one series plus a few body chunks.
+    async fn fold<A, F>(
+        &self,
+        endpoint: &'static str,
+        params: Vec<(&str, String)>,
+        mut acc: A,
+        mut on_series: F,
+    ) -> Result<Answer<A>, PrometheusError>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, Series) + Send + 'static,
+    {
+        let started = Instant::now();
+        let result = async {
+            let opened = self
+                .open(endpoint, self.query_http_method(), params)
+                .await?;
+            let Opened {
+                mut response,
+                _permit,
+                deadline,
+                api_path,
+            } = opened;
+            // Two chunks in flight: the parser keeps up, and every chunk held here pins one of
+            // hyper's read buffers (up to ~400 KiB each) in memory.
+            let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(2);
+            let parser = tokio::task::spawn_blocking(move || {
+                let envelope =
+                    stream::parse(stream::ChunkReader::new(rx), &mut acc, &mut on_series);
+                (envelope, acc)
+            });
+            let limit = self.inner.max_response_bytes;
+            let feed = async {
+                let mut total = 0usize;
+                if response.content_length().unwrap_or(0) as usize > limit {
+                    return Err(self.too_large(&api_path, limit));
+                }
+                while let Some(chunk) = response
+                    .chunk()
+                    .await
+                    .map_err(|e| self.transport_error(e, &api_path))?
+                {
+                    total += chunk.len();
+                    if total > limit {
+                        return Err(self.too_large(&api_path, limit));
+                    }
+                    if tx.send(chunk).await.is_err() {
+                        // The parser stopped early (it found an error); it will say which.
+                        break;
+                    }
+                }
+                Ok(())
+            };
+            let fed = tokio::time::timeout_at(deadline, feed)
+                .await
+                .map_err(|_| self.timeout_error(&api_path))
+                .and_then(|r| r);
+            drop(tx);
+            let (parsed, acc) = parser.await.map_err(|e| {
+                self.malformed(&api_path, format!("the answer could not be decoded ({e})"))
+            })?;
+            // A transport problem explains a truncated parse: report it first.
+            fed?;
+            let envelope =
+                parsed.map_err(|e| self.malformed(&api_path, format!("invalid JSON ({e})")))?;
+            if envelope.status != "success" {
+                return Err(PrometheusError::Api {
+                    kind: ApiErrorKind::from_error_type(
+                        envelope.error_type.as_deref().unwrap_or(""),
+                    ),
+                    message: envelope.error.unwrap_or_else(|| "no message".to_string()),
+                });
+            }
+            if !envelope.saw_data {
+                return Err(self.malformed(&api_path, "the answer has no `data`".to_string()));
+            }
+            Ok(Answer {
+                data: acc,
+                warnings: envelope.warnings,
+            })
+        }
+        .await;
+        self.observe(endpoint, &result, started);
+        result
+    }
+
+    /// Tell the observer (the plugin's own metrics) how a request ended.
+    fn observe<T>(
+        &self,
+        endpoint: &'static str,
+        result: &Result<T, PrometheusError>,
+        started: Instant,
+    ) {
+        if let Some(observer) = &self.inner.observer {
+            let outcome = match result {
+                Ok(_) => "success",
+                Err(e) => e.kind(),
+            };
+            observer.observe(endpoint, outcome, started.elapsed());
+        }
+    }
+
+    fn timeout_error(&self, api_path: &str) -> PrometheusError {
+        PrometheusError::Timeout {
+            url: self.inner.shown_url.clone(),
+            endpoint: api_path.to_string(),
+            timeout: self.inner.timeout,
+        }
+    }
+
+    fn malformed(&self, api_path: &str, reason: String) -> PrometheusError {
+        PrometheusError::Malformed {
+            url: self.inner.shown_url.clone(),
+            endpoint: api_path.to_string(),
+            reason,
+        }
+    }
+
+    fn too_large(&self, api_path: &str, limit: usize) -> PrometheusError {
+        PrometheusError::TooLarge {
+            endpoint: api_path.to_string(),
+            limit_mib: limit.div_ceil(1024 * 1024),
+        }
     }
 
     /// Read at most `limit` bytes. Over the limit: an error, unless `truncate` (error bodies,
@@ -442,10 +628,7 @@ impl Client {
         api_path: &str,
         truncate: bool,
     ) -> Result<Vec<u8>, PrometheusError> {
-        let too_large = || PrometheusError::TooLarge {
-            endpoint: api_path.to_string(),
-            limit_mib: limit.div_ceil(1024 * 1024),
-        };
+        let too_large = || self.too_large(api_path, limit);
         let declared = response.content_length().unwrap_or(0) as usize;
         if declared > limit && !truncate {
             return Err(too_large());

@@ -7,6 +7,7 @@ mod client;
 mod config;
 mod error;
 mod response;
+mod stream;
 
 pub use client::{Client, QueryRange, RequestObserver};
 pub use config::{

@@ -196,12 +196,26 @@ impl From<RawSeries> for Series {
 #[derive(Deserialize)]
 pub(crate) struct Point(f64, #[serde(deserialize_with = "sample_value")] f64);
 
+impl Point {
+    /// `(timestamp, value)`.
+    pub(crate) fn pair(self) -> (f64, f64) {
+        (self.0, self.1)
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct StringPoint(f64, String);
 
 /// `[<unix seconds>, {"count": "…", "sum": "…", "buckets": …}]` (native histograms).
 #[derive(Deserialize)]
 pub(crate) struct HistogramPoint(f64, NativeHistogram);
+
+impl HistogramPoint {
+    /// `(timestamp, observation count)`.
+    pub(crate) fn pair(self) -> (f64, f64) {
+        (self.0, self.1.count)
+    }
+}
 
 #[derive(Deserialize)]
 pub(crate) struct NativeHistogram {

@@ -24,9 +24,9 @@ pub enum TemplateError {
 }
 
 /// Replace every `${name}` in `template` with `lookup(name)`.
-pub fn render<'v>(
+pub fn render<S: AsRef<str>>(
     template: &str,
-    lookup: impl Fn(&str) -> Option<&'v str>,
+    lookup: impl Fn(&str) -> Option<S>,
 ) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
@@ -41,7 +41,7 @@ pub fn render<'v>(
         let value = lookup(name).ok_or_else(|| TemplateError::Unknown {
             name: name.to_string(),
         })?;
-        out.push_str(value);
+        out.push_str(value.as_ref());
         let consumed = start + 2 + end + 1;
         rest = &rest[consumed..];
         offset += consumed;
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn missing_values_are_errors() {
         assert_eq!(
-            render("a ${b} c", |_| None),
+            render("a ${b} c", |_| None::<&str>),
             Err(TemplateError::Unknown { name: "b".into() })
         );
         assert!(matches!(

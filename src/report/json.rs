@@ -1,24 +1,87 @@
-//! The JSON report: the whole analysis plus its summary, for scripts and CI.
+//! The JSON report, for scripts and CI:
+//! `{"evaluated_at", "window", "prometheus", "summary": {...}, "insights": [...]}` plus the
+//! checks, coverage, what node_exporter cannot observe, and every query sent.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Summary;
-use crate::engine::Analysis;
+use crate::{
+    catalog::Catalog,
+    engine::{Analysis, CheckOutcome, ExecutedQuery},
+    insight::Insight,
+    inventory::Inventory,
+    promql::format_duration,
+};
 
 #[derive(Serialize)]
 struct Report<'a> {
+    evaluated_at: DateTime<Utc>,
+    window: String,
+    rate_interval: String,
+    step: String,
+    /// The range of every `range` query (instant queries run at `evaluated_at`).
+    range: Range,
+    prometheus: &'a str,
+    selector: &'a str,
     summary: Summary,
-    #[serde(flatten)]
-    analysis: &'a Analysis,
+    insights: &'a [Insight],
+    checks: &'a [CheckOutcome],
+    inventory: &'a Inventory,
+    not_observable: Vec<NotObservable<'a>>,
+    queries: &'a [ExecutedQuery],
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Range {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    step_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct NotObservable<'a> {
+    component: &'a str,
+    what: &'a str,
+    #[serde(rename = "use")]
+    use_instead: &'a str,
 }
 
 /// Render the analysis as one pretty-printed JSON document.
-pub fn render(analysis: &Analysis) -> String {
+pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
+    let t = &analysis.timing;
     let report = Report {
+        evaluated_at: t.at,
+        window: format_duration(t.window),
+        rate_interval: format_duration(t.rate),
+        step: format_duration(t.step),
+        range: {
+            let r = t.range();
+            Range {
+                start: r.start,
+                end: r.end,
+                step_seconds: r.step.as_secs_f64(),
+            }
+        },
+        prometheus: &analysis.prometheus_url,
+        selector: &analysis.selector,
         summary: Summary::of(analysis),
-        analysis,
+        insights: &analysis.insights,
+        checks: &analysis.outcomes,
+        inventory: &analysis.inventory,
+        not_observable: catalog
+            .unobservable()
+            .iter()
+            .map(|u| NotObservable {
+                component: u.component.as_str(),
+                what: &u.what,
+                use_instead: &u.use_instead,
+            })
+            .collect(),
+        queries: &analysis.queries,
+        warnings: &analysis.warnings,
     };
-    // Serialising plain data structures (strings, numbers, maps) cannot fail; non-finite
-    // numbers become null.
+    // Plain data (strings, numbers, maps) always serialises; non-finite numbers become null.
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

@@ -2,63 +2,59 @@
 
 use std::fmt::Write as _;
 
-use super::{check_lines, format_evidence, group_heading, grouped, Summary};
+use super::{check_lines, coverage_lines, format_evidence, group_heading, grouped, Summary};
 use crate::{catalog::Catalog, engine::Analysis, promql::format_duration};
 
 /// Render the Markdown report.
 pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let mut out = String::new();
+    let t = &analysis.timing;
+    let inv = &analysis.inventory;
     let _ = writeln!(out, "# Systems performance analysis report\n");
     let _ = writeln!(out, "_Based on Brendan Gregg's methodologies._\n");
-    let version = super::prometheus_version_suffix(analysis);
+    let version = inv
+        .prometheus
+        .as_ref()
+        .map(|b| format!(" (Prometheus {})", b.version))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "- **Evaluated at:** {}",
-        analysis.at.format("%Y-%m-%d %H:%M:%S UTC")
+        "- **Generated:** {}",
+        t.at.format("%Y-%m-%d %H:%M:%S UTC")
     );
     let _ = writeln!(
         out,
         "- **Prometheus:** {}{version}",
         analysis.prometheus_url
     );
-    if let Some(inv) = &analysis.inventory {
-        let _ = writeln!(out, "- **Instances:** {}", inv.instances);
-    }
-    let _ = writeln!(out, "- **Window:** {}", format_duration(analysis.window));
+    let _ = writeln!(out, "- **Instances:** {}", inv.instances.len());
+    let _ = writeln!(
+        out,
+        "- **Window:** {} (rate over {}, step {})",
+        format_duration(t.window),
+        format_duration(t.rate),
+        format_duration(t.step)
+    );
     if !analysis.selector.is_empty() {
         let _ = writeln!(out, "- **Targets:** `{{{}}}`", analysis.selector);
     }
     let s = Summary::of(analysis);
     let _ = writeln!(out, "\n## Summary\n");
-    let _ = writeln!(out, "| Critical | High | Medium | Low | Total |");
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "| Critical | High | Medium | Low | Info | Total |");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} |",
-        s.critical, s.high, s.medium, s.low, s.total
+        "| {} | {} | {} | {} | {} | {} |",
+        s.critical, s.high, s.medium, s.low, s.info, s.total
     );
-    let _ = writeln!(out, "\n## Checks\n");
-    let _ = writeln!(out, "| Check | Targets | Over threshold | Worst |");
-    let _ = writeln!(out, "|---|---:|---:|---|");
-    for line in check_lines(analysis, catalog) {
-        let worst = match (&line.error, &line.worst) {
-            (Some(e), _) => format!("failed: {}", escape(e)),
-            (None, Some(w)) => escape(w),
-            (None, None) => "no data".to_string(),
-        };
+    let groups = grouped(&analysis.insights);
+    if groups.is_empty() {
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} |",
-            line.id, line.targets, line.breaches, worst
+            "\nNo findings: every resource is within its thresholds on every target for the window."
         );
     }
-    if analysis.insights.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nNo findings: every check is within its thresholds for every target."
-        );
-    }
-    for (severity, insights) in grouped(&analysis.insights) {
+    for (severity, insights) in groups {
         let _ = writeln!(out, "\n## {}", group_heading(severity.0));
         for i in insights {
             let _ = writeln!(out, "\n### {}\n", i.title);
@@ -71,25 +67,17 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             }
             let _ = write!(
                 meta,
-                " · {} · confidence {:.0}%",
+                " · {} · {} · confidence {:.0}%",
                 i.methodology.as_str(),
+                i.issue_type.as_str(),
                 i.confidence
             );
             let _ = writeln!(out, "{meta}\n");
             let _ = writeln!(out, "{}\n", i.observation);
-            let _ = writeln!(out, "| Evidence | Value | PromQL |");
-            let _ = writeln!(out, "|---|---:|---|");
-            for e in &i.evidence {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} |",
-                    e.name,
-                    format_evidence(e.value, e.unit.as_deref()),
-                    e.query
-                        .as_deref()
-                        .map(|q| format!("`{}`", escape(q)))
-                        .unwrap_or_default()
-                );
+            let _ = writeln!(out, "| Evidence | Value |");
+            let _ = writeln!(out, "|---|---:|");
+            for (name, value) in i.evidence.iter() {
+                let _ = writeln!(out, "| {name} | {} |", format_evidence(name, value));
             }
             let _ = writeln!(out, "\n**Root cause.** {}\n", i.root_cause);
             let _ = writeln!(out, "**Immediate action.** {}\n", i.immediate_action);
@@ -98,26 +86,54 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
                 let _ = writeln!(out, "{}. {}", k + 1, step);
             }
             let _ = writeln!(out, "\n**Long-term fix.** {}\n", i.long_term_fix);
+            if !i.related_metrics.is_empty() {
+                let _ = writeln!(out, "**PromQL.**\n");
+                for q in &i.related_metrics {
+                    let _ = writeln!(out, "- `{}`", q.replace('`', "'"));
+                }
+                let _ = writeln!(out);
+            }
             if let Some(book) = &i.book_reference {
                 let _ = writeln!(out, "_Reference: {book}_");
             }
         }
     }
-    if let Some(inv) = &analysis.inventory {
-        let missing: Vec<_> = inv.missing_collectors().collect();
-        if !missing.is_empty() {
-            let _ = writeln!(out, "\n## Coverage gaps\n");
-            for c in missing {
-                let _ = writeln!(
-                    out,
-                    "- `{}` missing on {} of {} instance(s): {}",
-                    c.name,
-                    c.missing(),
-                    inv.instances,
-                    c.lost
-                );
+    let _ = writeln!(out, "\n## USE checks\n");
+    let _ = writeln!(out, "| Check | Targets | Past threshold | Worst |");
+    let _ = writeln!(out, "|---|---:|---:|---|");
+    for line in check_lines(analysis, catalog) {
+        let mut worst = match (&line.error, &line.worst) {
+            (Some(e), _) => format!("failed: {}", escape(e)),
+            (None, Some(w)) => escape(w),
+            (None, None) if line.note.is_some() => String::new(),
+            (None, None) => "no data".to_string(),
+        };
+        if let (None, Some(note)) = (&line.error, &line.note) {
+            if !worst.is_empty() {
+                worst.push(' ');
             }
+            worst.push_str(&format!("({})", escape(note)));
         }
+        let _ = writeln!(
+            out,
+            "| `{}` ({}) | {} | {} | {} |",
+            line.id, line.label, line.targets, line.breaches, worst
+        );
+    }
+    let coverage = coverage_lines(&analysis.insights);
+    if !coverage.is_empty() {
+        let _ = writeln!(out, "\n## Coverage gaps\n");
+        for line in coverage {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
+    let _ = writeln!(out, "\n## Not observable with node_exporter\n");
+    for u in catalog.unobservable() {
+        let _ = writeln!(
+            out,
+            "- **{}**: {}. Use {}.",
+            u.component, u.what, u.use_instead
+        );
     }
     out
 }

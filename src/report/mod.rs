@@ -11,10 +11,11 @@ use serde::Serialize;
 
 use crate::{
     catalog::Catalog,
-    engine::Analysis,
-    insight::{Insight, Severity},
+    engine::{Analysis, Level},
+    insight::{Insight, IssueType, Severity},
 };
 
+pub use crate::engine::format_evidence;
 pub use json::render as render_json;
 pub use markdown::render as render_markdown;
 pub use text::render as render_text;
@@ -35,7 +36,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog, format: Format) -> String 
     match format {
         Format::Text => render_text(analysis, catalog),
         Format::Markdown => render_markdown(analysis, catalog),
-        Format::Json => render_json(analysis),
+        Format::Json => render_json(analysis, catalog),
     }
 }
 
@@ -50,13 +51,12 @@ pub struct Summary {
     pub medium: usize,
     /// Low.
     pub low: usize,
-    /// Info.
+    /// Info (coverage notes and checks that could not run).
     pub info: usize,
     /// All findings.
     pub total: usize,
-    /// Instances analysed (with node_exporter data), when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub instances: Option<usize>,
+    /// Instances analysed.
+    pub instances: usize,
     /// Checks that could not run.
     pub failed_checks: usize,
 }
@@ -66,7 +66,7 @@ impl Summary {
     pub fn of(analysis: &Analysis) -> Self {
         let mut s = Summary {
             total: analysis.insights.len(),
-            instances: analysis.inventory.as_ref().map(|i| i.instances),
+            instances: analysis.inventory.instances.len(),
             failed_checks: analysis
                 .outcomes
                 .iter()
@@ -87,16 +87,6 @@ impl Summary {
     }
 }
 
-/// ` (Prometheus 2.42.0)`, or nothing when the version is unknown.
-pub(crate) fn prometheus_version_suffix(analysis: &Analysis) -> String {
-    analysis
-        .inventory
-        .as_ref()
-        .and_then(|i| i.prometheus.as_ref())
-        .map(|b| format!(" (Prometheus {})", b.version))
-        .unwrap_or_default()
-}
-
 /// Heading of each severity group, as in the original persona's report.
 pub(crate) fn group_heading(severity: Severity) -> &'static str {
     match severity {
@@ -108,12 +98,15 @@ pub(crate) fn group_heading(severity: Severity) -> &'static str {
     }
 }
 
-/// Insights grouped by severity, most urgent group first, each group in analysis order.
+/// Findings (coverage notes excluded) grouped by severity, most urgent group first.
 pub(crate) fn grouped(
     insights: &[Insight],
 ) -> BTreeMap<std::cmp::Reverse<Severity>, Vec<&Insight>> {
     let mut groups: BTreeMap<std::cmp::Reverse<Severity>, Vec<&Insight>> = BTreeMap::new();
-    for i in insights {
+    for i in insights
+        .iter()
+        .filter(|i| i.issue_type != IssueType::Coverage)
+    {
         groups
             .entry(std::cmp::Reverse(i.severity))
             .or_default()
@@ -122,31 +115,54 @@ pub(crate) fn grouped(
     groups
 }
 
-/// Format an evidence value with its unit for people.
-pub(crate) fn format_evidence(value: f64, unit: Option<&str>) -> String {
-    use crate::catalog::Unit;
-    let unit = match unit {
-        Some("percent") => Some(Unit::Percent),
-        Some("percentunit") => Some(Unit::Ratio),
-        Some("s") => Some(Unit::Seconds),
-        Some("bytes") => Some(Unit::Bytes),
-        Some("ops") => Some(Unit::PerSecond),
-        Some("none") => Some(Unit::Count),
-        _ => None,
-    };
-    match unit {
-        Some(u) => u.format(value),
-        None => format!("{value}"),
+/// Coverage notes, with identical ones on several instances folded into one line.
+pub(crate) fn coverage_lines(insights: &[Insight]) -> Vec<String> {
+    let mut folded: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut lines = Vec::new();
+    for i in insights
+        .iter()
+        .filter(|i| i.issue_type == IssueType::Coverage)
+    {
+        match &i.instance {
+            Some(instance) => {
+                let generic = i.observation.replacen(instance.as_str(), "{instance}", 1);
+                folded.entry(generic).or_default().push(instance);
+            }
+            // Already folded by the engine: the observation names the instances.
+            None if i.check == "coverage" => lines.push(i.observation.clone()),
+            None => lines.push(format!("{} {}", i.title, i.observation)),
+        }
     }
+    for (generic, instances) in folded {
+        let line = if instances.len() == 1 {
+            generic.replacen("{instance}", instances[0], 1)
+        } else {
+            let shown: Vec<&str> = instances.iter().take(5).copied().collect();
+            let more = if instances.len() > 5 {
+                format!(" and {} more", instances.len() - 5)
+            } else {
+                String::new()
+            };
+            generic.replacen(
+                "{instance}",
+                &format!("{} instances ({}{more})", instances.len(), shown.join(", ")),
+                1,
+            )
+        };
+        lines.push(line);
+    }
+    lines
 }
 
-/// One line per check: how many targets, the worst value, and errors.
+/// One line per check: targets, breaches, the worst value, or why it failed.
 pub(crate) struct CheckLine {
     pub id: String,
+    pub label: String,
     pub targets: usize,
     pub worst: Option<String>,
     pub breaches: usize,
     pub error: Option<String>,
+    pub note: Option<String>,
 }
 
 pub(crate) fn check_lines(analysis: &Analysis, catalog: &Catalog) -> Vec<CheckLine> {
@@ -154,24 +170,27 @@ pub(crate) fn check_lines(analysis: &Analysis, catalog: &Catalog) -> Vec<CheckLi
         .outcomes
         .iter()
         .map(|o| {
-            let unit = catalog.check(&o.check).map(|c| c.unit);
-            let worst = o.observations.first().map(|w| {
-                let value = unit.map_or_else(|| w.value.to_string(), |u| u.format(w.value));
+            let check = catalog.check(&o.check);
+            let worst = o.worst.as_ref().map(|w| {
+                let value = check.map_or_else(|| w.value.to_string(), |c| c.unit.format(w.value));
+                let level = if w.level == Level::Ok {
+                    String::new()
+                } else {
+                    format!(", {}", w.level.as_str())
+                };
                 match &w.device {
-                    Some(d) => format!("{value} on {} {d} ({})", w.instance, w.level.as_str()),
-                    None => format!("{value} on {} ({})", w.instance, w.level.as_str()),
+                    Some(d) => format!("{value} on {} {d}{level}", w.instance),
+                    None => format!("{value} on {}{level}", w.instance),
                 }
             });
             CheckLine {
                 id: o.check.clone(),
-                targets: o.observations.len(),
+                label: check.map(|c| c.label.clone()).unwrap_or_default(),
+                targets: o.targets,
                 worst,
-                breaches: o
-                    .observations
-                    .iter()
-                    .filter(|x| x.level > crate::engine::Level::Ok)
-                    .count(),
+                breaches: o.breaches,
                 error: o.error.clone(),
+                note: o.note.clone(),
             }
         })
         .collect()

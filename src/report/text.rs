@@ -1,9 +1,10 @@
-//! The plain-text report, in the shape of the original persona's: summary, then findings by
-//! severity with observation, evidence, root cause, actions and the book reference.
+//! The plain-text report, in the shape of the original persona's: SUMMARY, then findings by
+//! severity with OBSERVATION, EVIDENCE, ROOT CAUSE, IMMEDIATE ACTION, INVESTIGATION STEPS,
+//! LONG-TERM FIX and the book reference; then coverage and what node_exporter cannot see.
 
 use std::fmt::Write as _;
 
-use super::{check_lines, format_evidence, group_heading, grouped, Summary};
+use super::{check_lines, coverage_lines, format_evidence, group_heading, grouped, Summary};
 use crate::{catalog::Catalog, engine::Analysis, insight::Insight, promql::format_duration};
 
 const WIDTH: usize = 80;
@@ -13,49 +14,53 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let mut out = String::new();
     let rule = "=".repeat(WIDTH);
     let thin = "-".repeat(WIDTH);
+    let t = &analysis.timing;
+    let inv = &analysis.inventory;
     let _ = writeln!(out, "{rule}");
     let _ = writeln!(out, "SYSTEMS PERFORMANCE ANALYSIS REPORT");
     let _ = writeln!(out, "Based on Brendan Gregg's Methodologies");
     let _ = writeln!(out, "{rule}");
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "Evaluated at: {}",
-        analysis.at.format("%Y-%m-%d %H:%M:%S UTC")
-    );
-    let version = super::prometheus_version_suffix(analysis);
-    let _ = writeln!(out, "Prometheus:   {}{version}", analysis.prometheus_url);
-    if let Some(inv) = &analysis.inventory {
-        let versions: Vec<String> = inv
-            .exporter_versions
-            .iter()
-            .map(|(v, n)| format!("node_exporter {v} x{n}"))
-            .collect();
-        let interval = inv
-            .scrape_interval
-            .map(|d| format!(", scraped every ~{}", format_duration(round_secs(d))))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "Targets:      {} instance(s) with node_exporter data{}{interval}",
-            inv.instances,
+    let _ = writeln!(out, "Generated:  {}", t.at.format("%Y-%m-%d %H:%M:%S UTC"));
+    let version = inv
+        .prometheus
+        .as_ref()
+        .map(|b| format!(" (Prometheus {})", b.version))
+        .unwrap_or_default();
+    let _ = writeln!(out, "Prometheus: {}{version}", analysis.prometheus_url);
+    let versions: Vec<String> = inv
+        .exporter_versions
+        .iter()
+        .map(|(v, n)| format!("node_exporter {v} on {n}"))
+        .collect();
+    let targets = if analysis.selector.is_empty() {
+        String::new()
+    } else {
+        format!(" matching {{{}}}", analysis.selector)
+    };
+    wrap_into(
+        &mut out,
+        &format!(
+            "Targets:    {} instance(s){targets}{}, scraped every ~{}",
+            inv.instances.len(),
             if versions.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", versions.join(", "))
-            }
-        );
-    }
-    let selector = if analysis.selector.is_empty() {
-        "every node_exporter target".to_string()
-    } else {
-        format!("{{{}}}", analysis.selector)
-    };
+            },
+            format_duration(std::time::Duration::from_secs(
+                t.scrape_interval.as_secs_f64().round().max(1.0) as u64
+            )),
+        ),
+        "",
+        "            ",
+    );
     let _ = writeln!(
         out,
-        "Window:       {} (rates and averages over the last {}); targets: {selector}",
-        format_duration(analysis.window),
-        format_duration(analysis.window)
+        "Window:     {} (conditions must be sustained; rate() over {}, a point every {})",
+        format_duration(t.window),
+        format_duration(t.rate),
+        format_duration(t.step)
     );
     let _ = writeln!(out);
 
@@ -65,38 +70,20 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let _ = writeln!(out, "  High Priority:   {}", s.high);
     let _ = writeln!(out, "  Medium Priority: {}", s.medium);
     let _ = writeln!(out, "  Low Priority:    {}", s.low);
+    let _ = writeln!(out, "  Informational:   {}", s.info);
     let _ = writeln!(out, "  Total Findings:  {}", s.total);
     let _ = writeln!(out);
 
-    let _ = writeln!(out, "CHECKS:");
-    for line in check_lines(analysis, catalog) {
-        match (&line.error, &line.worst) {
-            (Some(err), _) => {
-                let _ = writeln!(out, "  {:<22} FAILED: {}", line.id, err);
-            }
-            (None, Some(worst)) => {
-                let _ = writeln!(
-                    out,
-                    "  {:<22} {} target(s), {} over threshold; worst {}",
-                    line.id, line.targets, line.breaches, worst
-                );
-            }
-            (None, None) => {
-                let _ = writeln!(out, "  {:<22} no data for these targets", line.id);
-            }
-        }
-    }
-    let _ = writeln!(out);
-
-    if analysis.insights.is_empty() {
+    let groups = grouped(&analysis.insights);
+    if groups.is_empty() {
         let _ = writeln!(
             out,
-            "No findings: every check is within its thresholds for every target."
+            "No findings: every resource is within its thresholds on every target for the window."
         );
         let _ = writeln!(out);
     }
     let mut n = 0;
-    for (severity, insights) in grouped(&analysis.insights) {
+    for (severity, insights) in groups {
         let _ = writeln!(out, "{}", group_heading(severity.0));
         let _ = writeln!(out, "{thin}");
         for insight in insights {
@@ -105,24 +92,51 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         }
     }
 
-    if let Some(inv) = &analysis.inventory {
-        let missing: Vec<_> = inv.missing_collectors().collect();
-        if !missing.is_empty() {
-            let _ = writeln!(out, "COVERAGE GAPS (signals these targets do not expose):");
-            for c in missing {
-                let text = format!(
-                    "{}: missing on {} of {} instance(s): {}",
-                    c.name,
-                    c.missing(),
-                    inv.instances,
-                    c.lost
-                );
-                wrap_into(&mut out, &text, "  - ", "    ");
+    let _ = writeln!(out, "USE CHECKS ({} run):", analysis.outcomes.len());
+    for line in check_lines(analysis, catalog) {
+        let mut text = match (&line.error, &line.worst, &line.note) {
+            (Some(err), _, _) => format!("{:<38} FAILED: {err}", line.id),
+            (None, Some(worst), _) => format!(
+                "{:<38} {} target(s), {} past threshold; worst {worst}",
+                line.id, line.targets, line.breaches
+            ),
+            (None, None, Some(note)) if line.targets == 0 => format!("{:<38} {note}", line.id),
+            (None, None, _) => format!("{:<38} no data for these targets", line.id),
+        };
+        if let (None, Some(note)) = (&line.error, &line.note) {
+            if line.targets > 0 {
+                text.push_str(&format!(" ({note})"));
             }
-            let _ = writeln!(out);
         }
+        wrap_into(&mut out, &text, "  ", "      ");
+    }
+    let _ = writeln!(out);
+
+    let coverage = coverage_lines(&analysis.insights);
+    if !coverage.is_empty() {
+        let _ = writeln!(
+            out,
+            "COVERAGE GAPS (not assessed, so not known to be healthy):"
+        );
+        for line in coverage {
+            wrap_into(&mut out, &line, "  - ", "    ");
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "NOT OBSERVABLE WITH NODE_EXPORTER (use the tools named):"
+    );
+    for u in catalog.unobservable() {
+        wrap_into(
+            &mut out,
+            &format!("{}: {} - use {}", u.component, u.what, u.use_instead),
+            "  - ",
+            "    ",
+        );
     }
     for w in &analysis.warnings {
+        let _ = writeln!(out);
         wrap_into(&mut out, &format!("Prometheus warning: {w}"), "", "  ");
     }
     out
@@ -130,7 +144,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
 
 fn write_insight(out: &mut String, n: usize, i: &Insight) {
     let _ = writeln!(out);
-    let _ = writeln!(out, "[{n}] {}", i.title);
+    wrap_into(out, &format!("[{n}] {}", i.title), "", "    ");
     let mut meta = format!("    Component: {}", i.component);
     if let Some(instance) = &i.instance {
         let _ = write!(meta, "   Instance: {instance}");
@@ -141,23 +155,31 @@ fn write_insight(out: &mut String, n: usize, i: &Insight) {
     let _ = writeln!(out, "{meta}");
     let _ = writeln!(
         out,
-        "    Methodology: {}   Severity: {}   Confidence: {:.0}%",
+        "    Methodology: {}   Type: {}   Confidence: {:.0}%",
         i.methodology.as_str(),
-        i.severity,
+        i.issue_type.as_str(),
         i.confidence
     );
+    if let (Some(start), Some(end)) = (i.started_at, i.ended_at) {
+        let _ = writeln!(
+            out,
+            "    Held: {} to {}",
+            start.format("%H:%M:%S"),
+            end.format("%H:%M:%S UTC")
+        );
+    }
     section(out, "OBSERVATION", &i.observation);
     let _ = writeln!(out, "\n    EVIDENCE:");
-    for e in &i.evidence {
-        let line = format!(
-            "{}: {}",
-            e.name,
-            format_evidence(e.value, e.unit.as_deref())
+    for (name, value) in i.evidence.iter() {
+        wrap_into(
+            out,
+            &format!("{name}: {}", format_evidence(name, value)),
+            "      * ",
+            "        ",
         );
-        wrap_into(out, &line, "      * ", "        ");
-        if let Some(q) = &e.query {
-            wrap_into(out, &format!("PromQL: {q}"), "        ", "          ");
-        }
+    }
+    if let Some(q) = i.related_metrics.first() {
+        wrap_into(out, &format!("PromQL: {q}"), "      ", "        ");
     }
     section(out, "ROOT CAUSE", &i.root_cause);
     section(out, "IMMEDIATE ACTION", &i.immediate_action);
@@ -197,8 +219,4 @@ pub(crate) fn wrap_into(out: &mut String, text: &str, first: &str, rest: &str) {
         empty = false;
     }
     let _ = writeln!(out, "{line}");
-}
-
-fn round_secs(d: std::time::Duration) -> std::time::Duration {
-    std::time::Duration::from_secs(d.as_secs_f64().round().max(1.0) as u64)
 }

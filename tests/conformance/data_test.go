@@ -47,15 +47,25 @@ func cpuCheck(t *testing.T, p *plugin, ds *backend.DataSourceInstanceSettings) c
 	return checkInfo{}
 }
 
-func expectedSeverity(c checkInfo, utilization float64) string {
-	switch {
-	case utilization >= c.Thresholds.Critical:
-		return c.Severity.Critical
-	case utilization >= c.Thresholds.Warning:
-		return c.Severity.Warning
-	default:
-		return "ok"
+// severityRank orders severities; "ok" (no CPU insight) is the lowest.
+var severityRank = map[string]int{"ok": 0, "info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+
+// expectedSeverity is the severity range the scenario expects for the instance's worst CPU
+// insight: ("ok", "ok") when it expects none.
+func expectedSeverity(s *scenario, instance string) (string, string) {
+	lo, hi := "ok", "ok"
+	for _, e := range s.Expect {
+		if e.Instance != instance || !strings.HasPrefix(e.Check, "cpu.") {
+			continue
+		}
+		if severityRank[e.Min] > severityRank[lo] {
+			lo = e.Min
+		}
+		if severityRank[e.Max] > severityRank[hi] {
+			hi = e.Max
+		}
 	}
+	return lo, hi
 }
 
 type row struct {
@@ -99,7 +109,6 @@ func TestUseSummaryTableMatchesTheScenario(t *testing.T) {
 	p := startPlugin(t)
 	e := startEnv(t, "scenario", "cpu_mixed")
 	ds := settings(e.Prometheus, map[string]any{}, nil)
-	check := cpuCheck(t, p, ds)
 
 	resp := p.query(t, ds, query("A", "use_summary", time.Unix(e.Scenario.At, 0), map[string]any{"window": "5m"}))
 	r := resp.Responses["A"]
@@ -133,11 +142,12 @@ func TestUseSummaryTableMatchesTheScenario(t *testing.T) {
 		if found == nil {
 			t.Fatalf("no row for %s", h.Instance)
 		}
-		if math.Abs(found.utilization-h.utilizationPercent()) > 0.01 {
-			t.Errorf("%s: utilization %.3f, want %.3f", h.Instance, found.utilization, h.utilizationPercent())
+		if math.Abs(found.utilization-h.UtilizationPercent) > 0.01 {
+			t.Errorf("%s: utilization %.3f, want %.3f", h.Instance, found.utilization, h.UtilizationPercent)
 		}
-		if want := expectedSeverity(check, h.utilizationPercent()); found.severity != want {
-			t.Errorf("%s: severity %q, want %q", h.Instance, found.severity, want)
+		lo, hi := expectedSeverity(e.Scenario, h.Instance)
+		if r := severityRank[found.severity]; r < severityRank[lo] || r > severityRank[hi] {
+			t.Errorf("%s: severity %q, want %s..%s", h.Instance, found.severity, lo, hi)
 		}
 	}
 	for i := 1; i < len(got); i++ {
@@ -163,10 +173,73 @@ func TestThresholdOverridesFromSettings(t *testing.T) {
 	if resp.Responses["A"].Error != nil {
 		t.Fatal(resp.Responses["A"].Error)
 	}
-	for _, r := range rows(t, resp.Responses["A"].Frames[0]) {
-		if r.severity != check.Severity.Critical && r.utilization >= 50 {
-			t.Errorf("%s at %.1f%% should be %s with critical=50, got %s", r.instance, r.utilization, check.Severity.Critical, r.severity)
+	// Nothing waits on these hosts, so past the thresholds they are busy, not bottlenecks: past
+	// critical is "medium", past warning "low" (the rule for time-shared resources).
+	got := rows(t, resp.Responses["A"].Frames[0])
+	if len(got) != len(e.Scenario.Hosts) {
+		t.Fatalf("%d rows for %d hosts", len(got), len(e.Scenario.Hosts))
+	}
+	for _, r := range got {
+		want := "low"
+		if r.utilization >= 50 {
+			want = "medium"
 		}
+		if r.severity != want {
+			t.Errorf("%s at %.1f%%: severity %q with warning=5, critical=50; want %q", r.instance, r.utilization, r.severity, want)
+		}
+	}
+}
+
+// Thresholds in the query layer over the data source's, per field, for that query only; a
+// query whose thresholds contradict each other fails alone, naming the field.
+func TestThresholdOverridesPerQuery(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "cpu_mixed")
+	ds := settings(e.Prometheus, map[string]any{
+		"thresholds": map[string]any{"cpu.utilization": map[string]any{"warning": 40, "critical": 50}},
+	}, nil)
+	at := time.Unix(e.Scenario.At, 0)
+	tuned := query("A", "use_summary", at, map[string]any{
+		"thresholds": map[string]any{"cpu.utilization": map[string]any{"warning": 5}},
+	})
+	plain := query("B", "use_summary", at, nil)
+	// warning 60 is above the data source's critical 50: contradictory once layered.
+	contradictory := query("C", "use_summary", at, map[string]any{
+		"thresholds": map[string]any{"cpu.utilization": map[string]any{"warning": 60}},
+	})
+	resp := p.query(t, ds, tuned, plain, contradictory)
+	for _, ref := range []string{"A", "B"} {
+		if resp.Responses[ref].Error != nil {
+			t.Fatalf("%s failed: %v", ref, resp.Responses[ref].Error)
+		}
+	}
+	byInstance := func(ref string) map[string]row {
+		out := map[string]row{}
+		for _, r := range rows(t, resp.Responses[ref].Frames[0]) {
+			out[r.instance] = r
+		}
+		return out
+	}
+	tunedRows, plainRows := byInstance("A"), byInstance("B")
+	for instance, r := range tunedRows {
+		want := "low"
+		if r.utilization >= 50 {
+			want = "medium"
+		}
+		if r.severity != want {
+			t.Errorf("A: %s at %.1f%%: severity %q with warning=5 (query), critical=50 (data source); want %q", instance, r.utilization, r.severity, want)
+		}
+	}
+	// Without the query's warning, the data source's (40) applies: the 10 % host is fine.
+	if idle := plainRows["idle-1:9100"]; idle.severity != "ok" {
+		t.Errorf("B: idle-1 at %.1f%% is %q; the query's override must not leak into other queries", idle.utilization, idle.severity)
+	}
+	if tunedRows["idle-1:9100"].severity != "low" {
+		t.Errorf("A: idle-1 at %.1f%% is %q, want low past warning=5", tunedRows["idle-1:9100"].utilization, tunedRows["idle-1:9100"].severity)
+	}
+	c := resp.Responses["C"]
+	if c.Error == nil || !strings.Contains(c.Error.Error(), "thresholds") || c.Status != backend.StatusBadRequest {
+		t.Errorf("C: want a 400 naming thresholds, got status %d error %v", c.Status, c.Error)
 	}
 }
 

@@ -148,22 +148,28 @@ type env struct {
 }
 
 type scenario struct {
-	Name  string `json:"name"`
-	At    int64  `json:"at"`
-	Hosts []host `json:"hosts"`
+	Name   string        `json:"name"`
+	At     int64         `json:"at"`
+	Hosts  []host        `json:"hosts"`
+	Expect []expectation `json:"expect"`
 }
 
+// host is a scenario host's ground truth.
 type host struct {
-	Instance string  `json:"instance"`
-	CPUs     int     `json:"cpus"`
-	User     float64 `json:"user"`
-	System   float64 `json:"system"`
-	Iowait   float64 `json:"iowait"`
-	Steal    float64 `json:"steal"`
+	Instance string `json:"instance"`
+	CPUs     int    `json:"cpus"`
+	// UtilizationPercent is the generator's mean CPU utilization over the window: idle,
+	// iowait and steal are not busy.
+	UtilizationPercent float64 `json:"utilization_percent"`
 }
 
-// utilizationPercent is the scenario's ground truth: idle, iowait and steal are not busy.
-func (h host) utilizationPercent() float64 { return 100 * (h.User + h.System) }
+// expectation is an insight the scenario must produce, with its severity range.
+type expectation struct {
+	Instance string `json:"instance"`
+	Check    string `json:"check"`
+	Min      string `json:"min"`
+	Max      string `json:"max"`
+}
 
 // startEnv runs `gregg-testenv args...` and stops it (by closing its stdin) at cleanup.
 func startEnv(t testing.TB, args ...string) env {

@@ -61,8 +61,8 @@ fn instant_range_series_labels_and_build_info_come_from_real_prometheus() {
                 .expect("known host");
             assert_eq!(s.points.len(), 11, "10 minutes at a 60 s step");
             for (_, v) in &s.points {
-                let expected = host.user * f64::from(host.cpus);
-                assert!((v - expected).abs() < 1e-6, "{v} vs {expected}");
+                let expected = host.cpu.user.base * f64::from(host.cpus);
+                assert!((v - expected).abs() < 1e-3, "{v} vs {expected}");
             }
         }
 
@@ -212,6 +212,45 @@ fn slow_and_trickling_servers_time_out_on_schedule() {
             "{fault:?} took {elapsed:?}"
         );
     }
+}
+
+#[test]
+fn a_request_given_up_on_closes_its_connection() {
+    // The client keeps running (as the plugin does) after a timeout: the abandoned request's
+    // connection must be closed, or Prometheus keeps evaluating and every timeout leaks a
+    // socket. Instant, range and build-info requests all take this path.
+    let server = FaultServer::start(Fault::Hang);
+    let c = client_with(&server.url(), |cfg| {
+        cfg.timeout = Duration::from_millis(500)
+    });
+    let hung_up = block_on(async {
+        let now = chrono::Utc::now();
+        let range = gregg_insights::prometheus::QueryRange {
+            start: now - chrono::Duration::minutes(5),
+            end: now,
+            step: Duration::from_secs(15),
+        };
+        let (a, b, d) = tokio::join!(
+            c.query("up", now),
+            c.query_range("up", &range),
+            c.build_info()
+        );
+        assert!(matches!(a, Err(PrometheusError::Timeout { .. })), "{a:?}");
+        assert!(matches!(b, Err(PrometheusError::Timeout { .. })), "{b:?}");
+        assert!(matches!(d, Err(PrometheusError::Timeout { .. })), "{d:?}");
+        // The client is still alive here; only the abandoned requests may go.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while server.hung_up() < 3 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let hung_up = server.hung_up();
+        drop(c);
+        hung_up
+    });
+    assert_eq!(
+        hung_up, 3,
+        "connections still open after their requests timed out"
+    );
 }
 
 #[test]

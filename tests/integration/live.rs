@@ -7,6 +7,7 @@ use gregg_insights::{
     catalog,
     engine::{self, AnalysisRequest},
     health,
+    insight::Severity,
     promql::Selector,
 };
 use gregg_testkit::Live;
@@ -90,11 +91,74 @@ fn health_and_analysis_of_this_machine() {
         report.message
     );
 
-    let request = AnalysisRequest::new(Utc::now(), Duration::from_secs(30), Selector::empty());
+    let mut request = AnalysisRequest::new(Utc::now(), Duration::from_secs(30), Selector::empty());
+    request.observe = vec!["cpu.utilization".into()];
     let analysis = block_on(engine::analyze(&c, catalog, &request)).expect("analysis");
     let outcome = analysis.outcome("cpu.utilization").expect("check ran");
     assert_eq!(outcome.observations.len(), 1);
     let o = &outcome.observations[0];
     assert_eq!(o.instance, live.node_exporter.target());
     assert!((0.0..=100.0).contains(&o.value), "{}", o.value);
+}
+
+/// Real load on this machine: stress-ng runs four CPU workers per CPU, so runnable threads
+/// queue; the analysis of the last 30 s must call it a CPU bottleneck, with PSI as the signal.
+#[test]
+fn cpu_saturation_under_stress_ng_is_found() {
+    let live = Live::start();
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut stress = std::process::Command::new("stress-ng");
+    stress
+        .arg("--cpu")
+        .arg((4 * cpus).to_string())
+        .arg("--timeout")
+        .arg("120s")
+        .arg("--quiet");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let _stress =
+        gregg_testkit::process::Guard::spawn("stress-ng", stress, &dir.path().join("stress.log"))
+            .expect("stress-ng starts");
+    // Wait until every 1 s point of the last 30 s shows the CPUs busy and tasks waiting: the
+    // analysis below requires the condition over its whole 30 s window.
+    let busy = live.prometheus.wait_for(
+        r#"min_over_time((1 - sum(rate(node_cpu_seconds_total{mode=~"idle|iowait|steal"}[4s])) / sum(rate(node_cpu_seconds_total[4s])))[30s:1s]) > 0.96"#,
+        Duration::from_secs(90),
+    );
+    let saturated = live.prometheus.wait_for(
+        "min_over_time(rate(node_pressure_cpu_waiting_seconds_total[4s])[30s:1s]) > 0.3",
+        Duration::from_secs(30),
+    );
+    assert!(
+        busy && saturated,
+        "stress-ng did not saturate the CPUs within 2 minutes"
+    );
+
+    let c = client(&live.prometheus.url());
+    let request = AnalysisRequest::new(Utc::now(), Duration::from_secs(30), Selector::empty());
+    let analysis = block_on(engine::analyze(&c, catalog::builtin(), &request)).expect("analysis");
+    let bottleneck = analysis
+        .insights
+        .iter()
+        .find(|i| i.check == "cpu.bottleneck")
+        .unwrap_or_else(|| {
+            let all: Vec<String> = analysis
+                .insights
+                .iter()
+                .map(|i| format!("{} {}", i.id, i.title))
+                .collect();
+            panic!(
+                "no CPU bottleneck under stress-ng; insights:\n{}",
+                all.join("\n")
+            )
+        });
+    assert!(bottleneck.severity >= Severity::High, "{bottleneck:?}");
+    assert!(
+        bottleneck.observation.contains("PSI"),
+        "{}",
+        bottleneck.observation
+    );
+    assert_eq!(
+        bottleneck.instance.as_deref(),
+        Some(live.node_exporter.target().as_str())
+    );
 }

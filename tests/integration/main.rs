@@ -6,4 +6,5 @@ mod analysis;
 mod cli;
 mod client;
 mod live;
+mod scenarios;
 mod support;

@@ -35,7 +35,16 @@ pub fn client_with(url: &str, f: impl FnOnce(&mut ClientConfig)) -> Client {
 
 /// A Prometheus serving `scenario`.
 pub fn serve(scenario: &Scenario) -> Prometheus {
-    scenario.dataset().serve()
+    scenario.serve()
+}
+
+/// The default analysis of a scenario: 10 minutes ending at its evaluation time.
+pub fn request(scenario: &Scenario) -> gregg_insights::engine::AnalysisRequest {
+    gregg_insights::engine::AnalysisRequest::new(
+        at(scenario),
+        std::time::Duration::from_secs(600),
+        gregg_insights::promql::Selector::empty(),
+    )
 }
 
 /// The scenario's evaluation time.

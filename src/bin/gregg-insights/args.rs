@@ -47,8 +47,8 @@ pub enum Command {
         /// Evaluation time: RFC 3339 (2026-11-27T14:05:00Z) or Unix seconds. Default: now.
         #[arg(long, value_parser = parse_time)]
         at: Option<DateTime<Utc>>,
-        /// Rate window and look-back, e.g. 5m, 1h.
-        #[arg(long, default_value = "5m", value_parser = parse_window)]
+        /// Analysis window ending at --at: conditions must be sustained within it, e.g. 10m, 1h.
+        #[arg(long, default_value = "10m", value_parser = parse_window)]
         window: Duration,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -59,6 +59,10 @@ pub enum Command {
         /// Exit with status 3 when a finding is at least this severe.
         #[arg(long, value_parser = parse_severity)]
         fail_on: Option<Severity>,
+        /// After the report, print what the analysis cost to stderr: queries, wall time, the
+        /// Prometheus time they added up to, and this process's peak memory.
+        #[arg(long)]
+        stats: bool,
     },
 }
 

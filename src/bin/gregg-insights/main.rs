@@ -71,7 +71,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             format,
             thresholds,
             fail_on,
+            stats,
         } => {
+            let started = std::time::Instant::now();
             let client = Client::new(&connection.client_config()?, None)?;
             let mut request =
                 AnalysisRequest::new(at.unwrap_or_else(Utc::now), window, connection.selector()?);
@@ -81,6 +83,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .context("--threshold")?;
             let analysis = engine::analyze(&client, catalog, &request).await?;
             print!("{}", report::render(&analysis, catalog, format.into()));
+            if stats {
+                eprintln!("{}", cost(&analysis, started.elapsed()));
+            }
             let failing =
                 fail_on.is_some_and(|min| analysis.insights.iter().any(|i| i.severity >= min));
             Ok(if failing {
@@ -90,6 +95,33 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// One line on what the analysis cost, for `--stats`.
+fn cost(analysis: &engine::Analysis, wall: std::time::Duration) -> String {
+    let prometheus: f64 = analysis
+        .queries
+        .iter()
+        .map(|q| q.duration.as_secs_f64())
+        .sum();
+    let peak = peak_rss_kib()
+        .map(|kib| format!(", peak RSS {:.1} MiB", kib as f64 / 1024.0))
+        .unwrap_or_default();
+    format!(
+        "stats: {} queries, {} insights, wall {:.2} s, query time summed {:.2} s{peak}",
+        analysis.queries.len(),
+        analysis.insights.len(),
+        wall.as_secs_f64(),
+        prometheus
+    )
+}
+
+/// This process's peak resident memory (Linux `VmHWM`). Unlike a parent's `wait4` figure, it
+/// never includes the memory of the process that spawned us.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn status_word(report: &health::HealthReport) -> &'static str {

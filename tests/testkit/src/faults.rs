@@ -15,7 +15,7 @@ use std::{
 /// What the server does with each request.
 #[derive(Clone, Debug)]
 pub enum Fault {
-    /// Read the request and never answer.
+    /// Read the request and never answer (until the client hangs up, which is counted).
     Hang,
     /// Answer with this status, content type and body.
     Respond {
@@ -56,17 +56,44 @@ impl Fault {
     }
 }
 
+/// What the server does: always the same fault, or forward to a real server except for
+/// requests containing a marker.
+#[derive(Clone, Debug)]
+enum Mode {
+    Always(Fault),
+    Proxy {
+        upstream: SocketAddr,
+        needle: String,
+        fault: Fault,
+    },
+}
+
 /// A running fault server; stops when dropped.
 pub struct FaultServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     requests: Arc<AtomicUsize>,
+    hung_up: Arc<AtomicUsize>,
     last_request: Arc<Mutex<String>>,
 }
 
 impl FaultServer {
     /// Serve `fault` for every request.
     pub fn start(fault: Fault) -> FaultServer {
+        Self::run(Mode::Always(fault))
+    }
+
+    /// Forward every request to `upstream` (a real Prometheus), except those whose head or
+    /// body contains `needle` (e.g. a metric name in a form-encoded query), which get `fault`.
+    pub fn proxy(upstream: SocketAddr, needle: &str, fault: Fault) -> FaultServer {
+        Self::run(Mode::Proxy {
+            upstream,
+            needle: needle.to_string(),
+            fault,
+        })
+    }
+
+    fn run(mode: Mode) -> FaultServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind a loopback port");
         let addr = listener.local_addr().expect("bound socket has an address");
         listener
@@ -75,16 +102,19 @@ impl FaultServer {
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
         let last_request = Arc::new(Mutex::new(String::new()));
+        let hung_up = Arc::new(AtomicUsize::new(0));
         let (stop_flag, counter, last) = (stop.clone(), requests.clone(), last_request.clone());
+        let hangups = hung_up.clone();
         thread::spawn(move || {
             while !stop_flag.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         counter.fetch_add(1, Ordering::Relaxed);
-                        let fault = fault.clone();
+                        let mode = mode.clone();
                         let stop = stop_flag.clone();
                         let last = last.clone();
-                        thread::spawn(move || handle(stream, &fault, &stop, &last));
+                        let hangups = hangups.clone();
+                        thread::spawn(move || handle(stream, &mode, &stop, &last, &hangups));
                     }
                     Err(_) => thread::sleep(Duration::from_millis(10)),
                 }
@@ -94,6 +124,7 @@ impl FaultServer {
             addr,
             stop,
             requests,
+            hung_up,
             last_request,
         }
     }
@@ -114,6 +145,12 @@ impl FaultServer {
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Connections whose client hung up while `Fault::Hang` held them: a client that gives up
+    /// on a request must close its connection, or every timeout leaks one.
+    pub fn hung_up(&self) -> usize {
+        self.hung_up.load(Ordering::Relaxed)
     }
 }
 
@@ -147,19 +184,74 @@ fn read_request(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// Send `request` to `upstream` with `Connection: close` and copy the answer back.
+fn forward(client: &mut TcpStream, upstream: SocketAddr, request: &str) {
+    let Ok(mut up) = TcpStream::connect(upstream) else {
+        return;
+    };
+    let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
+    let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
+    let mut lines = head.split("\r\n");
+    let first = lines.next().unwrap_or_default();
+    let mut rewritten = format!("{first}\r\nConnection: close\r\n");
+    for line in lines.filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
+        rewritten.push_str(line);
+        rewritten.push_str("\r\n");
+    }
+    rewritten.push_str("\r\n");
+    rewritten.push_str(body);
+    if up.write_all(rewritten.as_bytes()).is_err() {
+        return;
+    }
+    let mut answer = Vec::new();
+    let _ = up.read_to_end(&mut answer);
+    let _ = client.write_all(&answer);
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn handle(mut stream: TcpStream, fault: &Fault, stop: &AtomicBool, last: &Mutex<String>) {
+fn handle(
+    mut stream: TcpStream,
+    mode: &Mode,
+    stop: &AtomicBool,
+    last: &Mutex<String>,
+    hung_up: &AtomicUsize,
+) {
     let request = read_request(&mut stream);
     if let Ok(mut l) = last.lock() {
-        *l = request;
+        l.clone_from(&request);
     }
+    let fault = match mode {
+        Mode::Always(fault) => fault,
+        Mode::Proxy { needle, fault, .. } if request.contains(needle.as_str()) => fault,
+        Mode::Proxy { upstream, .. } => {
+            forward(&mut stream, *upstream, &request);
+            return;
+        }
+    };
     match fault {
         Fault::Hang => {
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+            let mut byte = [0u8; 1];
             while !stop.load(Ordering::Relaxed) {
-                thread::sleep(Duration::from_millis(50));
+                match stream.read(&mut byte) {
+                    Ok(0) => {
+                        hung_up.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => {
+                        hung_up.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
             }
         }
         Fault::Respond {

@@ -37,3 +37,33 @@ pub fn encode(value: &str) -> String {
         })
         .collect()
 }
+
+/// `POST path` with a form body on `addr` (HTTP/1.0, so the body ends at EOF): the status code
+/// and the whole body. A plain client with no pooling, for benchmarks against Prometheus.
+pub fn post_form(
+    addr: SocketAddr,
+    path: &str,
+    params: &[(&str, String)],
+) -> Option<(u16, Vec<u8>)> {
+    let body: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    let body = body.join("&");
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(300)))
+        .ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, raw[split + 4..].to_vec()))
+}

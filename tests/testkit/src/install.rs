@@ -7,6 +7,7 @@ const BINARIES: &[(&str, &str)] = &[
     ("prometheus", "prometheus"),
     ("promtool", "prometheus"),
     ("prometheus-node-exporter", "prometheus-node-exporter"),
+    ("stress-ng", "stress-ng"),
 ];
 
 static INSTALL: Mutex<()> = Mutex::new(());

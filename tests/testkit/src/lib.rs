@@ -6,6 +6,7 @@
 
 pub mod backfill;
 pub mod faults;
+pub mod host;
 pub mod http;
 pub mod install;
 pub mod node_exporter;

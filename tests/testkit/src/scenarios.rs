@@ -1,75 +1,68 @@
-//! Named, deterministic scenarios: fleets with known behaviour at fixed past times.
+//! Named, deterministic scenarios: fleets with known behaviour at fixed past times, and the
+//! insights each must (and must not) produce.
 //!
-//! Tests read the expected values from the same specs that generate the data (e.g. a host's
-//! CPU shares), so nothing is hard-coded twice. The Go harness gets them through
-//! `gregg-testenv scenario <name>`.
+//! Hosts come from [`Host::healthy`] with the behaviour under test changed, so every scenario
+//! carries all the metric families node_exporter exposes, with jitter and realistic counters.
+//! Expectations name the insight's `check`, target and severity range; any other finding above
+//! `low` on any host is a failure, so healthy hosts must stay quiet.
 
 use serde::Serialize;
 
-use crate::backfill::{Dataset, Kind, Samples};
+use crate::{
+    backfill,
+    host::{Disk, Filesystem, Host, Md, Nic, Shape, Writer},
+    prometheus::Prometheus,
+};
 
 /// End of every scenario's data: 2025-06-02T12:00:00Z. Queries evaluate here.
 pub const END: i64 = 1_748_865_600;
 /// Scrape interval of the generated data.
 pub const STEP: i64 = 15;
-/// Length of the generated history.
+/// Default history.
 pub const SPAN: i64 = 3600;
 
-/// Collectors reported by every synthetic node_exporter: `(name, success)`. `processes` is
-/// absent, as with node_exporter's defaults; `schedstat` fails, as on kernels without it.
-pub const COLLECTORS: &[(&str, f64)] = &[
-    ("cpu", 1.0),
-    ("loadavg", 1.0),
-    ("pressure", 1.0),
-    ("schedstat", 0.0),
-    ("stat", 1.0),
-    ("meminfo", 1.0),
-    ("vmstat", 1.0),
-    ("diskstats", 1.0),
-    ("filesystem", 1.0),
-    ("netdev", 1.0),
-    ("netclass", 1.0),
-    ("netstat", 1.0),
-    ("softnet", 1.0),
-    ("sockstat", 1.0),
-    ("filefd", 1.0),
-    ("edac", 1.0),
-    ("hwmon", 1.0),
-    ("thermal_zone", 1.0),
-    ("mdadm", 1.0),
-    ("conntrack", 1.0),
-];
-
-/// One synthetic host: CPU time shares per mode (fractions of each CPU, per second).
+/// An insight a scenario must produce.
 #[derive(Clone, Debug, Serialize)]
-pub struct Host {
-    /// `instance` label.
+pub struct Expect {
+    /// Target instance.
     pub instance: String,
-    /// Number of CPUs.
-    pub cpus: u32,
-    /// user share.
-    pub user: f64,
-    /// system share.
-    pub system: f64,
-    /// iowait share.
-    pub iowait: f64,
-    /// steal share.
-    pub steal: f64,
+    /// The insight's `check` (`cpu.bottleneck`, `memory.utilization`, `coverage`…).
+    pub check: &'static str,
+    /// Device, when the insight is about one.
+    pub device: Option<&'static str>,
+    /// Lowest acceptable severity.
+    pub min: &'static str,
+    /// Highest acceptable severity.
+    pub max: &'static str,
+    /// Text the title or observation must contain.
+    pub mentions: Option<&'static str>,
 }
 
-impl Host {
-    /// CPU utilization in percent as Gregg Insights defines it (idle, iowait, steal not busy).
-    pub fn utilization_percent(&self) -> f64 {
-        100.0 * (self.user + self.system)
-    }
-
-    fn idle(&self) -> f64 {
-        1.0 - self.user - self.system - self.iowait - self.steal
+fn expect(instance: &str, check: &'static str, min: &'static str, max: &'static str) -> Expect {
+    Expect {
+        instance: instance.to_string(),
+        check,
+        device: None,
+        min,
+        max,
+        mentions: None,
     }
 }
 
-/// A scenario: what it contains and the hosts it describes.
-#[derive(Clone, Debug, Serialize)]
+impl Expect {
+    fn on(mut self, device: &'static str) -> Self {
+        self.device = Some(device);
+        self
+    }
+
+    fn mentioning(mut self, text: &'static str) -> Self {
+        self.mentions = Some(text);
+        self
+    }
+}
+
+/// A scenario: hosts, their history, and the expected insights.
+#[derive(Clone, Debug)]
 pub struct Scenario {
     /// Name.
     pub name: &'static str,
@@ -77,21 +70,139 @@ pub struct Scenario {
     pub description: &'static str,
     /// Evaluation time (Unix seconds).
     pub at: i64,
+    /// Seconds of history before `at`.
+    pub history: i64,
+    /// Scrape interval.
+    pub step: i64,
     /// The hosts.
     pub hosts: Vec<Host>,
-    /// Whether the synthetic exporters report `node_scrape_collector_success` (some node_exporter
-    /// re-implementations don't).
-    pub reports_collectors: bool,
-    /// Seconds of history before `at` (targets that appeared recently have little).
-    pub history: i64,
+    /// Insights that must appear.
+    pub expect: Vec<Expect>,
 }
 
-/// Every scenario, by name.
+/// What the Go harness and other non-Rust users get to know about a scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioInfo {
+    /// Name.
+    pub name: &'static str,
+    /// Description.
+    pub description: &'static str,
+    /// Evaluation time (Unix seconds).
+    pub at: i64,
+    /// The hosts and their ground truth.
+    pub hosts: Vec<HostInfo>,
+    /// Expected insights.
+    pub expect: Vec<Expect>,
+}
+
+/// Ground truth of one host.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostInfo {
+    /// Instance label.
+    pub instance: String,
+    /// CPUs.
+    pub cpus: u32,
+    /// Mean CPU utilization over the last 10 minutes, percent.
+    pub utilization_percent: f64,
+}
+
+impl Scenario {
+    fn new(
+        name: &'static str,
+        description: &'static str,
+        hosts: Vec<Host>,
+        expect: Vec<Expect>,
+    ) -> Self {
+        Scenario {
+            name,
+            description,
+            at: END,
+            history: SPAN,
+            step: STEP,
+            hosts,
+            expect,
+        }
+    }
+
+    /// Backfill this scenario into its own Prometheus.
+    pub fn serve(&self) -> Prometheus {
+        backfill::serve(|out| {
+            Writer::new(out, &self.hosts, self.at, self.history, self.step)
+                .write_all()
+                .map(|_| ())
+        })
+    }
+
+    /// The host called `instance`.
+    pub fn host(&self, instance: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.instance == instance)
+    }
+
+    /// Mean CPU utilization of `host` over the last `window` seconds, from its shapes.
+    pub fn mean_utilization(host: &Host, window: i64) -> f64 {
+        let points: Vec<f64> = (0..window / STEP)
+            .map(|k| -(k * STEP) as f64 - 1.0)
+            .collect();
+        points
+            .iter()
+            .map(|o| host.utilization_percent_at(*o))
+            .sum::<f64>()
+            / points.len() as f64
+    }
+
+    /// The serialisable description.
+    pub fn info(&self) -> ScenarioInfo {
+        ScenarioInfo {
+            name: self.name,
+            description: self.description,
+            at: self.at,
+            hosts: self
+                .hosts
+                .iter()
+                .map(|h| HostInfo {
+                    instance: h.instance.clone(),
+                    cpus: h.cpus,
+                    utilization_percent: Self::mean_utilization(h, 600),
+                })
+                .collect(),
+            expect: self.expect.clone(),
+        }
+    }
+}
+
+/// Every scenario.
 pub fn all() -> Vec<Scenario> {
     vec![
         cpu_mixed(),
         cpu_without_collector_status(),
         cpu_fresh_targets(),
+        healthy_fleet(),
+        busy_but_healthy(),
+        cpu_bottleneck_psi(),
+        cpu_bottleneck_schedstat(),
+        load_from_io_wait(),
+        load_as_cpu_saturation(),
+        cpu_imbalance(),
+        cpu_steal(),
+        short_spike(),
+        memory_exhaustion(),
+        oom_kills(),
+        swap_used_without_swapping(),
+        disk_bottleneck(),
+        disk_busy_fast_device(),
+        raid_degraded(),
+        filesystem_full(),
+        filesystem_filling(),
+        network_bottleneck(),
+        network_unknown_speed(),
+        network_errors(),
+        listen_overflows(),
+        system_limits(),
+        clock_unsynchronised(),
+        missing_collectors(),
+        mixed_fleet(),
+        cpu_saturation_signals_mixed(),
+        counter_reset_lowers_confidence(),
     ]
 }
 
@@ -100,119 +211,632 @@ pub fn by_name(name: &str) -> Option<Scenario> {
     all().into_iter().find(|s| s.name == name)
 }
 
-fn host(instance: &str, cpus: u32, user: f64, system: f64, iowait: f64, steal: f64) -> Host {
-    Host {
-        instance: instance.to_string(),
-        cpus,
-        user,
-        system,
-        iowait,
-        steal,
-    }
+fn cpu(host: &mut Host, user: f64, system: f64) {
+    host.cpu.user = Shape::c(user);
+    host.cpu.system = Shape::c(system);
 }
 
-/// Three hosts: one past the critical CPU threshold, one past the warning, one idle.
+/// Three hosts: one at 97 % CPU, one at 85 %, one idle; no saturation anywhere.
 pub fn cpu_mixed() -> Scenario {
-    Scenario {
-        name: "cpu_mixed",
-        description: "busy-1 at 97% CPU (critical), warm-1 at 85% (warning), idle-1 at 10% with some iowait and steal",
-        at: END,
-        hosts: vec![
-            host("busy-1:9100", 4, 0.85, 0.12, 0.0, 0.0),
-            host("warm-1:9100", 4, 0.70, 0.15, 0.0, 0.0),
-            host("idle-1:9100", 2, 0.08, 0.02, 0.05, 0.01),
+    let mut busy = Host::healthy("busy-1:9100");
+    cpu(&mut busy, 0.85, 0.12);
+    busy.running = Shape::c(3.9);
+    let mut warm = Host::healthy("warm-1:9100");
+    cpu(&mut warm, 0.70, 0.15);
+    let mut idle = Host::healthy("idle-1:9100");
+    idle.cpus = 2;
+    cpu(&mut idle, 0.08, 0.02);
+    idle.cpu.iowait = Shape::c(0.05);
+    idle.cpu.steal = Shape::c(0.01);
+    Scenario::new(
+        "cpu_mixed",
+        "busy-1 at 97% CPU and warm-1 at 85% with nothing waiting (busy, not bottlenecks), idle-1 at 10% with some iowait and steal",
+        vec![busy, warm, idle],
+        vec![
+            expect("busy-1:9100", "cpu.utilization", "medium", "medium").mentioning("no saturation"),
+            expect("warm-1:9100", "cpu.utilization", "low", "low"),
         ],
-        reports_collectors: true,
-        history: SPAN,
-    }
-}
-
-/// `cpu_mixed`'s hosts, scraped for 45 s only: a 5-minute window is mostly empty, which must
-/// not change the utilization reported.
-pub fn cpu_fresh_targets() -> Scenario {
-    Scenario {
-        name: "cpu_fresh_targets",
-        description: "cpu_mixed's hosts with 45 s of history: windows longer than the data",
-        history: 45,
-        ..cpu_mixed()
-    }
+    )
 }
 
 /// `cpu_mixed`, from exporters that do not say which collectors work.
 pub fn cpu_without_collector_status() -> Scenario {
-    Scenario {
-        name: "cpu_without_collector_status",
-        description:
-            "cpu_mixed without node_scrape_collector_success: collector coverage is unknown",
-        reports_collectors: false,
-        ..cpu_mixed()
+    let mut s = cpu_mixed();
+    for h in &mut s.hosts {
+        h.failing.clear();
+        h.disabled.clear();
+        h.collector_status = false;
+    }
+    s.name = "cpu_without_collector_status";
+    s.description =
+        "cpu_mixed without node_scrape_collector_success: collector coverage is unknown";
+    s
+}
+
+/// `cpu_mixed`'s hosts with 45 s of history: far shorter than the window.
+pub fn cpu_fresh_targets() -> Scenario {
+    let mut s = cpu_mixed();
+    s.name = "cpu_fresh_targets";
+    s.description = "cpu_mixed's hosts scraped for 45 s only: nothing is sustained yet, and utilization must still be right";
+    s.history = 45;
+    s.expect.clear();
+    s
+}
+
+/// Four quiet hosts of different shapes.
+pub fn healthy_fleet() -> Scenario {
+    let web1 = Host::healthy("web-1:9100");
+    let mut web2 = Host::healthy("web-2:9100");
+    web2.cpus = 8;
+    cpu(&mut web2, 0.25, 0.06);
+    web2.disks.push(Disk {
+        name: "sdb".into(),
+        ..web2.disks[0].clone()
+    });
+    let mut db = Host::healthy("db-1:9100");
+    db.cpus = 16;
+    db.disks[0].name = "nvme0n1".into();
+    db.memory.used_percent = Shape::c(70.0);
+    let mut cache = Host::healthy("cache-1:9100");
+    cache.cpus = 2;
+    cache.nics[0].speed = Some(1_250_000_000.0);
+    Scenario::new(
+        "healthy_fleet",
+        "four healthy hosts with 2 to 16 CPUs, one or two disks: nothing to report",
+        vec![web1, web2, db, cache],
+        vec![],
+    )
+}
+
+/// 92 % CPU with nothing waiting.
+pub fn busy_but_healthy() -> Scenario {
+    let mut h = Host::healthy("batch-1:9100");
+    cpu(&mut h, 0.82, 0.10);
+    h.running = Shape::c(3.5);
+    h.load1 = Shape::c(3.6);
+    Scenario::new(
+        "busy_but_healthy",
+        "a batch host at 92% CPU with no run-queue wait: busy, not a bottleneck",
+        vec![h],
+        vec![expect("batch-1:9100", "cpu.utilization", "low", "low")
+            .mentioning("not yet a bottleneck")],
+    )
+}
+
+fn cpu_saturated(h: &mut Host) {
+    cpu(h, 0.85, 0.12);
+    h.pressure.cpu = Shape::c(0.40);
+    h.runqueue_wait = Shape::c(1.5);
+    h.running = Shape::c(10.0);
+    h.load1 = Shape::c(10.5);
+}
+
+/// 97 % CPU with 40 % PSI stall: a bottleneck.
+pub fn cpu_bottleneck_psi() -> Scenario {
+    let mut h = Host::healthy("api-1:9100");
+    cpu_saturated(&mut h);
+    Scenario::new(
+        "cpu_bottleneck_psi",
+        "97% CPU while runnable tasks wait 40% of the time (PSI): a CPU bottleneck",
+        vec![h],
+        vec![expect("api-1:9100", "cpu.bottleneck", "critical", "critical").mentioning("PSI")],
+    )
+}
+
+/// The same bottleneck on a kernel without PSI: schedstat tells.
+pub fn cpu_bottleneck_schedstat() -> Scenario {
+    let mut h = Host::healthy("api-2:9100");
+    cpu_saturated(&mut h);
+    h.failing.push("pressure");
+    Scenario::new(
+        "cpu_bottleneck_schedstat",
+        "a CPU bottleneck on a kernel without PSI: run-queue wait from schedstat is the signal used",
+        vec![h],
+        vec![expect("api-2:9100", "cpu.bottleneck", "critical", "critical").mentioning("run-queue wait")],
+    )
+}
+
+/// Hosts whose best CPU saturation signal differs: PSI on most, schedstat where PSI fails.
+pub fn cpu_saturation_signals_mixed() -> Scenario {
+    let mut psi = Host::healthy("psi-hot:9100");
+    cpu_saturated(&mut psi);
+    let mut schedstat = Host::healthy("nopsi-hot:9100");
+    cpu_saturated(&mut schedstat);
+    schedstat.failing.push("pressure");
+    let mut quiet = Host::healthy("nopsi-quiet:9100");
+    quiet.failing.push("pressure");
+    let mut hosts = vec![psi, schedstat, quiet];
+    for i in 0..3 {
+        hosts.push(Host::healthy(&format!("calm-{i}:9100")));
+    }
+    Scenario::new(
+        "cpu_saturation_signals_mixed",
+        "two CPU bottlenecks, one seen by PSI and one by schedstat (PSI fails there), beside quiet hosts with and without PSI",
+        hosts,
+        vec![
+            expect("psi-hot:9100", "cpu.bottleneck", "critical", "critical").mentioning("PSI"),
+            expect("nopsi-hot:9100", "cpu.bottleneck", "critical", "critical").mentioning("run-queue wait"),
+        ],
+    )
+}
+
+fn weak_collectors(h: &mut Host) {
+    h.failing.extend(["pressure", "schedstat"]);
+    h.disabled.push("stat");
+}
+
+/// High load made of tasks blocked on I/O: not CPU saturation.
+pub fn load_from_io_wait() -> Scenario {
+    let mut h = Host::healthy("nfs-client-1:9100");
+    weak_collectors(&mut h);
+    cpu(&mut h, 0.10, 0.05);
+    h.cpu.iowait = Shape::c(0.45);
+    h.load1 = Shape::c(12.0);
+    Scenario::new(
+        "load_from_io_wait",
+        "load 12 on 4 CPUs made of tasks blocked on I/O (iowait 45%), only load available: never called CPU saturation",
+        vec![h],
+        vec![expect("nfs-client-1:9100", "coverage", "info", "info").mentioning("pressure")],
+    )
+}
+
+/// Only load tells of saturation: the finding is weak and says so.
+pub fn load_as_cpu_saturation() -> Scenario {
+    let mut h = Host::healthy("legacy-1:9100");
+    weak_collectors(&mut h);
+    cpu(&mut h, 0.86, 0.12);
+    h.cpu.iowait = Shape::c(0.0);
+    h.load1 = Shape::c(12.0);
+    Scenario::new(
+        "load_as_cpu_saturation",
+        "98% CPU and load 3 per CPU on a host exposing neither PSI, schedstat nor procs_running: a bottleneck with low confidence",
+        vec![h],
+        vec![
+            expect("legacy-1:9100", "cpu.bottleneck", "medium", "medium").mentioning("load per CPU"),
+            expect("legacy-1:9100", "coverage", "info", "info"),
+        ],
+    )
+}
+
+/// One hot CPU out of eight.
+pub fn cpu_imbalance() -> Scenario {
+    let mut h = Host::healthy("worker-1:9100");
+    h.cpus = 8;
+    cpu(&mut h, 0.03, 0.02);
+    h.cpu.hot = Some((3, Shape::c(0.97)));
+    Scenario::new(
+        "cpu_imbalance",
+        "CPU 3 at 99% while the 8 CPUs average 17%: a single-threaded hot spot",
+        vec![h],
+        vec![expect("worker-1:9100", "cpu.imbalance", "high", "high").on("3")],
+    )
+}
+
+/// A quarter of the CPU time stolen by the hypervisor.
+pub fn cpu_steal() -> Scenario {
+    let mut h = Host::healthy("vm-1:9100");
+    cpu(&mut h, 0.30, 0.05);
+    h.cpu.steal = Shape::c(0.25);
+    Scenario::new(
+        "cpu_steal",
+        "25% steal: the hypervisor withholds CPU, an external cause",
+        vec![h],
+        vec![expect("vm-1:9100", "cpu.steal", "high", "high").mentioning("hypervisor")],
+    )
+}
+
+/// A one-minute spike of everything.
+pub fn short_spike() -> Scenario {
+    let mut h = Host::healthy("spiky-1:9100");
+    h.cpu.user = Shape::c(0.10).burst(-300, -240, 0.95);
+    h.cpu.system = Shape::c(0.04).burst(-300, -240, 0.04);
+    h.pressure.cpu = Shape::c(0.01).burst(-300, -240, 0.8);
+    h.disks[0].util = Shape::c(0.1).burst(-300, -240, 1.0);
+    h.disks[0].queue = Shape::c(0.2).burst(-300, -240, 30.0);
+    Scenario::new(
+        "short_spike",
+        "CPU and disk pegged for one minute only: a spike, not an insight",
+        vec![h],
+        vec![],
+    )
+}
+
+/// Memory full, with stalls and swapping.
+pub fn memory_exhaustion() -> Scenario {
+    let mut h = Host::healthy("jvm-1:9100");
+    h.memory.used_percent = Shape::c(97.0);
+    h.pressure.memory_some = Shape::c(0.30);
+    h.pressure.memory_full = Shape::c(0.12);
+    h.memory.swap_pages = Shape::c(2000.0);
+    h.memory.major_faults = Shape::c(3000.0);
+    h.memory.swap_used_percent = Shape::c(60.0);
+    Scenario::new(
+        "memory_exhaustion",
+        "97% of memory in use while tasks stall on memory and pages swap: one memory insight with the stalls as evidence",
+        vec![h],
+        vec![expect("jvm-1:9100", "memory.utilization", "critical", "critical").mentioning("memory pressure")],
+    )
+}
+
+/// The OOM killer at work.
+pub fn oom_kills() -> Scenario {
+    let mut h = Host::healthy("worker-oom:9100");
+    h.memory.oom_kills = vec![-400, -200, -100];
+    Scenario::new(
+        "oom_kills",
+        "three OOM kills in the last ten minutes",
+        vec![h],
+        vec![expect(
+            "worker-oom:9100",
+            "memory.errors.oom_kills",
+            "high",
+            "high",
+        )],
+    )
+}
+
+/// Swap in use, nothing moving.
+pub fn swap_used_without_swapping() -> Scenario {
+    let mut h = Host::healthy("old-1:9100");
+    h.memory.swap_used_percent = Shape::c(40.0);
+    Scenario::new(
+        "swap_used_without_swapping",
+        "40% of swap in use but no pages moving: worth a note, not an alarm",
+        vec![h],
+        vec![expect(
+            "old-1:9100",
+            "memory.saturation.swap_used",
+            "low",
+            "low",
+        )],
+    )
+}
+
+/// A disk at 98 % with a deep queue and slow writes.
+pub fn disk_bottleneck() -> Scenario {
+    let mut h = Host::healthy("db-2:9100");
+    let d = &mut h.disks[0];
+    d.util = Shape::c(0.98);
+    d.queue = Shape::c(14.0);
+    d.write_iops = Shape::c(400.0);
+    d.write_ms = Shape::c(80.0);
+    h.pressure.io_some = Shape::c(0.35);
+    h.cpu.iowait = Shape::c(0.2);
+    Scenario::new(
+        "disk_bottleneck",
+        "sda busy 98% with 14 I/Os queued, 80 ms writes and 35% I/O pressure: a disk bottleneck",
+        vec![h],
+        vec![expect("db-2:9100", "disk.bottleneck", "critical", "critical").on("sda")],
+    )
+}
+
+/// An NVMe device busy but fast.
+pub fn disk_busy_fast_device() -> Scenario {
+    let mut h = Host::healthy("ssd-1:9100");
+    let d = &mut h.disks[0];
+    d.name = "nvme0n1".into();
+    d.util = Shape::c(0.95);
+    d.queue = Shape::c(1.2);
+    d.read_iops = Shape::c(5000.0);
+    d.read_ms = Shape::c(0.3);
+    d.write_ms = Shape::c(0.2);
+    Scenario::new(
+        "disk_busy_fast_device",
+        "an NVMe device with an I/O in flight 95% of the time but no queue and 0.3 ms latency: busy, not a bottleneck",
+        vec![h],
+        vec![expect("ssd-1:9100", "disk.utilization", "medium", "medium").on("nvme0n1")],
+    )
+}
+
+/// A mirror with a failed member.
+pub fn raid_degraded() -> Scenario {
+    let mut h = Host::healthy("storage-1:9100");
+    h.md.push(Md {
+        name: "md0".into(),
+        required: 2.0,
+        active: 1.0,
+        failed: 1.0,
+    });
+    Scenario::new(
+        "raid_degraded",
+        "md0 runs on one of its two disks; the other failed",
+        vec![h],
+        vec![
+            expect(
+                "storage-1:9100",
+                "disk.errors.md_degraded",
+                "critical",
+                "critical",
+            )
+            .on("md0"),
+            expect("storage-1:9100", "disk.errors.md_failed", "high", "high").on("md0"),
+        ],
+    )
+}
+
+fn fs(mountpoint: &str, size_gib: f64, used_percent: f64, growth: f64) -> Filesystem {
+    let name = mountpoint.trim_start_matches('/').replace('/', "_");
+    Filesystem {
+        mountpoint: mountpoint.into(),
+        device: format!(
+            "/dev/{}",
+            if name.is_empty() {
+                "root"
+            } else {
+                name.as_str()
+            }
+        ),
+        fstype: "xfs".into(),
+        size: size_gib * 1024.0 * 1024.0 * 1024.0,
+        used_percent,
+        growth,
+        inodes_used_percent: 5.0,
+        readonly_from: None,
+        readonly: false,
+        device_error: false,
     }
 }
 
-impl Scenario {
-    /// The samples of every host.
-    pub fn dataset(&self) -> Dataset {
-        let mut d = Dataset::new();
-        let start = self.at - self.history;
-        let times: Vec<i64> = (0..=self.history / STEP)
-            .map(|k| start + k * STEP)
-            .collect();
-        for h in &self.hosts {
-            let job = "node";
-            for cpu in 0..h.cpus {
-                let cpu = cpu.to_string();
-                for (mode, share) in [
-                    ("idle", h.idle()),
-                    ("user", h.user),
-                    ("system", h.system),
-                    ("iowait", h.iowait),
-                    ("steal", h.steal),
-                ] {
-                    let base = 1_000_000.0;
-                    let samples: Samples = times
-                        .iter()
-                        .map(|t| (*t, base + share * (*t - start) as f64))
-                        .collect();
-                    d.series(
-                        "node_cpu_seconds_total",
-                        Kind::Counter,
-                        &[
-                            ("instance", &h.instance),
-                            ("job", job),
-                            ("cpu", &cpu),
-                            ("mode", mode),
-                        ],
-                        samples,
-                    );
-                }
-            }
-            d.series(
-                "node_exporter_build_info",
-                Kind::Gauge,
-                &[
-                    ("instance", &h.instance),
-                    ("job", job),
-                    ("version", "1.5.0"),
-                ],
-                constant(&times, 1.0),
-            );
-            for (collector, ok) in COLLECTORS.iter().filter(|_| self.reports_collectors) {
-                d.series(
-                    "node_scrape_collector_success",
-                    Kind::Gauge,
-                    &[
-                        ("instance", &h.instance),
-                        ("job", job),
-                        ("collector", collector),
-                    ],
-                    constant(&times, *ok),
-                );
-            }
+/// A root filesystem at 98 % and still growing.
+pub fn filesystem_full() -> Scenario {
+    let mut h = Host::healthy("logs-1:9100");
+    h.filesystems[0].used_percent = 98.0;
+    h.filesystems[0].growth = 1_000_000.0;
+    // A read-only image mount must not be reported.
+    let mut image = fs("/snap/core", 0.1, 100.0, 0.0);
+    image.fstype = "squashfs".into();
+    image.readonly = true;
+    h.filesystems.push(image);
+    Scenario::new(
+        "filesystem_full",
+        "/ at 98% and growing 1 MB/s (full in under an hour); a squashfs image at 100% is ignored",
+        vec![h],
+        vec![
+            expect("logs-1:9100", "filesystem.space", "critical", "critical")
+                .on("/")
+                .mentioning("time until full"),
+        ],
+    )
+}
+
+/// A data filesystem filling within a day.
+pub fn filesystem_filling() -> Scenario {
+    let mut h = Host::healthy("app-1:9100");
+    h.filesystems.push(fs("/data", 500.0, 70.0, 3_000_000.0));
+    Scenario::new(
+        "filesystem_filling",
+        "/data at 70% but growing 3 MB/s: full in about 15 hours",
+        vec![h],
+        vec![expect("app-1:9100", "filesystem.time_to_full", "high", "high").on("/data")],
+    )
+}
+
+/// An interface at line rate, dropping and retransmitting.
+pub fn network_bottleneck() -> Scenario {
+    let mut h = Host::healthy("edge-1:9100");
+    let n = &mut h.nics[0];
+    n.rx_bytes = Shape::c(120_000_000.0);
+    n.packets = Shape::c(80_000.0);
+    n.drop_ratio = Shape::c(0.03);
+    h.tcp_retrans_ratio = Shape::c(0.06);
+    h.softnet_drops = Shape::c(20.0);
+    Scenario::new(
+        "network_bottleneck",
+        "eth0 receiving at 96% of 1 Gbit/s while dropping 3% of packets and retransmitting 6%",
+        vec![h],
+        vec![expect("edge-1:9100", "network.bottleneck", "critical", "critical").on("eth0")],
+    )
+}
+
+/// A virtual NIC without a link speed.
+pub fn network_unknown_speed() -> Scenario {
+    let mut h = Host::healthy("vm-net-1:9100");
+    h.nics[0].speed = None;
+    Scenario::new(
+        "network_unknown_speed",
+        "eth0 reports no link speed: utilization is a coverage gap, not a guess",
+        vec![h],
+        vec![expect("vm-net-1:9100", "coverage", "info", "info").mentioning("link speed unknown")],
+    )
+}
+
+/// A flaky link.
+pub fn network_errors() -> Scenario {
+    let mut h = Host::healthy("flaky-1:9100");
+    h.nics.push(Nic {
+        name: "eth1".into(),
+        error_ratio: Shape::c(0.02),
+        carrier_changes: vec![-500, -450, -300, -250],
+        ..h.nics[0].clone()
+    });
+    Scenario::new(
+        "network_errors",
+        "eth1 corrupts 2% of packets and lost carrier twice in ten minutes",
+        vec![h],
+        vec![
+            expect(
+                "flaky-1:9100",
+                "network.errors.interface",
+                "critical",
+                "critical",
+            )
+            .on("eth1"),
+            expect(
+                "flaky-1:9100",
+                "network.errors.carrier_flaps",
+                "high",
+                "high",
+            )
+            .on("eth1"),
+        ],
+    )
+}
+
+/// An application that does not accept fast enough.
+pub fn listen_overflows() -> Scenario {
+    let mut h = Host::healthy("frontend-1:9100");
+    h.listen_overflows = Shape::c(12.0);
+    Scenario::new(
+        "listen_overflows",
+        "12 listen-queue overflows per second: clients retry SYNs",
+        vec![h],
+        vec![expect(
+            "frontend-1:9100",
+            "network.saturation.listen_overflows",
+            "critical",
+            "critical",
+        )],
+    )
+}
+
+/// Kernel tables filling up.
+pub fn system_limits() -> Scenario {
+    let mut h = Host::healthy("gateway-1:9100");
+    h.fd_allocated = Shape::c(950_000.0);
+    h.conntrack = Shape::c(210_000.0);
+    Scenario::new(
+        "system_limits",
+        "95% of fs.file-max allocated and the conntrack table 80% full",
+        vec![h],
+        vec![
+            expect(
+                "gateway-1:9100",
+                "system.file_descriptors",
+                "critical",
+                "critical",
+            ),
+            expect("gateway-1:9100", "system.conntrack", "high", "high"),
+        ],
+    )
+}
+
+/// No time daemon.
+pub fn clock_unsynchronised() -> Scenario {
+    let mut h = Host::healthy("drift-1:9100");
+    h.clock_synced = false;
+    h.clock_maxerror = 16.5;
+    h.clock_offset = Shape::c(0.8);
+    Scenario::new(
+        "clock_unsynchronised",
+        "the kernel gave up on its time source and the clock is 800 ms off",
+        vec![h],
+        vec![
+            expect(
+                "drift-1:9100",
+                "system.clock_unsynchronised",
+                "high",
+                "high",
+            ),
+            expect(
+                "drift-1:9100",
+                "system.clock_offset",
+                "critical",
+                "critical",
+            ),
+        ],
+    )
+}
+
+/// A host whose exporter lacks several collectors.
+pub fn missing_collectors() -> Scenario {
+    let mut h = Host::healthy("minimal-1:9100");
+    h.failing.extend(["pressure", "schedstat"]);
+    h.disabled.push("netclass");
+    Scenario::new(
+        "missing_collectors",
+        "no PSI, no schedstat, no netclass, no processes: coverage gaps said once, saturation from procs_running",
+        vec![h],
+        vec![expect("minimal-1:9100", "coverage", "info", "info").mentioning("netclass")],
+    )
+}
+
+/// Twelve hosts, two in trouble, the rest healthy but imperfect (resets, gaps, sizes).
+pub fn mixed_fleet() -> Scenario {
+    let mut hosts = Vec::new();
+    for i in 0..10 {
+        let mut h = Host::healthy(&format!("node-{i}:9100"));
+        h.cpus = [2, 4, 8, 16, 32][i % 5];
+        cpu(&mut h, 0.05 + 0.05 * (i % 4) as f64, 0.03);
+        if i % 3 == 0 {
+            h.disks.push(Disk {
+                name: "sdb".into(),
+                ..h.disks[0].clone()
+            });
         }
-        d
+        if i == 4 {
+            h.reset_at = Some(-200);
+        }
+        if i == 6 {
+            h.gap = Some((-240, -180));
+        }
+        if i == 8 {
+            h.jitter = false;
+        }
+        hosts.push(h);
     }
+    let mut hot = Host::healthy("hot-7:9100");
+    cpu_saturated(&mut hot);
+    hosts.push(hot);
+    let mut full = Host::healthy("full-3:9100");
+    full.filesystems[0].used_percent = 97.5;
+    hosts.push(full);
+    Scenario::new(
+        "mixed_fleet",
+        "ten healthy hosts of 2 to 32 CPUs (one restarted, one with a scrape gap), one CPU bottleneck, one full disk",
+        hosts,
+        vec![
+            expect("hot-7:9100", "cpu.bottleneck", "critical", "critical"),
+            expect("full-3:9100", "filesystem.space", "critical", "critical").on("/"),
+        ],
+    )
 }
 
-fn constant(times: &[i64], value: f64) -> Samples {
-    times.iter().map(|t| (*t, value)).collect()
+/// Two identical bottlenecks, one on a host whose counters reset mid-window.
+pub fn counter_reset_lowers_confidence() -> Scenario {
+    let mut a = Host::healthy("twin-a:9100");
+    cpu_saturated(&mut a);
+    let mut b = Host::healthy("twin-b:9100");
+    cpu_saturated(&mut b);
+    b.reset_at = Some(-200);
+    Scenario::new(
+        "counter_reset_lowers_confidence",
+        "the same CPU bottleneck on two hosts; twin-b restarted 200 s ago, which must lower confidence, not hide the finding",
+        vec![a, b],
+        vec![
+            expect("twin-a:9100", "cpu.bottleneck", "critical", "critical"),
+            expect("twin-b:9100", "cpu.bottleneck", "critical", "critical"),
+        ],
+    )
+}
+
+/// A fleet of `n` small hosts (2 CPUs, one disk, filesystem and interface) for benchmarks:
+/// mostly healthy, with a CPU bottleneck every 50 hosts, a full filesystem every 97 and memory
+/// pressure every 31, scraped every 30 s for 15 minutes.
+pub fn fleet(n: usize) -> Scenario {
+    let hosts = (0..n)
+        .map(|i| {
+            let mut h = Host::healthy(&format!("host-{i:05}:9100"));
+            h.cpus = 2;
+            if i % 50 == 7 {
+                cpu_saturated(&mut h);
+            }
+            if i % 97 == 3 {
+                h.filesystems[0].used_percent = 98.0;
+            }
+            if i % 31 == 5 {
+                h.memory.used_percent = Shape::c(96.0);
+                h.pressure.memory_some = Shape::c(0.25);
+            }
+            h
+        })
+        .collect();
+    Scenario {
+        name: "fleet",
+        description: "a benchmark fleet",
+        at: END,
+        history: 900,
+        step: 30,
+        hosts,
+        expect: Vec::new(),
+    }
 }

@@ -4,6 +4,7 @@
 //! ```text
 //! gregg-testenv live              node_exporter + Prometheus scraping it every second
 //! gregg-testenv scenario NAME     a Prometheus serving a backfilled scenario
+//! gregg-testenv fleet N           a Prometheus serving a benchmark fleet of N hosts
 //! gregg-testenv list              the scenarios, one JSON object per line
 //! ```
 //!
@@ -41,22 +42,38 @@ fn main() -> ExitCode {
             drop(env);
             ExitCode::SUCCESS
         }
+        ["fleet", n] => {
+            let Ok(n) = n.parse::<usize>() else {
+                eprintln!("gregg-testenv: fleet needs a number of hosts");
+                return ExitCode::from(2);
+            };
+            let fleet = scenarios::fleet(n);
+            let prometheus = fleet.serve();
+            announce(json!({
+                "prometheus": prometheus.url(),
+                "at": fleet.at,
+                "hosts": n,
+            }));
+            wait_for_stop(block);
+            drop(prometheus);
+            ExitCode::SUCCESS
+        }
         ["scenario", name] => {
             let Some(scenario) = scenarios::by_name(name) else {
                 eprintln!("gregg-testenv: unknown scenario `{name}`; see `gregg-testenv list`");
                 return ExitCode::from(2);
             };
-            let prometheus = scenario.dataset().serve();
+            let prometheus = scenario.serve();
             announce(json!({
                 "prometheus": prometheus.url(),
-                "scenario": scenario,
+                "scenario": scenario.info(),
             }));
             wait_for_stop(block);
             drop(prometheus);
             ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("usage: gregg-testenv live | scenario NAME | list");
+            eprintln!("usage: gregg-testenv live | scenario NAME | fleet N | list");
             ExitCode::from(2)
         }
     }

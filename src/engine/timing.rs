@@ -1,0 +1,116 @@
+//! The time grid of an analysis: window, rate interval and step.
+//!
+//! Sustained checks are range queries evaluated every `step` across the window, each point a
+//! `rate()` over `rate`: at least four scrapes (as Prometheus advises, so a missed scrape does
+//! not break it) and at least one step, so consecutive points cover the window without gaps or
+//! overlap. Ten points per window tell a sustained condition from a spike at a tenth of the
+//! window's resolution while keeping fleet-wide range queries cheap: Prometheus' cost grows with
+//! series × points. Event checks look at the whole window once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::prometheus::QueryRange;
+
+/// Scrape interval assumed when Prometheus does not tell (Prometheus' default is 1m; most
+/// node_exporter deployments use 15s).
+pub const ASSUMED_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Points per window of a sustained check.
+const POINTS: u64 = 10;
+
+/// The time grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// End of the window (evaluation time).
+    pub at: DateTime<Utc>,
+    /// Analysis window.
+    pub window: Duration,
+    /// `rate()` interval of sustained checks.
+    pub rate: Duration,
+    /// Distance between points.
+    pub step: Duration,
+    /// Points a series with no gaps has in the window.
+    pub expected_points: usize,
+    /// The scrape interval this grid was derived from.
+    pub scrape_interval: Duration,
+}
+
+impl Timing {
+    /// The grid for `window` ending at `at`, given the scrape interval seen (if any).
+    pub fn new(at: DateTime<Utc>, window: Duration, scrape_interval: Option<Duration>) -> Timing {
+        let scrape = scrape_interval
+            .filter(|d| !d.is_zero())
+            .unwrap_or(ASSUMED_SCRAPE_INTERVAL);
+        let scrape_secs = scrape.as_secs_f64().round().max(1.0) as u64;
+        let window_secs = window.as_secs().max(1);
+        let step_secs = (window_secs / POINTS).max(scrape_secs).max(1);
+        let rate_secs = (4 * scrape_secs)
+            .max(step_secs)
+            .min(window_secs)
+            .max(scrape_secs.min(window_secs));
+        let expected_points = (window_secs / step_secs).max(1) as usize;
+        Timing {
+            at,
+            window,
+            rate: Duration::from_secs(rate_secs),
+            step: Duration::from_secs(step_secs),
+            expected_points,
+            scrape_interval: scrape,
+        }
+    }
+
+    /// The range of a sustained check's query: `expected_points` points ending at `at`.
+    pub fn range(&self) -> QueryRange {
+        let span = self.step * (self.expected_points.saturating_sub(1) as u32);
+        QueryRange {
+            start: self.at - chrono::Duration::from_std(span).unwrap_or_default(),
+            end: self.at,
+            step: self.step,
+        }
+    }
+
+    /// True when the window is too short for a solid `rate()` (under four scrapes).
+    pub fn short_window(&self) -> bool {
+        self.window < self.scrape_interval * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grids_for_common_settings() {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let t = Timing::new(at, Duration::from_secs(600), Some(Duration::from_secs(15)));
+        assert_eq!(
+            (t.rate.as_secs(), t.step.as_secs(), t.expected_points),
+            (60, 60, 10)
+        );
+        let r = t.range();
+        assert_eq!(r.end, at);
+        assert_eq!((r.end - r.start).num_seconds(), 540);
+
+        // A long window keeps ten points; each rate covers its own step, so no sample is
+        // skipped between points.
+        let t = Timing::new(at, Duration::from_secs(3600), Some(Duration::from_secs(15)));
+        assert_eq!(
+            (t.rate.as_secs(), t.step.as_secs(), t.expected_points),
+            (360, 360, 10)
+        );
+
+        // A 1 s scrape interval (the live tests) gives tight rates.
+        let t = Timing::new(at, Duration::from_secs(30), Some(Duration::from_secs(1)));
+        assert_eq!(
+            (t.rate.as_secs(), t.step.as_secs(), t.expected_points),
+            (4, 3, 10)
+        );
+
+        // Unknown interval: assume 15 s. Windows shorter than four scrapes are flagged.
+        let t = Timing::new(at, Duration::from_secs(30), None);
+        assert_eq!((t.rate.as_secs(), t.step.as_secs()), (30, 15));
+        assert!(t.short_window());
+    }
+}

@@ -1,0 +1,188 @@
+//! The scenario suite: every named scenario backfilled into a real Prometheus and analysed.
+//! Each must produce exactly its expected insights above `low` (severity within the expected
+//! range, on the expected target and device), and nothing else above `low` anywhere.
+
+use gregg_insights::{
+    catalog, engine,
+    insight::{Insight, Severity},
+};
+use gregg_testkit::scenarios::{self, Expect, Scenario};
+
+use crate::support::{block_on, client, request, serve};
+
+fn severity(name: &str) -> Severity {
+    Severity::parse(name).unwrap_or_else(|| panic!("unknown severity {name}"))
+}
+
+fn matches(e: &Expect, i: &Insight) -> bool {
+    i.instance.as_deref() == Some(e.instance.as_str())
+        && i.check == e.check
+        && e.device.is_none_or(|d| i.device.as_deref() == Some(d))
+}
+
+fn describe(i: &Insight) -> String {
+    format!(
+        "{} [{} {} conf {:.0}] {} | {}",
+        i.id,
+        i.severity,
+        i.issue_type.as_str(),
+        i.confidence,
+        i.title,
+        i.observation
+    )
+}
+
+/// Analyse `scenario` and check its expectations; returns the insights for further checks.
+fn check(scenario: &Scenario) -> Vec<Insight> {
+    let prometheus = serve(scenario);
+    let c = client(&prometheus.url());
+    let analysis = block_on(engine::analyze(&c, catalog::builtin(), &request(scenario)))
+        .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+    let all: Vec<String> = analysis.insights.iter().map(describe).collect();
+    for outcome in &analysis.outcomes {
+        assert!(
+            outcome.error.is_none(),
+            "{}: check {} failed: {:?}",
+            scenario.name,
+            outcome.check,
+            outcome.error
+        );
+    }
+    for e in &scenario.expect {
+        let found: Vec<&Insight> = analysis.insights.iter().filter(|i| matches(e, i)).collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{}: expected one {} on {} {:?}; got:\n{}",
+            scenario.name,
+            e.check,
+            e.instance,
+            e.device,
+            all.join("\n")
+        );
+        let i = found[0];
+        assert!(
+            i.severity >= severity(e.min) && i.severity <= severity(e.max),
+            "{}: {} is {}, expected {}..{}\n{}",
+            scenario.name,
+            i.id,
+            i.severity,
+            e.min,
+            e.max,
+            describe(i)
+        );
+        if let Some(text) = e.mentions {
+            assert!(
+                i.title.contains(text) || i.observation.contains(text),
+                "{}: {} does not mention {text:?}\n{}",
+                scenario.name,
+                i.id,
+                describe(i)
+            );
+        }
+        assert!(
+            !i.evidence.is_empty()
+                && !i.investigation_steps.is_empty()
+                && !i.related_metrics.is_empty()
+        );
+        assert!((0.0..=100.0).contains(&i.confidence));
+    }
+    for i in analysis
+        .insights
+        .iter()
+        .filter(|i| i.severity > Severity::Low)
+    {
+        assert!(
+            scenario.expect.iter().any(|e| matches(e, i)),
+            "{}: unexpected finding above low:\n{}\nall:\n{}",
+            scenario.name,
+            describe(i),
+            all.join("\n")
+        );
+    }
+    analysis.insights
+}
+
+macro_rules! scenario_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check(&scenarios::$name());
+            }
+        )*
+
+        #[test]
+        fn every_scenario_has_a_test() {
+            let tested = [$(stringify!($name)),*, "counter_reset_lowers_confidence"];
+            for s in scenarios::all() {
+                assert!(tested.contains(&s.name), "scenario {} has no test", s.name);
+            }
+            assert!(tested.len() >= 20);
+        }
+    };
+}
+
+scenario_tests!(
+    cpu_saturation_signals_mixed,
+    cpu_mixed,
+    cpu_without_collector_status,
+    cpu_fresh_targets,
+    healthy_fleet,
+    busy_but_healthy,
+    cpu_bottleneck_psi,
+    cpu_bottleneck_schedstat,
+    load_from_io_wait,
+    load_as_cpu_saturation,
+    cpu_imbalance,
+    cpu_steal,
+    short_spike,
+    memory_exhaustion,
+    oom_kills,
+    swap_used_without_swapping,
+    disk_bottleneck,
+    disk_busy_fast_device,
+    raid_degraded,
+    filesystem_full,
+    filesystem_filling,
+    network_bottleneck,
+    network_unknown_speed,
+    network_errors,
+    listen_overflows,
+    system_limits,
+    clock_unsynchronised,
+    missing_collectors,
+    mixed_fleet,
+);
+
+#[test]
+fn counter_reset_lowers_confidence_but_keeps_the_finding() {
+    let insights = check(&scenarios::counter_reset_lowers_confidence());
+    let confidence = |instance: &str| {
+        insights
+            .iter()
+            .find(|i| i.check == "cpu.bottleneck" && i.instance.as_deref() == Some(instance))
+            .map(|i| i.confidence)
+            .expect("bottleneck found")
+    };
+    assert!(confidence("twin-b:9100") < confidence("twin-a:9100"));
+}
+
+#[test]
+fn weaker_saturation_signals_give_lower_confidence() {
+    let psi = check(&scenarios::cpu_bottleneck_psi());
+    let load = check(&scenarios::load_as_cpu_saturation());
+    let conf = |insights: &[Insight]| {
+        insights
+            .iter()
+            .find(|i| i.check == "cpu.bottleneck")
+            .map(|i| i.confidence)
+            .expect("bottleneck found")
+    };
+    assert!(
+        conf(&load) < conf(&psi),
+        "load {} vs psi {}",
+        conf(&load),
+        conf(&psi)
+    );
+}

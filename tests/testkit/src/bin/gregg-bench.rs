@@ -1,0 +1,315 @@
+//! `gregg-bench`: fleet-scale figures for the analyzer, measured against Prometheus itself.
+//!
+//! ```text
+//! gregg-bench [--hosts 1000,10000] [--cli target/release/gregg-insights]
+//! ```
+//!
+//! For each fleet size: generate a synthetic fleet, backfill it into its own Prometheus, run
+//! `gregg-insights analyze` (once to warm caches, then three measured runs: the median counts),
+//! and send every query the analysis ran straight to the same Prometheus with a plain HTTP
+//! client. Prints:
+//!
+//! - `queries`, `analysis`: how many queries the analysis sent, and its wall time;
+//! - `slowest catalog query`, `ratio`: the slowest catalog query sent alone (median of three),
+//!   and the analysis time divided by it;
+//! - `one by one`: every query of the analysis sent sequentially, the sum of their times;
+//! - `all at once`: the same queries with eight in flight, as fast as Prometheus can take them
+//!   (the floor for this work on this machine);
+//! - `peak RSS` of the analyzer.
+//!
+//! Figures only: nothing is asserted.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use gregg_testkit::{backfill, host::Writer, http, scenarios};
+use serde_json::Value;
+
+struct Run {
+    wall: Duration,
+    peak_rss_kib: i64,
+    report: Value,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut sizes = vec![1_000usize, 10_000];
+    let mut cli = PathBuf::from("target/release/gregg-insights");
+    let mut i = 0;
+    while i < args.len() {
+        match (args[i].as_str(), args.get(i + 1)) {
+            ("--hosts", Some(v)) => {
+                sizes = v.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+                i += 2;
+            }
+            ("--cli", Some(v)) => {
+                cli = PathBuf::from(v);
+                i += 2;
+            }
+            _ => {
+                eprintln!("usage: gregg-bench [--hosts 1000,10000] [--cli path/to/gregg-insights]");
+                std::process::exit(2);
+            }
+        }
+    }
+    println!(
+        "{:>7} {:>9} {:>11} {:>8} {:>9} {:>10} {:>28} {:>6} {:>9} {:>11} {:>11}",
+        "hosts",
+        "series",
+        "samples",
+        "backfill",
+        "queries",
+        "analysis",
+        "slowest catalog query",
+        "ratio",
+        "one by one",
+        "all at once",
+        "peak RSS"
+    );
+    for n in sizes {
+        bench(n, &cli);
+    }
+}
+
+fn bench(n: usize, cli: &PathBuf) {
+    let fleet = scenarios::fleet(n);
+    let started = Instant::now();
+    let counts = std::sync::Mutex::new((0usize, 0usize));
+    let writers: Vec<backfill::WriteFile<'_>> = fleet
+        .hosts
+        .chunks(1000)
+        .map(|chunk| {
+            let fleet = &fleet;
+            let counts = &counts;
+            Box::new(move |out: &mut std::io::BufWriter<std::fs::File>| {
+                let written =
+                    Writer::new(out, chunk, fleet.at, fleet.history, fleet.step).write_all()?;
+                if let Ok(mut c) = counts.lock() {
+                    c.0 += written.series;
+                    c.1 += written.samples;
+                }
+                Ok(())
+            }) as backfill::WriteFile<'_>
+        })
+        .collect();
+    let prometheus = backfill::serve_chunks(writers);
+    let backfill_time = started.elapsed();
+    let (series, samples) = counts.into_inner().map(|c| (c.0, c.1)).unwrap_or_default();
+
+    let url = prometheus.url();
+    let at = fleet.at.to_string();
+    let analyze = || {
+        run_cli(
+            cli,
+            &[
+                "analyze",
+                "--prometheus",
+                &url,
+                "--at",
+                &at,
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let _warm_up = analyze();
+    // The median of three runs: one slow run on a busy machine should not set the figure.
+    let mut runs: Vec<Run> = (0..3).map(|_| analyze()).collect();
+    runs.sort_by_key(|r| r.wall);
+    let peak_rss_kib = runs.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
+    let run = runs.swap_remove(1);
+
+    let queries = run.report["queries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let range = &run.report["range"];
+    let start = time_of(&range["start"]);
+    let end = time_of(&range["end"]);
+    let step = range["step_seconds"].as_f64().unwrap_or(15.0);
+    let requests: Vec<Request> = queries
+        .iter()
+        .map(|q| {
+            let purpose = q["purpose"].as_str().unwrap_or_default().to_string();
+            let promql = q["promql"].as_str().unwrap_or_default().to_string();
+            let (path, params) = if q["kind"] == "range" {
+                (
+                    "/api/v1/query_range",
+                    vec![
+                        ("query", promql),
+                        ("start", format!("{start}")),
+                        ("end", format!("{end}")),
+                        ("step", format!("{step}")),
+                    ],
+                )
+            } else {
+                (
+                    "/api/v1/query",
+                    vec![("query", promql), ("time", format!("{end}"))],
+                )
+            };
+            // Evidence, guards, coverage, quality and inventory are not catalog queries.
+            let catalog = !purpose.contains('/') && purpose != "inventory";
+            Request {
+                purpose,
+                path,
+                params,
+                catalog,
+            }
+        })
+        .collect();
+
+    // Every query the analysis sent, one at a time, three times each: the median is its cost.
+    let mut slowest = (Duration::ZERO, String::new());
+    let mut sum = Duration::ZERO;
+    for r in &requests {
+        let mut times: Vec<Duration> = (0..3).map(|_| send(prometheus.addr(), r)).collect();
+        times.sort();
+        let elapsed = times[1];
+        sum += elapsed;
+        if r.catalog && elapsed > slowest.0 {
+            slowest = (elapsed, r.purpose.clone());
+        }
+    }
+    // The same queries all at once under the analyzer's default bound (8): what Prometheus
+    // needs for this work, with no analyzer and no dependencies between queries.
+    let concurrent = (0..3)
+        .map(|_| send_all(prometheus.addr(), &requests, 8))
+        .min()
+        .unwrap_or_default();
+
+    let ratio = run.wall.as_secs_f64() / slowest.0.as_secs_f64().max(1e-9);
+    println!(
+        "{:>7} {:>9} {:>11} {:>7.0}s {:>9} {:>9.2}s {:>20} {:>6.2}s {:>6.2} {:>8.2}s {:>10.2}s {:>7.1} MiB",
+        n,
+        series,
+        samples,
+        backfill_time.as_secs_f64(),
+        queries.len(),
+        run.wall.as_secs_f64(),
+        slowest.1,
+        slowest.0.as_secs_f64(),
+        ratio,
+        sum.as_secs_f64(),
+        concurrent.as_secs_f64(),
+        peak_rss_kib as f64 / 1024.0
+    );
+    let insights = run.report["insights"].as_array().map_or(0, Vec::len);
+    let summary = &run.report["summary"];
+    println!(
+        "        {} insights (critical {}, high {}, medium {}, low {}, info {})",
+        insights,
+        summary["critical"],
+        summary["high"],
+        summary["medium"],
+        summary["low"],
+        summary["info"]
+    );
+}
+
+/// One query as the analysis sent it.
+struct Request {
+    purpose: String,
+    path: &'static str,
+    params: Vec<(&'static str, String)>,
+    catalog: bool,
+}
+
+/// Send one query and time it; a failure is reported, not hidden.
+fn send(addr: std::net::SocketAddr, r: &Request) -> Duration {
+    let t = Instant::now();
+    let answer = http::post_form(addr, r.path, &r.params);
+    let elapsed = t.elapsed();
+    if !matches!(answer, Some((200, _))) {
+        eprintln!(
+            "direct query for {} failed: {:?}",
+            r.purpose,
+            answer.map(|(s, _)| s)
+        );
+    }
+    elapsed
+}
+
+/// Send every query with `workers` in flight at once; the wall time of the lot.
+fn send_all(addr: std::net::SocketAddr, requests: &[Request], workers: usize) -> Duration {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let t = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(r) = requests.get(i) else { break };
+                send(addr, r);
+            });
+        }
+    });
+    t.elapsed()
+}
+
+fn time_of(v: &Value) -> f64 {
+    v.as_str().and_then(chrono_like_parse).unwrap_or(0.0)
+}
+
+/// Parse `2025-06-02T12:00:00Z` (what the report writes) to Unix seconds without a date crate.
+fn chrono_like_parse(s: &str) -> Option<f64> {
+    let date: Vec<i64> = s
+        .get(0..10)?
+        .split('-')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let time: Vec<f64> = s
+        .get(11..19)?
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let (y, m, d) = (date[0], date[1], date[2]);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days as f64 * 86_400.0 + time[0] * 3600.0 + time[1] * 60.0 + time[2])
+}
+
+/// Run the CLI with `--stats`, returning its wall time, its peak RSS and its JSON report.
+///
+/// The peak comes from the CLI's own `VmHWM` (printed by `--stats`), not from `wait4`: a child
+/// spawned with vfork (as `posix_spawn` does) inherits the spawning process's high-water mark
+/// in `ru_maxrss`, and this process holds a whole synthetic fleet.
+fn run_cli(cli: &PathBuf, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let output = Command::new(cli)
+        .args(args)
+        .arg("--stats")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", cli.display()));
+    let wall = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let peak_rss_kib = stderr
+        .lines()
+        .filter_map(|l| l.split("peak RSS ").nth(1))
+        .filter_map(|rest| rest.trim_end_matches(" MiB").trim().parse::<f64>().ok())
+        .map(|mib| (mib * 1024.0) as i64)
+        .next()
+        .unwrap_or_else(|| {
+            eprintln!("no peak RSS from the CLI: {stderr}");
+            0
+        });
+    if !output.status.success() {
+        eprintln!("the analysis failed ({}): {stderr}", output.status);
+    }
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    Run {
+        wall,
+        peak_rss_kib,
+        report,
+    }
+}
