@@ -185,8 +185,11 @@ func Test() error {
 }
 
 // Demo builds the CLI, starts Prometheus and node_exporter on loopback (installing them where
-// absent), waits until rates exist, prints the health check and the analysis of this machine, and
-// stops everything it started.
+// absent), prints the health check, records a 30 s baseline of this machine, then runs
+// `stress-ng --switch 1` for 30 s so the analysed window differs from its baseline, and prints
+// the analysis with every method (USE, workload against the baseline, drill-down, latency of
+// Prometheus' own request-duration histogram against a 100 ms objective, outliers), and stops
+// everything it started. About 70 s once built.
 func Demo() error {
 	mg.SerialDeps(Deps)
 	if err := run("cargo", "build", "--release", "--locked", "--bin", "gregg-insights", "-p", "gregg-insights", "--bin", "gregg-testenv", "-p", "gregg-testkit"); err != nil {
@@ -227,8 +230,23 @@ func Demo() error {
 	if err := run(cli, "health", "--prometheus", started.Prometheus); err != nil {
 		return err
 	}
+	fmt.Println("\nRecording a 30 s baseline of this machine...")
+	time.Sleep(30 * time.Second)
+	fmt.Println("Running stress-ng --switch 1 for the next 30 s (a workload change to characterise)...")
+	stress := exec.Command("stress-ng", "--switch", "1", "--timeout", "32s", "--quiet")
+	if err := stress.Start(); err != nil {
+		fmt.Printf("stress-ng is not available (%v): the window will look like its baseline.\n", err)
+		stress = nil
+	}
+	time.Sleep(30 * time.Second)
 	fmt.Println()
-	return run(cli, "analyze", "--prometheus", started.Prometheus, "--window", "30s")
+	err = run(cli, "analyze", "--prometheus", started.Prometheus, "--window", "30s",
+		"--histogram", "prometheus_http_request_duration_seconds", "--slo", "100ms@99")
+	if stress != nil {
+		_ = stress.Process.Kill()
+		_ = stress.Wait()
+	}
+	return err
 }
 
 // Bench prints performance figures of the built plugin, measured through the Go harness: idle

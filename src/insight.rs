@@ -89,6 +89,8 @@ pub enum Methodology {
     DrillDown,
     /// Where time goes and how it is distributed.
     LatencyAnalysis,
+    /// Hosts that behave unlike their peers.
+    FleetOutliers,
     /// A reading of a Grafana dashboard's panels.
     DashboardAnalysis,
     /// A user's own PromQL check.
@@ -103,6 +105,7 @@ impl Methodology {
             Methodology::WorkloadCharacterization => "workload_characterization",
             Methodology::DrillDown => "drill_down",
             Methodology::LatencyAnalysis => "latency_analysis",
+            Methodology::FleetOutliers => "fleet_outliers",
             Methodology::DashboardAnalysis => "dashboard_analysis",
             Methodology::CustomQuery => "custom_query",
         }

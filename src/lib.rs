@@ -18,6 +18,7 @@ pub mod frames;
 pub mod health;
 pub mod insight;
 pub mod inventory;
+pub mod methods;
 pub mod plugin;
 pub mod prometheus;
 pub mod promql;

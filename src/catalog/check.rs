@@ -63,6 +63,8 @@ pub enum Unit {
     Bytes,
     /// Events per second.
     PerSecond,
+    /// Bytes per second (throughput).
+    BytesPerSecond,
     /// A plain count.
     Count,
 }
@@ -78,6 +80,7 @@ impl Unit {
             Unit::Hours => "h",
             Unit::Bytes => "bytes",
             Unit::PerSecond => "ops",
+            Unit::BytesPerSecond => "Bps",
             Unit::Count => "none",
         }
     }
@@ -95,6 +98,7 @@ impl Unit {
             Unit::Hours => format!("{} h", sig(value)),
             Unit::Bytes => format_bytes(value),
             Unit::PerSecond => format!("{}/s", sig(value)),
+            Unit::BytesPerSecond => format!("{}/s", format_bytes(value)),
             Unit::Count => sig(value),
         }
     }
@@ -109,6 +113,7 @@ impl Unit {
             ("_seconds", Unit::Seconds),
             ("_hours", Unit::Hours),
             ("_bytes", Unit::Bytes),
+            ("_bytes_per_second", Unit::BytesPerSecond),
             ("_per_second", Unit::PerSecond),
             ("_count", Unit::Count),
         ];
@@ -377,6 +382,10 @@ mod tests {
             "3.50 GiB"
         );
         assert_eq!(Unit::PerSecond.format(1234.6), "1235/s");
+        assert_eq!(
+            Unit::from_evidence_name("written_bytes_per_second"),
+            Some(Unit::BytesPerSecond)
+        );
         assert_eq!(Unit::Hours.format(3.2), "3.20 h");
         assert_eq!(
             Unit::from_evidence_name("read_await_ms"),

@@ -6,11 +6,15 @@
 //! - `collectors.toml`: the node_exporter collectors the checks need, and what is lost without
 //!   each (health checks and coverage insights come from it).
 //! - `unobservable.toml`: USE checklist items node_exporter can never see, and what can.
+//! - `workload.toml`, `drilldown.toml`, `outliers.toml`: the methods beyond USE (see
+//!   [`methods`](self::methods)): measures compared with a baseline, the level below each
+//!   finding, and the checks compared across peers.
 //!
 //! Everything is embedded at compile time and validated by [`Catalog::load`], which a unit test
 //! runs, so a bad entry fails `cargo test`, never a user's query.
 
 mod check;
+pub mod methods;
 mod thresholds;
 
 use std::{
@@ -24,6 +28,7 @@ use thiserror::Error;
 pub use check::{
     Check, CoverageRule, Direction, Evaluation, EvidenceQuery, Fallback, Guard, SeverityMap, Unit,
 };
+pub use methods::{Change, Measure, NextLevel, Peer};
 pub use thresholds::{layered, ThresholdOverride, ThresholdOverrides, Thresholds};
 
 use crate::{insight::Component, promql::template};
@@ -44,6 +49,12 @@ const CHECK_FILES: &[(&str, &str)] = &[
 const COMPONENTS: &str = include_str!("components.toml");
 const COLLECTORS: &str = include_str!("collectors.toml");
 const UNOBSERVABLE: &str = include_str!("unobservable.toml");
+const WORKLOAD: &str = include_str!("workload.toml");
+const DRILLDOWN: &str = include_str!("drilldown.toml");
+const OUTLIERS: &str = include_str!("outliers.toml");
+
+/// Placeholders of a drill-down query: the flagged hosts' `instance` matcher and the window.
+pub const NEXT_LEVEL_PLACEHOLDERS: &[&str] = &["hosts", "window"];
 
 /// Placeholders a PromQL template may use: the target selector, the rate interval of sustained
 /// checks, and the whole analysis window.
@@ -141,6 +152,9 @@ pub struct Catalog {
     components: Vec<ComponentSpec>,
     collectors: Vec<Collector>,
     unobservable: Vec<Unobservable>,
+    measures: Vec<Measure>,
+    next_levels: Vec<NextLevel>,
+    peers: Vec<Peer>,
 }
 
 /// A catalog entry or a user's override that cannot be used.
@@ -241,6 +255,10 @@ impl Catalog {
             components,
             collectors,
             unobservable,
+            measures: parse_toml::<methods::MeasureFile>("workload.toml", WORKLOAD)?.measure,
+            next_levels: parse_toml::<methods::NextLevelFile>("drilldown.toml", DRILLDOWN)?
+                .next_level,
+            peers: parse_toml::<methods::PeerFile>("outliers.toml", OUTLIERS)?.peer,
         };
         catalog.validate()?;
         Ok(catalog)
@@ -274,6 +292,21 @@ impl Catalog {
     /// USE checklist items node_exporter cannot observe.
     pub fn unobservable(&self) -> &[Unobservable] {
         &self.unobservable
+    }
+
+    /// Workload and latency measures compared with a baseline.
+    pub fn measures(&self) -> &[Measure] {
+        &self.measures
+    }
+
+    /// The levels below USE findings.
+    pub fn next_levels(&self) -> &[NextLevel] {
+        &self.next_levels
+    }
+
+    /// The checks compared across peers.
+    pub fn peers(&self) -> &[Peer] {
+        &self.peers
     }
 
     /// The checks that need `collector`.
@@ -378,6 +411,7 @@ impl Catalog {
                 }
             }
         }
+        self.validate_methods()?;
         for collector in &self.collectors {
             if self.checks_requiring(&collector.name).next().is_none() {
                 return Err(CatalogError::Invalid(format!(
@@ -424,6 +458,113 @@ impl Catalog {
             }
             _ => Err("`when` needs exactly one of `query` and `check`".into()),
         }
+    }
+
+    /// Measures, drill-down levels and peers follow the checks' rules where they apply.
+    fn validate_methods(&self) -> Result<(), CatalogError> {
+        let invalid =
+            |what: &str, reason: String| CatalogError::Invalid(format!("{what}: {reason}"));
+        let mut ids = HashSet::new();
+        for m in &self.measures {
+            let what = format!("measure `{}`", m.id);
+            let prefix = match m.methodology {
+                crate::insight::Methodology::WorkloadCharacterization => "workload.",
+                crate::insight::Methodology::LatencyAnalysis => "latency.",
+                other => {
+                    return Err(invalid(
+                        &what,
+                        format!("methodology {} has no measures", other.as_str()),
+                    ))
+                }
+            };
+            if !m.id.starts_with(prefix) || !ids.insert(m.id.as_str()) {
+                return Err(invalid(
+                    &what,
+                    format!("ids are unique and start with `{prefix}`"),
+                ));
+            }
+            if Unit::from_evidence_name(&m.metric).is_none() {
+                return Err(invalid(
+                    &what,
+                    format!("metric `{}` needs a unit suffix", m.metric),
+                ));
+            }
+            if !(m.factor > 1.0 && m.factor.is_finite() && m.floor >= 0.0) {
+                return Err(invalid(
+                    &what,
+                    "factor must be above 1 and floor at least 0".into(),
+                ));
+            }
+            check_placeholders(&m.query, QUERY_PLACEHOLDERS, &[]).map_err(|e| invalid(&what, e))?;
+            for text in [
+                &m.label,
+                &m.root_cause,
+                &m.immediate_action,
+                &m.long_term_fix,
+            ]
+            .into_iter()
+            .chain(m.investigation_steps.iter())
+            {
+                check_placeholders(text, &["instance", "device"], &[])
+                    .map_err(|e| invalid(&what, e))?;
+            }
+            if m.investigation_steps.is_empty() {
+                return Err(invalid(
+                    &what,
+                    "needs at least one investigation step".into(),
+                ));
+            }
+            if let Some(c) = m
+                .contributors
+                .iter()
+                .find(|c| !self.next_levels.iter().any(|n| &n.label == *c))
+            {
+                return Err(invalid(
+                    &what,
+                    format!("contributors names `{c}`, which drilldown.toml does not have"),
+                ));
+            }
+        }
+        let mut labels = HashSet::new();
+        for n in &self.next_levels {
+            let what = format!("next level `{}`", n.label);
+            if !labels.insert(n.label.as_str()) || n.top == 0 {
+                return Err(invalid(
+                    &what,
+                    "labels are unique and `top` is at least 1".into(),
+                ));
+            }
+            check_placeholders(&n.query, NEXT_LEVEL_PLACEHOLDERS, &[])
+                .map_err(|e| invalid(&what, e))?;
+            if !n.query.contains("${hosts}") || !n.evidence.contains("${item}") {
+                return Err(invalid(
+                    &what,
+                    "the query must use ${hosts} and the evidence name ${item}".into(),
+                ));
+            }
+            check_placeholders(&n.evidence, &["item"], &[]).map_err(|e| invalid(&what, e))?;
+            if Unit::from_evidence_name(&n.evidence).is_none() {
+                return Err(invalid(
+                    &what,
+                    format!("evidence `{}` needs a unit suffix", n.evidence),
+                ));
+            }
+            for c in &n.commands {
+                check_placeholders(c, &["item", "instance", "device"], &[])
+                    .map_err(|e| invalid(&what, e))?;
+            }
+        }
+        for p in &self.peers {
+            let what = format!("peer `{}`", p.check);
+            match self.check(&p.check) {
+                Some(c) if c.evaluation == Evaluation::Sustained => {}
+                _ => return Err(invalid(&what, "must name a sustained check".into())),
+            }
+            if p.min_difference.is_nan() || p.min_difference <= 0.0 {
+                return Err(invalid(&what, "min_difference must be above 0".into()));
+            }
+        }
+        Ok(())
     }
 
     fn validate_components(&self) -> Result<(), CatalogError> {
@@ -663,6 +804,28 @@ mod promql_validity {
                 }
             }
         }
-        assert!(parsed > 100, "{parsed} queries checked");
+        for m in builtin().measures() {
+            for selector in &selectors {
+                let query = crate::engine::render_query(&m.query, &selector.to_string(), &timing)
+                    .unwrap_or_else(|e| panic!("{}: {e}", m.id));
+                if let Err(e) = promql_parser::parser::parse(&query) {
+                    panic!("{}: invalid PromQL {query:?}: {e}", m.id);
+                }
+                parsed += 1;
+            }
+        }
+        for n in builtin().next_levels() {
+            let query = crate::promql::template::render(&n.query, |name| match name {
+                "hosts" => Some(r#"instance=~"(a|b\\.example)(:[0-9]+)?""#),
+                "window" => Some("10m"),
+                _ => None,
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", n.label));
+            if let Err(e) = promql_parser::parser::parse(&query) {
+                panic!("{}: invalid PromQL {query:?}: {e}", n.label);
+            }
+            parsed += 1;
+        }
+        assert!(parsed > 150, "{parsed} queries checked");
     }
 }

@@ -30,6 +30,7 @@ use thiserror::Error;
 pub use evaluate::Level;
 pub use fetch::render as render_query;
 pub use narrative::format_evidence;
+pub(crate) use narrative::narrowed_selector;
 pub use run::analyze;
 pub use timing::Timing;
 
@@ -37,6 +38,7 @@ use crate::{
     catalog::ThresholdOverrides,
     insight::{Component, Insight},
     inventory::Inventory,
+    methods::{latency::HistogramSummary, workload::MeasureSummary, MethodsRequest},
     prometheus::PrometheusError,
     promql::Selector,
 };
@@ -59,6 +61,8 @@ pub struct AnalysisRequest {
     /// Keep per-target observations of these checks (tables like `use_summary` need them);
     /// other checks only keep their findings and a summary, to bound memory on large fleets.
     pub observe: Vec<String>,
+    /// The methods to run beyond USE (all by default) and their options.
+    pub methods: MethodsRequest,
 }
 
 impl AnalysisRequest {
@@ -72,6 +76,7 @@ impl AnalysisRequest {
             checks: None,
             components: None,
             observe: Vec::new(),
+            methods: MethodsRequest::default(),
         }
     }
 }
@@ -162,8 +167,14 @@ pub struct Analysis {
     pub insights: Vec<Insight>,
     /// Every query sent.
     pub queries: Vec<ExecutedQuery>,
-    /// Prometheus warnings (partial data and the like).
+    /// Prometheus warnings (partial data and the like), and what a method skipped and why.
     pub warnings: Vec<String>,
+    /// Workload and latency measures across the selection, window against baseline.
+    #[serde(skip)]
+    pub workload: Vec<MeasureSummary>,
+    /// The histogram analysed, when one was asked for.
+    #[serde(skip)]
+    pub latency: Option<HistogramSummary>,
 }
 
 impl Analysis {

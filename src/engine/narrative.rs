@@ -323,7 +323,7 @@ pub(super) fn insight_id(check: &str, instance: &str, device: Option<&str>) -> S
 }
 
 /// The selector narrowed to one instance, for follow-up queries.
-pub(super) fn narrowed_selector(base: &Selector, instance: &str) -> String {
+pub(crate) fn narrowed_selector(base: &Selector, instance: &str) -> String {
     base.clone()
         .with(Matcher {
             name: "instance".into(),

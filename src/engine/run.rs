@@ -16,8 +16,9 @@ use super::{
 };
 use crate::{
     catalog::{Catalog, Check, Thresholds},
-    insight::sort_insights,
+    insight::{sort_insights, Insight, Methodology, Severity},
     inventory::{self, Inventory},
+    methods::{self, drilldown, latency, outliers, workload, Method},
     prometheus::Client,
 };
 
@@ -108,6 +109,80 @@ pub async fn analyze(
         warnings.extend(run.warnings);
         outcomes.push(run.outcome);
     }
+
+    // The methods beyond USE, concurrently: drill-down enriches the USE findings in place;
+    // workload, latency and outliers add their own.
+    let m = &request.methods;
+    let ctx = methods::Context {
+        client,
+        catalog,
+        timing: &timing,
+        selector: &request.selector,
+        instances: &inventory.instances,
+    };
+    let findings: Vec<Insight> = insights
+        .iter()
+        .filter(|i| i.methodology == Methodology::UseMethod && i.severity >= Severity::Medium)
+        .cloned()
+        .collect();
+    let measures: Vec<_> = catalog
+        .measures()
+        .iter()
+        .filter(|x| match x.methodology {
+            Methodology::WorkloadCharacterization => m.runs(Method::Workload),
+            Methodology::LatencyAnalysis => m.runs(Method::Latency),
+            _ => false,
+        })
+        .collect();
+    let (drilled, (measured, workload), (histogram, latency), peers) = tokio::join!(
+        async {
+            if m.runs(Method::Drilldown) {
+                drilldown::attach(&ctx, &mut insights).await
+            } else {
+                methods::Output::default()
+            }
+        },
+        async {
+            if measures.is_empty() {
+                (methods::Output::default(), Vec::new())
+            } else {
+                workload::run(&ctx, &measures, &findings).await
+            }
+        },
+        async {
+            match (&m.histogram, m.runs(Method::Latency)) {
+                (Some(h), true) => latency::run(&ctx, h).await,
+                _ => (methods::Output::default(), None),
+            }
+        },
+        async {
+            if m.runs(Method::Outliers) {
+                outliers::run(&ctx, &outcomes, &m.group_by).await
+            } else {
+                methods::Output::default()
+            }
+        },
+    );
+    if !m.runs(Method::Use) && !m.runs(Method::Drilldown) {
+        insights.clear();
+    }
+    let mut peers = peers;
+    peers.insights = outliers::merge(&mut insights, std::mem::take(&mut peers.insights));
+    for output in [drilled, measured, histogram, peers] {
+        insights.extend(output.insights);
+        queries.extend(output.queries);
+        warnings.extend(output.notes);
+    }
+    sort_insights(&mut insights);
+    // Observations kept only for the outlier comparison are not part of the answer.
+    for o in &mut outcomes {
+        if !request.observe.contains(&o.check) {
+            o.observations = Vec::new();
+        }
+    }
+    if !m.runs(Method::Use) && !m.runs(Method::Drilldown) {
+        outcomes.clear();
+    }
     for q in &mut queries {
         q.offset = q.sent.saturating_duration_since(started);
     }
@@ -122,6 +197,8 @@ pub async fn analyze(
         insights,
         queries,
         warnings,
+        workload,
+        latency,
     })
 }
 
@@ -185,7 +262,9 @@ async fn inputs<'a>(
                 })
             })
             .collect(),
-        keep_observations: request.observe.contains(&check.id),
+        keep_observations: request.observe.contains(&check.id)
+            || (request.methods.runs(Method::Outliers)
+                && catalog.peers().iter().any(|p| p.check == check.id)),
     }
 }
 
@@ -213,10 +292,16 @@ fn select_checks(
             return Err(AnalysisError::UnknownCheck(unknown.clone()));
         }
     }
+    let m = &request.methods;
+    let use_checks = m.runs(Method::Use) || m.runs(Method::Drilldown);
+    let peer_checks = m.runs(Method::Outliers);
     Ok(catalog
         .checks()
         .iter()
         .enumerate()
+        .filter(|(_, c)| {
+            use_checks || (peer_checks && catalog.peers().iter().any(|p| p.check == c.id))
+        })
         .filter(|(_, c)| {
             request
                 .checks

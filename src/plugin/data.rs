@@ -167,6 +167,7 @@ async fn answer(
                 })?;
             request.components = Some(vec![crate::insight::Component::Cpu]);
             request.observe = vec![frames::use_summary::CHECK.to_string()];
+            request.methods = crate::methods::MethodsRequest::use_only();
             let analysis = engine::analyze(&instance.client, catalog, &request)
                 .await
                 .map_err(|e| QueryFailure::from_analysis(ref_id, e))?;

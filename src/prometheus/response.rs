@@ -19,6 +19,8 @@ pub struct Sample {
     pub timestamp: f64,
     /// The value. Native-histogram samples carry their count here.
     pub value: f64,
+    /// A native histogram's buckets `(lower, upper, count)`, not cumulative.
+    pub buckets: Option<Vec<(f64, f64, f64)>>,
 }
 
 /// One series of a range-query or range-selector answer.
@@ -52,6 +54,7 @@ impl InstantValue {
                 labels: Labels::new(),
                 timestamp: ts,
                 value: v,
+                buckets: None,
             }],
             _ => Vec::new(),
         }
@@ -152,15 +155,16 @@ pub(crate) struct RawSample {
 
 impl From<RawSample> for Sample {
     fn from(raw: RawSample) -> Self {
-        let (timestamp, value) = match (raw.value, raw.histogram) {
-            (Some(Point(ts, v)), _) => (ts, v),
-            (None, Some(HistogramPoint(ts, h))) => (ts, h.count),
-            (None, None) => (0.0, f64::NAN),
+        let (timestamp, value, buckets) = match (raw.value, raw.histogram) {
+            (Some(Point(ts, v)), _) => (ts, v, None),
+            (None, Some(HistogramPoint(ts, h))) => (ts, h.count, Some(h.buckets())),
+            (None, None) => (0.0, f64::NAN, None),
         };
         Sample {
             labels: raw.metric,
             timestamp,
             value,
+            buckets,
         }
     }
 }
@@ -221,6 +225,25 @@ impl HistogramPoint {
 pub(crate) struct NativeHistogram {
     #[serde(deserialize_with = "sample_value")]
     count: f64,
+    /// `[boundary rule, "lower", "upper", "count"]` per populated bucket.
+    #[serde(default)]
+    buckets: Vec<(u8, String, String, String)>,
+}
+
+impl NativeHistogram {
+    /// Populated buckets as numbers; unparsable ones are dropped.
+    fn buckets(&self) -> Vec<(f64, f64, f64)> {
+        self.buckets
+            .iter()
+            .filter_map(|(_, lower, upper, count)| {
+                Some((
+                    parse_sample_value(lower)?,
+                    parse_sample_value(upper)?,
+                    parse_sample_value(count)?,
+                ))
+            })
+            .collect()
+    }
 }
 
 /// Parse Prometheus' string-encoded float, including `NaN`, `+Inf` and `-Inf`.
@@ -300,6 +323,17 @@ mod tests {
         };
         assert_eq!(series[0].points, vec![(1.0, 1.0), (2.0, f64::NEG_INFINITY)]);
         assert_eq!(series[1].points, vec![(3.0, 7.0)]);
+        // An instant native histogram keeps its buckets.
+        let v = parse_instant(
+            r#"{"status":"success","data":{"resultType":"vector","result":[
+                {"metric":{},"histogram":[3,{"count":"7","sum":"1.5","buckets":[[3,"-0.001","0.001","1"],[0,"0.5","0.6","6"]]}]}]}}"#,
+        );
+        let samples = v.into_vector();
+        assert_eq!(samples[0].value, 7.0);
+        assert_eq!(
+            samples[0].buckets,
+            Some(vec![(-0.001, 0.001, 1.0), (0.5, 0.6, 6.0)])
+        );
     }
 
     #[test]

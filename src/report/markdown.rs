@@ -98,9 +98,11 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             }
         }
     }
-    let _ = writeln!(out, "\n## USE checks\n");
-    let _ = writeln!(out, "| Check | Targets | Past threshold | Worst |");
-    let _ = writeln!(out, "|---|---:|---:|---|");
+    if !analysis.outcomes.is_empty() {
+        let _ = writeln!(out, "\n## USE checks\n");
+        let _ = writeln!(out, "| Check | Targets | Past threshold | Worst |");
+        let _ = writeln!(out, "|---|---:|---:|---|");
+    }
     for line in check_lines(analysis, catalog) {
         let mut worst = match (&line.error, &line.worst) {
             (Some(e), _) => format!("failed: {}", escape(e)),
@@ -120,6 +122,24 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             line.id, line.label, line.targets, line.breaches, worst
         );
     }
+    let workload = super::workload_lines(analysis);
+    if !workload.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Workload and latency\n\nMedian of the last {w} against the {w} before.\n",
+            w = crate::promql::format_duration(analysis.timing.window)
+        );
+        for line in workload {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
+    }
+    let latency = super::latency_lines(analysis);
+    if !latency.is_empty() {
+        let _ = writeln!(out, "\n## Histogram latency\n");
+        for line in latency {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
+    }
     let coverage = coverage_lines(&analysis.insights);
     if !coverage.is_empty() {
         let _ = writeln!(out, "\n## Coverage gaps\n");
@@ -134,6 +154,12 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             "- **{}**: {}. Use {}.",
             u.component, u.what, u.use_instead
         );
+    }
+    if !analysis.warnings.is_empty() {
+        let _ = writeln!(out, "\n## Notes\n");
+        for w in &analysis.warnings {
+            let _ = writeln!(out, "- {}", escape(w));
+        }
     }
     out
 }

@@ -195,3 +195,95 @@ pub(crate) fn check_lines(analysis: &Analysis, catalog: &Catalog) -> Vec<CheckLi
         })
         .collect()
 }
+
+/// One line per workload or latency measure: `label: window (baseline …), targets, changes`.
+pub(crate) fn workload_lines(analysis: &Analysis) -> Vec<String> {
+    analysis
+        .workload
+        .iter()
+        .map(|m| {
+            let value = |v: Option<f64>| {
+                v.map(|v| format_evidence(&m.metric, v))
+                    .unwrap_or_else(|| "n/a".into())
+            };
+            if let Some(e) = &m.error {
+                return format!("{}: FAILED: {e}", m.label);
+            }
+            if m.targets == 0 {
+                return format!("{}: no data for these targets", m.label);
+            }
+            let median = if m.targets > 1 { "median " } else { "" };
+            let mut line = format!(
+                "{}: {median}{} (before: {}), {} target(s)",
+                m.label,
+                value(m.window),
+                value(m.baseline),
+                m.targets
+            );
+            if m.changed > 0 {
+                line.push_str(&format!(", {} changed", m.changed));
+            }
+            if m.without_baseline > 0 {
+                line.push_str(&format!(", {} without a baseline", m.without_baseline));
+            }
+            line
+        })
+        .collect()
+}
+
+/// The histogram's numbers, one line each.
+pub(crate) fn latency_lines(analysis: &Analysis) -> Vec<String> {
+    use crate::methods::histogram::fmt_seconds;
+    let Some(h) = &analysis.latency else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "{}: {:.0} observations, confidence {:.0}%",
+        h.name, h.observations, h.confidence
+    )];
+    for (q, e) in &h.percentiles {
+        let bound = if e.upper.is_finite() {
+            format!("{}–{}", fmt_seconds(e.lower), fmt_seconds(e.upper))
+        } else {
+            format!("above {}", fmt_seconds(e.lower))
+        };
+        lines.push(format!(
+            "p{:.0}: {} (bucket {bound})",
+            q * 100.0,
+            fmt_seconds(e.value)
+        ));
+    }
+    if let Some(b) = &h.baseline_p99 {
+        lines.push(format!(
+            "p99 in the window before: {}",
+            fmt_seconds(b.value)
+        ));
+    }
+    if let Some(m) = h.mean {
+        lines.push(format!("mean: {}", fmt_seconds(m)));
+    }
+    if let Some(a) = &h.slo_attainment {
+        lines.push(format!(
+            "within the SLO threshold: {:.2}% ({:.2}–{:.2}%)",
+            100.0 * a.value,
+            100.0 * a.lower,
+            100.0 * a.upper
+        ));
+    }
+    let buckets: Vec<String> = h
+        .distribution
+        .iter()
+        .filter(|(_, _, share)| *share > 0.0)
+        .map(|(lo, hi, share)| {
+            format!(
+                "{}–{} {:.1}%",
+                fmt_seconds(*lo),
+                fmt_seconds(*hi),
+                100.0 * share
+            )
+        })
+        .collect();
+    lines.push(format!("distribution: {}", buckets.join(", ")));
+    lines.extend(h.problems.iter().map(|p| format!("caution: {p}")));
+    lines
+}

@@ -4,7 +4,10 @@
 
 use std::fmt::Write as _;
 
-use super::{check_lines, coverage_lines, format_evidence, group_heading, grouped, Summary};
+use super::{
+    check_lines, coverage_lines, format_evidence, group_heading, grouped, latency_lines,
+    workload_lines, Summary,
+};
 use crate::{catalog::Catalog, engine::Analysis, insight::Insight, promql::format_duration};
 
 const WIDTH: usize = 80;
@@ -92,7 +95,9 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         }
     }
 
-    let _ = writeln!(out, "USE CHECKS ({} run):", analysis.outcomes.len());
+    if !analysis.outcomes.is_empty() {
+        let _ = writeln!(out, "USE CHECKS ({} run):", analysis.outcomes.len());
+    }
     for line in check_lines(analysis, catalog) {
         let mut text = match (&line.error, &line.worst, &line.note) {
             (Some(err), _, _) => format!("{:<38} FAILED: {err}", line.id),
@@ -111,6 +116,27 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         wrap_into(&mut out, &text, "  ", "      ");
     }
     let _ = writeln!(out);
+
+    let workload = workload_lines(analysis);
+    if !workload.is_empty() {
+        let _ = writeln!(
+            out,
+            "WORKLOAD AND LATENCY (median of the last {w} against the {w} before):",
+            w = format_duration(t.window)
+        );
+        for line in workload {
+            wrap_into(&mut out, &line, "  ", "      ");
+        }
+        let _ = writeln!(out);
+    }
+    let latency = latency_lines(analysis);
+    if !latency.is_empty() {
+        let _ = writeln!(out, "HISTOGRAM LATENCY:");
+        for line in latency {
+            wrap_into(&mut out, &line, "  ", "      ");
+        }
+        let _ = writeln!(out);
+    }
 
     let coverage = coverage_lines(&analysis.insights);
     if !coverage.is_empty() {
@@ -137,7 +163,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     }
     for w in &analysis.warnings {
         let _ = writeln!(out);
-        wrap_into(&mut out, &format!("Prometheus warning: {w}"), "", "  ");
+        wrap_into(&mut out, &format!("Note: {w}"), "", "  ");
     }
     out
 }

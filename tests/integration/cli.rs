@@ -131,6 +131,25 @@ fn health_and_errors_use_exit_codes_and_clear_messages() {
         vec!["analyze", "--prometheus", &dead, "--window", "5x"],
         vec!["analyze", "--prometheus", &dead, "--at", "yesterday"],
         vec!["analyze", "--prometheus", "not a url"],
+        vec!["analyze", "--prometheus", &dead, "--methods", "use,magic"],
+        vec!["analyze", "--prometheus", &dead, "--histogram", "x{job=}"],
+        vec![
+            "analyze",
+            "--prometheus",
+            &dead,
+            "--histogram",
+            "x",
+            "--slo",
+            "0.25",
+        ],
+        vec!["analyze", "--prometheus", &dead, "--slo", "0.25@99"],
+        vec![
+            "analyze",
+            "--prometheus",
+            &dead,
+            "--group-by",
+            "not a label",
+        ],
     ] {
         let out = cli(&bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
@@ -207,4 +226,90 @@ fn secrets_come_from_files_are_sent_and_never_printed() {
         "{}",
         stderr(&missing)
     );
+}
+
+#[test]
+fn methods_histogram_and_slo_flags_reach_the_analysis() {
+    let scenario = scenarios::latency_slo();
+    let prometheus = serve(&scenario);
+    let url = prometheus.url();
+    let at = scenario.at.to_string();
+    let methodologies = |report: &serde_json::Value| -> Vec<String> {
+        let mut m: Vec<String> = report["insights"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i["methodology"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        m.sort();
+        m.dedup();
+        m
+    };
+
+    let full = json_of(&analyze(
+        &url,
+        &at,
+        &[
+            "--format",
+            "json",
+            "--histogram",
+            "http_request_duration_seconds{job=\"api\"}",
+            "--slo",
+            "250ms@99",
+        ],
+    ));
+    let slo = full["insights"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["check"] == "latency.slo"))
+        .expect("an SLO breach");
+    assert_eq!(slo["severity"], "high");
+    assert!(slo["title"].as_str().is_some_and(|t| t.contains("p99")));
+    // The JSON report keeps its shape: the same top-level keys as a USE-only run.
+    let use_only = json_of(&analyze(
+        &url,
+        &at,
+        &["--format", "json", "--methods", "use"],
+    ));
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&full), keys(&use_only));
+    assert!(methodologies(&use_only).iter().all(|m| m == "use_method"));
+
+    // Latency only: no USE checks run, the histogram and the built-in latencies do.
+    let latency = json_of(&analyze(
+        &url,
+        &at,
+        &[
+            "--format",
+            "json",
+            "--methods",
+            "latency",
+            "--histogram",
+            "http_request_duration_seconds",
+            "--slo",
+            "0.25@99",
+        ],
+    ));
+    assert_eq!(methodologies(&latency), ["latency_analysis"]);
+    assert_eq!(latency["checks"].as_array().map(Vec::len), Some(0));
+
+    // The text report shows the workload table and the histogram's numbers.
+    let text = stdout(&analyze(
+        &url,
+        &at,
+        &[
+            "--histogram",
+            "http_request_duration_seconds",
+            "--slo",
+            "0.25@99",
+        ],
+    ));
+    assert!(text.contains("WORKLOAD AND LATENCY"), "{text}");
+    assert!(text.contains("HISTOGRAM LATENCY"), "{text}");
+    assert!(text.contains("p99: "), "{text}");
 }

@@ -6,5 +6,6 @@ mod analysis;
 mod cli;
 mod client;
 mod live;
+mod methods;
 mod scenarios;
 mod support;

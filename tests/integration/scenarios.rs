@@ -153,6 +153,11 @@ scenario_tests!(
     clock_unsynchronised,
     missing_collectors,
     mixed_fleet,
+    workload_shift,
+    culprit_process,
+    latency_slo,
+    fleet_outlier,
+    transient_condition,
 );
 
 #[test]

@@ -40,11 +40,20 @@ pub fn serve(scenario: &Scenario) -> Prometheus {
 
 /// The default analysis of a scenario: 10 minutes ending at its evaluation time.
 pub fn request(scenario: &Scenario) -> gregg_insights::engine::AnalysisRequest {
-    gregg_insights::engine::AnalysisRequest::new(
+    use gregg_insights::methods::{group_label, HistogramRequest, Slo};
+    let mut request = gregg_insights::engine::AnalysisRequest::new(
         at(scenario),
         std::time::Duration::from_secs(600),
         gregg_insights::promql::Selector::empty(),
-    )
+    );
+    let slo = scenario.slo.map(|s| Slo::parse(s).expect("scenario SLO"));
+    request.methods.histogram = scenario
+        .histogram
+        .map(|h| HistogramRequest::parse(h, slo).expect("scenario histogram"));
+    if let Some(label) = scenario.group_by {
+        request.methods.group_by = group_label(label).expect("scenario group label");
+    }
+    request
 }
 
 /// The scenario's evaluation time.

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gregg_insights::{
     catalog::{ThresholdOverride, ThresholdOverrides},
     insight::Severity,
+    methods::{group_label, HistogramRequest, Method, MethodsRequest, Slo},
     prometheus::{Auth, ClientConfig, DEFAULT_MAX_CONCURRENT_REQUESTS},
     promql::{parse_duration, Selector},
     report::Format,
@@ -63,6 +64,21 @@ pub enum Command {
         /// Prometheus time they added up to, and this process's peak memory.
         #[arg(long)]
         stats: bool,
+        /// Methodologies to run: a comma-separated list of use, workload, drilldown, latency,
+        /// outliers (or all). Latency always compares disk await and run-queue latency with
+        /// their baseline; add --histogram for an application's latency.
+        #[arg(long, default_value = "all", value_parser = parse_methods, value_name = "LIST")]
+        methods: MethodList,
+        /// A Prometheus histogram to analyse (p50/p95/p99 with error bounds, trend,
+        /// distribution, mean), e.g. 'http_request_duration_seconds{job="api"}'.
+        #[arg(long, value_name = "METRIC", value_parser = parse_histogram)]
+        histogram: Option<HistogramRequest>,
+        /// Latency objective for --histogram: THRESHOLD@TARGET, e.g. 0.25@99 or 250ms@99.9.
+        #[arg(long, value_parser = parse_slo, requires = "histogram", value_name = "SLO")]
+        slo: Option<Slo>,
+        /// The label grouping hosts into peers for outlier detection.
+        #[arg(long, default_value = "job", value_parser = parse_group, value_name = "LABEL")]
+        group_by: String,
     },
 }
 
@@ -232,6 +248,43 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     Utc.timestamp_millis_opt((seconds * 1000.0) as i64)
         .single()
         .ok_or_else(|| format!("`{text}` is out of range"))
+}
+
+/// `--methods`: one value holding the whole list (clap would treat a `Vec` as repeated flags).
+#[derive(Clone, Debug)]
+pub struct MethodList(pub Vec<Method>);
+
+fn parse_methods(text: &str) -> Result<MethodList, String> {
+    Method::parse_list(text)
+        .map(MethodList)
+        .map_err(|e| e.to_string())
+}
+
+fn parse_slo(text: &str) -> Result<Slo, String> {
+    Slo::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_histogram(text: &str) -> Result<HistogramRequest, String> {
+    HistogramRequest::parse(text, None).map_err(|e| e.to_string())
+}
+
+fn parse_group(text: &str) -> Result<String, String> {
+    group_label(text).map_err(|e| e.to_string())
+}
+
+/// `--methods`, `--histogram`, `--slo`, `--group-by` → what the methods beyond USE do.
+pub fn methods_request(
+    methods: MethodList,
+    histogram: Option<HistogramRequest>,
+    slo: Option<Slo>,
+    group_by: String,
+) -> MethodsRequest {
+    let histogram = histogram.map(|h| HistogramRequest { slo, ..h });
+    MethodsRequest {
+        methods: methods.0,
+        histogram,
+        group_by,
+    }
 }
 
 fn parse_window(text: &str) -> Result<Duration, String> {

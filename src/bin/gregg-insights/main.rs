@@ -72,12 +72,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             thresholds,
             fail_on,
             stats,
+            methods,
+            histogram,
+            slo,
+            group_by,
         } => {
             let started = std::time::Instant::now();
             let client = Client::new(&connection.client_config()?, None)?;
             let mut request =
                 AnalysisRequest::new(at.unwrap_or_else(Utc::now), window, connection.selector()?);
             request.thresholds = args::threshold_overrides(&thresholds)?;
+            request.methods = args::methods_request(methods, histogram, slo, group_by);
             catalog
                 .validate_overrides(&request.thresholds)
                 .context("--threshold")?;

@@ -8,6 +8,8 @@
 
 use std::io::{self, Write};
 
+use crate::histogram::{self, Histogram};
+
 /// A value over time: `base`, except during bursts `(from, to, value)`, with offsets in seconds
 /// relative to the end of the data (`-600` is ten minutes before it).
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +34,13 @@ impl Shape {
     pub fn burst(mut self, from: i64, to: i64, value: f64) -> Shape {
         self.bursts.push((from, to, value));
         self
+    }
+
+    /// This shape with `value` from offset `from` through the end of the data (the last sample
+    /// included, which `burst(from, 0, value)` leaves out).
+    #[must_use]
+    pub fn since(self, from: i64, value: f64) -> Shape {
+        self.burst(from, 1, value)
     }
 
     /// The value at `offset` seconds relative to the end.
@@ -113,6 +122,10 @@ pub struct Disk {
     pub read_ms: Shape,
     /// Mean write latency, ms.
     pub write_ms: Shape,
+    /// Mean read size, bytes per I/O (read bytes = read IOPS × this).
+    pub read_size: Shape,
+    /// Mean write size, bytes per I/O (written bytes = write IOPS × this).
+    pub write_size: Shape,
 }
 
 /// One mounted filesystem.
@@ -176,11 +189,57 @@ pub struct Md {
     pub failed: f64,
 }
 
+/// One process group as process-exporter (`namedprocess_namegroup_*`) reports it.
+#[derive(Clone, Debug)]
+pub struct Process {
+    /// `groupname` label.
+    pub name: String,
+    /// CPUs used (CPU seconds per second), 80 % user and 20 % system.
+    pub cpu: Shape,
+    /// Bytes read per second.
+    pub read_bytes: Shape,
+    /// Bytes written per second.
+    pub write_bytes: Shape,
+    /// Major page faults per second.
+    pub major_faults: Shape,
+    /// Context switches per second, 70 % voluntary and 30 % nonvoluntary.
+    pub context_switches: Shape,
+    /// Open file descriptors (of the process with the most).
+    pub open_fds: f64,
+    /// Its file descriptor limit.
+    pub fd_limit: f64,
+    /// Resident memory, bytes.
+    pub resident_bytes: f64,
+    /// Processes in the group.
+    pub procs: u32,
+}
+
+impl Process {
+    /// A single small process using `cpu` CPUs: 1 kB/s read, 2 kB/s written, 0.1 major
+    /// faults/s, 50 context switches/s, 40 of 1024 file descriptors, 50 MiB resident.
+    pub fn new(name: &str, cpu: f64) -> Process {
+        Process {
+            name: name.to_string(),
+            cpu: Shape::c(cpu),
+            read_bytes: Shape::c(1_000.0),
+            write_bytes: Shape::c(2_000.0),
+            major_faults: Shape::c(0.1),
+            context_switches: Shape::c(50.0),
+            open_fds: 40.0,
+            fd_limit: 1024.0,
+            resident_bytes: 50.0 * 1024.0 * 1024.0,
+            procs: 1,
+        }
+    }
+}
+
 /// A synthetic host.
 #[derive(Clone, Debug)]
 pub struct Host {
     /// `instance` label.
     pub instance: String,
+    /// `job` label of its node_exporter series.
+    pub job: String,
     /// Number of CPUs.
     pub cpus: u32,
     /// CPU shares.
@@ -195,6 +254,12 @@ pub struct Host {
     pub blocked: Shape,
     /// 1-minute load average.
     pub load1: Shape,
+    /// Context switches per second (whole host).
+    pub context_switches: Shape,
+    /// Interrupts per second (whole host).
+    pub interrupts: Shape,
+    /// Processes created per second.
+    pub forks: Shape,
     /// Memory.
     pub memory: Memory,
     /// Block devices.
@@ -213,6 +278,12 @@ pub struct Host {
     pub tcp_retrans_ratio: Shape,
     /// Listen overflows/s.
     pub listen_overflows: Shape,
+    /// TCP connections opened per second by this host (active opens).
+    pub tcp_active_opens: Shape,
+    /// TCP connections accepted per second (passive opens).
+    pub tcp_passive_opens: Shape,
+    /// TCP connections currently established.
+    pub tcp_established: Shape,
     /// Allocated file descriptors.
     pub fd_allocated: Shape,
     /// fs.file-max.
@@ -257,6 +328,9 @@ pub struct Host {
     pub version: String,
     /// Whether `node_scrape_collector_success` is exported at all.
     pub collector_status: bool,
+    /// Process groups reported by a process-exporter on the same machine (port 9256); none:
+    /// no process-exporter.
+    pub processes: Vec<Process>,
 }
 
 /// Every collector a host reports, in node_exporter's names.
@@ -287,10 +361,12 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 impl Host {
     /// A quiet, healthy host: 4 CPUs at 15 %, memory 40 % used, one disk, one filesystem and
     /// one 1 Gbit/s interface lightly used, every default collector working (PSI included,
-    /// schedstat included), `processes` disabled as in node_exporter's defaults.
+    /// schedstat included), `processes` disabled as in node_exporter's defaults, job `node`,
+    /// no process-exporter.
     pub fn healthy(instance: &str) -> Host {
         Host {
             instance: instance.to_string(),
+            job: "node".to_string(),
             cpus: 4,
             cpu: Cpu {
                 user: Shape::c(0.10),
@@ -310,6 +386,9 @@ impl Host {
             running: Shape::c(1.5),
             blocked: Shape::c(0.0),
             load1: Shape::c(0.8),
+            context_switches: Shape::c(9_000.0),
+            interrupts: Shape::c(4_000.0),
+            forks: Shape::c(6.0),
             memory: Memory {
                 total: 16.0 * GIB,
                 used_percent: Shape::c(40.0),
@@ -328,6 +407,8 @@ impl Host {
                 write_iops: Shape::c(30.0),
                 read_ms: Shape::c(2.0),
                 write_ms: Shape::c(3.0),
+                read_size: Shape::c(16_384.0),
+                write_size: Shape::c(32_768.0),
             }],
             filesystems: vec![Filesystem {
                 mountpoint: "/".into(),
@@ -357,6 +438,9 @@ impl Host {
             tcp_out: Shape::c(2_000.0),
             tcp_retrans_ratio: Shape::c(0.001),
             listen_overflows: Shape::c(0.0),
+            tcp_active_opens: Shape::c(3.0),
+            tcp_passive_opens: Shape::c(8.0),
+            tcp_established: Shape::c(120.0),
             fd_allocated: Shape::c(2_000.0),
             fd_max: 1_000_000.0,
             pids: Shape::c(300.0),
@@ -379,6 +463,7 @@ impl Host {
             gap: None,
             version: "1.5.0".to_string(),
             collector_status: true,
+            processes: Vec::new(),
         }
     }
 
@@ -460,10 +545,15 @@ pub fn ticks(host: &Host, host_index: usize, end: i64, history: i64, step: i64) 
         .collect()
 }
 
-/// Writes OpenMetrics families for a set of hosts, one family at a time.
+/// Writes OpenMetrics families for a set of hosts (node_exporter, then process-exporter
+/// series), then application histograms, one family at a time.
 pub struct Writer<'a, W: Write> {
     out: &'a mut W,
     hosts: &'a [Host],
+    histograms: &'a [Histogram],
+    end: i64,
+    history: i64,
+    step: i64,
     ticks: Vec<Vec<Tick>>,
     /// `# TYPE` line of the current family, written before its first sample (families
     /// without samples are left out).
@@ -492,6 +582,10 @@ impl<'a, W: Write> Writer<'a, W> {
         Writer {
             out,
             hosts,
+            histograms: &[],
+            end,
+            history,
+            step,
             ticks,
             pending: None,
             written: Written::default(),
@@ -499,10 +593,28 @@ impl<'a, W: Write> Writer<'a, W> {
         }
     }
 
+    /// Also write `histograms` (sampled every `step` over the same history, without jitter),
+    /// after the hosts' families.
+    #[must_use]
+    pub fn histograms(mut self, histograms: &'a [Histogram]) -> Self {
+        self.histograms = histograms;
+        self
+    }
+
     /// Write every family, then `# EOF`; returns how many series and samples were written.
     pub fn write_all(mut self) -> io::Result<Written> {
         self.gauges()?;
         self.counters()?;
+        self.processes()?;
+        let h = histogram::write_families(
+            self.out,
+            self.histograms,
+            self.end,
+            self.history,
+            self.step,
+        )?;
+        self.written.series += h.series;
+        self.written.samples += h.samples;
         writeln!(self.out, "# EOF")?;
         Ok(self.written)
     }
@@ -541,17 +653,35 @@ impl<'a, W: Write> Writer<'a, W> {
     where
         F: Fn(&Host, usize, Tick) -> f64,
     {
+        self.gauge_series(
+            name,
+            collector,
+            |h| labels(h).iter().map(|e| head(name, h, e)).collect(),
+            value,
+        )
+    }
+
+    /// Like [`Self::gauge`], with each series' name and labels given whole by `heads`.
+    fn gauge_series<F>(
+        &mut self,
+        name: &str,
+        collector: &str,
+        heads: impl Fn(&Host) -> Vec<String>,
+        value: F,
+    ) -> io::Result<()>
+    where
+        F: Fn(&Host, usize, Tick) -> f64,
+    {
         self.family(name, "gauge")?;
         let hosts = self.hosts;
         for (h, host) in hosts.iter().enumerate() {
             if !host.has(collector) {
                 continue;
             }
-            for (series, extra) in labels(host).iter().enumerate() {
-                let head = head(name, host, extra);
+            for (series, head) in heads(host).iter().enumerate() {
                 for i in 0..self.ticks[h].len() {
                     let tick = self.ticks[h][i];
-                    self.sample(&head, value(host, series, tick), tick.time)?;
+                    self.sample(head, value(host, series, tick), tick.time)?;
                 }
             }
         }
@@ -571,14 +701,34 @@ impl<'a, W: Write> Writer<'a, W> {
     where
         F: Fn(&Host, usize, Tick) -> f64,
     {
+        self.counter_series(
+            name,
+            kind,
+            collector,
+            |h| labels(h).iter().map(|e| head(name, h, e)).collect(),
+            rate,
+        )
+    }
+
+    /// Like [`Self::counter`], with each series' name and labels given whole by `heads`.
+    fn counter_series<F>(
+        &mut self,
+        name: &str,
+        kind: &str,
+        collector: &str,
+        heads: impl Fn(&Host) -> Vec<String>,
+        rate: F,
+    ) -> io::Result<()>
+    where
+        F: Fn(&Host, usize, Tick) -> f64,
+    {
         self.family(name, kind)?;
         let hosts = self.hosts;
         for (h, host) in hosts.iter().enumerate() {
             if !host.has(collector) {
                 continue;
             }
-            for (series, extra) in labels(host).iter().enumerate() {
-                let head = head(name, host, extra);
+            for (series, head) in heads(host).iter().enumerate() {
                 let mut total = 1_000.0 + 37.0 * series as f64;
                 let mut previous: Option<Tick> = None;
                 for i in 0..self.ticks[h].len() {
@@ -592,12 +742,87 @@ impl<'a, W: Write> Writer<'a, W> {
                         }
                         total += rate(host, series, tick).max(0.0) * (tick.time - p.time);
                     }
-                    self.sample(&head, total, tick.time)?;
+                    self.sample(head, total, tick.time)?;
                     previous = Some(tick);
                 }
             }
         }
         Ok(())
+    }
+
+    /// process-exporter families of every host with processes.
+    fn processes(&mut self) -> io::Result<()> {
+        const MODES: &[(&str, f64)] = &[("user", 0.8), ("system", 0.2)];
+        const SWITCHES: &[(&str, f64)] = &[("voluntary", 0.7), ("nonvoluntary", 0.3)];
+        const RESIDENT: &[(&str, f64)] = &[("resident", 1.0)];
+        let name = "namedprocess_namegroup_cpu_seconds_total";
+        self.counter_series(
+            name,
+            "counter",
+            "",
+            |h| process_heads(name, h, Some(("mode", MODES))),
+            |h, i, t| h.processes[i / 2].cpu.at(t.offset) * MODES[i % 2].1,
+        )?;
+        let name = "namedprocess_namegroup_read_bytes_total";
+        self.counter_series(
+            name,
+            "counter",
+            "",
+            |h| process_heads(name, h, None),
+            |h, i, t| h.processes[i].read_bytes.at(t.offset),
+        )?;
+        let name = "namedprocess_namegroup_write_bytes_total";
+        self.counter_series(
+            name,
+            "counter",
+            "",
+            |h| process_heads(name, h, None),
+            |h, i, t| h.processes[i].write_bytes.at(t.offset),
+        )?;
+        let name = "namedprocess_namegroup_major_page_faults_total";
+        self.counter_series(
+            name,
+            "counter",
+            "",
+            |h| process_heads(name, h, None),
+            |h, i, t| h.processes[i].major_faults.at(t.offset),
+        )?;
+        let name = "namedprocess_namegroup_context_switches_total";
+        self.counter_series(
+            name,
+            "counter",
+            "",
+            |h| process_heads(name, h, Some(("ctxswitchtype", SWITCHES))),
+            |h, i, t| h.processes[i / 2].context_switches.at(t.offset) * SWITCHES[i % 2].1,
+        )?;
+        let name = "namedprocess_namegroup_open_filedesc";
+        self.gauge_series(
+            name,
+            "",
+            |h| process_heads(name, h, None),
+            |h, i, _| h.processes[i].open_fds,
+        )?;
+        let name = "namedprocess_namegroup_worst_fd_ratio";
+        self.gauge_series(
+            name,
+            "",
+            |h| process_heads(name, h, None),
+            |h, i, _| h.processes[i].open_fds / h.processes[i].fd_limit,
+        )?;
+        let name = "namedprocess_namegroup_memory_bytes";
+        self.gauge_series(
+            name,
+            "",
+            |h| process_heads(name, h, Some(("memtype", RESIDENT))),
+            |h, i, _| h.processes[i].resident_bytes,
+        )?;
+        let name = "namedprocess_namegroup_num_procs";
+        self.gauge_series(
+            name,
+            "",
+            |h| process_heads(name, h, None),
+            |h, i, _| f64::from(h.processes[i].procs),
+        )
     }
 
     fn gauges(&mut self) -> io::Result<()> {
@@ -741,6 +966,9 @@ impl<'a, W: Write> Writer<'a, W> {
             |h, i, _| h.nics[i].speed.unwrap_or(-125_000.0),
         )?;
         self.gauge("node_network_up", "netclass", nic_labels, |_, _, _| 1.0)?;
+        self.gauge("node_netstat_Tcp_CurrEstab", "netstat", none, |h, _, t| {
+            h.tcp_established.at(t.offset)
+        })?;
         self.gauge("node_filefd_allocated", "filefd", none, |h, _, t| {
             h.fd_allocated.at(t.offset)
         })?;
@@ -912,8 +1140,14 @@ impl<'a, W: Write> Writer<'a, W> {
             "counter",
             "stat",
             none,
-            |h, _, t| 2_000.0 * f64::from(h.cpus) + 10_000.0 * h.cpu.user.at(t.offset),
+            |h, _, t| h.context_switches.at(t.offset),
         )?;
+        self.counter("node_intr_total", "counter", "stat", none, |h, _, t| {
+            h.interrupts.at(t.offset)
+        })?;
+        self.counter("node_forks_total", "counter", "stat", none, |h, _, t| {
+            h.forks.at(t.offset)
+        })?;
         self.counter(
             "node_vmstat_pswpin",
             "unknown",
@@ -1001,14 +1235,20 @@ impl<'a, W: Write> Writer<'a, W> {
             "counter",
             "diskstats",
             disk_labels,
-            |h, i, t| h.disks[i].read_iops.at(t.offset) * 16_384.0,
+            |h, i, t| {
+                let d = &h.disks[i];
+                d.read_iops.at(t.offset) * d.read_size.at(t.offset)
+            },
         )?;
         self.counter(
             "node_disk_written_bytes_total",
             "counter",
             "diskstats",
             disk_labels,
-            |h, i, t| h.disks[i].write_iops.at(t.offset) * 32_768.0,
+            |h, i, t| {
+                let d = &h.disks[i];
+                d.write_iops.at(t.offset) * d.write_size.at(t.offset)
+            },
         )?;
         let nic_labels = |h: &Host| {
             h.nics
@@ -1140,6 +1380,20 @@ impl<'a, W: Write> Writer<'a, W> {
             none,
             |h, _, t| h.listen_overflows.at(t.offset),
         )?;
+        self.counter(
+            "node_netstat_Tcp_ActiveOpens",
+            "unknown",
+            "netstat",
+            none,
+            |h, _, t| h.tcp_active_opens.at(t.offset),
+        )?;
+        self.counter(
+            "node_netstat_Tcp_PassiveOpens",
+            "unknown",
+            "netstat",
+            none,
+            |h, _, t| h.tcp_passive_opens.at(t.offset),
+        )?;
         let edac_labels = |_: &Host| vec![vec![("controller".to_string(), "0".to_string())]];
         self.counter(
             "node_edac_correctable_errors_total",
@@ -1170,7 +1424,7 @@ fn events_rate(events: &[i64], offset: f64) -> f64 {
 fn head(name: &str, host: &Host, extra: &[(String, String)]) -> String {
     let mut labels = vec![
         format!("instance=\"{}\"", escape(&host.instance)),
-        "job=\"node\"".to_string(),
+        format!("job=\"{}\"", escape(&host.job)),
     ];
     for (k, v) in extra {
         labels.push(format!("{k}=\"{}\"", escape(v)));
@@ -1178,7 +1432,44 @@ fn head(name: &str, host: &Host, extra: &[(String, String)]) -> String {
     format!("{name}{{{}}}", labels.join(","))
 }
 
-fn escape(v: &str) -> String {
+/// The `instance` of the process-exporter beside `host`'s node_exporter: the same host, port
+/// 9256.
+pub fn process_exporter_instance(host: &Host) -> String {
+    let machine = host
+        .instance
+        .rsplit_once(':')
+        .map_or(host.instance.as_str(), |(machine, _)| machine);
+    format!("{machine}:9256")
+}
+
+/// Series heads of a process-exporter family: one per process, or one per process and value
+/// of `split` (`(label, [(value, share)])`), process-major.
+fn process_heads(name: &str, host: &Host, split: Option<(&str, &[(&str, f64)])>) -> Vec<String> {
+    let instance = process_exporter_instance(host);
+    let labels = |p: &Process, extra: Option<(&str, &str)>| {
+        let mut labels = vec![
+            format!("instance=\"{}\"", escape(&instance)),
+            "job=\"process-exporter\"".to_string(),
+            format!("groupname=\"{}\"", escape(&p.name)),
+        ];
+        if let Some((k, v)) = extra {
+            labels.push(format!("{k}=\"{}\"", escape(v)));
+        }
+        format!("{name}{{{}}}", labels.join(","))
+    };
+    host.processes
+        .iter()
+        .flat_map(|p| match split {
+            None => vec![labels(p, None)],
+            Some((label, values)) => values
+                .iter()
+                .map(|(v, _)| labels(p, Some((label, v))))
+                .collect(),
+        })
+        .collect()
+}
+
+pub(crate) fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

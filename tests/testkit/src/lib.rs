@@ -6,6 +6,7 @@
 
 pub mod backfill;
 pub mod faults;
+pub mod histogram;
 pub mod host;
 pub mod http;
 pub mod install;

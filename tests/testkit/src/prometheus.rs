@@ -22,6 +22,10 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// A `--web.config.file` (TLS, basic auth) for security tests.
     pub web_config: Option<String>,
+    /// `host:port` application targets to scrape as job `app` (native histograms, for one).
+    pub app_targets: Vec<String>,
+    /// `--enable-feature` flags, e.g. `native-histograms`.
+    pub features: Vec<String>,
 }
 
 /// A running Prometheus. Stopped and its directory removed when dropped.
@@ -82,7 +86,7 @@ impl Prometheus {
 
     fn launch(options: &Options, dir: &Path, addr: SocketAddr) -> std::io::Result<Guard> {
         let config = dir.join("prometheus.yml");
-        std::fs::write(&config, config_yaml(options))?;
+        std::fs::write(&config, config_yaml(options, addr))?;
         let data = options.data_dir.clone().unwrap_or_else(|| dir.join("data"));
         let mut cmd = Command::new("prometheus");
         cmd.arg(format!("--config.file={}", config.display()))
@@ -92,6 +96,9 @@ impl Prometheus {
             // block, so generous retention keeps them.
             .arg("--storage.tsdb.retention.time=100y")
             .arg("--log.level=warn");
+        for feature in &options.features {
+            cmd.arg(format!("--enable-feature={feature}"));
+        }
         if let Some(web) = &options.web_config {
             let path = dir.join("web.yml");
             std::fs::write(&path, web)?;
@@ -174,17 +181,37 @@ impl Prometheus {
     }
 }
 
-fn config_yaml(options: &Options) -> String {
+/// Scrapes the node targets as job `node` and, for live (scraping) instances served over plain
+/// HTTP, Prometheus itself as job `prometheus`: its `prometheus_http_request_duration_seconds`
+/// is a real classic histogram for latency analysis.
+fn config_yaml(options: &Options, addr: SocketAddr) -> String {
     let interval = options.scrape_interval_secs.unwrap_or(1);
     let mut yaml =
         format!("global:\n  scrape_interval: {interval}s\n  evaluation_interval: {interval}s\n");
-    if !options.scrape_targets.is_empty() {
-        yaml.push_str(
-            "scrape_configs:\n  - job_name: node\n    static_configs:\n      - targets:\n",
+    let live = !options.scrape_targets.is_empty() || !options.app_targets.is_empty();
+    if live {
+        yaml.push_str("scrape_configs:\n");
+    }
+    for (job, targets) in [
+        ("node", &options.scrape_targets),
+        ("app", &options.app_targets),
+    ] {
+        if targets.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            yaml,
+            "  - job_name: {job}\n    static_configs:\n      - targets:"
         );
-        for t in &options.scrape_targets {
+        for t in targets {
             let _ = writeln!(yaml, "          - '{t}'");
         }
+    }
+    if live && options.web_config.is_none() {
+        let _ = writeln!(
+            yaml,
+            "  - job_name: prometheus\n    static_configs:\n      - targets: ['{addr}']"
+        );
     }
     yaml
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::{
     backfill,
-    host::{Disk, Filesystem, Host, Md, Nic, Shape, Writer},
+    histogram::{Histogram, DEFAULT_BUCKETS},
+    host::{Disk, Filesystem, Host, Md, Nic, Process, Shape, Writer},
     prometheus::Prometheus,
 };
 
@@ -78,6 +79,14 @@ pub struct Scenario {
     pub hosts: Vec<Host>,
     /// Insights that must appear.
     pub expect: Vec<Expect>,
+    /// Application histograms served beside the hosts.
+    pub histograms: Vec<Histogram>,
+    /// The histogram metric the latency analysis should examine.
+    pub histogram: Option<&'static str>,
+    /// The latency objective, `"<seconds>@<percent>"` (`"0.25@99"`: 99 % within 0.25 s).
+    pub slo: Option<&'static str>,
+    /// Label grouping hosts for fleet outliers (`None`: the default, `job`).
+    pub group_by: Option<&'static str>,
 }
 
 /// What the Go harness and other non-Rust users get to know about a scenario.
@@ -93,6 +102,12 @@ pub struct ScenarioInfo {
     pub hosts: Vec<HostInfo>,
     /// Expected insights.
     pub expect: Vec<Expect>,
+    /// The histogram metric the latency analysis should examine.
+    pub histogram: Option<&'static str>,
+    /// The latency objective, `"<seconds>@<percent>"`.
+    pub slo: Option<&'static str>,
+    /// Label grouping hosts for fleet outliers (`None`: `job`).
+    pub group_by: Option<&'static str>,
 }
 
 /// Ground truth of one host.
@@ -121,16 +136,23 @@ impl Scenario {
             step: STEP,
             hosts,
             expect,
+            histograms: Vec::new(),
+            histogram: None,
+            slo: None,
+            group_by: None,
         }
     }
 
-    /// Backfill this scenario into its own Prometheus.
+    /// Backfill this scenario (hosts, their processes, its histograms) into its own Prometheus.
     pub fn serve(&self) -> Prometheus {
-        backfill::serve(|out| {
-            Writer::new(out, &self.hosts, self.at, self.history, self.step)
-                .write_all()
-                .map(|_| ())
-        })
+        backfill::serve(|out| self.write(out).map(|_| ()))
+    }
+
+    /// Write this scenario's OpenMetrics (what [`Self::serve`] backfills).
+    pub fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<crate::host::Written> {
+        Writer::new(out, &self.hosts, self.at, self.history, self.step)
+            .histograms(&self.histograms)
+            .write_all()
     }
 
     /// The host called `instance`.
@@ -166,6 +188,9 @@ impl Scenario {
                 })
                 .collect(),
             expect: self.expect.clone(),
+            histogram: self.histogram,
+            slo: self.slo,
+            group_by: self.group_by,
         }
     }
 }
@@ -203,12 +228,20 @@ pub fn all() -> Vec<Scenario> {
         mixed_fleet(),
         cpu_saturation_signals_mixed(),
         counter_reset_lowers_confidence(),
+        workload_shift(),
+        culprit_process(),
+        latency_slo(),
+        fleet_outlier(),
+        transient_condition(),
     ]
 }
 
-/// The scenario called `name`.
+/// The scenario called `name`: one of [`all`], or [`latency_bad_histogram`].
 pub fn by_name(name: &str) -> Option<Scenario> {
-    all().into_iter().find(|s| s.name == name)
+    all()
+        .into_iter()
+        .chain([latency_bad_histogram()])
+        .find(|s| s.name == name)
 }
 
 fn cpu(host: &mut Host, user: f64, system: f64) {
@@ -838,5 +871,409 @@ pub fn fleet(n: usize) -> Scenario {
         step: 30,
         hosts,
         expect: Vec::new(),
+        histograms: Vec::new(),
+        histogram: None,
+        slo: None,
+        group_by: None,
+    }
+}
+
+/// Offset at which [`workload_shift`]'s change starts (it lasts to the end).
+pub const SHIFT_FROM: i64 = -420;
+
+/// db-1's workload changes inside the window while its resources stay unstrained.
+pub fn workload_shift() -> Scenario {
+    let mut hosts: Vec<Host> = (1..=3)
+        .map(|i| Host::healthy(&format!("db-{i}:9100")))
+        .collect();
+    let h = &mut hosts[0];
+    h.context_switches = Shape::c(9_000.0).since(SHIFT_FROM, 45_000.0);
+    let d = &mut h.disks[0];
+    d.write_iops = Shape::c(d.write_iops.base).since(SHIFT_FROM, 3.0 * d.write_iops.base);
+    Scenario::new(
+        "workload_shift",
+        "db-1's context switches jump from 9,000 to 45,000/s and sda's write IOPS triple (30 to 90/s) 7 minutes before the end, with sda's utilization and latency unchanged: a workload change, not a saturated resource",
+        hosts,
+        vec![
+            expect("db-1:9100", "workload.context_switches", "low", "medium")
+                .mentioning("Context switches"),
+            expect("db-1:9100", "workload.disk_write_iops", "low", "medium").on("sda"),
+        ],
+    )
+}
+
+/// One process group uses most of a busy host's CPU.
+pub fn culprit_process() -> Scenario {
+    let mut h = Host::healthy("app-1:9100");
+    h.cpus = 8;
+    cpu(&mut h, 0.74, 0.14);
+    h.running = Shape::c(7.0);
+    h.load1 = Shape::c(7.2);
+    h.processes.push(Process::new("postgres", 6.4));
+    for name in [
+        "nginx",
+        "sshd",
+        "cron",
+        "rsyslogd",
+        "node_exporter",
+        "systemd",
+        "containerd",
+        "kubelet",
+        "chronyd",
+        "dbus-daemon",
+        "bash",
+    ] {
+        h.processes.push(Process::new(name, 0.05));
+    }
+    let mut quiet = Host::healthy("quiet-1:9100");
+    for name in ["sshd", "cron", "node_exporter"] {
+        quiet.processes.push(Process::new(name, 0.02));
+    }
+    Scenario::new(
+        "culprit_process",
+        "app-1 at 88% of 8 CPUs with nothing waiting, 6.4 of its 7 busy CPUs used by postgres (process-exporter), 11 other groups at 0.05 CPUs; quiet-1 idle with 3 small processes",
+        vec![h, quiet],
+        vec![expect("app-1:9100", "cpu.utilization", "low", "low").mentioning("postgres")],
+    )
+}
+
+/// Request latency of an API breaking its objective in the last 10 minutes.
+pub fn latency_slo() -> Scenario {
+    let mut http = Histogram::new(
+        "http_request_duration_seconds",
+        "api-1:8080",
+        "api",
+        &DEFAULT_BUCKETS,
+        Shape::c(200.0),
+        vec![(0.008, 0.60), (0.02, 0.37), (0.04, 0.03)],
+    );
+    http.during
+        .push((-600, 0, vec![(0.008, 0.60), (0.02, 0.365), (0.8, 0.035)]));
+    let mut s = Scenario::new(
+        "latency_slo",
+        "api-1:8080 serves 200 requests/s; in the last 10 minutes 3.5% take 0.8 s (p99 between 0.5 and 1 s, p50 still 8 ms) against an objective of 99% within 0.25 s; before, p99 was about 40 ms",
+        vec![Host::healthy("api-1:9100")],
+        vec![expect("api-1:8080", "latency.slo", "high", "critical").mentioning("p99")],
+    );
+    s.histograms.push(http);
+    s.histogram = Some("http_request_duration_seconds");
+    s.slo = Some("0.25@99");
+    s
+}
+
+/// Fifty similar hosts, one far busier than its peers yet below any USE threshold.
+pub fn fleet_outlier() -> Scenario {
+    let hosts = (1..=50)
+        .map(|i| {
+            let mut h = Host::healthy(&format!("peer-{i:02}:9100"));
+            h.cpus = 2;
+            if i == 17 {
+                cpu(&mut h, 0.66, 0.08);
+            } else {
+                cpu(&mut h, 0.22 + 0.01 * (i % 7) as f64, 0.06);
+            }
+            h
+        })
+        .collect();
+    Scenario::new(
+        "fleet_outlier",
+        "50 peers of 2 CPUs at 28 to 34% CPU, and peer-17 at 74%: under the 80% USE warning with nothing waiting, but an outlier among its peers",
+        hosts,
+        vec![expect("peer-17:9100", "outlier.cpu.utilization", "low", "medium")],
+    )
+}
+
+/// Offset at which [`transient_condition`]'s bottleneck starts.
+pub const TRANSIENT_FROM: i64 = -480;
+/// Offset at which [`transient_condition`]'s bottleneck ends.
+pub const TRANSIENT_TO: i64 = -180;
+
+/// A CPU bottleneck that came and went inside the window.
+pub fn transient_condition() -> Scenario {
+    let (from, to) = (TRANSIENT_FROM, TRANSIENT_TO);
+    let mut h = Host::healthy("blip-1:9100");
+    let calm = Host::healthy("calm-1:9100");
+    // cpu_saturated between `from` and `to`, healthy outside.
+    h.cpu.user = h.cpu.user.clone().burst(from, to, 0.85);
+    h.cpu.system = h.cpu.system.clone().burst(from, to, 0.12);
+    h.pressure.cpu = h.pressure.cpu.clone().burst(from, to, 0.40);
+    h.runqueue_wait = h.runqueue_wait.clone().burst(from, to, 1.5);
+    h.running = h.running.clone().burst(from, to, 10.0);
+    h.load1 = h.load1.clone().burst(from, to, 10.5);
+    Scenario::new(
+        "transient_condition",
+        "blip-1 at 97% CPU with tasks waiting 40% of the time (PSI) from 8 to 3 minutes before the end, healthy before and after; calm-1 healthy throughout",
+        vec![h, calm],
+        vec![expect("blip-1:9100", "cpu.bottleneck", "high", "critical")],
+    )
+}
+
+/// A histogram the latency analysis cannot use: no `+Inf` bucket and almost no observations.
+/// Not in [`all`]: for a dedicated test.
+pub fn latency_bad_histogram() -> Scenario {
+    let mut rpc = Histogram::new(
+        "rpc_duration_seconds",
+        "api-2:8080",
+        "rpc",
+        &DEFAULT_BUCKETS,
+        Shape::c(0.01),
+        vec![(0.008, 0.60), (0.02, 0.37), (0.04, 0.03)],
+    );
+    rpc.omit_inf = true;
+    let mut s = Scenario::new(
+        "latency_bad_histogram",
+        "rpc_duration_seconds on api-2:8080 has no +Inf bucket and 0.01 observations/s: unusable for latency analysis",
+        vec![Host::healthy("api-2:9100")],
+        vec![],
+    );
+    s.histograms.push(rpc);
+    s.histogram = Some("rpc_duration_seconds");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::http;
+
+    fn text(s: &Scenario) -> (String, crate::host::Written) {
+        let mut out = Vec::new();
+        let written = s.write(&mut out).unwrap();
+        (String::from_utf8(out).unwrap(), written)
+    }
+
+    /// An instant query at the scenario's evaluation time (`offset` seconds from it): the
+    /// result vector as `(labels, value)`.
+    fn query(p: &Prometheus, promql: &str, at: f64) -> Vec<(serde_json::Value, f64)> {
+        let path = format!("/api/v1/query?query={}&time={at}", http::encode(promql));
+        let (status, body) = http::get(p.addr(), &path).expect("Prometheus answers");
+        assert_eq!(status, 200, "{promql}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let value = r["value"][1].as_str().unwrap().parse().unwrap();
+                (r["metric"].clone(), value)
+            })
+            .collect()
+    }
+
+    fn one(p: &Prometheus, promql: &str, at: f64) -> f64 {
+        let r = query(p, promql, at);
+        assert_eq!(r.len(), 1, "{promql}: {r:?}");
+        r[0].1
+    }
+
+    #[test]
+    fn new_scenarios_are_listed_last_in_order() {
+        let names: Vec<&str> = all().iter().map(|s| s.name).collect();
+        assert_eq!(
+            names[names.len() - 5..],
+            [
+                "workload_shift",
+                "culprit_process",
+                "latency_slo",
+                "fleet_outlier",
+                "transient_condition"
+            ]
+        );
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+        assert!(!names.contains(&"latency_bad_histogram"));
+        assert!(by_name("latency_bad_histogram").is_some());
+        let info = latency_slo().info();
+        assert_eq!(info.histogram, Some("http_request_duration_seconds"));
+        assert_eq!(info.slo, Some("0.25@99"));
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["slo"], "0.25@99");
+        assert!(json["group_by"].is_null());
+    }
+
+    #[test]
+    fn node_families_and_job() {
+        let mut s = workload_shift();
+        s.hosts[1].job = "db-nodes".into();
+        let (text, _) = text(&s);
+        for family in [
+            "# TYPE node_intr counter",
+            "# TYPE node_forks counter",
+            "# TYPE node_netstat_Tcp_ActiveOpens unknown",
+            "# TYPE node_netstat_Tcp_PassiveOpens unknown",
+            "# TYPE node_netstat_Tcp_CurrEstab gauge",
+        ] {
+            assert_eq!(text.matches(family).count(), 1, "{family}");
+        }
+        assert!(text.contains("node_intr_total{instance=\"db-2:9100\",job=\"db-nodes\"} "));
+        assert!(text.contains("node_forks_total{instance=\"db-1:9100\",job=\"node\"} "));
+        // Only hosts with processes get process-exporter series.
+        assert!(!text.contains("namedprocess"));
+    }
+
+    #[test]
+    fn process_series_use_the_process_exporter_instance() {
+        let (text, _) = text(&culprit_process());
+        assert!(text.contains(
+            "namedprocess_namegroup_cpu_seconds_total{instance=\"app-1:9256\",job=\"process-exporter\",groupname=\"postgres\",mode=\"user\"} "
+        ));
+        assert!(text.contains(
+            "namedprocess_namegroup_memory_bytes{instance=\"quiet-1:9256\",job=\"process-exporter\",groupname=\"cron\",memtype=\"resident\"} "
+        ));
+        assert!(text.contains("ctxswitchtype=\"nonvoluntary\""));
+        assert!(!text.contains("9100\",job=\"process-exporter\""));
+        assert!(!text.contains("9256\",job=\"node\""));
+        for family in [
+            "namedprocess_namegroup_cpu_seconds counter",
+            "namedprocess_namegroup_read_bytes counter",
+            "namedprocess_namegroup_write_bytes counter",
+            "namedprocess_namegroup_major_page_faults counter",
+            "namedprocess_namegroup_context_switches counter",
+            "namedprocess_namegroup_open_filedesc gauge",
+            "namedprocess_namegroup_worst_fd_ratio gauge",
+            "namedprocess_namegroup_memory_bytes gauge",
+            "namedprocess_namegroup_num_procs gauge",
+        ] {
+            assert_eq!(
+                text.matches(&format!("# TYPE {family}\n")).count(),
+                1,
+                "{family}"
+            );
+        }
+        // Every family's series contiguous: a metric name never comes back after another one.
+        let mut seen: Vec<&str> = Vec::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            if seen.last() != Some(&name) {
+                assert!(!seen.contains(&name), "{name} is not contiguous");
+                seen.push(name);
+            }
+        }
+    }
+
+    #[test]
+    fn fleet_outlier_stays_small() {
+        let (_, mixed) = text(&mixed_fleet());
+        let (_, outlier) = text(&fleet_outlier());
+        eprintln!("mixed_fleet {mixed:?}, fleet_outlier {outlier:?}");
+        assert!(
+            outlier.samples < 3 * mixed.samples,
+            "{outlier:?} vs {mixed:?}"
+        );
+        let s = fleet_outlier();
+        for h in &s.hosts {
+            let u = Scenario::mean_utilization(h, 600);
+            if h.instance == "peer-17:9100" {
+                assert!((u - 74.0).abs() < 1e-9);
+            } else {
+                assert!(
+                    (28.0 - 1e-9..=34.0 + 1e-9).contains(&u),
+                    "{} {u}",
+                    h.instance
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn latency_slo_is_served() {
+        let s = latency_slo();
+        let p = s.serve();
+        let at = s.at as f64;
+        let buckets = query(&p, "http_request_duration_seconds_bucket", at);
+        assert_eq!(buckets.len(), 12, "{buckets:?}");
+        let les: Vec<&str> = buckets
+            .iter()
+            .map(|b| b.0["le"].as_str().unwrap())
+            .collect();
+        for le in ["0.005", "0.1", "1", "2.5", "10", "+Inf"] {
+            assert!(les.contains(&le), "{les:?}");
+        }
+        assert_eq!(buckets[0].0["instance"], "api-1:8080");
+        assert_eq!(buckets[0].0["job"], "api");
+        let p99 = "histogram_quantile(0.99, rate(http_request_duration_seconds_bucket[10m]))";
+        let now = one(&p, p99, at);
+        assert!((0.5..=1.0).contains(&now), "p99 {now}");
+        let before = one(&p, p99, at - 600.0);
+        assert!((0.025..=0.05).contains(&before), "p99 before {before}");
+        let p50 = "histogram_quantile(0.5, rate(http_request_duration_seconds_bucket[10m]))";
+        assert!(one(&p, p50, at) < 0.01);
+        let rate = one(&p, "rate(http_request_duration_seconds_count[10m])", at);
+        assert!((rate - 200.0).abs() < 1.0, "{rate}");
+        // The host's node_exporter series are there too.
+        assert_eq!(query(&p, "node_intr_total", at).len(), 1);
+    }
+
+    #[test]
+    fn culprit_process_is_served() {
+        let s = culprit_process();
+        let p = s.serve();
+        let at = s.at as f64;
+        let cpu = query(
+            &p,
+            "sum by (instance, groupname) (rate(namedprocess_namegroup_cpu_seconds_total[10m]))",
+            at,
+        );
+        assert_eq!(cpu.len(), 15, "{cpu:?}");
+        let postgres = cpu
+            .iter()
+            .find(|(m, _)| m["groupname"] == "postgres")
+            .unwrap();
+        assert_eq!(postgres.0["instance"], "app-1:9256");
+        assert!((postgres.1 - 6.4).abs() < 0.05, "{postgres:?}");
+        let ratio = one(
+            &p,
+            "namedprocess_namegroup_worst_fd_ratio{groupname=\"postgres\"}",
+            at,
+        );
+        assert!((ratio - 40.0 / 1024.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn workload_shift_is_served() {
+        let s = workload_shift();
+        let p = s.serve();
+        let at = s.at as f64;
+        let cs = "rate(node_context_switches_total{instance=\"db-1:9100\"}[5m])";
+        assert!((one(&p, cs, at) - 45_000.0).abs() < 500.0);
+        assert!((one(&p, cs, at - 600.0) - 9_000.0).abs() < 100.0);
+        let w = "rate(node_disk_writes_completed_total{instance=\"db-1:9100\",device=\"sda\"}[5m])";
+        assert!((one(&p, w, at) - 90.0).abs() < 1.0);
+        let bytes = "rate(node_disk_written_bytes_total{instance=\"db-1:9100\"}[5m])";
+        assert!((one(&p, bytes, at) - 90.0 * 32_768.0).abs() < 40_000.0);
+        assert_eq!(query(&p, "node_netstat_Tcp_CurrEstab", at).len(), 3);
+    }
+
+    #[test]
+    fn fleet_outlier_and_transient_condition_are_served() {
+        let s = fleet_outlier();
+        let started = Instant::now();
+        let p = s.serve();
+        let took = started.elapsed();
+        eprintln!("fleet_outlier served in {took:?}");
+        assert!(took < Duration::from_secs(20), "{took:?}");
+        let busy =
+            "sum by (instance) (rate(node_cpu_seconds_total{mode!~\"idle|iowait|steal\"}[10m]))";
+        assert_eq!(query(&p, busy, s.at as f64).len(), 50);
+        drop(p);
+        let s = transient_condition();
+        let p = s.serve();
+        let psi = "rate(node_pressure_cpu_waiting_seconds_total{instance=\"blip-1:9100\"}[1m])";
+        let during = one(&p, psi, (s.at + (TRANSIENT_FROM + TRANSIENT_TO) / 2) as f64);
+        assert!((during - 0.40).abs() < 0.01, "{during}");
+        assert!(one(&p, psi, s.at as f64) < 0.02);
+    }
+
+    #[test]
+    fn latency_bad_histogram_is_served() {
+        let s = latency_bad_histogram();
+        let p = s.serve();
+        let buckets = query(&p, "rpc_duration_seconds_bucket", s.at as f64);
+        assert_eq!(buckets.len(), DEFAULT_BUCKETS.len());
+        assert!(buckets.iter().all(|b| b.0["le"] != "+Inf"));
     }
 }

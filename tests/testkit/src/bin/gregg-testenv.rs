@@ -5,6 +5,8 @@
 //! gregg-testenv live              node_exporter + Prometheus scraping it every second
 //! gregg-testenv scenario NAME     a Prometheus serving a backfilled scenario
 //! gregg-testenv fleet N           a Prometheus serving a benchmark fleet of N hosts
+//! gregg-testenv scrape HOST:PORT  a Prometheus with native histograms enabled, scraping
+//!                                 application targets every second as job `app`
 //! gregg-testenv list              the scenarios, one JSON object per line
 //! ```
 //!
@@ -42,6 +44,18 @@ fn main() -> ExitCode {
             drop(env);
             ExitCode::SUCCESS
         }
+        ["scrape", targets @ ..] if !targets.is_empty() => {
+            // A Prometheus with native histograms enabled, scraping application targets.
+            let prometheus = gregg_testkit::Prometheus::start(gregg_testkit::Options {
+                app_targets: targets.iter().map(|t| t.to_string()).collect(),
+                features: vec!["native-histograms".into()],
+                ..Default::default()
+            });
+            announce(json!({ "prometheus": prometheus.url() }));
+            wait_for_stop(block);
+            drop(prometheus);
+            ExitCode::SUCCESS
+        }
         ["fleet", n] => {
             let Ok(n) = n.parse::<usize>() else {
                 eprintln!("gregg-testenv: fleet needs a number of hosts");
@@ -73,7 +87,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("usage: gregg-testenv live | scenario NAME | fleet N | list");
+            eprintln!(
+                "usage: gregg-testenv live | scenario NAME | fleet N | scrape HOST:PORT... | list"
+            );
             ExitCode::from(2)
         }
     }

@@ -1,0 +1,146 @@
+//! Has a measure changed? One series over two windows, the baseline then the analysis window,
+//! compared by their medians (a spike moves neither), with the time the change began.
+
+use crate::catalog::Change;
+
+/// Fewest points a window needs to be compared.
+pub const MIN_POINTS: usize = 3;
+
+/// Share of the window's points that must sit on the new side of the midpoint for a change to
+/// count as held rather than a spike.
+pub const MIN_HELD: f64 = 0.6;
+
+/// The comparison of one series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// Median of the baseline window.
+    pub baseline: f64,
+    /// Median of the analysis window.
+    pub window: f64,
+    /// `window / baseline` (the baseline is floored at a tenth of the measure's floor, so a
+    /// rise from nothing has a finite ratio).
+    pub ratio: f64,
+    /// Share of the window's points on the new side of the midpoint.
+    pub held: f64,
+    /// Time (Unix seconds) of the first point of the run that reaches the end on the new side.
+    pub since: Option<f64>,
+    /// Whether the change is material for the measure.
+    pub material: bool,
+    /// Whether the value went up.
+    pub up: bool,
+}
+
+/// Compare the points before `split` (baseline) with those after it (window). `None` when
+/// either side has fewer than [`MIN_POINTS`] points.
+pub fn compare(
+    points: &[(f64, f64)],
+    split: f64,
+    factor: f64,
+    floor: f64,
+    change: Change,
+) -> Option<Comparison> {
+    let finite = |(_, v): &&(f64, f64)| v.is_finite();
+    let before: Vec<f64> = points
+        .iter()
+        .filter(finite)
+        .filter(|(t, _)| *t <= split)
+        .map(|(_, v)| *v)
+        .collect();
+    let after: Vec<&(f64, f64)> = points
+        .iter()
+        .filter(finite)
+        .filter(|(t, _)| *t > split)
+        .collect();
+    if before.len() < MIN_POINTS || after.len() < MIN_POINTS {
+        return None;
+    }
+    let values: Vec<f64> = after.iter().map(|(_, v)| *v).collect();
+    let baseline = super::robust::median(&before)?;
+    let window = super::robust::median(&values)?;
+    let tiny = (floor / 10.0).max(1e-9);
+    let ratio = window.max(0.0) / baseline.max(tiny);
+    let up = window >= baseline;
+    let midpoint = if baseline > 0.0 && window > 0.0 {
+        (baseline * window).sqrt()
+    } else {
+        (baseline + window) / 2.0
+    };
+    let beyond = |v: f64| if up { v > midpoint } else { v < midpoint };
+    let held = values.iter().filter(|v| beyond(**v)).count() as f64 / values.len() as f64;
+    // The run on the new side that reaches the last point, forgiving one stray point.
+    let all: Vec<&(f64, f64)> = points.iter().filter(finite).collect();
+    let mut since = None;
+    let mut strays = 0;
+    for (t, v) in all.iter().rev() {
+        if beyond(*v) {
+            since = Some(*t);
+            strays = 0;
+        } else {
+            strays += 1;
+            if strays > 1 {
+                break;
+            }
+        }
+    }
+    let big_enough = baseline.max(window) >= floor;
+    let far_enough = match change {
+        Change::Both => ratio >= factor || ratio <= 1.0 / factor,
+        Change::Up => ratio >= factor,
+    };
+    Some(Comparison {
+        baseline,
+        window,
+        ratio,
+        held,
+        since,
+        material: big_enough && far_enough && held >= MIN_HELD,
+        up,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(values: &[f64]) -> Vec<(f64, f64)> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64 * 60.0, *v))
+            .collect()
+    }
+
+    #[test]
+    fn a_held_rise_is_material_with_its_start() {
+        // Ten baseline points at 100, then three more, then seven at 500.
+        let mut v = vec![100.0; 13];
+        v.extend([500.0; 7]);
+        let c = compare(&series(&v), 9.0 * 60.0, 2.0, 10.0, Change::Both).unwrap();
+        assert_eq!((c.baseline, c.window), (100.0, 500.0));
+        assert!((c.ratio - 5.0).abs() < 1e-9 && c.up && c.material);
+        assert!((c.held - 0.7).abs() < 1e-9);
+        assert_eq!(c.since, Some(13.0 * 60.0));
+    }
+
+    #[test]
+    fn spikes_floors_and_directions() {
+        // One spike in the window: the median does not move.
+        let mut v = vec![100.0; 20];
+        v[15] = 5000.0;
+        let c = compare(&series(&v), 9.0 * 60.0, 2.0, 10.0, Change::Both).unwrap();
+        assert!(!c.material && c.ratio == 1.0);
+        // Below the floor on both sides: noise.
+        let mut v = vec![2.0; 10];
+        v.extend([6.0; 10]);
+        let c = compare(&series(&v), 9.0 * 60.0, 2.0, 20.0, Change::Both).unwrap();
+        assert!(!c.material);
+        // A fall counts for `both`, not for `up`.
+        let mut v = vec![400.0; 10];
+        v.extend([100.0; 10]);
+        let both = compare(&series(&v), 9.0 * 60.0, 2.0, 10.0, Change::Both).unwrap();
+        let up = compare(&series(&v), 9.0 * 60.0, 2.0, 10.0, Change::Up).unwrap();
+        assert!(both.material && !both.up && !up.material);
+        // No baseline.
+        assert!(compare(&series(&[1.0; 5]), -1.0, 2.0, 0.0, Change::Both).is_none());
+    }
+}

@@ -1,0 +1,246 @@
+//! Fleet outliers: hosts whose utilization or saturation deviates robustly from their peers'
+//! (hosts sharing a label, `job` by default).
+//!
+//! Per host, the window mean of each check in `outliers.toml`, taken from the USE run (no extra
+//! query); per group, the median and the median absolute deviation. A host is an outlier when
+//! its modified z-score passes Iglewicz and Hoaglin's 3.5 *and* it differs from the median by at
+//! least the peer entry's `min_difference` (near-identical peers make MAD tiny and z-scores
+//! huge for noise).
+//!
+//! Why not Grafana's `augurs-outlier` (DBSCAN, MAD): its detectors score every timestamp of
+//! every series, which needs all hosts' full series in memory (10,000 hosts × every point) and
+//! a sensitivity to tune, and it adds ~120k lines of dependencies to a build that is already
+//! the slow part of CI. Window means per host plus median/MAD answer "which host is unlike its
+//! peers over this window" exactly, in a few dozen lines, from data the USE run already holds.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{
+    instant,
+    robust::{mad, median, modified_z, OUTLIER_Z},
+    Context, Output,
+};
+use crate::{
+    catalog::Peer,
+    engine::CheckOutcome,
+    insight::{Evidence, Insight, IssueType, Methodology, Severity},
+    inventory,
+};
+
+/// Fewest hosts in a group for a median to mean anything.
+pub const MIN_PEERS: usize = 5;
+
+/// Compare every host with its peers on each check of `outliers.toml`.
+pub async fn run(ctx: &Context<'_>, outcomes: &[CheckOutcome], group_by: &str) -> Output {
+    let mut output = Output::default();
+    let query = format!(
+        "group by (instance, {group_by}) ({})",
+        inventory::presence(ctx.selector)
+    );
+    let (result, record) = instant(ctx, "outliers/groups".into(), &query, ctx.timing.at).await;
+    output.queries.push(record);
+    let samples = match result {
+        Ok(s) => s,
+        Err(e) => {
+            output
+                .notes
+                .push(format!("outliers: grouping by {group_by} failed: {e}"));
+            return output;
+        }
+    };
+    let groups: HashMap<String, String> = samples
+        .into_iter()
+        .filter_map(|s| {
+            let instance = s.labels.get("instance")?.clone();
+            let group = s.labels.get(group_by).cloned().unwrap_or_default();
+            Some((instance, group))
+        })
+        .collect();
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for g in groups.values() {
+        *sizes.entry(g.as_str()).or_default() += 1;
+    }
+    let small: Vec<&str> = sizes
+        .iter()
+        .filter(|(_, n)| **n < MIN_PEERS)
+        .map(|(g, _)| *g)
+        .collect();
+    if groups.len() >= MIN_PEERS && sizes.len() == small.len() {
+        output.notes.push(format!(
+            "outliers: no group of {group_by} has {MIN_PEERS} or more hosts, so nobody has peers to differ from"
+        ));
+    }
+    for peer in ctx.catalog.peers() {
+        let Some(outcome) = outcomes.iter().find(|o| o.check == peer.check) else {
+            continue;
+        };
+        // Per host, its worst device for per-device checks.
+        let mut per_host: HashMap<&str, f64> = HashMap::new();
+        for o in &outcome.observations {
+            if o.value.is_finite() {
+                let v = per_host.entry(o.instance.as_str()).or_insert(o.value);
+                *v = v.max(o.value);
+            }
+        }
+        let mut by_group: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
+        for (instance, value) in per_host {
+            if let Some(g) = groups.get(instance) {
+                by_group
+                    .entry(g.as_str())
+                    .or_default()
+                    .push((instance, value));
+            }
+        }
+        for (group, hosts) in by_group {
+            if hosts.len() < MIN_PEERS {
+                continue;
+            }
+            output
+                .insights
+                .extend(judge(ctx, peer, group_by, group, &hosts, &outcome.query));
+        }
+    }
+    output
+}
+
+fn judge(
+    ctx: &Context<'_>,
+    peer: &Peer,
+    group_by: &str,
+    group: &str,
+    hosts: &[(&str, f64)],
+    query: &str,
+) -> Vec<Insight> {
+    let Some(check) = ctx.catalog.check(&peer.check) else {
+        return Vec::new();
+    };
+    let values: Vec<f64> = hosts.iter().map(|(_, v)| *v).collect();
+    let (Some(m), Some(spread)) = (median(&values), mad(&values)) else {
+        return Vec::new();
+    };
+    let unit = check.unit;
+    // Identical peers leave a MAD of float dust, which would print absurd z-scores.
+    let spread = if spread <= 1e-9 * m.abs().max(1.0) {
+        0.0
+    } else {
+        spread
+    };
+    let mut out = Vec::new();
+    for &(instance, value) in hosts {
+        let difference = value - m;
+        let z = modified_z(value, m, spread);
+        let outlying = z.abs() >= OUTLIER_Z
+            && difference.abs() >= peer.min_difference
+            && (difference > 0.0 || peer.low_side);
+        if !outlying {
+            continue;
+        }
+        let high = difference > 0.0;
+        let severity = if high && difference.abs() >= 2.0 * peer.min_difference {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let peers = hosts.len() - 1;
+        let z_text = if z.is_finite() && z.abs() < 1000.0 {
+            format!("a robust z-score of {z:.1}")
+        } else if z.is_finite() {
+            "a robust z-score above 1000".to_string()
+        } else {
+            "every peer at the same value".to_string()
+        };
+        let group_text = if group.is_empty() {
+            format!("no {group_by} label")
+        } else {
+            format!("{group_by}=\"{group}\"")
+        };
+        let side = if high { "above" } else { "below" };
+        let confidence = (55.0 + (peers as f64).min(50.0) / 2.0).min(85.0);
+        out.push(Insight {
+            id: format!("outlier.{}:{instance}", check.id),
+            timestamp: ctx.timing.at,
+            methodology: Methodology::FleetOutliers,
+            component: check.component,
+            issue_type: IssueType::Anomaly,
+            use_signal: Some(check.signal),
+            severity,
+            title: format!(
+                "{instance}: {} {} against {} on its {peers} peers",
+                check.label,
+                unit.format(value),
+                unit.format(m)
+            ),
+            observation: format!(
+                "Over the last {}, {instance}'s {} averaged {}, {} {side} the median of the {peers} other hosts with {group_text} ({}; median absolute deviation {}), {z_text}: past the outlier rule of 3.5 and the minimum difference of {}.",
+                crate::promql::format_duration(ctx.timing.window),
+                check.label,
+                unit.format(value),
+                unit.format(difference.abs()),
+                unit.format(m),
+                unit.format(spread),
+                unit.format(peer.min_difference),
+            ),
+            evidence: Evidence::new()
+                .with(check.metric.clone(), value)
+                .with(format!("peer_median_{}", check.metric), m)
+                .with(format!("peer_mad_{}", check.metric), spread)
+                .with("robust_z_ratio", z)
+                .with("peers_count", peers as f64),
+            root_cause: if high {
+                "A host working harder than peers that should share the load evenly: uneven load balancing (sticky sessions, hashing hot keys), a runaway or extra process on this host only, a different configuration or hardware, or a noisy neighbour on the same physical host.".into()
+            } else {
+                "A host doing less than its peers: the load balancer is not sending it work (failed health check, drained, wrong weight), or the service on it is stuck or stopped.".into()
+            },
+            immediate_action: format!(
+                "Compare {instance} with a typical peer: the same top-level commands on both, and the load balancer's view of this host."
+            ),
+            investigation_steps: vec![
+                format!("Run on {instance} and on a peer: uptime; vmstat 1 5; mpstat -P ALL 1 5; pidstat 1 5   # what differs"),
+                "Check the load balancer's per-backend request rates and weights".into(),
+                "Diff configuration, kernel and package versions against a peer (e.g. `rpm -qa`/`dpkg -l`, `sysctl -a`)".into(),
+            ],
+            long_term_fix: "Balance load on what is actually consumed (least-connections, CPU-aware), keep peers identical (configuration management, the same instance types), and alert on peer deviation as well as on absolute thresholds.".into(),
+            related_metrics: vec![query.to_string()],
+            confidence,
+            book_reference: Some("Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.10 Workload Characterization; 2.8.8 Outliers; 2.5.12 Drill-Down Analysis".into()),
+            instance: Some(instance.to_string()),
+            device: None,
+            check: format!("outlier.{}", check.id),
+            started_at: None,
+            ended_at: None,
+        });
+    }
+    out
+}
+
+/// A host already flagged by the USE method on the same resource needs no second finding:
+/// the peer comparison joins that finding ("and it is the only one of its 49 peers like this").
+/// Outliers without a USE finding stay findings of their own.
+pub fn merge(insights: &mut [Insight], outliers: Vec<Insight>) -> Vec<Insight> {
+    let mut own = Vec::new();
+    for o in outliers {
+        let target = insights.iter_mut().find(|i| {
+            i.methodology == Methodology::UseMethod
+                && i.issue_type != IssueType::Coverage
+                && i.severity >= Severity::Low
+                && i.component == o.component
+                && i.instance == o.instance
+        });
+        match target {
+            Some(finding) => {
+                finding.observation = format!(
+                    "{} Peer comparison: {}",
+                    finding.observation.trim_end(),
+                    o.observation
+                );
+                for (name, value) in o.evidence.iter() {
+                    if name.starts_with("peer") || name == "robust_z_ratio" {
+                        finding.evidence.set(name, value);
+                    }
+                }
+            }
+            None => own.push(o),
+        }
+    }
+    own
+}

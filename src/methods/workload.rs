@@ -1,0 +1,507 @@
+//! Workload characterization and the built-in latencies (Systems Performance 2nd ed. §2.5.10,
+//! §2.5.11): every measure of `workload.toml`, its median over the analysis window against the
+//! window of the same length just before it, and against the same window yesterday where
+//! Prometheus has data. A material change becomes an insight with both numbers, the ratio, when
+//! it began and, where process-exporter or cAdvisor report them, who is behind it.
+//!
+//! One range query per measure covers both windows (twice the analysis' points), folded series
+//! by series as it streams, so memory is bounded by the changes found, not by the fleet.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures_util::future::join_all;
+
+use super::{
+    change::{compare, Comparison},
+    drilldown::{self, Item},
+    host_of, instant, time_of, unix, Context, Output,
+};
+use crate::{
+    catalog::{Measure, NextLevel},
+    engine::{narrowed_selector, render_query, ExecutedQuery},
+    insight::{Evidence, Insight, IssueType, Methodology, Severity},
+    inventory,
+    prometheus::{QueryRange, Series},
+    promql::{format_duration, Matcher},
+};
+
+/// Most changed targets per measure turned into insights (the largest changes first).
+pub const MAX_CHANGES: usize = 50;
+
+/// How one measure looks across the selection, for the report's workload table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasureSummary {
+    /// Measure id.
+    pub id: String,
+    /// Its label.
+    pub label: String,
+    /// Evidence name (gives the unit).
+    pub metric: String,
+    /// Targets compared.
+    pub targets: usize,
+    /// Targets with data in the window but too little before it.
+    pub without_baseline: usize,
+    /// Median over targets of the window's median.
+    pub window: Option<f64>,
+    /// Median over targets of the baseline's median.
+    pub baseline: Option<f64>,
+    /// Targets with a material change.
+    pub changed: usize,
+    /// Why the measure could not be compared.
+    pub error: Option<String>,
+}
+
+/// A material change of one target.
+#[derive(Clone, Debug)]
+struct Change {
+    instance: String,
+    device: Option<String>,
+    comparison: Comparison,
+    yesterday: Option<f64>,
+}
+
+#[derive(Default)]
+struct Fold {
+    changes: Vec<Change>,
+    windows: Vec<f64>,
+    baselines: Vec<f64>,
+    targets: usize,
+    without_baseline: usize,
+}
+
+/// Compare `measures` with their baselines and report material changes. `findings` are the USE
+/// insights: a change on a component with a finding on the same host is its likely cause.
+pub async fn run(
+    ctx: &Context<'_>,
+    measures: &[&Measure],
+    findings: &[Insight],
+) -> (Output, Vec<MeasureSummary>) {
+    let mut output = Output::default();
+    let t = ctx.timing;
+    let points = t.expected_points.max(1) as u32;
+    let range = QueryRange {
+        start: t.at - chrono::Duration::from_std(t.step * (2 * points - 1)).unwrap_or_default(),
+        end: t.at,
+        step: t.step,
+    };
+    let split = unix(t.at) - t.window.as_secs_f64();
+    let selector = ctx.selector.to_string();
+    let runs = join_all(measures.iter().map(|m| {
+        let selector = selector.as_str();
+        async move { fold_measure(ctx, m, selector, &range, split).await }
+    }))
+    .await;
+
+    // Yesterday, only for the targets that changed, only if Prometheus has data from then.
+    let any_change = runs
+        .iter()
+        .any(|(f, _, _)| matches!(f, Ok(f) if !f.changes.is_empty()));
+    let yesterday_at = t.at - chrono::Duration::days(1);
+    let mut yesterday_available = false;
+    if any_change {
+        let presence = format!(
+            "group by (instance) ({})",
+            inventory::presence(ctx.selector)
+        );
+        let (result, record) =
+            instant(ctx, "workload/yesterday".into(), &presence, yesterday_at).await;
+        output.queries.push(record);
+        yesterday_available = matches!(result, Ok(s) if !s.is_empty());
+        if !yesterday_available {
+            output.notes.push(
+                "workload: no data from the same time yesterday, so changes are compared with the previous window only".into(),
+            );
+        }
+    }
+
+    let mut summaries = Vec::new();
+    let mut all_changes: Vec<(&Measure, Change)> = Vec::new();
+    for (measure, (fold, record, query)) in measures.iter().zip(runs) {
+        output.queries.push(record);
+        let mut fold = match fold {
+            Ok(f) => f,
+            Err(e) => {
+                summaries.push(summary(measure, &Fold::default(), Some(e)));
+                continue;
+            }
+        };
+        if fold.targets > 0 && fold.targets == fold.without_baseline {
+            output.notes.push(format!(
+                "{}: no data before the window (targets younger than it), comparison with a baseline skipped",
+                measure.id
+            ));
+        }
+        fold.changes.sort_by(|a, b| {
+            b.comparison
+                .ratio
+                .max(1.0 / b.comparison.ratio)
+                .total_cmp(&a.comparison.ratio.max(1.0 / a.comparison.ratio))
+        });
+        if fold.changes.len() > MAX_CHANGES {
+            output.notes.push(format!(
+                "{}: {} targets changed; the {MAX_CHANGES} largest changes are reported",
+                measure.id,
+                fold.changes.len()
+            ));
+            fold.changes.truncate(MAX_CHANGES);
+        }
+        if yesterday_available && !fold.changes.is_empty() {
+            let (values, record) = yesterday(ctx, measure, &query, &fold.changes).await;
+            output.queries.push(record);
+            for change in &mut fold.changes {
+                change.yesterday = values
+                    .get(&(change.instance.clone(), change.device.clone()))
+                    .copied();
+            }
+        }
+        summaries.push(summary(measure, &fold, None));
+        all_changes.extend(fold.changes.into_iter().map(|c| (*measure, c)));
+    }
+
+    // Who is behind the changes.
+    let mut wanted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (m, c) in &all_changes {
+        for label in &m.contributors {
+            let hosts = wanted.entry(label.as_str()).or_default();
+            let host = host_of(&c.instance);
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+    }
+    let levels: Vec<(&NextLevel, Vec<&str>)> = wanted
+        .into_iter()
+        .filter_map(|(label, hosts)| {
+            let level = ctx
+                .catalog
+                .next_levels()
+                .iter()
+                .find(|l| l.label == label)?;
+            Some((level, hosts))
+        })
+        .collect();
+    let tops = join_all(
+        levels
+            .iter()
+            .map(|(level, hosts)| drilldown::top_items(ctx, level, hosts)),
+    )
+    .await;
+    let mut contributors: HashMap<&str, (&NextLevel, drilldown::TopItems, String)> = HashMap::new();
+    for ((level, _), (result, record)) in levels.iter().zip(tops) {
+        let query = record.promql.clone();
+        output.queries.push(record);
+        match result {
+            Ok(top) => {
+                contributors.insert(level.label.as_str(), (level, top, query));
+            }
+            Err(note) => output.notes.push(format!("workload contributors: {note}")),
+        }
+    }
+
+    for (measure, change) in &all_changes {
+        let who: Vec<Contributors> = measure
+            .contributors
+            .iter()
+            .filter_map(|label| {
+                let (level, top, query) = contributors.get(label.as_str())?;
+                let items = top.get(host_of(&change.instance))?;
+                (!items.is_empty()).then_some((*level, items.as_slice(), query.as_str()))
+            })
+            .collect();
+        output
+            .insights
+            .push(insight(ctx, measure, change, &who, findings));
+    }
+    (output, summaries)
+}
+
+/// A drill-down level, its top items on one host, and the query that found them.
+type Contributors<'a> = (&'a NextLevel, &'a [Item], &'a str);
+
+type Folded = (Result<Fold, String>, ExecutedQuery, String);
+
+async fn fold_measure(
+    ctx: &Context<'_>,
+    measure: &Measure,
+    selector: &str,
+    range: &QueryRange,
+    split: f64,
+) -> Folded {
+    let query = render_query(&measure.query, selector, ctx.timing).unwrap_or_default();
+    let mut record = super::sent(measure.id.clone(), &query, "range");
+    let (factor, floor, change) = (measure.factor, measure.floor, measure.change);
+    let device_label = measure.device_label.clone();
+    let answer = ctx
+        .client
+        .query_range_fold(
+            &query,
+            range,
+            Fold::default(),
+            move |acc, series: Series| {
+                let Some((instance, device)) = target(&series, device_label.as_deref()) else {
+                    return;
+                };
+                acc.targets += 1;
+                match compare(&series.points, split, factor, floor, change) {
+                    None => {
+                        // A series that starts inside the window has no baseline (a new
+                        // target); one with a few points on both sides is merely sparse
+                        // (await without I/O).
+                        let before = series.points.iter().filter(|(t, _)| *t <= split).count();
+                        let after = series.points.len() - before;
+                        if before == 0 && after > 0 {
+                            acc.without_baseline += 1;
+                        }
+                    }
+                    Some(c) => {
+                        acc.windows.push(c.window);
+                        acc.baselines.push(c.baseline);
+                        if c.material {
+                            acc.changes.push(Change {
+                                instance: instance.clone(),
+                                device,
+                                comparison: c,
+                                yesterday: None,
+                            });
+                        }
+                    }
+                }
+            },
+        )
+        .await;
+    record.duration = record.sent.elapsed();
+    let result = match answer {
+        Ok(a) => {
+            record.series = a.data.targets;
+            Ok(a.data)
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    (result, record, query)
+}
+
+/// The medians of the same window yesterday, for the changed targets.
+async fn yesterday(
+    ctx: &Context<'_>,
+    measure: &Measure,
+    query: &str,
+    changes: &[Change],
+) -> (HashMap<(String, Option<String>), f64>, ExecutedQuery) {
+    let instances: Vec<&str> = changes.iter().map(|c| c.instance.as_str()).collect();
+    let narrowed = Matcher::any_of("instance", &instances)
+        .map(|m| ctx.selector.clone().with(m))
+        .unwrap_or_else(|_| ctx.selector.clone());
+    let query = if narrowed == *ctx.selector {
+        query.to_string()
+    } else {
+        render_query(&measure.query, &narrowed.to_string(), ctx.timing).unwrap_or_default()
+    };
+    let t = ctx.timing;
+    let day = chrono::Duration::days(1);
+    let span = chrono::Duration::from_std(t.step * (t.expected_points.max(1) as u32 - 1))
+        .unwrap_or_default();
+    let range = QueryRange {
+        start: t.at - day - span,
+        end: t.at - day,
+        step: t.step,
+    };
+    let mut record = super::sent(format!("{}/yesterday", measure.id), &query, "range");
+    let device_label = measure.device_label.clone();
+    let answer = ctx
+        .client
+        .query_range_fold(
+            &query,
+            &range,
+            HashMap::new(),
+            move |acc, series: Series| {
+                let Some(key) = target(&series, device_label.as_deref()) else {
+                    return;
+                };
+                let values: Vec<f64> = series.points.iter().map(|(_, v)| *v).collect();
+                if values.len() >= super::change::MIN_POINTS {
+                    if let Some(m) = super::robust::median(&values) {
+                        acc.insert(key, m);
+                    }
+                }
+            },
+        )
+        .await;
+    record.duration = record.sent.elapsed();
+    let values = answer.map(|a| a.data).unwrap_or_default();
+    record.series = values.len();
+    (values, record)
+}
+
+fn summary(measure: &Measure, fold: &Fold, error: Option<String>) -> MeasureSummary {
+    MeasureSummary {
+        id: measure.id.clone(),
+        label: measure.label.clone(),
+        metric: measure.metric.clone(),
+        targets: fold.targets,
+        without_baseline: fold.without_baseline,
+        window: super::robust::median(&fold.windows),
+        baseline: super::robust::median(&fold.baselines),
+        changed: fold.changes.len(),
+        error,
+    }
+}
+
+fn insight(
+    ctx: &Context<'_>,
+    measure: &Measure,
+    change: &Change,
+    who: &[Contributors],
+    findings: &[Insight],
+) -> Insight {
+    let c = &change.comparison;
+    let unit = measure.unit();
+    let window = format_duration(ctx.timing.window);
+    let target = match &change.device {
+        Some(d) => format!("{} {d}", change.instance),
+        None => change.instance.clone(),
+    };
+    let since = c.since.map(|s| s - ctx.timing.rate.as_secs_f64() / 2.0);
+    let since_text = since
+        .and_then(time_of)
+        .map(|t| format!(" since about {}", t.format("%H:%M UTC")))
+        .unwrap_or_default();
+    let factor_text = if c.up {
+        format!("×{:.1}", c.ratio)
+    } else {
+        format!("to {:.2}×", c.ratio)
+    };
+    let verb = if c.up { "rose" } else { "fell" };
+    let is_latency = measure.methodology == Methodology::LatencyAnalysis;
+    let mut title = format!(
+        "{} {verb} {factor_text} on {target}{since_text}",
+        capitalise(&measure.label)
+    );
+    let mut observation = format!(
+        "{} {verb} from {} (median of the previous {window}) to {} (median of the last {window}), {factor_text}{since_text}; {:.0}% of the window's points are at the new level.",
+        capitalise(&measure.label),
+        unit.format(c.baseline),
+        unit.format(c.window),
+        100.0 * c.held,
+    );
+    let mut severity = Severity::Low;
+    let mut confidence = 45.0 + 40.0 * c.held;
+    let daily = change.yesterday.is_some_and(|y| {
+        let r = c.window / y.max(measure.floor / 10.0).max(1e-9);
+        r < measure.factor && r > 1.0 / measure.factor
+    });
+    if let Some(y) = change.yesterday {
+        if daily {
+            observation.push_str(&format!(
+                " Yesterday at this time it was {} too: this looks like the daily pattern, not a new workload.",
+                unit.format(y)
+            ));
+            severity = Severity::Info;
+            confidence -= 20.0;
+        } else {
+            observation.push_str(&format!(" Yesterday at this time: {}.", unit.format(y)));
+            confidence += 5.0;
+        }
+    }
+    // A change on a resource with a USE finding on the same host is its likely cause.
+    let related = findings.iter().find(|f| {
+        f.methodology == Methodology::UseMethod
+            && f.component == measure.component
+            && f.severity >= Severity::Medium
+            && f.instance.as_deref() == Some(change.instance.as_str())
+    });
+    if let Some(f) = related.filter(|_| !daily) {
+        severity = Severity::Medium;
+        observation.push_str(&format!(
+            " It coincides with \"{}\" on the same host, which it likely explains.",
+            f.title
+        ));
+    }
+    let mut evidence = Evidence::new()
+        .with(format!("baseline_{}", measure.metric), c.baseline)
+        .with(format!("window_{}", measure.metric), c.window)
+        .with("change_ratio", c.ratio)
+        .with("held_percent", 100.0 * c.held);
+    if let Some(y) = change.yesterday {
+        evidence.set(format!("yesterday_{}", measure.metric), y);
+    }
+    let mut steps = Vec::new();
+    let mut related_metrics = vec![render_query(
+        &measure.query,
+        &narrowed_selector(ctx.selector, &change.instance),
+        ctx.timing,
+    )
+    .unwrap_or_default()];
+    if !who.is_empty() {
+        let sentences: Vec<String> = who
+            .iter()
+            .map(|(level, items, _)| drilldown::sentence(level, items))
+            .collect();
+        observation.push_str(&format!(" Top contributors — {}.", sentences.join("; ")));
+        if let Some((level, items, _)) = who.first() {
+            title.push_str(&format!(", mostly {}", items[0].name));
+            for item in items.iter() {
+                evidence.set(drilldown::evidence_name(level, &item.name), item.value);
+            }
+        }
+        for (level, items, query) in who {
+            steps.extend(drilldown::commands(
+                level,
+                &items[0].name,
+                Some(&change.instance),
+                change.device.as_deref(),
+            ));
+            related_metrics.push(query.to_string());
+        }
+    }
+    let fill = |text: &str| {
+        text.replace("${instance}", &change.instance)
+            .replace("${device}", change.device.as_deref().unwrap_or(""))
+    };
+    steps.extend(measure.investigation_steps.iter().map(|s| fill(s)));
+    Insight {
+        id: match &change.device {
+            Some(d) => format!("{}:{}:{d}", measure.id, change.instance),
+            None => format!("{}:{}", measure.id, change.instance),
+        },
+        timestamp: ctx.timing.at,
+        methodology: measure.methodology,
+        component: measure.component,
+        issue_type: if is_latency {
+            IssueType::Latency
+        } else {
+            IssueType::Anomaly
+        },
+        use_signal: None,
+        severity,
+        title,
+        observation,
+        evidence,
+        root_cause: fill(&measure.root_cause),
+        immediate_action: fill(&measure.immediate_action),
+        investigation_steps: steps,
+        long_term_fix: fill(&measure.long_term_fix),
+        related_metrics,
+        confidence: confidence.clamp(10.0, 95.0),
+        book_reference: Some(measure.book_reference.clone()),
+        instance: Some(change.instance.clone()),
+        device: change.device.clone(),
+        check: measure.id.clone(),
+        started_at: since.and_then(time_of),
+        ended_at: Some(ctx.timing.at),
+    }
+}
+
+/// A series' instance and, for per-device measures, its device.
+fn target(series: &Series, device_label: Option<&str>) -> Option<(String, Option<String>)> {
+    let instance = series.labels.get("instance")?.clone();
+    let device = device_label.and_then(|l| series.labels.get(l).cloned());
+    Some((instance, device))
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
