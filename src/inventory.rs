@@ -111,6 +111,28 @@ pub fn presence(selector: &Selector) -> String {
     format!("node_cpu_seconds_total{{{sel}}}")
 }
 
+/// The series whose `instance` values name the selection's instances (see [`instance_names`]).
+pub fn instance_names_query(selector: &Selector) -> String {
+    presence(selector)
+}
+
+/// The instances of the selection seen between `from` and `to`, sorted: values for template
+/// variables. One label-values call, cheap on any fleet.
+pub async fn instance_names(
+    client: &Client,
+    selector: &Selector,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<String>, PrometheusError> {
+    let answer = client
+        .label_values("instance", &[presence(selector)], from, to)
+        .await?;
+    let mut values = answer.data;
+    values.sort();
+    values.dedup();
+    Ok(values)
+}
+
 /// Query Prometheus for the inventory at `at`.
 pub async fn take(
     client: &Client,

@@ -103,6 +103,21 @@ impl Unit {
         }
     }
 
+    /// The evidence-name suffix of this unit (`_percent`, `_bytes_per_second`…).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Unit::Percent => "_percent",
+            Unit::Ratio => "_ratio",
+            Unit::Seconds => "_seconds",
+            Unit::Milliseconds => "_ms",
+            Unit::Hours => "_hours",
+            Unit::Bytes => "_bytes",
+            Unit::PerSecond => "_per_second",
+            Unit::BytesPerSecond => "_bytes_per_second",
+            Unit::Count => "_count",
+        }
+    }
+
     /// The unit of an evidence value, from its name's suffix.
     pub fn from_evidence_name(name: &str) -> Option<Unit> {
         const SUFFIXES: &[(&str, Unit)] = &[

@@ -264,6 +264,37 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// A catalog of one user-defined check (a `promql_check` query), with the built-in
+    /// components and collectors. The check follows the catalog's rules that apply to a query
+    /// written by a user: ordered thresholds, a unit suffix, known placeholders.
+    pub fn custom(check: Check) -> Result<Catalog, CatalogError> {
+        let invalid = |reason: String| CatalogError::InvalidCheck {
+            id: check.id.clone(),
+            reason,
+        };
+        validate_thresholds(&check).map_err(invalid)?;
+        if Unit::from_evidence_name(&check.metric).is_none() {
+            return Err(invalid(format!(
+                "metric `{}` needs a unit suffix",
+                check.metric
+            )));
+        }
+        check_placeholders(&check.query, QUERY_PLACEHOLDERS, &[]).map_err(invalid)?;
+        for n in check.narrative_templates() {
+            check_placeholders(n, NARRATIVE_PLACEHOLDERS, &[]).map_err(invalid)?;
+        }
+        let base = builtin();
+        Ok(Catalog {
+            checks: vec![check],
+            components: base.components.clone(),
+            collectors: base.collectors.clone(),
+            unobservable: Vec::new(),
+            measures: Vec::new(),
+            next_levels: base.next_levels.clone(),
+            peers: Vec::new(),
+        })
+    }
+
     /// All checks, in report order.
     pub fn checks(&self) -> &[Check] {
         &self.checks

@@ -64,6 +64,53 @@ pub struct Assessment {
     pub points: usize,
     /// NaN or ±Inf points skipped.
     pub skipped: usize,
+    /// Every run of consecutive points at or past warning (sustained checks only).
+    pub runs: Vec<Run>,
+}
+
+/// A run of consecutive grid points at or past the warning threshold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// Its first point.
+    pub start: DateTime<Utc>,
+    /// Its last point.
+    pub end: DateTime<Utc>,
+    /// The worst level in it.
+    pub level: Level,
+    /// The worst value in it.
+    pub peak: f64,
+}
+
+/// The runs of `states` (`(ms, level, value)` in time order) at or past warning.
+fn runs(states: &[(i64, Level, f64)], direction: Direction) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::new();
+    let mut open = false;
+    for &(ts, level, v) in states {
+        let Some(at) = DateTime::from_timestamp_millis(ts) else {
+            continue;
+        };
+        if level == Level::Ok {
+            open = false;
+            continue;
+        }
+        match out.last_mut() {
+            Some(run) if open => {
+                run.end = at;
+                run.level = run.level.max(level);
+                run.peak = direction.worse(run.peak, v);
+            }
+            _ => {
+                out.push(Run {
+                    start: at,
+                    end: at,
+                    level,
+                    peak: v,
+                });
+                open = true;
+            }
+        }
+    }
+    out
 }
 
 /// Per target: bit `i` is set when the guard held at point `i` of the window's grid (bit 0
@@ -198,6 +245,7 @@ pub fn sustained(
             ended_at: None,
             points: count,
             skipped,
+            runs: runs(&states, direction),
         };
     }
     let held_points: Vec<&(i64, Level, f64)> =
@@ -225,6 +273,7 @@ pub fn sustained(
         ended_at: end.and_then(DateTime::from_timestamp_millis),
         points: count,
         skipped,
+        runs: runs(&states, direction),
     }
 }
 
@@ -262,6 +311,7 @@ pub fn event(
         ended_at: None,
         points: usize::from(valid),
         skipped: usize::from(!valid),
+        runs: Vec::new(),
     }
 }
 

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
 
-pub use evaluate::Level;
+pub use evaluate::{Level, Run};
 pub use fetch::render as render_query;
 pub use narrative::format_evidence;
 pub(crate) use narrative::narrowed_selector;
@@ -63,6 +63,9 @@ pub struct AnalysisRequest {
     pub observe: Vec<String>,
     /// The methods to run beyond USE (all by default) and their options.
     pub methods: MethodsRequest,
+    /// Judge over a grid with this step instead of ten points per window (a dashboard's whole
+    /// range, for annotations and timelines), and keep every period each condition held.
+    pub range_step: Option<Duration>,
 }
 
 impl AnalysisRequest {
@@ -77,6 +80,7 @@ impl AnalysisRequest {
             components: None,
             observe: Vec::new(),
             methods: MethodsRequest::default(),
+            range_step: None,
         }
     }
 }
@@ -175,6 +179,30 @@ pub struct Analysis {
     /// The histogram analysed, when one was asked for.
     #[serde(skip)]
     pub latency: Option<HistogramSummary>,
+    /// Every period a check's condition held, for range analyses (`range_step`).
+    #[serde(skip)]
+    pub episodes: Vec<Episode>,
+}
+
+/// A period during which one check's condition held on one target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Episode {
+    /// The check.
+    pub check: String,
+    /// Its resource.
+    pub component: Component,
+    /// The target.
+    pub instance: String,
+    /// Device, mount point or interface.
+    pub device: Option<String>,
+    /// First point of the period.
+    pub start: DateTime<Utc>,
+    /// Last point of the period.
+    pub end: DateTime<Utc>,
+    /// The worst level reached.
+    pub level: Level,
+    /// The worst value reached, in the check's unit.
+    pub peak: f64,
 }
 
 impl Analysis {

@@ -41,7 +41,12 @@ pub async fn analyze(
         offset: Duration::ZERO,
         sent: started,
     };
-    let timing = Timing::new(request.at, request.window, inventory.scrape_interval);
+    let timing = match request.range_step {
+        Some(step) => {
+            Timing::over_range(request.at, request.window, step, inventory.scrape_interval)
+        }
+        None => Timing::new(request.at, request.window, inventory.scrape_interval),
+    };
 
     let board = Board::new(catalog, &selected);
     let guards = GuardCache::default();
@@ -100,6 +105,11 @@ pub async fn analyze(
     insights.extend(coverage::failed_checks(catalog, &runs, &timing));
     sort_insights(&mut insights);
 
+    let episodes = if request.range_step.is_some() {
+        episodes(catalog, &runs)
+    } else {
+        Vec::new()
+    };
     let mut queries = vec![inventory_query];
     queries.extend(quality_queries);
     let mut warnings = Vec::new();
@@ -199,7 +209,32 @@ pub async fn analyze(
         warnings,
         workload,
         latency,
+        episodes,
     })
+}
+
+/// Every period each flagged target's condition held, earliest first.
+fn episodes(catalog: &Catalog, runs: &[CheckRun]) -> Vec<super::Episode> {
+    let mut out: Vec<super::Episode> = runs
+        .iter()
+        .flat_map(|run| {
+            let check = &catalog.checks()[run.index];
+            run.findings.iter().flat_map(move |f| {
+                f.assessment.runs.iter().map(move |r| super::Episode {
+                    check: check.id.clone(),
+                    component: check.component,
+                    instance: f.instance.clone(),
+                    device: f.device.clone(),
+                    start: r.start,
+                    end: r.end,
+                    level: r.level,
+                    peak: r.peak,
+                })
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.check.cmp(&b.check)));
+    out
 }
 
 /// Resolve what `check` needs from the checks it waits for (see [`plan`]).

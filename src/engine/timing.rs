@@ -20,6 +20,9 @@ pub const ASSUMED_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 /// Points per window of a sustained check.
 const POINTS: u64 = 10;
 
+/// Most points of a range grid: guards are 64-bit masks over the grid's points.
+pub const MAX_RANGE_POINTS: u64 = 60;
+
 /// The time grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timing {
@@ -57,6 +60,38 @@ impl Timing {
             rate: Duration::from_secs(rate_secs),
             step: Duration::from_secs(step_secs),
             expected_points,
+            scrape_interval: scrape,
+        }
+    }
+
+    /// A grid over a dashboard's whole range (annotations, timelines): at least `step` between
+    /// points and at most [`MAX_RANGE_POINTS`] points, `rate()` over a step (at least four
+    /// scrapes), so every sample between two points is counted once.
+    pub fn over_range(
+        at: DateTime<Utc>,
+        range: Duration,
+        step: Duration,
+        scrape_interval: Option<Duration>,
+    ) -> Timing {
+        let scrape = scrape_interval
+            .filter(|d| !d.is_zero())
+            .unwrap_or(ASSUMED_SCRAPE_INTERVAL);
+        let scrape_secs = scrape.as_secs_f64().round().max(1.0) as u64;
+        let range_secs = range.as_secs().max(1);
+        let step_secs = step
+            .as_secs()
+            .max(range_secs.div_ceil(MAX_RANGE_POINTS))
+            .max(scrape_secs)
+            .max(1);
+        let rate_secs = (4 * scrape_secs)
+            .max(step_secs)
+            .min(range_secs.max(scrape_secs));
+        Timing {
+            at,
+            window: range,
+            rate: Duration::from_secs(rate_secs),
+            step: Duration::from_secs(step_secs),
+            expected_points: (range_secs / step_secs).max(1) as usize,
             scrape_interval: scrape,
         }
     }
@@ -106,6 +141,18 @@ mod tests {
         assert_eq!(
             (t.rate.as_secs(), t.step.as_secs(), t.expected_points),
             (4, 3, 10)
+        );
+
+        // A dashboard's 6 h at a 15 s interval: capped at 60 points (6 min apart).
+        let t = Timing::over_range(
+            at,
+            Duration::from_secs(6 * 3600),
+            Duration::from_secs(15),
+            Some(Duration::from_secs(15)),
+        );
+        assert_eq!(
+            (t.step.as_secs(), t.rate.as_secs(), t.expected_points),
+            (360, 360, 60)
         );
 
         // Unknown interval: assume 15 s. Windows shorter than four scrapes are flagged.

@@ -4,13 +4,44 @@
 //! the refId's error); notices never set `inspect` (Grafana's Go decoder rejects the Rust SDK's
 //! encoding of it); a field never carries both labels and a config (SDK 0.5 drops the labels).
 
+pub mod alert;
+pub mod annotations;
+pub mod insights;
+pub mod report;
+pub mod severity_timeline;
+pub mod use_matrix;
 pub mod use_summary;
 
-use grafana_plugin_sdk::data::{Notice, Severity as NoticeSeverity};
+use grafana_plugin_sdk::data::{Frame, Notice, Severity as NoticeSeverity};
 
+pub use alert::alert;
+pub use annotations::annotations;
+pub use report::report;
+pub use severity_timeline::severity_timeline;
+pub use use_matrix::use_matrix;
 pub use use_summary::use_summary;
 
 use crate::engine::Analysis;
+
+/// Fill a frame's metadata from the analysis behind it: `executedQueryString` lists the PromQL
+/// that ran (one query per line, in the order sent), `notices` what is incomplete. The frame's
+/// own metadata (preferred visualisation) is kept.
+pub fn describe(frame: &mut Frame, analysis: &Analysis) {
+    let mut meta = frame.meta.take().unwrap_or_default();
+    meta.executed_query_string = Some(
+        analysis
+            .queries
+            .iter()
+            .map(|q| q.promql.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let notices = notices(analysis);
+    if !notices.is_empty() {
+        meta.notices = Some(notices);
+    }
+    frame.meta = Some(meta);
+}
 
 /// Notices for everything a user should know about how complete a frame is.
 pub fn notices(analysis: &Analysis) -> Vec<Notice> {

@@ -9,15 +9,23 @@ use std::time::Instant;
 use futures_util::stream::FuturesOrdered;
 use grafana_plugin_sdk::backend::{self, DataQueryError, DataQueryStatus};
 
+use std::sync::Arc;
+
+use grafana_plugin_sdk::{data::Frame, prelude::*};
+
 use super::{
+    cache,
+    instances::Instance,
     query::{self, QueryType},
     GreggPlugin,
 };
 use crate::{
     catalog,
-    engine::{self, AnalysisError, AnalysisRequest},
+    engine::{self, Analysis, AnalysisError, AnalysisRequest},
     frames,
+    insight::Insight,
     prometheus::{ApiErrorKind, PrometheusError},
+    promql::{MatchOp, Matcher},
 };
 
 /// A query that failed: its refId, a message for the panel and an HTTP-like status.
@@ -27,6 +35,13 @@ pub struct QueryFailure {
     ref_id: String,
     message: String,
     status: Status,
+}
+
+/// Why a shared analysis failed, kept by the cache for the queries waiting on it.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    status: Status,
+    message: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,11 +62,25 @@ impl QueryFailure {
     }
 
     fn from_analysis(ref_id: &str, err: AnalysisError) -> Self {
+        let f = Failure::from(err);
+        Self::new(ref_id, f.status, f.message)
+    }
+
+    fn from_failure(ref_id: &str, f: &Failure) -> Self {
+        Self::new(ref_id, f.status, f.message.clone())
+    }
+}
+
+impl From<AnalysisError> for Failure {
+    fn from(err: AnalysisError) -> Self {
         let status = match &err {
             AnalysisError::UnknownCheck(_) => Status::BadRequest,
             AnalysisError::Prometheus(p) => prometheus_status(p),
         };
-        Self::new(ref_id, status, err.to_string())
+        Failure {
+            status,
+            message: err.to_string(),
+        }
     }
 }
 
@@ -124,7 +153,13 @@ impl backend::DataService for GreggPlugin {
                         }
                         (_, Err(e)) => Err(QueryFailure::new(&q.ref_id, Status::BadRequest, e.to_string())),
                         (Ok(instance), Ok(parsed)) => {
-                            answer(&instance, &q.ref_id, &parsed, q.time_range.to).await
+                            let range = Range {
+                                from: q.time_range.from,
+                                to: q.time_range.to,
+                                interval: q.interval,
+                                max_points: q.max_data_points,
+                            };
+                            answer(&plugin, &instance, &q.ref_id, &parsed, &range).await
                         }
                     };
                     let status = if result.is_ok() { "ok" } else { "error" };
@@ -143,46 +178,414 @@ impl backend::DataService for GreggPlugin {
     }
 }
 
+/// The dashboard's time range and resolution.
+struct Range {
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    interval: std::time::Duration,
+    max_points: i64,
+}
+
+/// Longest range judged point by point; longer dashboards see its last part.
+const MAX_RANGE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// Run one parsed query and encode its frames.
 async fn answer(
-    instance: &super::instances::Instance,
+    plugin: &GreggPlugin,
+    instance: &Arc<Instance>,
+    ref_id: &str,
+    query: &query::Query,
+    range: &Range,
+) -> Result<backend::DataResponse, QueryFailure> {
+    let catalog = catalog::builtin();
+    let frames = match query.query_type {
+        QueryType::UseSummary => vec![use_summary(instance, ref_id, query, range.to).await?],
+        QueryType::Instances => vec![instances(instance, ref_id, query, range).await?],
+        QueryType::Insights | QueryType::Report | QueryType::Alert | QueryType::UseMatrix => {
+            let analysis = shared_analysis(plugin, instance, ref_id, query, range.to).await?;
+            let insights = filtered(&analysis.insights, &query.filters);
+            let mut frames = match query.query_type {
+                QueryType::Insights => vec![frames::insights::table("insights", &insights)],
+                QueryType::Report => frames::report(&analysis, catalog, &insights),
+                QueryType::Alert => vec![frames::alert(&analysis, catalog, &insights)],
+                _ => vec![frames::use_matrix(&analysis, catalog, &insights)],
+            };
+            for frame in &mut frames {
+                frames::describe(frame, &analysis);
+            }
+            frames
+        }
+        QueryType::Annotations | QueryType::SeverityTimeline => {
+            let analysis = shared_range_analysis(plugin, instance, ref_id, query, range).await?;
+            let mut frame = match query.query_type {
+                QueryType::Annotations => {
+                    frames::annotations(&analysis, catalog, query.filters.min_severity)
+                }
+                _ => frames::severity_timeline(
+                    &analysis,
+                    catalog,
+                    match query.timeline_by {
+                        query::TimelineBy::Component => frames::severity_timeline::By::Component,
+                        query::TimelineBy::Instance => frames::severity_timeline::By::Instance,
+                    },
+                    query.filters.components.as_deref(),
+                    query.filters.min_severity,
+                ),
+            };
+            frames::describe(&mut frame, &analysis);
+            vec![frame]
+        }
+        QueryType::PromqlCheck => vec![promql_check(instance, ref_id, query, range.to).await?],
+    };
+    let mut checked = Vec::with_capacity(frames.len());
+    for frame in &frames {
+        checked.push(frame.check().map_err(|e| {
+            QueryFailure::new(
+                ref_id,
+                Status::Internal,
+                format!("could not build the frame: {e}"),
+            )
+        })?);
+    }
+    Ok(backend::DataResponse::new(ref_id.to_string(), checked))
+}
+
+/// The analysis request a query describes: the data source's targets narrowed by the query's
+/// `instances`, thresholds layered, components, methods; every check's observations kept
+/// (the alert and matrix frames need them).
+fn analysis_request(
+    instance: &Instance,
     ref_id: &str,
     query: &query::Query,
     at: chrono::DateTime<chrono::Utc>,
-) -> Result<backend::DataResponse, QueryFailure> {
+) -> Result<AnalysisRequest, QueryFailure> {
     let catalog = catalog::builtin();
-    let frame = match query.query_type {
-        QueryType::UseSummary => {
-            let mut request =
-                AnalysisRequest::new(at, query.window, instance.settings.selector.clone());
-            request.thresholds = catalog::layered(&instance.settings.thresholds, &query.thresholds);
-            catalog
-                .validate_overrides(&request.thresholds)
-                .map_err(|e| {
-                    QueryFailure::new(
-                        ref_id,
-                        Status::BadRequest,
-                        format!("query field `thresholds`: {e}"),
-                    )
-                })?;
-            request.components = Some(vec![crate::insight::Component::Cpu]);
-            request.observe = vec![frames::use_summary::CHECK.to_string()];
-            request.methods = crate::methods::MethodsRequest::use_only();
-            let analysis = engine::analyze(&instance.client, catalog, &request)
+    let mut selector = instance.settings.selector.clone();
+    if let Some(regex) = &query.filters.instances {
+        let matcher = Matcher::new("instance", MatchOp::Regex, regex.clone()).map_err(|e| {
+            QueryFailure::new(
+                ref_id,
+                Status::BadRequest,
+                format!("query field `instances`: {e}"),
+            )
+        })?;
+        selector = selector.with(matcher);
+    }
+    let mut request = AnalysisRequest::new(at, query.window, selector);
+    request.thresholds = catalog::layered(&instance.settings.thresholds, &query.thresholds);
+    catalog
+        .validate_overrides(&request.thresholds)
+        .map_err(|e| {
+            QueryFailure::new(
+                ref_id,
+                Status::BadRequest,
+                format!("query field `thresholds`: {e}"),
+            )
+        })?;
+    request.components = query.filters.components.clone();
+    request.methods = query.methods.clone();
+    request.observe = catalog.checks().iter().map(|c| c.id.clone()).collect();
+    Ok(request)
+}
+
+/// The analysis for `query` at `at` (rounded down to the cache's time bucket), shared with
+/// every other query that asks for the same one while it runs or is fresh.
+pub(super) async fn shared_analysis(
+    plugin: &GreggPlugin,
+    instance: &Arc<Instance>,
+    ref_id: &str,
+    query: &query::Query,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Arc<Analysis>, QueryFailure> {
+    let request = analysis_request(instance, ref_id, query, bucketed(at))?;
+    run_shared(plugin, instance, ref_id, request).await
+}
+
+/// The range analysis (annotations, timelines) of `query` over the dashboard's range: the
+/// USE checks judged at every point of a grid honouring the panel's interval and max data
+/// points, every period each condition held kept.
+async fn shared_range_analysis(
+    plugin: &GreggPlugin,
+    instance: &Arc<Instance>,
+    ref_id: &str,
+    query: &query::Query,
+    range: &Range,
+) -> Result<Arc<Analysis>, QueryFailure> {
+    let to = bucketed(range.to);
+    let span = (range.to - range.from)
+        .to_std()
+        .unwrap_or_default()
+        .clamp(std::time::Duration::from_secs(60), MAX_RANGE);
+    let by_points = span / u32::try_from(range.max_points.clamp(1, 11_000)).unwrap_or(1);
+    let step = range.interval.max(by_points);
+    let mut request = analysis_request(instance, ref_id, query, to)?;
+    request.window = span;
+    request.range_step = Some(std::time::Duration::from_secs(step.as_secs().max(1)));
+    request.methods = crate::methods::MethodsRequest::use_only();
+    request.observe = Vec::new();
+    run_shared(plugin, instance, ref_id, request).await
+}
+
+/// `at` rounded up to the cache's time bucket: the panels of one refresh share one analysis,
+/// and rounding up (not down) never hides the newest samples (an instant query sees the last
+/// sample within Prometheus' lookback).
+fn bucketed(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    let bucket = cache::TIME_BUCKET_SECONDS;
+    let seconds = at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0);
+    chrono::DateTime::from_timestamp(
+        seconds.div_euclid(bucket) * bucket
+            + if seconds.rem_euclid(bucket) == 0 {
+                0
+            } else {
+                bucket
+            },
+        0,
+    )
+    .unwrap_or(at)
+}
+
+/// Run `request` through the cache: one run per distinct request while fresh.
+async fn run_shared(
+    plugin: &GreggPlugin,
+    instance: &Arc<Instance>,
+    ref_id: &str,
+    request: AnalysisRequest,
+) -> Result<Arc<Analysis>, QueryFailure> {
+    let key = format!(
+        "{:p}|{}|{}|{:?}|{:?}|{:?}|{}|{}|{:?}|{}|{}",
+        Arc::as_ptr(instance),
+        request.selector,
+        serde_json::to_string(&request.thresholds).unwrap_or_default(),
+        request.components,
+        request.methods.methods,
+        request.methods.histogram,
+        request.methods.group_by,
+        request.window.as_secs(),
+        request.range_step,
+        request.observe.len(),
+        request.at.timestamp(),
+    );
+    let client = instance.client.clone();
+    let (result, outcome) = plugin
+        .state
+        .analyses
+        .get_or_run(key, || async move {
+            engine::analyze(&client, catalog::builtin(), &request)
                 .await
-                .map_err(|e| QueryFailure::from_analysis(ref_id, e))?;
-            frames::use_summary(&analysis)
-        }
-    };
-    let checked = frame.check().map_err(|e| {
+                .map_err(Failure::from)
+        })
+        .await;
+    plugin.state.telemetry.analysis(match outcome {
+        cache::Outcome::Computed => "computed",
+        cache::Outcome::Shared => "shared",
+    });
+    result.map_err(|f| QueryFailure::from_failure(ref_id, &f))
+}
+
+/// The insights that pass the query's filters, in the analysis' order.
+fn filtered<'a>(insights: &'a [Insight], filters: &query::Filters) -> Vec<&'a Insight> {
+    insights
+        .iter()
+        .filter(|i| i.severity >= filters.min_severity)
+        .filter(|i| {
+            filters
+                .components
+                .as_ref()
+                .is_none_or(|c| c.contains(&i.component))
+        })
+        .filter(|i| {
+            filters
+                .methodologies
+                .as_ref()
+                .is_none_or(|m| m.contains(&i.methodology))
+        })
+        .collect()
+}
+
+/// `instances`: the instance names of the selection, for template variables.
+async fn instances(
+    instance: &Instance,
+    ref_id: &str,
+    query: &query::Query,
+    range: &Range,
+) -> Result<Frame, QueryFailure> {
+    let request = analysis_request(instance, ref_id, query, range.to)?;
+    let names =
+        crate::inventory::instance_names(&instance.client, &request.selector, range.from, range.to)
+            .await
+            .map_err(|e| QueryFailure::from_analysis(ref_id, AnalysisError::Prometheus(e)))?;
+    let mut frame = Frame::new("instances").with_fields([names.into_field("instance")]);
+    let mut meta = grafana_plugin_sdk::data::Metadata::default();
+    meta.executed_query_string = Some(crate::inventory::instance_names_query(&request.selector));
+    frame.meta = Some(meta);
+    Ok(frame)
+}
+
+/// The insight `check` of a `promql_check` finding.
+const CUSTOM_CHECK: &str = "custom.promql";
+
+/// `promql_check`: the user's PromQL judged like a catalog check (sustained over the window,
+/// with hysteresis), its findings told with the user's narrative in the insight model.
+async fn promql_check(
+    instance: &Instance,
+    ref_id: &str,
+    query: &query::Query,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Frame, QueryFailure> {
+    let bad = |field: &str, message: String| {
         QueryFailure::new(
             ref_id,
-            Status::Internal,
-            format!("could not build the frame: {e}"),
+            Status::BadRequest,
+            format!("query field `{field}`: {message}"),
         )
-    })?;
-    Ok(backend::DataResponse::new(
-        ref_id.to_string(),
-        vec![checked],
-    ))
+    };
+    let Some(spec) = &query.promql_check else {
+        return Err(bad(
+            "expr",
+            "a promql_check needs the PromQL to judge".into(),
+        ));
+    };
+    // Placeholders are checked field by field, so the message names the field to fix.
+    let texts: [(&str, Option<&String>, &[&str]); 6] = [
+        ("expr", Some(&spec.expr), catalog::QUERY_PLACEHOLDERS),
+        (
+            "title",
+            spec.title.as_ref(),
+            catalog::NARRATIVE_PLACEHOLDERS,
+        ),
+        (
+            "observation",
+            spec.observation.as_ref(),
+            catalog::NARRATIVE_PLACEHOLDERS,
+        ),
+        (
+            "rootCause",
+            spec.root_cause.as_ref(),
+            catalog::NARRATIVE_PLACEHOLDERS,
+        ),
+        (
+            "immediateAction",
+            spec.immediate_action.as_ref(),
+            catalog::NARRATIVE_PLACEHOLDERS,
+        ),
+        (
+            "longTermFix",
+            spec.long_term_fix.as_ref(),
+            catalog::NARRATIVE_PLACEHOLDERS,
+        ),
+    ];
+    for (field, text, allowed) in texts {
+        let Some(text) = text else { continue };
+        if let Some(name) = crate::promql::template::placeholders(text)
+            .into_iter()
+            .find(|n| !allowed.contains(n))
+        {
+            return Err(bad(
+                field,
+                format!(
+                    "unknown placeholder `${{{name}}}`; use {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    let metric = format!("value{}", spec.unit.suffix());
+    let label = spec.title.clone().unwrap_or_else(|| "Custom check".into());
+    let check = catalog::Check {
+        id: CUSTOM_CHECK.into(),
+        label: label.clone(),
+        component: spec.component,
+        signal: crate::insight::UseSignal::Utilization,
+        issue_type: crate::insight::IssueType::Capacity,
+        metric,
+        unit: spec.unit,
+        direction: spec.direction,
+        warning: spec.warning,
+        critical: spec.critical,
+        threshold_source: "the query".into(),
+        severity: Default::default(),
+        evaluation: Default::default(),
+        min_duration: query.window / 2,
+        device_label: spec.device_label.clone(),
+        fallback: None,
+        standalone: true,
+        when: None,
+        coverage: None,
+        requires: Vec::new(),
+        confidence: 70.0,
+        book_reference: "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5 (a custom check); 2.8 Statistics".into(),
+        query: spec.expr.clone(),
+        title: spec.title.clone().map(|t| format!("{t} on ${{instance}}")).unwrap_or_else(|| "Custom check past its ${level} threshold on ${instance}: ${value}".into()),
+        observation: spec.observation.clone().unwrap_or_else(|| {
+            "The custom check averaged ${value} (peak ${peak}) on ${instance} ${device}, past its ${level} threshold of ${threshold} for ${held} of the last ${window}.".into()
+        }),
+        root_cause: spec.root_cause.clone().unwrap_or_else(|| "Defined by the query's author.".into()),
+        immediate_action: spec.immediate_action.clone().unwrap_or_else(|| "Follow the runbook of this check.".into()),
+        investigation_steps: if spec.investigation_steps.is_empty() {
+            vec!["Run the check's PromQL in Explore, split by instance".into()]
+        } else {
+            spec.investigation_steps.clone()
+        },
+        long_term_fix: spec.long_term_fix.clone().unwrap_or_else(|| "Defined by the query's author.".into()),
+        related_metrics: Vec::new(),
+        evidence: Vec::new(),
+    };
+    let custom = catalog::Catalog::custom(check).map_err(|e| bad("expr", e.to_string()))?;
+    let mut request = analysis_request(instance, ref_id, query, at)?;
+    request.checks = Some(vec![CUSTOM_CHECK.into()]);
+    request.methods = crate::methods::MethodsRequest::use_only();
+    request.observe = Vec::new();
+    request.components = None;
+    let analysis = engine::analyze(&instance.client, &custom, &request)
+        .await
+        .map_err(|e| QueryFailure::from_analysis(ref_id, e))?;
+    if let Some(err) = analysis.outcome(CUSTOM_CHECK).and_then(|o| o.error.clone()) {
+        return Err(bad("expr", format!("Prometheus could not run it: {err}")));
+    }
+    let mut insights: Vec<Insight> = analysis
+        .insights
+        .iter()
+        .filter(|i| i.check == CUSTOM_CHECK)
+        .cloned()
+        .collect();
+    for i in &mut insights {
+        i.methodology = crate::insight::Methodology::CustomQuery;
+    }
+    let kept = filtered(&insights, &query.filters);
+    let mut frame = frames::insights::table("insights", &kept);
+    frames::describe(&mut frame, &analysis);
+    Ok(frame)
+}
+
+/// `use_summary`: CPU only, its own small analysis.
+async fn use_summary(
+    instance: &Instance,
+    ref_id: &str,
+    query: &query::Query,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Frame, QueryFailure> {
+    let catalog = catalog::builtin();
+    let mut request = analysis_request(instance, ref_id, query, at)?;
+    request.components = Some(vec![crate::insight::Component::Cpu]);
+    request.observe = vec![frames::use_summary::CHECK.to_string()];
+    request.methods = crate::methods::MethodsRequest::use_only();
+    let analysis = engine::analyze(&instance.client, catalog, &request)
+        .await
+        .map_err(|e| QueryFailure::from_analysis(ref_id, e))?;
+    Ok(frames::use_summary(&analysis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucketed;
+
+    #[test]
+    fn times_round_up_to_the_bucket() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        assert_eq!(bucketed(t(1_748_865_600)), t(1_748_865_600));
+        assert_eq!(bucketed(t(1_748_865_601)), t(1_748_865_615));
+        assert_eq!(bucketed(t(1_748_865_614)), t(1_748_865_615));
+        let ms = chrono::DateTime::from_timestamp_millis(1_748_865_600_001).unwrap();
+        assert_eq!(bucketed(ms), t(1_748_865_615));
+    }
 }

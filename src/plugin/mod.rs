@@ -4,6 +4,7 @@
 //! same engine the CLI uses. `lenient` screens what Grafana sends before the SDK converts it,
 //! and `server` wires everything into the gRPC server Grafana launches.
 
+pub mod cache;
 pub mod controller;
 pub mod data;
 pub mod diagnostics;
@@ -33,6 +34,8 @@ pub struct GreggPlugin {
 struct State {
     instances: Instances,
     telemetry: Arc<Telemetry>,
+    /// Analyses shared by the queries of one dashboard refresh.
+    analyses: cache::Cache<crate::engine::Analysis, data::Failure>,
 }
 
 impl GreggPlugin {
@@ -43,6 +46,7 @@ impl GreggPlugin {
             state: Arc::new(State {
                 instances: Instances::new(telemetry.clone()),
                 telemetry,
+                analyses: cache::Cache::new(),
             }),
         }
     }

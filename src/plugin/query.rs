@@ -10,7 +10,9 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::{
-    catalog::ThresholdOverrides,
+    catalog::{Direction, ThresholdOverrides, Unit},
+    insight::{Component, Methodology, Severity},
+    methods::{group_label, HistogramRequest, Method, MethodsRequest, Slo},
     promql::{parse_duration, DurationError},
 };
 
@@ -21,16 +23,42 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
 /// scrape interval; 30s covers the usual 15s.
 const MIN_WINDOW: Duration = Duration::from_secs(30);
 
-/// The query types this data source answers.
+/// The query types this data source answers (docs/frames.md has each frame contract).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueryType {
     /// CPU utilization per instance as a table.
     UseSummary,
+    /// One row per insight, every field of the model.
+    Insights,
+    /// What the report panel renders: summary, insights, checks, coverage, Markdown.
+    Report,
+    /// One region per period a condition held within the dashboard's range.
+    Annotations,
+    /// `severity_level` per instance × check, for Grafana Alerting.
+    Alert,
+    /// Instances × resources × utilization/saturation/errors.
+    UseMatrix,
+    /// The worst severity per component (or instance) over the range, as a wide time series.
+    SeverityTimeline,
+    /// A user's own PromQL check, judged like a catalog check.
+    PromqlCheck,
+    /// Instance names, for template variables.
+    Instances,
 }
 
 impl QueryType {
     /// Every query type, with its name.
-    pub const ALL: &'static [(QueryType, &'static str)] = &[(QueryType::UseSummary, "use_summary")];
+    pub const ALL: &'static [(QueryType, &'static str)] = &[
+        (QueryType::UseSummary, "use_summary"),
+        (QueryType::Insights, "insights"),
+        (QueryType::Report, "report"),
+        (QueryType::Annotations, "annotations"),
+        (QueryType::Alert, "alert"),
+        (QueryType::UseMatrix, "use_matrix"),
+        (QueryType::SeverityTimeline, "severity_timeline"),
+        (QueryType::PromqlCheck, "promql_check"),
+        (QueryType::Instances, "instances"),
+    ];
 
     /// The query type used when a query names none.
     pub const DEFAULT: QueryType = QueryType::UseSummary;
@@ -61,6 +89,79 @@ pub struct Query {
     pub window: Duration,
     /// Threshold overrides for this query, over the data source's (validated once merged).
     pub thresholds: ThresholdOverrides,
+    /// Which insights and targets.
+    pub filters: Filters,
+    /// The methods to run and their options.
+    pub methods: MethodsRequest,
+    /// What a severity timeline has one series per.
+    pub timeline_by: TimelineBy,
+    /// A `promql_check`'s definition.
+    pub promql_check: Option<PromqlCheck>,
+}
+
+/// Filters every query type honours.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filters {
+    /// An `instance` regex (anchored, RE2), added to the data source's target selector.
+    pub instances: Option<String>,
+    /// Only these components (all when `None`).
+    pub components: Option<Vec<Component>>,
+    /// Insights below this severity are left out.
+    pub min_severity: Severity,
+    /// Only insights of these methodologies (all when `None`).
+    pub methodologies: Option<Vec<Methodology>>,
+}
+
+impl Default for Filters {
+    fn default() -> Self {
+        Filters {
+            instances: None,
+            components: None,
+            min_severity: Severity::Info,
+            methodologies: None,
+        }
+    }
+}
+
+/// One series per component or per instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimelineBy {
+    /// The worst severity of each resource, across instances.
+    #[default]
+    Component,
+    /// The worst severity of each instance, across resources.
+    Instance,
+}
+
+/// A user's check: PromQL aggregated `by (instance[, device])`, thresholds and narrative.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PromqlCheck {
+    /// The PromQL; `${selector}`, `${rate}` and `${window}` may be used.
+    pub expr: String,
+    /// Warning threshold.
+    pub warning: f64,
+    /// Critical threshold.
+    pub critical: f64,
+    /// `above` (default) or `below`: which side is bad.
+    pub direction: Direction,
+    /// `percent`, `ratio`, `seconds`, `ms`, `bytes`, `per_second`, `count` (default ratio).
+    pub unit: Unit,
+    /// The resource it concerns (default system).
+    pub component: Component,
+    /// The label naming a device, for per-device checks.
+    pub device_label: Option<String>,
+    /// Narrative fields, with the catalog's `${…}` placeholders.
+    pub title: Option<String>,
+    /// What the data shows.
+    pub observation: Option<String>,
+    /// The likely cause.
+    pub root_cause: Option<String>,
+    /// What to do now.
+    pub immediate_action: Option<String>,
+    /// The next commands.
+    pub investigation_steps: Vec<String>,
+    /// The sustainable fix.
+    pub long_term_fix: Option<String>,
 }
 
 /// A query that cannot be run, and why.
@@ -152,10 +253,272 @@ pub fn parse(proto_query_type: &str, json: &Value) -> Result<Query, QueryError> 
             }
         })?,
     };
+    let filters = Filters {
+        instances: match string(object, "instances")? {
+            Some(regex) if !regex.trim().is_empty() => {
+                regex_syntax::Parser::new()
+                    .parse(&regex)
+                    .map_err(|e| invalid("instances", format!("not a valid regular expression: {e}")))?;
+                Some(regex)
+            }
+            _ => None,
+        },
+        components: names(object, "components")?
+            .map(|list| {
+                list.iter()
+                    .map(|c| {
+                        Component::parse(c).ok_or_else(|| {
+                            invalid("components", format!("unknown component `{c}`; use cpu, memory, disk, filesystem, network, system"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?,
+        min_severity: match string(object, "minSeverity")? {
+            None => Severity::Info,
+            Some(s) if s.trim().is_empty() => Severity::Info,
+            Some(s) => Severity::parse(&s).ok_or_else(|| {
+                invalid("minSeverity", format!("`{s}` is not one of info, low, medium, high, critical"))
+            })?,
+        },
+        methodologies: names(object, "methodologies")?
+            .map(|list| list.iter().map(|m| methodology(m)).collect::<Result<Vec<_>, _>>())
+            .transpose()?,
+    };
+    let mut methods = MethodsRequest::default();
+    if let Some(list) = &filters.methodologies {
+        methods.methods = list.iter().filter_map(|m| method_of(*m)).collect();
+        methods.methods.sort();
+        methods.methods.dedup();
+        if methods.methods.is_empty() {
+            methods.methods.push(Method::Use);
+        }
+    }
+    let slo = string(object, "slo")?
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| Slo::parse(&s).map_err(|e| invalid("slo", e.to_string())))
+        .transpose()?;
+    methods.histogram = string(object, "histogram")?
+        .filter(|s| !s.trim().is_empty())
+        .map(|h| HistogramRequest::parse(&h, slo).map_err(|e| invalid("histogram", e.to_string())))
+        .transpose()?;
+    if let Some(label) = string(object, "groupBy")?.filter(|s| !s.trim().is_empty()) {
+        methods.group_by = group_label(&label).map_err(|e| invalid("groupBy", e.to_string()))?;
+    }
+    let timeline_by = match string(object, "timelineBy")?.as_deref().map(str::trim) {
+        None | Some("") | Some("component") => TimelineBy::Component,
+        Some("instance") => TimelineBy::Instance,
+        Some(other) => {
+            return Err(invalid(
+                "timelineBy",
+                format!("`{other}` is not component or instance"),
+            ))
+        }
+    };
+    let promql_check = if query_type == QueryType::PromqlCheck {
+        Some(promql_check(object)?)
+    } else {
+        None
+    };
     Ok(Query {
         query_type,
         window,
         thresholds,
+        filters,
+        methods,
+        timeline_by,
+        promql_check,
+    })
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> QueryError {
+    QueryError::InvalidField {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// An optional string field.
+fn string(
+    object: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, QueryError> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(invalid(
+            field,
+            format!("must be a string, got {}", kind(other)),
+        )),
+    }
+}
+
+/// An optional number field.
+fn number(object: &serde_json::Map<String, Value>, field: &str) -> Result<Option<f64>, QueryError> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .map(Some)
+            .ok_or_else(|| invalid(field, "must be a finite number")),
+        // Template variables arrive as strings.
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(Some)
+            .ok_or_else(|| invalid(field, format!("must be a number, got \"{s}\""))),
+        Some(other) => Err(invalid(
+            field,
+            format!("must be a number, got {}", kind(other)),
+        )),
+    }
+}
+
+/// A list of names: a JSON array of strings, or one comma-separated string.
+fn names(
+    object: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<Option<Vec<String>>, QueryError> {
+    let list: Vec<String> = match object.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.split(',').map(|x| x.trim().to_string()).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.trim().to_string()),
+                other => Err(invalid(
+                    field,
+                    format!("must list strings, got {}", kind(other)),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(invalid(
+                field,
+                format!("must be a list of strings, got {}", kind(other)),
+            ))
+        }
+    };
+    let list: Vec<String> = list.into_iter().filter(|s| !s.is_empty()).collect();
+    Ok((!list.is_empty()).then_some(list))
+}
+
+fn methodology(name: &str) -> Result<Methodology, QueryError> {
+    const ALL: [Methodology; 5] = [
+        Methodology::UseMethod,
+        Methodology::WorkloadCharacterization,
+        Methodology::DrillDown,
+        Methodology::LatencyAnalysis,
+        Methodology::FleetOutliers,
+    ];
+    ALL.into_iter()
+        .find(|m| m.as_str().eq_ignore_ascii_case(name))
+        .or_else(|| {
+            // The CLI's method names are accepted too.
+            Method::parse_list(name).ok().and_then(|m| m.first().copied()).map(|m| match m {
+                Method::Use => Methodology::UseMethod,
+                Method::Workload => Methodology::WorkloadCharacterization,
+                Method::Drilldown => Methodology::DrillDown,
+                Method::Latency => Methodology::LatencyAnalysis,
+                Method::Outliers => Methodology::FleetOutliers,
+            })
+        })
+        .ok_or_else(|| {
+            invalid(
+                "methodologies",
+                format!("unknown methodology `{name}`; use use_method, workload_characterization, drill_down, latency_analysis, fleet_outliers"),
+            )
+        })
+}
+
+fn method_of(m: Methodology) -> Option<Method> {
+    match m {
+        Methodology::UseMethod => Some(Method::Use),
+        Methodology::WorkloadCharacterization => Some(Method::Workload),
+        Methodology::DrillDown => Some(Method::Drilldown),
+        Methodology::LatencyAnalysis => Some(Method::Latency),
+        Methodology::FleetOutliers => Some(Method::Outliers),
+        Methodology::DashboardAnalysis | Methodology::CustomQuery => None,
+    }
+}
+
+fn promql_check(object: &serde_json::Map<String, Value>) -> Result<PromqlCheck, QueryError> {
+    let expr = string(object, "expr")?
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| invalid("expr", "a promql_check needs the PromQL to judge"))?;
+    let warning = number(object, "warning")?
+        .ok_or_else(|| invalid("warning", "a promql_check needs a warning threshold"))?;
+    let critical = number(object, "critical")?.unwrap_or(warning);
+    let direction = match string(object, "direction")?.as_deref().map(str::trim) {
+        None | Some("") | Some("above") => Direction::Above,
+        Some("below") => Direction::Below,
+        Some(other) => {
+            return Err(invalid(
+                "direction",
+                format!("`{other}` is not above or below"),
+            ))
+        }
+    };
+    let ordered = match direction {
+        Direction::Above => warning <= critical,
+        Direction::Below => warning >= critical,
+    };
+    if !ordered {
+        return Err(invalid(
+            "critical",
+            format!(
+                "critical {critical} must be past warning {warning} in the `{}` direction",
+                direction.as_str()
+            ),
+        ));
+    }
+    let unit = match string(object, "unit")?.as_deref().map(str::trim) {
+        None | Some("") => Unit::Ratio,
+        Some(u) => Unit::from_evidence_name(&format!("x_{u}")).ok_or_else(|| {
+            invalid("unit", format!("`{u}` is not one of percent, ratio, seconds, ms, hours, bytes, per_second, count"))
+        })?,
+    };
+    let component = match string(object, "component")? {
+        None => Component::System,
+        Some(c) if c.trim().is_empty() => Component::System,
+        Some(c) => Component::parse(&c)
+            .ok_or_else(|| invalid("component", format!("unknown component `{c}`")))?,
+    };
+    let steps = match object.get("investigationSteps") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| invalid("investigationSteps", "must list strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(invalid(
+                "investigationSteps",
+                format!("must be a list of strings, got {}", kind(other)),
+            ))
+        }
+    };
+    Ok(PromqlCheck {
+        expr,
+        warning,
+        critical,
+        direction,
+        unit,
+        component,
+        device_label: string(object, "deviceLabel")?.filter(|l| !l.trim().is_empty()),
+        title: string(object, "title")?,
+        observation: string(object, "observation")?,
+        root_cause: string(object, "rootCause")?,
+        immediate_action: string(object, "immediateAction")?,
+        investigation_steps: steps,
+        long_term_fix: string(object, "longTermFix")?,
     })
 }
 

@@ -5,6 +5,11 @@
 //!
 //! - `GET checks`: the check catalog with this data source's effective thresholds.
 //! - `GET instances`: instances exposing node_exporter metrics that match the target selector.
+//! - `GET report?format=json|markdown|text`: the analysis report (the CLI's), for other tools
+//!   and agents; `window`, `instances`, `minSeverity`, `components`, `methodologies`,
+//!   `histogram`, `slo`, `groupBy` and `at` (RFC 3339 or Unix seconds) as in queries.
+//! - `GET coverage`: what the analysis can and cannot see: collectors per instance, gaps, and
+//!   what node_exporter never observes.
 
 use std::sync::Arc;
 
@@ -13,11 +18,18 @@ use chrono::{Duration as ChronoDuration, Utc};
 use grafana_plugin_sdk::backend::{self, ErrIntoHttpResponse};
 use serde_json::{json, Value};
 
-use super::{instances::Instance, GreggPlugin};
-use crate::{catalog, promql::Selector};
+use std::collections::BTreeMap;
+
+use super::{instances::Instance, query, GreggPlugin};
+use crate::{catalog, report};
 
 /// The routes, for 404 messages.
-const ROUTES: &[&str] = &["GET checks", "GET instances"];
+const ROUTES: &[&str] = &[
+    "GET checks",
+    "GET instances",
+    "GET report?format=json|markdown|text",
+    "GET coverage",
+];
 
 /// A resource request that failed, rendered as JSON with a status code.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +81,8 @@ impl backend::ResourceService for GreggPlugin {
         let route = match segments.as_deref() {
             Some(["checks"]) => Route::Checks,
             Some(["instances"]) => Route::Instances,
+            Some(["report"]) => Route::Report,
+            Some(["coverage"]) => Route::Coverage,
             _ => {
                 return Err(ResourceError::new(
                     http::StatusCode::NOT_FOUND,
@@ -87,13 +101,25 @@ impl backend::ResourceService for GreggPlugin {
             .instances
             .get(request.plugin_context.instance_settings.as_ref())
             .map_err(|e| ResourceError::new(http::StatusCode::BAD_REQUEST, e.to_string()))?;
-        let body = match route {
-            Route::Checks => checks(&instance),
-            Route::Instances => instances(&instance).await?,
-        };
-        let response = json_response(http::StatusCode::OK, &body).map_err(|e| {
-            ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-        })?;
+        let params = params(request.request.uri().query().unwrap_or(""))?;
+        let response = match route {
+            Route::Checks => json_response(http::StatusCode::OK, &checks(&instance)),
+            Route::Instances => json_response(http::StatusCode::OK, &instances(&instance).await?),
+            Route::Report | Route::Coverage => {
+                let (format, query, at) = report_query(&params, matches!(route, Route::Coverage))?;
+                let analysis =
+                    super::data::shared_analysis(self, &instance, "resource", &query, at)
+                        .await
+                        .map_err(|e| {
+                            ResourceError::new(http::StatusCode::BAD_GATEWAY, e.to_string())
+                        })?;
+                match route {
+                    Route::Coverage => json_response(http::StatusCode::OK, &coverage(&analysis)),
+                    _ => report(&analysis, &query, format),
+                }
+            }
+        }
+        .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         Ok((response, Box::pin(futures_util::stream::empty())))
     }
 }
@@ -101,6 +127,151 @@ impl backend::ResourceService for GreggPlugin {
 enum Route {
     Checks,
     Instances,
+    Report,
+    Coverage,
+}
+
+/// Query-string parameters, percent-decoded. Repeated keys: the last wins.
+fn params(query: &str) -> Result<BTreeMap<String, String>, ResourceError> {
+    let mut out = BTreeMap::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| {
+                    ResourceError::new(
+                        http::StatusCode::BAD_REQUEST,
+                        format!("parameter `{k}` is not UTF-8"),
+                    )
+                })
+        };
+        out.insert(decode(k)?, decode(v)?);
+    }
+    Ok(out)
+}
+
+/// The report resource's parameters as a `report` query, plus the format and time.
+fn report_query(
+    params: &BTreeMap<String, String>,
+    coverage: bool,
+) -> Result<(report::Format, query::Query, chrono::DateTime<Utc>), ResourceError> {
+    let bad = |m: String| ResourceError::new(http::StatusCode::BAD_REQUEST, m);
+    let format = match params.get("format").map(|f| f.trim()) {
+        None | Some("") | Some("json") => report::Format::Json,
+        Some("markdown") | Some("md") => report::Format::Markdown,
+        Some("text") => report::Format::Text,
+        Some(other) => {
+            return Err(bad(format!(
+                "parameter `format`: `{other}` is not json, markdown or text"
+            )))
+        }
+    };
+    let known = [
+        "format",
+        "window",
+        "instances",
+        "minSeverity",
+        "components",
+        "methodologies",
+        "histogram",
+        "slo",
+        "groupBy",
+        "at",
+    ];
+    if let Some(unknown) = params.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(bad(format!(
+            "unknown parameter `{unknown}`; known: {}",
+            known.join(", ")
+        )));
+    }
+    let mut model = serde_json::Map::new();
+    for (k, v) in params
+        .iter()
+        .filter(|(k, _)| !["format", "at"].contains(&k.as_str()))
+    {
+        model.insert(k.clone(), Value::String(v.clone()));
+    }
+    if !model.contains_key("window") {
+        model.insert("window".into(), Value::String("10m".into()));
+    }
+    if coverage {
+        // Coverage needs the USE checks only.
+        model.insert("methodologies".into(), Value::String("use_method".into()));
+    }
+    let parsed = query::parse("report", &Value::Object(model))
+        .map_err(|e| bad(e.to_string().replace("query field", "parameter")))?;
+    let at = match params.get("at").map(|a| a.trim()).filter(|a| !a.is_empty()) {
+        None => Utc::now(),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite())
+                    .and_then(|s| chrono::DateTime::from_timestamp(s as i64, 0))
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "parameter `at`: `{text}` is neither RFC 3339 nor Unix seconds"
+                ))
+            })?,
+    };
+    Ok((format, parsed, at))
+}
+
+fn report(
+    analysis: &crate::engine::Analysis,
+    query: &query::Query,
+    format: report::Format,
+) -> Result<http::Response<Bytes>, http::Error> {
+    let catalog = catalog::builtin();
+    let mut filtered = analysis.clone();
+    filtered
+        .insights
+        .retain(|i| i.severity >= query.filters.min_severity);
+    if let Some(m) = &query.filters.methodologies {
+        filtered.insights.retain(|i| m.contains(&i.methodology));
+    }
+    for o in &mut filtered.outcomes {
+        o.observations = Vec::new();
+    }
+    let body = report::render(&filtered, catalog, format);
+    let content_type = match format {
+        report::Format::Json => "application/json",
+        report::Format::Markdown => "text/markdown; charset=utf-8",
+        report::Format::Text => "text/plain; charset=utf-8",
+    };
+    http::Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Bytes::from(body))
+}
+
+fn coverage(analysis: &crate::engine::Analysis) -> Value {
+    let inv = &analysis.inventory;
+    let catalog = catalog::builtin();
+    json!({
+        "instances": inv.instances,
+        "collectorStatusKnown": inv.collector_status_known(),
+        "collectors": inv.collectors.iter().map(|c| json!({
+            "name": c.name,
+            "lost": c.lost,
+            "defaultEnabled": c.default_enabled,
+            "working": c.working,
+            "failing": c.failing,
+            "absent": c.absent,
+            "enable": format!("--collector.{}", c.name),
+        })).collect::<Vec<_>>(),
+        "missing": inv.missing,
+        "gaps": crate::report::coverage_lines(&analysis.insights),
+        "failedChecks": analysis.outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| json!({"check": o.check, "error": e}))).collect::<Vec<_>>(),
+        "notObservable": catalog.unobservable().iter().map(|u| json!({
+            "component": u.component.as_str(), "what": u.what, "use": u.use_instead,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Split a request path into segments; `None` for anything that tries to be clever.
@@ -144,22 +315,15 @@ fn checks(instance: &Arc<Instance>) -> Value {
 }
 
 async fn instances(instance: &Arc<Instance>) -> Result<Value, ResourceError> {
-    let selector = Selector::parse(r#"cpu="0", mode="idle""#)
-        .map(|s| s.and(&instance.settings.selector))
-        .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let now = Utc::now();
-    let answer = instance
-        .client
-        .label_values(
-            "instance",
-            &[format!("node_cpu_seconds_total{{{selector}}}")],
-            now - ChronoDuration::hours(1),
-            now,
-        )
-        .await
-        .map_err(|e| ResourceError::new(http::StatusCode::BAD_GATEWAY, e.to_string()))?;
-    let mut values = answer.data;
-    values.sort();
+    let values = crate::inventory::instance_names(
+        &instance.client,
+        &instance.settings.selector,
+        now - ChronoDuration::hours(1),
+        now,
+    )
+    .await
+    .map_err(|e| ResourceError::new(http::StatusCode::BAD_GATEWAY, e.to_string()))?;
     Ok(json!({ "instances": values }))
 }
 

@@ -20,6 +20,7 @@ pub struct Telemetry {
     queries: IntCounterVec,
     query_duration: HistogramVec,
     health_checks: IntCounterVec,
+    analyses: IntCounterVec,
     /// Data source instances with a cached client.
     pub instances: IntGauge,
 }
@@ -69,6 +70,14 @@ impl Telemetry {
             &["status"],
         )
         .expect("static metric definition");
+        let analyses = IntCounterVec::new(
+            Opts::new(
+                "analyses_total",
+                "Analyses asked of the result cache: `computed` ran one, `shared` reused a fresh or in-flight one.",
+            ),
+            &["outcome"],
+        )
+        .expect("static metric definition");
         let instances = IntGauge::new(
             "datasource_instances",
             "Data source instances with a cached Prometheus client.",
@@ -80,6 +89,7 @@ impl Telemetry {
             Box::new(queries.clone()),
             Box::new(query_duration.clone()),
             Box::new(health_checks.clone()),
+            Box::new(analyses.clone()),
             Box::new(instances.clone()),
         ] {
             // Names are unique by construction; a failure would only lose one metric.
@@ -98,8 +108,14 @@ impl Telemetry {
             queries,
             query_duration,
             health_checks,
+            analyses,
             instances,
         }
+    }
+
+    /// Count one analysis asked of the cache.
+    pub fn analysis(&self, outcome: &str) {
+        self.analyses.with_label_values(&[outcome]).inc();
     }
 
     /// Count one answered data query.

@@ -116,7 +116,7 @@ pub(crate) fn grouped(
 }
 
 /// Coverage notes, with identical ones on several instances folded into one line.
-pub(crate) fn coverage_lines(insights: &[Insight]) -> Vec<String> {
+pub fn coverage_lines(insights: &[Insight]) -> Vec<String> {
     let mut folded: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut lines = Vec::new();
     for i in insights

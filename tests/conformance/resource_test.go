@@ -30,10 +30,50 @@ func TestResourcesAnswerJSONAndStayInTheirRoutes(t *testing.T) {
 
 	for _, path := range []string{"../checks", "checks/../../etc/passwd", "%2e%2e/checks", "", "nope", "checks/extra"} {
 		status, body := p.callResource(t, ds, "GET", path)
-		if status != 404 || !strings.Contains(string(body), "available: GET checks, GET instances") {
+		if status != 404 || !strings.Contains(string(body), "available: GET checks, GET instances, GET report") {
 			t.Errorf("GET %q: %d %s", path, status, body)
 		}
 	}
+	// The report, for other tools and agents, in each format; coverage.
+	status, body = p.callResource(t, ds, "GET", "report?format=json&window=30s")
+	var report struct {
+		Summary  map[string]any   `json:"summary"`
+		Insights []map[string]any `json:"insights"`
+	}
+	if status != 200 || json.Unmarshal(body, &report) != nil || report.Summary == nil {
+		t.Fatalf("report json: %d %.300s", status, body)
+	}
+	status, body = p.callResource(t, ds, "GET", "report?format=markdown&window=30s&minSeverity=high")
+	if status != 200 || !strings.HasPrefix(string(body), "# Systems performance analysis report") {
+		t.Errorf("report markdown: %d %.200s", status, body)
+	}
+	status, body = p.callResource(t, ds, "GET", "report?format=text&window=30s")
+	if status != 200 || !strings.Contains(string(body), "SYSTEMS PERFORMANCE ANALYSIS REPORT") {
+		t.Errorf("report text: %d %.200s", status, body)
+	}
+	for query, field := range map[string]string{
+		"report?format=pdf":          "`format`",
+		"report?window=5":            "`window`",
+		"report?instances=a(b":       "`instances`",
+		"report?at=yesterday":        "`at`",
+		"report?colour=blue":         "`colour`",
+		"coverage?minSeverity=worst": "`minSeverity`",
+	} {
+		status, body := p.callResource(t, ds, "GET", query)
+		if status != 400 || !strings.Contains(string(body), field) {
+			t.Errorf("GET %s: %d %s, want 400 naming %s", query, status, body, field)
+		}
+	}
+	status, body = p.callResource(t, ds, "GET", "coverage?window=30s")
+	var coverage struct {
+		Instances     []string         `json:"instances"`
+		Collectors    []map[string]any `json:"collectors"`
+		NotObservable []map[string]any `json:"notObservable"`
+	}
+	if status != 200 || json.Unmarshal(body, &coverage) != nil || len(coverage.Collectors) == 0 || len(coverage.NotObservable) == 0 {
+		t.Errorf("coverage: %d %.300s", status, body)
+	}
+
 	status, body = p.callResource(t, ds, "POST", "checks")
 	if status != 405 {
 		t.Errorf("POST checks: %d %s", status, body)

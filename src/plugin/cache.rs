@@ -1,0 +1,156 @@
+//! A short-lived analysis cache with single flight.
+//!
+//! A dashboard asks for the report, the annotations, the USE matrix and the alert frame of the
+//! same analysis at once, in separate queries (often separate requests). Each asks this cache
+//! for the analysis its filters and time describe; the first runs it, the others wait for that
+//! run and share its result, so Prometheus sees one analysis, not four. Entries live
+//! [`TTL`]; failures are not kept beyond the waiters of the run that failed.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use tokio::sync::OnceCell;
+
+/// How long a result is served again.
+pub const TTL: Duration = Duration::from_secs(30);
+
+/// Evaluation times are rounded up to this, so the panels of one refresh (whose `to` differ by
+/// milliseconds) share one analysis.
+pub const TIME_BUCKET_SECONDS: i64 = 15;
+
+/// More distinct analyses than this at once are unusual; the oldest are dropped first.
+const MAX_ENTRIES: usize = 256;
+
+type Shared<T, E> = Arc<OnceCell<Result<Arc<T>, E>>>;
+
+struct Entry<T, E> {
+    created: Instant,
+    cell: Shared<T, E>,
+}
+
+/// Results of type `T` (or errors `E`) by key.
+pub struct Cache<T, E> {
+    entries: Mutex<HashMap<String, Entry<T, E>>>,
+}
+
+/// Whether a result was computed by this call or shared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// This call ran the computation.
+    Computed,
+    /// Another call's result (finished or in flight) was shared.
+    Shared,
+}
+
+impl<T, E: Clone> Cache<T, E> {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The result for `key`: shared if one is fresh or in flight, otherwise computed by `run`.
+    pub async fn get_or_run<F, Fut>(&self, key: String, run: F) -> (Result<Arc<T>, E>, Outcome)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let cell = {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            entries.retain(|_, e| e.created.elapsed() < TTL);
+            if entries.len() >= MAX_ENTRIES {
+                if let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.created)
+                    .map(|(k, _)| k.clone())
+                {
+                    entries.remove(&oldest);
+                }
+            }
+            entries
+                .entry(key.clone())
+                .or_insert_with(|| Entry {
+                    created: Instant::now(),
+                    cell: Arc::new(OnceCell::new()),
+                })
+                .cell
+                .clone()
+        };
+        let mut ran = false;
+        let result = cell
+            .get_or_init(|| {
+                ran = true;
+                async move { run().await.map(Arc::new) }
+            })
+            .await
+            .clone();
+        if result.is_err() && ran {
+            // Do not serve a failure to later requests: Prometheus may be back.
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if entries
+                .get(&key)
+                .is_some_and(|e| Arc::ptr_eq(&e.cell, &cell))
+            {
+                entries.remove(&key);
+            }
+        }
+        (
+            result,
+            if ran {
+                Outcome::Computed
+            } else {
+                Outcome::Shared
+            },
+        )
+    }
+}
+
+impl<T, E: Clone> Default for Cache<T, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_run_and_failures_are_not_kept() {
+        let cache: Cache<usize, String> = Cache::new();
+        let runs = AtomicUsize::new(0);
+        let slow = || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok::<usize, String>(7)
+        };
+        let (a, b, c) = tokio::join!(
+            cache.get_or_run("k".into(), slow),
+            cache.get_or_run("k".into(), slow),
+            cache.get_or_run("other".into(), slow),
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(*a.0.unwrap(), 7);
+        assert_eq!(*b.0.unwrap(), 7);
+        assert_eq!(*c.0.unwrap(), 7);
+        assert_eq!(
+            [a.1, b.1].iter().filter(|o| **o == Outcome::Shared).count(),
+            1
+        );
+        // Fresh: served again without running.
+        let (_, outcome) = cache.get_or_run("k".into(), slow).await;
+        assert_eq!((outcome, runs.load(Ordering::SeqCst)), (Outcome::Shared, 2));
+
+        let fail = || async { Err::<usize, String>("down".into()) };
+        assert!(cache.get_or_run("f".into(), fail).await.0.is_err());
+        let (again, outcome) = cache.get_or_run("f".into(), slow).await;
+        assert_eq!((*again.unwrap(), outcome), (7, Outcome::Computed));
+    }
+}
