@@ -277,6 +277,13 @@ func BenchFleet() error {
 	return run(filepath.Join("target", "release", "gregg-bench"), "--hosts", hosts, "--cli", filepath.Join("target", "release", "gregg-insights"))
 }
 
+// Provisioning regenerates provisioning/dashboards/use-method.json and
+// provisioning/alerting/gregg-insights.json with grafana-foundation-sdk (tests/conformance/provision);
+// a conformance test fails when the committed files differ from what it builds.
+func Provisioning() error {
+	return runIn("tests/conformance", "go", "run", "./cmd/provisioning", filepath.Join("..", "..", "provisioning"))
+}
+
 // harnessEnv points the Go harness at the built plugin and test environment binaries.
 func harnessEnv() ([]string, error) {
 	plugin, err := filepath.Abs(filepath.Join(backendDir, fmt.Sprintf("%s_%s_%s", executable, runtime.GOOS, runtime.GOARCH)))

@@ -49,51 +49,128 @@ pub fn severity(catalog: &Catalog, insights: &[Insight], e: &Episode) -> Severit
     }
 }
 
-/// The annotation frame for the episodes whose severity is at least `min`.
+/// One region: overlapping periods of the checks of one resource on one target, merged.
+struct Region<'a> {
+    instance: &'a str,
+    device: Option<&'a str>,
+    component: crate::insight::Component,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    severity: Severity,
+    /// Check, level and worst value, in the order they joined.
+    checks: Vec<(&'a str, Level, f64)>,
+}
+
+/// The annotation frame for the episodes whose severity is at least `min`: the checks of one
+/// resource that held over overlapping periods on one target (a bottleneck's utilization and
+/// saturation, say) make one region, not one each.
 pub fn annotations(analysis: &Analysis, catalog: &Catalog, min: Severity) -> Frame {
+    let step = chrono::Duration::from_std(analysis.timing.step).unwrap_or_default();
+    let mut episodes: Vec<(&Episode, Severity)> = analysis
+        .episodes
+        .iter()
+        .map(|e| (e, severity(catalog, &analysis.insights, e)))
+        .filter(|(_, s)| *s >= min)
+        .collect();
+    episodes.sort_by(|(a, _), (b, _)| {
+        (&a.instance, a.component, &a.device, a.start).cmp(&(
+            &b.instance,
+            b.component,
+            &b.device,
+            b.start,
+        ))
+    });
+    let mut regions: Vec<Region> = Vec::new();
+    for (e, severity) in episodes {
+        let joins = regions.last().is_some_and(|r| {
+            r.instance == e.instance
+                && r.component == e.component
+                && r.device == e.device.as_deref()
+                && e.start <= r.end + step
+        });
+        if joins {
+            if let Some(r) = regions.last_mut() {
+                r.end = r.end.max(e.end);
+                r.severity = r.severity.max(severity);
+                if !r.checks.iter().any(|(c, _, _)| *c == e.check) {
+                    r.checks.push((&e.check, e.level, e.peak));
+                }
+            }
+        } else {
+            regions.push(Region {
+                instance: &e.instance,
+                device: e.device.as_deref(),
+                component: e.component,
+                start: e.start,
+                end: e.end,
+                severity,
+                checks: vec![(&e.check, e.level, e.peak)],
+            });
+        }
+    }
+    regions.sort_by_key(|r| r.start);
     let mut times = Vec::new();
     let mut ends = Vec::new();
     let mut titles = Vec::new();
     let mut texts = Vec::new();
     let mut tags = Vec::new();
-    let step = analysis.timing.step;
-    for e in &analysis.episodes {
-        let severity = severity(catalog, &analysis.insights, e);
-        if severity < min {
-            continue;
-        }
-        let Some(check) = catalog.check(&e.check) else {
-            continue;
-        };
-        let target = match &e.device {
-            Some(d) => format!("{} {d}", e.instance),
-            None => e.instance.clone(),
-        };
-        let level = match e.level {
-            Level::Critical => "critical",
-            _ => "warning",
+    for r in regions {
+        let target = match r.device {
+            Some(d) => format!("{} {d}", r.instance),
+            None => r.instance.to_string(),
         };
         // A point stands for the step before it: the region starts one step earlier.
-        let start = e.start - chrono::Duration::from_std(step).unwrap_or_default();
+        let start = r.start - step;
+        let described: Vec<String> = r
+            .checks
+            .iter()
+            .filter_map(|(id, level, peak)| {
+                let c = catalog.check(id)?;
+                let level = if *level == Level::Critical {
+                    "critical"
+                } else {
+                    "warning"
+                };
+                Some(format!(
+                    "{} past {level} (worst {})",
+                    c.label,
+                    c.unit.format(*peak)
+                ))
+            })
+            .collect();
+        let bottleneck = format!("{}.bottleneck", r.component);
+        let diagnosed = analysis
+            .insights
+            .iter()
+            .find(|i| i.instance.as_deref() == Some(r.instance) && i.check == bottleneck);
+        let check = match diagnosed {
+            Some(i) => i.check.clone(),
+            None => r.checks[0].0.to_string(),
+        };
+        let headline = match diagnosed {
+            Some(_) => format!("{} bottleneck", r.component),
+            None => catalog
+                .check(r.checks[0].0)
+                .map(|c| c.label.clone())
+                .unwrap_or_else(|| check.clone()),
+        };
         times.push(start);
-        ends.push(e.end);
-        titles.push(format!("{severity}: {} on {target}", check.label));
+        ends.push(r.end);
+        titles.push(format!("{}: {headline} on {target}", r.severity));
         texts.push(format!(
-            "{} past its {level} threshold on {target} from {} to {} UTC (about {}), worst {}. Check {}; {}",
-            check.label,
+            "{} on {target} from {} to {} UTC (about {}): {}.",
+            headline,
             start.format("%H:%M"),
-            e.end.format("%H:%M"),
-            format_duration((e.end - start).to_std().unwrap_or_default()),
-            check.unit.format(e.peak),
-            check.id,
-            check.book_reference,
+            r.end.format("%H:%M"),
+            format_duration((r.end - start).to_std().unwrap_or_default()),
+            described.join("; "),
         ));
         tags.push(
             [
-                e.component.as_str(),
-                severity.as_str(),
-                check.id.as_str(),
-                e.instance.as_str(),
+                r.component.as_str(),
+                r.severity.as_str(),
+                check.as_str(),
+                r.instance,
             ]
             .join(","),
         );

@@ -388,3 +388,41 @@ func TestPromqlCheckJudgesTheUsersQuery(t *testing.T) {
 		t.Errorf("unknown type should list the types: %v", q.Error)
 	}
 }
+
+// TestEveryQueryTypeDecodes asks for every query type in one request on mixed_fleet and logs
+// the beginning of each decoded frame (`go test -v -run TestEveryQueryTypeDecodes`).
+func TestEveryQueryTypeDecodes(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "mixed_fleet")
+	ds := settings(e.Prometheus, nil, nil)
+	at := time.Unix(e.Scenario.At, 0)
+	types := []string{"insights", "report", "annotations", "alert", "use_matrix", "severity_timeline", "promql_check", "instances", "use_summary"}
+	queries := []backend.DataQuery{}
+	for _, qt := range types {
+		model := map[string]any{"window": "10m", "minSeverity": "high"}
+		if qt == "promql_check" {
+			model = map[string]any{"window": "10m", "expr": `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle", ${selector}}[${rate}])))`, "warning": 80, "critical": 95, "unit": "percent", "component": "cpu", "title": "Busy CPUs"}
+		}
+		q := rangeQuery(qt, qt, at, time.Hour, model)
+		queries = append(queries, q)
+	}
+	resp := p.query(t, ds, queries...)
+	for _, qt := range types {
+		r := resp.Responses[qt]
+		if r.Error != nil {
+			t.Errorf("%s: %v", qt, r.Error)
+			continue
+		}
+		if len(r.Frames) == 0 || r.Frames[0].Rows() == 0 {
+			t.Errorf("%s: no rows", qt)
+			continue
+		}
+		for _, f := range r.Frames {
+			table, err := f.StringTable(6, 4)
+			if err != nil {
+				t.Errorf("%s: %v", qt, err)
+			}
+			t.Logf("%s → frame %q, %d rows × %d fields\n%s", qt, f.Name, f.Rows(), len(f.Fields), table)
+		}
+	}
+}

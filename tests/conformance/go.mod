@@ -3,6 +3,7 @@ module github.com/gregg-insights/gregg-insights/tests/conformance
 go 1.26.5
 
 require (
+	github.com/grafana/grafana-foundation-sdk/go v0.0.22
 	github.com/grafana/grafana-plugin-sdk-go v0.298.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0

@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"gopkg.in/yaml.v3"
+
+	"github.com/gregg-insights/gregg-insights/tests/conformance/provision"
 )
 
 // The shipped provisioning file must describe a data source the plugin accepts and that is
@@ -43,5 +46,138 @@ func TestShippedProvisioningIsHealthy(t *testing.T) {
 	res := p.checkHealth(t, ds)
 	if res.Status != backend.HealthStatusOk {
 		t.Fatalf("the provisioned settings are not healthy: %s", res.Message)
+	}
+}
+
+// TestShippedDashboardAndAlertRuleAreGeneratedAndAnswered: the committed dashboard and alert
+// rule are exactly what tests/conformance/provision builds (regenerate with `go run mage.go
+// provisioning`), reference only panel types that exist, and every Gregg Insights query in
+// them is answered by the plugin on scenario data.
+func TestShippedDashboardAndAlertRuleAreGeneratedAndAnswered(t *testing.T) {
+	built, err := provision.Dashboard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := provision.AlertFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, v := range map[string]any{
+		filepath.Join("dashboards", "use-method.json"):   built,
+		filepath.Join("alerting", "gregg-insights.json"): alerts,
+	} {
+		want, _ := json.MarshalIndent(v, "", "  ")
+		got, err := os.ReadFile(filepath.Join("..", "..", "provisioning", path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want)+"\n" {
+			t.Errorf("provisioning/%s is not what provision builds: run `go run mage.go provisioning`", path)
+		}
+	}
+
+	// Panel types: Grafana's own, or ours (the nested panel's plugin.json).
+	var panelPlugin struct {
+		ID string `json:"id"`
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "frontend", "src", "panel", "plugin.json"))
+	if err != nil || json.Unmarshal(raw, &panelPlugin) != nil {
+		t.Fatalf("panel plugin.json: %v", err)
+	}
+	core := map[string]bool{"timeseries": true, "table": true, "stat": true, "state-timeline": true, "text": true}
+	var dash struct {
+		Panels []struct {
+			Type    string            `json:"type"`
+			Title   string            `json:"title"`
+			Targets []json.RawMessage `json:"targets"`
+		} `json:"panels"`
+		Templating struct {
+			List []struct {
+				Name  string          `json:"name"`
+				Query json.RawMessage `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
+		Annotations struct {
+			List []struct {
+				Target json.RawMessage `json:"target"`
+			} `json:"list"`
+		} `json:"annotations"`
+	}
+	raw, _ = os.ReadFile(filepath.Join("..", "..", "provisioning", "dashboards", "use-method.json"))
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	targets := []json.RawMessage{}
+	for _, p := range dash.Panels {
+		if !core[p.Type] && p.Type != panelPlugin.ID {
+			t.Errorf("panel %q has type %q, which neither Grafana nor this plugin provides", p.Title, p.Type)
+		}
+		targets = append(targets, p.Targets...)
+	}
+	for _, v := range dash.Templating.List {
+		if v.Name == "instance" {
+			targets = append(targets, v.Query)
+		}
+	}
+	for _, a := range dash.Annotations.List {
+		targets = append(targets, a.Target)
+	}
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Data []struct {
+					DatasourceUID string          `json:"datasourceUid"`
+					Model         json.RawMessage `json:"model"`
+				} `json:"data"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	raw, _ = os.ReadFile(filepath.Join("..", "..", "provisioning", "alerting", "gregg-insights.json"))
+	if err := json.Unmarshal(raw, &rules); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			for _, d := range r.Data {
+				if d.DatasourceUID == provision.DatasourceUID {
+					targets = append(targets, d.Model)
+				}
+			}
+		}
+	}
+
+	// Every Gregg Insights query, with `$instance` as "All" (.*), answered on mixed_fleet.
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "mixed_fleet")
+	ds := settings(e.Prometheus, nil, nil)
+	at := time.Unix(e.Scenario.At, 0)
+	asked := map[string]bool{}
+	queries := []backend.DataQuery{}
+	for i, raw := range targets {
+		var model map[string]any
+		if err := json.Unmarshal(raw, &model); err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := model["datasource"].(map[string]any)
+		if ref["uid"] != provision.DatasourceUID {
+			continue
+		}
+		if model["instances"] == "$instance" {
+			model["instances"] = ".*"
+		}
+		queryType, _ := model["queryType"].(string)
+		asked[queryType] = true
+		queries = append(queries, query(string(rune('A'+i)), queryType, at, model))
+	}
+	resp := p.query(t, ds, queries...)
+	for _, q := range queries {
+		if r := resp.Responses[q.RefID]; r.Error != nil {
+			t.Errorf("%s (%s) failed: %v", q.RefID, q.QueryType, r.Error)
+		}
+	}
+	for _, want := range []string{"report", "use_matrix", "severity_timeline", "insights", "instances", "annotations", "alert"} {
+		if !asked[want] {
+			t.Errorf("the provisioning never uses %s", want)
+		}
 	}
 }

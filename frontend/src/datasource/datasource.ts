@@ -1,5 +1,5 @@
-import { CoreApp, DataSourceInstanceSettings } from '@grafana/data';
-import { DataSourceWithBackend } from '@grafana/runtime';
+import { CoreApp, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
 import { DEFAULT_QUERY, GreggOptions, GreggQuery } from './types';
 
@@ -14,5 +14,23 @@ export class DataSource extends DataSourceWithBackend<GreggQuery, GreggOptions> 
 
   getDefaultQuery(_: CoreApp): Partial<GreggQuery> {
     return DEFAULT_QUERY;
+  }
+
+  /**
+   * Interpolate dashboard variables before the query reaches the backend: `instances` in
+   * regex format (a multi-value `$instance` becomes `(a|b)`, each value escaped), the other
+   * text fields as plain text.
+   */
+  applyTemplateVariables(query: GreggQuery, scopedVars: ScopedVars): GreggQuery {
+    const srv = getTemplateSrv();
+    const text = (v?: string) => (v === undefined ? v : srv.replace(v, scopedVars));
+    return {
+      ...query,
+      instances: query.instances === undefined ? undefined : srv.replace(query.instances, scopedVars, 'regex'),
+      window: text(query.window),
+      minSeverity: text(query.minSeverity),
+      histogram: text(query.histogram),
+      expr: text(query.expr),
+    };
   }
 }

@@ -3,6 +3,14 @@ import { DataQuery } from '@grafana/schema';
 
 /** Query types the backend answers (see docs/frames.md). */
 export const QUERY_TYPES = [
+  { value: 'insights', label: 'Insights', description: 'One row per insight, every field' },
+  { value: 'report', label: 'Report', description: 'What the report panel renders' },
+  { value: 'alert', label: 'Alert', description: 'severity_level per instance × check, for alerting' },
+  { value: 'use_matrix', label: 'USE matrix', description: 'Instances × resources × U/S/E' },
+  { value: 'severity_timeline', label: 'Severity timeline', description: 'Worst severity over the range' },
+  { value: 'annotations', label: 'Annotations', description: 'When each condition held' },
+  { value: 'promql_check', label: 'PromQL check', description: 'Your own PromQL, judged as a check' },
+  { value: 'instances', label: 'Instances', description: 'Values for template variables' },
   { value: 'use_summary', label: 'USE summary', description: 'CPU utilization per instance' },
 ] as const;
 
@@ -13,6 +21,28 @@ export interface GreggQuery extends DataQuery {
   queryType?: QueryType;
   /** Rate window and look-back, e.g. "5m". */
   window?: string;
+  /** An `instance` regex; template variables are interpolated in regex format. */
+  instances?: string;
+  /** Components to keep: cpu, memory, disk, filesystem, network, system. */
+  components?: string[];
+  /** Leave out insights below this severity. */
+  minSeverity?: string;
+  /** Methodologies to run and keep (use_method, workload_characterization, …). */
+  methodologies?: string[];
+  /** A histogram for latency analysis, and its objective (e.g. "250ms@99"). */
+  histogram?: string;
+  slo?: string;
+  /** The label grouping peers for outliers (default job). */
+  groupBy?: string;
+  /** severity_timeline: one series per component (default) or instance. */
+  timelineBy?: 'component' | 'instance';
+  /** promql_check fields. */
+  expr?: string;
+  warning?: number | string;
+  critical?: number | string;
+  direction?: 'above' | 'below';
+  unit?: string;
+  title?: string;
 }
 
 export const DEFAULT_QUERY: Partial<GreggQuery> = {

@@ -1,0 +1,231 @@
+// Package provision builds what users provision into Grafana beside the plugin: the "USE
+// Method — Gregg Insights" dashboard and an alert rule on the `alert` query type, with
+// grafana-foundation-sdk's builders rather than hand-written JSON. `go run mage.go
+// provisioning` writes them under provisioning/; a conformance test checks the committed files
+// are what this package builds, and that every query in them is one the plugin answers.
+package provision
+
+import (
+	"encoding/json"
+	"reflect"
+
+	"github.com/grafana/grafana-foundation-sdk/go/alerting"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/expr"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
+
+const (
+	// PluginType is the data source plugin id.
+	PluginType = "gregg-insights-datasource"
+	// DatasourceUID is the uid provisioning/datasources/gregg-insights.yaml gives it.
+	DatasourceUID = "gregg-insights"
+	// PanelType is the report panel's plugin id.
+	PanelType = "gregg-insights-panel"
+	// DashboardUID is the dashboard's uid.
+	DashboardUID = "gregg-insights-use"
+	// Folder is where the alert rule lives.
+	Folder = "Gregg Insights"
+)
+
+// Query is a Gregg Insights query as panels store it (docs/frames.md).
+type Query struct {
+	RefID       string                `json:"refId"`
+	Datasource  *common.DataSourceRef `json:"datasource,omitempty"`
+	QueryType   string                `json:"queryType"`
+	Window      string                `json:"window,omitempty"`
+	Instances   string                `json:"instances,omitempty"`
+	MinSeverity string                `json:"minSeverity,omitempty"`
+	TimelineBy  string                `json:"timelineBy,omitempty"`
+}
+
+// ImplementsDataqueryVariant makes Query a foundation-sdk data query.
+func (Query) ImplementsDataqueryVariant() {}
+
+// DataqueryType names the plugin the query is for.
+func (Query) DataqueryType() string { return PluginType }
+
+// Validate accepts every query; the plugin is the judge (see the conformance test).
+func (Query) Validate() error { return nil }
+
+// Equals compares two queries.
+func (q Query) Equals(other variants.Dataquery) bool { return reflect.DeepEqual(q, other) }
+
+// Build makes Query its own builder.
+func (q Query) Build() (variants.Dataquery, error) { return q, nil }
+
+var _ cog.Builder[variants.Dataquery] = Query{}
+
+func gregg() common.DataSourceRef {
+	t, uid := PluginType, DatasourceUID
+	return common.DataSourceRef{Type: &t, Uid: &uid}
+}
+
+func promRef() common.DataSourceRef {
+	t, uid := "prometheus", "${prometheus}"
+	return common.DataSourceRef{Type: &t, Uid: &uid}
+}
+
+func q(refID, queryType string) Query {
+	ds := gregg()
+	return Query{RefID: refID, Datasource: &ds, QueryType: queryType, Window: "10m", Instances: "$instance"}
+}
+
+func metric(title, expr, unit string, max float64) *timeseries.PanelBuilder {
+	p := timeseries.NewPanelBuilder().
+		Title(title).
+		Datasource(promRef()).
+		Unit(unit).
+		Min(0).
+		Height(8).
+		Span(8).
+		WithTarget(prometheus.NewDataqueryBuilder().RefId("A").Expr(expr).LegendFormat("{{instance}}"))
+	if max > 0 {
+		p = p.Max(max)
+	}
+	return p
+}
+
+// Dashboard builds "USE Method — Gregg Insights": the report panel, metric graphs with the
+// insight annotations, the USE matrix, the severity timeline and the insights table, for the
+// instances picked in `$instance`.
+func Dashboard() (dashboard.Dashboard, error) {
+	instancesQuery := q("V", "instances")
+	instancesQuery.Instances = ""
+	instancesQuery.Window = ""
+	var queryModel map[string]any
+	raw, _ := json.Marshal(instancesQuery)
+	_ = json.Unmarshal(raw, &queryModel)
+	annotations := q("Anno", "annotations")
+	annotations.MinSeverity = "medium"
+	insights := q("A", "insights")
+	insights.MinSeverity = "low"
+	timeline := q("A", "severity_timeline")
+	timeline.Window = ""
+	return dashboard.NewDashboardBuilder("USE Method — Gregg Insights").
+		Uid(DashboardUID).
+		Tags([]string{"gregg-insights", "use-method", "performance"}).
+		Time("now-6h", "now").
+		Refresh("1m").
+		WithVariable(dashboard.NewDatasourceVariableBuilder("prometheus").Label("Prometheus").Type("prometheus")).
+		WithVariable(dashboard.NewQueryVariableBuilder("instance").
+			Label("Instance").
+			Datasource(gregg()).
+			Query(dashboard.StringOrMap{Map: queryModel}).
+			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+			Multi(true).
+			IncludeAll(true).
+			AllValue(".*")).
+		Annotation(dashboard.NewAnnotationQueryBuilder().
+			Name("Gregg Insights").
+			Datasource(gregg()).
+			Enable(true).
+			IconColor("red").
+			Target(annotations)).
+		WithPanel(dashboard.NewPanelBuilder().
+			Type(PanelType).
+			Title("Systems performance report").
+			Datasource(gregg()).
+			Height(14).
+			Span(24).
+			WithTarget(q("A", "report"))).
+		WithPanel(metric("CPU utilization", `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle", instance=~"$instance"}[$__rate_interval])))`, "percent", 100)).
+		WithPanel(metric("Memory utilization", `100 * (1 - node_memory_MemAvailable_bytes{instance=~"$instance"} / node_memory_MemTotal_bytes{instance=~"$instance"})`, "percent", 100)).
+		WithPanel(metric("Disk busy", `100 * max by (instance) (rate(node_disk_io_time_seconds_total{instance=~"$instance"}[$__rate_interval]))`, "percent", 100)).
+		WithPanel(table.NewPanelBuilder().
+			Title("USE matrix").
+			Datasource(gregg()).
+			Height(10).
+			Span(12).
+			WithTarget(q("A", "use_matrix"))).
+		WithPanel(timeseries.NewPanelBuilder().
+			Title("Worst severity per resource (0 none … 4 critical)").
+			Datasource(gregg()).
+			Min(0).
+			Max(4).
+			Height(10).
+			Span(12).
+			WithTarget(timeline)).
+		WithPanel(table.NewPanelBuilder().
+			Title("Insights").
+			Datasource(gregg()).
+			Height(10).
+			Span(24).
+			WithTarget(insights)).
+		Build()
+}
+
+// AlertRule builds the rule "USE finding at high or critical": the `alert` query (one series
+// per instance × check, `severity_level` 0–4) and a threshold above 2. Healthy rows are 0, so
+// the alert resolves instead of going to "no data".
+func AlertRule() (alerting.Rule, error) {
+	alert := q("A", "alert")
+	alert.Instances = ""
+	return alerting.NewRuleBuilder("USE finding at high or critical").
+		Uid("gregg-insights-use-high").
+		RuleGroup("Gregg Insights").
+		FolderUID("gregg-insights").
+		Condition("C").
+		WithQuery(alerting.NewQueryBuilder("A").
+			DatasourceUid(DatasourceUID).
+			RelativeTimeRange(600, 0).
+			Model(alert)).
+		WithQuery(alerting.NewQueryBuilder("C").
+			DatasourceUid("__expr__").
+			Model(expr.NewExprBuilder().TypeThreshold(expr.NewTypeThresholdBuilder().
+				RefId("C").
+				Expression("A").
+				Conditions([]cog.Builder[expr.ExprTypeThresholdConditions]{
+					expr.NewExprTypeThresholdConditionsBuilder().Evaluator(
+						expr.NewExprTypeThresholdConditionsEvaluatorBuilder().
+							Type(expr.ExprTypeThresholdConditionsEvaluatorTypeGt).
+							Params([]float64{2})),
+				})))).
+		For("5m").
+		NoDataState(alerting.RuleNoDataStateOK).
+		ExecErrState(alerting.RuleExecErrStateError).
+		Labels(map[string]string{"source": "gregg-insights"}).
+		Annotations(map[string]string{
+			"summary":     "{{ $labels.check }} on {{ $labels.instance }} is at severity level {{ $values.A }} (3 high, 4 critical)",
+			"description": "Open the USE Method — Gregg Insights dashboard for the observation, evidence, root cause and next commands.",
+		}).
+		Build()
+}
+
+// AlertFile is Grafana's file-provisioning format for alert rules (apiVersion 1, groups).
+func AlertFile() (map[string]any, error) {
+	rule, err := AlertRule()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(rule)
+	if err != nil {
+		return nil, err
+	}
+	var full map[string]any
+	if err := json.Unmarshal(raw, &full); err != nil {
+		return nil, err
+	}
+	// File provisioning takes the folder and group from the group; the rest as the API has it.
+	keep := map[string]any{}
+	for _, k := range []string{"uid", "title", "condition", "data", "for", "noDataState", "execErrState", "labels", "annotations"} {
+		if v, ok := full[k]; ok {
+			keep[k] = v
+		}
+	}
+	return map[string]any{
+		"apiVersion": 1,
+		"groups": []any{map[string]any{
+			"orgId":    1,
+			"name":     "Gregg Insights",
+			"folder":   Folder,
+			"interval": "1m",
+			"rules":    []any{keep},
+		}},
+	}, nil
+}
