@@ -1,6 +1,13 @@
 import { PanelPlugin } from '@grafana/data';
 
-import { ReportPanel } from './components/ReportPanel';
+import { ReportOptions, ReportPanel } from './components/ReportPanel';
 
-/** The Gregg Insights Report panel. */
-export const plugin = new PanelPlugin(ReportPanel);
+/** The Gregg Insights Report panel: use it with the data source's `report` or `insights` query. */
+export const plugin = new PanelPlugin<ReportOptions>(ReportPanel).setPanelOptions((builder) =>
+  builder.addTextInput({
+    path: 'exploreDatasource',
+    name: 'Explore data source',
+    description: 'Prometheus data source uid for the related-metric links (default data source when empty)',
+    defaultValue: '',
+  })
+);

@@ -1,22 +1,23 @@
 import React from 'react';
-import { render, screen } from '@testing-library/react';
+import { fireEvent, render, screen } from '@testing-library/react';
 import {
+  DataFrame,
   EventBusSrv,
   FieldType,
   LoadingState,
   PanelProps,
   getDefaultTimeRange,
   toDataFrame,
-  DataFrame,
 } from '@grafana/data';
 
-import { ReportPanel } from './ReportPanel';
+import { ReportOptions, ReportPanel } from './ReportPanel';
+import { exploreLink, formatEvidence, readReport } from '../report/model';
 
-function props(series: DataFrame[]): PanelProps {
+function props(series: DataFrame[], state = LoadingState.Done): PanelProps<ReportOptions> {
   const timeRange = getDefaultTimeRange();
   return {
     id: 1,
-    data: { series, state: LoadingState.Done, timeRange },
+    data: { series, state, timeRange },
     timeRange,
     timeZone: 'utc',
     options: {},
@@ -34,31 +35,158 @@ function props(series: DataFrame[]): PanelProps {
   };
 }
 
+interface Row {
+  id: string;
+  severity: string;
+  title: string;
+  component?: string;
+  instance?: string;
+  issue_type?: string;
+  evidence?: string;
+  investigation_steps?: string;
+  related_metrics?: string;
+}
+
+/** An insights frame as the backend sends it (docs/frames.md), built by @grafana/data. */
+function insights(rows: Row[]): DataFrame {
+  const col = (name: keyof Row, fallback = '') => ({
+    name,
+    type: FieldType.string,
+    values: rows.map((r) => (r[name] as string | undefined) ?? fallback),
+  });
+  return toDataFrame({
+    name: 'insights',
+    fields: [
+      col('id'),
+      col('severity'),
+      col('title'),
+      col('component', 'cpu'),
+      col('instance', 'busy-1:9100'),
+      col('issue_type', 'bottleneck'),
+      { name: 'methodology', type: FieldType.string, values: rows.map(() => 'use_method') },
+      { name: 'observation', type: FieldType.string, values: rows.map((r) => `Observed ${r.id}`) },
+      col('evidence', '{"cpu_utilization_percent": 97.04, "written_bytes_per_second": 3145728}'),
+      { name: 'root_cause', type: FieldType.string, values: rows.map(() => 'Demand exceeds supply.') },
+      { name: 'immediate_action', type: FieldType.string, values: rows.map(() => 'Find the consumers.') },
+      col('investigation_steps', '["mpstat -P ALL 1", "pidstat 1"]'),
+      { name: 'long_term_fix', type: FieldType.string, values: rows.map(() => 'Add capacity.') },
+      col('related_metrics', '["rate(node_cpu_seconds_total[1m])"]'),
+      { name: 'confidence', type: FieldType.number, values: rows.map(() => 95) },
+      { name: 'book_reference', type: FieldType.string, values: rows.map(() => 'Systems Performance 2nd ed., Ch. 6') },
+      { name: 'check', type: FieldType.string, values: rows.map(() => 'cpu.bottleneck') },
+    ],
+  });
+}
+
 describe('ReportPanel', () => {
-  it('lists every row the data source returned', () => {
-    const frame = toDataFrame({
-      name: 'use_summary',
-      fields: [
-        { name: 'instance', type: FieldType.string, values: ['busy-1:9100', 'idle-1:9100'] },
-        {
-          name: 'utilization',
-          type: FieldType.number,
-          values: [97.04, 10],
-          config: { displayName: 'CPU utilization' },
-        },
-        { name: 'severity', type: FieldType.string, values: ['high', 'ok'] },
-      ],
-    });
+  it('shows the summary and cards grouped critical first, with evidence, steps and Explore links', () => {
+    const frame = insights([
+      { id: 'a', severity: 'medium', title: 'CPU busy on warm-1', instance: 'warm-1:9100' },
+      { id: 'b', severity: 'critical', title: 'CPU bottleneck on busy-1' },
+      { id: 'c', severity: 'info', title: 'processes collector off', issue_type: 'coverage' },
+    ]);
     render(<ReportPanel {...props([frame])} />);
-    expect(screen.getByText('CPU utilization')).toBeInTheDocument();
-    expect(screen.getByText('busy-1:9100')).toBeInTheDocument();
-    expect(screen.getByText('97.0')).toBeInTheDocument();
-    expect(screen.getByText('high')).toBeInTheDocument();
-    expect(screen.getAllByRole('row')).toHaveLength(3);
+    const summary = screen.getByTestId('gregg-summary');
+    expect(summary).toHaveTextContent('Critical Issues1');
+    expect(summary).toHaveTextContent('Total Findings3');
+    const cards = screen.getAllByTestId('gregg-card');
+    expect(cards[0]).toHaveTextContent('CPU bottleneck on busy-1');
+    expect(cards[1]).toHaveTextContent('CPU busy on warm-1');
+    // Critical cards open by default: evidence with units, numbered steps, a link to Explore.
+    expect(cards[0]).toHaveTextContent('97.0%');
+    expect(cards[0]).toHaveTextContent('3.00 MiB/s');
+    expect(cards[0].querySelectorAll('ol li')).toHaveLength(2);
+    const link = cards[0].querySelector('a');
+    expect(link?.getAttribute('href')).toContain('/explore?left=');
+    // Medium cards start collapsed; a click opens them.
+    expect(cards[1]).not.toHaveTextContent('Demand exceeds supply.');
+    fireEvent.click(screen.getByText(/CPU busy on warm-1/));
+    expect(screen.getAllByTestId('gregg-card')[1]).toHaveTextContent('Demand exceeds supply.');
+    // Coverage is listed apart.
+    expect(screen.getByTestId('gregg-coverage')).toHaveTextContent('processes collector off');
   });
 
-  it('says so when there is nothing to show', () => {
-    render(<ReportPanel {...props([])} />);
+  it('filters by severity, component and instance', () => {
+    const frame = insights([
+      { id: 'a', severity: 'low', title: 'low one', instance: 'x:9100' },
+      { id: 'b', severity: 'high', title: 'high one', instance: 'y:9100', component: 'disk' },
+    ]);
+    render(<ReportPanel {...props([frame])} />);
+    fireEvent.change(screen.getByLabelText('Minimum severity'), { target: { value: 'high' } });
+    expect(screen.getAllByTestId('gregg-card')).toHaveLength(1);
+    fireEvent.change(screen.getByLabelText('Minimum severity'), { target: { value: 'info' } });
+    fireEvent.change(screen.getByLabelText('Component'), { target: { value: 'disk' } });
+    expect(screen.getAllByTestId('gregg-card')).toHaveLength(1);
+    fireEvent.change(screen.getByLabelText('Component'), { target: { value: '' } });
+    fireEvent.change(screen.getByLabelText('Instance'), { target: { value: 'x:' } });
+    expect(screen.getByText(/low one/)).toBeInTheDocument();
+    expect(screen.queryByText(/high one/)).toBeNull();
+  });
+
+  it('pages hundreds of insights', () => {
+    const rows = Array.from({ length: 300 }, (_, k) => ({ id: `i${k}`, severity: 'low', title: `finding ${k}` }));
+    render(<ReportPanel {...props([insights(rows)])} />);
+    expect(screen.getAllByTestId('gregg-card')).toHaveLength(25);
+    fireEvent.click(screen.getByText(/Show more/));
+    expect(screen.getAllByTestId('gregg-card')).toHaveLength(50);
+  });
+
+  it('says the system is healthy when there is nothing to show, and lists coverage gaps', () => {
+    render(
+      <ReportPanel
+        {...props([insights([{ id: 'c', severity: 'info', title: 'mdadm failing', issue_type: 'coverage' }])])}
+      />
+    );
     expect(screen.getByTestId('gregg-report-empty')).toHaveTextContent('No findings');
+    expect(screen.getByTestId('gregg-coverage')).toHaveTextContent('mdadm failing');
+  });
+
+  it('renders what it can from malformed frames and says what is wrong', () => {
+    const bad = insights([
+      { id: 'a', severity: 'high', title: 'ok card', evidence: '{not json', investigation_steps: 'step one' },
+    ]);
+    render(<ReportPanel {...props([bad])} />);
+    expect(screen.getByText(/ok card/)).toBeInTheDocument();
+    expect(screen.getByTestId('gregg-problems')).toHaveTextContent('evidence of a is not a JSON object');
+    expect(screen.getByTestId('gregg-problems')).toHaveTextContent('investigation steps of a is not a JSON list');
+
+    const noTitle = toDataFrame({
+      name: 'insights',
+      fields: [{ name: 'severity', type: FieldType.string, values: ['high'] }],
+    });
+    const { container } = render(<ReportPanel {...props([noTitle])} />);
+    expect(container).toHaveTextContent('the insights frame lacks `title`');
+  });
+
+  it('shows loading and error states', () => {
+    const { unmount } = render(<ReportPanel {...props([], LoadingState.Loading)} />);
+    expect(screen.getByText(/Analysing/)).toBeInTheDocument();
+    unmount();
+    const p = props([]);
+    p.data = { ...p.data, state: LoadingState.Error, errors: [{ message: 'Prometheus is unreachable' }] };
+    render(<ReportPanel {...p} />);
+    expect(screen.getByText('Prometheus is unreachable')).toBeInTheDocument();
+  });
+});
+
+describe('report model', () => {
+  it('formats evidence by unit suffix and builds Explore links', () => {
+    expect(formatEvidence('held_seconds', 600)).toBe('600 s');
+    expect(formatEvidence('p99_seconds', 0.0417)).toBe('41.7 ms');
+    expect(formatEvidence('queue_ms', 2)).toBe('2.00 ms');
+    expect(formatEvidence('missing', null)).toBe('n/a');
+    const link = decodeURIComponent(exploreLink('up{job="node"}', 'prom'));
+    expect(link).toContain('"expr":"up{job=\\"node\\"}"');
+    expect(link).toContain('"datasource":"prom"');
+  });
+
+  it('counts every severity, coverage included, in the summary', () => {
+    const r = readReport([
+      insights([
+        { id: 'a', severity: 'critical', title: 't' },
+        { id: 'b', severity: 'bogus', title: 'u' },
+      ]),
+    ]);
+    expect(r.summary).toMatchObject({ critical: 1, info: 1, total: 2 });
   });
 });

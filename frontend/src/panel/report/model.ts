@@ -1,0 +1,178 @@
+import { DataFrame } from '@grafana/data';
+
+/** Severities, most urgent first. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** One insight, as the `insights` frame carries it (docs/frames.md). */
+export interface Insight {
+  id: string;
+  severity: Severity;
+  title: string;
+  component: string;
+  methodology: string;
+  issueType: string;
+  instance?: string;
+  device?: string;
+  observation: string;
+  evidence: Array<[string, number | null]>;
+  rootCause: string;
+  immediateAction: string;
+  investigationSteps: string[];
+  longTermFix: string;
+  relatedMetrics: string[];
+  confidence: number;
+  bookReference?: string;
+  check: string;
+}
+
+/** Counts by severity. */
+export type Summary = Record<Severity, number> & { total: number };
+
+/** What the panel can show, and what was wrong with the data it was given. */
+export interface Report {
+  insights: Insight[];
+  summary: Summary;
+  /** Coverage notes (issue type `coverage`): shown apart from findings. */
+  coverage: Insight[];
+  problems: string[];
+}
+
+function column(frame: DataFrame, name: string): unknown[] | undefined {
+  const field = frame.fields.find((f) => f.name === name);
+  return field ? Array.from(field.values as ArrayLike<unknown>) : undefined;
+}
+
+function text(v: unknown): string {
+  return v === null || v === undefined ? '' : String(v);
+}
+
+function jsonList(raw: unknown, what: string, id: string, problems: string[]): string[] {
+  if (raw === null || raw === undefined || raw === '') {
+    return [];
+  }
+  try {
+    const parsed = JSON.parse(String(raw));
+    if (Array.isArray(parsed)) {
+      return parsed.map(String);
+    }
+  } catch {
+    // reported below
+  }
+  problems.push(`${what} of ${id} is not a JSON list; shown as text`);
+  return [String(raw)];
+}
+
+function jsonEvidence(raw: unknown, id: string, problems: string[]): Array<[string, number | null]> {
+  if (raw === null || raw === undefined || raw === '') {
+    return [];
+  }
+  try {
+    const parsed = JSON.parse(String(raw));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      return Object.entries(parsed).map(([k, v]) => [k, typeof v === 'number' ? v : null]);
+    }
+  } catch {
+    // reported below
+  }
+  problems.push(`evidence of ${id} is not a JSON object; left out`);
+  return [];
+}
+
+const REQUIRED = ['severity', 'title'];
+
+/** Read the `insights` frame (from an `insights` or `report` query) into insights and a summary. */
+export function readReport(series: DataFrame[]): Report {
+  const problems: string[] = [];
+  const frame = series.find((f) => f.name === 'insights') ?? series.find((f) => column(f, 'title') !== undefined);
+  const all: Insight[] = [];
+  if (!frame) {
+    if (series.some((f) => f.length > 0)) {
+      problems.push('no insights frame in the data: use the report or insights query type');
+    }
+  } else {
+    const missing = REQUIRED.filter((n) => column(frame, n) === undefined);
+    if (missing.length > 0) {
+      problems.push(`the insights frame lacks ${missing.map((m) => `\`${m}\``).join(', ')}`);
+    }
+    const get = (name: string) => column(frame, name) ?? [];
+    const [ids, severities, titles] = [get('id'), get('severity'), get('title')];
+    for (let i = 0; i < frame.length; i++) {
+      const id = text(ids[i]) || `row ${i + 1}`;
+      const severity = text(severities[i]).toLowerCase();
+      all.push({
+        id,
+        severity: (SEVERITIES as readonly string[]).includes(severity) ? (severity as Severity) : 'info',
+        title: text(titles[i]) || '(untitled finding)',
+        component: text(get('component')[i]),
+        methodology: text(get('methodology')[i]),
+        issueType: text(get('issue_type')[i]),
+        instance: text(get('instance')[i]) || undefined,
+        device: text(get('device')[i]) || undefined,
+        observation: text(get('observation')[i]),
+        evidence: jsonEvidence(get('evidence')[i], id, problems),
+        rootCause: text(get('root_cause')[i]),
+        immediateAction: text(get('immediate_action')[i]),
+        investigationSteps: jsonList(get('investigation_steps')[i], 'investigation steps', id, problems),
+        longTermFix: text(get('long_term_fix')[i]),
+        relatedMetrics: jsonList(get('related_metrics')[i], 'related metrics', id, problems),
+        confidence: Number(get('confidence')[i] ?? 0) || 0,
+        bookReference: text(get('book_reference')[i]) || undefined,
+        check: text(get('check')[i]),
+      });
+    }
+  }
+  const coverage = all.filter((i) => i.issueType === 'coverage');
+  const insights = all.filter((i) => i.issueType !== 'coverage');
+  const summary = { critical: 0, high: 0, medium: 0, low: 0, info: 0, total: 0 } as Summary;
+  for (const i of all) {
+    summary[i.severity] += 1;
+    summary.total += 1;
+  }
+  return { insights, summary, coverage, problems };
+}
+
+/** Unit from an evidence name's suffix, as the backend names them. */
+export function formatEvidence(name: string, value: number | null): string {
+  if (value === null || !Number.isFinite(value)) {
+    return 'n/a';
+  }
+  const sig = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const bytes = (v: number) => {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let u = 0;
+    while (Math.abs(v) >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return `${sig(v)} ${units[u]}`;
+  };
+  if (name.endsWith('_percent')) {
+    return `${sig(value)}%`;
+  }
+  if (name.endsWith('_bytes_per_second')) {
+    return `${bytes(value)}/s`;
+  }
+  if (name.endsWith('_bytes')) {
+    return bytes(value);
+  }
+  if (name.endsWith('_per_second')) {
+    return `${sig(value)}/s`;
+  }
+  if (name.endsWith('_ms')) {
+    return `${sig(value)} ms`;
+  }
+  if (name.endsWith('_seconds')) {
+    return value < 1 ? `${sig(value * 1000)} ms` : `${sig(value)} s`;
+  }
+  if (name.endsWith('_hours')) {
+    return `${sig(value)} h`;
+  }
+  return sig(value);
+}
+
+/** A link to Explore running `expr` (in the default or the given Prometheus data source). */
+export function exploreLink(expr: string, datasource?: string): string {
+  const left = { datasource, queries: [{ refId: 'A', expr }], range: { from: 'now-1h', to: 'now' } };
+  return `/explore?left=${encodeURIComponent(JSON.stringify(left))}`;
+}
