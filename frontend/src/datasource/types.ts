@@ -34,6 +34,8 @@ export interface GreggQuery extends DataQuery {
   slo?: string;
   /** The label grouping peers for outliers (default job). */
   groupBy?: string;
+  /** Per-query threshold overrides by check id. */
+  thresholds?: ThresholdOverrides;
   /** severity_timeline: one series per component (default) or instance. */
   timelineBy?: 'component' | 'instance';
   /** promql_check fields. */

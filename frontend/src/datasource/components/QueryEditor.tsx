@@ -1,37 +1,204 @@
-import React, { ChangeEvent } from 'react';
+import React, { FormEvent } from 'react';
 import { QueryEditorProps } from '@grafana/data';
-import { Combobox, InlineField, InlineFieldRow, Input } from '@grafana/ui';
+import { Combobox, InlineField, InlineFieldRow, Input, MultiCombobox, TextArea } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import { GreggOptions, GreggQuery, QUERY_TYPES, QueryType } from '../types';
 
 type Props = QueryEditorProps<DataSource, GreggQuery, GreggOptions>;
 
-/** Query type and window; filters and the other query types arrive with the analyzer. */
+const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'].map((s) => ({ value: s, label: s }));
+const COMPONENTS = ['cpu', 'memory', 'disk', 'filesystem', 'network', 'system'].map((c) => ({ value: c, label: c }));
+const METHODOLOGIES = [
+  { value: 'use_method', label: 'USE method' },
+  { value: 'workload_characterization', label: 'Workload characterization' },
+  { value: 'drill_down', label: 'Drill-down' },
+  { value: 'latency_analysis', label: 'Latency analysis' },
+  { value: 'fleet_outliers', label: 'Fleet outliers' },
+];
+const UNITS = ['percent', 'ratio', 'seconds', 'ms', 'bytes', 'per_second', 'bytes_per_second', 'count'].map((u) => ({
+  value: u,
+  label: u,
+}));
+
+/**
+ * Query type, window and the filters every type honours (instances with template variables,
+ * components, minimum severity, methodologies, per-query thresholds); latency options; and
+ * the custom PromQL check's fields for `promql_check`.
+ */
 export function QueryEditor({ query, onChange, onRunQuery }: Props) {
+  const set = (patch: Partial<GreggQuery>) => onChange({ ...query, ...patch });
+  const text = (key: keyof GreggQuery) => (e: FormEvent<HTMLInputElement | HTMLTextAreaElement>) =>
+    set({ [key]: e.currentTarget.value } as Partial<GreggQuery>);
+  const thresholds = query.thresholds === undefined ? '' : JSON.stringify(query.thresholds);
   return (
-    <InlineFieldRow>
-      <InlineField label="Query type" labelWidth={14}>
-        <Combobox
-          width={30}
-          options={QUERY_TYPES.map((t) => ({ value: t.value, label: t.label, description: t.description }))}
-          value={query.queryType ?? 'use_summary'}
-          onChange={(option) => {
-            onChange({ ...query, queryType: option.value as QueryType });
-            onRunQuery();
-          }}
-        />
-      </InlineField>
-      <InlineField label="Window" labelWidth={10} tooltip="Rate window and look-back, e.g. 5m or 1h">
-        <Input
-          width={12}
-          data-testid="query-window"
-          value={query.window ?? ''}
-          placeholder="5m"
-          onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, window: e.target.value })}
-          onBlur={onRunQuery}
-        />
-      </InlineField>
-    </InlineFieldRow>
+    <>
+      <InlineFieldRow>
+        <InlineField label="Query type" labelWidth={14}>
+          <Combobox
+            width={30}
+            options={QUERY_TYPES.map((t) => ({ value: t.value, label: t.label, description: t.description }))}
+            value={query.queryType ?? 'use_summary'}
+            onChange={(option) => {
+              set({ queryType: option.value as QueryType });
+              onRunQuery();
+            }}
+          />
+        </InlineField>
+        <InlineField label="Window" labelWidth={10} tooltip="Rate window and look-back, e.g. 5m or 1h">
+          <Input
+            width={12}
+            data-testid="query-window"
+            value={query.window ?? ''}
+            placeholder="5m"
+            onChange={text('window')}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField label="Instances" labelWidth={12} tooltip="An instance regex; $instance works (regex format)">
+          <Input
+            width={28}
+            data-testid="query-instances"
+            value={query.instances ?? ''}
+            placeholder="$instance or web-.*"
+            onChange={text('instances')}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField label="Components" labelWidth={14}>
+          <MultiCombobox
+            width={40}
+            options={COMPONENTS}
+            value={query.components ?? []}
+            onChange={(items) => {
+              set({ components: items.map((i) => String(i.value)) });
+              onRunQuery();
+            }}
+          />
+        </InlineField>
+        <InlineField label="Min severity" labelWidth={14}>
+          <Combobox
+            width={16}
+            options={SEVERITIES}
+            value={query.minSeverity ?? 'info'}
+            onChange={(option) => {
+              set({ minSeverity: option.value });
+              onRunQuery();
+            }}
+          />
+        </InlineField>
+        <InlineField label="Methodologies" labelWidth={14}>
+          <MultiCombobox
+            width={50}
+            options={METHODOLOGIES}
+            value={query.methodologies ?? []}
+            onChange={(items) => {
+              set({ methodologies: items.map((i) => String(i.value)) });
+              onRunQuery();
+            }}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField label="Histogram" labelWidth={14} tooltip="A Prometheus histogram for latency analysis">
+          <Input
+            width={40}
+            data-testid="query-histogram"
+            value={query.histogram ?? ''}
+            placeholder='http_request_duration_seconds{job="api"}'
+            onChange={text('histogram')}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField label="SLO" labelWidth={8} tooltip="THRESHOLD@TARGET, e.g. 250ms@99">
+          <Input width={14} value={query.slo ?? ''} placeholder="250ms@99" onChange={text('slo')} onBlur={onRunQuery} />
+        </InlineField>
+        <InlineField label="Peers by" labelWidth={10} tooltip="Label grouping hosts into peers for outliers">
+          <Input
+            width={12}
+            value={query.groupBy ?? ''}
+            placeholder="job"
+            onChange={text('groupBy')}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField
+          label="Thresholds"
+          labelWidth={14}
+          grow
+          tooltip='Per-query overrides by check id, e.g. {"cpu.utilization": {"warning": 70}}'
+        >
+          <Input
+            data-testid="query-thresholds"
+            defaultValue={thresholds}
+            placeholder='{"cpu.utilization": {"warning": 70}}'
+            onBlur={(e) => {
+              const raw = e.currentTarget.value.trim();
+              try {
+                set({ thresholds: raw === '' ? undefined : JSON.parse(raw) });
+              } catch {
+                // Sent as text: the backend names the field in its error.
+                set({ thresholds: raw as unknown as GreggQuery['thresholds'] });
+              }
+              onRunQuery();
+            }}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      {query.queryType === 'promql_check' && (
+        <>
+          <InlineFieldRow>
+            <InlineField
+              label="PromQL"
+              labelWidth={14}
+              grow
+              tooltip="Aggregated by (instance[, device]); ${selector} and ${rate} may be used"
+            >
+              <TextArea
+                data-testid="query-expr"
+                rows={3}
+                value={query.expr ?? ''}
+                onChange={text('expr')}
+                onBlur={onRunQuery}
+              />
+            </InlineField>
+          </InlineFieldRow>
+          <InlineFieldRow>
+            <InlineField label="Warning" labelWidth={14}>
+              <Input width={12} value={query.warning ?? ''} onChange={text('warning')} onBlur={onRunQuery} />
+            </InlineField>
+            <InlineField label="Critical" labelWidth={10}>
+              <Input width={12} value={query.critical ?? ''} onChange={text('critical')} onBlur={onRunQuery} />
+            </InlineField>
+            <InlineField label="Direction" labelWidth={10}>
+              <Combobox
+                width={12}
+                options={[
+                  { value: 'above', label: 'above' },
+                  { value: 'below', label: 'below' },
+                ]}
+                value={query.direction ?? 'above'}
+                onChange={(o) => set({ direction: o.value as 'above' | 'below' })}
+              />
+            </InlineField>
+            <InlineField label="Unit" labelWidth={8}>
+              <Combobox
+                width={18}
+                options={UNITS}
+                value={query.unit ?? 'ratio'}
+                onChange={(o) => set({ unit: o.value })}
+              />
+            </InlineField>
+            <InlineField label="Title" labelWidth={8} grow>
+              <Input value={query.title ?? ''} placeholder="Busy CPUs" onChange={text('title')} onBlur={onRunQuery} />
+            </InlineField>
+          </InlineFieldRow>
+        </>
+      )}
+    </>
   );
 }
