@@ -103,8 +103,8 @@ func Frontend() error {
 	return nil
 }
 
-// Deps installs what the tests and the demo run: Debian's prometheus, prometheus-node-exporter
-// and stress-ng (the live test loads the CPUs with it).
+// Deps installs what the tests and the demo run: Debian's prometheus, prometheus-node-exporter,
+// stress-ng (the live test loads the CPUs with it) and chromium (the browser test).
 func Deps() error {
 	missing := []string{}
 	for bin, pkg := range map[string]string{
@@ -112,6 +112,7 @@ func Deps() error {
 		"promtool":                 "prometheus",
 		"prometheus-node-exporter": "prometheus-node-exporter",
 		"stress-ng":                "stress-ng",
+		"chromium":                 "chromium",
 	} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, pkg)
@@ -170,6 +171,12 @@ func Test() error {
 				return err
 			}
 			return runEnvIn("tests/conformance", env, "go", "test", "-count=1", "-timeout", "10m", "./...")
+		}},
+		// The Go harness wrote the report frames of a scenario (TestReportFramesForTheBrowser);
+		// headless Chromium renders the built panel and editors from them, with screenshots in
+		// frontend/test-output/.
+		{"browser (built modules in headless Chromium)", func() error {
+			return runIn("frontend", "npm", "run", "test:browser")
 		}},
 	}
 	for _, step := range steps {

@@ -27,6 +27,8 @@ export default defineConfig([
       '**/work/',
       '**/ci/',
       'test-results/',
+      'test-output/',
+      'harness/out/',
       'playwright-report/',
       'blob-report/',
       'playwright/.cache/',

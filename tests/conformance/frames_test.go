@@ -2,6 +2,9 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -424,5 +427,38 @@ func TestEveryQueryTypeDecodes(t *testing.T) {
 			}
 			t.Logf("%s → frame %q, %d rows × %d fields\n%s", qt, f.Name, f.Rows(), len(f.Fields), table)
 		}
+	}
+}
+
+// TestReportFramesForTheBrowser writes the decoded `report` frames of mixed_fleet as Grafana's
+// data frame JSON to frontend/test-output/report-frames.json (or GREGG_FRAMES_OUT), for the
+// browser test that renders the built report panel from a real plugin response.
+func TestReportFramesForTheBrowser(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "mixed_fleet")
+	ds := settings(e.Prometheus, nil, nil)
+	resp := p.query(t, ds, query("R", "report", time.Unix(e.Scenario.At, 0), map[string]any{"window": "10m"}))
+	r := resp.Responses["R"]
+	if r.Error != nil {
+		t.Fatalf("report failed: %v", r.Error)
+	}
+	raw, err := json.Marshal(r.Frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Round trip: what the browser reads decodes to the same frames.
+	var back data.Frames
+	if err := json.Unmarshal(raw, &back); err != nil || len(back) != len(r.Frames) {
+		t.Fatalf("frames JSON does not round-trip: %v", err)
+	}
+	out := os.Getenv("GREGG_FRAMES_OUT")
+	if out == "" {
+		out = filepath.Join("..", "..", "frontend", "test-output", "report-frames.json")
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, raw, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,12 @@ import { fireEvent, render, screen } from '@testing-library/react';
 import { DataSourceSettings } from '@grafana/data';
 
 import { ConfigEditor } from './ConfigEditor';
+
+const get = jest.fn();
+jest.mock('@grafana/runtime', () => ({
+  ...jest.requireActual('@grafana/runtime'),
+  getBackendSrv: () => ({ get }),
+}));
 import { GreggOptions, GreggSecureOptions } from '../types';
 
 function settings(
@@ -32,16 +38,19 @@ function settings(
 }
 
 describe('ConfigEditor', () => {
-  it('writes the target selector into jsonData', () => {
+  beforeEach(() => get.mockReset().mockResolvedValue({ checks: [] }));
+
+  it('writes the target selector into jsonData', async () => {
     const onOptionsChange = jest.fn();
     render(<ConfigEditor options={settings()} onOptionsChange={onOptionsChange} />);
     fireEvent.change(screen.getByTestId('target-selector'), { target: { value: 'job="node"' } });
     expect(onOptionsChange).toHaveBeenCalledWith(
       expect.objectContaining({ jsonData: expect.objectContaining({ targetSelector: 'job="node"' }) })
     );
+    await screen.findByTestId('threshold-overrides');
   });
 
-  it('keeps a configured bearer token write-only and resettable', () => {
+  it('keeps a configured bearer token write-only and resettable', async () => {
     const onOptionsChange = jest.fn();
     render(<ConfigEditor options={settings({}, { bearerToken: true })} onOptionsChange={onOptionsChange} />);
     // A configured secret is never shown, only reported as configured.
@@ -49,6 +58,33 @@ describe('ConfigEditor', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Reset' }));
     expect(onOptionsChange).toHaveBeenCalledWith(
       expect.objectContaining({ secureJsonFields: expect.objectContaining({ bearerToken: false }) })
+    );
+    await screen.findByTestId('threshold-overrides');
+  });
+
+  it('lists the checks with their defaults and writes overrides into jsonData.thresholds', async () => {
+    get.mockResolvedValue({
+      checks: [
+        {
+          id: 'cpu.utilization',
+          label: 'CPU utilization',
+          component: 'cpu',
+          direction: 'above',
+          unit: 'percent',
+          defaults: { warning: 80, critical: 95 },
+        },
+      ],
+    });
+    const onOptionsChange = jest.fn();
+    render(<ConfigEditor options={settings()} onOptionsChange={onOptionsChange} />);
+    const input = await screen.findByLabelText('cpu.utilization warning');
+    expect(get).toHaveBeenCalledWith('/api/datasources/uid/gregg/resources/checks');
+    expect(input).toHaveAttribute('placeholder', '80');
+    fireEvent.blur(input, { target: { value: '70' } });
+    expect(onOptionsChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({
+        jsonData: expect.objectContaining({ thresholds: { 'cpu.utilization': { warning: 70 } } }),
+      })
     );
   });
 });

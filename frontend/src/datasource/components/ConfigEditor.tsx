@@ -3,6 +3,7 @@ import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
 import { DataSourceHttpSettings, Field, Input, SecretInput } from '@grafana/ui';
 
 import { GreggOptions, GreggSecureOptions } from '../types';
+import { ThresholdOverrides } from './ThresholdOverrides';
 
 type Props = DataSourcePluginOptionsEditorProps<GreggOptions, GreggSecureOptions>;
 
@@ -51,6 +52,13 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
               secureJsonData: { ...secure, bearerToken: '' },
             })
           }
+        />
+      </Field>
+      <Field label="Threshold overrides" description="Per check; empty means the catalog default.">
+        <ThresholdOverrides
+          uid={options.id ? options.uid : undefined}
+          value={jsonData.thresholds ?? {}}
+          onChange={(thresholds) => onOptionsChange({ ...options, jsonData: { ...jsonData, thresholds } })}
         />
       </Field>
     </>

@@ -40,7 +40,21 @@ const getStyles = (theme: GrafanaTheme2) => {
         background: theme.colors.background.secondary,
         minWidth: 110,
       }),
-    controls: css({ display: 'flex', flexWrap: 'wrap', gap: theme.spacing(1), marginBottom: theme.spacing(1) }),
+    controls: css({
+      display: 'flex',
+      flexWrap: 'wrap',
+      alignItems: 'center',
+      gap: theme.spacing(1),
+      marginBottom: theme.spacing(1),
+      'select, input': {
+        background: theme.components.input.background,
+        color: theme.colors.text.primary,
+        border: `1px solid ${theme.components.input.borderColor}`,
+        borderRadius: theme.shape.radius.default,
+        height: theme.spacing(4),
+        padding: theme.spacing(0, 1),
+      },
+    }),
     group: css({ marginTop: theme.spacing(1), fontWeight: theme.typography.fontWeightMedium }),
     card: (s: Severity) =>
       css({
@@ -49,6 +63,7 @@ const getStyles = (theme: GrafanaTheme2) => {
         padding: theme.spacing(1),
         marginBottom: theme.spacing(1),
         overflowWrap: 'anywhere',
+        'ol, ul': { paddingLeft: theme.spacing(3), margin: 0 },
       }),
     title: css({ fontWeight: theme.typography.fontWeightMedium, cursor: 'pointer' }),
     meta: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize }),
