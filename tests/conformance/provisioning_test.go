@@ -72,7 +72,28 @@ func TestShippedDashboardAndAlertRuleAreGeneratedAndAnswered(t *testing.T) {
 			t.Fatal(err)
 		}
 		if string(got) != string(want)+"\n" {
-			t.Errorf("provisioning/%s is not what provision builds: run `go run mage.go provisioning`", path)
+			t.Errorf("%s is not what provision builds: run `go run mage.go provisioning`", path)
+		}
+	}
+
+	// The app ships its copy: plugin.json includes it, at the path webpack copies it to.
+	for _, manifest := range []string{filepath.Join("..", "..", "plugin.json"), filepath.Join("..", "..", "frontend", "src", "plugin.json")} {
+		var app struct {
+			Includes []struct {
+				Type string `json:"type"`
+				Path string `json:"path"`
+			} `json:"includes"`
+		}
+		raw, err := os.ReadFile(manifest)
+		if err != nil || json.Unmarshal(raw, &app) != nil {
+			t.Fatalf("%s: %v", manifest, err)
+		}
+		included := false
+		for _, inc := range app.Includes {
+			included = included || (inc.Type == "dashboard" && inc.Path == "dashboards/use-method.json")
+		}
+		if !included {
+			t.Errorf("%s does not include dashboards/use-method.json", manifest)
 		}
 	}
 

@@ -61,8 +61,12 @@ func (q Query) Build() (variants.Dataquery, error) { return q, nil }
 
 var _ cog.Builder[variants.Dataquery] = Query{}
 
+// dsUID is the uid the Gregg Insights queries reference: the provisioned data source's, or
+// `${datasource}` in the dashboard the app ships, which lets users pick their data source.
+var dsUID = DatasourceUID
+
 func gregg() common.DataSourceRef {
-	t, uid := PluginType, DatasourceUID
+	t, uid := PluginType, dsUID
 	return common.DataSourceRef{Type: &t, Uid: &uid}
 }
 
@@ -91,10 +95,24 @@ func metric(title, expr, unit string, max float64) *timeseries.PanelBuilder {
 	return p
 }
 
-// Dashboard builds "USE Method — Gregg Insights": the report panel, metric graphs with the
-// insight annotations, the USE matrix, the severity timeline and the insights table, for the
-// instances picked in `$instance`.
+// Dashboard builds "USE Method — Gregg Insights" for provisioning, bound to the provisioned
+// data source (uid gregg-insights): the report panel, metric graphs with the insight
+// annotations, the USE matrix, the severity timeline and the insights table, for the instances
+// picked in `$instance`.
 func Dashboard() (dashboard.Dashboard, error) {
+	dsUID = DatasourceUID
+	return build(nil)
+}
+
+// AppDashboard is the same dashboard as the app ships it (plugin.json `includes`): a
+// `$datasource` variable picks the Gregg Insights data source, whatever its uid.
+func AppDashboard() (dashboard.Dashboard, error) {
+	dsUID = "${datasource}"
+	defer func() { dsUID = DatasourceUID }()
+	return build(dashboard.NewDatasourceVariableBuilder("datasource").Label("Gregg Insights").Type(PluginType))
+}
+
+func build(variable cog.Builder[dashboard.VariableModel]) (dashboard.Dashboard, error) {
 	instancesQuery := q("V", "instances")
 	instancesQuery.Instances = ""
 	instancesQuery.Window = ""
@@ -107,11 +125,15 @@ func Dashboard() (dashboard.Dashboard, error) {
 	insights.MinSeverity = "low"
 	timeline := q("A", "severity_timeline")
 	timeline.Window = ""
-	return dashboard.NewDashboardBuilder("USE Method — Gregg Insights").
+	d := dashboard.NewDashboardBuilder("USE Method — Gregg Insights").
 		Uid(DashboardUID).
 		Tags([]string{"gregg-insights", "use-method", "performance"}).
 		Time("now-6h", "now").
-		Refresh("1m").
+		Refresh("1m")
+	if variable != nil {
+		d = d.WithVariable(variable)
+	}
+	return d.
 		WithVariable(dashboard.NewDatasourceVariableBuilder("prometheus").Label("Prometheus").Type("prometheus")).
 		WithVariable(dashboard.NewQueryVariableBuilder("instance").
 			Label("Instance").

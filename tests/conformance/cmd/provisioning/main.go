@@ -1,5 +1,6 @@
 // Command provisioning writes the dashboard and the alert rule that provision.Dashboard and
-// provision.AlertFile build into the directory given (the repository's provisioning/).
+// provision.AlertFile build into the directory given (the repository's provisioning/), and the
+// app's copy of the dashboard (provision.AppDashboard) into frontend/src/dashboards/ beside it.
 package main
 
 import (
@@ -25,8 +26,13 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	app, err := provision.AppDashboard()
+	if err != nil {
+		fail(err)
+	}
 	write(filepath.Join(dir, "dashboards", "use-method.json"), d)
 	write(filepath.Join(dir, "alerting", "gregg-insights.json"), a)
+	write(filepath.Join(dir, "..", "frontend", "src", "dashboards", "use-method.json"), app)
 }
 
 func write(path string, v any) {
