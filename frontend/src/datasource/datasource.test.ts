@@ -1,4 +1,4 @@
-import { DataSourceInstanceSettings } from '@grafana/data';
+import { DataSourceInstanceSettings, VariableSupportType } from '@grafana/data';
 
 import { DataSource } from './datasource';
 import { GreggOptions } from './types';
@@ -34,5 +34,12 @@ describe('DataSource.applyTemplateVariables', () => {
     const out = ds.applyTemplateVariables({ refId: 'A', queryType: 'alert' }, {});
     expect(out.instances).toBeUndefined();
     expect(out.expr).toBeUndefined();
+  });
+});
+
+describe('DataSource variables', () => {
+  it('use the query editor (an instances query lists the instances)', () => {
+    const ds = new DataSource({ uid: 'g', jsonData: {} } as unknown as DataSourceInstanceSettings<GreggOptions>);
+    expect(ds.variables?.getType()).toBe(VariableSupportType.Datasource);
   });
 });

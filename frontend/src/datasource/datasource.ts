@@ -1,7 +1,13 @@
-import { CoreApp, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { CoreApp, DataSourceInstanceSettings, DataSourceVariableSupport, ScopedVars } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
 import { DEFAULT_QUERY, GreggOptions, GreggQuery } from './types';
+
+/**
+ * Template variables use the query editor: an `instances` query (one string field) lists the
+ * instances of the selection.
+ */
+export class GreggVariableSupport extends DataSourceVariableSupport<DataSource> {}
 
 /** The Gregg Insights data source: every query runs in the backend plugin. */
 export class DataSource extends DataSourceWithBackend<GreggQuery, GreggOptions> {
@@ -10,6 +16,7 @@ export class DataSource extends DataSourceWithBackend<GreggQuery, GreggOptions> 
 
   constructor(instanceSettings: DataSourceInstanceSettings<GreggOptions>) {
     super(instanceSettings);
+    this.variables = new GreggVariableSupport();
   }
 
   getDefaultQuery(_: CoreApp): Partial<GreggQuery> {
