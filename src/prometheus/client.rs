@@ -226,11 +226,7 @@ impl Client {
         promql: &str,
         at: DateTime<Utc>,
     ) -> Result<Answer<InstantValue>, PrometheusError> {
-        let params = vec![
-            ("query", promql.to_string()),
-            ("time", unix_seconds(at)),
-            ("timeout", format_duration(self.inner.timeout)),
-        ];
+        let params = self.instant_params(promql, at);
         let answer: Answer<RawInstant> =
             self.call("query", self.query_http_method(), params).await?;
         Ok(Answer {
@@ -239,20 +235,34 @@ impl Client {
         })
     }
 
+    /// Parameters of an instant query at `at`, with the server-side timeout.
+    fn instant_params(&self, promql: &str, at: DateTime<Utc>) -> Vec<(&'static str, String)> {
+        vec![
+            ("query", promql.to_string()),
+            ("time", unix_seconds(at)),
+            ("timeout", format_duration(self.inner.timeout)),
+        ]
+    }
+
+    /// Parameters of a range query over `range`, with the server-side timeout.
+    fn range_params(&self, promql: &str, range: &QueryRange) -> Vec<(&'static str, String)> {
+        let step = range.step.as_secs_f64().max(0.001);
+        vec![
+            ("query", promql.to_string()),
+            ("start", unix_seconds(range.start)),
+            ("end", unix_seconds(range.end)),
+            ("step", format!("{step}")),
+            ("timeout", format_duration(self.inner.timeout)),
+        ]
+    }
+
     /// Range query over `range`.
     pub async fn query_range(
         &self,
         promql: &str,
         range: &QueryRange,
     ) -> Result<Answer<Vec<Series>>, PrometheusError> {
-        let step = range.step.as_secs_f64().max(0.001);
-        let params = vec![
-            ("query", promql.to_string()),
-            ("start", unix_seconds(range.start)),
-            ("end", unix_seconds(range.end)),
-            ("step", format!("{step}")),
-            ("timeout", format_duration(self.inner.timeout)),
-        ];
+        let params = self.range_params(promql, range);
         let answer: Answer<RawRange> = self
             .call("query_range", self.query_http_method(), params)
             .await?;
@@ -275,11 +285,7 @@ impl Client {
         A: Send + 'static,
         F: FnMut(&mut A, Series) + Send + 'static,
     {
-        let params = vec![
-            ("query", promql.to_string()),
-            ("time", unix_seconds(at)),
-            ("timeout", format_duration(self.inner.timeout)),
-        ];
+        let params = self.instant_params(promql, at);
         self.fold("query", params, acc, on_series).await
     }
 
@@ -295,14 +301,7 @@ impl Client {
         A: Send + 'static,
         F: FnMut(&mut A, Series) + Send + 'static,
     {
-        let step = range.step.as_secs_f64().max(0.001);
-        let params = vec![
-            ("query", promql.to_string()),
-            ("start", unix_seconds(range.start)),
-            ("end", unix_seconds(range.end)),
-            ("step", format!("{step}")),
-            ("timeout", format_duration(self.inner.timeout)),
-        ];
+        let params = self.range_params(promql, range);
         self.fold("query_range", params, acc, on_series).await
     }
 

@@ -61,12 +61,10 @@ func (q Query) Build() (variants.Dataquery, error) { return q, nil }
 
 var _ cog.Builder[variants.Dataquery] = Query{}
 
-// dsUID is the uid the Gregg Insights queries reference: the provisioned data source's, or
+// gregg refers to a Gregg Insights data source by uid: the provisioned one's, or
 // `${datasource}` in the dashboard the app ships, which lets users pick their data source.
-var dsUID = DatasourceUID
-
-func gregg() common.DataSourceRef {
-	t, uid := PluginType, dsUID
+func gregg(uid string) common.DataSourceRef {
+	t := PluginType
 	return common.DataSourceRef{Type: &t, Uid: &uid}
 }
 
@@ -75,8 +73,8 @@ func promRef() common.DataSourceRef {
 	return common.DataSourceRef{Type: &t, Uid: &uid}
 }
 
-func q(refID, queryType string) Query {
-	ds := gregg()
+func q(uid, refID, queryType string) Query {
+	ds := gregg(uid)
 	return Query{RefID: refID, Datasource: &ds, QueryType: queryType, Window: "10m", Instances: "$instance"}
 }
 
@@ -100,30 +98,27 @@ func metric(title, expr, unit string, max float64) *timeseries.PanelBuilder {
 // annotations, the USE matrix, the severity timeline and the insights table, for the instances
 // picked in `$instance`.
 func Dashboard() (dashboard.Dashboard, error) {
-	dsUID = DatasourceUID
-	return build(nil)
+	return build(DatasourceUID, nil)
 }
 
 // AppDashboard is the same dashboard as the app ships it (plugin.json `includes`): a
 // `$datasource` variable picks the Gregg Insights data source, whatever its uid.
 func AppDashboard() (dashboard.Dashboard, error) {
-	dsUID = "${datasource}"
-	defer func() { dsUID = DatasourceUID }()
-	return build(dashboard.NewDatasourceVariableBuilder("datasource").Label("Gregg Insights").Type(PluginType))
+	return build("${datasource}", dashboard.NewDatasourceVariableBuilder("datasource").Label("Gregg Insights").Type(PluginType))
 }
 
-func build(variable cog.Builder[dashboard.VariableModel]) (dashboard.Dashboard, error) {
-	instancesQuery := q("V", "instances")
+func build(uid string, variable cog.Builder[dashboard.VariableModel]) (dashboard.Dashboard, error) {
+	instancesQuery := q(uid, "V", "instances")
 	instancesQuery.Instances = ""
 	instancesQuery.Window = ""
 	var queryModel map[string]any
 	raw, _ := json.Marshal(instancesQuery)
 	_ = json.Unmarshal(raw, &queryModel)
-	annotations := q("Anno", "annotations")
+	annotations := q(uid, "Anno", "annotations")
 	annotations.MinSeverity = "medium"
-	insights := q("A", "insights")
+	insights := q(uid, "A", "insights")
 	insights.MinSeverity = "low"
-	timeline := q("A", "severity_timeline")
+	timeline := q(uid, "A", "severity_timeline")
 	timeline.Window = ""
 	d := dashboard.NewDashboardBuilder("USE Method — Gregg Insights").
 		Uid(DashboardUID).
@@ -137,7 +132,7 @@ func build(variable cog.Builder[dashboard.VariableModel]) (dashboard.Dashboard, 
 		WithVariable(dashboard.NewDatasourceVariableBuilder("prometheus").Label("Prometheus").Type("prometheus")).
 		WithVariable(dashboard.NewQueryVariableBuilder("instance").
 			Label("Instance").
-			Datasource(gregg()).
+			Datasource(gregg(uid)).
 			Query(dashboard.StringOrMap{Map: queryModel}).
 			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
 			Multi(true).
@@ -145,29 +140,29 @@ func build(variable cog.Builder[dashboard.VariableModel]) (dashboard.Dashboard, 
 			AllValue(".*")).
 		Annotation(dashboard.NewAnnotationQueryBuilder().
 			Name("Gregg Insights").
-			Datasource(gregg()).
+			Datasource(gregg(uid)).
 			Enable(true).
 			IconColor("red").
 			Target(annotations)).
 		WithPanel(dashboard.NewPanelBuilder().
 			Type(PanelType).
 			Title("Systems performance report").
-			Datasource(gregg()).
+			Datasource(gregg(uid)).
 			Height(14).
 			Span(24).
-			WithTarget(q("A", "report"))).
+			WithTarget(q(uid, "A", "report"))).
 		WithPanel(metric("CPU utilization", `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle", instance=~"$instance"}[$__rate_interval])))`, "percent", 100)).
 		WithPanel(metric("Memory utilization", `100 * (1 - node_memory_MemAvailable_bytes{instance=~"$instance"} / node_memory_MemTotal_bytes{instance=~"$instance"})`, "percent", 100)).
 		WithPanel(metric("Disk busy", `100 * max by (instance) (rate(node_disk_io_time_seconds_total{instance=~"$instance"}[$__rate_interval]))`, "percent", 100)).
 		WithPanel(table.NewPanelBuilder().
 			Title("USE matrix").
-			Datasource(gregg()).
+			Datasource(gregg(uid)).
 			Height(10).
 			Span(12).
-			WithTarget(q("A", "use_matrix"))).
+			WithTarget(q(uid, "A", "use_matrix"))).
 		WithPanel(timeseries.NewPanelBuilder().
 			Title("Worst severity per resource (0 none … 4 critical)").
-			Datasource(gregg()).
+			Datasource(gregg(uid)).
 			Min(0).
 			Max(4).
 			Height(10).
@@ -175,7 +170,7 @@ func build(variable cog.Builder[dashboard.VariableModel]) (dashboard.Dashboard, 
 			WithTarget(timeline)).
 		WithPanel(table.NewPanelBuilder().
 			Title("Insights").
-			Datasource(gregg()).
+			Datasource(gregg(uid)).
 			Height(10).
 			Span(24).
 			WithTarget(insights)).
@@ -186,7 +181,7 @@ func build(variable cog.Builder[dashboard.VariableModel]) (dashboard.Dashboard, 
 // per instance × check, `severity_level` 0–4) and a threshold above 2. Healthy rows are 0, so
 // the alert resolves instead of going to "no data".
 func AlertRule() (alerting.Rule, error) {
-	alert := q("A", "alert")
+	alert := q(DatasourceUID, "A", "alert")
 	alert.Instances = ""
 	return alerting.NewRuleBuilder("USE finding at high or critical").
 		Uid("gregg-insights-use-high").
