@@ -88,6 +88,23 @@ try {
     check(small.w <= 320 && small.scroll, `${theme}: small panel scrolls (${JSON.stringify(small)})`);
     await page.close();
   }
+  {
+    // The app's Insights page: the built app module asks /api/ds/query for a report and shows it.
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
+    await page.goto(`${base}/frontend/harness/index.html?view=app&theme=dark`);
+    await page.waitForFunction(() => window.harness.ready || window.harness.error, null, { timeout: 30000 });
+    const error = await page.evaluate(() => window.harness.error);
+    check(!error, `app page mounts${error ? `: ${error}` : ''}`);
+    const requests = await page.evaluate(() => window.harness.requests ?? []);
+    const query = requests[0]?.data?.queries?.[0];
+    check(requests[0]?.url === '/api/ds/query' && query?.queryType === 'report', `app page queries a report (${JSON.stringify(query)})`);
+    const text = await page.locator('[data-testid="gregg-insights-app"]').innerText();
+    check(text.includes(`Critical Issues\n${critical}`), `app page: summary shows ${critical} critical`);
+    check(titles.every((t) => text.includes(t)), 'app page: the same cards as the panel');
+    await page.screenshot({ path: join(out, 'app-dark.png'), fullPage: true });
+    console.log(`     screenshot ${join(out, 'app-dark.png')}`);
+    await page.close();
+  }
   const page = await browser.newPage({ viewport: { width: 1200, height: 1100 } });
   await page.goto(`${base}/frontend/harness/index.html?view=editors&theme=dark`);
   await page.waitForFunction(() => window.harness.ready || window.harness.error, null, { timeout: 30000 });
@@ -97,7 +114,14 @@ try {
   for (const label of ['Query type', 'Instances', 'Components', 'Min severity', 'Histogram', 'PromQL']) {
     check(text.includes(label), `query editor shows "${label}"`);
   }
-  check(text.toLowerCase().includes('url'), 'config editor shows the URL');
+  for (const label of ['Prometheus server URL', 'Authentication', 'TLS settings', 'Target selector', 'Grafana dashboards']) {
+    check(text.includes(label), `config editor shows "${label}"`);
+  }
+  const thresholds = await page.locator('[data-testid="threshold-overrides"]').innerText();
+  check(/cpu: \d+ checks/.test(thresholds) && /memory: \d+ checks/.test(thresholds), `threshold overrides list the checks by component (${thresholds.slice(0, 80)})`);
+  check((await page.locator('input[aria-label="cpu.utilization warning"][placeholder="80"]').count()) === 1, 'cpu.utilization shows its default warning 80');
+  // A configured secret is never shown, only reported as configured.
+  check(text.includes('Bearer token') && (await page.locator('input[value="configured"]').count()) > 0, 'bearer token shown as configured');
   await page.screenshot({ path: join(out, 'editors-dark.png'), fullPage: true });
   console.log(`     screenshot ${join(out, 'editors-dark.png')}`);
 } finally {

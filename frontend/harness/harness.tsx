@@ -3,7 +3,9 @@
  * the way Grafana loads them: AMD `define([...externals], factory)`, with the externals (React,
  * @grafana/data, @grafana/ui, @grafana/runtime, @emotion/css) provided by this bundle, inside
  * Grafana's theme. `?view=panel&theme=light|dark&frames=URL` renders the report panel from a
- * plugin response; `?view=editors` renders the data source's config and query editors.
+ * plugin response; `?view=editors` renders the data source's config and query editors;
+ * `?view=app` renders the app's Insights page, with Grafana's `/api/ds/query` answered by the same
+ * plugin response.
  * `window.harness` reports `{ ready, error }` for the browser test.
  */
 import * as React from 'react';
@@ -14,8 +16,9 @@ import * as data from '@grafana/data';
 import * as ui from '@grafana/ui';
 import * as runtime from '@grafana/runtime';
 import * as emotionCss from '@emotion/css';
+import * as rxjs from 'rxjs';
 
-type Harness = { ready: boolean; error?: string };
+type Harness = { ready: boolean; error?: string; requests?: unknown[] };
 const w = window as unknown as { harness: Harness; define?: unknown };
 w.harness = { ready: false };
 
@@ -27,6 +30,7 @@ const externals: Record<string, unknown> = {
   '@grafana/ui': ui,
   '@grafana/runtime': runtime,
   '@emotion/css': emotionCss,
+  rxjs,
 };
 
 /** Load one AMD module built by the plugin's webpack config and return its exports. */
@@ -98,7 +102,35 @@ async function main() {
         />
       )
     );
+  } else if (params.get('view') === 'app') {
+    const frames = await (await fetch('/frontend/test-output/report-frames.json')).json();
+    const source = { uid: 'gregg', name: 'Gregg Insights', type: 'gregg-insights-datasource' };
+    // What Grafana's services would answer: one Gregg Insights data source, and /api/ds/query
+    // returning the plugin's report frames as Grafana's query API does.
+    runtime.setDataSourceSrv({ getList: () => [source] } as unknown as runtime.DataSourceSrv);
+    runtime.setBackendSrv({
+      fetch: (request: { url: string }) => {
+        w.harness.requests = [...(w.harness.requests ?? []), request];
+        return rxjs.of({ status: 200, data: { results: { report: { status: 200, frames } } } });
+      },
+    } as unknown as runtime.BackendSrv);
+    const mod = await loadAmd('/dist/module.js');
+    const Root = (mod.plugin as data.AppPlugin).root as React.ComponentType<data.AppRootProps>;
+    root.render(wrap(<Root {...({} as data.AppRootProps)} />));
+    // The page fetches after mounting; wait for the cards.
+    for (let i = 0; i < 100 && !document.querySelector('[data-testid="gregg-card"]'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } else {
+    // The config editor asks the `checks` resource for every check's defaults: answer with the
+    // plugin's real answer, written by the Go harness beside the frames.
+    const checks = await (await fetch('/frontend/test-output/checks.json')).json();
+    runtime.setBackendSrv({
+      get: async (url: string) => {
+        w.harness.requests = [...(w.harness.requests ?? []), { url }];
+        return checks;
+      },
+    } as unknown as runtime.BackendSrv);
     const mod = await loadAmd('/dist/datasource/module.js');
     const plugin = mod.plugin as data.DataSourcePlugin<any>;
     const ConfigEditor = plugin.components.ConfigEditor as React.ComponentType<any>;

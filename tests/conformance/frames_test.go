@@ -432,7 +432,8 @@ func TestEveryQueryTypeDecodes(t *testing.T) {
 
 // TestReportFramesForTheBrowser writes the decoded `report` frames of mixed_fleet as Grafana's
 // data frame JSON to frontend/test-output/report-frames.json (or GREGG_FRAMES_OUT), for the
-// browser test that renders the built report panel from a real plugin response.
+// browser test that renders the built report panel from a real plugin response, and the `checks`
+// resource's answer beside it (checks.json) for the config editor.
 func TestReportFramesForTheBrowser(t *testing.T) {
 	p := startPlugin(t)
 	e := startEnv(t, "scenario", "mixed_fleet")
@@ -459,6 +460,15 @@ func TestReportFramesForTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The config editor lists every check with its defaults from the `checks` resource; the
+	// browser test serves this real answer to the editor.
+	status, checks := p.callResource(t, ds, "GET", "checks")
+	if status != 200 {
+		t.Fatalf("checks resource: %d %s", status, checks)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(out), "checks.json"), checks, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

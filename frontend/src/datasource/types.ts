@@ -65,6 +65,10 @@ export interface GreggOptions extends DataSourceJsonData {
   tlsAuth?: boolean;
   thresholds?: ThresholdOverrides;
   maxConcurrentQueries?: number;
+  /** The auth method chosen in the editor when it is not basic auth ("bearer"), so the choice survives a reload. */
+  authMethod?: 'bearer';
+  /** Dashboard analysis: the Grafana API to read dashboards from (empty: Grafana's own URL). */
+  grafanaUrl?: string;
 }
 
 /** secureJsonData: write-only, never sent back to the browser. */
@@ -74,4 +78,6 @@ export interface GreggSecureOptions {
   tlsCACert?: string;
   tlsClientCert?: string;
   tlsClientKey?: string;
+  /** Dashboard analysis: a Grafana service account token. */
+  grafanaToken?: string;
 }

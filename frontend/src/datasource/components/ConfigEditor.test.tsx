@@ -26,6 +26,8 @@ function settings(
     access: 'proxy',
     url: 'http://prometheus:9090',
     user: '',
+    // Required by the type, though deprecated for every data source but Elasticsearch and InfluxDB.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     database: '',
     basicAuth: false,
     basicAuthUser: '',
@@ -85,6 +87,49 @@ describe('ConfigEditor', () => {
       expect.objectContaining({
         jsonData: expect.objectContaining({ thresholds: { 'cpu.utilization': { warning: 70 } } }),
       })
+    );
+  });
+  it('switches auth methods with plugin-ui: basic auth on, and leaving bearer clears the stored token', async () => {
+    const onOptionsChange = jest.fn();
+    render(<ConfigEditor options={settings({}, { bearerToken: true })} onOptionsChange={onOptionsChange} />);
+    const method = screen.getByRole('combobox');
+    fireEvent.keyDown(method, { key: 'ArrowDown' });
+    fireEvent.click(await screen.findByText('Basic authentication'));
+    expect(onOptionsChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({
+        basicAuth: true,
+        secureJsonFields: expect.objectContaining({ bearerToken: false }),
+        secureJsonData: expect.objectContaining({ bearerToken: '' }),
+      })
+    );
+  });
+
+  it('turns on a custom CA certificate and writes it as a secret', async () => {
+    const onOptionsChange = jest.fn();
+    const { rerender } = render(<ConfigEditor options={settings()} onOptionsChange={onOptionsChange} />);
+    fireEvent.click(screen.getByLabelText('Add self-signed certificate'));
+    const enabled = onOptionsChange.mock.lastCall[0];
+    expect(enabled.jsonData.tlsAuthWithCACert).toBe(true);
+    rerender(<ConfigEditor options={enabled} onOptionsChange={onOptionsChange} />);
+    fireEvent.change(screen.getByPlaceholderText(/BEGIN CERTIFICATE/), {
+      target: { value: '-----BEGIN CERTIFICATE-----' },
+    });
+    expect(onOptionsChange.mock.lastCall[0].secureJsonData.tlsCACert).toBe('-----BEGIN CERTIFICATE-----');
+  });
+
+  it('keeps the Grafana service account token write-only, and writes the Grafana URL', async () => {
+    const onOptionsChange = jest.fn();
+    render(
+      <ConfigEditor
+        options={settings({ grafanaUrl: 'http://g:3000' }, { grafanaToken: true })}
+        onOptionsChange={onOptionsChange}
+      />
+    );
+    expect(screen.getByTestId('grafana-url')).toHaveValue('http://g:3000');
+    expect(screen.queryByDisplayValue(/glsa_/)).toBeNull();
+    fireEvent.change(screen.getByTestId('grafana-url'), { target: { value: 'https://grafana.example' } });
+    expect(onOptionsChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: expect.objectContaining({ grafanaUrl: 'https://grafana.example' }) })
     );
   });
 });

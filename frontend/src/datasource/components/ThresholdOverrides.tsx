@@ -76,46 +76,52 @@ export function ThresholdOverrides({ uid, value, onChange }: Props) {
   const components = Array.from(new Set(checks.map((c) => c.component)));
   return (
     <div data-testid="threshold-overrides">
-      {components.map((component) => (
-        <details key={component}>
-          <summary>{component}</summary>
-          <table>
-            <thead>
-              <tr>
-                <th>Check</th>
-                <th>Default warning</th>
-                <th>Default critical</th>
-                <th>Warning</th>
-                <th>Critical</th>
-              </tr>
-            </thead>
-            <tbody>
-              {checks
-                .filter((c) => c.component === component)
-                .map((c) => (
-                  <tr key={c.id}>
-                    <td title={c.id}>
-                      {c.label} ({c.direction})
-                    </td>
-                    <td>{c.defaults.warning}</td>
-                    <td>{c.defaults.critical}</td>
-                    {(['warning', 'critical'] as const).map((level) => (
-                      <td key={level}>
-                        <Input
-                          width={10}
-                          aria-label={`${c.id} ${level}`}
-                          placeholder={String(c.defaults[level])}
-                          defaultValue={value[c.id]?.[level] ?? ''}
-                          onBlur={(e) => set(c.id, level, e.currentTarget.value)}
-                        />
+      {components.map((component) => {
+        const ids = checks.filter((c) => c.component === component).map((c) => c.id);
+        const overridden = ids.filter((id) => value[id] !== undefined).length;
+        return (
+          <details key={component} open={overridden > 0}>
+            <summary>
+              {component}: {ids.length} checks{overridden > 0 ? `, ${overridden} overridden` : ''}
+            </summary>
+            <table>
+              <thead>
+                <tr>
+                  <th>Check</th>
+                  <th>Default warning</th>
+                  <th>Default critical</th>
+                  <th>Warning</th>
+                  <th>Critical</th>
+                </tr>
+              </thead>
+              <tbody>
+                {checks
+                  .filter((c) => c.component === component)
+                  .map((c) => (
+                    <tr key={c.id}>
+                      <td title={c.id}>
+                        {c.label} ({c.direction})
                       </td>
-                    ))}
-                  </tr>
-                ))}
-            </tbody>
-          </table>
-        </details>
-      ))}
+                      <td>{c.defaults.warning}</td>
+                      <td>{c.defaults.critical}</td>
+                      {(['warning', 'critical'] as const).map((level) => (
+                        <td key={level}>
+                          <Input
+                            width={10}
+                            aria-label={`${c.id} ${level}`}
+                            placeholder={String(c.defaults[level])}
+                            defaultValue={value[c.id]?.[level] ?? ''}
+                            onBlur={(e) => set(c.id, level, e.currentTarget.value)}
+                          />
+                        </td>
+                      ))}
+                    </tr>
+                  ))}
+              </tbody>
+            </table>
+          </details>
+        );
+      })}
     </div>
   );
 }
