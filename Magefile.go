@@ -256,32 +256,47 @@ func Demo() error {
 	return err
 }
 
-// Bench prints performance figures of the built plugin, measured through the Go harness: idle
-// RSS after the handshake, CheckHealth and use_summary latency (p50/p99) against local
-// Prometheus. Figures only; nothing is asserted.
+// Bench prints every performance figure in one run (nothing is asserted): the plugin's idle
+// RSS and per-call latency through the Go harness, the frame encoding of 1,000 and 10,000
+// insights (benches/frames.rs), and the fleet figures of BenchFleet. docs/performance.md
+// explains each figure. About ten minutes.
 func Bench() error {
 	mg.SerialDeps(Deps, Build)
 	env, err := harnessEnv()
 	if err != nil {
 		return err
 	}
-	return runEnvIn("tests/conformance", env, "go", "test", "-run", "^$", "-bench", ".", "-benchtime", "50x", "-count", "1", "./...")
+	fmt.Println("\n==> plugin: idle RSS, CheckHealth and use_summary latency (Go harness, 50 calls)")
+	if err := runEnvIn("tests/conformance", env, "go", "test", "-run", "^$", "-bench", "^Benchmark(IdleRSS|CheckHealth|UseSummary)$", "-benchtime", "50x", "-count", "1", "./..."); err != nil {
+		return err
+	}
+	fmt.Println("\n==> frame encoding of insights (cargo bench --bench frames)")
+	if err := run("cargo", "bench", "--locked", "--bench", "frames"); err != nil {
+		return err
+	}
+	fmt.Println("\n==> fleets")
+	return BenchFleet()
 }
 
-// BenchFleet prints the analyzer's fleet-scale figures: synthetic fleets of 1,000 and 10,000
-// hosts backfilled into a local Prometheus, the analysis wall time against the slowest catalog
-// query sent alone and against all its queries sent at once, and the analyzer's peak RSS.
-// Takes about five minutes. Set GREGG_BENCH_HOSTS (e.g. 100,1000) for other sizes.
+// BenchFleet prints the analyzer's fleet-scale figures: synthetic fleets of 100, 1,000 and
+// 10,000 hosts backfilled into a local Prometheus; per fleet the analysis wall time through the
+// CLI and through the plugin (Go harness), the same PromQL sent straight to Prometheus at once,
+// their ratio, the slowest single query, queries and samples fetched, peak RSS and the cached
+// repeat. About eight minutes. Set GREGG_BENCH_HOSTS (e.g. 1000) for other sizes.
 func BenchFleet() error {
-	mg.SerialDeps(Deps)
+	mg.SerialDeps(Deps, Build)
 	if err := run("cargo", "build", "--release", "--locked", "--bin", "gregg-insights", "-p", "gregg-insights", "--bin", "gregg-bench", "-p", "gregg-testkit"); err != nil {
+		return err
+	}
+	env, err := harnessEnv()
+	if err != nil {
 		return err
 	}
 	hosts := os.Getenv("GREGG_BENCH_HOSTS")
 	if hosts == "" {
-		hosts = "1000,10000"
+		hosts = "100,1000,10000"
 	}
-	return run(filepath.Join("target", "release", "gregg-bench"), "--hosts", hosts, "--cli", filepath.Join("target", "release", "gregg-insights"))
+	return runEnvIn(".", env, filepath.Join("target", "release", "gregg-bench"), "--hosts", hosts, "--cli", filepath.Join("target", "release", "gregg-insights"), "--harness", filepath.Join("tests", "conformance"))
 }
 
 // Provisioning regenerates provisioning/dashboards/use-method.json and

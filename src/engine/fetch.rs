@@ -96,6 +96,9 @@ pub(super) struct Inputs<'a> {
     pub feeds: Vec<Feed>,
     /// Keep per-target observations.
     pub keep_observations: bool,
+    /// Called once the check is judged, before its evidence queries: checks waiting on this
+    /// one's results need not wait for those.
+    pub on_judged: Option<&'a (dyn Fn(&mut CheckRun) + Sync)>,
 }
 
 /// A guard of another check that refers to this check's series.
@@ -224,6 +227,7 @@ pub(super) async fn run(
         fed: HashMap::new(),
     };
     let base = selector;
+    let on_judged = inputs.on_judged;
     // A weaker fallback signal runs only where the preferred one needs it.
     let narrowed;
     let selector = match &inputs.only {
@@ -389,8 +393,7 @@ pub(super) async fn run(
     let templates: Vec<&str> = std::iter::once(check.query.as_str())
         .chain(guard_template.as_deref())
         .collect();
-    let mut findings: Vec<Finding> = judged
-        .findings
+    let findings: Vec<Finding> = std::mem::take(&mut judged.findings)
         .into_iter()
         .map(|(instance, device, assessment)| {
             let queries = per_instance(&templates, base, &instance, timing);
@@ -404,8 +407,28 @@ pub(super) async fn run(
             }
         })
         .collect();
-    if !findings.is_empty() && !check.evidence.is_empty() {
+
+    // Judged: what the checks waiting on this one need is known now, before the evidence
+    // queries, so they need not wait for those.
+    run.outcome.targets = judged.targets;
+    run.outcome.breaches = judged.breaches;
+    run.outcome.worst = judged.worst;
+    run.outcome.observations = judged.observations;
+    run.present = judged.present;
+    run.fed = feeds
+        .into_iter()
+        .map(|f| f.check)
+        .zip(std::mem::take(&mut judged.fed))
+        .collect();
+    run.findings = findings;
+    if let Some(on_judged) = on_judged {
+        on_judged(&mut run);
+    }
+
+    if !run.findings.is_empty() && !check.evidence.is_empty() {
+        let mut findings = std::mem::take(&mut run.findings);
         attach_evidence(client, check, base, timing, &mut findings, &mut run).await;
+        run.findings = findings;
     }
     if let Some(rule) = &check.coverage {
         if let Ok(q) = render(&rule.query, &selector_text, timing) {
@@ -438,18 +461,6 @@ pub(super) async fn run(
             }
         }
     }
-
-    run.outcome.targets = judged.targets;
-    run.outcome.breaches = judged.breaches;
-    run.outcome.worst = judged.worst;
-    run.outcome.observations = judged.observations;
-    run.present = judged.present;
-    run.fed = feeds
-        .into_iter()
-        .map(|f| f.check)
-        .zip(std::mem::take(&mut judged.fed))
-        .collect();
-    run.findings = findings;
     run
 }
 

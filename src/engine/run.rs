@@ -19,7 +19,7 @@ use crate::{
     insight::{sort_insights, Insight, Methodology, Severity},
     inventory::{self, Inventory},
     methods::{self, drilldown, latency, outliers, workload, Method},
-    prometheus::Client,
+    prometheus::{Client, Priority},
 };
 
 /// Run the analysis described by `request`.
@@ -60,27 +60,106 @@ pub async fn analyze(
             });
         let (board, inventory, timing, guards) = (&board, &inventory, &timing, &guards);
         async move {
-            let inputs = inputs(catalog, check, board, inventory, request, guards).await;
-            let run = fetch::run(
+            // Checks waiting on this one get its results as soon as it is judged (before its
+            // evidence queries), or, if it stopped early, when it returns.
+            let sent = std::sync::atomic::AtomicBool::new(false);
+            let publish = |run: &mut CheckRun| {
+                if board.awaited(&check.id)
+                    && !sent.swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    board.publish(&check.id, published(check, run));
+                }
+            };
+            let mut run = fetch::run(
                 client,
                 index,
                 check,
                 thresholds,
                 &request.selector,
                 timing,
-                inputs,
+                Inputs {
+                    on_judged: Some(&publish),
+                    ..inputs(catalog, check, board, inventory, request, guards).await
+                },
             )
             .await;
-            let mut run = run;
-            if board.awaited(&check.id) {
-                board.publish(&check.id, published(check, &mut run));
-            }
+            publish(&mut run);
             run
         }
     });
-    let ((quality, quality_queries), mut runs): (_, Vec<CheckRun>) = tokio::join!(
-        quality::take(client, &request.selector, &timing),
-        join_all(checks)
+    let m = &request.methods;
+    let ctx = methods::Context {
+        client,
+        catalog,
+        timing: &timing,
+        selector: &request.selector,
+        instances: &inventory.instances,
+    };
+    let measures: Vec<_> = catalog
+        .measures()
+        .iter()
+        .filter(|x| match x.methodology {
+            Methodology::WorkloadCharacterization => m.runs(Method::Workload),
+            Methodology::LatencyAnalysis => m.runs(Method::Latency),
+            _ => false,
+        })
+        .collect();
+
+    // The USE checks, and beside them the queries that do not depend on their results: the
+    // workload measures (which need the USE findings only to judge severity, at the very end)
+    // and the latency histogram. They keep Prometheus' concurrency bound busy while the checks'
+    // chains (guards, fallbacks, evidence) wait on each other, so the analysis costs little more
+    // than its queries sent all at once.
+    let background_client = client.with_priority(Priority::Background);
+    let background = methods::Context {
+        client: &background_client,
+        ..ctx
+    };
+    let (findings_tx, findings_rx) = tokio::sync::oneshot::channel::<Vec<Insight>>();
+    let use_method = async {
+        let ((quality, quality_queries), runs): (_, Vec<CheckRun>) = tokio::join!(
+            quality::take(client, &request.selector, &timing),
+            join_all(checks)
+        );
+        let drafts = diagnose::diagnose(catalog, &runs, &quality, &timing);
+        let mut insights: Vec<_> = drafts
+            .iter()
+            .map(|d| narrative::insight(catalog, &runs, d, &request.selector, &timing))
+            .collect();
+        insights.extend(coverage::per_instance(
+            catalog,
+            &runs,
+            &inventory,
+            &request.selector,
+            &timing,
+        ));
+        insights.extend(coverage::failed_checks(catalog, &runs, &timing));
+        sort_insights(&mut insights);
+        let findings: Vec<Insight> = insights
+            .iter()
+            .filter(|i| i.methodology == Methodology::UseMethod && i.severity >= Severity::Medium)
+            .cloned()
+            .collect();
+        // The workload method may have stopped listening (nothing to compare): that is fine.
+        let _ = findings_tx.send(findings);
+        (quality_queries, runs, insights)
+    };
+    let ((quality_queries, mut runs, mut insights), (measured, workload), (histogram, latency)) = tokio::join!(
+        use_method,
+        async {
+            if measures.is_empty() {
+                (methods::Output::default(), Vec::new())
+            } else {
+                let findings = async { findings_rx.await.unwrap_or_default() };
+                workload::run(&background, &measures, findings).await
+            }
+        },
+        async {
+            match (&m.histogram, m.runs(Method::Latency)) {
+                (Some(h), true) => latency::run(&background, h).await,
+                _ => (methods::Output::default(), None),
+            }
+        },
     );
 
     // Prometheus unusable: every check failed the same way, and one clear error beats a list.
@@ -89,21 +168,6 @@ pub async fn analyze(
             return Err(AnalysisError::Prometheus(err));
         }
     }
-
-    let drafts = diagnose::diagnose(catalog, &runs, &quality, &timing);
-    let mut insights: Vec<_> = drafts
-        .iter()
-        .map(|d| narrative::insight(catalog, &runs, d, &request.selector, &timing))
-        .collect();
-    insights.extend(coverage::per_instance(
-        catalog,
-        &runs,
-        &inventory,
-        &request.selector,
-        &timing,
-    ));
-    insights.extend(coverage::failed_checks(catalog, &runs, &timing));
-    sort_insights(&mut insights);
 
     let episodes = if request.range_step.is_some() {
         episodes(catalog, &runs)
@@ -120,49 +184,14 @@ pub async fn analyze(
         outcomes.push(run.outcome);
     }
 
-    // The methods beyond USE, concurrently: drill-down enriches the USE findings in place;
-    // workload, latency and outliers add their own.
-    let m = &request.methods;
-    let ctx = methods::Context {
-        client,
-        catalog,
-        timing: &timing,
-        selector: &request.selector,
-        instances: &inventory.instances,
-    };
-    let findings: Vec<Insight> = insights
-        .iter()
-        .filter(|i| i.methodology == Methodology::UseMethod && i.severity >= Severity::Medium)
-        .cloned()
-        .collect();
-    let measures: Vec<_> = catalog
-        .measures()
-        .iter()
-        .filter(|x| match x.methodology {
-            Methodology::WorkloadCharacterization => m.runs(Method::Workload),
-            Methodology::LatencyAnalysis => m.runs(Method::Latency),
-            _ => false,
-        })
-        .collect();
-    let (drilled, (measured, workload), (histogram, latency), peers) = tokio::join!(
+    // What needs the USE results: drill-down enriches the findings in place; outliers compare
+    // each check's observations across peers.
+    let (drilled, peers) = tokio::join!(
         async {
             if m.runs(Method::Drilldown) {
                 drilldown::attach(&ctx, &mut insights).await
             } else {
                 methods::Output::default()
-            }
-        },
-        async {
-            if measures.is_empty() {
-                (methods::Output::default(), Vec::new())
-            } else {
-                workload::run(&ctx, &measures, &findings).await
-            }
-        },
-        async {
-            match (&m.histogram, m.runs(Method::Latency)) {
-                (Some(h), true) => latency::run(&ctx, h).await,
-                _ => (methods::Output::default(), None),
             }
         },
         async {
@@ -300,6 +329,7 @@ async fn inputs<'a>(
         keep_observations: request.observe.contains(&check.id)
             || (request.methods.runs(Method::Outliers)
                 && catalog.peers().iter().any(|p| p.check == check.id)),
+        on_judged: None,
     }
 }
 

@@ -70,11 +70,13 @@ struct Fold {
 }
 
 /// Compare `measures` with their baselines and report material changes. `findings` are the USE
-/// insights: a change on a component with a finding on the same host is its likely cause.
+/// insights: a change on a component with a finding on the same host is its likely cause. They
+/// are awaited only when the changes are written up, so the measures' queries can run while the
+/// USE checks still do.
 pub async fn run(
     ctx: &Context<'_>,
     measures: &[&Measure],
-    findings: &[Insight],
+    findings: impl std::future::Future<Output = Vec<Insight>>,
 ) -> (Output, Vec<MeasureSummary>) {
     let mut output = Output::default();
     let t = ctx.timing;
@@ -198,6 +200,7 @@ pub async fn run(
         }
     }
 
+    let findings = findings.await;
     for (measure, change) in &all_changes {
         let who: Vec<Contributors> = measure
             .contributors
@@ -210,7 +213,7 @@ pub async fn run(
             .collect();
         output
             .insights
-            .push(insight(ctx, measure, change, &who, findings));
+            .push(insight(ctx, measure, change, &who, &findings));
     }
     (output, summaries)
 }

@@ -6,6 +6,7 @@
 
 use std::{
     error::Error as StdError,
+    sync::atomic::{AtomicU64, Ordering},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -14,12 +15,12 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
-use tokio::sync::Semaphore;
 use url::Url;
 
 use super::{
     config::{display_url, Auth, ClientConfig, QueryMethod},
     error::{ApiErrorKind, PrometheusError},
+    limiter::{Limiter, Permit, Priority},
     response::{
         Answer, BuildInfo, Envelope, ErrorEnvelope, InstantValue, Labels, RawInstant, RawRange,
         Series,
@@ -51,7 +52,7 @@ pub struct QueryRange {
 /// A request whose status and headers were fine, with its concurrency slot and deadline.
 struct Opened {
     response: reqwest::Response,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    _permit: Permit,
     deadline: tokio::time::Instant,
     api_path: String,
 }
@@ -60,6 +61,8 @@ struct Opened {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Which queue this handle's requests wait in when the bound is reached.
+    priority: Priority,
 }
 
 struct Inner {
@@ -69,8 +72,25 @@ struct Inner {
     timeout: Duration,
     max_response_bytes: usize,
     query_method: QueryMethod,
-    permits: Arc<Semaphore>,
+    limiter: Arc<Limiter>,
     observer: Option<Arc<dyn RequestObserver>>,
+    fetched: Arc<Counters>,
+}
+
+/// What a client has received so far: the cost of an analysis on the wire and in samples.
+#[derive(Debug, Default)]
+struct Counters {
+    bytes: AtomicU64,
+    samples: AtomicU64,
+}
+
+/// Bytes and samples a client has received since it was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Response body bytes.
+    pub bytes: u64,
+    /// Samples decoded (points of range results, elements of instant vectors).
+    pub samples: u64,
 }
 
 impl std::fmt::Debug for Client {
@@ -204,15 +224,34 @@ impl Client {
                 timeout: config.timeout,
                 max_response_bytes: config.max_response_bytes.max(1024),
                 query_method: config.query_method,
-                permits: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
+                limiter: Limiter::new(config.max_concurrent_requests),
                 observer,
+                fetched: Arc::default(),
             }),
+            priority: Priority::Urgent,
         })
+    }
+
+    /// The same client (connections, bound) whose requests wait behind urgent ones: for
+    /// queries nothing else in the analysis waits on.
+    pub fn with_priority(&self, priority: Priority) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            priority,
+        }
     }
 
     /// The Prometheus URL without credentials, for messages.
     pub fn url(&self) -> &str {
         &self.inner.shown_url
+    }
+
+    /// Bytes and samples received so far by this client and its clones.
+    pub fn fetched(&self) -> Fetched {
+        Fetched {
+            bytes: self.inner.fetched.bytes.load(Ordering::Relaxed),
+            samples: self.inner.fetched.samples.load(Ordering::Relaxed),
+        }
     }
 
     /// The per-request deadline.
@@ -229,8 +268,15 @@ impl Client {
         let params = self.instant_params(promql, at);
         let answer: Answer<RawInstant> =
             self.call("query", self.query_http_method(), params).await?;
+        let data: InstantValue = answer.data.into();
+        let samples = match &data {
+            InstantValue::Vector(v) => v.len(),
+            InstantValue::Matrix(m) => m.iter().map(|s| s.points.len()).sum(),
+            InstantValue::Scalar(..) | InstantValue::String(..) => 1,
+        };
+        self.count_samples(samples);
         Ok(Answer {
-            data: answer.data.into(),
+            data,
             warnings: answer.warnings,
         })
     }
@@ -256,6 +302,13 @@ impl Client {
         ]
     }
 
+    fn count_samples(&self, n: usize) {
+        self.inner
+            .fetched
+            .samples
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// Range query over `range`.
     pub async fn query_range(
         &self,
@@ -266,8 +319,10 @@ impl Client {
         let answer: Answer<RawRange> = self
             .call("query_range", self.query_http_method(), params)
             .await?;
+        let data: Vec<Series> = answer.data.into();
+        self.count_samples(data.iter().map(|s| s.points.len()).sum());
         Ok(Answer {
-            data: answer.data.into(),
+            data,
             warnings: answer.warnings,
         })
     }
@@ -397,9 +452,8 @@ impl Client {
         // never takes longer than the timeout, whatever Prometheus or the queue does.
         let deadline = tokio::time::Instant::now() + inner.timeout;
         let timeout_error = || self.timeout_error(&api_path);
-        let permit = tokio::time::timeout_at(deadline, inner.permits.clone().acquire_owned())
+        let permit = tokio::time::timeout_at(deadline, inner.limiter.acquire(self.priority))
             .await
-            .map_err(|_| timeout_error())?
             .map_err(|_| timeout_error())?;
         if tokio::time::Instant::now() >= deadline {
             return Err(timeout_error());
@@ -476,6 +530,10 @@ impl Client {
         )
         .await
         .map_err(|_| self.timeout_error(&api_path))??;
+        self.inner
+            .fetched
+            .bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
         let envelope: Envelope<T> = serde_json::from_slice(&body)
             .map_err(|e| self.malformed(&api_path, format!("invalid JSON ({e})")))?;
         if envelope.status != "success" {
@@ -519,9 +577,15 @@ impl Client {
             // Two chunks in flight: the parser keeps up, and every chunk held here pins one of
             // hyper's read buffers (up to ~400 KiB each) in memory.
             let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(2);
+            let fetched = self.inner.fetched.clone();
             let parser = tokio::task::spawn_blocking(move || {
-                let envelope =
-                    stream::parse(stream::ChunkReader::new(rx), &mut acc, &mut on_series);
+                let mut counted = |acc: &mut A, series: Series| {
+                    fetched
+                        .samples
+                        .fetch_add(series.points.len() as u64, Ordering::Relaxed);
+                    on_series(acc, series)
+                };
+                let envelope = stream::parse(stream::ChunkReader::new(rx), &mut acc, &mut counted);
                 (envelope, acc)
             });
             let limit = self.inner.max_response_bytes;
@@ -536,6 +600,10 @@ impl Client {
                     .map_err(|e| self.transport_error(e, &api_path))?
                 {
                     total += chunk.len();
+                    self.inner
+                        .fetched
+                        .bytes
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     if total > limit {
                         return Err(self.too_large(&api_path, limit));
                     }

@@ -6,13 +6,15 @@
 mod client;
 mod config;
 mod error;
+mod limiter;
 mod response;
 mod stream;
 
-pub use client::{Client, QueryRange, RequestObserver};
+pub use client::{Client, Fetched, QueryRange, RequestObserver};
 pub use config::{
     display_url, display_url_str, Auth, ClientConfig, QueryMethod, TlsOptions,
     DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
 };
 pub use error::{ApiErrorKind, PrometheusError};
+pub use limiter::Priority;
 pub use response::{Answer, BuildInfo, InstantValue, Labels, Sample, Series};

@@ -17,13 +17,18 @@ import (
 
 // rssKiB reads a process' resident set size from /proc.
 func rssKiB(b *testing.B, pid int) float64 {
+	return procStatusKiB(b, pid, "VmRSS:")
+}
+
+// procStatusKiB reads one kB figure (VmRSS:, VmHWM:) of a process from /proc.
+func procStatusKiB(b *testing.B, pid int, key string) float64 {
 	b.Helper()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		b.Skipf("no /proc on this system: %v", err)
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, key) {
 			fields := strings.Fields(line)
 			v, err := strconv.ParseFloat(fields[1], 64)
 			if err != nil {
@@ -32,7 +37,7 @@ func rssKiB(b *testing.B, pid int) float64 {
 			return v
 		}
 	}
-	b.Fatal("no VmRSS line")
+	b.Fatalf("no %s line", key)
 	return 0
 }
 
@@ -100,4 +105,74 @@ func BenchmarkUseSummary(b *testing.B) {
 	}
 	b.StopTimer()
 	percentiles(b, samples)
+}
+
+// prometheusRequests sums the plugin's own count of requests it sent to Prometheus.
+func prometheusRequests(b *testing.B, p *plugin) float64 {
+	total := 0.0
+	for _, line := range strings.Split(metricsText(b, p), "\n") {
+		if !strings.HasPrefix(line, "gregg_insights_prometheus_requests_total") {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			b.Fatalf("metric line %q: %v", line, err)
+		}
+		total += v
+	}
+	return total
+}
+
+// BenchmarkFleetAnalysis: a synthetic fleet analysed through the plugin as Grafana asks for it
+// (an `insights` query, every method, the CLI's 10m window). Each iteration is at a new 15 s
+// cache bucket so Prometheus is really asked; the same query is then repeated within the cache's
+// TTL: the dashboard refresh case, answered with no Prometheus request. Reports the medians,
+// the Prometheus requests per analysis and per cached repeat (from the plugin's own metrics),
+// and the plugin's peak RSS. GREGG_BENCH_PROMETHEUS and GREGG_BENCH_AT point it at a fleet
+// gregg-bench already serves; without them it starts a 100-host fleet.
+func BenchmarkFleetAnalysis(b *testing.B) {
+	url := os.Getenv("GREGG_BENCH_PROMETHEUS")
+	at, _ := strconv.ParseInt(os.Getenv("GREGG_BENCH_AT"), 10, 64)
+	if url == "" || at == 0 {
+		e := startEnv(b, "fleet", "100")
+		url, at = e.Prometheus, e.At
+	}
+	p := startPlugin(b)
+	pid := p.client.ReattachConfig().Pid
+	ds := settings(url, nil, nil)
+	p.checkHealth(b, ds) // builds and caches the client, as Save & test does
+	var analyses, cached []time.Duration
+	var requests, cachedRequests float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q := query("A", "insights", time.Unix(at, 0).Add(-time.Duration(i)*15*time.Second), map[string]any{"window": "10m"})
+		before := prometheusRequests(b, p)
+		started := time.Now()
+		resp := p.query(b, ds, q)
+		analyses = append(analyses, time.Since(started))
+		if err := resp.Responses["A"].Error; err != nil {
+			b.Fatalf("analysis: %v", err)
+		}
+		mid := prometheusRequests(b, p)
+		started = time.Now()
+		resp = p.query(b, ds, q)
+		cached = append(cached, time.Since(started))
+		if err := resp.Responses["A"].Error; err != nil {
+			b.Fatalf("cached repeat: %v", err)
+		}
+		after := prometheusRequests(b, p)
+		requests += mid - before
+		cachedRequests += after - mid
+	}
+	b.StopTimer()
+	median := func(d []time.Duration) float64 {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return float64(d[len(d)/2].Microseconds()) / 1000
+	}
+	b.ReportMetric(median(analyses), "analysis-ms")
+	b.ReportMetric(median(cached), "cached-ms")
+	b.ReportMetric(requests/float64(b.N), "prom-req/analysis")
+	b.ReportMetric(cachedRequests/float64(b.N), "prom-req/cached")
+	b.ReportMetric(procStatusKiB(b, pid, "VmHWM:")/1024, "MiB-peak-RSS")
 }

@@ -64,7 +64,7 @@ func isNumberSet(f *data.Frame) bool {
 	return numeric == 1
 }
 
-func metricsText(t *testing.T, p *plugin) string {
+func metricsText(t testing.TB, p *plugin) string {
 	t.Helper()
 	resp, err := p.diagnostics.CollectMetrics(context.Background(), &pluginv2.CollectMetricsRequest{
 		PluginContext: &pluginv2.PluginContext{PluginId: pluginID},

@@ -142,6 +142,8 @@ func startPlugin(t testing.TB) *plugin {
 
 // env is a test environment started by gregg-testenv: a real Prometheus (and node_exporter).
 type env struct {
+	// At is the evaluation time of a benchmark fleet (`gregg-testenv fleet N`).
+	At           int64     `json:"at"`
 	Prometheus   string    `json:"prometheus"`
 	NodeExporter string    `json:"nodeExporter"`
 	Scenario     *scenario `json:"scenario"`

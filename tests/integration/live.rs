@@ -119,9 +119,11 @@ fn cpu_saturation_under_stress_ng_is_found() {
         gregg_testkit::process::Guard::spawn("stress-ng", stress, &dir.path().join("stress.log"))
             .expect("stress-ng starts");
     // Wait until every 1 s point of the last 30 s shows the CPUs busy and tasks waiting: the
-    // analysis below requires the condition over its whole 30 s window.
+    // analysis below requires the condition over its whole 30 s window. Prometheus has only
+    // just started, so also wait for 30 s of history: on a machine already busy, `min_over_time`
+    // over the first few seconds would pass at once.
     let busy = live.prometheus.wait_for(
-        r#"min_over_time((1 - sum(rate(node_cpu_seconds_total{mode=~"idle|iowait|steal"}[4s])) / sum(rate(node_cpu_seconds_total[4s])))[30s:1s]) > 0.96"#,
+        r#"(min_over_time((1 - sum(rate(node_cpu_seconds_total{mode=~"idle|iowait|steal"}[4s])) / sum(rate(node_cpu_seconds_total[4s])))[30s:1s]) > 0.96) and on () (count_over_time(node_load1[30s]) >= 29)"#,
         Duration::from_secs(90),
     );
     let saturated = live.prometheus.wait_for(
@@ -146,9 +148,16 @@ fn cpu_saturation_under_stress_ng_is_found() {
                 .iter()
                 .map(|i| format!("{} {}", i.id, i.title))
                 .collect();
+            let cpu: Vec<String> = analysis
+                .outcomes
+                .iter()
+                .filter(|o| o.check.starts_with("cpu."))
+                .map(|o| format!("{o:?}"))
+                .collect();
             panic!(
-                "no CPU bottleneck under stress-ng; insights:\n{}",
-                all.join("\n")
+                "no CPU bottleneck under stress-ng; insights:\n{}\nCPU checks:\n{}",
+                all.join("\n"),
+                cpu.join("\n")
             )
         });
     assert!(bottleneck.severity >= Severity::High, "{bottleneck:?}");

@@ -89,7 +89,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let analysis = engine::analyze(&client, catalog, &request).await?;
             print!("{}", report::render(&analysis, catalog, format.into()));
             if stats {
-                eprintln!("{}", cost(&analysis, started.elapsed()));
+                eprintln!("{}", cost(&analysis, client.fetched(), started.elapsed()));
             }
             let failing =
                 fail_on.is_some_and(|min| analysis.insights.iter().any(|i| i.severity >= min));
@@ -103,7 +103,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// One line on what the analysis cost, for `--stats`.
-fn cost(analysis: &engine::Analysis, wall: std::time::Duration) -> String {
+fn cost(
+    analysis: &engine::Analysis,
+    fetched: gregg_insights::prometheus::Fetched,
+    wall: std::time::Duration,
+) -> String {
     let prometheus: f64 = analysis
         .queries
         .iter()
@@ -113,11 +117,13 @@ fn cost(analysis: &engine::Analysis, wall: std::time::Duration) -> String {
         .map(|kib| format!(", peak RSS {:.1} MiB", kib as f64 / 1024.0))
         .unwrap_or_default();
     format!(
-        "stats: {} queries, {} insights, wall {:.2} s, query time summed {:.2} s{peak}",
+        "stats: {} queries, {} insights, wall {:.2} s, query time summed {:.2} s, fetched {} samples in {:.1} MiB{peak}",
         analysis.queries.len(),
         analysis.insights.len(),
         wall.as_secs_f64(),
-        prometheus
+        prometheus,
+        fetched.samples,
+        fetched.bytes as f64 / (1024.0 * 1024.0)
     )
 }
 

@@ -1,21 +1,22 @@
 //! `gregg-bench`: fleet-scale figures for the analyzer, measured against Prometheus itself.
 //!
 //! ```text
-//! gregg-bench [--hosts 1000,10000] [--cli target/release/gregg-insights]
+//! gregg-bench [--hosts 100,1000,10000] [--cli target/release/gregg-insights] [--harness tests/conformance]
 //! ```
 //!
 //! For each fleet size: generate a synthetic fleet, backfill it into its own Prometheus, run
 //! `gregg-insights analyze` (once to warm caches, then three measured runs: the median counts),
-//! and send every query the analysis ran straight to the same Prometheus with a plain HTTP
-//! client. Prints:
+//! run the same analysis through the plugin with the Go harness (`BenchmarkFleetAnalysis`: the
+//! client Grafana uses, three analyses and a cached repeat after each), and send every query the
+//! analysis ran straight to the same Prometheus with a plain HTTP client. Prints, per fleet:
 //!
-//! - `queries`, `analysis`: how many queries the analysis sent, and its wall time;
-//! - `slowest catalog query`, `ratio`: the slowest catalog query sent alone (median of three),
-//!   and the analysis time divided by it;
-//! - `one by one`: every query of the analysis sent sequentially, the sum of their times;
-//! - `all at once`: the same queries with eight in flight, as fast as Prometheus can take them
-//!   (the floor for this work on this machine);
-//! - `peak RSS` of the analyzer.
+//! - `queries`, `samples fetched`: what the analysis asked of Prometheus;
+//! - `direct concurrent PromQL`: the same queries sent at once with the analyzer's bound (8 in
+//!   flight), no analyzer and no dependencies between them: the floor for this work here;
+//! - `analysis, CLI` and `analysis, plugin`: wall times, their ratio to that floor, peak RSS;
+//! - `cached repeat`: the same query again within the cache TTL, and the Prometheus requests
+//!   it caused (from the plugin's own metrics);
+//! - `slowest single query` and `one by one` (every query sent alone, in sequence).
 //!
 //! Figures only: nothing is asserted.
 
@@ -31,13 +32,27 @@ use serde_json::Value;
 struct Run {
     wall: Duration,
     peak_rss_kib: i64,
+    /// Samples and MiB the CLI fetched (from `--stats`).
+    fetched: (u64, f64),
     report: Value,
+}
+
+/// What `BenchmarkFleetAnalysis` reported.
+#[derive(Default)]
+struct Plugin {
+    analysis_ms: f64,
+    cached_ms: f64,
+    requests: f64,
+    cached_requests: f64,
+    peak_rss_mib: f64,
+    error: Option<String>,
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut sizes = vec![1_000usize, 10_000];
+    let mut sizes = vec![100usize, 1_000, 10_000];
     let mut cli = PathBuf::from("target/release/gregg-insights");
+    let mut harness: Option<PathBuf> = None;
     let mut i = 0;
     while i < args.len() {
         match (args[i].as_str(), args.get(i + 1)) {
@@ -49,32 +64,41 @@ fn main() {
                 cli = PathBuf::from(v);
                 i += 2;
             }
+            ("--harness", Some(v)) => {
+                harness = Some(PathBuf::from(v));
+                i += 2;
+            }
             _ => {
-                eprintln!("usage: gregg-bench [--hosts 1000,10000] [--cli path/to/gregg-insights]");
+                eprintln!("usage: gregg-bench [--hosts 100,1000,10000] [--cli path/to/gregg-insights] [--harness tests/conformance]");
                 std::process::exit(2);
             }
         }
     }
-    println!(
-        "{:>7} {:>9} {:>11} {:>8} {:>9} {:>10} {:>28} {:>6} {:>9} {:>11} {:>11}",
-        "hosts",
-        "series",
-        "samples",
-        "backfill",
-        "queries",
-        "analysis",
-        "slowest catalog query",
-        "ratio",
-        "one by one",
-        "all at once",
-        "peak RSS"
-    );
+    let mut rows = Vec::new();
     for n in sizes {
-        bench(n, &cli);
+        rows.push(bench(n, &cli, harness.as_deref()));
+    }
+    println!("\nSummary (ratio = analysis / direct concurrent PromQL):");
+    println!(
+        "{:>7} {:>8} {:>11} {:>9} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>9}",
+        "hosts",
+        "queries",
+        "samples",
+        "direct",
+        "CLI",
+        "ratio",
+        "plugin",
+        "ratio",
+        "cached",
+        "CLI RSS",
+        "plug RSS"
+    );
+    for r in rows {
+        println!("{r}");
     }
 }
 
-fn bench(n: usize, cli: &PathBuf) {
+fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
     let fleet = scenarios::fleet(n);
     let started = Instant::now();
     let counts = std::sync::Mutex::new((0usize, 0usize));
@@ -176,31 +200,69 @@ fn bench(n: usize, cli: &PathBuf) {
     }
     // The same queries all at once under the analyzer's default bound (8): what Prometheus
     // needs for this work, with no analyzer and no dependencies between queries.
-    let concurrent = (0..3)
+    let mut concurrent: Vec<Duration> = (0..3)
         .map(|_| send_all(prometheus.addr(), &requests, 8))
-        .min()
-        .unwrap_or_default();
+        .collect();
+    concurrent.sort();
+    let concurrent = concurrent[1];
+    let plugin = harness
+        .map(|dir| run_harness(dir, &url, fleet.at))
+        .unwrap_or_else(|| Plugin {
+            error: Some("not run (no --harness)".into()),
+            ..Plugin::default()
+        });
 
-    let ratio = run.wall.as_secs_f64() / slowest.0.as_secs_f64().max(1e-9);
+    let floor = concurrent.as_secs_f64().max(1e-9);
+    let cli_ratio = run.wall.as_secs_f64() / floor;
+    let plugin_ratio = plugin.analysis_ms / 1000.0 / floor;
+    let mib = |kib: i64| kib as f64 / 1024.0;
     println!(
-        "{:>7} {:>9} {:>11} {:>7.0}s {:>9} {:>9.2}s {:>20} {:>6.2}s {:>6.2} {:>8.2}s {:>10.2}s {:>7.1} MiB",
-        n,
-        series,
-        samples,
-        backfill_time.as_secs_f64(),
+        "\n== {n} hosts: {series} series, {samples} samples backfilled in {:.0} s",
+        backfill_time.as_secs_f64()
+    );
+    println!(
+        "   queries sent                   {:>8}   samples fetched {} ({:.1} MiB of JSON)",
         queries.len(),
+        run.fetched.0,
+        run.fetched.1
+    );
+    println!(
+        "   direct concurrent PromQL       {:>8.3} s (the same queries, 8 in flight, plain HTTP; median of 3)",
+        concurrent.as_secs_f64()
+    );
+    println!(
+        "   analysis, CLI                  {:>8.3} s ratio {cli_ratio:.2}x, peak RSS {:.1} MiB (median of 3)",
         run.wall.as_secs_f64(),
-        slowest.1,
+        mib(peak_rss_kib)
+    );
+    match &plugin.error {
+        None => {
+            println!(
+                "   analysis, plugin (Go harness)  {:>8.3} s ratio {plugin_ratio:.2}x, peak RSS {:.1} MiB, {:.0} Prometheus requests",
+                plugin.analysis_ms / 1000.0,
+                plugin.peak_rss_mib,
+                plugin.requests
+            );
+            println!(
+                "   cached repeat (plugin)         {:>8.2} ms, {:.0} Prometheus requests",
+                plugin.cached_ms, plugin.cached_requests
+            );
+        }
+        Some(e) => println!("   analysis, plugin (Go harness)  {e}"),
+    }
+    println!(
+        "   slowest single query           {:>8.3} s {}",
         slowest.0.as_secs_f64(),
-        ratio,
-        sum.as_secs_f64(),
-        concurrent.as_secs_f64(),
-        peak_rss_kib as f64 / 1024.0
+        slowest.1
+    );
+    println!(
+        "   one by one                     {:>8.3} s",
+        sum.as_secs_f64()
     );
     let insights = run.report["insights"].as_array().map_or(0, Vec::len);
     let summary = &run.report["summary"];
     println!(
-        "        {} insights (critical {}, high {}, medium {}, low {}, info {})",
+        "   {} insights (critical {}, high {}, medium {}, low {}, info {})",
         insights,
         summary["critical"],
         summary["high"],
@@ -208,6 +270,87 @@ fn bench(n: usize, cli: &PathBuf) {
         summary["low"],
         summary["info"]
     );
+    format!(
+        "{:>7} {:>8} {:>11} {:>8.2}s {:>8.2}s {:>5.2}x {:>8.2}s {:>5.2}x {:>6.2}ms {:>5.1} MiB {:>5.1} MiB",
+        n,
+        queries.len(),
+        run.fetched.0,
+        concurrent.as_secs_f64(),
+        run.wall.as_secs_f64(),
+        cli_ratio,
+        plugin.analysis_ms / 1000.0,
+        plugin_ratio,
+        plugin.cached_ms,
+        mib(peak_rss_kib),
+        plugin.peak_rss_mib
+    )
+}
+
+/// Run `BenchmarkFleetAnalysis` of the Go harness in `dir` against this fleet's Prometheus.
+/// The harness needs GREGG_PLUGIN_BINARY (the Magefile sets it).
+fn run_harness(dir: &std::path::Path, url: &str, at: i64) -> Plugin {
+    let output = Command::new("go")
+        .current_dir(dir)
+        .args([
+            "test",
+            "-run",
+            "^$",
+            "-bench",
+            "^BenchmarkFleetAnalysis$",
+            "-benchtime",
+            "3x",
+            "-count",
+            "1",
+            "-timeout",
+            "20m",
+            ".",
+        ])
+        .env("GREGG_BENCH_PROMETHEUS", url)
+        .env("GREGG_BENCH_AT", at.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output();
+    let output = match output {
+        Ok(o) => o,
+        Err(e) => {
+            return Plugin {
+                error: Some(format!("cannot run go: {e}")),
+                ..Plugin::default()
+            }
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let Some(line) = stdout
+        .lines()
+        .find(|l| l.starts_with("BenchmarkFleetAnalysis"))
+    else {
+        return Plugin {
+            error: Some(format!(
+                "the Go benchmark gave no figures: {}{}",
+                stdout,
+                String::from_utf8_lossy(&output.stderr)
+            )),
+            ..Plugin::default()
+        };
+    };
+    // `BenchmarkFleetAnalysis-2  3  123 ns/op  2701 analysis-ms  1.2 cached-ms ...`
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let metric = |unit: &str| {
+        fields
+            .iter()
+            .position(|f| *f == unit)
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| fields[i].parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    Plugin {
+        analysis_ms: metric("analysis-ms"),
+        cached_ms: metric("cached-ms"),
+        requests: metric("prom-req/analysis"),
+        cached_requests: metric("prom-req/cached"),
+        peak_rss_mib: metric("MiB-peak-RSS"),
+        error: None,
+    }
 }
 
 /// One query as the analysis sent it.
@@ -306,10 +449,23 @@ fn run_cli(cli: &PathBuf, args: &[&str]) -> Run {
     if !output.status.success() {
         eprintln!("the analysis failed ({}): {stderr}", output.status);
     }
+    // `fetched 123 samples in 4.5 MiB`
+    let fetched = stderr
+        .lines()
+        .filter_map(|l| l.split("fetched ").nth(1))
+        .filter_map(|rest| {
+            let mut words = rest.split_whitespace();
+            let samples = words.next()?.parse::<u64>().ok()?;
+            let mib = words.nth(2)?.trim_end_matches(',').parse::<f64>().ok()?;
+            Some((samples, mib))
+        })
+        .next()
+        .unwrap_or_default();
     let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
     Run {
         wall,
         peak_rss_kib,
+        fetched,
         report,
     }
 }

@@ -1,0 +1,181 @@
+//! The bound on requests in flight to one Prometheus, with two priorities.
+//!
+//! An analysis has a critical path (inventory → a check → its guards, fallbacks and evidence →
+//! drill-down) and a mass of independent queries (workload measures, latency). With one FIFO
+//! queue the critical path waits behind the mass and the analysis ends long after Prometheus
+//! has done the work; with the mass queued behind the critical path, the bound stays busy and
+//! the analysis ends when the work does. Waiters of equal priority are served in order.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use tokio::sync::oneshot;
+
+/// Which queue a request waits in when every slot is taken.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Priority {
+    /// Served first: what other queries wait on.
+    #[default]
+    Urgent,
+    /// Served when nothing urgent waits: queries nothing depends on.
+    Background,
+}
+
+/// Hands out at most `slots` permits; a permit frees its slot when dropped.
+#[derive(Debug)]
+pub struct Limiter {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    free: usize,
+    urgent: VecDeque<oneshot::Sender<Permit>>,
+    background: VecDeque<oneshot::Sender<Permit>>,
+}
+
+/// One slot, held while a request and its body are in flight.
+#[derive(Debug)]
+pub struct Permit {
+    limiter: Option<Arc<Limiter>>,
+}
+
+impl Limiter {
+    /// A limiter with `slots` permits (at least one).
+    pub fn new(slots: usize) -> Arc<Limiter> {
+        Arc::new(Limiter {
+            state: Mutex::new(State {
+                free: slots.max(1),
+                urgent: VecDeque::new(),
+                background: VecDeque::new(),
+            }),
+        })
+    }
+
+    /// Wait for a slot. Cancel-safe: dropping the future while it waits gives up its place,
+    /// and a permit handed to it in the meantime is passed on.
+    pub async fn acquire(self: &Arc<Self>, priority: Priority) -> Permit {
+        let waiting = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if state.free > 0 {
+                state.free -= 1;
+                return Permit {
+                    limiter: Some(self.clone()),
+                };
+            }
+            let (tx, rx) = oneshot::channel();
+            match priority {
+                Priority::Urgent => state.urgent.push_back(tx),
+                Priority::Background => state.background.push_back(tx),
+            }
+            rx
+        };
+        // The limiter outlives this future (`self` is an Arc) and never drops a queued sender
+        // unsent, so the channel cannot close; were it to, waiting again is the safe answer.
+        match waiting.await {
+            Ok(permit) => permit,
+            Err(_) => Box::pin(self.acquire(priority)).await,
+        }
+    }
+
+    /// Slots free right now.
+    #[cfg(test)]
+    pub fn available(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .free
+    }
+
+    /// Give a freed slot to the next waiter, urgent first, or mark it free.
+    fn release(self: &Arc<Self>) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut permit = Permit {
+            limiter: Some(self.clone()),
+        };
+        loop {
+            let next = match state.urgent.pop_front() {
+                Some(tx) => Some(tx),
+                None => state.background.pop_front(),
+            };
+            match next {
+                Some(tx) => match tx.send(permit) {
+                    Ok(()) => return,
+                    // That waiter gave up: try the next one with the same permit.
+                    Err(back) => permit = back,
+                },
+                None => {
+                    // Nobody waits: the slot is free. Disarm the permit so that dropping it
+                    // does not release the slot a second time.
+                    permit.limiter = None;
+                    state.free += 1;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(limiter) = self.limiter.take() {
+            limiter.release();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn never_more_than_the_slots_and_urgent_waiters_go_first() {
+        let limiter = Limiter::new(1);
+        let held = limiter.acquire(Priority::Urgent).await;
+        assert_eq!(limiter.available(), 0);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let spawn = |name: &'static str, priority| {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            tokio::spawn(async move {
+                let _permit = limiter.acquire(priority).await;
+                order.lock().unwrap().push(name);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            })
+        };
+        let b1 = spawn("background-1", Priority::Background);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let u1 = spawn("urgent-1", Priority::Urgent);
+        let b2 = spawn("background-2", Priority::Background);
+        let u2 = spawn("urgent-2", Priority::Urgent);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        drop(held);
+        for task in [b1, u1, b2, u2] {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["urgent-1", "urgent-2", "background-1", "background-2"]
+        );
+        assert_eq!(limiter.available(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_gives_up_loses_no_slot() {
+        let limiter = Limiter::new(1);
+        let held = limiter.acquire(Priority::Urgent).await;
+        // Gives up while waiting (as a request past its deadline does).
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(5),
+            limiter.acquire(Priority::Background),
+        )
+        .await;
+        assert!(gave_up.is_err());
+        drop(held);
+        assert_eq!(limiter.available(), 1, "the slot came back");
+        let _again = limiter.acquire(Priority::Background).await;
+        assert_eq!(limiter.available(), 0);
+    }
+}
