@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod annotations;
+pub mod columns;
 pub mod insights;
 pub mod report;
 pub mod severity_timeline;
