@@ -516,9 +516,14 @@ mod tests {
         );
         let s = parse("http://prom", false, json!({"grafanaUrl": ""}), &[]).unwrap();
         assert!(s.grafana.url.is_none() && s.grafana.token.is_none());
-        let err = parse("http://prom", false, json!({"grafanaUrl": "grafana:3000"}), &[])
-            .unwrap_err()
-            .to_string();
+        let err = parse(
+            "http://prom",
+            false,
+            json!({"grafanaUrl": "grafana:3000"}),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("jsonData.grafanaUrl"), "{err}");
     }
 }

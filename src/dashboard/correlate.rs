@@ -85,11 +85,7 @@ fn variance(points: &[(f64, f64)]) -> f64 {
 /// For each query in `of` (flagged ones), the other queries (of other panels) whose series
 /// move with one of its series. `panel` gives each query's panel key, so a panel's own
 /// queries are not reported as correlated with each other.
-pub fn correlations(
-    queries: &[&[SeriesData]],
-    panel: &[String],
-    of: &[usize],
-) -> Vec<Correlation> {
+pub fn correlations(queries: &[&[SeriesData]], panel: &[String], of: &[usize]) -> Vec<Correlation> {
     let top: Vec<Vec<&SeriesData>> = queries
         .iter()
         .map(|series| {
@@ -115,7 +111,8 @@ pub fn correlations(
                     let Some((r, n)) = pearson(&sa.points, &sb.points) else {
                         continue;
                     };
-                    if r.abs() >= MIN_CORRELATION && best.as_ref().is_none_or(|c| r.abs() > c.r.abs())
+                    if r.abs() >= MIN_CORRELATION
+                        && best.as_ref().is_none_or(|c| r.abs() > c.r.abs())
                     {
                         best = Some(Correlation {
                             a,
@@ -175,7 +172,9 @@ mod tests {
 
     #[test]
     fn moving_together_and_apart() {
-        let up: Vec<f64> = (0..30).map(|i| (i as f64 / 3.0).sin() + i as f64 * 0.1).collect();
+        let up: Vec<f64> = (0..30)
+            .map(|i| (i as f64 / 3.0).sin() + i as f64 * 0.1)
+            .collect();
         let scaled: Vec<f64> = up.iter().map(|v| v * 40.0 + 7.0).collect();
         let noise: Vec<f64> = (0..30).map(|i| ((i * 7919) % 13) as f64).collect();
         let (r, n) = pearson(&s(&up).points, &s(&scaled).points).unwrap();
@@ -197,7 +196,11 @@ mod tests {
     #[test]
     fn changes_within_a_step() {
         let panels = vec!["1".into(), "2".into(), "3".into(), "3".into()];
-        let groups = simultaneous(&[(0, 100.0), (1, 115.0), (2, 900.0), (3, 905.0)], &panels, 15.0);
+        let groups = simultaneous(
+            &[(0, 100.0), (1, 115.0), (2, 900.0), (3, 905.0)],
+            &panels,
+            15.0,
+        );
         assert_eq!(groups, vec![vec![0, 1]]);
     }
 }

@@ -421,7 +421,7 @@ mod tests {
             ]},
             "panels": [
                 {"id": 1, "title": "By var", "datasource": {"type": "prometheus", "uid": "${ds}"},
-                 "targets": [{"refId": "A", "expr": "rate(node_cpu_seconds_total{instance=\"$node\"}[$__rate_interval])"}]},
+                 "targets": [{"refId": "A", "expr": "rate(node_cpu_seconds_total{instance=~\"$node\"}[$__rate_interval])"}]},
                 {"id": 2, "title": "Input", "datasource": "${DS_PROM}", "repeat": "node",
                  "targets": [{"refId": "A", "expr": "node_load1{instance=\"$node\"}"}]},
                 {"id": 3, "title": "Logs", "datasource": {"type": "loki", "uid": "l"}, "targets": [{"expr": "{a=\"b\"}"}]},
@@ -447,7 +447,10 @@ mod tests {
             .map(|t| (t.panel_id, t.ref_id.as_str(), t.promql.as_str()))
             .collect();
         assert_eq!(got.len(), 4, "{got:#?} {:#?}", x.notes);
-        assert!(got[0].2.contains("[1m]") && got[0].2.contains(r#"instance=~"(a:1|b:1)""#), "{got:?}");
+        assert!(
+            got[0].2.contains("[1m]") && got[0].2.contains(r#"instance=~"(a:1|b:1)""#),
+            "{got:?}"
+        );
         // The repeat expands per value, each copy selecting one instance.
         assert_eq!(x.targets[1].instances, ["a:1"]);
         assert_eq!(x.targets[2].instances, ["b:1"]);

@@ -266,7 +266,11 @@ pub struct Judgement {
 }
 
 fn finite(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    points.iter().copied().filter(|(_, v)| v.is_finite()).collect()
+    points
+        .iter()
+        .copied()
+        .filter(|(_, v)| v.is_finite())
+        .collect()
 }
 
 /// The longest run of consecutive points where `pred` holds: (length, first t, last t).
@@ -334,16 +338,20 @@ pub fn judge(field: &FieldConfig, series: &[SeriesData]) -> Judgement {
             let over: Vec<&(f64, f64)> = pts.iter().filter(|(_, v)| past(*v)).collect();
             let share = over.len() as f64 / pts.len() as f64;
             let mean = pts.iter().map(|(_, v)| v).sum::<f64>() / pts.len() as f64;
-            let peak = pts
-                .iter()
-                .map(|(_, v)| *v)
-                .fold(if th.above { f64::NEG_INFINITY } else { f64::INFINITY }, |a, b| {
+            let peak = pts.iter().map(|(_, v)| *v).fold(
+                if th.above {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                },
+                |a, b| {
                     if th.above {
                         a.max(b)
                     } else {
                         a.min(b)
                     }
-                });
+                },
+            );
             let candidate = Breach {
                 threshold: *th,
                 series: s.name(),
@@ -490,7 +498,11 @@ mod tests {
         f.max = Some(200.0);
         assert_eq!(thresholds(&f, 0.0, 150.0)[0].value, 180.0);
         // Inverted: red below 10.
-        let inv = thresholds(&field("percent", &[(None, "red"), (Some(10.0), "green")]), 0.0, 100.0);
+        let inv = thresholds(
+            &field("percent", &[(None, "red"), (Some(10.0), "green")]),
+            0.0,
+            100.0,
+        );
         assert_eq!(inv.len(), 1);
         assert!(!inv[0].above && inv[0].value == 10.0);
     }

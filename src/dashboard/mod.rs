@@ -169,9 +169,9 @@ pub async fn analyze(
     };
     let mut result = analyze_dashboard(&dashboard, &data_sources, prometheus, request).await?;
     // Notes of the library panels that did not resolve replace the generic ones.
-    result
-        .notes
-        .retain(|n| !(n.contains("library panel") && n.ends_with("could not be resolved; skipped.")));
+    result.notes.retain(|n| {
+        !(n.contains("library panel") && n.ends_with("could not be resolved; skipped."))
+    });
     notes.append(&mut result.notes);
     result.notes = notes;
     result.analysis.warnings = result.notes.clone();
@@ -509,7 +509,9 @@ pub async fn analyze_dashboard(
                     )),
                 }
             }
-            Err(e) => notes.push(format!("The USE Method could not select the instances: {e}")),
+            Err(e) => notes.push(format!(
+                "The USE Method could not select the instances: {e}"
+            )),
         }
     }
     if let Some(u) = &use_analysis {
@@ -532,7 +534,14 @@ pub async fn analyze_dashboard(
     let (timing, inventory, selector) = match use_analysis {
         Some(u) => {
             all_queries.extend(u.queries);
-            (Timing { window: range, ..u.timing }, u.inventory, u.selector)
+            (
+                Timing {
+                    window: range,
+                    ..u.timing
+                },
+                u.inventory,
+                u.selector,
+            )
         }
         None => (
             Timing::new(request.to, range, Some(request.scrape_interval)),
@@ -573,7 +582,9 @@ pub async fn analyze_dashboard(
 /// Reference, in each dashboard finding, the USE findings of the same instance and resource.
 fn tie_to_use(insights: &mut [Insight], use_insights: &[Insight]) {
     for i in insights.iter_mut() {
-        let Some(instance) = &i.instance else { continue };
+        let Some(instance) = &i.instance else {
+            continue;
+        };
         let matching: Vec<&Insight> = use_insights
             .iter()
             .filter(|u| {
@@ -583,8 +594,7 @@ fn tie_to_use(insights: &mut [Insight], use_insights: &[Insight]) {
                     && u.issue_type != IssueType::Coverage
             })
             .collect();
-        i.evidence
-            .set("use_findings_count", matching.len() as f64);
+        i.evidence.set("use_findings_count", matching.len() as f64);
         if matching.is_empty() {
             i.observation.push_str(&format!(
                 " The USE Method found nothing past its thresholds for {} on {instance} over the same window.",

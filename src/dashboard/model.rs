@@ -158,10 +158,7 @@ pub fn parse(model: &Value) -> Dashboard {
     let mut row: Option<(String, bool)> = None;
     for p in array(model, "panels") {
         if p.get("type").and_then(Value::as_str) == Some("row") {
-            let collapsed = p
-                .get("collapsed")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+            let collapsed = p.get("collapsed").and_then(Value::as_bool).unwrap_or(false);
             row = Some((text(p, "title"), collapsed));
             // A collapsed row keeps its panels inside it.
             for inner in array(p, "panels") {
@@ -375,7 +372,10 @@ fn variable(v: &Value) -> Option<Variable> {
             .unwrap_or_default(),
         query,
         multi: v.get("multi").and_then(Value::as_bool).unwrap_or(false),
-        include_all: v.get("includeAll").and_then(Value::as_bool).unwrap_or(false),
+        include_all: v
+            .get("includeAll")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         all_value: v
             .get("allValue")
             .and_then(Value::as_str)

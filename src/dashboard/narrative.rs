@@ -69,7 +69,10 @@ fn base(j: &Judged<'_>, at: DateTime<Utc>) -> Insight {
     let rule = rules::rule_for(&j.target.metrics);
     let mut related = vec![j.target.promql.clone()];
     if j.target.original.trim() != j.target.promql {
-        related.push(format!("as written in the dashboard: {}", j.target.original.trim()));
+        related.push(format!(
+            "as written in the dashboard: {}",
+            j.target.original.trim()
+        ));
     }
     Insight {
         id: String::new(),
@@ -157,8 +160,7 @@ pub fn findings(j: &Judged<'_>, at: DateTime<Utc>, window: &str) -> Vec<Insight>
             .with("breach_share_percent", b.share * 100.0)
             .with("series_breaching_count", b.series_breaching as f64);
         if let Some(p) = &j.judgement.plateau {
-            i.evidence
-                .set("plateau_share_percent", p.share * 100.0);
+            i.evidence.set("plateau_share_percent", p.share * 100.0);
         }
         i.confidence = (55.0 + 40.0 * b.share).min(95.0);
         i.instance = b.instance.clone();
@@ -221,7 +223,9 @@ pub fn findings(j: &Judged<'_>, at: DateTime<Utc>, window: &str) -> Vec<Insight>
                 .unwrap_or_default()
         );
         i.root_cause = "A change of workload, deployment or configuration at that moment (a step, not a drift).".into();
-        i.immediate_action = "Correlate the time of the change with deployments, cron jobs and traffic changes.".into();
+        i.immediate_action =
+            "Correlate the time of the change with deployments, cron jobs and traffic changes."
+                .into();
         i.evidence = Evidence::new()
             .with(format!("before{unit}"), scaled(t, s.before))
             .with(format!("after{unit}"), scaled(t, s.after));
@@ -244,7 +248,11 @@ pub fn correlation(
     at: DateTime<Utc>,
 ) -> Insight {
     let rule = rules::rule_for(&a.metrics);
-    let together = if c.r > 0.0 { "together" } else { "in opposite directions" };
+    let together = if c.r > 0.0 {
+        "together"
+    } else {
+        "in opposite directions"
+    };
     Insight {
         id: format!(
             "dashboard:{uid}:correlation:{}:{}:{}:{}",

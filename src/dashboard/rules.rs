@@ -100,9 +100,15 @@ mod tests {
     fn metrics_map_to_resources() {
         let r = |m: &str| rule_for(&[m.to_string()]).component;
         assert_eq!(r("node_cpu_seconds_total"), Component::Cpu);
-        assert_eq!(r("instance:node_memory_utilisation:ratio"), Component::Memory);
+        assert_eq!(
+            r("instance:node_memory_utilisation:ratio"),
+            Component::Memory
+        );
         assert_eq!(r("node_filesystem_avail_bytes"), Component::Filesystem);
-        assert_eq!(r("instance_device:node_disk_io_time_seconds:rate5m"), Component::Disk);
+        assert_eq!(
+            r("instance_device:node_disk_io_time_seconds:rate5m"),
+            Component::Disk
+        );
         assert_eq!(r("node_network_receive_bytes_total"), Component::Network);
         assert_eq!(r("http_requests_total"), Component::System);
         assert_eq!(rule_for(&[]).component, Component::System);

@@ -267,10 +267,7 @@ mod tests {
             &v,
             &iv(),
         );
-        assert_eq!(
-            r.text,
-            "rate(x[60s]) [30s] 3600s 3600 3600000 30000"
-        );
+        assert_eq!(r.text, "rate(x[60s]) [30s] 3600s 3600 3600000 30000");
         // A long step: interval + scrape wins over 4 × scrape.
         let long = Intervals {
             interval: Duration::from_secs(120),
@@ -296,7 +293,10 @@ mod tests {
             r#"x{instance="host:9100",device=~"(sda|nvme0n1)",a=~".*",l="${nope}"} + label_replace(y, "a", "$1", "b", "(.*)")"#
         );
         assert_eq!(r.unknown, ["nope"]);
-        assert_eq!(format_value(&Value::Single("a.b".into()), "regex"), r"a\\.b");
+        assert_eq!(
+            format_value(&Value::Single("a.b".into()), "regex"),
+            r"a\\.b"
+        );
         assert_eq!(
             format_value(&Value::Multi(vec!["a".into(), "b".into()]), "pipe"),
             "a|b"

@@ -184,7 +184,9 @@ impl Client {
             params.push(("folderUIDs", folder.clone()));
         }
         params.push(("limit", query.limit.unwrap_or(1000).min(5000).to_string()));
-        let value = self.get("api/search", &params, "the dashboard search").await?;
+        let value = self
+            .get("api/search", &params, "the dashboard search")
+            .await?;
         serde_json::from_value(value).map_err(|e| GrafanaError::Decode {
             path: "/api/search".to_string(),
             reason: e.to_string(),
@@ -256,7 +258,10 @@ impl Client {
             .join(path)
             .map_err(|e| GrafanaError::Config(e.to_string()))?;
         let request = self.http.get(url).query(params);
-        let mut response = request.send().await.map_err(|e| self.transport(&shown, &e))?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| self.transport(&shown, &e))?;
         let status = response.status();
         if !status.is_success() {
             let body = read_bounded(&mut response, 64 * 1024)
