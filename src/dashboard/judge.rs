@@ -143,7 +143,7 @@ fn is_untouched_default(field: &FieldConfig) -> bool {
 /// The thresholds that mean something: past a warning or critical colour, resolved from
 /// percentage mode with the panel's min/max (or the data's when unset).
 pub fn thresholds(field: &FieldConfig, data_min: f64, data_max: f64) -> Vec<Threshold> {
-    if field.steps.len() < 2 || is_untouched_default(field) {
+    if field.steps.len() < 2 || field.thresholds_hidden || is_untouched_default(field) {
         return Vec::new();
     }
     let lo = field.min.unwrap_or(data_min.min(0.0));
@@ -465,6 +465,7 @@ mod tests {
                     color: c.to_string(),
                 })
                 .collect(),
+            thresholds_hidden: false,
         }
     }
 
@@ -492,6 +493,14 @@ mod tests {
         let default = [(None, "green"), (Some(80.0), "red")];
         assert!(thresholds(&field("bytes", &default), 0.0, 1e9).is_empty());
         assert_eq!(thresholds(&field("percent", &default), 0.0, 100.0).len(), 1);
+        // A stat panel that does not colour by threshold has none.
+        let mut hidden = field(
+            "bytes",
+            &[(None, "green"), (Some(70.0), "orange"), (Some(90.0), "red")],
+        );
+        assert_eq!(thresholds(&hidden, 0.0, 1e9).len(), 2);
+        hidden.thresholds_hidden = true;
+        assert!(thresholds(&hidden, 0.0, 1e9).is_empty());
         // Percentage mode resolves against max.
         let mut f = field("bytes", &[(None, "green"), (Some(90.0), "red")]);
         f.mode = Some(ThresholdMode::Percentage);

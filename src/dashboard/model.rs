@@ -75,6 +75,9 @@ pub struct FieldConfig {
     pub mode: Option<ThresholdMode>,
     /// Steps, ascending.
     pub steps: Vec<Step>,
+    /// Whether the panel shows its thresholds at all: a stat panel with `colorMode: none`
+    /// carries Grafana's default steps without meaning them.
+    pub thresholds_hidden: bool,
 }
 
 /// A query of a panel.
@@ -325,6 +328,11 @@ fn panel(p: &Value, row: Option<(String, bool)>) -> Panel {
                     }
                 }),
             steps,
+            thresholds_hidden: p.get("type").and_then(Value::as_str) == Some("stat")
+                && p.get("options")
+                    .and_then(|o| o.get("colorMode"))
+                    .and_then(Value::as_str)
+                    == Some("none"),
         },
     }
 }
