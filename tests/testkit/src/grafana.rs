@@ -43,7 +43,7 @@ impl GrafanaStub {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (flag, log) = (stop.clone(), requests.clone());
         let routes = Arc::new(routes);
-        let expected = format!("bearer {token}");
+        let expected = format!("Bearer {token}");
         thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
                 match listener.accept() {
@@ -106,7 +106,7 @@ fn handle(
     let authorised = head.lines().any(|l| {
         l.split_once(':').is_some_and(|(k, v)| {
             k.trim().eq_ignore_ascii_case("authorization")
-                && v.trim().to_ascii_lowercase() == expected_auth.to_ascii_lowercase()
+                && v.trim() == expected_auth
         })
     });
     let answer = if !authorised {
