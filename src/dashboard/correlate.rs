@@ -82,53 +82,89 @@ fn variance(points: &[(f64, f64)]) -> f64 {
     v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64
 }
 
-/// For each query in `of` (flagged ones), the other queries (of other panels) whose series
-/// move with one of its series. `panel` gives each query's panel key, so a panel's own
-/// queries are not reported as correlated with each other.
-pub fn correlations(queries: &[&[SeriesData]], panel: &[String], of: &[usize]) -> Vec<Correlation> {
+/// Most correlations named per flagged panel (the strongest).
+pub const PER_PANEL: usize = 3;
+
+/// One query's series with what correlation needs to know about it.
+pub struct Query<'a> {
+    /// Its series.
+    pub series: &'a [SeriesData],
+    /// Its panel (queries of one panel are not correlated with each other).
+    pub panel: String,
+    /// The panel's scale: series moving less than a tenth of it are left out.
+    pub scale: f64,
+    /// Metrics it selects (sorted): two queries of the same metrics are the same measurement
+    /// drawn twice.
+    pub metrics: &'a [String],
+}
+
+/// For each query in `of` (flagged ones), the queries of other panels whose series move with
+/// one of its series: one per pair of panels, the strongest [`PER_PANEL`] per flagged panel.
+pub fn correlations(queries: &[Query<'_>], of: &[usize]) -> Vec<Correlation> {
     let top: Vec<Vec<&SeriesData>> = queries
         .iter()
-        .map(|series| {
-            let mut s: Vec<&SeriesData> = series.iter().collect();
+        .map(|q| {
+            let mut s: Vec<&SeriesData> = q
+                .series
+                .iter()
+                .filter(|s| super::judge::moves(&s.points, q.scale))
+                .collect();
             s.sort_by(|a, b| variance(&b.points).total_cmp(&variance(&a.points)));
             s.truncate(SERIES_PER_QUERY);
             s
         })
         .collect();
-    let mut out = Vec::new();
+    let mut best_pair: Vec<Correlation> = Vec::new();
     for &a in of {
         for b in 0..queries.len() {
-            if b == a || panel[b] == panel[a] {
+            let (qa, qb) = (&queries[a], &queries[b]);
+            if b == a || qa.panel == qb.panel {
                 continue;
             }
-            // Each pair once when both are flagged.
-            if of.contains(&b) && b < a {
+            // The same metrics drawn twice (a "basic" and a "detail" panel) say nothing new.
+            if !qa.metrics.is_empty() && qa.metrics == qb.metrics {
                 continue;
             }
-            let mut best: Option<Correlation> = None;
             for sa in &top[a] {
                 for sb in &top[b] {
                     let Some((r, n)) = pearson(&sa.points, &sb.points) else {
                         continue;
                     };
-                    if r.abs() >= MIN_CORRELATION
-                        && best.as_ref().is_none_or(|c| r.abs() > c.r.abs())
-                    {
-                        best = Some(Correlation {
-                            a,
-                            b,
-                            r,
-                            series_a: sa.name(),
-                            series_b: sb.name(),
-                            points: n,
-                        });
+                    if r.abs() < MIN_CORRELATION {
+                        continue;
+                    }
+                    let candidate = Correlation {
+                        a,
+                        b,
+                        r,
+                        series_a: sa.name(),
+                        series_b: sb.name(),
+                        points: n,
+                    };
+                    // One per unordered pair of panels.
+                    let same_pair = |c: &Correlation| {
+                        let (pa, pb) = (&queries[c.a].panel, &queries[c.b].panel);
+                        (pa == &qa.panel && pb == &qb.panel) || (pa == &qb.panel && pb == &qa.panel)
+                    };
+                    match best_pair.iter_mut().find(|c| same_pair(c)) {
+                        Some(existing) if existing.r.abs() < r.abs() => *existing = candidate,
+                        Some(_) => {}
+                        None => best_pair.push(candidate),
                     }
                 }
             }
-            out.extend(best);
         }
     }
-    out
+    best_pair.sort_by(|x, y| y.r.abs().total_cmp(&x.r.abs()));
+    let mut per_panel: std::collections::BTreeMap<&str, usize> = Default::default();
+    best_pair
+        .into_iter()
+        .filter(|c| {
+            let n = per_panel.entry(queries[c.a].panel.as_str()).or_default();
+            *n += 1;
+            *n <= PER_PANEL
+        })
+        .collect()
 }
 
 /// Groups of queries whose changes begin within `step` seconds of each other (only groups
@@ -170,6 +206,20 @@ mod tests {
         }
     }
 
+    fn q<'a>(
+        series: &'a [SeriesData],
+        panel: &str,
+        scale: f64,
+        metrics: &'a [String],
+    ) -> Query<'a> {
+        Query {
+            series,
+            panel: panel.to_string(),
+            scale,
+            metrics,
+        }
+    }
+
     #[test]
     fn moving_together_and_apart() {
         let up: Vec<f64> = (0..30)
@@ -183,14 +233,22 @@ mod tests {
         let a = [s(&up)];
         let b = [s(&scaled)];
         let c = [s(&noise)];
-        let queries: Vec<&[SeriesData]> = vec![&a, &b, &c];
-        let panels = vec!["1".to_string(), "2".to_string(), "3".to_string()];
-        let found = correlations(&queries, &panels, &[0]);
+        let (m1, m2, m3) = (["x".to_string()], ["y".to_string()], ["z".to_string()]);
+        let queries = [
+            q(&a, "1", 4.0, &m1),
+            q(&b, "2", 200.0, &m2),
+            q(&c, "3", 13.0, &m3),
+        ];
+        let found = correlations(&queries, &[0]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].a, found[0].b), (0, 1));
-        // Same panel: not reported.
-        let same = vec!["1".to_string(), "1".to_string(), "3".to_string()];
-        assert!(correlations(&queries, &same, &[0]).is_empty());
+        // Same panel, same metric, or a series too flat for its panel: not reported.
+        let same_panel = [q(&a, "1", 4.0, &m1), q(&b, "1", 200.0, &m2)];
+        assert!(correlations(&same_panel, &[0]).is_empty());
+        let same_metric = [q(&a, "1", 4.0, &m1), q(&b, "2", 200.0, &m1)];
+        assert!(correlations(&same_metric, &[0]).is_empty());
+        let flat = [q(&a, "1", 4.0, &m1), q(&b, "2", 100_000.0, &m2)];
+        assert!(correlations(&flat, &[0]).is_empty());
     }
 
     #[test]

@@ -17,6 +17,34 @@ pub const SUSTAINED_SHARE: f64 = 0.2;
 /// Ratio of medians after/before that counts as a step change (or its inverse).
 pub const STEP_FACTOR: f64 = 2.0;
 
+/// Smallest step change worth reporting, as a share of the panel's scale: 0.01 % → 0.02 % CPU
+/// doubles, and means nothing.
+pub const STEP_SHARE_OF_SCALE: f64 = 0.2;
+
+/// The panel's scale: its min…max, else 0–100 % for percent units, else the data's largest
+/// magnitude.
+pub fn panel_scale(field: &FieldConfig, data_min: f64, data_max: f64) -> f64 {
+    let scale = match (field.max, field.unit.as_deref()) {
+        (Some(max), _) => max - field.min.unwrap_or(0.0),
+        (None, Some("percent")) => 100.0,
+        (None, Some("percentunit")) => 1.0,
+        _ => data_max.abs().max(data_min.abs()),
+    };
+    scale.abs()
+}
+
+/// Whether a series moves on the panel's scale (a correlation between flat lines is noise).
+pub fn moves(points: &[(f64, f64)], scale: f64) -> bool {
+    let (lo, hi) = points
+        .iter()
+        .map(|(_, v)| *v)
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    hi - lo >= 0.1 * scale && hi > lo
+}
+
 /// A series with its points.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesData {
@@ -386,7 +414,8 @@ pub fn judge(field: &FieldConfig, series: &[SeriesData]) -> Judgement {
         let mut best: Option<Plateau> = None;
         for s in series {
             let pts = finite(&s.points);
-            let at = |v: f64| v >= limit - tolerance;
+            // At the limit, not past it: a value above the "max" shows the max is no limit.
+            let at = |v: f64| (v - limit).abs() <= tolerance;
             let (run, from, _) = longest_run(&pts, at);
             if !sustained(run, pts.len()) {
                 continue;
@@ -406,11 +435,7 @@ pub fn judge(field: &FieldConfig, series: &[SeriesData]) -> Judgement {
     }
 
     // Step changes: the split with the largest held change of the median, per series.
-    let scale = field
-        .max
-        .map(|m| m - field.min.unwrap_or(0.0))
-        .unwrap_or(data_max.abs().max(data_min.abs()))
-        .abs();
+    let scale = panel_scale(field, data_min, data_max);
     let mut best: Option<(f64, StepChange)> = None;
     for s in series {
         let pts = finite(&s.points);
@@ -426,7 +451,7 @@ pub fn judge(field: &FieldConfig, series: &[SeriesData]) -> Judgement {
                 continue;
             };
             // Material, and large on the panel's own scale (not a wobble near zero).
-            if !c.material || (c.window - c.baseline).abs() < 0.1 * scale {
+            if !c.material || (c.window - c.baseline).abs() < STEP_SHARE_OF_SCALE * scale {
                 continue;
             }
             let strength = (c.window - c.baseline).abs() * c.held;

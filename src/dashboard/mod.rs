@@ -432,8 +432,32 @@ pub async fn analyze_dashboard(
         .filter(|(_, j)| j.breach.is_some() || j.plateau.is_some())
         .map(|(i, _)| i)
         .collect();
-    let refs: Vec<&[SeriesData]> = series.iter().map(Vec::as_slice).collect();
-    let correlations = correlate::correlations(&refs, &panel_keys, &flagged);
+    let scales: Vec<f64> = targets
+        .iter()
+        .zip(&series)
+        .map(|(t, s)| {
+            let values = s.iter().flat_map(|x| x.points.iter().map(|(_, v)| *v));
+            let (lo, hi) = values
+                .filter(|v| v.is_finite())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
+            judge::panel_scale(&t.field, lo, hi)
+        })
+        .collect();
+    let inputs: Vec<correlate::Query<'_>> = targets
+        .iter()
+        .zip(&series)
+        .zip(&scales)
+        .zip(&panel_keys)
+        .map(|(((t, s), scale), panel)| correlate::Query {
+            series: s,
+            panel: panel.clone(),
+            scale: *scale,
+            metrics: &t.metrics,
+        })
+        .collect();
+    let correlations = correlate::correlations(&inputs, &flagged);
     for c in &correlations {
         insights.push(narrative::correlation(
             &dashboard.uid,
@@ -442,18 +466,18 @@ pub async fn analyze_dashboard(
             &targets[c.b],
             at,
         ));
-        // The flagged panel's own insight names its companions too.
+        // The flagged panel's own insight names its companion too.
         let (a, b) = (&targets[c.a], &targets[c.b]);
-        for i in insights.iter_mut().filter(|i| {
-            i.check != "dashboard.correlation"
-                && i.id.starts_with(&format!(
-                    "dashboard:{}:{}:{}:{}:",
-                    dashboard.uid,
-                    a.panel_id.map(|x| x.to_string()).unwrap_or_default(),
-                    a.panel_title,
-                    a.ref_id
-                ))
-        }) {
+        let prefix = format!(
+            "dashboard:{}:{}:{}:",
+            dashboard.uid,
+            a.panel_id.map(|x| x.to_string()).unwrap_or_default(),
+            a.panel_title,
+        );
+        for i in insights
+            .iter_mut()
+            .filter(|i| i.check != "dashboard.correlation" && i.id.starts_with(&prefix))
+        {
             i.observation.push_str(&format!(
                 " It moves with {} (r = {:.2}).",
                 narrative::panel_name(b),
@@ -465,8 +489,10 @@ pub async fn analyze_dashboard(
         .iter()
         .enumerate()
         .filter_map(|(i, j)| {
+            // A breach that holds from the first point began before the range: no change seen.
+            let first = grid.start.timestamp() as f64 + step.as_secs_f64();
             let from_step = j.step.as_ref().map(|s| s.at);
-            let from_breach = j.breach.as_ref().map(|b| b.from);
+            let from_breach = j.breach.as_ref().map(|b| b.from).filter(|t| *t > first);
             from_step.or(from_breach).map(|t| (i, t))
         })
         .collect();

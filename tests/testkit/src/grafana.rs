@@ -105,8 +105,7 @@ fn handle(
     let path = target.split('?').next().unwrap_or("/");
     let authorised = head.lines().any(|l| {
         l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("authorization")
-                && v.trim() == expected_auth
+            k.trim().eq_ignore_ascii_case("authorization") && v.trim() == expected_auth
         })
     });
     let answer = if !authorised {
