@@ -412,7 +412,7 @@ pub async fn analyze_dashboard(
     let at = request.to;
     let mut insights = Vec::new();
     for (t, j) in targets.iter().zip(&judgements) {
-        insights.extend(narrative::findings(
+        let mut found = narrative::findings(
             &narrative::Judged {
                 target: t,
                 judgement: j,
@@ -420,7 +420,15 @@ pub async fn analyze_dashboard(
             },
             at,
             &window,
-        ));
+        );
+        // An aggregated series has no `instance` label; a query that selects exactly one
+        // instance still says which host it shows.
+        if let [only] = t.instances.as_slice() {
+            for i in found.iter_mut().filter(|i| i.instance.is_none()) {
+                i.instance = Some(only.clone());
+            }
+        }
+        insights.extend(found);
     }
     let panel_keys: Vec<String> = targets
         .iter()
