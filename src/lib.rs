@@ -13,8 +13,10 @@
 //! shells over the same [`engine`] and [`health`] code.
 
 pub mod catalog;
+pub mod dashboard;
 pub mod engine;
 pub mod frames;
+pub mod grafana;
 pub mod health;
 pub mod insight;
 pub mod inventory;

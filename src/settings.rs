@@ -51,6 +51,19 @@ pub struct Settings {
     pub selector: Selector,
     /// Threshold overrides by check id.
     pub thresholds: ThresholdOverrides,
+    /// How to reach Grafana's HTTP API, for dashboard analysis.
+    pub grafana: GrafanaSettings,
+}
+
+/// Grafana's HTTP API as configured on the data source: `jsonData.grafanaUrl` (empty: the URL
+/// Grafana hands its plugins, `GF_APP_URL`) and `secureJsonData.grafanaToken` (a service
+/// account token).
+#[derive(Clone, Debug, Default)]
+pub struct GrafanaSettings {
+    /// `jsonData.grafanaUrl`, validated; `None` when empty.
+    pub url: Option<Url>,
+    /// `secureJsonData.grafanaToken`; `None` when empty.
+    pub token: Option<Secret>,
 }
 
 /// A setting that cannot be used, with the field it concerns.
@@ -171,10 +184,21 @@ impl Settings {
             })?,
         };
         catalog::builtin().validate_overrides(&thresholds)?;
+        let grafana = GrafanaSettings {
+            url: match fields.string("grafanaUrl")? {
+                None => None,
+                Some(text) => Some(parse_url(&text).map_err(|e| SettingsError::InvalidField {
+                    field: "grafanaUrl".to_string(),
+                    reason: e.to_string().replace("Prometheus URL", "Grafana URL"),
+                })?),
+            },
+            token: secret("grafanaToken"),
+        };
         Ok(Settings {
             client,
             selector,
             thresholds,
+            grafana,
         })
     }
 }
@@ -461,14 +485,45 @@ mod tests {
                 ("httpHeaderValue1", "hv-SECRET-2"),
                 ("tlsClientKey", "key-SECRET-3"),
                 ("tlsClientCert", "cert"),
+                ("grafanaToken", "glsa_SECRET-5"),
             ],
         )
         .unwrap();
+        assert_eq!(
+            s.grafana.token.as_ref().map(Secret::expose),
+            Some("glsa_SECRET-5")
+        );
         let debug = format!("{s:?}");
         assert!(!debug.contains("SECRET"), "{debug}");
         let err = parse("http://user:pw-SECRET-4@prom:bad", false, json!({}), &[])
             .unwrap_err()
             .to_string();
         assert!(!err.contains("SECRET"), "{err}");
+    }
+
+    #[test]
+    fn grafana_url_and_token() {
+        let s = parse(
+            "http://prom",
+            false,
+            json!({"grafanaUrl": "http://grafana:3000/sub/"}),
+            &[("grafanaToken", "t")],
+        )
+        .unwrap();
+        assert_eq!(
+            s.grafana.url.map(|u| u.to_string()),
+            Some("http://grafana:3000/sub/".to_string())
+        );
+        let s = parse("http://prom", false, json!({"grafanaUrl": ""}), &[]).unwrap();
+        assert!(s.grafana.url.is_none() && s.grafana.token.is_none());
+        let err = parse(
+            "http://prom",
+            false,
+            json!({"grafanaUrl": "grafana:3000"}),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("jsonData.grafanaUrl"), "{err}");
     }
 }

@@ -236,6 +236,7 @@ async fn answer(
             vec![frame]
         }
         QueryType::PromqlCheck => vec![promql_check(instance, ref_id, query, range.to).await?],
+        QueryType::Dashboard => dashboard(instance, ref_id, query, range).await?,
     };
     let mut checked = Vec::with_capacity(frames.len());
     for frame in &frames {
@@ -555,6 +556,113 @@ async fn promql_check(
     let mut frame = frames::insights::table("insights", &kept);
     frames::describe(&mut frame, &analysis);
     Ok(frame)
+}
+
+/// The dashboard analysis a `dashboard` query (or the analysis resource) asks for.
+async fn run_dashboard(
+    instance: &Instance,
+    request: &crate::dashboard::DashboardRequest,
+) -> Result<crate::dashboard::DashboardAnalysis, (Status, String)> {
+    let grafana = instance
+        .grafana
+        .as_ref()
+        .map_err(|e| (Status::BadRequest, e.clone()))?;
+    crate::dashboard::analyze(grafana, &instance.client, request)
+        .await
+        .map_err(|e| {
+            let status = match &e {
+                crate::dashboard::DashboardError::Grafana(g) => match g.http_status() {
+                    400 | 404 => Status::BadRequest,
+                    504 => Status::Timeout,
+                    _ => Status::BadGateway,
+                },
+                crate::dashboard::DashboardError::Prometheus(p) => prometheus_status(p),
+                crate::dashboard::DashboardError::Request(_) => Status::BadRequest,
+            };
+            (status, e.to_string())
+        })
+}
+
+/// `dashboard`: the dashboard's panels read the Gregg way, as two frames: `insights` (the
+/// insight table, notes as notices) and `dashboard_queries` (every panel query that ran).
+async fn dashboard(
+    instance: &Instance,
+    ref_id: &str,
+    query: &query::Query,
+    range: &Range,
+) -> Result<Vec<Frame>, QueryFailure> {
+    let Some(spec) = &query.dashboard else {
+        return Err(QueryFailure::new(
+            ref_id,
+            Status::BadRequest,
+            "query field `dashboardUid`: a dashboard query needs the dashboard's uid",
+        ));
+    };
+    let mut request = crate::dashboard::DashboardRequest::new(&spec.uid, range.from, range.to);
+    request.panel_ids = spec.panel_ids.clone();
+    request.variables = spec.variables.clone();
+    request.max_points = u32::try_from(range.max_points.clamp(30, 1000)).unwrap_or(200);
+    let span = (range.to - range.from).to_std().unwrap_or_default();
+    if span > MAX_RANGE {
+        request.from = range.to - chrono::Duration::from_std(MAX_RANGE).unwrap_or_default();
+    }
+    let result = run_dashboard(instance, &request)
+        .await
+        .map_err(|(status, message)| QueryFailure::new(ref_id, status, message))?;
+    let insights = filtered(&result.analysis.insights, &query.filters);
+    let mut table = frames::insights::table("insights", &insights);
+    let mut meta = table.meta.take().unwrap_or_default();
+    meta.executed_query_string = Some(
+        result
+            .targets
+            .iter()
+            .map(|t| t.promql.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    if !result.notes.is_empty() {
+        meta.notices = Some(
+            result
+                .notes
+                .iter()
+                .map(|n| {
+                    let mut notice =
+                        grafana_plugin_sdk::data::Notice::new(format!("Dashboard: {n}"));
+                    notice.severity = Some(grafana_plugin_sdk::data::Severity::Warning);
+                    notice
+                })
+                .collect(),
+        );
+    }
+    table.meta = Some(meta);
+    let t = &result.targets;
+    let queries = Frame::new("dashboard_queries").with_fields([
+        t.iter()
+            .map(|t| t.panel_id.unwrap_or_default())
+            .collect::<Vec<i64>>()
+            .into_field("panel_id"),
+        t.iter()
+            .map(|t| t.panel_title.clone())
+            .collect::<Vec<String>>()
+            .into_field("panel_title"),
+        t.iter()
+            .map(|t| t.ref_id.clone())
+            .collect::<Vec<String>>()
+            .into_field("ref_id"),
+        t.iter()
+            .map(|t| t.promql.clone())
+            .collect::<Vec<String>>()
+            .into_field("promql"),
+        result
+            .analysis
+            .queries
+            .iter()
+            .take(t.len())
+            .map(|q| q.series as i64)
+            .collect::<Vec<i64>>()
+            .into_field("series"),
+    ]);
+    Ok(vec![table, queries])
 }
 
 /// `use_summary`: CPU only, its own small analysis.

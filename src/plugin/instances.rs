@@ -35,6 +35,9 @@ pub struct Instance {
     pub settings: Settings,
     /// Shared client for its Prometheus.
     pub client: Client,
+    /// Client for Grafana's API (dashboard analysis), or why there is none. Built with the
+    /// instance so a misconfiguration only fails dashboard queries, not the USE ones.
+    pub grafana: Result<crate::grafana::Client, String>,
 }
 
 /// Why an instance could not be built.
@@ -99,7 +102,19 @@ impl Instances {
         })?;
         let observer: Arc<dyn crate::prometheus::RequestObserver> = self.telemetry.clone();
         let client = Client::new(&settings.client, Some(observer))?;
-        let instance = Arc::new(Instance { settings, client });
+        let grafana_api = match crate::grafana::default_url(settings.grafana.url.as_ref()) {
+            None => Err(crate::grafana::GrafanaError::NoUrl.to_string()),
+            Some(url) => crate::grafana::Client::new(&crate::grafana::GrafanaConfig::new(
+                url,
+                crate::grafana::token(settings.grafana.token.as_ref()),
+            ))
+            .map_err(|e| e.to_string()),
+        };
+        let instance = Arc::new(Instance {
+            settings,
+            client,
+            grafana: grafana_api,
+        });
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_CACHED && !entries.contains_key(&grafana.uid) {
                 if let Some(oldest) = entries

@@ -44,6 +44,8 @@ pub enum QueryType {
     PromqlCheck,
     /// Instance names, for template variables.
     Instances,
+    /// A Grafana dashboard's panels read the Gregg way (insight rows).
+    Dashboard,
 }
 
 impl QueryType {
@@ -58,6 +60,7 @@ impl QueryType {
         (QueryType::SeverityTimeline, "severity_timeline"),
         (QueryType::PromqlCheck, "promql_check"),
         (QueryType::Instances, "instances"),
+        (QueryType::Dashboard, "dashboard"),
     ];
 
     /// The query type used when a query names none.
@@ -97,6 +100,20 @@ pub struct Query {
     pub timeline_by: TimelineBy,
     /// A `promql_check`'s definition.
     pub promql_check: Option<PromqlCheck>,
+    /// A `dashboard` query's dashboard, panels and variable values.
+    pub dashboard: Option<DashboardQuery>,
+}
+
+/// Which dashboard to read: `dashboardUid`, optional `panelIds` and `variables`
+/// (`{"name": "value"}` or `{"name": ["a", "b"]}`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DashboardQuery {
+    /// The dashboard's uid.
+    pub uid: String,
+    /// Only these panels.
+    pub panel_ids: Option<Vec<i64>>,
+    /// Variable values over the dashboard's current ones.
+    pub variables: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Filters every query type honours.
@@ -320,6 +337,11 @@ pub fn parse(proto_query_type: &str, json: &Value) -> Result<Query, QueryError> 
     } else {
         None
     };
+    let dashboard = if query_type == QueryType::Dashboard {
+        Some(dashboard_query(object)?)
+    } else {
+        None
+    };
     Ok(Query {
         query_type,
         window,
@@ -328,6 +350,7 @@ pub fn parse(proto_query_type: &str, json: &Value) -> Result<Query, QueryError> 
         methods,
         timeline_by,
         promql_check,
+        dashboard,
     })
 }
 
@@ -522,6 +545,83 @@ fn promql_check(object: &serde_json::Map<String, Value>) -> Result<PromqlCheck, 
     })
 }
 
+fn dashboard_query(object: &serde_json::Map<String, Value>) -> Result<DashboardQuery, QueryError> {
+    let uid = string(object, "dashboardUid")?
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| {
+            invalid(
+                "dashboardUid",
+                "a dashboard query needs the dashboard's uid",
+            )
+        })?;
+    let panel_ids = match object.get("panelIds") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) if items.is_empty() => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|v| match v {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) => s.trim().parse::<i64>().ok(),
+                    _ => None,
+                })
+                .collect::<Option<Vec<i64>>>()
+                .ok_or_else(|| invalid("panelIds", "must list panel ids (whole numbers)"))?,
+        ),
+        Some(other) => {
+            return Err(invalid(
+                "panelIds",
+                format!("must be a list of panel ids, got {}", kind(other)),
+            ))
+        }
+    };
+    let mut variables = std::collections::BTreeMap::new();
+    match object.get("variables") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (name, value) in map {
+                let values = match value {
+                    Value::String(s) => vec![s.clone()],
+                    Value::Number(n) => vec![n.to_string()],
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|v| match v {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<String>>>()
+                        .ok_or_else(|| {
+                            invalid(
+                                "variables",
+                                format!("`{name}` must be a string or a list of strings"),
+                            )
+                        })?,
+                    _ => {
+                        return Err(invalid(
+                            "variables",
+                            format!("`{name}` must be a string or a list of strings"),
+                        ))
+                    }
+                };
+                variables.insert(name.clone(), values);
+            }
+        }
+        Some(other) => {
+            return Err(invalid(
+                "variables",
+                format!("must be an object of variable values, got {}", kind(other)),
+            ))
+        }
+    }
+    Ok(DashboardQuery {
+        uid,
+        panel_ids,
+        variables,
+    })
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -601,5 +701,30 @@ mod tests {
         assert_eq!(merged["cpu.utilization"].warning, Some(60.0));
         assert_eq!(merged["cpu.utilization"].critical, Some(90.0));
         assert_eq!(merged["memory.utilization"].warning, Some(50.0));
+    }
+
+    #[test]
+    fn dashboard_queries() {
+        let q = parse(
+            "dashboard",
+            &json!({"dashboardUid": "abc", "panelIds": [2, "3"], "variables": {"node": "a:9100", "dev": ["sda", "sdb"]}}),
+        )
+        .unwrap();
+        let d = q.dashboard.unwrap();
+        assert_eq!(d.uid, "abc");
+        assert_eq!(d.panel_ids, Some(vec![2, 3]));
+        assert_eq!(d.variables["dev"], ["sda", "sdb"]);
+        for (bad, field) in [
+            (json!({}), "dashboardUid"),
+            (json!({"dashboardUid": "a", "panelIds": ["x"]}), "panelIds"),
+            (
+                json!({"dashboardUid": "a", "variables": {"n": {"x": 1}}}),
+                "variables",
+            ),
+            (json!({"dashboardUid": "a", "variables": [1]}), "variables"),
+        ] {
+            let err = parse("dashboard", &bad).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("query field `{field}`")), "{err}");
+        }
     }
 }

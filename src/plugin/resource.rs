@@ -10,6 +10,11 @@
 //!   `histogram`, `slo`, `groupBy` and `at` (RFC 3339 or Unix seconds) as in queries.
 //! - `GET coverage`: what the analysis can and cannot see: collectors per instance, gaps, and
 //!   what node_exporter never observes.
+//! - `GET dashboards?query=&tag=&folderUIDs=&limit=`: Grafana's dashboards (search API), `tag`
+//!   and `folderUIDs` repeated or comma-separated.
+//! - `GET dashboards/<uid>/analysis?format=json|markdown|text`: the dashboard analysis as the
+//!   report; `window` (default 1h) or `from`/`to` (RFC 3339 or Unix seconds), `panels=1,2`,
+//!   `var-<name>=<value>` (repeat for several values, as in Grafana URLs), `minSeverity`.
 
 use std::sync::Arc;
 
@@ -29,6 +34,8 @@ const ROUTES: &[&str] = &[
     "GET instances",
     "GET report?format=json|markdown|text",
     "GET coverage",
+    "GET dashboards",
+    "GET dashboards/<uid>/analysis?format=json|markdown|text",
 ];
 
 /// A resource request that failed, rendered as JSON with a status code.
@@ -83,6 +90,8 @@ impl backend::ResourceService for GreggPlugin {
             Some(["instances"]) => Route::Instances,
             Some(["report"]) => Route::Report,
             Some(["coverage"]) => Route::Coverage,
+            Some(["dashboards"]) => Route::Dashboards,
+            Some(["dashboards", uid, "analysis"]) => Route::DashboardAnalysis(uid.to_string()),
             _ => {
                 return Err(ResourceError::new(
                     http::StatusCode::NOT_FOUND,
@@ -101,7 +110,27 @@ impl backend::ResourceService for GreggPlugin {
             .instances
             .get(request.plugin_context.instance_settings.as_ref())
             .map_err(|e| ResourceError::new(http::StatusCode::BAD_REQUEST, e.to_string()))?;
-        let params = params(request.request.uri().query().unwrap_or(""))?;
+        let raw_query = request.request.uri().query().unwrap_or("");
+        let response = match route {
+            Route::Dashboards => dashboards(&instance, &multi_params(raw_query)?).await?,
+            Route::DashboardAnalysis(uid) => {
+                dashboard_analysis(&instance, &uid, &multi_params(raw_query)?).await?
+            }
+            _ => self.analysis_route(&instance, &route, raw_query).await?,
+        };
+        Ok((response, Box::pin(futures_util::stream::empty())))
+    }
+}
+
+impl GreggPlugin {
+    async fn analysis_route(
+        &self,
+        instance: &Arc<Instance>,
+        route: &Route,
+        raw_query: &str,
+    ) -> Result<http::Response<Bytes>, ResourceError> {
+        let instance = instance.clone();
+        let params = params(raw_query)?;
         let response = match route {
             Route::Checks => json_response(http::StatusCode::OK, &checks(&instance)),
             Route::Instances => json_response(http::StatusCode::OK, &instances(&instance).await?),
@@ -118,9 +147,15 @@ impl backend::ResourceService for GreggPlugin {
                     _ => report(&analysis, &query, format),
                 }
             }
+            Route::Dashboards | Route::DashboardAnalysis(_) => {
+                return Err(ResourceError::new(
+                    http::StatusCode::NOT_FOUND,
+                    format!("no such resource; available: {}", ROUTES.join(", ")),
+                ))
+            }
         }
         .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        Ok((response, Box::pin(futures_util::stream::empty())))
+        Ok(response)
     }
 }
 
@@ -129,6 +164,8 @@ enum Route {
     Instances,
     Report,
     Coverage,
+    Dashboards,
+    DashboardAnalysis(String),
 }
 
 /// Query-string parameters, percent-decoded. Repeated keys: the last wins.
@@ -150,6 +187,218 @@ fn params(query: &str) -> Result<BTreeMap<String, String>, ResourceError> {
         out.insert(decode(k)?, decode(v)?);
     }
     Ok(out)
+}
+
+/// Query-string parameters, percent-decoded, in order, repeated keys kept.
+fn multi_params(query: &str) -> Result<Vec<(String, String)>, ResourceError> {
+    let mut out = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| {
+                    ResourceError::new(
+                        http::StatusCode::BAD_REQUEST,
+                        format!("parameter `{k}` is not UTF-8"),
+                    )
+                })
+        };
+        out.push((decode(k)?, decode(v)?));
+    }
+    Ok(out)
+}
+
+/// Every value of `key`, repeated or comma-separated.
+fn all_values(params: &[(String, String)], key: &str) -> Vec<String> {
+    params
+        .iter()
+        .filter(|(k, _)| k == key)
+        .flat_map(|(_, v)| v.split(','))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+fn last_value<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+fn grafana_client(instance: &Instance) -> Result<&crate::grafana::Client, ResourceError> {
+    instance
+        .grafana
+        .as_ref()
+        .map_err(|e| ResourceError::new(http::StatusCode::BAD_REQUEST, e.clone()))
+}
+
+fn grafana_error(e: crate::grafana::GrafanaError) -> ResourceError {
+    ResourceError::new(
+        http::StatusCode::from_u16(e.http_status()).unwrap_or(http::StatusCode::BAD_GATEWAY),
+        e.to_string(),
+    )
+}
+
+/// `dashboards`: Grafana's dashboard search, with folder and tags.
+async fn dashboards(
+    instance: &Instance,
+    params: &[(String, String)],
+) -> Result<http::Response<Bytes>, ResourceError> {
+    let known = ["query", "tag", "tags", "folderUIDs", "folderUid", "limit"];
+    if let Some((unknown, _)) = params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        return Err(ResourceError::new(
+            http::StatusCode::BAD_REQUEST,
+            format!("unknown parameter `{unknown}`; known: {}", known.join(", ")),
+        ));
+    }
+    let mut tags = all_values(params, "tag");
+    tags.extend(all_values(params, "tags"));
+    let mut folders = all_values(params, "folderUIDs");
+    folders.extend(all_values(params, "folderUid"));
+    let limit = match last_value(params, "limit") {
+        None => None,
+        Some(l) => Some(l.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+            ResourceError::new(
+                http::StatusCode::BAD_REQUEST,
+                format!("parameter `limit`: `{l}` is not a positive whole number"),
+            )
+        })?),
+    };
+    let search = crate::grafana::SearchQuery {
+        query: last_value(params, "query").map(str::to_string),
+        tags,
+        folder_uids: folders,
+        limit,
+    };
+    let hits = grafana_client(instance)?
+        .search(&search)
+        .await
+        .map_err(grafana_error)?;
+    json_response(http::StatusCode::OK, &json!({ "dashboards": hits }))
+        .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+/// A time as RFC 3339, Unix seconds or Unix milliseconds (Grafana URLs use milliseconds).
+fn parse_time(name: &str, text: &str) -> Result<chrono::DateTime<Utc>, ResourceError> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .and_then(|s| {
+                    let secs = if s > 1e11 { s / 1000.0 } else { s };
+                    chrono::DateTime::from_timestamp(secs as i64, 0)
+                })
+        })
+        .ok_or_else(|| {
+            ResourceError::new(
+                http::StatusCode::BAD_REQUEST,
+                format!("parameter `{name}`: `{text}` is neither RFC 3339 nor a Unix time"),
+            )
+        })
+}
+
+/// `dashboards/<uid>/analysis`: the dashboard analysis as the report.
+async fn dashboard_analysis(
+    instance: &Instance,
+    uid: &str,
+    params: &[(String, String)],
+) -> Result<http::Response<Bytes>, ResourceError> {
+    let bad = |m: String| ResourceError::new(http::StatusCode::BAD_REQUEST, m);
+    let known = ["format", "window", "from", "to", "panels", "minSeverity"];
+    if let Some((unknown, _)) = params
+        .iter()
+        .find(|(k, _)| !known.contains(&k.as_str()) && !k.starts_with("var-"))
+    {
+        return Err(bad(format!(
+            "unknown parameter `{unknown}`; known: {}, var-<name>",
+            known.join(", ")
+        )));
+    }
+    let format = match last_value(params, "format") {
+        None | Some("json") => report::Format::Json,
+        Some("markdown") | Some("md") => report::Format::Markdown,
+        Some("text") => report::Format::Text,
+        Some(other) => {
+            return Err(bad(format!(
+                "parameter `format`: `{other}` is not json, markdown or text"
+            )))
+        }
+    };
+    let to = match last_value(params, "to") {
+        None => Utc::now(),
+        Some(t) => parse_time("to", t)?,
+    };
+    let from = match (last_value(params, "from"), last_value(params, "window")) {
+        (Some(f), _) => parse_time("from", f)?,
+        (None, Some(w)) => {
+            let d = crate::promql::parse_duration(w).map_err(|_| {
+                bad(format!(
+                    "parameter `window`: `{w}` is not a duration like 1h"
+                ))
+            })?;
+            to - ChronoDuration::from_std(d).unwrap_or_else(|_| ChronoDuration::hours(1))
+        }
+        (None, None) => to - ChronoDuration::hours(1),
+    };
+    let min_severity = match last_value(params, "minSeverity") {
+        None => crate::insight::Severity::Info,
+        Some(s) => crate::insight::Severity::parse(s).ok_or_else(|| {
+            bad(format!(
+                "parameter `minSeverity`: `{s}` is not one of info, low, medium, high, critical"
+            ))
+        })?,
+    };
+    let mut request = crate::dashboard::DashboardRequest::new(uid, from, to);
+    let panels = all_values(params, "panels");
+    if !panels.is_empty() {
+        request.panel_ids = Some(
+            panels
+                .iter()
+                .map(|p| p.parse::<i64>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| bad("parameter `panels`: list panel ids, e.g. 2,5".into()))?,
+        );
+    }
+    for (k, v) in params {
+        if let Some(name) = k.strip_prefix("var-") {
+            request
+                .variables
+                .entry(name.to_string())
+                .or_default()
+                .push(v.clone());
+        }
+    }
+    let grafana = grafana_client(instance)?;
+    let mut result = crate::dashboard::analyze(grafana, &instance.client, &request)
+        .await
+        .map_err(|e| match e {
+            crate::dashboard::DashboardError::Grafana(g) => grafana_error(g),
+            crate::dashboard::DashboardError::Request(m) => bad(m),
+            other => ResourceError::new(http::StatusCode::BAD_GATEWAY, other.to_string()),
+        })?;
+    result
+        .analysis
+        .insights
+        .retain(|i| i.severity >= min_severity);
+    let body = report::render(&result.analysis, catalog::builtin(), format);
+    let content_type = match format {
+        report::Format::Json => "application/json",
+        report::Format::Markdown => "text/markdown; charset=utf-8",
+        report::Format::Text => "text/plain; charset=utf-8",
+    };
+    http::Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Bytes::from(body))
+        .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 /// The report resource's parameters as a `report` query, plus the format and time.

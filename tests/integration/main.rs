@@ -5,6 +5,7 @@
 mod analysis;
 mod cli;
 mod client;
+mod dashboard;
 mod live;
 mod methods;
 mod scenarios;

@@ -80,6 +80,109 @@ pub enum Command {
         #[arg(long, default_value = "job", value_parser = parse_group, value_name = "LABEL")]
         group_by: String,
     },
+    /// Read a Grafana dashboard: run its panels' queries over the range, judge each panel
+    /// against its own thresholds, correlate panels and tie them to the USE Method.
+    Dashboard(DashboardArgs),
+}
+
+/// `dashboard` options.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Grafana's root URL.
+    #[arg(long, env = "GREGG_GRAFANA_URL", value_name = "URL")]
+    pub grafana: Url,
+    /// File holding a Grafana service account token (Viewer role is enough).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// The dashboard's uid.
+    #[arg(long)]
+    pub uid: String,
+    /// Prometheus URL. Without it, queries go through Grafana's data source proxy to
+    /// --datasource (default: the org's default Prometheus data source), with the token.
+    #[arg(long, env = "GREGG_PROMETHEUS_URL", value_name = "URL")]
+    pub prometheus: Option<Url>,
+    /// File holding a bearer token for --prometheus.
+    #[arg(long, value_name = "FILE", requires = "prometheus")]
+    pub prometheus_token_file: Option<PathBuf>,
+    /// Uid of the Prometheus data source to query through Grafana's proxy.
+    #[arg(long, value_name = "UID", conflicts_with = "prometheus")]
+    pub datasource: Option<String>,
+    /// Start of the range: RFC 3339 or Unix seconds (default: --to minus --window).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<DateTime<Utc>>,
+    /// End of the range (default: now).
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+    /// Length of the range ending at --to, e.g. 1h.
+    #[arg(long, default_value = "1h", value_parser = parse_window, conflicts_with = "from")]
+    pub window: Duration,
+    /// A variable value: NAME=VALUE (repeat the name for several values).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Only this panel id (repeatable).
+    #[arg(long = "panel", value_name = "ID")]
+    pub panels: Vec<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Exit with status 3 when a finding is at least this severe.
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Deadline for each request, e.g. 30s.
+    #[arg(long, default_value = "30s", value_parser = parse_window)]
+    pub timeout: Duration,
+}
+
+impl DashboardArgs {
+    /// The Grafana token, if a file was given.
+    pub fn token(&self) -> Result<Option<Secret>> {
+        self.token_file.as_ref().map(read_secret).transpose()
+    }
+
+    /// `--var` flags → values by name.
+    pub fn variables(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for spec in &self.vars {
+            let Some((name, value)) = spec.split_once('=') else {
+                bail!("--var expects NAME=VALUE, got `{spec}`");
+            };
+            out.entry(name.trim().to_string())
+                .or_default()
+                .push(value.to_string());
+        }
+        Ok(out)
+    }
+
+    /// The Prometheus client configuration: --prometheus, or Grafana's proxy for `datasource`.
+    pub fn prometheus_config(&self, datasource: Option<&str>) -> Result<ClientConfig> {
+        let mut config = match (&self.prometheus, datasource) {
+            (Some(url), _) => {
+                let mut c = ClientConfig::new(url.clone());
+                if let Some(file) = &self.prometheus_token_file {
+                    c.auth = Auth::Bearer(read_secret(file)?);
+                }
+                c
+            }
+            (None, Some(uid)) => {
+                let mut base = self.grafana.clone();
+                let path = format!(
+                    "{}/api/datasources/proxy/uid/{uid}/",
+                    base.path().trim_end_matches('/')
+                );
+                base.set_path(&path);
+                let mut c = ClientConfig::new(base);
+                if let Some(token) = self.token()? {
+                    c.auth = Auth::Bearer(token);
+                }
+                c
+            }
+            (None, None) => bail!(
+                "no Prometheus: give --prometheus, or --datasource (a Prometheus data source uid in Grafana)"
+            ),
+        };
+        config.timeout = self.timeout;
+        Ok(config)
+    }
 }
 
 /// How to reach Prometheus and which targets to analyse.

@@ -16,7 +16,9 @@ use chrono::Utc;
 use clap::Parser;
 use gregg_insights::{
     catalog,
+    dashboard::DashboardRequest,
     engine::{self, AnalysisRequest},
+    grafana::{Client as GrafanaClient, GrafanaConfig},
     health,
     prometheus::Client,
     report,
@@ -99,7 +101,54 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Dashboard(args) => dashboard(args).await,
     }
+}
+
+/// `dashboard`: the same dashboard analysis the plugin's `dashboard` query runs.
+async fn dashboard(args: args::DashboardArgs) -> Result<ExitCode> {
+    let mut grafana_config = GrafanaConfig::new(args.grafana.clone(), args.token()?);
+    grafana_config.timeout = args.timeout;
+    let grafana = GrafanaClient::new(&grafana_config)?;
+    let datasource = match (&args.prometheus, &args.datasource) {
+        (Some(_), _) => None,
+        (None, Some(uid)) => Some(uid.clone()),
+        (None, None) => {
+            let list = grafana.data_sources().await.context(
+                "listing Grafana's data sources to find a Prometheus one (or give --prometheus)",
+            )?;
+            let prometheus: Vec<_> = list.iter().filter(|d| d.kind == "prometheus").collect();
+            let chosen = prometheus
+                .iter()
+                .find(|d| d.is_default)
+                .or(prometheus.first())
+                .context("Grafana has no Prometheus data source; give --prometheus")?;
+            Some(chosen.uid.clone())
+        }
+    };
+    let client = Client::new(&args.prometheus_config(datasource.as_deref())?, None)?;
+    let to = args.to.unwrap_or_else(Utc::now);
+    let from = args.from.unwrap_or_else(|| {
+        to - chrono::Duration::from_std(args.window).unwrap_or_else(|_| chrono::Duration::hours(1))
+    });
+    let mut request = DashboardRequest::new(&args.uid, from, to);
+    request.variables = args.variables()?;
+    if !args.panels.is_empty() {
+        request.panel_ids = Some(args.panels.clone());
+    }
+    let result = gregg_insights::dashboard::analyze(&grafana, &client, &request).await?;
+    print!(
+        "{}",
+        report::render(&result.analysis, catalog::builtin(), args.format.into())
+    );
+    let failing = args
+        .fail_on
+        .is_some_and(|min| result.analysis.insights.iter().any(|i| i.severity >= min));
+    Ok(if failing {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// One line on what the analysis cost, for `--stats`.

@@ -6,6 +6,7 @@
 
 pub mod backfill;
 pub mod faults;
+pub mod grafana;
 pub mod histogram;
 pub mod host;
 pub mod http;

@@ -240,7 +240,7 @@ pub fn all() -> Vec<Scenario> {
 pub fn by_name(name: &str) -> Option<Scenario> {
     all()
         .into_iter()
-        .chain([latency_bad_histogram()])
+        .chain([latency_bad_histogram(), dashboard_incident()])
         .find(|s| s.name == name)
 }
 
@@ -342,6 +342,29 @@ fn cpu_saturated(h: &mut Host) {
     h.runqueue_wait = Shape::c(1.5);
     h.running = Shape::c(10.0);
     h.load1 = Shape::c(10.5);
+}
+
+/// For dashboard analysis (not in [`all`]: its story is told by a dashboard,
+/// `tests/data/dashboards/scenario-incident.json`): api-1 runs at 10 % CPU until 40 minutes
+/// before the end, then saturates (97 % CPU, load 10.5 on 4 CPUs, 40 % PSI stall) until the
+/// end; web-1 stays healthy. CPU, load and pressure panels must be flagged for api-1 and
+/// correlate (they step up together); memory must not be flagged.
+pub fn dashboard_incident() -> Scenario {
+    let mut api = Host::healthy("api-1:9100");
+    let from = -2400;
+    api.cpu.user = Shape::c(0.10).since(from, 0.85);
+    api.cpu.system = Shape::c(0.04).since(from, 0.12);
+    api.pressure.cpu = Shape::c(0.01).since(from, 0.40);
+    api.runqueue_wait = Shape::c(0.02).since(from, 1.5);
+    api.running = Shape::c(1.5).since(from, 10.0);
+    api.load1 = Shape::c(0.8).since(from, 10.5);
+    let web = Host::healthy("web-1:9100");
+    Scenario::new(
+        "dashboard_incident",
+        "api-1 saturates its CPUs 40 minutes before the end (97% CPU, load 10.5 on 4 CPUs, 40% PSI); web-1 stays healthy",
+        vec![api, web],
+        vec![expect("api-1:9100", "cpu.bottleneck", "critical", "critical")],
+    )
 }
 
 /// 97 % CPU with 40 % PSI stall: a bottleneck.

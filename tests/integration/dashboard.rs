@@ -1,0 +1,421 @@
+//! Dashboard analysis end to end: real dashboard JSON served under Grafana's API paths by a
+//! small stub, scenario data in a real Prometheus, and the library and CLI reading them.
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, TimeZone, Utc};
+use gregg_insights::{
+    dashboard::{self, DashboardRequest},
+    grafana::{self, GrafanaConfig},
+    insight::{Insight, Severity},
+};
+use gregg_testkit::{
+    grafana::{Answer, GrafanaStub},
+    scenarios::{self, END},
+};
+use serde_json::{json, Value};
+
+use crate::support::{block_on, client, serve};
+
+const TOKEN: &str = "glsa_TEST-TOKEN-never-shown-0123456789";
+
+fn data(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/dashboards")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("dashboard data file");
+    serde_json::from_str(&text).expect("dashboard JSON")
+}
+
+fn ok(body: Value) -> Answer {
+    Answer {
+        status: 200,
+        body: body.to_string(),
+    }
+}
+
+/// A Grafana serving `dashboards` by uid, one Prometheus data source, and the search API.
+fn grafana_with(dashboards: &[Value], extra: &[(&str, Answer)]) -> GrafanaStub {
+    let mut routes = BTreeMap::new();
+    let mut hits = Vec::new();
+    for d in dashboards {
+        let uid = d["uid"].as_str().expect("uid");
+        routes.insert(
+            format!("/api/dashboards/uid/{uid}"),
+            ok(json!({"dashboard": d, "meta": {"folderUid": "ops"}})),
+        );
+        hits.push(json!({"uid": uid, "title": d["title"], "url": format!("/d/{uid}"), "type": "dash-db", "tags": d["tags"], "folderUid": "ops", "folderTitle": "Ops"}));
+    }
+    routes.insert("/api/search".into(), ok(Value::Array(hits)));
+    routes.insert(
+        "/api/datasources".into(),
+        ok(
+            json!([{"uid": "prom", "name": "Prometheus", "type": "prometheus", "isDefault": true},
+                  {"uid": "loki", "name": "Loki", "type": "loki", "isDefault": false}]),
+        ),
+    );
+    for (path, answer) in extra {
+        routes.insert(path.to_string(), answer.clone());
+    }
+    GrafanaStub::start(TOKEN, routes)
+}
+
+fn grafana_client(url: &str, token: &str) -> grafana::Client {
+    grafana::Client::new(&GrafanaConfig::new(
+        url::Url::parse(url).expect("url"),
+        Some(gregg_insights::secret::Secret::new(token)),
+    ))
+    .expect("grafana client")
+}
+
+fn end() -> DateTime<Utc> {
+    Utc.timestamp_opt(END, 0).single().expect("time")
+}
+
+fn last_hour(uid: &str) -> DashboardRequest {
+    DashboardRequest::new(uid, end() - chrono::Duration::hours(1), end())
+}
+
+fn flagged<'a>(insights: &'a [Insight], panel: &str) -> Vec<&'a Insight> {
+    insights
+        .iter()
+        .filter(|i| i.check == "dashboard.threshold" || i.check == "dashboard.plateau")
+        .filter(|i| i.title.contains(&format!("\"{panel}\"")))
+        .collect()
+}
+
+#[test]
+fn the_incident_dashboard_flags_cpu_panels_correlates_them_and_ties_them_to_use() {
+    let scenario = scenarios::dashboard_incident();
+    let prometheus = serve(&scenario);
+    let stub = grafana_with(&[data("scenario-incident.json")], &[]);
+    let result = block_on(dashboard::analyze(
+        &grafana_client(&stub.url(), TOKEN),
+        &client(&prometheus.url()),
+        &last_hour("gregg-incident"),
+    ))
+    .expect("analysis");
+    let insights = &result.analysis.insights;
+    let dump = serde_json::to_string_pretty(insights).unwrap_or_default();
+
+    // The three CPU panels are past their red thresholds on api-1, for ~40 of 60 minutes.
+    for panel in ["CPU Busy", "Load per CPU", "CPU Pressure (waiting)"] {
+        let found = flagged(insights, panel);
+        assert_eq!(found.len(), 1, "{panel}: {dump}");
+        let i = found[0];
+        assert_eq!(i.instance.as_deref(), Some("api-1:9100"), "{panel}");
+        assert!(i.severity >= Severity::High, "{panel}: {:?}", i.severity);
+        assert_eq!(i.methodology.as_str(), "dashboard_analysis");
+        assert!(i.observation.contains(panel), "{}", i.observation);
+        // The evidence names the query that ran.
+        assert!(
+            i.related_metrics[0].contains("node_"),
+            "{:?}",
+            i.related_metrics
+        );
+        let share = i.evidence.get("breach_share_percent").expect("share");
+        assert!((55.0..=75.0).contains(&share), "{panel}: {share}");
+        // Tied to the USE Method's CPU bottleneck on the same instance.
+        assert!(
+            i.observation
+                .contains("The USE Method agrees for api-1:9100")
+                && i.observation.contains("cpu.bottleneck"),
+            "{}",
+            i.observation
+        );
+    }
+    // Memory is healthy on both hosts, web-1 is healthy everywhere.
+    assert!(flagged(insights, "Memory Used").is_empty(), "{dump}");
+    assert!(
+        !insights
+            .iter()
+            .any(|i| i.instance.as_deref() == Some("web-1:9100") && i.severity > Severity::Info),
+        "{dump}"
+    );
+    // Correlated panels are named, both of them.
+    let correlated = insights
+        .iter()
+        .filter(|i| i.check == "dashboard.correlation")
+        .any(|i| i.title.contains("\"CPU Busy\"") && i.title.contains("\"Load per CPU\""));
+    assert!(correlated, "{dump}");
+    // The repeated panel ran once per instance.
+    let repeats: Vec<&str> = result
+        .targets
+        .iter()
+        .filter(|t| t.panel_id == Some(7))
+        .map(|t| t.panel_title.as_str())
+        .collect();
+    assert_eq!(
+        repeats,
+        ["Running tasks on api-1:9100", "Running tasks on web-1:9100"]
+    );
+    // The collapsed row's panel ran.
+    assert!(result.targets.iter().any(|t| t.panel_id == Some(6)));
+    // Everything that could not be analysed is a note, naming the panel.
+    let notes = result.notes.join("\n");
+    for needle in [
+        "Panel 8 \"Shared panel (library)\": library panel `lib-missing` could not be resolved (Grafana answered 404",
+        "Panel 9 \"Synthetic (TestData)\": data source type `grafana-testdata-datasource` is not Prometheus",
+        "Panel 10 \"Broken query\" query A: the PromQL does not parse",
+        "Panel 11 \"Unknown variable\" query A: unknown variable(s) $cluster",
+        "Panel 12 \"Kernel log\": data source type `loki` is not Prometheus",
+    ] {
+        assert!(notes.contains(needle), "missing note `{needle}` in\n{notes}");
+    }
+    assert!(!format!("{result:?}").contains(TOKEN));
+}
+
+#[test]
+fn a_healthy_fleet_read_through_node_exporter_full_yields_only_the_summary() {
+    let scenario = scenarios::healthy_fleet();
+    let prometheus = serve(&scenario);
+    let stub = grafana_with(&[data("node-exporter-full.json")], &[]);
+    let mut request = last_hour("rYdddlPWk");
+    request.variables.insert("job".into(), vec!["node".into()]);
+    request
+        .variables
+        .insert("node".into(), vec!["web-1:9100".into()]);
+    request
+        .variables
+        .insert("nodename".into(), vec!["web-1".into()]);
+    let started = Instant::now();
+    let result = block_on(dashboard::analyze(
+        &grafana_client(&stub.url(), TOKEN),
+        &client(&prometheus.url()),
+        &request,
+    ))
+    .expect("analysis");
+    let insights = &result.analysis.insights;
+    let dump = serde_json::to_string_pretty(insights).unwrap_or_default();
+    assert!(result.panels > 100, "{} panels", result.panels);
+    assert!(
+        result.targets.len() >= 150,
+        "{} queries",
+        result.targets.len()
+    );
+    // Real data for the chosen node came back.
+    assert!(
+        result
+            .analysis
+            .queries
+            .iter()
+            .filter(|q| q.series > 0)
+            .count()
+            > 50
+    );
+    // Healthy: nothing past a panel's threshold, nothing at a limit.
+    let loud: Vec<String> = insights
+        .iter()
+        .filter(|i| i.severity > Severity::Low)
+        .map(|i| format!("{} | {} | {}", i.severity, i.title, i.observation))
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}\n{dump}");
+    assert!(insights.iter().any(|i| i.check == "dashboard.summary"));
+    assert!(started.elapsed() < Duration::from_secs(120));
+}
+
+#[test]
+fn public_dashboards_extract_their_prometheus_queries() {
+    // node-mixin's rendered USE dashboards: every panel is Prometheus via ${datasource}.
+    for (file, min_targets) in [
+        ("node-rsrc-use.json", 10),
+        ("node-cluster-rsrc-use.json", 10),
+        ("node-exporter-full.json", 150),
+    ] {
+        let d = dashboard::model::parse(&data(file));
+        let mut values = dashboard::variables::Values::new();
+        for v in &d.variables {
+            values.set(&v.name, dashboard::variables::Value::Single("x".into()));
+        }
+        let intervals = dashboard::variables::Intervals {
+            interval: Duration::from_secs(15),
+            scrape: Duration::from_secs(15),
+            range: Duration::from_secs(3600),
+        };
+        let x = dashboard::extract::extract(&d, &values, &intervals, &[], None);
+        assert!(
+            x.targets.len() >= min_targets,
+            "{file}: {} targets, notes {:?}",
+            x.targets.len(),
+            x.notes
+        );
+        // Every target parsed: no broken PromQL and no unknown variables in these dashboards.
+        assert!(
+            !x.notes
+                .iter()
+                .any(|n| n.contains("does not parse") || n.contains("unknown variable")),
+            "{file}: {:?}",
+            x.notes
+        );
+        assert!(x.targets.iter().all(|t| !t.promql.contains("$")), "{file}");
+    }
+}
+
+#[test]
+fn a_dashboard_of_two_thousand_panels_finishes_capped_with_a_note() {
+    let scenario = scenarios::healthy_fleet();
+    let prometheus = serve(&scenario);
+    let panels: Vec<Value> = (1..=2000)
+        .map(|i| {
+            json!({"id": i, "type": "timeseries", "title": format!("Panel {i}"),
+                   "datasource": {"type": "prometheus", "uid": "prom"},
+                   "targets": [{"refId": "A", "expr": format!("node_load1 * {i}")}]})
+        })
+        .collect();
+    let big = json!({"uid": "big", "title": "Big", "panels": panels});
+    let stub = grafana_with(&[big], &[]);
+    let started = Instant::now();
+    let result = block_on(dashboard::analyze(
+        &grafana_client(&stub.url(), TOKEN),
+        &client(&prometheus.url()),
+        &last_hour("big"),
+    ))
+    .expect("analysis");
+    assert_eq!(result.panels, 2000);
+    assert_eq!(result.targets.len(), dashboard::extract::MAX_TARGETS);
+    assert!(
+        result
+            .notes
+            .iter()
+            .any(|n| n.contains("Only the first 200 queries were run; 1800 more were skipped")),
+        "{:?}",
+        result.notes
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn grafana_failures_are_clear_and_never_show_the_token() {
+    let prometheus_url = crate::support::dead_url();
+    let stub = grafana_with(
+        &[],
+        &[(
+            "/api/dashboards/uid/broken",
+            Answer {
+                status: 500,
+                body: r#"{"message":"database is locked"}"#.into(),
+            },
+        )],
+    );
+    let run = |token: &str, uid: &str| {
+        block_on(dashboard::analyze(
+            &grafana_client(&stub.url(), token),
+            &client(&prometheus_url),
+            &last_hour(uid),
+        ))
+        .expect_err("must fail")
+        .to_string()
+    };
+    let wrong = "glsa_WRONG-token-also-secret";
+    let unauthorised = run(wrong, "any");
+    assert!(
+        unauthorised.contains("401") && unauthorised.contains("token"),
+        "{unauthorised}"
+    );
+    let missing = run(TOKEN, "nope");
+    assert!(
+        missing.contains("404") && missing.contains("dashboard `nope`"),
+        "{missing}"
+    );
+    let failing = run(TOKEN, "broken");
+    assert!(
+        failing.contains("500") && failing.contains("database is locked"),
+        "{failing}"
+    );
+    let bad_uid = run(TOKEN, "../admin");
+    assert!(bad_uid.contains("not a Grafana uid"), "{bad_uid}");
+    for message in [&unauthorised, &missing, &failing, &bad_uid] {
+        assert!(
+            !message.contains(TOKEN) && !message.contains(wrong),
+            "{message}"
+        );
+    }
+    // The token was sent as a bearer token, and only that way.
+    assert!(stub.requests().iter().all(|r| !r.contains(TOKEN)));
+}
+
+#[test]
+fn the_cli_reads_a_dashboard_end_to_end() {
+    let scenario = scenarios::dashboard_incident();
+    let prometheus = serve(&scenario);
+    let stub = grafana_with(&[data("scenario-incident.json")], &[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
+    let output = Command::new(env!("CARGO_BIN_EXE_gregg-insights"))
+        .args([
+            "dashboard",
+            "--grafana",
+            &stub.url(),
+            "--token-file",
+            &token_file.to_string_lossy(),
+            "--uid",
+            "gregg-incident",
+            "--prometheus",
+            &prometheus.url(),
+            "--to",
+            &END.to_string(),
+            "--window",
+            "1h",
+            "--var",
+            "instance=api-1:9100",
+            "--format",
+            "json",
+            "--fail-on",
+            "critical",
+        ])
+        .env_remove("GREGG_PROMETHEUS_URL")
+        .env_remove("GREGG_GRAFANA_URL")
+        .output()
+        .expect("the CLI runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // A critical finding: exit status 3, as `analyze --fail-on`.
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let titles: Vec<&str> = report["insights"]
+        .as_array()
+        .expect("insights")
+        .iter()
+        .filter_map(|i| i["title"].as_str())
+        .collect();
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.contains("\"CPU Busy\"") && t.contains("red threshold")),
+        "{titles:#?}"
+    );
+    // Only api-1 was selected: the repeated panel ran once.
+    assert!(!stdout.contains("Running tasks on web-1"), "{stdout}");
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+
+    // A wrong token: a clear error, exit 1, no token in the output.
+    std::fs::write(&token_file, "glsa_wrong").expect("token file");
+    let output = Command::new(env!("CARGO_BIN_EXE_gregg-insights"))
+        .args([
+            "dashboard",
+            "--grafana",
+            &stub.url(),
+            "--token-file",
+            &token_file.to_string_lossy(),
+            "--uid",
+            "gregg-incident",
+            "--prometheus",
+            &prometheus.url(),
+        ])
+        .output()
+        .expect("the CLI runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("401"), "{stderr}");
+    assert!(!stderr.contains("glsa_wrong"), "{stderr}");
+}
