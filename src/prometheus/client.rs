@@ -71,6 +71,9 @@ struct Inner {
     query_method: QueryMethod,
     permits: Arc<Semaphore>,
     observer: Option<Arc<dyn RequestObserver>>,
+    /// Every credential this client sends, as sent (password, its basic auth encoding, token,
+    /// header values): redacted from error text that quotes the server.
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -112,8 +115,10 @@ impl Client {
         }
         let shown_url = display_url(&base);
 
+        let mut secrets: Vec<String> = Vec::new();
         let mut headers = header::HeaderMap::new();
         for (name, value) in &config.headers {
+            secrets.push(value.expose().trim().to_string());
             let name = header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
                 PrometheusError::Config(format!("`{name}` is not a valid HTTP header name"))
             })?;
@@ -130,9 +135,12 @@ impl Client {
             Auth::Basic { user, password } => {
                 let token = base64::engine::general_purpose::STANDARD
                     .encode(format!("{user}:{}", password.expose()));
+                secrets.push(password.expose().to_string());
+                secrets.push(token.clone());
                 headers.insert(header::AUTHORIZATION, sensitive(&format!("Basic {token}"))?);
             }
             Auth::Bearer(token) => {
+                secrets.push(token.expose().trim().to_string());
                 headers.insert(
                     header::AUTHORIZATION,
                     sensitive(&format!("Bearer {}", token.expose().trim()))?,
@@ -206,6 +214,7 @@ impl Client {
                 query_method: config.query_method,
                 permits: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
                 observer,
+                secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
             }),
         })
     }
@@ -378,7 +387,10 @@ impl Client {
         params: Vec<(&str, String)>,
     ) -> Result<Answer<T>, PrometheusError> {
         let started = Instant::now();
-        let result = self.send(path, method, params).await;
+        let result = self
+            .send(path, method, params)
+            .await
+            .map_err(|e| e.redacted(&self.inner.secrets));
         self.observe(endpoint, &result, started);
         result
     }
@@ -574,7 +586,8 @@ impl Client {
                 warnings: envelope.warnings,
             })
         }
-        .await;
+        .await
+        .map_err(|e| e.redacted(&self.inner.secrets));
         self.observe(endpoint, &result, started);
         result
     }
@@ -613,6 +626,7 @@ impl Client {
 
     fn too_large(&self, api_path: &str, limit: usize) -> PrometheusError {
         PrometheusError::TooLarge {
+            url: self.inner.shown_url.clone(),
             endpoint: api_path.to_string(),
             limit_mib: limit.div_ceil(1024 * 1024),
         }

@@ -5,6 +5,7 @@
 
 mod client;
 mod config;
+pub mod decode;
 mod error;
 mod response;
 mod stream;
