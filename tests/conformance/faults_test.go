@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -297,5 +298,41 @@ func TestPanicInOneQueryFailsOnlyThatQuery(t *testing.T) {
 	released := startPluginWith(t, pluginBinary(t), []string{"GREGG_INSIGHTS_FAULT_PANIC_REFID=B"})
 	if r := released.query(t, ds, query("B", "use_summary", at, nil)).Responses["B"]; r.Error != nil {
 		t.Errorf("the released binary must not honour the fault hook: %v", r.Error)
+	}
+}
+
+// Requests arriving together for a data source the plugin has not seen yet share one client,
+// so Prometheus never sees more than maxConcurrentQueries requests at once (before the fix,
+// each built its own client with its own bound: `go run mage.go load` saw 16 with a bound of 8).
+func TestConcurrentFirstRequestsShareOneBound(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "cpu_mixed")
+	fp := startFaultProxy(t, e.Prometheus, "")
+	ds := settings(fp.URL(), map[string]any{"maxConcurrentQueries": 2}, nil)
+	at := time.Unix(e.Scenario.At, 0)
+	errs := make(chan error, 24)
+	for i := 0; i < cap(errs); i++ {
+		go func(i int) {
+			req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
+				PluginContext: pluginContext(ds),
+				Queries:       []backend.DataQuery{query("A", "insights", at, map[string]any{"window": fmt.Sprintf("%dm", 5+i)})},
+			})
+			resp, err := p.data.QueryData(context.Background(), req)
+			if err == nil {
+				var decoded *backend.QueryDataResponse
+				if decoded, err = backend.FromProto().QueryDataResponse(resp); err == nil {
+					err = decoded.Responses["A"].Error
+				}
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < cap(errs); i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("request failed: %v", err)
+		}
+	}
+	if got := fp.maxInFlight.Load(); got > 2 || got < 1 {
+		t.Errorf("Prometheus saw %d requests at once; the bound is 2", got)
 	}
 }
