@@ -447,7 +447,7 @@ func Load() error {
 
 // Soak runs a steady stream of every query type for SOAK_DURATION (10m) with SOAK_WORKERS (4)
 // clients against a fleet of SOAK_HOSTS (50), printing the plugin's RSS every SOAK_INTERVAL
-// (30s) and its growth after the warm-up (the first fifth). Fails on errors or growth of 5 %
+// (30s) and its growth after the warm-up (SOAK_WARMUP, 3m). Fails on errors or growth of 5 %
 // or more.
 func Soak() error {
 	mg.SerialDeps(Deps, Backend)
