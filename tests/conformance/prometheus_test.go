@@ -26,6 +26,8 @@ type promOptions struct {
 	// For the readiness probe of a TLS/basic-auth Prometheus.
 	caPEM              []byte
 	basicUser, basicPW string
+	// For the readiness probe of a Prometheus that requires client certificates.
+	clientCert *tls.Certificate
 }
 
 // promServer is a Prometheus process on a fixed loopback port with its own data directory, so
@@ -127,7 +129,11 @@ func (p *promServer) waitReady(exited <-chan struct{}) error {
 	if len(p.opts.caPEM) > 0 {
 		pool := x509.NewCertPool()
 		pool.AppendCertsFromPEM(p.opts.caPEM)
-		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+		config := &tls.Config{RootCAs: pool}
+		if p.opts.clientCert != nil {
+			config.Certificates = []tls.Certificate{*p.opts.clientCert}
+		}
+		client.Transport = &http.Transport{TLSClientConfig: config}
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	var last error
