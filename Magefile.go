@@ -9,6 +9,9 @@
 //	go run mage.go build     backend binaries and frontend into dist/
 //	go run mage.go package   dist/ as gregg-insights-app-<version>.zip
 //	go run mage.go bench     performance figures of the built plugin
+//	go run mage.go fuzz      every fuzz target for FUZZ_SECONDS (60) each: executions and crashes
+//	go run mage.go load      200 QueryData requests at once against a fleet: p50/p99, errors, concurrency
+//	go run mage.go soak      a steady request stream for SOAK_DURATION (10m): RSS every 30 s
 //	go run mage.go -l        every target
 package main
 
@@ -26,6 +29,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,6 +170,9 @@ func Test() error {
 			return nil
 		}},
 		{"go conformance harness", func() error {
+			if err := faultHooksBinary(); err != nil {
+				return err
+			}
 			env, err := harnessEnv()
 			if err != nil {
 				return err
@@ -306,6 +313,118 @@ func Provisioning() error {
 	return runIn("tests/conformance", "go", "run", "./cmd/provisioning", filepath.Join("..", "..", "provisioning"))
 }
 
+// fuzzTargets are the cargo-fuzz targets in fuzz/fuzz_targets/, one per kind of outside
+// input; adding a target is one line here plus its file and seed corpus (fuzz/corpus/<name>/).
+var fuzzTargets = []string{
+	"query_json",          // query JSON from panels and the API
+	"settings",            // data source settings (jsonData, secureJsonData, URL, PEMs)
+	"prometheus_response", // whatever answers in Prometheus' place
+	"promql_render",       // label escaping: rendered selectors parse back to themselves
+	// TODO(issue 7): "dashboard_json" (dashboard JSON extraction) once src/dashboard/ is merged.
+}
+
+// Fuzz runs every fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz (libFuzzer, no
+// sanitizer: the code is safe Rust, so the fuzzer hunts panics, and RUSTC_BOOTSTRAP lets
+// cargo-fuzz's flags work on the stable toolchain), and prints executions and crashes per
+// target. Each starts from its seed corpus in fuzz/corpus/<target>/ (read-only) plus a working
+// corpus kept in fuzz/target/corpus/<target>/. Crashes land in fuzz/artifacts/<target>/;
+// each must be fixed and become a regression test. FUZZ_TARGETS (comma-separated) selects.
+func Fuzz() error {
+	seconds := 60
+	if v := os.Getenv("FUZZ_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("FUZZ_SECONDS must be a positive number of seconds, got %q", v)
+		}
+		seconds = n
+	}
+	targets := fuzzTargets
+	if v := os.Getenv("FUZZ_TARGETS"); v != "" {
+		targets = strings.Split(v, ",")
+	}
+	if _, err := output("cargo", "fuzz", "--version"); err != nil {
+		if err := run("cargo", "install", "cargo-fuzz", "--locked"); err != nil {
+			return err
+		}
+	}
+	env := []string{"RUSTC_BOOTSTRAP=1"}
+	if err := runEnvIn(".", env, "cargo", "fuzz", "build", "-s", "none"); err != nil {
+		return err
+	}
+	type result struct {
+		target            string
+		executions, speed int
+		crashes, corpus   int
+		err               error
+	}
+	results := []result{}
+	for _, target := range targets {
+		work := filepath.Join("fuzz", "target", "corpus", target)
+		logs := filepath.Join("fuzz", "target", "logs")
+		artifacts := filepath.Join("fuzz", "artifacts", target)
+		for _, dir := range []string{work, logs, artifacts} {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		before := countFiles(artifacts)
+		logPath := filepath.Join(logs, target+".log")
+		logFile, err := os.Create(logPath)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("+ fuzzing %s for %d s (log: %s)\n", target, seconds, logPath)
+		cmd := exec.Command("cargo", "fuzz", "run", "-s", "none", target, work, filepath.Join("fuzz", "corpus", target),
+			"--", fmt.Sprintf("-max_total_time=%d", seconds), "-print_final_stats=1", "-timeout=10", "-rss_limit_mb=2048")
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		runErr := cmd.Run()
+		_ = logFile.Close()
+		log, _ := os.ReadFile(logPath)
+		r := result{target: target, crashes: countFiles(artifacts) - before, corpus: countFiles(work)}
+		if m := regexp.MustCompile(`stat::number_of_executed_units:\s*(\d+)`).FindSubmatch(log); m != nil {
+			r.executions, _ = strconv.Atoi(string(m[1]))
+		}
+		if m := regexp.MustCompile(`stat::average_exec_per_sec:\s*(\d+)`).FindSubmatch(log); m != nil {
+			r.speed, _ = strconv.Atoi(string(m[1]))
+		}
+		if runErr != nil {
+			r.err = runErr
+			if r.crashes == 0 {
+				r.crashes = 1 // a crash libFuzzer could not write, or the build failed
+			}
+		}
+		results = append(results, r)
+	}
+	fmt.Printf("\n%-22s %8s %14s %10s %8s %8s\n", "target", "seconds", "executions", "exec/s", "crashes", "corpus")
+	crashed := []string{}
+	for _, r := range results {
+		fmt.Printf("%-22s %8d %14d %10d %8d %8d\n", r.target, seconds, r.executions, r.speed, r.crashes, r.corpus)
+		if r.crashes > 0 {
+			crashed = append(crashed, fmt.Sprintf("%s (fuzz/artifacts/%s/, log fuzz/target/logs/%s.log)", r.target, r.target, r.target))
+		}
+	}
+	if len(crashed) > 0 {
+		return fmt.Errorf("crashes found: %s; fix each and turn it into a regression test", strings.Join(crashed, ", "))
+	}
+	return nil
+}
+
+// countFiles counts the regular files in dir (0 when it does not exist).
+func countFiles(dir string) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			n++
+		}
+	}
+	return n
+}
+
 // harnessEnv points the Go harness at the built plugin and test environment binaries.
 func harnessEnv() ([]string, error) {
 	plugin, err := filepath.Abs(filepath.Join(backendDir, fmt.Sprintf("%s_%s_%s", executable, runtime.GOOS, runtime.GOARCH)))
@@ -316,7 +435,52 @@ func harnessEnv() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{"GREGG_PLUGIN_BINARY=" + plugin, "GREGG_TESTENV=" + testenv}, nil
+	faultHooks, err := filepath.Abs(filepath.Join("target", "release", executable+"_fault_hooks"))
+	if err != nil {
+		return nil, err
+	}
+	return []string{"GREGG_PLUGIN_BINARY=" + plugin, "GREGG_TESTENV=" + testenv, "GREGG_FAULT_PLUGIN_BINARY=" + faultHooks}, nil
+}
+
+// faultHooksBinary builds target/release/gpx_gregg_insights_fault_hooks: the plugin with the
+// test-only `fault-hooks` feature (a deliberate panic in one query) for the Go harness. It is
+// never copied to dist/.
+func faultHooksBinary() error {
+	return run("cargo", "build", "--release", "--locked", "--features", "fault-hooks", "--bin", executable+"_fault_hooks")
+}
+
+// Load prints the plugin's figures under load, through the Go harness: LOAD_REQUESTS (200)
+// QueryData requests in flight at once (insights, report, use_matrix over LOAD_DISTINCT (50)
+// windows, so most need their own analysis) against a backfilled fleet of LOAD_HOSTS (200)
+// hosts: p50/p99/max latency, errors, analyses computed vs served from the cache, and the most
+// requests Prometheus saw at once (a counting proxy) against maxConcurrentQueries (LOAD_BOUND,
+// 8). Fails on any error or on concurrency past the bound.
+func Load() error {
+	mg.SerialDeps(Deps, Backend)
+	return harnessRun("60m", "^TestLoad$")
+}
+
+// Soak runs a steady stream of every query type for SOAK_DURATION (10m) with SOAK_WORKERS (4)
+// clients against a fleet of SOAK_HOSTS (50), printing the plugin's RSS every SOAK_INTERVAL
+// (30s) and its growth after the warm-up (SOAK_WARMUP, 3m). Fails on errors or growth of 5 %
+// or more.
+func Soak() error {
+	mg.SerialDeps(Deps, Backend)
+	timeout := 40 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("SOAK_DURATION")); err == nil {
+		timeout = d + 30*time.Minute
+	}
+	return harnessRun(timeout.String(), "^TestSoak$")
+}
+
+// harnessRun runs one figure-printing test of the Go harness (build tag `load`), verbosely.
+func harnessRun(timeout, pattern string) error {
+	env, err := harnessEnv()
+	if err != nil {
+		return err
+	}
+	return runEnvIn("tests/conformance", env, "go", "test", "-tags", "load", "-count=1", "-v",
+		"-timeout", timeout, "-run", pattern, ".")
 }
 
 // Package builds everything and zips dist/ as gregg-insights-app-<version>.zip, one folder named

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use gregg_insights::plugin::{logging, server, GreggPlugin};
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("gregg-insights")

@@ -526,4 +526,32 @@ mod tests {
         .to_string();
         assert!(err.starts_with("jsonData.grafanaUrl"), "{err}");
     }
+
+    #[test]
+    fn no_secret_field_shows_in_debug_of_settings_or_client() {
+        for basic in [true, false] {
+            let s = parse(
+                "http://user:url-SECRET-5@prom:9090",
+                basic,
+                json!({"httpHeaderName1": "X-Scope-OrgID", "tlsAuth": true}),
+                &[
+                    ("basicAuthPassword", "pw-SECRET-1"),
+                    ("bearerToken", "tok-SECRET-6"),
+                    ("httpHeaderValue1", "hv-SECRET-2"),
+                    ("tlsClientKey", "key-SECRET-3"),
+                    ("grafanaToken", "gt-SECRET-7"),
+                ],
+            )
+            .unwrap();
+            let debug = format!("{s:?}");
+            assert!(!debug.contains("SECRET"), "{debug}");
+            // The key is not valid PEM: the client's error must not quote it either.
+            let client = crate::prometheus::Client::new(&s.client, None);
+            let shown = match &client {
+                Ok(c) => format!("{c:?}"),
+                Err(e) => format!("{e} {e:?}"),
+            };
+            assert!(!shown.contains("SECRET"), "{shown}");
+        }
+    }
 }

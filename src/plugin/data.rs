@@ -140,7 +140,8 @@ impl backend::DataService for GreggPlugin {
                     .as_ref()
                     .map(std::sync::Arc::clone)
                     .map_err(|e| e.to_string());
-                async move {
+                let ref_id = q.ref_id.clone();
+                let answered = async move {
                     let started = Instant::now();
                     let parsed = query::parse(&q.query_type, &q.query);
                     let type_name = parsed
@@ -171,7 +172,16 @@ impl backend::DataService for GreggPlugin {
                         tracing::warn!(ref_id = %q.ref_id, query_type = type_name, error = %e, "Query failed.");
                     }
                     result
-                }
+                };
+                // A panic in this query's analysis fails this refId only.
+                super::isolate::isolated(answered, move |panic| {
+                    tracing::error!(ref_id = %ref_id, panic = %panic, "A query's analysis panicked; only this query fails.");
+                    QueryFailure::new(
+                        &ref_id,
+                        Status::Internal,
+                        format!("internal error in query {ref_id}: its analysis failed unexpectedly (a bug in Gregg Insights, logged by the plugin); the other queries are unaffected"),
+                    )
+                })
             })
             .collect::<FuturesOrdered<_>>();
         Box::pin(responses)
@@ -238,6 +248,8 @@ async fn answer(
         QueryType::PromqlCheck => vec![promql_check(instance, ref_id, query, range.to).await?],
         QueryType::Dashboard => dashboard(instance, ref_id, query, range).await?,
     };
+    #[cfg(feature = "fault-hooks")]
+    super::fault_hooks::after_analysis(ref_id);
     let mut checked = Vec::with_capacity(frames.len());
     for frame in &frames {
         checked.push(frame.check().map_err(|e| {

@@ -77,19 +77,25 @@ impl Instances {
         }
     }
 
+    /// The cached instance of `uid` if its settings are still those of `updated`.
+    fn cached(&self, uid: &str, updated: DateTime<Utc>, tick: u64) -> Option<Arc<Instance>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get_mut(uid)?;
+        if entry.updated != updated {
+            return None;
+        }
+        entry.last_used = tick;
+        Some(entry.instance.clone())
+    }
+
     /// The instance for these settings, built if new or changed.
     pub fn get(&self, grafana: Option<&GrafanaSettings>) -> Result<Arc<Instance>, InstanceError> {
         let grafana = grafana.ok_or(InstanceError::NoSettings)?;
         let tick = self
             .clock
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Ok(mut entries) = self.entries.lock() {
-            if let Some(entry) = entries.get_mut(&grafana.uid) {
-                if entry.updated == grafana.updated {
-                    entry.last_used = tick;
-                    return Ok(entry.instance.clone());
-                }
-            }
+        if let Some(instance) = self.cached(&grafana.uid, grafana.updated, tick) {
+            return Ok(instance);
         }
         let settings = Settings::from_grafana(&InstanceSettings {
             uid: &grafana.uid,
@@ -115,7 +121,17 @@ impl Instances {
             client,
             grafana: grafana_api,
         });
-        if let Ok(mut entries) = self.entries.lock() {
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            // Requests arriving together for a new data source each built a client above; the
+            // first one stored wins, so they all share one client and with it one
+            // `maxConcurrentQueries` bound (found by `go run mage.go load`).
+            if let Some(entry) = entries.get_mut(&grafana.uid) {
+                if entry.updated == grafana.updated {
+                    entry.last_used = tick;
+                    return Ok(entry.instance.clone());
+                }
+            }
             if entries.len() >= MAX_CACHED && !entries.contains_key(&grafana.uid) {
                 if let Some(oldest) = entries
                     .iter()

@@ -8,7 +8,10 @@ pub mod cache;
 pub mod controller;
 pub mod data;
 pub mod diagnostics;
+#[cfg(feature = "fault-hooks")]
+pub mod fault_hooks;
 pub mod instances;
+pub mod isolate;
 pub mod lenient;
 pub mod logging;
 pub mod query;

@@ -75,6 +75,9 @@ struct Inner {
     limiter: Arc<Limiter>,
     observer: Option<Arc<dyn RequestObserver>>,
     fetched: Arc<Counters>,
+    /// Every credential this client sends, as sent (password, its basic auth encoding, token,
+    /// header values): redacted from error text that quotes the server.
+    secrets: Vec<String>,
 }
 
 /// What a client has received so far: the cost of an analysis on the wire and in samples.
@@ -132,8 +135,10 @@ impl Client {
         }
         let shown_url = display_url(&base);
 
+        let mut secrets: Vec<String> = Vec::new();
         let mut headers = header::HeaderMap::new();
         for (name, value) in &config.headers {
+            secrets.push(value.expose().trim().to_string());
             let name = header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
                 PrometheusError::Config(format!("`{name}` is not a valid HTTP header name"))
             })?;
@@ -150,9 +155,12 @@ impl Client {
             Auth::Basic { user, password } => {
                 let token = base64::engine::general_purpose::STANDARD
                     .encode(format!("{user}:{}", password.expose()));
+                secrets.push(password.expose().to_string());
+                secrets.push(token.clone());
                 headers.insert(header::AUTHORIZATION, sensitive(&format!("Basic {token}"))?);
             }
             Auth::Bearer(token) => {
+                secrets.push(token.expose().trim().to_string());
                 headers.insert(
                     header::AUTHORIZATION,
                     sensitive(&format!("Bearer {}", token.expose().trim()))?,
@@ -227,6 +235,7 @@ impl Client {
                 limiter: Limiter::new(config.max_concurrent_requests),
                 observer,
                 fetched: Arc::default(),
+                secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
             }),
             priority: Priority::Urgent,
         })
@@ -433,7 +442,10 @@ impl Client {
         params: Vec<(&str, String)>,
     ) -> Result<Answer<T>, PrometheusError> {
         let started = Instant::now();
-        let result = self.send(path, method, params).await;
+        let result = self
+            .send(path, method, params)
+            .await
+            .map_err(|e| e.redacted(&self.inner.secrets));
         self.observe(endpoint, &result, started);
         result
     }
@@ -642,7 +654,8 @@ impl Client {
                 warnings: envelope.warnings,
             })
         }
-        .await;
+        .await
+        .map_err(|e| e.redacted(&self.inner.secrets));
         self.observe(endpoint, &result, started);
         result
     }
@@ -681,6 +694,7 @@ impl Client {
 
     fn too_large(&self, api_path: &str, limit: usize) -> PrometheusError {
         PrometheusError::TooLarge {
+            url: self.inner.shown_url.clone(),
             endpoint: api_path.to_string(),
             limit_mib: limit.div_ceil(1024 * 1024),
         }

@@ -58,7 +58,10 @@ pub enum QueryMethod {
 }
 
 /// Everything needed to build a [`Client`](super::Client).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` is written by hand: the URL may carry credentials (`http://user:pw@host`), and
+/// `Url`'s own `Debug` shows the password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// Prometheus base URL, including any path prefix (`https://host/prometheus`).
     pub url: Url,
@@ -76,6 +79,21 @@ pub struct ClientConfig {
     pub max_response_bytes: usize,
     /// HTTP method for queries.
     pub query_method: QueryMethod,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("url", &display_url(&self.url))
+            .field("auth", &self.auth)
+            .field("tls", &self.tls)
+            .field("headers", &self.headers)
+            .field("timeout", &self.timeout)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("query_method", &self.query_method)
+            .finish()
+    }
 }
 
 impl ClientConfig {

@@ -144,8 +144,10 @@ pub enum PrometheusError {
         reason: String,
     },
     /// The body exceeded the configured limit and was abandoned.
-    #[error("Prometheus' answer to {endpoint} exceeded the {limit_mib} MiB response limit and was abandoned. Narrow the query (a selector or fewer instances) or raise the limit.")]
+    #[error("Prometheus at {url} sent an answer to {endpoint} past the {limit_mib} MiB response limit; it was abandoned. Narrow the query (a selector or fewer instances) or raise jsonData.maxResponseMiB.")]
     TooLarge {
+        /// The Prometheus base URL (credentials removed).
+        url: String,
         /// The endpoint requested.
         endpoint: String,
         /// The limit in MiB.
@@ -157,6 +159,76 @@ pub enum PrometheusError {
 }
 
 impl PrometheusError {
+    /// The error with every occurrence of `secrets` in its server-provided text replaced by
+    /// `<redacted>`.
+    ///
+    /// Messages quote what the server said (Prometheus' error text, an error page), and a
+    /// proxy that echoes request headers into its error page would otherwise put the password,
+    /// token or header values into a panel, a log line or an alert.
+    pub(crate) fn redacted(self, secrets: &[String]) -> Self {
+        if secrets.is_empty() {
+            return self;
+        }
+        let scrub = |mut text: String| {
+            for secret in secrets.iter().filter(|s| !s.is_empty()) {
+                if text.contains(secret.as_str()) {
+                    text = text.replace(secret.as_str(), "<redacted>");
+                }
+            }
+            text
+        };
+        match self {
+            Self::UnknownHost { url, reason } => Self::UnknownHost {
+                url,
+                reason: scrub(reason),
+            },
+            Self::Unreachable { url, reason } => Self::Unreachable {
+                url,
+                reason: scrub(reason),
+            },
+            Self::Tls { url, reason, hint } => Self::Tls {
+                url,
+                reason: scrub(reason),
+                hint,
+            },
+            Self::Auth {
+                url,
+                status,
+                message,
+            } => Self::Auth {
+                url,
+                status,
+                message: scrub(message),
+            },
+            Self::Status {
+                url,
+                endpoint,
+                status,
+                message,
+            } => Self::Status {
+                url,
+                endpoint,
+                status,
+                message: scrub(message),
+            },
+            Self::Api { kind, message } => Self::Api {
+                kind,
+                message: scrub(message),
+            },
+            Self::Malformed {
+                url,
+                endpoint,
+                reason,
+            } => Self::Malformed {
+                url,
+                endpoint,
+                reason: scrub(reason),
+            },
+            Self::Config(text) => Self::Config(scrub(text)),
+            other => other,
+        }
+    }
+
     /// A short, stable name for the error class (metrics labels, JSON details).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -183,5 +255,37 @@ impl PrometheusError {
                 ..
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_quoted_by_the_server_are_redacted() {
+        let secrets = vec!["pw-SECRET".to_string(), "YWxpY2U6cHc=".to_string()];
+        let echoed = PrometheusError::Status {
+            url: "http://prom".into(),
+            endpoint: "/api/v1/query".into(),
+            status: 500,
+            message: "Authorization: Basic YWxpY2U6cHc= (pw-SECRET)".into(),
+        }
+        .redacted(&secrets)
+        .to_string();
+        assert!(
+            !echoed.contains("SECRET") && !echoed.contains("YWxpY2U6cHc="),
+            "{echoed}"
+        );
+        assert!(echoed.contains("Basic <redacted> (<redacted>)"), "{echoed}");
+        let api = PrometheusError::Api {
+            kind: ApiErrorKind::BadData,
+            message: "bad pw-SECRET".into(),
+        }
+        .redacted(&secrets);
+        assert_eq!(
+            api.to_string(),
+            "Prometheus rejected the query (bad_data): bad <redacted>"
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 mod client;
 mod config;
+pub mod decode;
 mod error;
 mod limiter;
 mod response;

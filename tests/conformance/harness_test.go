@@ -93,6 +93,14 @@ type plugin struct {
 // startPlugin launches the binary the way Grafana's pkg/plugins/backendplugin/grpcplugin does.
 func startPlugin(t testing.TB) *plugin {
 	t.Helper()
+	return startPluginWith(t, pluginBinary(t), nil)
+}
+
+// startPluginWith launches `binary` with extra environment variables (log level, fault hooks).
+func startPluginWith(t testing.TB, binary string, extraEnv []string) *plugin {
+	t.Helper()
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(), extraEnv...)
 	logs := &syncBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{
 		Name:       "plugin-host",
@@ -101,7 +109,7 @@ func startPlugin(t testing.TB) *plugin {
 		JSONFormat: true,
 	})
 	client := goplugin.NewClient(&goplugin.ClientConfig{
-		Cmd: exec.Command(pluginBinary(t)),
+		Cmd: cmd,
 		HandshakeConfig: goplugin.HandshakeConfig{
 			ProtocolVersion:  grpcplugin.ProtocolVersion,
 			MagicCookieKey:   grpcplugin.MagicCookieKey,
@@ -147,6 +155,9 @@ type env struct {
 	Prometheus   string    `json:"prometheus"`
 	NodeExporter string    `json:"nodeExporter"`
 	Scenario     *scenario `json:"scenario"`
+	// `gregg-testenv fleet N`: the fleet's evaluation time and size.
+	FleetAt    int64 `json:"at"`
+	FleetHosts int   `json:"hosts"`
 }
 
 type scenario struct {

@@ -1,0 +1,248 @@
+//go:build load
+
+package conformance
+
+// Load and soak figures through the real plugin protocol: `go run mage.go load` and
+// `go run mage.go soak` (build tag `load`, never part of `go run mage.go test`). They print
+// figures; they fail only on errors, on Prometheus concurrency past the configured bound, or
+// on soak memory growth past 5 %.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+)
+
+func envInt(name string, fallback int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return fallback
+}
+
+func envDuration(name string, fallback time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return fallback
+}
+
+// analysesTotal reads gregg_insights_analyses_total{outcome} from CollectMetrics.
+func analysesTotal(t testing.TB, p *plugin, outcome string) int {
+	t.Helper()
+	resp, err := p.diagnostics.CollectMetrics(context.Background(), &pluginv2.CollectMetricsRequest{
+		PluginContext: &pluginv2.PluginContext{PluginId: pluginID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`gregg_insights_analyses_total\{outcome="` + outcome + `"\} (\d+)`).FindSubmatch(resp.Metrics.Prometheus)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// loadRequest is request i of a run: insights, report or use_matrix, over a window chosen
+// among `distinct` so that most requests need their own analysis (the cache shares only
+// identical ones).
+func loadRequest(i, distinct int, at time.Time) backend.DataQuery {
+	types := []string{"insights", "report", "use_matrix"}
+	window := fmt.Sprintf("%dm", 5+(i%distinct))
+	return query("A", types[i%len(types)], at, map[string]any{"window": window})
+}
+
+func percentile(samples []time.Duration, q float64) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	sorted := append([]time.Duration(nil), samples...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	return sorted[int(q*float64(len(sorted)-1))]
+}
+
+// fleetSetup starts a backfilled fleet, a counting proxy in front of its Prometheus and the
+// plugin; returns the data source with its concurrency bound.
+func fleetSetup(t *testing.T, hosts, bound int) (*plugin, *faultProxy, *backend.DataSourceInstanceSettings, time.Time) {
+	started := time.Now()
+	e := startEnv(t, "fleet", strconv.Itoa(hosts))
+	fmt.Printf("fleet of %d hosts backfilled and served in %s\n", e.FleetHosts, time.Since(started).Round(time.Second))
+	fp := startFaultProxy(t, e.Prometheus, "")
+	p := startPlugin(t)
+	ds := settings(fp.URL(), map[string]any{"maxConcurrentQueries": bound, "timeout": 120}, nil)
+	return p, fp, ds, time.Unix(e.FleetAt, 0)
+}
+
+// TestLoad: LOAD_REQUESTS (200) QueryData requests in flight at once against a fleet of
+// LOAD_HOSTS (200) hosts, LOAD_DISTINCT (50) distinct analyses among them.
+func TestLoad(t *testing.T) {
+	requests, hosts, distinct, bound := envInt("LOAD_REQUESTS", 200), envInt("LOAD_HOSTS", 200), envInt("LOAD_DISTINCT", 50), envInt("LOAD_BOUND", 8)
+	p, fp, ds, at := fleetSetup(t, hosts, bound)
+	fp.resetMax()
+	before := fp.requests.Load()
+
+	var wg sync.WaitGroup
+	var errorsSeen atomic.Int64
+	latencies := make([]time.Duration, requests)
+	firstErrors := make(chan string, 5)
+	start := make(chan struct{})
+	for i := 0; i < requests; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
+				PluginContext: pluginContext(ds),
+				Queries:       []backend.DataQuery{loadRequest(i, distinct, at)},
+			})
+			<-start
+			began := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			resp, err := p.data.QueryData(ctx, req)
+			latencies[i] = time.Since(began)
+			if err == nil {
+				var decoded *backend.QueryDataResponse
+				decoded, err = backend.FromProto().QueryDataResponse(resp)
+				if err == nil && decoded.Responses["A"].Error != nil {
+					err = decoded.Responses["A"].Error
+				}
+			}
+			if err != nil {
+				errorsSeen.Add(1)
+				select {
+				case firstErrors <- err.Error():
+				default:
+				}
+			}
+		}(i)
+	}
+	began := time.Now()
+	close(start)
+	wg.Wait()
+	wall := time.Since(began)
+	close(firstErrors)
+
+	computed, shared := analysesTotal(t, p, "computed"), analysesTotal(t, p, "shared")
+	fmt.Printf("\nLOAD  %d QueryData requests in flight at once (insights/report/use_matrix, %d distinct windows), fleet of %d hosts\n", requests, distinct, hosts)
+	fmt.Printf("  wall %s   p50 %s   p99 %s   max %s   errors %d\n", wall.Round(time.Millisecond),
+		percentile(latencies, 0.50).Round(time.Millisecond), percentile(latencies, 0.99).Round(time.Millisecond),
+		percentile(latencies, 1).Round(time.Millisecond), errorsSeen.Load())
+	fmt.Printf("  analyses computed %d, served from the cache (shared) %d\n", computed, shared)
+	fmt.Printf("  Prometheus requests %d, max in flight %d (configured bound maxConcurrentQueries=%d)\n",
+		fp.requests.Load()-before, fp.maxInFlight.Load(), bound)
+	for e := range firstErrors {
+		fmt.Printf("  error: %.300s\n", e)
+	}
+	if errorsSeen.Load() > 0 {
+		t.Errorf("%d requests failed", errorsSeen.Load())
+	}
+	if fp.maxInFlight.Load() > int64(bound) {
+		t.Errorf("Prometheus saw %d requests at once, past the bound of %d", fp.maxInFlight.Load(), bound)
+	}
+}
+
+// TestSoak: a steady stream of requests for SOAK_DURATION (10m), the plugin's RSS printed
+// every SOAK_INTERVAL (30s). Growth after the warm-up (SOAK_WARMUP, 3m: the allocator and the
+// caches settle) must stay under 5 %: the median of the three samples from the warm-up's end
+// against the median of the last three samples of the run (a single sample is noisy).
+func TestSoak(t *testing.T) {
+	duration, interval := envDuration("SOAK_DURATION", 10*time.Minute), envDuration("SOAK_INTERVAL", 30*time.Second)
+	workers, hosts, bound := envInt("SOAK_WORKERS", 4), envInt("SOAK_HOSTS", 50), envInt("LOAD_BOUND", 8)
+	p, fp, ds, at := fleetSetup(t, hosts, bound)
+	pid := p.pid()
+
+	ctx, cancel := context.WithTimeout(context.Background(), duration)
+	defer cancel()
+	var served, failed atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; ctx.Err() == nil; i += workers {
+				// Every query type, rotating windows: cache hits and misses, all frame builders.
+				types := []string{"insights", "report", "use_matrix", "use_summary", "alert", "severity_timeline", "annotations", "instances"}
+				q := query("A", types[i%len(types)], at, map[string]any{"window": fmt.Sprintf("%dm", 5+i%30)})
+				req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{PluginContext: pluginContext(ds), Queries: []backend.DataQuery{q}})
+				rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				resp, err := p.data.QueryData(rctx, req)
+				rcancel()
+				if err == nil {
+					var decoded *backend.QueryDataResponse
+					if decoded, err = backend.FromProto().QueryDataResponse(resp); err == nil && decoded.Responses["A"].Error != nil {
+						err = decoded.Responses["A"].Error
+					}
+				}
+				if err != nil {
+					failed.Add(1)
+				} else {
+					served.Add(1)
+				}
+			}
+		}(w)
+	}
+	warmUp := envDuration("SOAK_WARMUP", 3*time.Minute)
+	if warmUp >= duration {
+		warmUp = duration / 3
+	}
+	fmt.Printf("\nSOAK  %s, %d workers, fleet of %d hosts; RSS every %s (warm-up %s)\n", duration, workers, hosts, interval, warmUp)
+	fmt.Printf("  %8s %10s %10s %10s %8s\n", "elapsed", "RSS MiB", "HWM MiB", "requests", "errors")
+	began := time.Now()
+	var afterWarmUp []float64 // samples taken after the warm-up, in order
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	sample := func() {
+		rss := float64(procStatusKiB(t, pid, "VmRSS")) / 1024
+		hwm := float64(procStatusKiB(t, pid, "VmHWM")) / 1024
+		elapsed := time.Since(began)
+		fmt.Printf("  %8s %10.1f %10.1f %10d %8d\n", elapsed.Round(time.Second), rss, hwm, served.Load(), failed.Load())
+		if elapsed >= warmUp {
+			afterWarmUp = append(afterWarmUp, rss)
+		}
+	}
+	sample()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-ticker.C:
+			sample()
+		}
+	}
+	wg.Wait()
+	median3 := func(xs []float64) float64 {
+		if len(xs) > 3 {
+			xs = xs[:3]
+		}
+		sorted := append([]float64(nil), xs...)
+		sort.Float64s(sorted)
+		return sorted[len(sorted)/2]
+	}
+	if len(afterWarmUp) < 2 {
+		t.Fatalf("too few samples after the warm-up (%d): lengthen SOAK_DURATION", len(afterWarmUp))
+	}
+	start := median3(afterWarmUp)
+	tail := afterWarmUp[max(0, len(afterWarmUp)-3):]
+	end := median3(tail)
+	growth := (end - start) / start * 100
+	fmt.Printf("  RSS after the %s warm-up %.1f MiB, at the end %.1f MiB (medians of 3 samples): growth %.1f %%\n", warmUp, start, end, growth)
+	fmt.Printf("  %d requests, %d errors, Prometheus max in flight %d (bound %d)\n", served.Load(), failed.Load(), fp.maxInFlight.Load(), bound)
+	if failed.Load() > 0 {
+		t.Errorf("%d requests failed", failed.Load())
+	}
+	if growth >= 5 {
+		t.Errorf("RSS grew %.1f %% after the warm-up (limit 5 %%)", growth)
+	}
+}
