@@ -320,7 +320,7 @@ var fuzzTargets = []string{
 	"settings",            // data source settings (jsonData, secureJsonData, URL, PEMs)
 	"prometheus_response", // whatever answers in Prometheus' place
 	"promql_render",       // label escaping: rendered selectors parse back to themselves
-	// TODO(issue 7): "dashboard_json" (dashboard JSON extraction) once src/dashboard/ is merged.
+	"dashboard_json",      // dashboard JSON: panels, variables, extracted PromQL
 }
 
 // Fuzz runs every fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz (libFuzzer, no

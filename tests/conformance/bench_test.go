@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"fmt"
 	"os"
 	"sort"
 	"strconv"
@@ -17,28 +16,7 @@ import (
 
 // rssKiB reads a process' resident set size from /proc.
 func rssKiB(b *testing.B, pid int) float64 {
-	return procStatusKiB(b, pid, "VmRSS:")
-}
-
-// procStatusKiB reads one kB figure (VmRSS:, VmHWM:) of a process from /proc.
-func procStatusKiB(b *testing.B, pid int, key string) float64 {
-	b.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Skipf("no /proc on this system: %v", err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(line, key) {
-			fields := strings.Fields(line)
-			v, err := strconv.ParseFloat(fields[1], 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return v
-		}
-	}
-	b.Fatalf("no %s line", key)
-	return 0
+	return float64(procStatusKiB(b, pid, "VmRSS"))
 }
 
 // percentiles reports p50 and p99 of the samples as custom metrics.
@@ -136,7 +114,7 @@ func BenchmarkFleetAnalysis(b *testing.B) {
 	at, _ := strconv.ParseInt(os.Getenv("GREGG_BENCH_AT"), 10, 64)
 	if url == "" || at == 0 {
 		e := startEnv(b, "fleet", "100")
-		url, at = e.Prometheus, e.At
+		url, at = e.Prometheus, e.FleetAt
 	}
 	p := startPlugin(b)
 	pid := p.client.ReattachConfig().Pid
@@ -174,5 +152,5 @@ func BenchmarkFleetAnalysis(b *testing.B) {
 	b.ReportMetric(median(cached), "cached-ms")
 	b.ReportMetric(requests/float64(b.N), "prom-req/analysis")
 	b.ReportMetric(cachedRequests/float64(b.N), "prom-req/cached")
-	b.ReportMetric(procStatusKiB(b, pid, "VmHWM:")/1024, "MiB-peak-RSS")
+	b.ReportMetric(float64(procStatusKiB(b, pid, "VmHWM"))/1024, "MiB-peak-RSS")
 }

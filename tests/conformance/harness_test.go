@@ -150,8 +150,6 @@ func startPluginWith(t testing.TB, binary string, extraEnv []string) *plugin {
 
 // env is a test environment started by gregg-testenv: a real Prometheus (and node_exporter).
 type env struct {
-	// At is the evaluation time of a benchmark fleet (`gregg-testenv fleet N`).
-	At           int64     `json:"at"`
 	Prometheus   string    `json:"prometheus"`
 	NodeExporter string    `json:"nodeExporter"`
 	Scenario     *scenario `json:"scenario"`

@@ -10,6 +10,7 @@ export const QUERY_TYPES = [
   { value: 'severity_timeline', label: 'Severity timeline', description: 'Worst severity over the range' },
   { value: 'annotations', label: 'Annotations', description: 'When each condition held' },
   { value: 'promql_check', label: 'PromQL check', description: 'Your own PromQL, judged as a check' },
+  { value: 'dashboard', label: 'Dashboard', description: "A dashboard's panels, read the Gregg way" },
   { value: 'instances', label: 'Instances', description: 'Values for template variables' },
   { value: 'use_summary', label: 'USE summary', description: 'CPU utilization per instance' },
 ] as const;
@@ -45,6 +46,10 @@ export interface GreggQuery extends DataQuery {
   direction?: 'above' | 'below';
   unit?: string;
   title?: string;
+  /** dashboard fields: which dashboard, which of its panels (all when empty), variable values. */
+  dashboardUid?: string;
+  panelIds?: number[];
+  variables?: Record<string, string | string[]>;
 }
 
 export const DEFAULT_QUERY: Partial<GreggQuery> = {

@@ -39,4 +39,22 @@ describe('QueryEditor', () => {
       expect.objectContaining({ expr: 'avg by (instance) (up{${selector}})', queryType: 'promql_check' })
     );
   });
+  it('edits the dashboard query: uid, panel ids and variables, refusing variables that are not JSON', () => {
+    const { onChange, onRunQuery } = setup({ refId: 'A', queryType: 'dashboard' });
+    fireEvent.change(screen.getByTestId('dashboard-uid'), { target: { value: 'rYdddlPWk' } });
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ dashboardUid: 'rYdddlPWk' }));
+    fireEvent.blur(screen.getByTestId('dashboard-panels'), { target: { value: '2, 7,x' } });
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ panelIds: [2, 7] }));
+    const variables = screen.getByTestId('dashboard-variables');
+    onChange.mockClear();
+    fireEvent.blur(variables, { target: { value: '{job: node' } });
+    expect(onChange).not.toHaveBeenCalled();
+    expect(screen.getByText(/Not JSON/)).toBeInTheDocument();
+    fireEvent.blur(variables, { target: { value: '{"job": "node", "instance": ["a:9100"]}' } });
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ variables: { job: 'node', instance: ['a:9100'] } })
+    );
+    expect(screen.queryByText(/Not JSON/)).toBeNull();
+    expect(onRunQuery).toHaveBeenCalled();
+  });
 });

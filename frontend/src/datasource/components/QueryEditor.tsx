@@ -1,4 +1,4 @@
-import React, { FormEvent } from 'react';
+import React, { FormEvent, useState } from 'react';
 import { QueryEditorProps } from '@grafana/data';
 import { Combobox, InlineField, InlineFieldRow, Input, MultiCombobox, TextArea } from '@grafana/ui';
 
@@ -28,6 +28,7 @@ const UNITS = ['percent', 'ratio', 'seconds', 'ms', 'bytes', 'per_second', 'byte
  */
 export function QueryEditor({ query, onChange, onRunQuery }: Props) {
   const set = (patch: Partial<GreggQuery>) => onChange({ ...query, ...patch });
+  const [variablesError, setVariablesError] = useState<string | undefined>();
   const text = (key: keyof GreggQuery) => (e: FormEvent<HTMLInputElement | HTMLTextAreaElement>) =>
     set({ [key]: e.currentTarget.value } as Partial<GreggQuery>);
   const thresholds = query.thresholds === undefined ? '' : JSON.stringify(query.thresholds);
@@ -149,6 +150,73 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
           />
         </InlineField>
       </InlineFieldRow>
+      {query.queryType === 'dashboard' && (
+        <InlineFieldRow>
+          <InlineField
+            label="Dashboard UID"
+            labelWidth={14}
+            tooltip="The dashboard to read (Grafana URL and token in the data source)"
+          >
+            <Input
+              data-testid="dashboard-uid"
+              width={24}
+              value={query.dashboardUid ?? ''}
+              placeholder="rYdddlPWk"
+              onChange={text('dashboardUid')}
+              onBlur={onRunQuery}
+            />
+          </InlineField>
+          <InlineField label="Panel IDs" labelWidth={10} tooltip="Comma-separated; empty reads every panel">
+            <Input
+              data-testid="dashboard-panels"
+              width={16}
+              defaultValue={(query.panelIds ?? []).join(', ')}
+              placeholder="all"
+              onBlur={(e) => {
+                const ids = e.currentTarget.value
+                  .split(',')
+                  .map((v) => v.trim())
+                  .filter((v) => v !== '')
+                  .map(Number)
+                  .filter((n) => Number.isInteger(n));
+                set({ panelIds: ids.length > 0 ? ids : undefined });
+                onRunQuery();
+              }}
+            />
+          </InlineField>
+          <InlineField
+            label="Variables"
+            labelWidth={10}
+            grow
+            invalid={variablesError !== undefined}
+            error={variablesError}
+            tooltip='JSON, e.g. {"job": "node", "instance": ["a:9100", "b:9100"]}; empty: the dashboard&apos;s current values'
+          >
+            <Input
+              data-testid="dashboard-variables"
+              defaultValue={query.variables === undefined ? '' : JSON.stringify(query.variables)}
+              placeholder='{"job": "node"}'
+              onBlur={(e) => {
+                const raw = e.currentTarget.value.trim();
+                let variables: GreggQuery['variables'];
+                try {
+                  variables = raw === '' ? undefined : JSON.parse(raw);
+                } catch (err) {
+                  setVariablesError(`Not JSON: ${(err as Error).message}`);
+                  return;
+                }
+                if (variables !== undefined && (typeof variables !== 'object' || Array.isArray(variables))) {
+                  setVariablesError('Expected an object of variable names to values');
+                  return;
+                }
+                setVariablesError(undefined);
+                set({ variables });
+                onRunQuery();
+              }}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
       {query.queryType === 'promql_check' && (
         <>
           <InlineFieldRow>
