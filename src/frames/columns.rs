@@ -27,10 +27,12 @@ where
     for v in values {
         column.push(Some(v));
     }
-    column.into_field(name, false)
+    column.into_field(name, Nulls::None)
 }
 
-/// A nullable string column named `name`.
+/// A string column named `name` whose rows may be null. Its type stays the SDK's for an
+/// iterator of `Option<&str>` (strings, not marked nullable), as the frame contracts in
+/// docs/frames.md have always sent it: Grafana reads the nulls as empty.
 pub fn optional_text<'a, I>(name: &str, values: I) -> Field
 where
     I: Iterator<Item = Option<&'a str>> + Clone,
@@ -40,7 +42,7 @@ where
     for v in values {
         column.push(v);
     }
-    column.into_field(name, true)
+    column.into_field(name, Nulls::Unmarked)
 }
 
 /// A non-nullable column of the JSON text of each value (lists and maps the frame carries as
@@ -61,7 +63,16 @@ where
         }
         column.end_row(true);
     }
-    column.into_field(name, false)
+    column.into_field(name, Nulls::None)
+}
+
+/// Whether a column has null rows, and how its type says so.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nulls {
+    /// Every row has a value.
+    None,
+    /// Rows may be null; the type is the SDK's for `Option<&str>` items (not marked nullable).
+    Unmarked,
 }
 
 /// Values and offsets of one Utf8 column being written.
@@ -101,17 +112,16 @@ impl Column {
         self.valid.push(valid);
     }
 
-    /// The finished column as a field, nullable or not as the SDK's own constructors mark it.
-    fn into_field(self, name: &str, nullable: bool) -> Field {
-        let mut field = if nullable {
-            std::iter::empty::<Option<&str>>().into_opt_field(name)
-        } else {
-            std::iter::empty::<&str>().into_field(name)
+    /// The finished column as a field, typed as the SDK's own constructors type it.
+    fn into_field(self, name: &str, nulls: Nulls) -> Field {
+        let mut field = match nulls {
+            Nulls::None => std::iter::empty::<&str>().into_field(name),
+            Nulls::Unmarked => std::iter::empty::<Option<&str>>().into_field(name),
         };
         if self.overflow {
             return field;
         }
-        let validity = (nullable && self.valid.iter().any(|v| !v))
+        let validity = (nulls == Nulls::Unmarked && self.valid.iter().any(|v| !v))
             .then(|| self.valid.iter().copied().collect::<Bitmap>());
         let array = OffsetsBuffer::try_from(self.offsets)
             .map_err(|e| e.to_string())
@@ -157,7 +167,7 @@ mod tests {
 
         let optional = optional_text("o", [Some("x"), None].into_iter());
         assert_eq!(strings(&optional), vec![Some("x".to_string()), None]);
-        assert_eq!(optional, [Some("x"), None].into_opt_field("o"));
+        assert_eq!(optional, [Some("x"), None].into_field("o"));
         assert!(optional.values().validity().is_some());
 
         let lists = [vec!["a \"quoted\" step"], vec![]];
