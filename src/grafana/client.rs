@@ -1,6 +1,6 @@
 //! The HTTP client: GET with a bearer token, a deadline and a bounded body.
 
-use std::{error::Error as StdError, time::Duration};
+use std::time::Duration;
 
 use reqwest::header;
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::GrafanaError;
-use crate::secret::Secret;
+use crate::{prometheus::innermost, secret::Secret};
 
 /// Largest answer read (Node Exporter Full is ~0.5 MB; generated dashboards can be far larger).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -351,16 +351,6 @@ fn checked_uid(uid: &str) -> Result<&str, GrafanaError> {
             uid.chars().take(80).collect::<String>()
         )))
     }
-}
-
-fn innermost(err: &(dyn StdError + 'static)) -> String {
-    let mut last = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        last = e.to_string();
-        source = e.source();
-    }
-    last
 }
 
 #[cfg(test)]

@@ -170,23 +170,7 @@ enum Route {
 
 /// Query-string parameters, percent-decoded. Repeated keys: the last wins.
 fn params(query: &str) -> Result<BTreeMap<String, String>, ResourceError> {
-    let mut out = BTreeMap::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " "))
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| {
-                    ResourceError::new(
-                        http::StatusCode::BAD_REQUEST,
-                        format!("parameter `{k}` is not UTF-8"),
-                    )
-                })
-        };
-        out.insert(decode(k)?, decode(v)?);
-    }
-    Ok(out)
+    Ok(multi_params(query)?.into_iter().collect())
 }
 
 /// Query-string parameters, percent-decoded, in order, repeated keys kept.

@@ -890,7 +890,7 @@ fn error_chain(err: &(dyn StdError + 'static)) -> String {
 }
 
 /// The most specific message in an error chain ("Connection refused (os error 111)").
-fn innermost(err: &(dyn StdError + 'static)) -> String {
+pub(crate) fn innermost(err: &(dyn StdError + 'static)) -> String {
     let mut last = err.to_string();
     let mut source = err.source();
     while let Some(e) = source {

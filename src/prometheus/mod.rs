@@ -11,6 +11,7 @@ mod limiter;
 mod response;
 mod stream;
 
+pub(crate) use client::innermost;
 pub use client::{Client, Fetched, QueryRange, RequestObserver};
 pub use config::{
     display_url, display_url_str, Auth, ClientConfig, QueryMethod, TlsOptions,

@@ -40,6 +40,18 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       secureJsonData: { ...secure, [key]: '' },
     });
 
+  /** A write-only secret: shown as "configured" once saved, with a reset. */
+  const secretInput = (key: keyof GreggSecureOptions, testId: string) => (
+    <SecretInput
+      data-testid={testId}
+      width={40}
+      isConfigured={Boolean(secureJsonFields?.[key])}
+      value={secure[key] ?? ''}
+      onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret(key, e.target.value)}
+      onReset={() => resetSecret(key)}
+    />
+  );
+
   const bearerConfigured = Boolean(secureJsonFields?.bearerToken) || Boolean(secure.bearerToken);
   const legacy = convertLegacyAuthProps({ config: options, onChange: onOptionsChange });
   const selectedMethod: AuthMethod | typeof BEARER = options.basicAuth
@@ -89,14 +101,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             description: 'Sends Authorization: Bearer <token>, e.g. for a Prometheus behind an auth proxy.',
             component: (
               <Field label="Token" description="Stored encrypted; never sent back to the browser.">
-                <SecretInput
-                  data-testid="bearer-token"
-                  width={40}
-                  isConfigured={Boolean(secureJsonFields?.bearerToken)}
-                  value={secure.bearerToken ?? ''}
-                  onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret('bearerToken', e.target.value)}
-                  onReset={() => resetSecret('bearerToken')}
-                />
+                {secretInput('bearerToken', 'bearer-token')}
               </Field>
             ),
           },
@@ -171,14 +176,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </Field>
         <Field label="Service account token" description="Stored encrypted; never sent back to the browser.">
-          <SecretInput
-            data-testid="grafana-token"
-            width={40}
-            isConfigured={Boolean(secureJsonFields?.grafanaToken)}
-            value={secure.grafanaToken ?? ''}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret('grafanaToken', e.target.value)}
-            onReset={() => resetSecret('grafanaToken')}
-          />
+          {secretInput('grafanaToken', 'grafana-token')}
         </Field>
       </ConfigSection>
       <Divider />
