@@ -5,13 +5,17 @@
 //! because a collector is missing is reported as a coverage gap, never as "healthy". The number
 //! of queries does not depend on the number of instances.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::{
     catalog::Catalog,
+    engine::ExecutedQuery,
     prometheus::{BuildInfo, Client, InstantValue, PrometheusError},
     promql::{MatchOp, Matcher, Selector},
 };
@@ -133,6 +137,45 @@ pub async fn instance_names(
     Ok(values)
 }
 
+/// What the checks need before they can start: the selection's instances and how often they
+/// are scraped (the rate window follows from it). Three small queries, two of them in sequence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Basics {
+    /// Instances exposing node_exporter metrics that match the target selector, sorted.
+    pub instances: Vec<String>,
+    /// Typical time between two scrapes of node_exporter, when at least two were seen.
+    pub scrape_interval: Option<Duration>,
+    /// The queries sent, for the report.
+    pub queries: Vec<ExecutedQuery>,
+}
+
+/// The rest of the inventory, which only the report's coverage needs: Prometheus' build, the
+/// exporters' versions and which collectors work where. The analysis asks for it beside the
+/// checks rather than before them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Details {
+    prometheus: Option<BuildInfo>,
+    exporter_versions: BTreeMap<String, usize>,
+    collectors: Vec<CollectorCoverage>,
+    missing: BTreeMap<String, Vec<MissingCollector>>,
+    /// The queries sent, for the report.
+    pub queries: Vec<ExecutedQuery>,
+}
+
+impl Inventory {
+    /// The inventory made of its two parts (their queries are left to the caller).
+    pub fn of(basics: &Basics, details: Details) -> Self {
+        Inventory {
+            prometheus: details.prometheus,
+            instances: basics.instances.clone(),
+            exporter_versions: details.exporter_versions,
+            scrape_interval: basics.scrape_interval,
+            collectors: details.collectors,
+            missing: details.missing,
+        }
+    }
+}
+
 /// Query Prometheus for the inventory at `at`.
 pub async fn take(
     client: &Client,
@@ -140,6 +183,85 @@ pub async fn take(
     selector: &Selector,
     at: DateTime<Utc>,
 ) -> Result<Inventory, PrometheusError> {
+    let basics = self::basics(client, selector, at).await?;
+    let details = self::details(client, catalog, selector, at, &basics.instances).await?;
+    Ok(Inventory::of(&basics, details))
+}
+
+/// Send `promql` as an instant query at `at` and record it under `purpose`.
+async fn recorded(
+    client: &Client,
+    purpose: &str,
+    promql: String,
+    at: DateTime<Utc>,
+) -> (Result<InstantValue, PrometheusError>, ExecutedQuery) {
+    let sent = Instant::now();
+    let answer = client.query(&promql, at).await.map(|a| a.data);
+    let series = match &answer {
+        Ok(InstantValue::Vector(v)) => v.len(),
+        Ok(InstantValue::Matrix(m)) => m.len(),
+        _ => 0,
+    };
+    let record = ExecutedQuery {
+        purpose: purpose.to_string(),
+        promql,
+        kind: "instant",
+        series,
+        duration: sent.elapsed(),
+        offset: Duration::ZERO,
+        sent,
+    };
+    (answer, record)
+}
+
+/// The instances of the selection at `at` and their scrape interval.
+pub async fn basics(
+    client: &Client,
+    selector: &Selector,
+    at: DateTime<Utc>,
+) -> Result<Basics, PrometheusError> {
+    let presence = presence(selector);
+    // The scrape interval needs two round trips (a few instances, then their raw samples); the
+    // instance list is asked for meanwhile.
+    let interval = async {
+        let sample_query = format!("topk(3, group by (instance) ({presence}))");
+        let (sampled, record) = recorded(client, "inventory/sample", sample_query, at).await;
+        let mut queries = vec![record];
+        let sampled = label_values(sampled?, "instance");
+        if sampled.is_empty() {
+            return Ok((None, queries));
+        }
+        let (interval, record) = scrape_interval(client, selector, &sampled, at).await;
+        queries.extend(record);
+        Ok::<_, PrometheusError>((interval?, queries))
+    };
+    let instances_query = format!("group by (instance) ({presence})");
+    let (instances, interval, ()) = tokio::join!(
+        recorded(client, "inventory", instances_query, at),
+        interval,
+        client.fit_bound_to_server(),
+    );
+    let (instances, record) = instances;
+    let mut instances: Vec<String> = label_values(instances?, "instance");
+    instances.sort();
+    instances.dedup();
+    let (scrape_interval, mut queries) = interval?;
+    queries.insert(0, record);
+    Ok(Basics {
+        instances,
+        scrape_interval,
+        queries,
+    })
+}
+
+/// Prometheus' build, the exporters' versions and the collectors' coverage over `instances`.
+pub async fn details(
+    client: &Client,
+    catalog: &Catalog,
+    selector: &Selector,
+    at: DateTime<Utc>,
+    instances: &[String],
+) -> Result<Details, PrometheusError> {
     let presence = presence(selector);
     let relied: Vec<&str> = catalog
         .collectors()
@@ -149,32 +271,18 @@ pub async fn take(
     let relied_matcher = Matcher::any_of("collector", &relied)
         .map(|m| selector.clone().with(m).to_string())
         .unwrap_or_else(|_| selector.to_string());
-    let instances_query = format!("group by (instance) ({presence})");
     let versions_query = format!("count by (version) (node_exporter_build_info{{{selector}}})");
-    let working_query = format!("sum by (collector) (node_scrape_collector_success{{{selector}}})");
-    let reporting_query =
-        format!("count by (collector) (node_scrape_collector_success{{{selector}}})");
+    // Per collector, how many instances report success (1) and failure (0): both the working
+    // and the reporting counts from one query.
+    let status_query = format!(
+        "count_values by (collector) (\"success\", node_scrape_collector_success{{{selector}}})"
+    );
     let failing_query = format!("node_scrape_collector_success{{{relied_matcher}}} == 0");
-    let sample_query = format!("topk(3, group by (instance) ({presence}))");
-
-    // The scrape interval needs two round trips (a few instances, then their raw samples);
-    // they overlap with everything else.
-    let interval = async {
-        let sampled = label_values(client.query(&sample_query, at).await?.data, "instance");
-        if sampled.is_empty() {
-            Ok(None)
-        } else {
-            scrape_interval(client, selector, &sampled, at).await
-        }
-    };
-    let (build, instances, versions, working, reporting, failing, scrape_interval) = tokio::join!(
+    let (build, versions, status, failing) = tokio::join!(
         client.build_info(),
-        client.query(&instances_query, at),
-        client.query(&versions_query, at),
-        client.query(&working_query, at),
-        client.query(&reporting_query, at),
-        client.query(&failing_query, at),
-        interval,
+        recorded(client, "inventory/versions", versions_query, at),
+        recorded(client, "inventory/collectors", status_query, at),
+        recorded(client, "inventory/failing", failing_query, at),
     );
     let prometheus = match build {
         Ok(info) => Some(info),
@@ -182,20 +290,35 @@ pub async fn take(
         Err(PrometheusError::NotFound { .. }) => None,
         Err(e) => return Err(e),
     };
-    let mut instances: Vec<String> = label_values(instances?.data, "instance");
-    instances.sort();
-    instances.dedup();
     let count = instances.len();
-    let exporter_versions = by_label(versions?.data, "version")
+    let mut queries = Vec::new();
+    let (versions, record) = versions;
+    queries.push(record);
+    let exporter_versions = by_label(versions?, "version")
         .into_iter()
         .map(|(k, v)| (k, v as usize))
         .collect();
-    let working = by_label(working?.data, "collector");
-    let reporting = by_label(reporting?.data, "collector");
+    let (status, record) = status;
+    queries.push(record);
+    let (mut working, mut reporting) = (BTreeMap::new(), BTreeMap::new());
+    for sample in status?.into_vector() {
+        let (Some(collector), Some(success)) =
+            (sample.labels.get("collector"), sample.labels.get("success"))
+        else {
+            continue;
+        };
+        let n = sample.value.max(0.0);
+        *reporting.entry(collector.clone()).or_insert(0.0) += n;
+        if success == "1" {
+            *working.entry(collector.clone()).or_insert(0.0) += n;
+        }
+    }
     let status_known = !reporting.is_empty();
 
+    let (failing, record) = failing;
+    queries.push(record);
     let mut missing: BTreeMap<String, Vec<MissingCollector>> = BTreeMap::new();
-    for sample in failing?.data.into_vector() {
+    for sample in failing?.into_vector() {
         if let (Some(instance), Some(collector)) = (
             sample.labels.get("instance"),
             sample.labels.get("collector"),
@@ -213,23 +336,33 @@ pub async fn take(
     if status_known {
         // Collectors some instances lack: which instances, asked for all collectors at once.
         let lacking = catalog.collectors().iter().map(|c| {
-            let reported = reporting.get(&c.name).copied().unwrap_or(0.0).max(0.0) as usize;
-            let (instances, presence) = (&instances, &presence);
+            let reported = reporting.get(&c.name).copied().unwrap_or(0.0) as usize;
+            let presence = &presence;
             async move {
                 if reported == 0 || reported >= count {
-                    return Ok(if reported == 0 { instances.clone() } else { Vec::new() });
+                    return (
+                        Ok(if reported == 0 {
+                            instances.to_vec()
+                        } else {
+                            Vec::new()
+                        }),
+                        None,
+                    );
                 }
                 let query = format!(
                     "group by (instance) ({presence}) unless on (instance) node_scrape_collector_success{{{}}}",
                     selector.clone().with(Matcher { name: "collector".into(), op: MatchOp::Equal, value: c.name.clone() })
                 );
-                Ok::<_, PrometheusError>(label_values(client.query(&query, at).await?.data, "instance"))
+                let (answer, record) =
+                    recorded(client, &format!("inventory/lacking {}", c.name), query, at).await;
+                (answer.map(|a| label_values(a, "instance")), Some(record))
             }
         });
         let lacking = futures_util::future::join_all(lacking).await;
-        for (c, lacking) in catalog.collectors().iter().zip(lacking) {
-            let ok = working.get(&c.name).copied().unwrap_or(0.0).max(0.0) as usize;
-            let reported = reporting.get(&c.name).copied().unwrap_or(0.0).max(0.0) as usize;
+        for (c, (lacking, record)) in catalog.collectors().iter().zip(lacking) {
+            queries.extend(record);
+            let ok = working.get(&c.name).copied().unwrap_or(0.0) as usize;
+            let reported = reporting.get(&c.name).copied().unwrap_or(0.0) as usize;
             let absent = count.saturating_sub(reported);
             for instance in lacking? {
                 missing.entry(instance).or_default().push(MissingCollector {
@@ -251,16 +384,12 @@ pub async fn take(
         list.sort_by(|a, b| a.name.cmp(&b.name));
         list.dedup_by(|a, b| a.name == b.name);
     }
-
-    let scrape_interval = scrape_interval?;
-
-    Ok(Inventory {
+    Ok(Details {
         prometheus,
-        instances,
         exporter_versions,
-        scrape_interval,
         collectors,
         missing,
+        queries,
     })
 }
 
@@ -270,14 +399,19 @@ async fn scrape_interval(
     selector: &Selector,
     instances: &[String],
     at: DateTime<Utc>,
-) -> Result<Option<Duration>, PrometheusError> {
+) -> (
+    Result<Option<Duration>, PrometheusError>,
+    Option<ExecutedQuery>,
+) {
     let Ok(matcher) = Matcher::any_of("instance", instances) else {
-        return Ok(None);
+        return (Ok(None), None);
     };
     let query = format!("{}[10m]", presence(&selector.clone().with(matcher)));
-    let answer = client.query(&query, at).await?;
-    let InstantValue::Matrix(series) = answer.data else {
-        return Ok(None);
+    let (answer, record) = recorded(client, "inventory/scrape interval", query, at).await;
+    let series = match answer {
+        Ok(InstantValue::Matrix(series)) => series,
+        Ok(_) => return (Ok(None), Some(record)),
+        Err(e) => return (Err(e), Some(record)),
     };
     let mut gaps: Vec<f64> = series
         .iter()
@@ -285,10 +419,13 @@ async fn scrape_interval(
         .filter(|g| *g > 0.0)
         .collect();
     if gaps.is_empty() {
-        return Ok(None);
+        return (Ok(None), Some(record));
     }
     gaps.sort_by(f64::total_cmp);
-    Ok(Some(Duration::from_secs_f64(gaps[gaps.len() / 2])))
+    (
+        Ok(Some(Duration::from_secs_f64(gaps[gaps.len() / 2]))),
+        Some(record),
+    )
 }
 
 fn by_label(value: InstantValue, label: &str) -> BTreeMap<String, f64> {

@@ -594,6 +594,7 @@ pub async fn analyze_dashboard(
         timing,
         prometheus_url: prometheus.url().to_string(),
         selector,
+        concurrency: prometheus.concurrency(),
         inventory,
         outcomes: Vec::new(),
         insights,
@@ -602,6 +603,7 @@ pub async fn analyze_dashboard(
         workload: Vec::new(),
         latency: None,
         episodes: Vec::new(),
+        levels: Default::default(),
     };
     Ok(DashboardAnalysis {
         uid: dashboard.uid.clone(),

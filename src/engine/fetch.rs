@@ -16,6 +16,7 @@ use crate::{
 
 use super::{
     evaluate::{self, guard_holds, Assessment, Grid, GuardPoints, Level},
+    levels::Column,
     timing::Timing,
     CheckOutcome, ExecutedQuery, Observation,
 };
@@ -96,6 +97,8 @@ pub(super) struct Inputs<'a> {
     pub feeds: Vec<Feed>,
     /// Keep per-target observations.
     pub keep_observations: bool,
+    /// Keep each instance's worst target in a column indexed like these (sorted) instances.
+    pub levels: Option<Arc<[String]>>,
     /// Called once the check is judged, before its evidence queries: checks waiting on this
     /// one's results need not wait for those.
     pub on_judged: Option<&'a (dyn Fn(&mut CheckRun) + Sync)>,
@@ -134,6 +137,8 @@ pub(super) struct CheckRun {
     pub transport_error: Option<PrometheusError>,
     /// Per guarded check (`Inputs::feeds`): where its guard holds.
     pub fed: HashMap<String, GuardPoints>,
+    /// Each instance's worst target, when `Inputs::levels` asked for it.
+    pub levels: Option<Column>,
 }
 
 /// What the check needs to judge series on the parser thread.
@@ -143,6 +148,8 @@ struct Judge {
     timing: Timing,
     guard: Option<Arc<GuardPoints>>,
     keep_observations: bool,
+    /// The instances a levels column is indexed by, when one is kept.
+    levels: Option<Arc<[String]>>,
     track_presence: bool,
     feeds: Vec<Feed>,
 }
@@ -154,6 +161,7 @@ struct Judged {
     targets: usize,
     breaches: usize,
     worst: Option<Observation>,
+    levels: Option<Column>,
     present: HashMap<String, f64>,
     /// Parallel to `Judge::feeds`.
     fed: Vec<GuardPoints>,
@@ -225,6 +233,7 @@ pub(super) async fn run(
         warnings: Vec::new(),
         transport_error: None,
         fed: HashMap::new(),
+        levels: None,
     };
     let base = selector;
     let on_judged = inputs.on_judged;
@@ -339,6 +348,7 @@ pub(super) async fn run(
         timing: *timing,
         guard,
         keep_observations: inputs.keep_observations,
+        levels: inputs.levels,
         track_presence: check.fallback.is_some(),
         feeds: inputs.feeds,
     };
@@ -414,6 +424,7 @@ pub(super) async fn run(
     run.outcome.breaches = judged.breaches;
     run.outcome.worst = judged.worst;
     run.outcome.observations = judged.observations;
+    run.levels = judged.levels;
     run.present = judged.present;
     run.fed = feeds
         .into_iter()
@@ -549,6 +560,18 @@ fn judge_series(state: &mut (Judge, Judged), series: Series) {
     };
     if worse {
         judged.worst = Some(observation.clone());
+    }
+    if let Some(instances) = &judge.levels {
+        judged
+            .levels
+            .get_or_insert_with(|| Column::new(instances))
+            .record(
+                instances,
+                instance,
+                assessment.mean,
+                assessment.level,
+                |a, b| worse_first(check, a, b),
+            );
     }
     if judge.keep_observations {
         judged.observations.push(observation);

@@ -15,6 +15,7 @@ mod coverage;
 mod diagnose;
 mod evaluate;
 mod fetch;
+pub mod levels;
 mod narrative;
 mod plan;
 mod quality;
@@ -29,6 +30,7 @@ use thiserror::Error;
 
 pub use evaluate::{Level, Run};
 pub use fetch::render as render_query;
+pub use levels::Levels;
 pub use narrative::format_evidence;
 pub(crate) use narrative::narrowed_selector;
 pub use run::analyze;
@@ -61,6 +63,9 @@ pub struct AnalysisRequest {
     /// Keep per-target observations of these checks (tables like `use_summary` need them);
     /// other checks only keep their findings and a summary, to bound memory on large fleets.
     pub observe: Vec<String>,
+    /// Keep every check's worst target per instance, compactly ([`Levels`]): what the tables
+    /// over the whole selection (`use_matrix`, `alert`) need, at 8 bytes per instance × check.
+    pub keep_levels: bool,
     /// The methods to run beyond USE (all by default) and their options.
     pub methods: MethodsRequest,
     /// Judge over a grid with this step instead of ten points per window (a dashboard's whole
@@ -79,6 +84,7 @@ impl AnalysisRequest {
             checks: None,
             components: None,
             observe: Vec::new(),
+            keep_levels: false,
             methods: MethodsRequest::default(),
             range_step: None,
         }
@@ -163,6 +169,9 @@ pub struct Analysis {
     pub prometheus_url: String,
     /// Target selector used.
     pub selector: String,
+    /// Requests in flight to Prometheus at once at most: the configured bound, lowered to
+    /// Prometheus' cores plus one where it says how many it has.
+    pub concurrency: usize,
     /// What Prometheus offers.
     pub inventory: Inventory,
     /// Per-check results, in catalog order.
@@ -182,6 +191,9 @@ pub struct Analysis {
     /// Every period a check's condition held, for range analyses (`range_step`).
     #[serde(skip)]
     pub episodes: Vec<Episode>,
+    /// Each check's worst target per instance, when the request asked to keep them.
+    #[serde(skip)]
+    pub levels: Levels,
 }
 
 /// A period during which one check's condition held on one target.

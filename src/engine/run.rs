@@ -1,7 +1,7 @@
 //! The analysis, stage by stage: inventory, timing, checks (concurrently, under the client's
 //! bound), diagnosis, narrative, coverage.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::future::join_all;
 
@@ -12,7 +12,7 @@ use super::{
     plan::{self, Board, Published},
     quality,
     timing::Timing,
-    Analysis, AnalysisError, AnalysisRequest, ExecutedQuery,
+    Analysis, AnalysisError, AnalysisRequest,
 };
 use crate::{
     catalog::{Catalog, Check, Thresholds},
@@ -31,25 +31,18 @@ pub async fn analyze(
     let selected = select_checks(catalog, request)?;
 
     let started = Instant::now();
-    let inventory = inventory::take(client, catalog, &request.selector, request.at).await?;
-    let inventory_query = ExecutedQuery {
-        purpose: "inventory".into(),
-        promql: inventory::presence(&request.selector),
-        kind: "instant",
-        series: inventory.instances.len(),
-        duration: started.elapsed(),
-        offset: Duration::ZERO,
-        sent: started,
-    };
+    // The checks need only the instances and the scrape interval (for the rate window); the
+    // rest of the inventory (collectors, versions) is asked for beside them, in the background.
+    let basics = inventory::basics(client, &request.selector, request.at).await?;
     let timing = match request.range_step {
-        Some(step) => {
-            Timing::over_range(request.at, request.window, step, inventory.scrape_interval)
-        }
-        None => Timing::new(request.at, request.window, inventory.scrape_interval),
+        Some(step) => Timing::over_range(request.at, request.window, step, basics.scrape_interval),
+        None => Timing::new(request.at, request.window, basics.scrape_interval),
     };
 
     let board = Board::new(catalog, &selected);
     let guards = GuardCache::default();
+    // Every levels column is indexed like these (the inventory's sorted instances).
+    let indexed_instances: std::sync::Arc<[String]> = basics.instances.clone().into();
     let checks = selected.iter().map(|&index| {
         let check = &catalog.checks()[index];
         let thresholds = catalog
@@ -58,7 +51,8 @@ pub async fn analyze(
                 warning: check.warning,
                 critical: check.critical,
             });
-        let (board, inventory, timing, guards) = (&board, &inventory, &timing, &guards);
+        let (board, instances, timing, guards) = (&board, &basics.instances, &timing, &guards);
+        let indexed = request.keep_levels.then(|| indexed_instances.clone());
         async move {
             // Checks waiting on this one get its results as soon as it is judged (before its
             // evidence queries), or, if it stopped early, when it returns.
@@ -79,7 +73,8 @@ pub async fn analyze(
                 timing,
                 Inputs {
                     on_judged: Some(&publish),
-                    ..inputs(catalog, check, board, inventory, request, guards).await
+                    levels: indexed,
+                    ..inputs(catalog, check, board, instances, request, guards).await
                 },
             )
             .await;
@@ -93,7 +88,7 @@ pub async fn analyze(
         catalog,
         timing: &timing,
         selector: &request.selector,
-        instances: &inventory.instances,
+        instances: &basics.instances,
     };
     let measures: Vec<_> = catalog
         .measures()
@@ -117,10 +112,24 @@ pub async fn analyze(
     };
     let (findings_tx, findings_rx) = tokio::sync::oneshot::channel::<Vec<Insight>>();
     let use_method = async {
-        let ((quality, quality_queries), runs): (_, Vec<CheckRun>) = tokio::join!(
+        let ((quality, quality_queries), runs, details): (_, Vec<CheckRun>, _) = tokio::join!(
             quality::take(client, &request.selector, &timing),
-            join_all(checks)
+            join_all(checks),
+            inventory::details(
+                &background_client,
+                catalog,
+                &request.selector,
+                request.at,
+                &basics.instances
+            ),
         );
+        let details = match details {
+            Ok(d) => d,
+            Err(e) => return Err(AnalysisError::Prometheus(e)),
+        };
+        let mut quality_queries = quality_queries;
+        quality_queries.extend(details.queries.iter().cloned());
+        let inventory = Inventory::of(&basics, details);
         let drafts = diagnose::diagnose(catalog, &runs, &quality, &timing);
         let mut insights: Vec<_> = drafts
             .iter()
@@ -142,9 +151,79 @@ pub async fn analyze(
             .collect();
         // The workload method may have stopped listening (nothing to compare): that is fine.
         let _ = findings_tx.send(findings);
-        (quality_queries, runs, insights)
+
+        // Prometheus unusable: every check failed the same way, and one clear error beats a list.
+        let mut runs = runs;
+        if !runs.is_empty() && runs.iter().all(|r| r.outcome.error.is_some()) {
+            if let Some(err) = runs.iter_mut().find_map(|r| r.transport_error.take()) {
+                return Err(AnalysisError::Prometheus(err));
+            }
+        }
+        let episodes = if request.range_step.is_some() {
+            episodes(catalog, &runs)
+        } else {
+            Vec::new()
+        };
+        let mut queries = quality_queries;
+        let mut warnings = Vec::new();
+        let mut outcomes = Vec::with_capacity(runs.len());
+        let mut columns = Vec::new();
+        for mut run in runs {
+            if let Some(column) = run.levels.take() {
+                columns.push((run.outcome.check.clone(), column));
+            }
+            queries.extend(run.queries);
+            warnings.extend(run.warnings);
+            outcomes.push(run.outcome);
+        }
+
+        // What needs only the USE results, started as soon as they are in (the workload
+        // queries may still run): drill-down enriches the findings in place; outliers compare
+        // each check's observations across peers.
+        let (drilled, peers) = tokio::join!(
+            async {
+                if m.runs(Method::Drilldown) {
+                    drilldown::attach(&ctx, &mut insights).await
+                } else {
+                    methods::Output::default()
+                }
+            },
+            async {
+                if m.runs(Method::Outliers) {
+                    outliers::run(&ctx, &outcomes, &m.group_by).await
+                } else {
+                    methods::Output::default()
+                }
+            },
+        );
+        // Observations kept only for the outlier comparison are not part of the answer: freed
+        // now rather than when the workload queries are done.
+        for o in &mut outcomes {
+            if !request.observe.contains(&o.check) {
+                o.observations = Vec::new();
+            }
+        }
+        if !m.runs(Method::Use) && !m.runs(Method::Drilldown) {
+            insights.clear();
+        }
+        let mut peers = peers;
+        peers.insights = outliers::merge(&mut insights, std::mem::take(&mut peers.insights));
+        for output in [drilled, peers] {
+            insights.extend(output.insights);
+            queries.extend(output.queries);
+            warnings.extend(output.notes);
+        }
+        Ok(UseMethod {
+            queries,
+            warnings,
+            outcomes,
+            columns,
+            insights,
+            inventory,
+            episodes,
+        })
     };
-    let ((quality_queries, mut runs, mut insights), (measured, workload), (histogram, latency)) = tokio::join!(
+    let (use_result, (measured, workload), (histogram, latency)) = tokio::join!(
         use_method,
         async {
             if measures.is_empty() {
@@ -161,64 +240,27 @@ pub async fn analyze(
             }
         },
     );
-
-    // Prometheus unusable: every check failed the same way, and one clear error beats a list.
-    if !runs.is_empty() && runs.iter().all(|r| r.outcome.error.is_some()) {
-        if let Some(err) = runs.iter_mut().find_map(|r| r.transport_error.take()) {
-            return Err(AnalysisError::Prometheus(err));
-        }
+    let UseMethod {
+        queries: use_queries,
+        mut warnings,
+        mut outcomes,
+        columns,
+        mut insights,
+        inventory,
+        episodes,
+    } = use_result?;
+    let mut levels = super::Levels::new(indexed_instances);
+    for (check, column) in columns {
+        levels.insert(check, column);
     }
-
-    let episodes = if request.range_step.is_some() {
-        episodes(catalog, &runs)
-    } else {
-        Vec::new()
-    };
-    let mut queries = vec![inventory_query];
-    queries.extend(quality_queries);
-    let mut warnings = Vec::new();
-    let mut outcomes = Vec::with_capacity(runs.len());
-    for run in runs {
-        queries.extend(run.queries);
-        warnings.extend(run.warnings);
-        outcomes.push(run.outcome);
-    }
-
-    // What needs the USE results: drill-down enriches the findings in place; outliers compare
-    // each check's observations across peers.
-    let (drilled, peers) = tokio::join!(
-        async {
-            if m.runs(Method::Drilldown) {
-                drilldown::attach(&ctx, &mut insights).await
-            } else {
-                methods::Output::default()
-            }
-        },
-        async {
-            if m.runs(Method::Outliers) {
-                outliers::run(&ctx, &outcomes, &m.group_by).await
-            } else {
-                methods::Output::default()
-            }
-        },
-    );
-    if !m.runs(Method::Use) && !m.runs(Method::Drilldown) {
-        insights.clear();
-    }
-    let mut peers = peers;
-    peers.insights = outliers::merge(&mut insights, std::mem::take(&mut peers.insights));
-    for output in [drilled, measured, histogram, peers] {
+    let mut queries = basics.queries.clone();
+    queries.extend(use_queries);
+    for output in [measured, histogram] {
         insights.extend(output.insights);
         queries.extend(output.queries);
         warnings.extend(output.notes);
     }
     sort_insights(&mut insights);
-    // Observations kept only for the outlier comparison are not part of the answer.
-    for o in &mut outcomes {
-        if !request.observe.contains(&o.check) {
-            o.observations = Vec::new();
-        }
-    }
     if !m.runs(Method::Use) && !m.runs(Method::Drilldown) {
         outcomes.clear();
     }
@@ -231,6 +273,7 @@ pub async fn analyze(
         timing,
         prometheus_url: client.url().to_string(),
         selector: request.selector.to_string(),
+        concurrency: client.concurrency(),
         inventory,
         outcomes,
         insights,
@@ -239,7 +282,19 @@ pub async fn analyze(
         workload,
         latency,
         episodes,
+        levels,
     })
+}
+
+/// What the USE method and the methods that follow it (drill-down, outliers) produced.
+struct UseMethod {
+    queries: Vec<super::ExecutedQuery>,
+    warnings: Vec<String>,
+    outcomes: Vec<super::CheckOutcome>,
+    columns: Vec<(String, super::levels::Column)>,
+    insights: Vec<Insight>,
+    inventory: Inventory,
+    episodes: Vec<super::Episode>,
 }
 
 /// Every period each flagged target's condition held, earliest first.
@@ -271,7 +326,7 @@ async fn inputs<'a>(
     catalog: &Catalog,
     check: &Check,
     board: &Board,
-    inventory: &Inventory,
+    instances: &[String],
     request: &AnalysisRequest,
     guards: &'a GuardCache,
 ) -> Inputs<'a> {
@@ -300,9 +355,7 @@ async fn inputs<'a>(
     let only = match &needs.leader {
         None => None,
         Some(leader) => match board.wait(leader).await {
-            Some(p) if p.error.is_none() => {
-                Some(plan::fallback_instances(&p, inventory.instances.iter()))
-            }
+            Some(p) if p.error.is_none() => Some(plan::fallback_instances(&p, instances.iter())),
             // The preferred signal failed: this one must cover every instance.
             _ => None,
         },
@@ -329,6 +382,7 @@ async fn inputs<'a>(
         keep_observations: request.observe.contains(&check.id)
             || (request.methods.runs(Method::Outliers)
                 && catalog.peers().iter().any(|p| p.check == check.id)),
+        levels: None,
         on_judged: None,
     }
 }

@@ -32,10 +32,10 @@ pub fn alert(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> F
         let shared = catalog
             .component(check.component)
             .is_some_and(|c| c.time_shared);
-        for o in &outcome.observations {
-            rows.insert((o.instance.clone(), check.id.clone()), check.component);
+        for (instance, _) in analysis.levels.column(&outcome.check) {
+            rows.insert((instance.to_string(), check.id.clone()), check.component);
             if shared {
-                time_shared.insert((o.instance.clone(), check.component));
+                time_shared.insert((instance.to_string(), check.component));
             }
         }
     }

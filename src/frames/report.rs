@@ -28,6 +28,7 @@ pub fn report(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> 
         timing: analysis.timing,
         prometheus_url: analysis.prometheus_url.clone(),
         selector: analysis.selector.clone(),
+        concurrency: analysis.concurrency,
         inventory: analysis.inventory.clone(),
         outcomes: analysis
             .outcomes
@@ -43,6 +44,7 @@ pub fn report(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> 
         workload: analysis.workload.clone(),
         latency: analysis.latency.clone(),
         episodes: Vec::new(),
+        levels: Default::default(),
     };
     let s = Summary::of(&filtered);
     let count = |n: usize| vec![n as f64];

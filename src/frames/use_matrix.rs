@@ -35,20 +35,20 @@ pub fn use_matrix(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight])
         else {
             continue;
         };
-        // Observations come worst first: the first one of an instance is its worst device.
-        for o in &outcome.observations {
-            let key = (o.instance.clone(), check.component, check.signal);
+        // Each instance's worst device for this check.
+        for (instance, cell) in analysis.levels.column(&outcome.check) {
+            let key = (instance.to_string(), check.component, check.signal);
             let candidate = Cell {
                 check: check.id.clone(),
-                value: o.value,
+                value: f64::from(cell.value),
                 unit: check.unit.grafana(),
-                level: o.level,
+                level: cell.level,
                 order,
             };
             match cells.get(&key) {
                 Some(c)
                     if (c.level, std::cmp::Reverse(c.order))
-                        >= (o.level, std::cmp::Reverse(order)) => {}
+                        >= (cell.level, std::cmp::Reverse(order)) => {}
                 _ => {
                     cells.insert(key, candidate);
                 }

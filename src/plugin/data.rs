@@ -264,8 +264,8 @@ async fn answer(
 }
 
 /// The analysis request a query describes: the data source's targets narrowed by the query's
-/// `instances`, thresholds layered, components, methods; every check's observations kept
-/// (the alert and matrix frames need them).
+/// `instances`, thresholds layered, components, methods; every check's worst target per
+/// instance kept (the alert and matrix frames need them).
 fn analysis_request(
     instance: &Instance,
     ref_id: &str,
@@ -297,7 +297,7 @@ fn analysis_request(
         })?;
     request.components = query.filters.components.clone();
     request.methods = query.methods.clone();
-    request.observe = catalog.checks().iter().map(|c| c.id.clone()).collect();
+    request.keep_levels = true;
     Ok(request)
 }
 
@@ -335,14 +335,14 @@ async fn shared_range_analysis(
     request.window = span;
     request.range_step = Some(std::time::Duration::from_secs(step.as_secs().max(1)));
     request.methods = crate::methods::MethodsRequest::use_only();
-    request.observe = Vec::new();
+    request.keep_levels = false;
     run_shared(plugin, instance, ref_id, request).await
 }
 
 /// `at` rounded up to the cache's time bucket: the panels of one refresh share one analysis,
 /// and rounding up (not down) never hides the newest samples (an instant query sees the last
 /// sample within Prometheus' lookback).
-fn bucketed(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+pub(super) fn bucketed(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     let bucket = cache::TIME_BUCKET_SECONDS;
     let seconds = at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0);
     chrono::DateTime::from_timestamp(
@@ -365,7 +365,7 @@ async fn run_shared(
     request: AnalysisRequest,
 ) -> Result<Arc<Analysis>, QueryFailure> {
     let key = format!(
-        "{:p}|{}|{}|{:?}|{:?}|{:?}|{}|{}|{:?}|{}|{}",
+        "{:p}|{}|{}|{:?}|{:?}|{:?}|{}|{}|{:?}|{:?}|{}|{}",
         Arc::as_ptr(instance),
         request.selector,
         serde_json::to_string(&request.thresholds).unwrap_or_default(),
@@ -375,7 +375,8 @@ async fn run_shared(
         request.methods.group_by,
         request.window.as_secs(),
         request.range_step,
-        request.observe.len(),
+        request.observe,
+        request.keep_levels,
         request.at.timestamp(),
     );
     let client = instance.client.clone();
@@ -547,7 +548,7 @@ async fn promql_check(
     let mut request = analysis_request(instance, ref_id, query, at)?;
     request.checks = Some(vec![CUSTOM_CHECK.into()]);
     request.methods = crate::methods::MethodsRequest::use_only();
-    request.observe = Vec::new();
+    request.keep_levels = false;
     request.components = None;
     let analysis = engine::analyze(&instance.client, &custom, &request)
         .await
@@ -688,6 +689,7 @@ async fn use_summary(
     let mut request = analysis_request(instance, ref_id, query, at)?;
     request.components = Some(vec![crate::insight::Component::Cpu]);
     request.observe = vec![frames::use_summary::CHECK.to_string()];
+    request.keep_levels = false;
     request.methods = crate::methods::MethodsRequest::use_only();
     let analysis = engine::analyze(&instance.client, catalog, &request)
         .await

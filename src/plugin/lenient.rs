@@ -12,12 +12,14 @@
 //!
 //! Each wrapper here answers such input itself, per refId or with an HTTP status, removes what
 //! we never use (the user, request headers), and hands the rest to the SDK's implementation.
+//! QueryData also answers a refresh's repeated queries from [`super::responses`], already
+//! encoded, and keeps the encoded answers of those it passed on.
 
 use std::collections::HashMap;
 
 use grafana_plugin_sdk::pluginv2;
 
-use super::GreggPlugin;
+use super::{responses, GreggPlugin};
 
 /// QueryData: bad queries fail alone with status 400; the rest go to the SDK.
 #[derive(Clone)]
@@ -34,13 +36,34 @@ impl pluginv2::data_server::Data for LenientData {
         let context_problem = context_problem(request.plugin_context.as_ref());
         strip_user(request.plugin_context.as_mut());
         let mut accepted = Vec::with_capacity(request.queries.len());
+        // Answers a repeated refresh can take from the response cache, by refId: their keys.
+        let mut to_keep = HashMap::new();
+        let state = &self.0.state;
         for q in std::mem::take(&mut request.queries) {
+            let started = std::time::Instant::now();
             match context_problem.clone().or_else(|| query_problem(&q)) {
                 Some(message) => {
                     tracing::warn!(ref_id = %q.ref_id, error = %message, "Query rejected.");
                     responses.insert(q.ref_id.clone(), error_response(400, message));
                 }
-                None => accepted.push(q),
+                None => match responses::cacheable(request.plugin_context.as_ref(), &q) {
+                    Some(c) => match state.responses.get(&c.key) {
+                        Some(answer) => {
+                            state.telemetry.analysis("shared");
+                            state.telemetry.query_done(
+                                c.query_type.as_str(),
+                                "ok",
+                                started.elapsed(),
+                            );
+                            responses.insert(q.ref_id.clone(), answer);
+                        }
+                        None => {
+                            to_keep.insert(q.ref_id.clone(), c.key);
+                            accepted.push(q);
+                        }
+                    },
+                    None => accepted.push(q),
+                },
             }
         }
         if !accepted.is_empty() {
@@ -50,7 +73,12 @@ impl pluginv2::data_server::Data for LenientData {
                 tonic::Request::new(request),
             )
             .await?;
-            responses.extend(inner.into_inner().responses);
+            for (ref_id, answer) in inner.into_inner().responses {
+                if let Some(key) = to_keep.remove(&ref_id) {
+                    state.responses.put(key, &answer);
+                }
+                responses.insert(ref_id, answer);
+            }
         }
         Ok(tonic::Response::new(pluginv2::QueryDataResponse {
             responses,

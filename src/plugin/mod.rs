@@ -16,6 +16,7 @@ pub mod lenient;
 pub mod logging;
 pub mod query;
 pub mod resource;
+pub mod responses;
 pub mod server;
 pub mod telemetry;
 
@@ -39,6 +40,8 @@ struct State {
     telemetry: Arc<Telemetry>,
     /// Analyses shared by the queries of one dashboard refresh.
     analyses: cache::Cache<crate::engine::Analysis, data::Failure>,
+    /// Encoded answers of the queries a refresh repeats.
+    responses: responses::Responses,
 }
 
 impl GreggPlugin {
@@ -50,6 +53,7 @@ impl GreggPlugin {
                 instances: Instances::new(telemetry.clone()),
                 telemetry,
                 analyses: cache::Cache::new(),
+                responses: responses::Responses::default(),
             }),
         }
     }

@@ -75,6 +75,8 @@ struct Inner {
     limiter: Arc<Limiter>,
     observer: Option<Arc<dyn RequestObserver>>,
     fetched: Arc<Counters>,
+    /// Set once the bound was fitted to the server's cores (or the server does not say).
+    fitted: std::sync::atomic::AtomicBool,
     /// Every credential this client sends, as sent (password, its basic auth encoding, token,
     /// header values): redacted from error text that quotes the server.
     secrets: Vec<String>,
@@ -235,6 +237,7 @@ impl Client {
                 limiter: Limiter::new(config.max_concurrent_requests),
                 observer,
                 fetched: Arc::default(),
+                fitted: Default::default(),
                 secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
             }),
             priority: Priority::Urgent,
@@ -408,6 +411,42 @@ impl Client {
             params,
         )
         .await
+    }
+
+    /// Lower the bound on requests in flight to what the server can evaluate at once: its
+    /// cores (Go's `GOMAXPROCS` in `/api/v1/status/runtimeinfo`) plus one, so a core never idles
+    /// between two answers, and never below two. Asked once per client; servers without the
+    /// endpoint (Thanos, Mimir, VictoriaMetrics spread queries over many machines) keep the
+    /// configured bound. A failed request is asked again next time.
+    pub async fn fit_bound_to_server(&self) {
+        if self.inner.fitted.load(Ordering::Relaxed) {
+            return;
+        }
+        let answer: Result<Answer<super::RuntimeInfo>, _> = self
+            .call_path("runtimeinfo", "status/runtimeinfo", Method::GET, Vec::new())
+            .await;
+        match answer {
+            Ok(a) => {
+                if let Some(cores) = a.data.gomaxprocs.filter(|n| *n > 0) {
+                    self.inner.limiter.limit_to((cores + 1).max(2));
+                }
+                self.inner.fitted.store(true, Ordering::Relaxed);
+            }
+            Err(
+                PrometheusError::NotFound { .. }
+                | PrometheusError::Status { .. }
+                | PrometheusError::Api { .. }
+                | PrometheusError::Malformed { .. },
+            ) => {
+                self.inner.fitted.store(true, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Requests this client sends at once at most.
+    pub fn concurrency(&self) -> usize {
+        self.inner.limiter.slots()
     }
 
     /// Prometheus' version and build details.

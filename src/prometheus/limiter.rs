@@ -5,6 +5,10 @@
 //! queue the critical path waits behind the mass and the analysis ends long after Prometheus
 //! has done the work; with the mass queued behind the critical path, the bound stays busy and
 //! the analysis ends when the work does. Waiters of equal priority are served in order.
+//!
+//! The bound can be lowered once the server is known ([`Limiter::limit_to`]): Prometheus
+//! evaluates each query on one core, so more queries in flight than it has cores only make each
+//! of them slower, and every hop of a chain of dependent queries with them.
 
 use std::{
     collections::VecDeque,
@@ -31,7 +35,11 @@ pub struct Limiter {
 
 #[derive(Debug)]
 struct State {
+    /// The bound.
+    slots: usize,
     free: usize,
+    /// Permits still out beyond a lowered bound: each one returned retires instead of freeing.
+    debt: usize,
     urgent: VecDeque<oneshot::Sender<Permit>>,
     background: VecDeque<oneshot::Sender<Permit>>,
 }
@@ -47,7 +55,9 @@ impl Limiter {
     pub fn new(slots: usize) -> Arc<Limiter> {
         Arc::new(Limiter {
             state: Mutex::new(State {
+                slots: slots.max(1),
                 free: slots.max(1),
+                debt: 0,
                 urgent: VecDeque::new(),
                 background: VecDeque::new(),
             }),
@@ -80,6 +90,29 @@ impl Limiter {
         }
     }
 
+    /// Lower the bound to `slots` (at least one); a higher value leaves it unchanged. Permits
+    /// out beyond the new bound retire as they come back.
+    pub fn limit_to(&self, slots: usize) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let slots = slots.max(1);
+        if slots >= state.slots {
+            return;
+        }
+        let cut = state.slots - slots;
+        let from_free = cut.min(state.free);
+        state.free -= from_free;
+        state.debt += cut - from_free;
+        state.slots = slots;
+    }
+
+    /// The bound.
+    pub fn slots(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .slots
+    }
+
     /// Slots free right now.
     #[cfg(test)]
     pub fn available(&self) -> usize {
@@ -95,6 +128,12 @@ impl Limiter {
         let mut permit = Permit {
             limiter: Some(self.clone()),
         };
+        if state.debt > 0 {
+            // The bound was lowered while this slot was out: it retires.
+            state.debt -= 1;
+            permit.limiter = None;
+            return;
+        }
         loop {
             let next = match state.urgent.pop_front() {
                 Some(tx) => Some(tx),
@@ -160,6 +199,29 @@ mod tests {
             ["urgent-1", "urgent-2", "background-1", "background-2"]
         );
         assert_eq!(limiter.available(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_lowered_bound_holds_once_the_permits_out_come_back() {
+        let limiter = Limiter::new(4);
+        let a = limiter.acquire(Priority::Urgent).await;
+        let b = limiter.acquire(Priority::Urgent).await;
+        let c = limiter.acquire(Priority::Urgent).await;
+        limiter.limit_to(2);
+        assert_eq!(limiter.slots(), 2);
+        assert_eq!(limiter.available(), 0, "the free slot went first");
+        drop(a);
+        assert_eq!(
+            limiter.available(),
+            0,
+            "one permit out beyond the bound retired"
+        );
+        drop(b);
+        assert_eq!(limiter.available(), 1);
+        limiter.limit_to(8);
+        assert_eq!(limiter.slots(), 2, "never raised");
+        drop(c);
+        assert_eq!(limiter.available(), 2);
     }
 
     #[tokio::test]

@@ -19,4 +19,4 @@ pub use config::{
 };
 pub use error::{ApiErrorKind, PrometheusError};
 pub use limiter::Priority;
-pub use response::{Answer, BuildInfo, InstantValue, Labels, Sample, Series};
+pub use response::{Answer, BuildInfo, InstantValue, Labels, RuntimeInfo, Sample, Series};

@@ -84,6 +84,14 @@ pub struct BuildInfo {
     pub go_version: String,
 }
 
+/// `/api/v1/status/runtimeinfo`: only what the client uses.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct RuntimeInfo {
+    /// The cores Prometheus' Go runtime runs on: how many queries it evaluates at once.
+    #[serde(default, rename = "GOMAXPROCS")]
+    pub gomaxprocs: Option<usize>,
+}
+
 /// The envelope every API answer comes in.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Envelope<T> {

@@ -23,6 +23,8 @@ struct Report<'a> {
     /// The range of every `range` query (instant queries run at `evaluated_at`).
     range: Range,
     prometheus: &'a str,
+    /// Requests sent to Prometheus at once at most.
+    concurrency: usize,
     selector: &'a str,
     summary: Summary,
     insights: &'a [Insight],
@@ -65,6 +67,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             }
         },
         prometheus: &analysis.prometheus_url,
+        concurrency: analysis.concurrency,
         selector: &analysis.selector,
         summary: Summary::of(analysis),
         insights: &analysis.insights,

@@ -472,3 +472,83 @@ func TestReportFramesForTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestARepeatedRefreshIsAnsweredFromTheEncodedAnswers: a dashboard refresh asking the same
+// queries within the cache's lifetime gets the very same encoded frames, with no Prometheus
+// request and no analysis; another refId, another window or re-saved settings are answered
+// afresh (the plugin's response cache, src/plugin/responses.rs).
+func TestARepeatedRefreshIsAnsweredFromTheEncodedAnswers(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "mixed_fleet")
+	ds := settings(e.Prometheus, nil, nil)
+	at := time.Unix(e.Scenario.At, 0)
+	refresh := func(ds *backend.DataSourceInstanceSettings, queries ...backend.DataQuery) *pluginv2.QueryDataResponse {
+		t.Helper()
+		req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{PluginContext: pluginContext(ds), Queries: queries})
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		resp, err := p.data.QueryData(ctx, req)
+		if err != nil {
+			t.Fatalf("QueryData: %v", err)
+		}
+		for ref, r := range resp.Responses {
+			if r.Error != "" {
+				t.Fatalf("%s failed: %s", ref, r.Error)
+			}
+		}
+		return resp
+	}
+	panels := func(model func() map[string]any) []backend.DataQuery {
+		return []backend.DataQuery{query("I", "insights", at, model()), query("M", "use_matrix", at, model())}
+	}
+	tenMinutes := func() map[string]any { return map[string]any{"window": "10m"} }
+
+	first := refresh(ds, panels(tenMinutes)...)
+	requests, computed := prometheusRequests(t, p), metricSum(t, p, `gregg_insights_analyses_total{outcome="computed"}`)
+	if computed != 1 {
+		t.Fatalf("the first refresh should compute one analysis, computed %v", computed)
+	}
+	second := refresh(ds, panels(tenMinutes)...)
+	for _, ref := range []string{"I", "M"} {
+		a, b := first.Responses[ref].Frames, second.Responses[ref].Frames
+		if len(a) == 0 || len(a) != len(b) {
+			t.Fatalf("%s: %d frames, then %d", ref, len(a), len(b))
+		}
+		for i := range a {
+			if string(a[i]) != string(b[i]) {
+				t.Errorf("%s frame %d differs on the repeat", ref, i)
+			}
+		}
+	}
+	if got := prometheusRequests(t, p) - requests; got != 0 {
+		t.Errorf("the repeat sent %v requests to Prometheus", got)
+	}
+	if got := metricSum(t, p, `gregg_insights_analyses_total{outcome="computed"}`); got != 1 {
+		t.Errorf("the repeat computed an analysis (%v in all)", got)
+	}
+
+	// Another refId: the same analysis, frames carrying the new refId.
+	other := refresh(ds, query("J", "insights", at, tenMinutes()))
+	decoded, err := backend.FromProto().QueryDataResponse(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := decoded.Responses["J"].Frames; len(f) == 0 || f[0].RefID != "J" {
+		t.Errorf("refId J answered with frames of another refId: %+v", f)
+	}
+	if got := metricSum(t, p, `gregg_insights_analyses_total{outcome="computed"}`); got != 1 {
+		t.Errorf("a new refId over the same analysis computed another (%v in all)", got)
+	}
+
+	// Another window, then re-saved settings: new analyses.
+	refresh(ds, query("I", "insights", at, map[string]any{"window": "5m"}))
+	if got := metricSum(t, p, `gregg_insights_analyses_total{outcome="computed"}`); got != 2 {
+		t.Errorf("another window should compute a second analysis, computed %v", got)
+	}
+	saved := *ds
+	saved.Updated = ds.Updated.Add(time.Second)
+	refresh(&saved, panels(tenMinutes)...)
+	if got := metricSum(t, p, `gregg_insights_analyses_total{outcome="computed"}`); got != 3 {
+		t.Errorf("re-saved settings should compute afresh, computed %v", got)
+	}
+}

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! gregg-bench [--hosts 100,1000,10000] [--cli target/release/gregg-insights] [--harness tests/conformance]
+//!             [--prometheus URL --at UNIX_SECONDS]
 //! ```
+//!
+//! `--prometheus` and `--at` measure a fleet already served (e.g. by `gregg-testenv fleet N`,
+//! with `--hosts N`) instead of backfilling one: quicker when iterating.
 //!
 //! For each fleet size: generate a synthetic fleet, backfill it into its own Prometheus, run
 //! `gregg-insights analyze` (once to warm caches, then three measured runs: the median counts),
@@ -11,8 +15,10 @@
 //! analysis ran straight to the same Prometheus with a plain HTTP client. Prints, per fleet:
 //!
 //! - `queries`, `samples fetched`: what the analysis asked of Prometheus;
-//! - `direct concurrent PromQL`: the same queries sent at once with the analyzer's bound (8 in
-//!   flight), no analyzer and no dependencies between them: the floor for this work here;
+//! - `direct concurrent PromQL`: the same queries sent at once by a plain client, with eight in
+//!   flight and with the bound the analysis used (the report's `concurrency`, fitted to
+//!   Prometheus' cores), no analyzer and no dependencies between them; the faster of the two
+//!   is the floor for this work here;
 //! - `analysis, CLI` and `analysis, plugin`: wall times, their ratio to that floor, peak RSS;
 //! - `cached repeat`: the same query again within the cache TTL, and the Prometheus requests
 //!   it caused (from the plugin's own metrics);
@@ -42,6 +48,8 @@ struct Run {
 struct Plugin {
     analysis_ms: f64,
     cached_ms: f64,
+    /// The cached repeat inside the plugin (its own query duration metric).
+    cached_inside_ms: f64,
     requests: f64,
     cached_requests: f64,
     peak_rss_mib: f64,
@@ -53,6 +61,7 @@ fn main() {
     let mut sizes = vec![100usize, 1_000, 10_000];
     let mut cli = PathBuf::from("target/release/gregg-insights");
     let mut harness: Option<PathBuf> = None;
+    let mut existing: (Option<String>, Option<i64>) = (None, None);
     let mut i = 0;
     while i < args.len() {
         match (args[i].as_str(), args.get(i + 1)) {
@@ -68,19 +77,35 @@ fn main() {
                 harness = Some(PathBuf::from(v));
                 i += 2;
             }
+            ("--prometheus", Some(v)) => {
+                existing.0 = Some(v.clone());
+                i += 2;
+            }
+            ("--at", Some(v)) => {
+                existing.1 = v.parse().ok();
+                i += 2;
+            }
             _ => {
-                eprintln!("usage: gregg-bench [--hosts 100,1000,10000] [--cli path/to/gregg-insights] [--harness tests/conformance]");
+                eprintln!("usage: gregg-bench [--hosts 100,1000,10000] [--cli path/to/gregg-insights] [--harness tests/conformance] [--prometheus URL --at UNIX_SECONDS]");
                 std::process::exit(2);
             }
         }
     }
     let mut rows = Vec::new();
+    let existing = match existing {
+        (Some(url), Some(at)) => Some(Served { url, at }),
+        (None, None) => None,
+        _ => {
+            eprintln!("--prometheus and --at go together");
+            std::process::exit(2);
+        }
+    };
     for n in sizes {
-        rows.push(bench(n, &cli, harness.as_deref()));
+        rows.push(bench(n, &cli, harness.as_deref(), existing.as_ref()));
     }
     println!("\nSummary (ratio = analysis / direct concurrent PromQL):");
     println!(
-        "{:>7} {:>8} {:>11} {:>9} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>9}",
+        "{:>7} {:>8} {:>11} {:>9} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9}",
         "hosts",
         "queries",
         "samples",
@@ -90,6 +115,7 @@ fn main() {
         "plugin",
         "ratio",
         "cached",
+        "round trip",
         "CLI RSS",
         "plug RSS"
     );
@@ -98,8 +124,19 @@ fn main() {
     }
 }
 
-fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
-    let fleet = scenarios::fleet(n);
+/// A fleet some other process serves.
+struct Served {
+    url: String,
+    at: i64,
+}
+
+fn bench(
+    n: usize,
+    cli: &PathBuf,
+    harness: Option<&std::path::Path>,
+    existing: Option<&Served>,
+) -> String {
+    let fleet = scenarios::fleet(if existing.is_some() { 0 } else { n });
     let started = Instant::now();
     let counts = std::sync::Mutex::new((0usize, 0usize));
     let writers: Vec<backfill::WriteFile<'_>> = fleet
@@ -119,12 +156,25 @@ fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
             }) as backfill::WriteFile<'_>
         })
         .collect();
-    let prometheus = backfill::serve_chunks(writers);
+    let served = existing.is_none().then(|| backfill::serve_chunks(writers));
     let backfill_time = started.elapsed();
     let (series, samples) = counts.into_inner().map(|c| (c.0, c.1)).unwrap_or_default();
 
-    let url = prometheus.url();
-    let at = fleet.at.to_string();
+    let (url, at_seconds) = match (&served, existing) {
+        (Some(p), _) => (p.url(), fleet.at),
+        (None, Some(e)) => (e.url.clone(), e.at),
+        (None, None) => (String::new(), 0),
+    };
+    let Some(addr) = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse::<std::net::SocketAddr>()
+        .ok()
+    else {
+        eprintln!("--prometheus must be http://IP:PORT, got {url}");
+        std::process::exit(2);
+    };
+    let at = at_seconds.to_string();
     let analyze = || {
         run_cli(
             cli,
@@ -190,7 +240,7 @@ fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
     let mut slowest = (Duration::ZERO, String::new());
     let mut sum = Duration::ZERO;
     for r in &requests {
-        let mut times: Vec<Duration> = (0..3).map(|_| send(prometheus.addr(), r)).collect();
+        let mut times: Vec<Duration> = (0..3).map(|_| send(addr, r)).collect();
         times.sort();
         let elapsed = times[1];
         sum += elapsed;
@@ -198,15 +248,24 @@ fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
             slowest = (elapsed, r.purpose.clone());
         }
     }
-    // The same queries all at once under the analyzer's default bound (8): what Prometheus
-    // needs for this work, with no analyzer and no dependencies between queries.
-    let mut concurrent: Vec<Duration> = (0..3)
-        .map(|_| send_all(prometheus.addr(), &requests, 8))
-        .collect();
-    concurrent.sort();
-    let concurrent = concurrent[1];
+    // The same queries all at once, with no analyzer and no dependencies between them: what
+    // Prometheus needs for this work. Sent with eight in flight (the configured default) and
+    // with the bound the analysis used (fitted to Prometheus' cores); the faster is the floor.
+    let analysis_bound = run.report["concurrency"].as_u64().unwrap_or(8).max(1) as usize;
+    let median_of_three = |workers: usize| {
+        let mut walls: Vec<Duration> = (0..3).map(|_| send_all(addr, &requests, workers)).collect();
+        walls.sort();
+        walls[1]
+    };
+    let at_eight = median_of_three(8);
+    let at_bound = if analysis_bound == 8 {
+        at_eight
+    } else {
+        median_of_three(analysis_bound)
+    };
+    let concurrent = at_eight.min(at_bound);
     let plugin = harness
-        .map(|dir| run_harness(dir, &url, fleet.at))
+        .map(|dir| run_harness(dir, &url, at_seconds))
         .unwrap_or_else(|| Plugin {
             error: Some("not run (no --harness)".into()),
             ..Plugin::default()
@@ -227,8 +286,10 @@ fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
         run.fetched.1
     );
     println!(
-        "   direct concurrent PromQL       {:>8.3} s (the same queries, 8 in flight, plain HTTP; median of 3)",
-        concurrent.as_secs_f64()
+        "   direct concurrent PromQL       {:>8.3} s (the same queries, plain HTTP, median of 3: {:.3} s with 8 in flight, {:.3} s with {analysis_bound} as the analysis; the faster counts)",
+        concurrent.as_secs_f64(),
+        at_eight.as_secs_f64(),
+        at_bound.as_secs_f64()
     );
     println!(
         "   analysis, CLI                  {:>8.3} s ratio {cli_ratio:.2}x, peak RSS {:.1} MiB (median of 3)",
@@ -244,8 +305,8 @@ fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
                 plugin.requests
             );
             println!(
-                "   cached repeat (plugin)         {:>8.2} ms, {:.0} Prometheus requests",
-                plugin.cached_ms, plugin.cached_requests
+                "   cached repeat (plugin)         {:>8.2} ms inside the plugin, {:.2} ms round trip (gRPC, Go decoding), {:.0} Prometheus requests",
+                plugin.cached_inside_ms, plugin.cached_ms, plugin.cached_requests
             );
         }
         Some(e) => println!("   analysis, plugin (Go harness)  {e}"),
@@ -271,7 +332,7 @@ fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
         summary["info"]
     );
     format!(
-        "{:>7} {:>8} {:>11} {:>8.2}s {:>8.2}s {:>5.2}x {:>8.2}s {:>5.2}x {:>6.2}ms {:>5.1} MiB {:>5.1} MiB",
+        "{:>7} {:>8} {:>11} {:>8.2}s {:>8.2}s {:>5.2}x {:>8.2}s {:>5.2}x {:>6.2}ms {:>7.2}ms {:>5.1} MiB {:>5.1} MiB",
         n,
         queries.len(),
         run.fetched.0,
@@ -280,6 +341,7 @@ fn bench(n: usize, cli: &PathBuf, harness: Option<&std::path::Path>) -> String {
         cli_ratio,
         plugin.analysis_ms / 1000.0,
         plugin_ratio,
+        plugin.cached_inside_ms,
         plugin.cached_ms,
         mib(peak_rss_kib),
         plugin.peak_rss_mib
@@ -346,6 +408,7 @@ fn run_harness(dir: &std::path::Path, url: &str, at: i64) -> Plugin {
     Plugin {
         analysis_ms: metric("analysis-ms"),
         cached_ms: metric("cached-ms"),
+        cached_inside_ms: metric("cached-in-plugin-ms"),
         requests: metric("prom-req/analysis"),
         cached_requests: metric("prom-req/cached"),
         peak_rss_mib: metric("MiB-peak-RSS"),
