@@ -99,6 +99,9 @@ pub(super) struct Inputs<'a> {
     pub keep_observations: bool,
     /// Keep each instance's worst target in a column indexed like these (sorted) instances.
     pub levels: Option<Arc<[String]>>,
+    /// Keep each instance's highest window mean (over its devices) the same way: what the
+    /// outlier method compares across peers.
+    pub peer_values: Option<Arc<[String]>>,
     /// Called once the check is judged, before its evidence queries: checks waiting on this
     /// one's results need not wait for those.
     pub on_judged: Option<&'a (dyn Fn(&mut CheckRun) + Sync)>,
@@ -139,6 +142,8 @@ pub(super) struct CheckRun {
     pub fed: HashMap<String, GuardPoints>,
     /// Each instance's worst target, when `Inputs::levels` asked for it.
     pub levels: Option<Column>,
+    /// Each instance's highest mean, when `Inputs::peer_values` asked for it.
+    pub peer_values: Option<Column>,
 }
 
 /// What the check needs to judge series on the parser thread.
@@ -150,6 +155,8 @@ struct Judge {
     keep_observations: bool,
     /// The instances a levels column is indexed by, when one is kept.
     levels: Option<Arc<[String]>>,
+    /// The instances a peer-values column is indexed by, when one is kept.
+    peer_values: Option<Arc<[String]>>,
     track_presence: bool,
     feeds: Vec<Feed>,
 }
@@ -162,6 +169,7 @@ struct Judged {
     breaches: usize,
     worst: Option<Observation>,
     levels: Option<Column>,
+    peer_values: Option<Column>,
     present: HashMap<String, f64>,
     /// Parallel to `Judge::feeds`.
     fed: Vec<GuardPoints>,
@@ -234,6 +242,7 @@ pub(super) async fn run(
         transport_error: None,
         fed: HashMap::new(),
         levels: None,
+        peer_values: None,
     };
     let base = selector;
     let on_judged = inputs.on_judged;
@@ -349,6 +358,7 @@ pub(super) async fn run(
         guard,
         keep_observations: inputs.keep_observations,
         levels: inputs.levels,
+        peer_values: inputs.peer_values,
         track_presence: check.fallback.is_some(),
         feeds: inputs.feeds,
     };
@@ -425,6 +435,7 @@ pub(super) async fn run(
     run.outcome.worst = judged.worst;
     run.outcome.observations = judged.observations;
     run.levels = judged.levels;
+    run.peer_values = judged.peer_values;
     run.present = judged.present;
     run.fed = feeds
         .into_iter()
@@ -572,6 +583,19 @@ fn judge_series(state: &mut (Judge, Judged), series: Series) {
                 assessment.level,
                 |a, b| worse_first(check, a, b),
             );
+    }
+    if let Some(instances) = judge
+        .peer_values
+        .as_ref()
+        .filter(|_| assessment.mean.is_finite())
+    {
+        // Level aside, the highest mean: a host's busiest device stands for it among peers.
+        judged
+            .peer_values
+            .get_or_insert_with(|| Column::new(instances))
+            .record(instances, instance, assessment.mean, Level::Ok, |a, b| {
+                b.total_cmp(&a)
+            });
     }
     if judge.keep_observations {
         judged.observations.push(observation);

@@ -21,6 +21,17 @@ pub struct Cell {
     pub level: Level,
 }
 
+impl Cell {
+    /// The value as `f64` without the binary noise of widening an `f32`: 97.3 stays 97.3, not
+    /// 97.30000305 (tables and evidence show it).
+    pub fn decimal(&self) -> f64 {
+        self.value
+            .to_string()
+            .parse()
+            .unwrap_or(f64::from(self.value))
+    }
+}
+
 /// One check's cells, filled as its series are judged; indexed like the analysis' instances.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct Column {
@@ -121,6 +132,19 @@ impl Levels {
         listed.chain(others)
     }
 
+    /// Approximate bytes held (cells and the names of instances the inventory lacked; the
+    /// instance list is the inventory's, shared).
+    pub fn approximate_bytes(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|(check, c)| {
+                check.len()
+                    + c.cells.capacity() * std::mem::size_of::<Option<Cell>>()
+                    + c.others.keys().map(|k| k.len() + 64).sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Whether no check kept a cell.
     pub fn is_empty(&self) -> bool {
         self.columns
@@ -163,6 +187,16 @@ mod tests {
         assert_eq!(levels.column("cpu.utilization").count(), 0);
         assert!(!levels.is_empty());
         assert!(Levels::new(instances).is_empty());
+    }
+
+    #[test]
+    fn values_widen_without_binary_noise() {
+        let cell = Cell {
+            value: 97.3,
+            level: Level::Ok,
+        };
+        assert_eq!(cell.decimal(), 97.3);
+        assert_ne!(f64::from(cell.value), 97.3);
     }
 
     #[test]

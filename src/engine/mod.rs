@@ -218,6 +218,57 @@ pub struct Episode {
 }
 
 impl Analysis {
+    /// Approximate bytes this analysis holds (what a cache of analyses weighs): the text of
+    /// its insights and queries, the inventory's instances, the kept observations and levels.
+    pub fn approximate_bytes(&self) -> usize {
+        const STRING: usize = std::mem::size_of::<String>();
+        let texts = |v: &[String]| v.iter().map(|s| s.len() + STRING).sum::<usize>();
+        let insights: usize = self
+            .insights
+            .iter()
+            .map(|i| {
+                std::mem::size_of::<Insight>()
+                    + i.id.len()
+                    + i.title.len()
+                    + i.observation.len()
+                    + i.root_cause.len()
+                    + i.immediate_action.len()
+                    + i.long_term_fix.len()
+                    + i.check.len()
+                    + texts(&i.investigation_steps)
+                    + texts(&i.related_metrics)
+                    + i.evidence
+                        .iter()
+                        .map(|(n, _)| n.len() + STRING + 8)
+                        .sum::<usize>()
+            })
+            .sum();
+        let queries: usize = self
+            .queries
+            .iter()
+            .map(|q| std::mem::size_of::<ExecutedQuery>() + q.purpose.len() + q.promql.len())
+            .sum();
+        let outcomes: usize = self
+            .outcomes
+            .iter()
+            .map(|o| {
+                std::mem::size_of::<CheckOutcome>()
+                    + o.query.len()
+                    + o.observations.len() * (std::mem::size_of::<Observation>() + 32)
+            })
+            .sum();
+        let inventory = texts(&self.inventory.instances)
+            + self.inventory.missing.len() * (STRING + 64)
+            + self.inventory.collectors.len() * 128;
+        insights
+            + queries
+            + outcomes
+            + inventory
+            + self.levels.approximate_bytes()
+            + self.episodes.len() * (std::mem::size_of::<Episode>() + 64)
+            + texts(&self.warnings)
+    }
+
     /// The outcome of `check`, if it ran.
     pub fn outcome(&self, check: &str) -> Option<&CheckOutcome> {
         self.outcomes.iter().find(|o| o.check == check)

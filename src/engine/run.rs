@@ -53,6 +53,9 @@ pub async fn analyze(
             });
         let (board, instances, timing, guards) = (&board, &basics.instances, &timing, &guards);
         let indexed = request.keep_levels.then(|| indexed_instances.clone());
+        let peer_values = (request.methods.runs(Method::Outliers)
+            && catalog.peers().iter().any(|p| p.check == check.id))
+        .then(|| indexed_instances.clone());
         async move {
             // Checks waiting on this one get its results as soon as it is judged (before its
             // evidence queries), or, if it stopped early, when it returns.
@@ -74,6 +77,7 @@ pub async fn analyze(
                 Inputs {
                     on_judged: Some(&publish),
                     levels: indexed,
+                    peer_values,
                     ..inputs(catalog, check, board, instances, request, guards).await
                 },
             )
@@ -168,9 +172,13 @@ pub async fn analyze(
         let mut warnings = Vec::new();
         let mut outcomes = Vec::with_capacity(runs.len());
         let mut columns = Vec::new();
+        let mut peer_values = super::Levels::new(indexed_instances.clone());
         for mut run in runs {
             if let Some(column) = run.levels.take() {
                 columns.push((run.outcome.check.clone(), column));
+            }
+            if let Some(column) = run.peer_values.take() {
+                peer_values.insert(run.outcome.check.clone(), column);
             }
             queries.extend(run.queries);
             warnings.extend(run.warnings);
@@ -190,19 +198,13 @@ pub async fn analyze(
             },
             async {
                 if m.runs(Method::Outliers) {
-                    outliers::run(&ctx, &outcomes, &m.group_by).await
+                    outliers::run(&ctx, &outcomes, &peer_values, &m.group_by).await
                 } else {
                     methods::Output::default()
                 }
             },
         );
-        // Observations kept only for the outlier comparison are not part of the answer: freed
-        // now rather than when the workload queries are done.
-        for o in &mut outcomes {
-            if !request.observe.contains(&o.check) {
-                o.observations = Vec::new();
-            }
-        }
+        drop(peer_values);
         if !m.runs(Method::Use) && !m.runs(Method::Drilldown) {
             insights.clear();
         }
@@ -379,10 +381,9 @@ async fn inputs<'a>(
                 })
             })
             .collect(),
-        keep_observations: request.observe.contains(&check.id)
-            || (request.methods.runs(Method::Outliers)
-                && catalog.peers().iter().any(|p| p.check == check.id)),
+        keep_observations: request.observe.contains(&check.id),
         levels: None,
+        peer_values: None,
         on_judged: None,
     }
 }

@@ -40,7 +40,7 @@ pub fn use_matrix(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight])
             let key = (instance.to_string(), check.component, check.signal);
             let candidate = Cell {
                 check: check.id.clone(),
-                value: f64::from(cell.value),
+                value: cell.decimal(),
                 unit: check.unit.grafana(),
                 level: cell.level,
                 order,

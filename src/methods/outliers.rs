@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     catalog::Peer,
-    engine::CheckOutcome,
+    engine::{CheckOutcome, Levels},
     insight::{Evidence, Insight, IssueType, Methodology, Severity},
     inventory,
 };
@@ -31,7 +31,14 @@ use crate::{
 pub const MIN_PEERS: usize = 5;
 
 /// Compare every host with its peers on each check of `outliers.toml`.
-pub async fn run(ctx: &Context<'_>, outcomes: &[CheckOutcome], group_by: &str) -> Output {
+/// Compare every peer check's per-host values (`values`: each host's highest window mean over
+/// its devices, kept compactly by the checks) within each group of `group_by`.
+pub async fn run(
+    ctx: &Context<'_>,
+    outcomes: &[CheckOutcome],
+    values: &Levels,
+    group_by: &str,
+) -> Output {
     let mut output = Output::default();
     let query = format!(
         "group by (instance, {group_by}) ({})",
@@ -74,14 +81,10 @@ pub async fn run(ctx: &Context<'_>, outcomes: &[CheckOutcome], group_by: &str) -
         let Some(outcome) = outcomes.iter().find(|o| o.check == peer.check) else {
             continue;
         };
-        // Per host, its worst device for per-device checks.
-        let mut per_host: HashMap<&str, f64> = HashMap::new();
-        for o in &outcome.observations {
-            if o.value.is_finite() {
-                let v = per_host.entry(o.instance.as_str()).or_insert(o.value);
-                *v = v.max(o.value);
-            }
-        }
+        // Per host, its busiest device for per-device checks.
+        let per_host = values
+            .column(&outcome.check)
+            .map(|(instance, cell)| (instance, cell.decimal()));
         let mut by_group: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
         for (instance, value) in per_host {
             if let Some(g) = groups.get(instance) {

@@ -4,7 +4,10 @@
 //! same analysis at once, in separate queries (often separate requests). Each asks this cache
 //! for the analysis its filters and time describe; the first runs it, the others wait for that
 //! run and share its result, so Prometheus sees one analysis, not four. Entries live
-//! [`TTL`]; failures are not kept beyond the waiters of the run that failed.
+//! [`TTL`]; failures are not kept beyond the waiters of the run that failed. Finished results
+//! are kept within [`BUDGET`] bytes in all (as [`Weigh`] estimates them), the oldest dropped
+//! first: a live dashboard over 10,000 hosts asks for a new analysis every refresh, and the
+//! ones it has moved past should not sit in memory for the rest of their TTL.
 
 use std::{
     collections::HashMap,
@@ -24,6 +27,15 @@ pub const TIME_BUCKET_SECONDS: i64 = 15;
 
 /// More distinct analyses than this at once are unusual; the oldest are dropped first.
 const MAX_ENTRIES: usize = 256;
+
+/// Bytes of finished results kept at most (the newest result is always kept).
+pub const BUDGET: usize = 8 << 20;
+
+/// An estimate of the memory a cached result holds.
+pub trait Weigh {
+    /// Approximate bytes, heap included.
+    fn weight(&self) -> usize;
+}
 
 type Shared<T, E> = Arc<OnceCell<Result<Arc<T>, E>>>;
 
@@ -46,7 +58,7 @@ pub enum Outcome {
     Shared,
 }
 
-impl<T, E: Clone> Cache<T, E> {
+impl<T: Weigh, E: Clone> Cache<T, E> {
     /// An empty cache.
     pub fn new() -> Self {
         Self {
@@ -89,6 +101,9 @@ impl<T, E: Clone> Cache<T, E> {
             })
             .await
             .clone();
+        if result.is_ok() && ran {
+            self.keep_within_budget(&key);
+        }
         if result.is_err() && ran {
             // Do not serve a failure to later requests: Prometheus may be back.
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -110,9 +125,42 @@ impl<T, E: Clone> Cache<T, E> {
     }
 }
 
-impl<T, E: Clone> Default for Cache<T, E> {
+impl<T, E> Cache<T, E>
+where
+    T: Weigh,
+{
+    /// Drop the oldest finished results (never `newest`) while they weigh more than [`BUDGET`].
+    fn keep_within_budget(&self, newest: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let weight = |e: &Entry<T, E>| match e.cell.get() {
+            Some(Ok(v)) => v.weight(),
+            _ => 0,
+        };
+        let mut total: usize = entries.values().map(weight).sum();
+        while total > BUDGET {
+            let Some((oldest, w)) = entries
+                .iter()
+                .filter(|(k, e)| k.as_str() != newest && weight(e) > 0)
+                .min_by_key(|(_, e)| e.created)
+                .map(|(k, e)| (k.clone(), weight(e)))
+            else {
+                break;
+            };
+            entries.remove(&oldest);
+            total -= w;
+        }
+    }
+}
+
+impl<T: Weigh, E: Clone> Default for Cache<T, E> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Weigh for crate::engine::Analysis {
+    fn weight(&self) -> usize {
+        self.approximate_bytes()
     }
 }
 
@@ -121,6 +169,48 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+
+    impl Weigh for usize {
+        fn weight(&self) -> usize {
+            *self
+        }
+    }
+
+    #[tokio::test]
+    async fn finished_results_stay_within_the_budget_oldest_dropped_first() {
+        let cache: Cache<usize, String> = Cache::new();
+        let weighing = |w: usize| move || async move { Ok::<usize, String>(w) };
+        assert!(cache
+            .get_or_run("old".into(), weighing(BUDGET / 2))
+            .await
+            .0
+            .is_ok());
+        assert!(cache
+            .get_or_run("mid".into(), weighing(BUDGET / 2))
+            .await
+            .0
+            .is_ok());
+        // Both fit; the next one does not: the oldest goes.
+        assert!(cache
+            .get_or_run("new".into(), weighing(BUDGET / 4))
+            .await
+            .0
+            .is_ok());
+        let outcome = |key: &'static str| {
+            let cache = &cache;
+            async move { cache.get_or_run(key.into(), weighing(1)).await.1 }
+        };
+        assert_eq!(outcome("mid").await, Outcome::Shared);
+        assert_eq!(outcome("new").await, Outcome::Shared);
+        assert_eq!(outcome("old").await, Outcome::Computed);
+        // A result over the budget on its own is still kept (it is the newest).
+        assert!(cache
+            .get_or_run("huge".into(), weighing(BUDGET * 2))
+            .await
+            .0
+            .is_ok());
+        assert_eq!(outcome("huge").await, Outcome::Shared);
+    }
 
     #[tokio::test]
     async fn concurrent_callers_share_one_run_and_failures_are_not_kept() {

@@ -393,6 +393,10 @@ async fn run_shared(
         cache::Outcome::Computed => "computed",
         cache::Outcome::Shared => "shared",
     });
+    if outcome == cache::Outcome::Computed {
+        // What the analysis needed while it ran (response bodies, guard masks) is free now.
+        tokio::task::spawn_blocking(super::memory::release_freed);
+    }
     result.map_err(|f| QueryFailure::from_failure(ref_id, &f))
 }
 

@@ -14,6 +14,7 @@ pub mod instances;
 pub mod isolate;
 pub mod lenient;
 pub mod logging;
+pub mod memory;
 pub mod query;
 pub mod resource;
 pub mod responses;

@@ -22,7 +22,7 @@ use super::{
 };
 
 /// Total size of the answers kept.
-pub const MAX_BYTES: usize = 16 << 20;
+pub const MAX_BYTES: usize = 8 << 20;
 
 /// Answers larger than this are not kept (a report of tens of thousands of insights).
 pub const MAX_ENTRY_BYTES: usize = 4 << 20;

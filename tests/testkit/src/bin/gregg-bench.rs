@@ -175,6 +175,13 @@ fn bench(
         std::process::exit(2);
     };
     let at = at_seconds.to_string();
+    // A freshly backfilled Prometheus compacts its new blocks in the background for a while;
+    // measured then, whichever figure comes first would carry that work.
+    let settled = settle(addr);
+    println!(
+        "   Prometheus idle after {:.0} s (compaction of the backfilled blocks)",
+        settled.as_secs_f64()
+    );
     let analyze = || {
         run_cli(
             cli,
@@ -414,6 +421,32 @@ fn run_harness(dir: &std::path::Path, url: &str, at: i64) -> Plugin {
         peak_rss_mib: metric("MiB-peak-RSS"),
         error: None,
     }
+}
+
+/// Prometheus' own CPU seconds so far (`process_cpu_seconds_total` on its /metrics).
+fn prometheus_cpu_seconds(addr: std::net::SocketAddr) -> Option<f64> {
+    let (_, body) = http::get(addr, "/metrics")?;
+    body.lines()
+        .find(|l| l.starts_with("process_cpu_seconds_total "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Wait until Prometheus uses under 5 % of a core over two seconds (at most three minutes);
+/// how long that took.
+fn settle(addr: std::net::SocketAddr) -> Duration {
+    let started = Instant::now();
+    let mut last = prometheus_cpu_seconds(addr);
+    while started.elapsed() < Duration::from_secs(180) {
+        std::thread::sleep(Duration::from_secs(2));
+        let now = prometheus_cpu_seconds(addr);
+        match (last, now) {
+            (Some(a), Some(b)) if (b - a) / 2.0 < 0.05 => break,
+            (_, None) => break,
+            _ => last = now,
+        }
+    }
+    started.elapsed()
 }
 
 /// One query as the analysis sent it.
