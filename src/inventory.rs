@@ -5,10 +5,7 @@
 //! because a collector is missing is reported as a coverage gap, never as "healthy". The number
 //! of queries does not depend on the number of instances.
 
-use std::{
-    collections::BTreeMap,
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -188,32 +185,6 @@ pub async fn take(
     Ok(Inventory::of(&basics, details))
 }
 
-/// Send `promql` as an instant query at `at` and record it under `purpose`.
-async fn recorded(
-    client: &Client,
-    purpose: &str,
-    promql: String,
-    at: DateTime<Utc>,
-) -> (Result<InstantValue, PrometheusError>, ExecutedQuery) {
-    let sent = Instant::now();
-    let answer = client.query(&promql, at).await.map(|a| a.data);
-    let series = match &answer {
-        Ok(InstantValue::Vector(v)) => v.len(),
-        Ok(InstantValue::Matrix(m)) => m.len(),
-        _ => 0,
-    };
-    let record = ExecutedQuery {
-        purpose: purpose.to_string(),
-        promql,
-        kind: "instant",
-        series,
-        duration: sent.elapsed(),
-        offset: Duration::ZERO,
-        sent,
-    };
-    (answer, record)
-}
-
 /// The instances of the selection at `at` and their scrape interval.
 pub async fn basics(
     client: &Client,
@@ -225,7 +196,8 @@ pub async fn basics(
     // instance list is asked for meanwhile.
     let interval = async {
         let sample_query = format!("topk(3, group by (instance) ({presence}))");
-        let (sampled, record) = recorded(client, "inventory/sample", sample_query, at).await;
+        let (sampled, record) =
+            ExecutedQuery::instant(client, "inventory/sample", &sample_query, at).await;
         let mut queries = vec![record];
         let sampled = label_values(sampled?, "instance");
         if sampled.is_empty() {
@@ -237,7 +209,7 @@ pub async fn basics(
     };
     let instances_query = format!("group by (instance) ({presence})");
     let (instances, interval, ()) = tokio::join!(
-        recorded(client, "inventory", instances_query, at),
+        ExecutedQuery::instant(client, "inventory", &instances_query, at),
         interval,
         client.fit_bound_to_server(),
     );
@@ -280,9 +252,9 @@ pub async fn details(
     let failing_query = format!("node_scrape_collector_success{{{relied_matcher}}} == 0");
     let (build, versions, status, failing) = tokio::join!(
         client.build_info(),
-        recorded(client, "inventory/versions", versions_query, at),
-        recorded(client, "inventory/collectors", status_query, at),
-        recorded(client, "inventory/failing", failing_query, at),
+        ExecutedQuery::instant(client, "inventory/versions", &versions_query, at),
+        ExecutedQuery::instant(client, "inventory/collectors", &status_query, at),
+        ExecutedQuery::instant(client, "inventory/failing", &failing_query, at),
     );
     let prometheus = match build {
         Ok(info) => Some(info),
@@ -353,8 +325,13 @@ pub async fn details(
                     "group by (instance) ({presence}) unless on (instance) node_scrape_collector_success{{{}}}",
                     selector.clone().with(Matcher { name: "collector".into(), op: MatchOp::Equal, value: c.name.clone() })
                 );
-                let (answer, record) =
-                    recorded(client, &format!("inventory/lacking {}", c.name), query, at).await;
+                let (answer, record) = ExecutedQuery::instant(
+                    client,
+                    format!("inventory/lacking {}", c.name),
+                    &query,
+                    at,
+                )
+                .await;
                 (answer.map(|a| label_values(a, "instance")), Some(record))
             }
         });
@@ -407,7 +384,8 @@ async fn scrape_interval(
         return (Ok(None), None);
     };
     let query = format!("{}[10m]", presence(&selector.clone().with(matcher)));
-    let (answer, record) = recorded(client, "inventory/scrape interval", query, at).await;
+    let (answer, record) =
+        ExecutedQuery::instant(client, "inventory/scrape interval", &query, at).await;
     let series = match answer {
         Ok(InstantValue::Matrix(series)) => series,
         Ok(_) => return (Ok(None), Some(record)),

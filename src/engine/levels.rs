@@ -24,11 +24,15 @@ pub struct Cell {
 impl Cell {
     /// The value as `f64` without the binary noise of widening an `f32`: 97.3 stays 97.3, not
     /// 97.30000305 (tables and evidence show it).
+    /// Rounded to 7 significant digits, all an `f32` holds; arithmetic, not formatting, since a
+    /// matrix over a large fleet widens hundreds of thousands of cells.
     pub fn decimal(&self) -> f64 {
-        self.value
-            .to_string()
-            .parse()
-            .unwrap_or(f64::from(self.value))
+        let v = f64::from(self.value);
+        if v == 0.0 || !v.is_finite() {
+            return v;
+        }
+        let scale = 10f64.powi(6 - v.abs().log10().floor() as i32);
+        (v * scale).round() / scale
     }
 }
 
@@ -197,6 +201,17 @@ mod tests {
         };
         assert_eq!(cell.decimal(), 97.3);
         assert_ne!(f64::from(cell.value), 97.3);
+        for (value, decimal) in [
+            (0.000_123_4_f32, 0.000_123_4),
+            (1.5e9, 1.5e9),
+            (-2.25, -2.25),
+        ] {
+            let cell = Cell {
+                value,
+                level: Level::Ok,
+            };
+            assert_eq!(cell.decimal(), decimal);
+        }
     }
 
     #[test]

@@ -155,6 +155,43 @@ pub struct ExecutedQuery {
     pub sent: Instant,
 }
 
+impl ExecutedQuery {
+    /// The record of a query about to be sent: its duration and series are filled in when the
+    /// answer is in.
+    pub fn sent(purpose: impl Into<String>, promql: &str, kind: &'static str) -> Self {
+        Self {
+            purpose: purpose.into(),
+            promql: promql.to_string(),
+            kind,
+            series: 0,
+            duration: Duration::ZERO,
+            offset: Duration::ZERO,
+            sent: Instant::now(),
+        }
+    }
+
+    /// Send `promql` as an instant query at `at`: the answer and its record.
+    pub async fn instant(
+        client: &crate::prometheus::Client,
+        purpose: impl Into<String>,
+        promql: &str,
+        at: DateTime<Utc>,
+    ) -> (
+        Result<crate::prometheus::InstantValue, PrometheusError>,
+        Self,
+    ) {
+        let mut record = Self::sent(purpose, promql, "instant");
+        let answer = client.query(promql, at).await.map(|a| a.data);
+        record.duration = record.sent.elapsed();
+        record.series = match &answer {
+            Ok(crate::prometheus::InstantValue::Vector(v)) => v.len(),
+            Ok(crate::prometheus::InstantValue::Matrix(m)) => m.len(),
+            _ => 0,
+        };
+        (answer, record)
+    }
+}
+
 fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }

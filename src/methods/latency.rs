@@ -593,7 +593,7 @@ async fn range(
     Result<Vec<Series>, crate::prometheus::PrometheusError>,
     ExecutedQuery,
 ) {
-    let mut record = super::sent(purpose, promql, "range");
+    let mut record = crate::engine::ExecutedQuery::sent(purpose, promql, "range");
     let r: QueryRange = ctx.timing.range();
     let result = ctx.client.query_range(promql, &r).await.map(|a| a.data);
     record.duration = record.sent.elapsed();

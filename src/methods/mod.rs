@@ -341,19 +341,6 @@ impl Output {
     }
 }
 
-/// A record of a query about to be sent.
-fn sent(purpose: String, promql: &str, kind: &'static str) -> crate::engine::ExecutedQuery {
-    crate::engine::ExecutedQuery {
-        purpose,
-        promql: promql.to_string(),
-        kind,
-        series: 0,
-        duration: std::time::Duration::ZERO,
-        offset: std::time::Duration::ZERO,
-        sent: std::time::Instant::now(),
-    }
-}
-
 /// An instant query, recorded.
 async fn instant(
     ctx: &Context<'_>,
@@ -364,15 +351,12 @@ async fn instant(
     Result<Vec<crate::prometheus::Sample>, crate::prometheus::PrometheusError>,
     crate::engine::ExecutedQuery,
 ) {
-    let mut record = sent(purpose, promql, "instant");
-    let result = ctx
-        .client
-        .query(promql, at)
-        .await
-        .map(|answer| answer.data.into_vector());
-    record.duration = record.sent.elapsed();
-    record.series = result.as_ref().map(Vec::len).unwrap_or(0);
-    (result, record)
+    let (answer, record) =
+        crate::engine::ExecutedQuery::instant(ctx.client, purpose, promql, at).await;
+    (
+        answer.map(crate::prometheus::InstantValue::into_vector),
+        record,
+    )
 }
 
 /// Unix seconds of a time.

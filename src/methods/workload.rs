@@ -231,7 +231,7 @@ async fn fold_measure(
     split: f64,
 ) -> Folded {
     let query = render_query(&measure.query, selector, ctx.timing).unwrap_or_default();
-    let mut record = super::sent(measure.id.clone(), &query, "range");
+    let mut record = crate::engine::ExecutedQuery::sent(measure.id.clone(), &query, "range");
     let (factor, floor, change) = (measure.factor, measure.floor, measure.change);
     let device_label = measure.device_label.clone();
     let answer = ctx
@@ -308,7 +308,8 @@ async fn yesterday(
         end: t.at - day,
         step: t.step,
     };
-    let mut record = super::sent(format!("{}/yesterday", measure.id), &query, "range");
+    let mut record =
+        crate::engine::ExecutedQuery::sent(format!("{}/yesterday", measure.id), &query, "range");
     let device_label = measure.device_label.clone();
     let answer = ctx
         .client

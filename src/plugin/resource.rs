@@ -372,17 +372,11 @@ async fn dashboard_analysis(
         .analysis
         .insights
         .retain(|i| i.severity >= min_severity);
-    let body = report::render(&result.analysis, catalog::builtin(), format);
-    let content_type = match format {
-        report::Format::Json => "application/json",
-        report::Format::Markdown => "text/markdown; charset=utf-8",
-        report::Format::Text => "text/plain; charset=utf-8",
-    };
-    http::Response::builder()
-        .status(http::StatusCode::OK)
-        .header(http::header::CONTENT_TYPE, content_type)
-        .body(Bytes::from(body))
-        .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    rendered(
+        report::render(&result.analysis, catalog::builtin(), format),
+        format,
+    )
+    .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 /// The report resource's parameters as a `report` query, plus the format and time.
@@ -471,7 +465,11 @@ fn report(
     for o in &mut filtered.outcomes {
         o.observations = Vec::new();
     }
-    let body = report::render(&filtered, catalog, format);
+    rendered(report::render(&filtered, catalog, format), format)
+}
+
+/// A rendered report as a 200 answer with its format's content type.
+fn rendered(body: String, format: report::Format) -> http::Result<http::Response<Bytes>> {
     let content_type = match format {
         report::Format::Json => "application/json",
         report::Format::Markdown => "text/markdown; charset=utf-8",

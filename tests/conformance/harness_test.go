@@ -348,3 +348,26 @@ func assertNoSecret(t testing.TB, where, text string, secrets ...string) {
 		}
 	}
 }
+
+// askInstances sends one `instances` query (the cheapest one that reaches Prometheus) through ds.
+func (p *plugin) askInstances(t testing.TB, ds *backend.DataSourceInstanceSettings) backend.DataResponse {
+	t.Helper()
+	return p.query(t, ds, query("A", "instances", time.Now(), nil)).Responses["A"]
+}
+
+// waitForOneInstance asks for `instances` through ds until one row comes back, failing after
+// 30 s with what as the reason (a Prometheus just started may not have scraped yet).
+func (p *plugin) waitForOneInstance(t testing.TB, ds *backend.DataSourceInstanceSettings, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := p.askInstances(t, ds)
+		if r.Error == nil && len(r.Frames) == 1 && r.Frames[0].Rows() == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no data %s within 30 s: %v", what, r.Error)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

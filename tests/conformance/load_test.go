@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 )
 
 func envInt(name string, fallback int) int {
@@ -40,18 +38,7 @@ func envDuration(name string, fallback time.Duration) time.Duration {
 // analysesTotal reads gregg_insights_analyses_total{outcome} from CollectMetrics.
 func analysesTotal(t testing.TB, p *plugin, outcome string) int {
 	t.Helper()
-	resp, err := p.diagnostics.CollectMetrics(context.Background(), &pluginv2.CollectMetricsRequest{
-		PluginContext: &pluginv2.PluginContext{PluginId: pluginID},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`gregg_insights_analyses_total\{outcome="` + outcome + `"\} (\d+)`).FindSubmatch(resp.Metrics.Prometheus)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(string(m[1]))
-	return n
+	return int(metricSum(t, p, `gregg_insights_analyses_total{outcome="`+outcome+`"}`))
 }
 
 // loadRequest is request i of a run: insights, report or use_matrix, over a window chosen

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 )
@@ -45,21 +44,8 @@ func TestMutualTLSAgainstARealPrometheus(t *testing.T) {
 		}
 		return settings(prom.URL(), jsonData, secure)
 	}
-	ask := func(d *backend.DataSourceInstanceSettings) backend.DataResponse {
-		return p.query(t, d, query("A", "instances", time.Now(), nil)).Responses["A"]
-	}
 	good := ds(&client)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := ask(good)
-		if r.Error == nil && len(r.Frames) == 1 && r.Frames[0].Rows() == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no data with the right client certificate within 30 s: %v", r.Error)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	p.waitForOneInstance(t, good, "with the right client certificate")
 	for _, c := range []struct {
 		name string
 		ds   *backend.DataSourceInstanceSettings
@@ -72,7 +58,7 @@ func TestMutualTLSAgainstARealPrometheus(t *testing.T) {
 		{"a certificate from another CA", ds(&rogue), "cannot reach prometheus at"},
 		{"no client certificate", ds(nil), "cannot reach prometheus at"},
 	} {
-		r := ask(c.ds)
+		r := p.askInstances(t, c.ds)
 		if r.Error == nil {
 			t.Errorf("%s: must fail", c.name)
 			continue

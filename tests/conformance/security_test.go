@@ -94,22 +94,9 @@ func TestTLSAndAuthAgainstARealPrometheus(t *testing.T) {
 	withCA := func(pem []byte) (map[string]any, map[string]string) {
 		return map[string]any{"tlsAuthWithCACert": true}, map[string]string{"tlsCACert": string(pem)}
 	}
-	ask := func(ds *backend.DataSourceInstanceSettings) backend.DataResponse {
-		return p.query(t, ds, query("A", "instances", time.Now(), nil)).Responses["A"]
-	}
 	jd, sec := withCA(ca.certPEM)
 	good := basic(prom.URL(), jd, sec, password)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := ask(good)
-		if r.Error == nil && len(r.Frames) == 1 && r.Frames[0].Rows() == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no data through TLS + basic auth with the right CA within 30 s: %v", r.Error)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	p.waitForOneInstance(t, good, "through TLS + basic auth with the right CA")
 	if h := p.checkHealth(t, good); h.Status != backend.HealthStatusOk {
 		t.Errorf("health with the right CA and password: %s", h.Message)
 	}
@@ -133,7 +120,7 @@ func TestTLSAndAuthAgainstARealPrometheus(t *testing.T) {
 		{"no bearer token", settings(bearer.URL, nil, nil), false, []string{"HTTP 401"}, "refused the credentials"},
 	}
 	for _, c := range cases {
-		r := ask(c.ds)
+		r := p.askInstances(t, c.ds)
 		text := responseText(t, r)
 		if c.ok {
 			if r.Error != nil || len(r.Frames) != 1 || r.Frames[0].Rows() != 1 {

@@ -351,32 +351,41 @@ fn the_cli_reads_a_dashboard_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
-    let output = Command::new(env!("CARGO_BIN_EXE_gregg-insights"))
-        .args([
-            "dashboard",
-            "--grafana",
-            &stub.url(),
-            "--token-file",
-            &token_file.to_string_lossy(),
-            "--uid",
-            "gregg-incident",
-            "--prometheus",
-            &prometheus.url(),
-            "--to",
-            &END.to_string(),
-            "--window",
-            "1h",
-            "--var",
-            "instance=api-1:9100",
-            "--format",
-            "json",
-            "--fail-on",
-            "critical",
-        ])
-        .env_remove("GREGG_PROMETHEUS_URL")
-        .env_remove("GREGG_GRAFANA_URL")
-        .output()
-        .expect("the CLI runs");
+    // The dashboard of the stub, read with the token in `token_file`, against `prometheus`.
+    let (grafana_url, prometheus_url) = (stub.url(), prometheus.url());
+    let token_path = token_file.to_string_lossy().into_owned();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gregg-insights"))
+            .args([
+                "dashboard",
+                "--grafana",
+                &grafana_url,
+                "--token-file",
+                &token_path,
+                "--uid",
+                "gregg-incident",
+                "--prometheus",
+                &prometheus_url,
+            ])
+            .args(extra)
+            .env_remove("GREGG_PROMETHEUS_URL")
+            .env_remove("GREGG_GRAFANA_URL")
+            .output()
+            .expect("the CLI runs")
+    };
+    let end = END.to_string();
+    let output = run(&[
+        "--to",
+        &end,
+        "--window",
+        "1h",
+        "--var",
+        "instance=api-1:9100",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // A critical finding: exit status 3, as `analyze --fail-on`.
@@ -400,20 +409,7 @@ fn the_cli_reads_a_dashboard_end_to_end() {
 
     // A wrong token: a clear error, exit 1, no token in the output.
     std::fs::write(&token_file, "glsa_wrong").expect("token file");
-    let output = Command::new(env!("CARGO_BIN_EXE_gregg-insights"))
-        .args([
-            "dashboard",
-            "--grafana",
-            &stub.url(),
-            "--token-file",
-            &token_file.to_string_lossy(),
-            "--uid",
-            "gregg-incident",
-            "--prometheus",
-            &prometheus.url(),
-        ])
-        .output()
-        .expect("the CLI runs");
+    let output = run(&[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.contains("401"), "{stderr}");
