@@ -363,6 +363,29 @@ pub struct Insight {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+impl Insight {
+    /// Approximate bytes this insight holds (what a cache of analyses weighs).
+    pub fn approximate_bytes(&self) -> usize {
+        const STRING: usize = std::mem::size_of::<String>();
+        let texts = |v: &[String]| v.iter().map(|s| s.len() + STRING).sum::<usize>();
+        std::mem::size_of::<Insight>()
+            + self.id.len()
+            + self.title.len()
+            + self.observation.len()
+            + self.root_cause.len()
+            + self.immediate_action.len()
+            + self.long_term_fix.len()
+            + self.check.len()
+            + texts(&self.investigation_steps)
+            + texts(&self.related_metrics)
+            + self
+                .evidence
+                .iter()
+                .map(|(n, _)| n.len() + STRING + 8)
+                .sum::<usize>()
+    }
+}
+
 /// Sort most urgent first, then most confident, then by title and target for stable output.
 pub fn sort_insights(insights: &mut [Insight]) {
     insights.sort_by(|a, b| {

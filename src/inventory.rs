@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::{
     catalog::Catalog,
-    engine::ExecutedQuery,
     prometheus::{BuildInfo, Client, InstantValue, PrometheusError},
     promql::{MatchOp, Matcher, Selector},
+    samples::{QueryLog, Recorder},
 };
 
 /// How many instances run one collector successfully.
@@ -143,7 +143,7 @@ pub struct Basics {
     /// Typical time between two scrapes of node_exporter, when at least two were seen.
     pub scrape_interval: Option<Duration>,
     /// The queries sent, for the report.
-    pub queries: Vec<ExecutedQuery>,
+    pub log: QueryLog,
 }
 
 /// The rest of the inventory, which only the report's coverage needs: Prometheus' build, the
@@ -156,7 +156,7 @@ pub struct Details {
     collectors: Vec<CollectorCoverage>,
     missing: BTreeMap<String, Vec<MissingCollector>>,
     /// The queries sent, for the report.
-    pub queries: Vec<ExecutedQuery>,
+    pub log: QueryLog,
 }
 
 impl Inventory {
@@ -169,6 +169,21 @@ impl Inventory {
             scrape_interval: basics.scrape_interval,
             collectors: details.collectors,
             missing: details.missing,
+        }
+    }
+}
+
+impl Inventory {
+    /// What is known of instances seen only in a dashboard's panels: their names and the data
+    /// source's scrape interval, nothing inventoried.
+    pub fn seen(instances: Vec<String>, scrape_interval: Duration) -> Self {
+        Inventory {
+            prometheus: None,
+            instances,
+            exporter_versions: BTreeMap::new(),
+            scrape_interval: Some(scrape_interval),
+            collectors: Vec::new(),
+            missing: BTreeMap::new(),
         }
     }
 }
@@ -192,37 +207,41 @@ pub async fn basics(
     at: DateTime<Utc>,
 ) -> Result<Basics, PrometheusError> {
     let presence = presence(selector);
+    let recorder = Recorder::new(client);
     // The scrape interval needs two round trips (a few instances, then their raw samples); the
     // instance list is asked for meanwhile.
     let interval = async {
+        let mut log = QueryLog::new();
         let sample_query = format!("topk(3, group by (instance) ({presence}))");
-        let (sampled, record) =
-            ExecutedQuery::instant(client, "inventory/sample", &sample_query, at).await;
-        let mut queries = vec![record];
-        let sampled = label_values(sampled?, "instance");
+        let sampled = recorder
+            .instant(&mut log, "inventory/sample", &sample_query, at)
+            .await;
+        let sampled = match sampled {
+            Ok(value) => label_values(value, "instance"),
+            Err(e) => return (Err(e), log),
+        };
         if sampled.is_empty() {
-            return Ok((None, queries));
+            return (Ok(None), log);
         }
-        let (interval, record) = scrape_interval(client, selector, &sampled, at).await;
-        queries.extend(record);
-        Ok::<_, PrometheusError>((interval?, queries))
+        let interval = scrape_interval(&recorder, &mut log, selector, &sampled, at).await;
+        (interval, log)
     };
-    let instances_query = format!("group by (instance) ({presence})");
-    let (instances, interval, ()) = tokio::join!(
-        ExecutedQuery::instant(client, "inventory", &instances_query, at),
-        interval,
-        client.fit_bound_to_server(),
-    );
-    let (instances, record) = instances;
+    let instances = async {
+        let mut log = QueryLog::new();
+        let query = format!("group by (instance) ({presence})");
+        let answer = recorder.instant(&mut log, "inventory", &query, at).await;
+        (answer, log)
+    };
+    let ((instances, mut log), (interval, interval_log), ()) =
+        tokio::join!(instances, interval, client.fit_bound_to_server());
+    log.extend(interval_log);
     let mut instances: Vec<String> = label_values(instances?, "instance");
     instances.sort();
     instances.dedup();
-    let (scrape_interval, mut queries) = interval?;
-    queries.insert(0, record);
     Ok(Basics {
         instances,
-        scrape_interval,
-        queries,
+        scrape_interval: interval?,
+        log,
     })
 }
 
@@ -234,7 +253,7 @@ pub async fn details(
     at: DateTime<Utc>,
     instances: &[String],
 ) -> Result<Details, PrometheusError> {
-    let presence = presence(selector);
+    let recorder = Recorder::new(client);
     let relied: Vec<&str> = catalog
         .collectors()
         .iter()
@@ -250,11 +269,13 @@ pub async fn details(
         "count_values by (collector) (\"success\", node_scrape_collector_success{{{selector}}})"
     );
     let failing_query = format!("node_scrape_collector_success{{{relied_matcher}}} == 0");
+    let (mut versions_log, mut status_log, mut failing_log) =
+        (QueryLog::new(), QueryLog::new(), QueryLog::new());
     let (build, versions, status, failing) = tokio::join!(
         client.build_info(),
-        ExecutedQuery::instant(client, "inventory/versions", &versions_query, at),
-        ExecutedQuery::instant(client, "inventory/collectors", &status_query, at),
-        ExecutedQuery::instant(client, "inventory/failing", &failing_query, at),
+        recorder.instant(&mut versions_log, "inventory/versions", &versions_query, at),
+        recorder.instant(&mut status_log, "inventory/collectors", &status_query, at),
+        recorder.instant(&mut failing_log, "inventory/failing", &failing_query, at),
     );
     let prometheus = match build {
         Ok(info) => Some(info),
@@ -262,35 +283,79 @@ pub async fn details(
         Err(PrometheusError::NotFound { .. }) => None,
         Err(e) => return Err(e),
     };
-    let count = instances.len();
-    let mut queries = Vec::new();
-    let (versions, record) = versions;
-    queries.push(record);
+    let mut log = versions_log;
     let exporter_versions = by_label(versions?, "version")
         .into_iter()
         .map(|(k, v)| (k, v as usize))
         .collect();
-    let (status, record) = status;
-    queries.push(record);
-    let (mut working, mut reporting) = (BTreeMap::new(), BTreeMap::new());
-    for sample in status?.into_vector() {
-        let (Some(collector), Some(success)) =
-            (sample.labels.get("collector"), sample.labels.get("success"))
-        else {
-            continue;
-        };
-        let n = sample.value.max(0.0);
-        *reporting.entry(collector.clone()).or_insert(0.0) += n;
-        if success == "1" {
-            *working.entry(collector.clone()).or_insert(0.0) += n;
+    log.extend(status_log);
+    let status = CollectorStatus::of(status?);
+    log.extend(failing_log);
+    let mut missing = failing_collectors(failing?);
+    let collectors = match status {
+        Some(status) => {
+            let lacking = Lacking {
+                recorder,
+                catalog,
+                selector,
+                at,
+                instances,
+            };
+            lacking.collectors(&status, &mut missing, &mut log).await?
         }
+        None => Vec::new(),
+    };
+    for list in missing.values_mut() {
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list.dedup_by(|a, b| a.name == b.name);
     }
-    let status_known = !reporting.is_empty();
+    Ok(Details {
+        prometheus,
+        exporter_versions,
+        collectors,
+        missing,
+        log,
+    })
+}
 
-    let (failing, record) = failing;
-    queries.push(record);
+/// Per collector, how many instances report it working and how many report it at all.
+struct CollectorStatus {
+    working: BTreeMap<String, f64>,
+    reporting: BTreeMap<String, f64>,
+}
+
+impl CollectorStatus {
+    /// From the `count_values` answer; `None` when no instance reports collector status.
+    fn of(status: InstantValue) -> Option<Self> {
+        let (mut working, mut reporting) = (BTreeMap::new(), BTreeMap::new());
+        for sample in status.into_vector() {
+            let (Some(collector), Some(success)) =
+                (sample.labels.get("collector"), sample.labels.get("success"))
+            else {
+                continue;
+            };
+            let n = sample.value.max(0.0);
+            *reporting.entry(collector.clone()).or_insert(0.0) += n;
+            if success == "1" {
+                *working.entry(collector.clone()).or_insert(0.0) += n;
+            }
+        }
+        (!reporting.is_empty()).then_some(Self { working, reporting })
+    }
+
+    fn working(&self, collector: &str) -> usize {
+        self.working.get(collector).copied().unwrap_or(0.0) as usize
+    }
+
+    fn reported(&self, collector: &str) -> usize {
+        self.reporting.get(collector).copied().unwrap_or(0.0) as usize
+    }
+}
+
+/// Instances whose collectors report failure, by instance.
+fn failing_collectors(failing: InstantValue) -> BTreeMap<String, Vec<MissingCollector>> {
     let mut missing: BTreeMap<String, Vec<MissingCollector>> = BTreeMap::new();
-    for sample in failing?.into_vector() {
+    for sample in failing.into_vector() {
         if let (Some(instance), Some(collector)) = (
             sample.labels.get("instance"),
             sample.labels.get("collector"),
@@ -304,92 +369,101 @@ pub async fn details(
                 });
         }
     }
-    let mut collectors = Vec::new();
-    if status_known {
-        // Collectors some instances lack: which instances, asked for all collectors at once.
-        let lacking = catalog.collectors().iter().map(|c| {
-            let reported = reporting.get(&c.name).copied().unwrap_or(0.0) as usize;
-            let presence = &presence;
-            async move {
-                if reported == 0 || reported >= count {
-                    return (
-                        Ok(if reported == 0 {
-                            instances.to_vec()
-                        } else {
-                            Vec::new()
-                        }),
-                        None,
-                    );
-                }
-                let query = format!(
-                    "group by (instance) ({presence}) unless on (instance) node_scrape_collector_success{{{}}}",
-                    selector.clone().with(Matcher { name: "collector".into(), op: MatchOp::Equal, value: c.name.clone() })
-                );
-                let (answer, record) = ExecutedQuery::instant(
-                    client,
-                    format!("inventory/lacking {}", c.name),
-                    &query,
-                    at,
-                )
-                .await;
-                (answer.map(|a| label_values(a, "instance")), Some(record))
-            }
+    missing
+}
+
+/// Which instances lack which collector entirely.
+struct Lacking<'a> {
+    recorder: Recorder<'a>,
+    catalog: &'a Catalog,
+    selector: &'a Selector,
+    at: DateTime<Utc>,
+    instances: &'a [String],
+}
+
+impl Lacking<'_> {
+    /// Every relied-on collector's coverage; the instances lacking one join `missing`. One
+    /// query per collector that some but not all instances report, all at once.
+    async fn collectors(
+        &self,
+        status: &CollectorStatus,
+        missing: &mut BTreeMap<String, Vec<MissingCollector>>,
+        log: &mut QueryLog,
+    ) -> Result<Vec<CollectorCoverage>, PrometheusError> {
+        let count = self.instances.len();
+        let asked = self.catalog.collectors().iter().map(|c| async move {
+            let mut log = QueryLog::new();
+            let lacking = self.instances_lacking(&c.name, status.reported(&c.name), &mut log);
+            (lacking.await, log)
         });
-        let lacking = futures_util::future::join_all(lacking).await;
-        for (c, (lacking, record)) in catalog.collectors().iter().zip(lacking) {
-            queries.extend(record);
-            let ok = working.get(&c.name).copied().unwrap_or(0.0) as usize;
-            let reported = reporting.get(&c.name).copied().unwrap_or(0.0) as usize;
-            let absent = count.saturating_sub(reported);
+        let answers = futures_util::future::join_all(asked).await;
+        let mut collectors = Vec::new();
+        for (c, (lacking, asked_log)) in self.catalog.collectors().iter().zip(answers) {
+            log.extend(asked_log);
             for instance in lacking? {
                 missing.entry(instance).or_default().push(MissingCollector {
                     name: c.name.clone(),
                     failing: false,
                 });
             }
+            let (ok, reported) = (status.working(&c.name), status.reported(&c.name));
             collectors.push(CollectorCoverage {
                 name: c.name.clone(),
                 lost: c.lost.clone(),
                 default_enabled: c.default_enabled,
                 working: ok,
                 failing: reported.saturating_sub(ok),
-                absent,
+                absent: count.saturating_sub(reported),
             });
         }
+        Ok(collectors)
     }
-    for list in missing.values_mut() {
-        list.sort_by(|a, b| a.name.cmp(&b.name));
-        list.dedup_by(|a, b| a.name == b.name);
+
+    /// The instances not reporting `collector` (`reported` of them do).
+    async fn instances_lacking(
+        &self,
+        collector: &str,
+        reported: usize,
+        log: &mut QueryLog,
+    ) -> Result<Vec<String>, PrometheusError> {
+        if reported == 0 {
+            return Ok(self.instances.to_vec());
+        }
+        if reported >= self.instances.len() {
+            return Ok(Vec::new());
+        }
+        let only = self.selector.clone().with(Matcher {
+            name: "collector".into(),
+            op: MatchOp::Equal,
+            value: collector.to_string(),
+        });
+        let query = format!(
+            "group by (instance) ({}) unless on (instance) node_scrape_collector_success{{{only}}}",
+            presence(self.selector)
+        );
+        let purpose = format!("inventory/lacking {collector}");
+        let answer = self.recorder.instant(log, purpose, &query, self.at).await?;
+        Ok(label_values(answer, "instance"))
     }
-    Ok(Details {
-        prometheus,
-        exporter_versions,
-        collectors,
-        missing,
-        queries,
-    })
 }
 
 /// Median spacing of raw samples over the last 10 minutes of a few instances.
 async fn scrape_interval(
-    client: &Client,
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
     selector: &Selector,
     instances: &[String],
     at: DateTime<Utc>,
-) -> (
-    Result<Option<Duration>, PrometheusError>,
-    Option<ExecutedQuery>,
-) {
+) -> Result<Option<Duration>, PrometheusError> {
     let Ok(matcher) = Matcher::any_of("instance", instances) else {
-        return (Ok(None), None);
+        return Ok(None);
     };
     let query = format!("{}[10m]", presence(&selector.clone().with(matcher)));
-    let (answer, record) =
-        ExecutedQuery::instant(client, "inventory/scrape interval", &query, at).await;
-    let series = match answer {
-        Ok(InstantValue::Matrix(series)) => series,
-        Ok(_) => return (Ok(None), Some(record)),
-        Err(e) => return (Err(e), Some(record)),
+    let answer = recorder
+        .instant(log, "inventory/scrape interval", &query, at)
+        .await?;
+    let InstantValue::Matrix(series) = answer else {
+        return Ok(None);
     };
     let mut gaps: Vec<f64> = series
         .iter()
@@ -397,13 +471,10 @@ async fn scrape_interval(
         .filter(|g| *g > 0.0)
         .collect();
     if gaps.is_empty() {
-        return (Ok(None), Some(record));
+        return Ok(None);
     }
     gaps.sort_by(f64::total_cmp);
-    (
-        Ok(Some(Duration::from_secs_f64(gaps[gaps.len() / 2]))),
-        Some(record),
-    )
+    Ok(Some(Duration::from_secs_f64(gaps[gaps.len() / 2])))
 }
 
 fn by_label(value: InstantValue, label: &str) -> BTreeMap<String, f64> {

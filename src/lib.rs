@@ -12,6 +12,7 @@
 //! (`plugin`, binary `gpx_gregg_insights`) and the CLI (binary `gregg-insights`) are thin
 //! shells over the same [`engine`] and [`health`] code.
 
+pub mod analysis;
 pub mod catalog;
 pub mod dashboard;
 pub mod engine;
@@ -25,5 +26,8 @@ pub mod plugin;
 pub mod prometheus;
 pub mod promql;
 pub mod report;
+pub mod samples;
 pub mod secret;
 pub mod settings;
+pub mod stats;
+pub mod transport;

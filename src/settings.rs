@@ -209,12 +209,12 @@ fn parse_url(text: &str) -> Result<Url, SettingsError> {
         return Err(SettingsError::MissingUrl);
     }
     let url = Url::parse(text).map_err(|e| SettingsError::InvalidUrl {
-        url: crate::prometheus::display_url_str(text),
+        url: crate::transport::display_url_str(text),
         reason: e.to_string(),
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(SettingsError::InvalidUrl {
-            url: crate::prometheus::display_url(&url),
+            url: crate::transport::display_url(&url),
             reason: "it must start with http:// or https://".to_string(),
         });
     }

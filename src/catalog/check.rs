@@ -382,6 +382,18 @@ impl Check {
     }
 }
 
+/// Format an evidence value by its name's unit suffix (`_percent`, `_bytes`, …): what every
+/// narrative and report shows.
+pub fn format_evidence(name: &str, value: f64) -> String {
+    if !value.is_finite() {
+        return "n/a".to_string();
+    }
+    match Unit::from_evidence_name(name) {
+        Some(unit) => unit.format(value),
+        None => format!("{value}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,8 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use check::{
-    Check, CoverageRule, Direction, Evaluation, EvidenceQuery, Fallback, Guard, SeverityMap, Unit,
+    format_evidence, Check, CoverageRule, Direction, Evaluation, EvidenceQuery, Fallback, Guard,
+    SeverityMap, Unit,
 };
 pub use methods::{Change, Measure, NextLevel, Peer};
 pub use thresholds::{layered, ThresholdOverride, ThresholdOverrides, Thresholds};
@@ -808,14 +809,17 @@ mod tests {
 #[cfg(test)]
 mod promql_validity {
     use super::*;
-    use crate::{engine::Timing, promql::Selector};
+    use crate::promql::{render_query, Selector};
 
     /// Every query template, rendered as the engine renders it, must be valid PromQL for a
     /// maintained parser, with and without a target selector.
     #[test]
     fn every_rendered_query_parses() {
-        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("valid time");
-        let timing = Timing::new(at, std::time::Duration::from_secs(600), None);
+        // The grid of a 10-minute window at the assumed 15 s scrape interval.
+        let (rate, window) = (
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(600),
+        );
         let selectors = [
             Selector::empty(),
             Selector::parse(r#"job="node", instance=~"a:9100|b\\.example:9100""#)
@@ -825,9 +829,8 @@ mod promql_validity {
         for check in builtin().checks() {
             for template in check.query_templates() {
                 for selector in &selectors {
-                    let query =
-                        crate::engine::render_query(template, &selector.to_string(), &timing)
-                            .unwrap_or_else(|e| panic!("{}: {e}", check.id));
+                    let query = render_query(template, &selector.to_string(), rate, window)
+                        .unwrap_or_else(|e| panic!("{}: {e}", check.id));
                     if let Err(e) = promql_parser::parser::parse(&query) {
                         panic!("{}: invalid PromQL {query:?}: {e}", check.id);
                     }
@@ -837,7 +840,7 @@ mod promql_validity {
         }
         for m in builtin().measures() {
             for selector in &selectors {
-                let query = crate::engine::render_query(&m.query, &selector.to_string(), &timing)
+                let query = render_query(&m.query, &selector.to_string(), rate, window)
                     .unwrap_or_else(|e| panic!("{}: {e}", m.id));
                 if let Err(e) = promql_parser::parser::parse(&query) {
                     panic!("{}: invalid PromQL {query:?}: {e}", m.id);

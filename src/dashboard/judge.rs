@@ -5,8 +5,8 @@
 
 use crate::{
     catalog::{Change, Unit},
-    methods::change,
     prometheus::Labels,
+    stats::change,
 };
 
 use super::model::{FieldConfig, Step, ThresholdMode};

@@ -9,13 +9,10 @@ use crate::{
     insight::{Component, Evidence, Insight, IssueType, Methodology, Severity},
     inventory::Inventory,
     promql::Selector,
+    samples::Timing,
 };
 
-use super::{
-    fetch::CheckRun,
-    narrative::{insight_id, narrowed_selector},
-    timing::Timing,
-};
+use super::{execute::CheckExecution as CheckRun, narrative::insight_id};
 
 /// One `coverage` insight per instance that lacks something the checks needed.
 pub(super) fn per_instance(
@@ -209,7 +206,7 @@ fn coverage_insight(timing: &Timing) -> Insight {
 }
 
 fn instance_insight(gap: &Gap, instance: &str, selector: &Selector, timing: &Timing) -> Insight {
-    let narrowed = narrowed_selector(selector, instance);
+    let narrowed = selector.narrowed_to(instance).to_string();
     Insight {
         id: insight_id("coverage", instance, None),
         title: format!("Coverage gaps on {instance}: {}", gap.names.join(", ")),

@@ -18,13 +18,13 @@ use std::collections::{HashMap, HashSet};
 use crate::{
     catalog::{Catalog, Check, Evaluation},
     insight::{Component, Severity, UseSignal},
+    samples::Timing,
 };
 
 use super::{
     evaluate::{Assessment, Level},
-    fetch::{CheckRun, Finding},
+    execute::{CheckExecution as CheckRun, Finding},
     quality::Quality,
-    timing::Timing,
 };
 
 /// A reference to one finding: (run, finding) indices.

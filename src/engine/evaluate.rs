@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::catalog::{Direction, Thresholds};
 
-use super::timing::Timing;
+use crate::samples::Timing;
 
 /// Share of a threshold a value must retreat by to leave a level.
 const HYSTERESIS: f64 = 0.05;
@@ -64,13 +64,13 @@ pub struct Assessment {
     pub points: usize,
     /// NaN or ±Inf points skipped.
     pub skipped: usize,
-    /// Every run of consecutive points at or past warning (sustained checks only).
-    pub runs: Vec<Run>,
+    /// Every period of consecutive points at or past warning (sustained checks only).
+    pub periods: Vec<Period>,
 }
 
-/// A run of consecutive grid points at or past the warning threshold.
+/// A period of consecutive grid points at or past the warning threshold.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Run {
+pub struct Period {
     /// Its first point.
     pub start: DateTime<Utc>,
     /// Its last point.
@@ -81,9 +81,9 @@ pub struct Run {
     pub peak: f64,
 }
 
-/// The runs of `states` (`(ms, level, value)` in time order) at or past warning.
-fn runs(states: &[(i64, Level, f64)], direction: Direction) -> Vec<Run> {
-    let mut out: Vec<Run> = Vec::new();
+/// The periods of `states` (`(ms, level, value)` in time order) at or past warning.
+fn periods(states: &[(i64, Level, f64)], direction: Direction) -> Vec<Period> {
+    let mut out: Vec<Period> = Vec::new();
     let mut open = false;
     for &(ts, level, v) in states {
         let Some(at) = DateTime::from_timestamp_millis(ts) else {
@@ -100,7 +100,7 @@ fn runs(states: &[(i64, Level, f64)], direction: Direction) -> Vec<Run> {
                 run.peak = direction.worse(run.peak, v);
             }
             _ => {
-                out.push(Run {
+                out.push(Period {
                     start: at,
                     end: at,
                     level,
@@ -245,7 +245,7 @@ pub fn sustained(
             ended_at: None,
             points: count,
             skipped,
-            runs: runs(&states, direction),
+            periods: periods(&states, direction),
         };
     }
     let held_points: Vec<&(i64, Level, f64)> =
@@ -273,7 +273,7 @@ pub fn sustained(
         ended_at: end.and_then(DateTime::from_timestamp_millis),
         points: count,
         skipped,
-        runs: runs(&states, direction),
+        periods: periods(&states, direction),
     }
 }
 
@@ -311,7 +311,7 @@ pub fn event(
         ended_at: None,
         points: usize::from(valid),
         skipped: usize::from(!valid),
-        runs: Vec::new(),
+        periods: Vec::new(),
     }
 }
 

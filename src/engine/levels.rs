@@ -10,7 +10,7 @@
 
 use std::{cmp::Ordering, collections::BTreeMap, sync::Arc};
 
-use super::Level;
+use super::evaluate::Level;
 
 /// The worst target of one instance for one check.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,12 +27,7 @@ impl Cell {
     /// Rounded to 7 significant digits, all an `f32` holds; arithmetic, not formatting, since a
     /// matrix over a large fleet widens hundreds of thousands of cells.
     pub fn decimal(&self) -> f64 {
-        let v = f64::from(self.value);
-        if v == 0.0 || !v.is_finite() {
-            return v;
-        }
-        let scale = 10f64.powi(6 - v.abs().log10().floor() as i32);
-        (v * scale).round() / scale
+        crate::samples::widen(self.value)
     }
 }
 

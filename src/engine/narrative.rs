@@ -1,16 +1,16 @@
 //! Turning drafts into insights: fill the narrative templates with this target's numbers.
 
 use crate::{
-    catalog::{Catalog, Check, Evaluation, Unit},
+    catalog::{format_evidence, Catalog, Check, Evaluation},
     insight::{Evidence, Insight, IssueType, Methodology},
-    promql::{format_duration, template, MatchOp, Matcher, Selector},
+    promql::{format_duration, template, Selector},
+    samples::Timing,
 };
 
 use super::{
     diagnose::{qualified, Draft, Ref},
     evaluate::Level,
-    fetch::{held_text, render, CheckRun, Finding},
-    timing::Timing,
+    execute::{held_text, CheckExecution as CheckRun, Finding},
 };
 
 /// Build the insight for one draft.
@@ -92,17 +92,6 @@ pub(super) fn insight(
     }
 }
 
-/// Format an evidence value by its name's unit suffix.
-pub fn format_evidence(name: &str, value: f64) -> String {
-    if !value.is_finite() {
-        return "n/a".to_string();
-    }
-    match Unit::from_evidence_name(name) {
-        Some(unit) => unit.format(value),
-        None => format!("{value}"),
-    }
-}
-
 fn single(check: &Check, f: &Finding, selector: &Selector, timing: &Timing) -> Insight {
     let a = &f.assessment;
     let threshold = match a.level {
@@ -157,9 +146,9 @@ fn single(check: &Check, f: &Finding, selector: &Selector, timing: &Timing) -> I
     }
 
     let mut related = f.queries.clone();
-    let narrowed = narrowed_selector(selector, &f.instance);
+    let narrowed = selector.narrowed_to(&f.instance).to_string();
     for q in &check.related_metrics {
-        if let Ok(rendered) = render(q, &narrowed, timing) {
+        if let Ok(rendered) = timing.render(q, &narrowed) {
             if !related.contains(&rendered) {
                 related.push(rendered);
             }
@@ -320,17 +309,6 @@ pub(super) fn insight_id(check: &str, instance: &str, device: Option<&str>) -> S
         Some(d) => format!("{check}:{instance}:{d}"),
         None => format!("{check}:{instance}"),
     }
-}
-
-/// The selector narrowed to one instance, for follow-up queries.
-pub(crate) fn narrowed_selector(base: &Selector, instance: &str) -> String {
-    base.clone()
-        .with(Matcher {
-            name: "instance".into(),
-            op: MatchOp::Equal,
-            value: instance.to_string(),
-        })
-        .to_string()
 }
 
 /// Join the hard-wrapped lines of a TOML multi-line string into paragraphs.

@@ -1,18 +1,14 @@
 //! Data quality per instance: how complete its samples are over the window and whether its
 //! counters reset (node_exporter or host restarts). Both lower the confidence of findings.
 
-use std::{
-    collections::HashMap,
-    time::{Duration, Instant},
-};
+use std::collections::HashMap;
 
 use crate::{
     inventory::presence,
-    prometheus::{Client, Series},
+    prometheus::Series,
     promql::{format_duration, Selector},
+    samples::{Over, QueryLog, Recorder, Timing},
 };
-
-use super::{timing::Timing, ExecutedQuery};
 
 /// Quality of one instance's data over the window.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,12 +28,13 @@ impl Default for Quality {
     }
 }
 
-/// Per-instance quality, plus the queries sent.
+/// Per-instance quality, plus the queries sent (a failed query leaves the quality at its
+/// default, full, and says so in the log).
 pub(super) async fn take(
-    client: &Client,
+    recorder: &Recorder<'_>,
     selector: &Selector,
     timing: &Timing,
-) -> (HashMap<String, Quality>, Vec<ExecutedQuery>) {
+) -> (HashMap<String, Quality>, QueryLog) {
     let presence = presence(selector);
     let window = format_duration(timing.window);
     let samples = format!("count_over_time({presence}[{window}])");
@@ -48,41 +45,45 @@ pub(super) async fn take(
             acc.insert(instance.clone(), *v);
         }
     };
-    let started = Instant::now();
+    let (mut log, mut resets_log) = (QueryLog::new(), QueryLog::new());
+    let at = Over::Instant(timing.at);
     let (counts, reset_counts) = tokio::join!(
-        client.query_fold(&samples, timing.at, HashMap::new(), collect),
-        client.query_fold(&resets, timing.at, HashMap::new(), collect),
+        recorder.fold(
+            &mut log,
+            "quality/samples",
+            &samples,
+            at,
+            HashMap::new(),
+            collect,
+            HashMap::len
+        ),
+        recorder.fold(
+            &mut resets_log,
+            "quality/resets",
+            &resets,
+            at,
+            HashMap::new(),
+            collect,
+            HashMap::len
+        ),
     );
-    let elapsed = started.elapsed();
-    let mut queries = Vec::new();
+    log.extend(resets_log);
     let mut quality: HashMap<String, Quality> = HashMap::new();
-    if let Ok(counts) = counts {
-        queries.push(ExecutedQuery {
-            purpose: "quality/samples".into(),
-            promql: samples,
-            kind: "instant",
-            series: counts.data.len(),
-            duration: elapsed,
-            offset: Duration::ZERO,
-            sent: started,
-        });
-        for (instance, n) in counts.data {
-            quality.entry(instance).or_default().completeness = (n / expected).clamp(0.0, 1.0);
+    match counts {
+        Ok(counts) => {
+            for (instance, n) in counts {
+                quality.entry(instance).or_default().completeness = (n / expected).clamp(0.0, 1.0);
+            }
         }
+        Err(e) => log.warn(format!("data quality: sample completeness is unknown: {e}")),
     }
-    if let Ok(reset_counts) = reset_counts {
-        queries.push(ExecutedQuery {
-            purpose: "quality/resets".into(),
-            promql: resets,
-            kind: "instant",
-            series: reset_counts.data.len(),
-            duration: elapsed,
-            offset: Duration::ZERO,
-            sent: started,
-        });
-        for (instance, n) in reset_counts.data {
-            quality.entry(instance).or_default().resets = n;
+    match reset_counts {
+        Ok(reset_counts) => {
+            for (instance, n) in reset_counts {
+                quality.entry(instance).or_default().resets = n;
+            }
         }
+        Err(e) => log.warn(format!("data quality: counter resets are unknown: {e}")),
     }
-    (quality, queries)
+    (quality, log)
 }

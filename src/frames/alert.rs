@@ -15,8 +15,8 @@ use grafana_plugin_sdk::{
 };
 
 use crate::{
+    analysis::Analysis,
     catalog::Catalog,
-    engine::Analysis,
     insight::{Component, Insight, IssueType, UseSignal},
 };
 

@@ -8,8 +8,9 @@
 use grafana_plugin_sdk::{data::Frame, prelude::*};
 
 use crate::{
+    analysis::Analysis,
     catalog::Catalog,
-    engine::{Analysis, Episode, Level},
+    engine::{Episode, Level},
     insight::{Insight, IssueType, Severity, UseSignal},
     promql::format_duration,
 };

@@ -22,7 +22,7 @@ pub use severity_timeline::severity_timeline;
 pub use use_matrix::use_matrix;
 pub use use_summary::use_summary;
 
-use crate::engine::Analysis;
+use crate::analysis::Analysis;
 
 /// Fill a frame's metadata from the analysis behind it: `executedQueryString` lists the PromQL
 /// that ran (one query per line, in the order sent), `notices` what is incomplete. The frame's

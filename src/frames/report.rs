@@ -13,8 +13,8 @@ use grafana_plugin_sdk::{
 };
 
 use crate::{
+    analysis::Analysis,
     catalog::Catalog,
-    engine::Analysis,
     insight::Insight,
     promql::format_duration,
     report::{self, Summary},

@@ -11,8 +11,8 @@ use grafana_plugin_sdk::{
 };
 
 use crate::{
+    analysis::Analysis,
     catalog::Catalog,
-    engine::Analysis,
     insight::{Component, Severity},
 };
 

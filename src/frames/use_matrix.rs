@@ -10,8 +10,9 @@ use grafana_plugin_sdk::{
 };
 
 use crate::{
+    analysis::Analysis,
     catalog::Catalog,
-    engine::{Analysis, Level},
+    engine::Level,
     insight::{Component, Insight, IssueType, UseSignal},
 };
 

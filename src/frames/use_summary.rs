@@ -9,7 +9,7 @@ use grafana_plugin_sdk::{
 };
 
 use crate::{
-    engine::Analysis,
+    analysis::Analysis,
     insight::{Component, IssueType},
 };
 

@@ -8,7 +8,10 @@ use serde_json::Value;
 use url::Url;
 
 use super::GrafanaError;
-use crate::{prometheus::innermost, secret::Secret};
+use crate::{
+    secret::Secret,
+    transport::{display_url, innermost},
+};
 
 /// Largest answer read (Node Exporter Full is ~0.5 MB; generated dashboards can be far larger).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -126,7 +129,7 @@ impl Client {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let shown_url = crate::prometheus::display_url(&base);
+        let shown_url = display_url(&base);
         let mut headers = header::HeaderMap::new();
         if let Some(token) = config.token.as_ref().filter(|t| !t.is_empty()) {
             let mut value =

@@ -12,10 +12,11 @@ use futures_util::future::join_all;
 
 use super::{host_of, hosts_matcher, instant, Context, Output};
 use crate::{
+    catalog::format_evidence,
     catalog::NextLevel,
-    engine::{format_evidence, ExecutedQuery},
     insight::{Insight, IssueType, Methodology, Severity},
     promql::{format_duration, template},
+    samples::QueryLog,
 };
 
 /// Most hosts drilled into per analysis (the most urgent findings first).
@@ -35,12 +36,20 @@ pub struct Item {
 /// The top items of one level per host (host part of the instance).
 pub type TopItems = HashMap<String, Vec<Item>>;
 
+/// The PromQL a one-query log sent (for the steps that name it).
+pub(super) fn sent_query(log: &QueryLog) -> String {
+    log.queries
+        .last()
+        .map(|q| q.promql.clone())
+        .unwrap_or_default()
+}
+
 /// Run `level` for `hosts`. `Err` carries a sentence for notes.
 pub async fn top_items(
     ctx: &Context<'_>,
     level: &NextLevel,
     hosts: &[&str],
-) -> (Result<TopItems, String>, ExecutedQuery) {
+) -> (Result<TopItems, String>, QueryLog) {
     let matcher = hosts_matcher(hosts.iter().copied());
     let window = format_duration(ctx.timing.window);
     let query = template::render(&level.query, |name| match name {
@@ -50,10 +59,11 @@ pub async fn top_items(
     })
     .unwrap_or_default();
     let purpose = format!("drilldown/{}", level.label);
-    let (result, record) = instant(ctx, purpose, &query, ctx.timing.at).await;
+    let mut log = QueryLog::new();
+    let result = instant(ctx, &mut log, purpose, &query, ctx.timing.at).await;
     let samples = match result {
         Ok(samples) => samples,
-        Err(e) => return (Err(format!("{}: {e}", level.label)), record),
+        Err(e) => return (Err(format!("{}: {e}", level.label)), log),
     };
     let mut per_host: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
     for s in samples {
@@ -85,7 +95,7 @@ pub async fn top_items(
             (host, items)
         })
         .collect();
-    (Ok(top), record)
+    (Ok(top), log)
 }
 
 /// The level's sentence for one host: `processes by CPU (process-exporter): postgres 6.4 (94%), …`.
@@ -168,7 +178,7 @@ pub async fn attach(ctx: &Context<'_>, insights: &mut [Insight]) -> Output {
         }
     }
     if all_hosts.len() >= MAX_HOSTS {
-        output.notes.push(format!(
+        output.log.warn(format!(
             "drill-down: only the {MAX_HOSTS} hosts with the most urgent findings were drilled into"
         ));
     }
@@ -187,12 +197,12 @@ pub async fn attach(ctx: &Context<'_>, insights: &mut [Insight]) -> Output {
     }))
     .await;
     let mut results: Vec<(&NextLevel, TopItems, String)> = Vec::new();
-    for (level, (result, record)) in levels.into_iter().zip(runs) {
-        let query = record.promql.clone();
-        output.queries.push(record);
+    for (level, (result, log)) in levels.into_iter().zip(runs) {
+        let query = sent_query(&log);
+        output.log.extend(log);
         match result {
             Ok(top) => results.push((level, top, query)),
-            Err(note) => output.notes.push(format!("drill-down: {note}")),
+            Err(note) => output.log.warn(format!("drill-down: {note}")),
         }
     }
     for insight in insights.iter_mut().filter(|i| drillable(i)) {

@@ -12,13 +12,13 @@ use std::collections::BTreeMap;
 
 use super::{
     histogram::{fmt_seconds, Buckets, Estimate},
-    instant, time_of, Context, HistogramRequest, Output,
+    time_of, Context, HistogramRequest, Output,
 };
 use crate::{
-    engine::ExecutedQuery,
     insight::{Component, Evidence, Insight, IssueType, Methodology, Severity},
     prometheus::{QueryRange, Sample, Series},
     promql::format_duration,
+    samples::QueryLog,
 };
 
 /// The insight `check` of an SLO breach.
@@ -107,8 +107,8 @@ pub async fn run(
     };
     let Some(&(_, p99)) = percentiles.iter().find(|(q, _)| *q == 0.99) else {
         output
-            .notes
-            .push(format!("latency: {name} had no observations in the window"));
+            .log
+            .warn(format!("latency: {name} had no observations in the window"));
         return (output, Some(summary));
     };
 
@@ -148,9 +148,9 @@ pub async fn run(
     let trend_values: Vec<f64> = trend.iter().filter_map(|p| p.p99).collect();
     if trend_values.len() >= 3 {
         let third = (trend_values.len() / 3).max(1);
-        let first = super::robust::median(&trend_values[..third]).unwrap_or(0.0);
-        let last =
-            super::robust::median(&trend_values[trend_values.len() - third..]).unwrap_or(0.0);
+        let first = crate::stats::robust::median(&trend_values[..third]).unwrap_or(0.0);
+        let last = crate::stats::robust::median(&trend_values[trend_values.len() - third..])
+            .unwrap_or(0.0);
         let direction = if last >= 1.5 * first {
             "rising"
         } else if first >= 1.5 * last {
@@ -377,11 +377,13 @@ async fn fetch(
         instant(ctx, format!("latency/{metric}/mean"), &mean_query, t.at),
         range(ctx, format!("latency/{metric}/trend"), &trend_query),
     );
-    output.queries.extend([q1, q2, q3, q4]);
+    for log in [q1, q2, q3, q4] {
+        output.log.extend(log);
+    }
     let now = match now {
         Ok(samples) => samples,
         Err(e) => {
-            output.notes.push(format!("latency: {name}: {e}"));
+            output.log.warn(format!("latency: {name}: {e}"));
             return None;
         }
     };
@@ -452,11 +454,13 @@ async fn fetch(
         ),
         range(ctx, format!("latency/{metric}/native/trend"), &p99_query),
     );
-    output.queries.extend([q1, q2, q3, q4, q5]);
+    for log in [q1, q2, q3, q4, q5] {
+        output.log.extend(log);
+    }
     let within = match &within_query {
         Some(q) => {
-            let (r, record) = range(ctx, format!("latency/{metric}/native/slo"), q).await;
-            output.queries.push(record);
+            let (r, log) = range(ctx, format!("latency/{metric}/native/slo"), q).await;
+            output.log.extend(log);
             r.ok()
         }
         None => None,
@@ -467,7 +471,7 @@ async fn fetch(
             .map(|(b, count)| Buckets::new(&cumulative(&b, count)))
     };
     let Some(now) = native_buckets(now) else {
-        output.notes.push(format!(
+        output.log.warn(format!(
             "latency: no `{metric}_bucket` series and no native histogram match {name} in the window"
         ));
         return None;
@@ -585,18 +589,33 @@ fn estimate_text(e: &Estimate) -> String {
     }
 }
 
+/// A range query over the analysis' grid, with its own log (queries run concurrently and are
+/// merged in a fixed order).
 async fn range(
     ctx: &Context<'_>,
     purpose: String,
     promql: &str,
 ) -> (
     Result<Vec<Series>, crate::prometheus::PrometheusError>,
-    ExecutedQuery,
+    QueryLog,
 ) {
-    let mut record = crate::engine::ExecutedQuery::sent(purpose, promql, "range");
+    let mut log = QueryLog::new();
     let r: QueryRange = ctx.timing.range();
-    let result = ctx.client.query_range(promql, &r).await.map(|a| a.data);
-    record.duration = record.sent.elapsed();
-    record.series = result.as_ref().map(Vec::len).unwrap_or(0);
-    (result, record)
+    let result = ctx.recorder.range(&mut log, purpose, promql, &r).await;
+    (result, log)
+}
+
+/// An instant query with its own log.
+async fn instant(
+    ctx: &Context<'_>,
+    purpose: String,
+    promql: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (
+    Result<Vec<Sample>, crate::prometheus::PrometheusError>,
+    QueryLog,
+) {
+    let mut log = QueryLog::new();
+    let result = super::instant(ctx, &mut log, purpose, promql, at).await;
+    (result, log)
 }

@@ -9,22 +9,23 @@
 //! | [`latency`] | a histogram chosen in the query: percentiles with their error bounds, trend, distribution, mean, SLO | a handful of queries per histogram |
 //! | [`outliers`] | hosts that deviate robustly from their peers (median / MAD) | the USE run's own values, no query |
 //!
-//! [`change`], [`histogram`] and [`robust`] are the pure arithmetic underneath, tested alone.
+//! [`histogram`] and [`crate::stats`] are the pure arithmetic underneath, tested alone.
 //! Every method returns insights in the same model as the USE method; the engine merges them.
 
-pub mod change;
 pub mod drilldown;
 pub mod histogram;
 pub mod latency;
 pub mod outliers;
-pub mod robust;
 pub mod workload;
 
 use std::fmt;
 
 use thiserror::Error;
 
-use crate::promql::{is_label_name, Selector, SelectorError};
+use crate::{
+    promql::{is_label_name, Selector, SelectorError},
+    samples::{QueryLog, Recorder, Timing},
+};
 
 /// One of Gregg's methodologies the analysis can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -307,14 +308,14 @@ mod tests {
     }
 }
 
-/// What every method reads: the client, the catalog, the time grid and the targets.
+/// What every method reads: the recording client, the catalog, the time grid and the targets.
 pub struct Context<'a> {
-    /// Prometheus.
-    pub client: &'a crate::prometheus::Client,
+    /// Prometheus, every query recorded.
+    pub recorder: Recorder<'a>,
     /// Measures, drill-down levels, peers and checks.
     pub catalog: &'a crate::catalog::Catalog,
     /// The analysis' time grid.
-    pub timing: &'a crate::engine::Timing,
+    pub timing: &'a Timing,
     /// The target selector.
     pub selector: &'a Selector,
     /// node_exporter instances in the selection.
@@ -326,37 +327,29 @@ pub struct Context<'a> {
 pub struct Output {
     /// Its findings.
     pub insights: Vec<crate::insight::Insight>,
-    /// The queries it sent.
-    pub queries: Vec<crate::engine::ExecutedQuery>,
-    /// What it skipped and why (no baseline, no histogram data…), for notices.
-    pub notes: Vec<String>,
+    /// The queries it sent, and what it skipped and why (no baseline, no histogram data…),
+    /// for notices.
+    pub log: QueryLog,
 }
 
 impl Output {
     /// Merge another method's output.
     pub fn extend(&mut self, other: Output) {
         self.insights.extend(other.insights);
-        self.queries.extend(other.queries);
-        self.notes.extend(other.notes);
+        self.log.extend(other.log);
     }
 }
 
-/// An instant query, recorded.
+/// An instant query, recorded in `log`: its samples.
 async fn instant(
     ctx: &Context<'_>,
+    log: &mut QueryLog,
     purpose: String,
     promql: &str,
     at: chrono::DateTime<chrono::Utc>,
-) -> (
-    Result<Vec<crate::prometheus::Sample>, crate::prometheus::PrometheusError>,
-    crate::engine::ExecutedQuery,
-) {
-    let (answer, record) =
-        crate::engine::ExecutedQuery::instant(ctx.client, purpose, promql, at).await;
-    (
-        answer.map(crate::prometheus::InstantValue::into_vector),
-        record,
-    )
+) -> Result<Vec<crate::prometheus::Sample>, crate::prometheus::PrometheusError> {
+    let answer = ctx.recorder.instant(log, purpose, promql, at).await?;
+    Ok(answer.into_vector())
 }
 
 /// Unix seconds of a time.

@@ -15,16 +15,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{
-    instant,
-    robust::{mad, median, modified_z, OUTLIER_Z},
-    Context, Output,
-};
+use super::{instant, Context, Output};
 use crate::{
     catalog::Peer,
-    engine::{CheckOutcome, Levels},
     insight::{Evidence, Insight, IssueType, Methodology, Severity},
     inventory,
+    samples::PeerValues,
+    stats::robust::{mad, median, modified_z, OUTLIER_Z},
 };
 
 /// Fewest hosts in a group for a median to mean anything.
@@ -33,25 +30,20 @@ pub const MIN_PEERS: usize = 5;
 /// Compare every host with its peers on each check of `outliers.toml`.
 /// Compare every peer check's per-host values (`values`: each host's highest window mean over
 /// its devices, kept compactly by the checks) within each group of `group_by`.
-pub async fn run(
-    ctx: &Context<'_>,
-    outcomes: &[CheckOutcome],
-    values: &Levels,
-    group_by: &str,
-) -> Output {
+pub async fn run(ctx: &Context<'_>, values: &PeerValues, group_by: &str) -> Output {
     let mut output = Output::default();
     let query = format!(
         "group by (instance, {group_by}) ({})",
         inventory::presence(ctx.selector)
     );
-    let (result, record) = instant(ctx, "outliers/groups".into(), &query, ctx.timing.at).await;
-    output.queries.push(record);
+    let purpose = "outliers/groups".to_string();
+    let result = instant(ctx, &mut output.log, purpose, &query, ctx.timing.at).await;
     let samples = match result {
         Ok(s) => s,
         Err(e) => {
             output
-                .notes
-                .push(format!("outliers: grouping by {group_by} failed: {e}"));
+                .log
+                .warn(format!("outliers: grouping by {group_by} failed: {e}"));
             return output;
         }
     };
@@ -73,18 +65,15 @@ pub async fn run(
         .map(|(g, _)| *g)
         .collect();
     if groups.len() >= MIN_PEERS && sizes.len() == small.len() {
-        output.notes.push(format!(
+        output.log.warn(format!(
             "outliers: no group of {group_by} has {MIN_PEERS} or more hosts, so nobody has peers to differ from"
         ));
     }
     for peer in ctx.catalog.peers() {
-        let Some(outcome) = outcomes.iter().find(|o| o.check == peer.check) else {
+        // Per host, its busiest device for per-device checks.
+        let Some((check_query, per_host)) = values.check(&peer.check) else {
             continue;
         };
-        // Per host, its busiest device for per-device checks.
-        let per_host = values
-            .column(&outcome.check)
-            .map(|(instance, cell)| (instance, cell.decimal()));
         let mut by_group: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
         for (instance, value) in per_host {
             if let Some(g) = groups.get(instance) {
@@ -100,7 +89,7 @@ pub async fn run(
             }
             output
                 .insights
-                .extend(judge(ctx, peer, group_by, group, &hosts, &outcome.query));
+                .extend(judge(ctx, peer, group_by, group, &hosts, check_query));
         }
     }
     output

@@ -12,17 +12,20 @@ use std::collections::{BTreeMap, HashMap};
 use futures_util::future::join_all;
 
 use super::{
-    change::{compare, Comparison},
-    drilldown::{self, Item},
+    drilldown::{self, sent_query, Item},
     host_of, instant, time_of, unix, Context, Output,
 };
 use crate::{
     catalog::{Measure, NextLevel},
-    engine::{narrowed_selector, render_query, ExecutedQuery},
     insight::{Evidence, Insight, IssueType, Methodology, Severity},
     inventory,
     prometheus::{QueryRange, Series},
     promql::{format_duration, Matcher},
+    samples::{Over, QueryLog},
+    stats::{
+        change::{compare, Comparison, MIN_POINTS},
+        robust::median,
+    },
 };
 
 /// Most changed targets per measure turned into insights (the largest changes first).
@@ -93,33 +96,15 @@ pub async fn run(
         async move { fold_measure(ctx, m, selector, &range, split).await }
     }))
     .await;
-
     // Yesterday, only for the targets that changed, only if Prometheus has data from then.
     let any_change = runs
         .iter()
         .any(|(f, _, _)| matches!(f, Ok(f) if !f.changes.is_empty()));
-    let yesterday_at = t.at - chrono::Duration::days(1);
-    let mut yesterday_available = false;
-    if any_change {
-        let presence = format!(
-            "group by (instance) ({})",
-            inventory::presence(ctx.selector)
-        );
-        let (result, record) =
-            instant(ctx, "workload/yesterday".into(), &presence, yesterday_at).await;
-        output.queries.push(record);
-        yesterday_available = matches!(result, Ok(s) if !s.is_empty());
-        if !yesterday_available {
-            output.notes.push(
-                "workload: no data from the same time yesterday, so changes are compared with the previous window only".into(),
-            );
-        }
-    }
-
+    let yesterday_available = any_change && yesterday_available(ctx, &mut output.log).await;
     let mut summaries = Vec::new();
     let mut all_changes: Vec<(&Measure, Change)> = Vec::new();
-    for (measure, (fold, record, query)) in measures.iter().zip(runs) {
-        output.queries.push(record);
+    for (measure, (fold, log, query)) in measures.iter().zip(runs) {
+        output.log.extend(log);
         let mut fold = match fold {
             Ok(f) => f,
             Err(e) => {
@@ -127,29 +112,9 @@ pub async fn run(
                 continue;
             }
         };
-        if fold.targets > 0 && fold.targets == fold.without_baseline {
-            output.notes.push(format!(
-                "{}: no data before the window (targets younger than it), comparison with a baseline skipped",
-                measure.id
-            ));
-        }
-        fold.changes.sort_by(|a, b| {
-            b.comparison
-                .ratio
-                .max(1.0 / b.comparison.ratio)
-                .total_cmp(&a.comparison.ratio.max(1.0 / a.comparison.ratio))
-        });
-        if fold.changes.len() > MAX_CHANGES {
-            output.notes.push(format!(
-                "{}: {} targets changed; the {MAX_CHANGES} largest changes are reported",
-                measure.id,
-                fold.changes.len()
-            ));
-            fold.changes.truncate(MAX_CHANGES);
-        }
+        keep_largest_changes(measure, &mut fold, &mut output.log);
         if yesterday_available && !fold.changes.is_empty() {
-            let (values, record) = yesterday(ctx, measure, &query, &fold.changes).await;
-            output.queries.push(record);
+            let values = yesterday(ctx, &mut output.log, measure, &query, &fold.changes).await;
             for change in &mut fold.changes {
                 change.yesterday = values
                     .get(&(change.instance.clone(), change.device.clone()))
@@ -159,10 +124,79 @@ pub async fn run(
         summaries.push(summary(measure, &fold, None));
         all_changes.extend(fold.changes.into_iter().map(|c| (*measure, c)));
     }
+    let contributors = contributors(ctx, &all_changes, &mut output.log).await;
+    let findings = findings.await;
+    for (measure, change) in &all_changes {
+        let who: Vec<Contributors> = measure
+            .contributors
+            .iter()
+            .filter_map(|label| {
+                let (level, top, query) = contributors.get(label.as_str())?;
+                let items = top.get(host_of(&change.instance))?;
+                (!items.is_empty()).then_some((*level, items.as_slice(), query.as_str()))
+            })
+            .collect();
+        output
+            .insights
+            .push(insight(ctx, measure, change, &who, &findings));
+    }
+    (output, summaries)
+}
 
-    // Who is behind the changes.
+/// Whether Prometheus has data from the same time yesterday (else say so).
+async fn yesterday_available(ctx: &Context<'_>, log: &mut QueryLog) -> bool {
+    let presence = format!(
+        "group by (instance) ({})",
+        inventory::presence(ctx.selector)
+    );
+    let yesterday_at = ctx.timing.at - chrono::Duration::days(1);
+    let result = instant(
+        ctx,
+        log,
+        "workload/yesterday".into(),
+        &presence,
+        yesterday_at,
+    )
+    .await;
+    let available = matches!(result, Ok(s) if !s.is_empty());
+    if !available {
+        log.warn("workload: no data from the same time yesterday, so changes are compared with the previous window only");
+    }
+    available
+}
+
+/// The largest changes first, at most [`MAX_CHANGES`]; targets without a baseline noted.
+fn keep_largest_changes(measure: &Measure, fold: &mut Fold, log: &mut QueryLog) {
+    if fold.targets > 0 && fold.targets == fold.without_baseline {
+        log.warn(format!(
+            "{}: no data before the window (targets younger than it), comparison with a baseline skipped",
+            measure.id
+        ));
+    }
+    fold.changes.sort_by(|a, b| {
+        b.comparison
+            .ratio
+            .max(1.0 / b.comparison.ratio)
+            .total_cmp(&a.comparison.ratio.max(1.0 / a.comparison.ratio))
+    });
+    if fold.changes.len() > MAX_CHANGES {
+        log.warn(format!(
+            "{}: {} targets changed; the {MAX_CHANGES} largest changes are reported",
+            measure.id,
+            fold.changes.len()
+        ));
+        fold.changes.truncate(MAX_CHANGES);
+    }
+}
+
+/// Who is behind the changes: each contributor level's top items on the changed hosts.
+async fn contributors<'c>(
+    ctx: &Context<'c>,
+    all_changes: &[(&Measure, Change)],
+    log: &mut QueryLog,
+) -> HashMap<String, (&'c NextLevel, drilldown::TopItems, String)> {
     let mut wanted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (m, c) in &all_changes {
+    for (m, c) in all_changes {
         for label in &m.contributors {
             let hosts = wanted.entry(label.as_str()).or_default();
             let host = host_of(&c.instance);
@@ -188,40 +222,24 @@ pub async fn run(
             .map(|(level, hosts)| drilldown::top_items(ctx, level, hosts)),
     )
     .await;
-    let mut contributors: HashMap<&str, (&NextLevel, drilldown::TopItems, String)> = HashMap::new();
-    for ((level, _), (result, record)) in levels.iter().zip(tops) {
-        let query = record.promql.clone();
-        output.queries.push(record);
+    let mut contributors = HashMap::new();
+    for ((level, _), (result, top_log)) in levels.iter().zip(tops) {
+        let query = sent_query(&top_log);
+        log.extend(top_log);
         match result {
             Ok(top) => {
-                contributors.insert(level.label.as_str(), (level, top, query));
+                contributors.insert(level.label.clone(), (*level, top, query));
             }
-            Err(note) => output.notes.push(format!("workload contributors: {note}")),
+            Err(note) => log.warn(format!("workload contributors: {note}")),
         }
     }
-
-    let findings = findings.await;
-    for (measure, change) in &all_changes {
-        let who: Vec<Contributors> = measure
-            .contributors
-            .iter()
-            .filter_map(|label| {
-                let (level, top, query) = contributors.get(label.as_str())?;
-                let items = top.get(host_of(&change.instance))?;
-                (!items.is_empty()).then_some((*level, items.as_slice(), query.as_str()))
-            })
-            .collect();
-        output
-            .insights
-            .push(insight(ctx, measure, change, &who, &findings));
-    }
-    (output, summaries)
+    contributors
 }
 
 /// A drill-down level, its top items on one host, and the query that found them.
 type Contributors<'a> = (&'a NextLevel, &'a [Item], &'a str);
 
-type Folded = (Result<Fold, String>, ExecutedQuery, String);
+type Folded = (Result<Fold, String>, QueryLog, String);
 
 async fn fold_measure(
     ctx: &Context<'_>,
@@ -230,17 +248,22 @@ async fn fold_measure(
     range: &QueryRange,
     split: f64,
 ) -> Folded {
-    let query = render_query(&measure.query, selector, ctx.timing).unwrap_or_default();
-    let mut record = crate::engine::ExecutedQuery::sent(measure.id.clone(), &query, "range");
+    let query = ctx
+        .timing
+        .render(&measure.query, selector)
+        .unwrap_or_default();
+    let mut log = QueryLog::new();
     let (factor, floor, change) = (measure.factor, measure.floor, measure.change);
     let device_label = measure.device_label.clone();
     let answer = ctx
-        .client
-        .query_range_fold(
+        .recorder
+        .fold(
+            &mut log,
+            measure.id.clone(),
             &query,
-            range,
+            Over::Range(range),
             Fold::default(),
-            move |acc, series: Series| {
+            move |acc: &mut Fold, series: Series| {
                 let Some((instance, device)) = target(&series, device_label.as_deref()) else {
                     return;
                 };
@@ -270,26 +293,20 @@ async fn fold_measure(
                     }
                 }
             },
+            |fold| fold.targets,
         )
         .await;
-    record.duration = record.sent.elapsed();
-    let result = match answer {
-        Ok(a) => {
-            record.series = a.data.targets;
-            Ok(a.data)
-        }
-        Err(e) => Err(e.to_string()),
-    };
-    (result, record, query)
+    (answer.map_err(|e| e.to_string()), log, query)
 }
 
 /// The medians of the same window yesterday, for the changed targets.
 async fn yesterday(
     ctx: &Context<'_>,
+    log: &mut QueryLog,
     measure: &Measure,
     query: &str,
     changes: &[Change],
-) -> (HashMap<(String, Option<String>), f64>, ExecutedQuery) {
+) -> HashMap<(String, Option<String>), f64> {
     let instances: Vec<&str> = changes.iter().map(|c| c.instance.as_str()).collect();
     let narrowed = Matcher::any_of("instance", &instances)
         .map(|m| ctx.selector.clone().with(m))
@@ -297,7 +314,9 @@ async fn yesterday(
     let query = if narrowed == *ctx.selector {
         query.to_string()
     } else {
-        render_query(&measure.query, &narrowed.to_string(), ctx.timing).unwrap_or_default()
+        ctx.timing
+            .render(&measure.query, &narrowed.to_string())
+            .unwrap_or_default()
     };
     let t = ctx.timing;
     let day = chrono::Duration::days(1);
@@ -308,32 +327,36 @@ async fn yesterday(
         end: t.at - day,
         step: t.step,
     };
-    let mut record =
-        crate::engine::ExecutedQuery::sent(format!("{}/yesterday", measure.id), &query, "range");
     let device_label = measure.device_label.clone();
     let answer = ctx
-        .client
-        .query_range_fold(
+        .recorder
+        .fold(
+            log,
+            format!("{}/yesterday", measure.id),
             &query,
-            &range,
+            Over::Range(&range),
             HashMap::new(),
-            move |acc, series: Series| {
+            move |acc: &mut HashMap<(String, Option<String>), f64>, series: Series| {
                 let Some(key) = target(&series, device_label.as_deref()) else {
                     return;
                 };
                 let values: Vec<f64> = series.points.iter().map(|(_, v)| *v).collect();
-                if values.len() >= super::change::MIN_POINTS {
-                    if let Some(m) = super::robust::median(&values) {
+                if values.len() >= MIN_POINTS {
+                    if let Some(m) = median(&values) {
                         acc.insert(key, m);
                     }
                 }
             },
+            HashMap::len,
         )
         .await;
-    record.duration = record.sent.elapsed();
-    let values = answer.map(|a| a.data).unwrap_or_default();
-    record.series = values.len();
-    (values, record)
+    answer.unwrap_or_else(|e| {
+        log.warn(format!(
+            "{}: yesterday's values are missing: {e}",
+            measure.id
+        ));
+        HashMap::new()
+    })
 }
 
 fn summary(measure: &Measure, fold: &Fold, error: Option<String>) -> MeasureSummary {
@@ -343,8 +366,8 @@ fn summary(measure: &Measure, fold: &Fold, error: Option<String>) -> MeasureSumm
         metric: measure.metric.clone(),
         targets: fold.targets,
         without_baseline: fold.without_baseline,
-        window: super::robust::median(&fold.windows),
-        baseline: super::robust::median(&fold.baselines),
+        window: median(&fold.windows),
+        baseline: median(&fold.baselines),
         changed: fold.changes.len(),
         error,
     }
@@ -429,12 +452,13 @@ fn insight(
         evidence.set(format!("yesterday_{}", measure.metric), y);
     }
     let mut steps = Vec::new();
-    let mut related_metrics = vec![render_query(
-        &measure.query,
-        &narrowed_selector(ctx.selector, &change.instance),
-        ctx.timing,
-    )
-    .unwrap_or_default()];
+    let mut related_metrics = vec![ctx
+        .timing
+        .render(
+            &measure.query,
+            &ctx.selector.narrowed_to(&change.instance).to_string(),
+        )
+        .unwrap_or_default()];
     if !who.is_empty() {
         let sentences: Vec<String> = who
             .iter()

@@ -158,7 +158,7 @@ impl<T: Weigh, E: Clone> Default for Cache<T, E> {
     }
 }
 
-impl Weigh for crate::engine::Analysis {
+impl Weigh for crate::analysis::Analysis {
     fn weight(&self) -> usize {
         self.approximate_bytes()
     }

@@ -20,9 +20,8 @@ use super::{
     GreggPlugin,
 };
 use crate::{
-    catalog,
-    engine::{self, Analysis, AnalysisError, AnalysisRequest},
-    frames,
+    analysis::{self, Analysis, AnalysisError, AnalysisRequest},
+    catalog, frames,
     insight::Insight,
     prometheus::{ApiErrorKind, PrometheusError},
     promql::{MatchOp, Matcher},
@@ -384,7 +383,7 @@ async fn run_shared(
         .state
         .analyses
         .get_or_run(key, || async move {
-            engine::analyze(&client, catalog::builtin(), &request)
+            analysis::analyze(&client, catalog::builtin(), &request)
                 .await
                 .map_err(Failure::from)
         })
@@ -554,7 +553,7 @@ async fn promql_check(
     request.methods = crate::methods::MethodsRequest::use_only();
     request.keep_levels = false;
     request.components = None;
-    let analysis = engine::analyze(&instance.client, &custom, &request)
+    let analysis = analysis::analyze(&instance.client, &custom, &request)
         .await
         .map_err(|e| QueryFailure::from_analysis(ref_id, e))?;
     if let Some(err) = analysis.outcome(CUSTOM_CHECK).and_then(|o| o.error.clone()) {
@@ -579,12 +578,12 @@ async fn promql_check(
 async fn run_dashboard(
     instance: &Instance,
     request: &crate::dashboard::DashboardRequest,
-) -> Result<crate::dashboard::DashboardAnalysis, (Status, String)> {
+) -> Result<crate::analysis::dashboard::DashboardAnalysis, (Status, String)> {
     let grafana = instance
         .grafana
         .as_ref()
         .map_err(|e| (Status::BadRequest, e.clone()))?;
-    crate::dashboard::analyze(grafana, &instance.client, request)
+    crate::analysis::dashboard::analyze(grafana, &instance.client, request)
         .await
         .map_err(|e| {
             let status = match &e {
@@ -695,7 +694,7 @@ async fn use_summary(
     request.observe = vec![frames::use_summary::CHECK.to_string()];
     request.keep_levels = false;
     request.methods = crate::methods::MethodsRequest::use_only();
-    let analysis = engine::analyze(&instance.client, catalog, &request)
+    let analysis = analysis::analyze(&instance.client, catalog, &request)
         .await
         .map_err(|e| QueryFailure::from_analysis(ref_id, e))?;
     Ok(frames::use_summary(&analysis))

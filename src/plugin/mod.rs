@@ -40,7 +40,7 @@ struct State {
     instances: Instances,
     telemetry: Arc<Telemetry>,
     /// Analyses shared by the queries of one dashboard refresh.
-    analyses: cache::Cache<crate::engine::Analysis, data::Failure>,
+    analyses: cache::Cache<crate::analysis::Analysis, data::Failure>,
     /// Encoded answers of the queries a refresh repeats.
     responses: responses::Responses,
 }

@@ -361,7 +361,7 @@ async fn dashboard_analysis(
         }
     }
     let grafana = grafana_client(instance)?;
-    let mut result = crate::dashboard::analyze(grafana, &instance.client, &request)
+    let mut result = crate::analysis::dashboard::analyze(grafana, &instance.client, &request)
         .await
         .map_err(|e| match e {
             crate::dashboard::DashboardError::Grafana(g) => grafana_error(g),
@@ -450,7 +450,7 @@ fn report_query(
 }
 
 fn report(
-    analysis: &crate::engine::Analysis,
+    analysis: &crate::analysis::Analysis,
     query: &query::Query,
     format: report::Format,
 ) -> Result<http::Response<Bytes>, http::Error> {
@@ -481,7 +481,7 @@ fn rendered(body: String, format: report::Format) -> http::Result<http::Response
         .body(Bytes::from(body))
 }
 
-fn coverage(analysis: &crate::engine::Analysis) -> Value {
+fn coverage(analysis: &crate::analysis::Analysis) -> Value {
     let inv = &analysis.inventory;
     let catalog = catalog::builtin();
     json!({

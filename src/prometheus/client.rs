@@ -17,8 +17,10 @@ use reqwest::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::transport::{display_url, innermost};
+
 use super::{
-    config::{display_url, Auth, ClientConfig, QueryMethod},
+    config::{Auth, ClientConfig, QueryMethod},
     error::{ApiErrorKind, PrometheusError},
     limiter::{Limiter, Permit, Priority},
     response::{
@@ -926,17 +928,6 @@ fn error_chain(err: &(dyn StdError + 'static)) -> String {
         source = e.source();
     }
     parts.join(": ")
-}
-
-/// The most specific message in an error chain ("Connection refused (os error 111)").
-pub(crate) fn innermost(err: &(dyn StdError + 'static)) -> String {
-    let mut last = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        last = e.to_string();
-        source = e.source();
-    }
-    last
 }
 
 /// First line(s) of a non-JSON body, printable characters only.

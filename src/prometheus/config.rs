@@ -84,7 +84,7 @@ pub struct ClientConfig {
 impl std::fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("url", &display_url(&self.url))
+            .field("url", &crate::transport::display_url(&self.url))
             .field("auth", &self.auth)
             .field("tls", &self.tls)
             .field("headers", &self.headers)
@@ -109,55 +109,5 @@ impl ClientConfig {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             query_method: QueryMethod::Post,
         }
-    }
-}
-
-/// The URL without credentials, query or fragment: safe to show in messages and logs.
-pub fn display_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_query(None);
-    shown.set_fragment(None);
-    shown.to_string().trim_end_matches('/').to_string()
-}
-
-/// Like [`display_url`] for text that may not even parse as a URL: credentials, query and
-/// fragment are cut off by hand.
-pub fn display_url_str(text: &str) -> String {
-    if let Ok(url) = Url::parse(text) {
-        if url.has_host() {
-            return display_url(&url);
-        }
-    }
-    let (scheme, rest) = match text.split_once("://") {
-        Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, text),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    match scheme {
-        Some(scheme) => format!("{scheme}://{host}{path}"),
-        None => format!("{host}{path}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_url_hides_credentials_and_query() {
-        let url = Url::parse("https://admin:s3cret@prom.example:9090/prefix/?token=abc#x").unwrap();
-        assert_eq!(display_url(&url), "https://prom.example:9090/prefix");
-        assert_eq!(
-            display_url_str("http://u:p@host:bad/x?y"),
-            "http://host:bad/x"
-        );
-        assert_eq!(display_url_str("u:p@host:bad"), "host:bad");
     }
 }

@@ -11,11 +11,10 @@ mod limiter;
 mod response;
 mod stream;
 
-pub(crate) use client::innermost;
 pub use client::{Client, Fetched, QueryRange, RequestObserver};
 pub use config::{
-    display_url, display_url_str, Auth, ClientConfig, QueryMethod, TlsOptions,
-    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+    Auth, ClientConfig, QueryMethod, TlsOptions, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
 };
 pub use error::{ApiErrorKind, PrometheusError};
 pub use limiter::Priority;

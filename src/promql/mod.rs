@@ -3,8 +3,10 @@
 //! Nothing here talks to Prometheus; it only builds the strings that are sent to it.
 
 mod duration;
+mod query;
 mod selector;
 pub mod template;
 
 pub use duration::{format_duration, parse_duration, DurationError};
+pub use query::render_query;
 pub use selector::{is_label_name, quote, regex_escape, MatchOp, Matcher, Selector, SelectorError};

@@ -109,6 +109,17 @@ impl Selector {
         self
     }
 
+    /// The selector narrowed to one instance (`instance="…"` added), for the follow-up
+    /// queries a finding names.
+    #[must_use]
+    pub fn narrowed_to(&self, instance: &str) -> Self {
+        self.clone().with(Matcher {
+            name: "instance".into(),
+            op: MatchOp::Equal,
+            value: instance.to_string(),
+        })
+    }
+
     /// Both selectors' matchers (a series must satisfy all of them).
     #[must_use]
     pub fn and(mut self, other: &Selector) -> Self {

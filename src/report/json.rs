@@ -7,11 +7,8 @@ use serde::Serialize;
 
 use super::Summary;
 use crate::{
-    catalog::Catalog,
-    engine::{Analysis, CheckOutcome, ExecutedQuery},
-    insight::Insight,
-    inventory::Inventory,
-    promql::format_duration,
+    analysis::Analysis, catalog::Catalog, engine::CheckOutcome, insight::Insight,
+    inventory::Inventory, promql::format_duration, samples::ExecutedQuery,
 };
 
 #[derive(Serialize)]

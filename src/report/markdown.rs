@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{check_lines, coverage_lines, format_evidence, group_heading, grouped, Summary};
-use crate::{catalog::Catalog, engine::Analysis, promql::format_duration};
+use crate::{analysis::Analysis, catalog::Catalog, promql::format_duration};
 
 /// Render the Markdown report.
 pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {

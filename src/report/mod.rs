@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::{
+    analysis::Analysis,
     catalog::Catalog,
-    engine::{Analysis, Level},
+    engine::Level,
     insight::{Insight, IssueType, Severity},
 };
 
-pub use crate::engine::format_evidence;
+pub use crate::catalog::format_evidence;
 pub use json::render as render_json;
 pub use markdown::render as render_markdown;
 pub use text::render as render_text;

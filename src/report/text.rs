@@ -8,7 +8,7 @@ use super::{
     check_lines, coverage_lines, format_evidence, group_heading, grouped, latency_lines,
     workload_lines, Summary,
 };
-use crate::{catalog::Catalog, engine::Analysis, insight::Insight, promql::format_duration};
+use crate::{analysis::Analysis, catalog::Catalog, insight::Insight, promql::format_duration};
 
 const WIDTH: usize = 80;
 

@@ -1,8 +1,9 @@
 //! The engine on backfilled fleets: values, levels, evidence, inventory, reports.
 
 use gregg_insights::{
+    analysis::{self, AnalysisError},
     catalog::{self, ThresholdOverride},
-    engine::{self, AnalysisError, Level},
+    engine::Level,
     insight::{IssueType, Severity},
     promql::Selector,
     report::{self, Format},
@@ -23,7 +24,7 @@ fn cpu_utilization_per_instance_matches_the_generated_load() {
     let check = catalog.check("cpu.utilization").expect("check exists");
     let mut r = request(&scenario);
     r.observe = vec!["cpu.utilization".into()];
-    let analysis = block_on(engine::analyze(&c, catalog, &r)).expect("analysis");
+    let analysis = block_on(analysis::analyze(&c, catalog, &r)).expect("analysis");
 
     let outcome = analysis.outcome("cpu.utilization").expect("check ran");
     assert!(outcome.error.is_none(), "{:?}", outcome.error);
@@ -105,7 +106,7 @@ fn threshold_overrides_and_selectors_change_the_verdict() {
     catalog
         .validate_overrides(&lowered.thresholds)
         .expect("valid overrides");
-    let analysis = block_on(engine::analyze(&c, catalog, &lowered)).expect("analysis");
+    let analysis = block_on(analysis::analyze(&c, catalog, &lowered)).expect("analysis");
     let flagged: Vec<_> = analysis
         .insights
         .iter()
@@ -120,7 +121,7 @@ fn threshold_overrides_and_selectors_change_the_verdict() {
     let mut narrowed = request(&scenario);
     narrowed.selector = Selector::parse(&format!("instance=\"{target}\"")).expect("selector");
     narrowed.observe = vec!["cpu.utilization".into()];
-    let analysis = block_on(engine::analyze(&c, catalog, &narrowed)).expect("analysis");
+    let analysis = block_on(analysis::analyze(&c, catalog, &narrowed)).expect("analysis");
     let outcome = analysis.outcome("cpu.utilization").expect("check ran");
     assert_eq!(outcome.observations.len(), 1);
     assert_eq!(&outcome.observations[0].instance, target);
@@ -136,7 +137,7 @@ fn utilization_is_right_for_targets_younger_than_the_window() {
     let c = client(&prometheus.url());
     let mut r = request(&scenario);
     r.observe = vec!["cpu.utilization".into()];
-    let analysis = block_on(engine::analyze(&c, catalog::builtin(), &r)).expect("analysis");
+    let analysis = block_on(analysis::analyze(&c, catalog::builtin(), &r)).expect("analysis");
     let outcome = analysis.outcome("cpu.utilization").expect("check ran");
     assert_eq!(outcome.observations.len(), scenario.hosts.len());
     for host in &scenario.hosts {
@@ -161,8 +162,12 @@ fn inventory_reports_versions_interval_and_collector_coverage() {
     let scenario = scenarios::missing_collectors();
     let prometheus = serve(&scenario);
     let c = client(&prometheus.url());
-    let analysis =
-        block_on(engine::analyze(&c, catalog::builtin(), &request(&scenario))).expect("analysis");
+    let analysis = block_on(analysis::analyze(
+        &c,
+        catalog::builtin(),
+        &request(&scenario),
+    ))
+    .expect("analysis");
     let inv = &analysis.inventory;
     let host = &scenario.hosts[0];
     assert_eq!(inv.instances, vec![host.instance.clone()]);
@@ -202,8 +207,12 @@ fn unknown_collector_status_is_not_reported_as_missing_collectors() {
     let scenario = scenarios::cpu_without_collector_status();
     let prometheus = serve(&scenario);
     let c = client(&prometheus.url());
-    let analysis =
-        block_on(engine::analyze(&c, catalog::builtin(), &request(&scenario))).expect("analysis");
+    let analysis = block_on(analysis::analyze(
+        &c,
+        catalog::builtin(),
+        &request(&scenario),
+    ))
+    .expect("analysis");
     assert_eq!(analysis.inventory.instances.len(), scenario.hosts.len());
     assert!(!analysis.inventory.collector_status_known());
     assert!(analysis.insights.iter().all(|i| i.check != "coverage"));
@@ -215,7 +224,7 @@ fn reports_agree_with_the_analysis() {
     let prometheus = serve(&scenario);
     let c = client(&prometheus.url());
     let catalog = catalog::builtin();
-    let analysis = block_on(engine::analyze(&c, catalog, &request(&scenario))).expect("analysis");
+    let analysis = block_on(analysis::analyze(&c, catalog, &request(&scenario))).expect("analysis");
     let count = |s: Severity| analysis.insights.iter().filter(|i| i.severity == s).count();
 
     let text = report::render(&analysis, catalog, Format::Text);
@@ -294,14 +303,14 @@ fn unusable_prometheus_and_unknown_checks_fail_the_analysis() {
     let catalog = catalog::builtin();
     let scenario = scenarios::cpu_mixed();
     let c = client(&dead_url());
-    match block_on(engine::analyze(&c, catalog, &request(&scenario))) {
+    match block_on(analysis::analyze(&c, catalog, &request(&scenario))) {
         Err(AnalysisError::Prometheus(e)) => assert_eq!(e.kind(), "unreachable"),
         other => panic!("expected a Prometheus error, got {other:?}"),
     }
     let mut r = request(&scenario);
     r.checks = Some(vec!["cpu.nope".into()]);
     assert!(matches!(
-        block_on(engine::analyze(&c, catalog, &r)),
+        block_on(analysis::analyze(&c, catalog, &r)),
         Err(AnalysisError::UnknownCheck(_))
     ));
 }
@@ -323,8 +332,12 @@ fn a_failing_check_is_reported_and_the_others_complete() {
         ),
     );
     let c = client(&proxy.url());
-    let analysis =
-        block_on(engine::analyze(&c, catalog::builtin(), &request(&scenario))).expect("analysis");
+    let analysis = block_on(analysis::analyze(
+        &c,
+        catalog::builtin(),
+        &request(&scenario),
+    ))
+    .expect("analysis");
     let failed: Vec<_> = analysis
         .outcomes
         .iter()
@@ -363,8 +376,12 @@ fn prometheus_does_each_piece_of_work_once() {
     let scenario = scenarios::cpu_saturation_signals_mixed();
     let prometheus = serve(&scenario);
     let c = client(&prometheus.url());
-    let analysis =
-        block_on(engine::analyze(&c, catalog::builtin(), &request(&scenario))).expect("analysis");
+    let analysis = block_on(analysis::analyze(
+        &c,
+        catalog::builtin(),
+        &request(&scenario),
+    ))
+    .expect("analysis");
 
     let utilization = analysis.outcome("cpu.utilization").expect("ran");
     let sent = |promql: &str| {
@@ -392,7 +409,7 @@ fn prometheus_does_each_piece_of_work_once() {
     let mut promql: Vec<(&str, &str, &str)> = analysis
         .queries
         .iter()
-        .map(|q| (q.promql.as_str(), q.kind, method_of(&q.purpose)))
+        .map(|q| (q.promql.as_str(), q.kind.as_str(), method_of(&q.purpose)))
         .collect();
     promql.sort_unstable();
     let twice: Vec<_> = promql.windows(2).filter(|w| w[0] == w[1]).collect();
@@ -437,8 +454,12 @@ fn prometheus_does_each_piece_of_work_once() {
     let healthy = scenarios::healthy_fleet();
     let prometheus = serve(&healthy);
     let c = client(&prometheus.url());
-    let analysis =
-        block_on(engine::analyze(&c, catalog::builtin(), &request(&healthy))).expect("analysis");
+    let analysis = block_on(analysis::analyze(
+        &c,
+        catalog::builtin(),
+        &request(&healthy),
+    ))
+    .expect("analysis");
     let runnable = analysis.outcome("cpu.saturation.runnable").expect("listed");
     assert!(
         runnable

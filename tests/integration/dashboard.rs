@@ -10,6 +10,7 @@ use std::{
 
 use chrono::{DateTime, TimeZone, Utc};
 use gregg_insights::{
+    analysis,
     dashboard::{self, DashboardRequest},
     grafana::{self, GrafanaConfig},
     insight::{Insight, Severity},
@@ -94,7 +95,7 @@ fn the_incident_dashboard_flags_cpu_panels_correlates_them_and_ties_them_to_use(
     let scenario = scenarios::dashboard_incident();
     let prometheus = serve(&scenario);
     let stub = grafana_with(&[data("scenario-incident.json")], &[]);
-    let result = block_on(dashboard::analyze(
+    let result = block_on(analysis::dashboard::analyze(
         &grafana_client(&stub.url(), TOKEN),
         &client(&prometheus.url()),
         &last_hour("gregg-incident"),
@@ -184,7 +185,7 @@ fn a_healthy_fleet_read_through_node_exporter_full_yields_only_the_summary() {
         .variables
         .insert("nodename".into(), vec!["web-1".into()]);
     let started = Instant::now();
-    let result = block_on(dashboard::analyze(
+    let result = block_on(analysis::dashboard::analyze(
         &grafana_client(&stub.url(), TOKEN),
         &client(&prometheus.url()),
         &request,
@@ -270,7 +271,7 @@ fn a_dashboard_of_two_thousand_panels_finishes_capped_with_a_note() {
     let big = json!({"uid": "big", "title": "Big", "panels": panels});
     let stub = grafana_with(&[big], &[]);
     let started = Instant::now();
-    let result = block_on(dashboard::analyze(
+    let result = block_on(analysis::dashboard::analyze(
         &grafana_client(&stub.url(), TOKEN),
         &client(&prometheus.url()),
         &last_hour("big"),
@@ -307,7 +308,7 @@ fn grafana_failures_are_clear_and_never_show_the_token() {
         )],
     );
     let run = |token: &str, uid: &str| {
-        block_on(dashboard::analyze(
+        block_on(analysis::dashboard::analyze(
             &grafana_client(&stub.url(), token),
             &client(&prometheus_url),
             &last_hour(uid),

@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gregg_insights::{
-    catalog,
-    engine::{self, AnalysisRequest},
-    health,
+    analysis::{self, AnalysisRequest},
+    catalog, health,
     insight::Severity,
     promql::Selector,
 };
@@ -93,7 +92,7 @@ fn health_and_analysis_of_this_machine() {
 
     let mut request = AnalysisRequest::new(Utc::now(), Duration::from_secs(30), Selector::empty());
     request.observe = vec!["cpu.utilization".into()];
-    let analysis = block_on(engine::analyze(&c, catalog, &request)).expect("analysis");
+    let analysis = block_on(analysis::analyze(&c, catalog, &request)).expect("analysis");
     let outcome = analysis.outcome("cpu.utilization").expect("check ran");
     assert_eq!(outcome.observations.len(), 1);
     let o = &outcome.observations[0];
@@ -137,7 +136,7 @@ fn cpu_saturation_under_stress_ng_is_found() {
 
     let c = client(&live.prometheus.url());
     let request = AnalysisRequest::new(Utc::now(), Duration::from_secs(30), Selector::empty());
-    let analysis = block_on(engine::analyze(&c, catalog::builtin(), &request)).expect("analysis");
+    let analysis = block_on(analysis::analyze(&c, catalog::builtin(), &request)).expect("analysis");
     let bottleneck = analysis
         .insights
         .iter()

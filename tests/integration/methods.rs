@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use gregg_insights::{
-    catalog, engine,
+    analysis, catalog,
     insight::{Insight, Methodology, Severity},
     methods::{HistogramRequest, Method, MethodsRequest, Slo},
 };
@@ -14,13 +14,13 @@ use crate::support::{block_on, client, request, serve};
 
 fn analyse(
     scenario: &Scenario,
-    adjust: impl FnOnce(&mut engine::AnalysisRequest),
-) -> engine::Analysis {
+    adjust: impl FnOnce(&mut analysis::AnalysisRequest),
+) -> analysis::Analysis {
     let prometheus = serve(scenario);
     let c = client(&prometheus.url());
     let mut r = request(scenario);
     adjust(&mut r);
-    block_on(engine::analyze(&c, catalog::builtin(), &r)).expect("analysis")
+    block_on(analysis::analyze(&c, catalog::builtin(), &r)).expect("analysis")
 }
 
 fn one<'a>(insights: &'a [Insight], check: &str, instance: &str) -> &'a Insight {

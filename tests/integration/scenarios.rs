@@ -3,7 +3,7 @@
 //! range, on the expected target and device), and nothing else above `low` anywhere.
 
 use gregg_insights::{
-    catalog, engine,
+    analysis, catalog,
     insight::{Insight, Severity},
 };
 use gregg_testkit::scenarios::{self, Expect, Scenario};
@@ -36,8 +36,12 @@ fn describe(i: &Insight) -> String {
 fn check(scenario: &Scenario) -> Vec<Insight> {
     let prometheus = serve(scenario);
     let c = client(&prometheus.url());
-    let analysis = block_on(engine::analyze(&c, catalog::builtin(), &request(scenario)))
-        .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+    let analysis = block_on(analysis::analyze(
+        &c,
+        catalog::builtin(),
+        &request(scenario),
+    ))
+    .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
     let all: Vec<String> = analysis.insights.iter().map(describe).collect();
     for outcome in &analysis.outcomes {
         assert!(

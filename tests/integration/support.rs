@@ -39,9 +39,9 @@ pub fn serve(scenario: &Scenario) -> Prometheus {
 }
 
 /// The default analysis of a scenario: 10 minutes ending at its evaluation time.
-pub fn request(scenario: &Scenario) -> gregg_insights::engine::AnalysisRequest {
+pub fn request(scenario: &Scenario) -> gregg_insights::analysis::AnalysisRequest {
     use gregg_insights::methods::{group_label, HistogramRequest, Slo};
-    let mut request = gregg_insights::engine::AnalysisRequest::new(
+    let mut request = gregg_insights::analysis::AnalysisRequest::new(
         at(scenario),
         std::time::Duration::from_secs(600),
         gregg_insights::promql::Selector::empty(),

@@ -15,9 +15,9 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Parser;
 use gregg_insights::{
+    analysis::{self, AnalysisRequest},
     catalog,
     dashboard::DashboardRequest,
-    engine::{self, AnalysisRequest},
     grafana::{Client as GrafanaClient, GrafanaConfig},
     health,
     prometheus::Client,
@@ -88,7 +88,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             catalog
                 .validate_overrides(&request.thresholds)
                 .context("--threshold")?;
-            let analysis = engine::analyze(&client, catalog, &request).await?;
+            let analysis = analysis::analyze(&client, catalog, &request).await?;
             print!("{}", report::render(&analysis, catalog, format.into()));
             if stats {
                 eprintln!("{}", cost(&analysis, client.fetched(), started.elapsed()));
@@ -136,7 +136,7 @@ async fn dashboard(args: args::DashboardArgs) -> Result<ExitCode> {
     if !args.panels.is_empty() {
         request.panel_ids = Some(args.panels.clone());
     }
-    let result = gregg_insights::dashboard::analyze(&grafana, &client, &request).await?;
+    let result = gregg_insights::analysis::dashboard::analyze(&grafana, &client, &request).await?;
     print!(
         "{}",
         report::render(&result.analysis, catalog::builtin(), args.format.into())
@@ -153,7 +153,7 @@ async fn dashboard(args: args::DashboardArgs) -> Result<ExitCode> {
 
 /// One line on what the analysis cost, for `--stats`.
 fn cost(
-    analysis: &engine::Analysis,
+    analysis: &analysis::Analysis,
     fetched: gregg_insights::prometheus::Fetched,
     wall: std::time::Duration,
 ) -> String {

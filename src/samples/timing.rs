@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::prometheus::QueryRange;
+use crate::{
+    prometheus::QueryRange,
+    promql::{render_query, template::TemplateError},
+};
 
 /// Scrape interval assumed when Prometheus does not tell (Prometheus' default is 1m; most
 /// node_exporter deployments use 15s).
@@ -104,6 +107,12 @@ impl Timing {
             end: self.at,
             step: self.step,
         }
+    }
+
+    /// A catalog query template rendered for this grid: `${rate}` and `${window}` from it,
+    /// `${selector}` from `selector`.
+    pub fn render(&self, template: &str, selector: &str) -> Result<String, TemplateError> {
+        render_query(template, selector, self.rate, self.window)
     }
 
     /// True when the window is too short for a solid `rate()` (under four scrapes).

@@ -1,0 +1,324 @@
+//! Dashboard analysis through the pipeline: read a Grafana dashboard, run and judge its panels
+//! ([`crate::dashboard`]), run the USE method over the instances they show, tie the two, and
+//! hand back the same report model as every other analysis.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::{Duration, Instant},
+};
+
+use chrono::DateTime;
+
+use crate::{
+    catalog,
+    dashboard::{
+        extract::{self, Extracted},
+        model,
+        read::{self, Frame, Ran},
+        resolve_variables, summary, tie_to_use, variables, DashboardError, DashboardRequest,
+        MAX_LIBRARY_PANELS,
+    },
+    grafana,
+    insight::{sort_insights, Insight},
+    inventory::Inventory,
+    methods::MethodsRequest,
+    prometheus::{self, QueryRange},
+    promql::{format_duration, Matcher, Selector},
+    samples::{QueryLog, Timing},
+};
+
+use super::{analyze as analyze_use, Analysis, AnalysisRequest};
+
+/// A dashboard's reading.
+#[derive(Clone, Debug)]
+pub struct DashboardAnalysis {
+    /// Uid.
+    pub uid: String,
+    /// Title.
+    pub title: String,
+    /// Panels read.
+    pub panels: usize,
+    /// The queries that ran.
+    pub targets: Vec<Extracted>,
+    /// What was skipped and why.
+    pub notes: Vec<String>,
+    /// The report-ready analysis: dashboard insights, the panel queries, notes as warnings.
+    pub analysis: Analysis,
+}
+
+/// Fetch dashboard `request.uid` from Grafana and analyse it.
+pub async fn analyze(
+    grafana: &grafana::Client,
+    prometheus: &prometheus::Client,
+    request: &DashboardRequest,
+) -> Result<DashboardAnalysis, DashboardError> {
+    let model = grafana.dashboard(&request.uid).await?;
+    let mut dashboard = model::parse(&model);
+    let mut notes = Vec::new();
+    // Library panels: resolve the references, once per uid.
+    let mut fetched: BTreeMap<String, Result<serde_json::Value, String>> = BTreeMap::new();
+    for panel in dashboard.panels.iter_mut() {
+        let Some(uid) = panel.library_uid.clone() else {
+            continue;
+        };
+        if !panel.targets.is_empty() {
+            continue;
+        }
+        if !fetched.contains_key(&uid) {
+            let result = if fetched.len() >= MAX_LIBRARY_PANELS {
+                Err(format!("more than {MAX_LIBRARY_PANELS} library panels"))
+            } else {
+                grafana.library_panel(&uid).await.map_err(|e| e.to_string())
+            };
+            fetched.insert(uid.clone(), result);
+        }
+        match fetched.get(&uid) {
+            Some(Ok(m)) => *panel = model::resolve_library(panel, m),
+            Some(Err(e)) => notes.push(format!(
+                "Panel {} \"{}\": library panel `{uid}` could not be resolved ({e}); skipped.",
+                panel.id.map(|i| i.to_string()).unwrap_or_default(),
+                panel.title
+            )),
+            None => {}
+        }
+    }
+    let data_sources = match grafana.data_sources().await {
+        Ok(list) => list,
+        Err(e) => {
+            notes.push(format!(
+                "Data sources could not be listed ({e}); panels naming a data source by uid or name are assumed to be Prometheus when they carry PromQL."
+            ));
+            Vec::new()
+        }
+    };
+    let mut result = analyze_dashboard(&dashboard, &data_sources, prometheus, request).await?;
+    // Notes of the library panels that did not resolve replace the generic ones.
+    result.notes.retain(|n| {
+        !(n.contains("library panel") && n.ends_with("could not be resolved; skipped."))
+    });
+    notes.append(&mut result.notes);
+    result.notes = notes;
+    result.analysis.warnings = result.notes.clone();
+    Ok(result)
+}
+
+/// The dashboard's time grid: its range, the step every query ran at.
+struct Range {
+    grid: QueryRange,
+    length: Duration,
+    intervals: variables::Intervals,
+}
+
+impl Range {
+    fn of(request: &DashboardRequest) -> Result<Self, DashboardError> {
+        if request.to <= request.from {
+            return Err(DashboardError::Request(
+                "the time range is empty: `to` must be after `from`".into(),
+            ));
+        }
+        let length = (request.to - request.from)
+            .to_std()
+            .unwrap_or(Duration::from_secs(3600));
+        let step = variables::step(length, request.max_points, request.scrape_interval);
+        // Every query runs on one grid, so series of different panels align point for point.
+        let end = DateTime::from_timestamp(
+            request.to.timestamp() - request.to.timestamp().rem_euclid(step.as_secs() as i64),
+            0,
+        )
+        .unwrap_or(request.to);
+        let grid = QueryRange {
+            start: end - chrono::Duration::from_std(length).unwrap_or_default(),
+            end,
+            step,
+        };
+        let intervals = variables::Intervals {
+            interval: step,
+            scrape: request.scrape_interval,
+            range: length,
+        };
+        Ok(Self {
+            grid,
+            length,
+            intervals,
+        })
+    }
+}
+
+/// Analyse a parsed dashboard (library panels already resolved).
+pub async fn analyze_dashboard(
+    dashboard: &model::Dashboard,
+    data_sources: &[grafana::DataSourceRef],
+    prometheus: &prometheus::Client,
+    request: &DashboardRequest,
+) -> Result<DashboardAnalysis, DashboardError> {
+    let started = Instant::now();
+    let range = Range::of(request)?;
+    let mut notes = Vec::new();
+    let values =
+        resolve_variables(dashboard, prometheus, request, &range.intervals, &mut notes).await;
+    let extraction = extract::extract(
+        dashboard,
+        &values,
+        &range.intervals,
+        data_sources,
+        request.panel_ids.as_deref(),
+    );
+    notes.extend(extraction.notes.iter().cloned());
+    if let Some(ids) = &request.panel_ids {
+        let known: BTreeSet<i64> = dashboard.panels.iter().filter_map(|p| p.id).collect();
+        for id in ids.iter().filter(|i| !known.contains(i)) {
+            notes.push(format!("Panel {id} is not on the dashboard."));
+        }
+    }
+    let mut ran = read::run_queries(prometheus, &extraction.targets, &range.grid).await;
+    notes.append(&mut ran.notes);
+    if ran.targets.is_empty() {
+        if let Some(e) = ran.first_error.take() {
+            return Err(DashboardError::Prometheus(e));
+        }
+    }
+    let window = format_duration(range.length);
+    let frame = Frame {
+        uid: &dashboard.uid,
+        grid: &range.grid,
+        at: request.to,
+        window: &window,
+    };
+    let reading = read::judge_panels(&ran, &frame);
+    let mut insights = reading.insights;
+    let instances = shown_instances(&insights, &ran, &reading.flagged);
+    let use_analysis = use_method(prometheus, request, range.length, &instances, &mut notes).await;
+    if let Some(u) = &use_analysis {
+        tie_to_use(&mut insights, &u.insights);
+    }
+    let flagged_count = insights.len();
+    insights.push(summary(
+        dashboard,
+        extraction.panels,
+        &ran.targets,
+        flagged_count,
+        &notes,
+        request.to,
+        &window,
+    ));
+    sort_insights(&mut insights);
+    let mut log = std::mem::take(&mut ran.log);
+    log.stamp_offsets(started);
+    let analysis = report_model(
+        prometheus,
+        request,
+        &range,
+        instances,
+        use_analysis,
+        insights,
+        log,
+        &notes,
+    );
+    Ok(DashboardAnalysis {
+        uid: dashboard.uid.clone(),
+        title: dashboard.title.clone(),
+        panels: extraction.panels,
+        targets: ran.targets,
+        notes,
+        analysis,
+    })
+}
+
+/// The instances the findings and the flagged panels show.
+fn shown_instances(insights: &[Insight], ran: &Ran, flagged: &[usize]) -> BTreeSet<String> {
+    insights
+        .iter()
+        .filter_map(|i| i.instance.clone())
+        .chain(
+            flagged
+                .iter()
+                .flat_map(|i| ran.targets[*i].instances.iter().cloned()),
+        )
+        .collect()
+}
+
+/// The USE method over the same instances and (clamped) window.
+async fn use_method(
+    prometheus: &prometheus::Client,
+    request: &DashboardRequest,
+    length: Duration,
+    instances: &BTreeSet<String>,
+    notes: &mut Vec<String>,
+) -> Option<Analysis> {
+    if instances.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = instances.iter().cloned().collect();
+    let matcher = match Matcher::any_of("instance", &list) {
+        Ok(m) => m,
+        Err(e) => {
+            notes.push(format!(
+                "The USE Method could not select the instances: {e}"
+            ));
+            return None;
+        }
+    };
+    let mut req = AnalysisRequest::new(
+        request.to,
+        length.clamp(Duration::from_secs(300), Duration::from_secs(24 * 3600)),
+        Selector::empty().with(matcher),
+    );
+    req.methods = MethodsRequest::use_only();
+    match Box::pin(analyze_use(prometheus, catalog::builtin(), &req)).await {
+        Ok(a) => Some(a),
+        Err(e) => {
+            notes.push(format!(
+                "The USE Method could not run for {}: {e}",
+                list.join(", ")
+            ));
+            None
+        }
+    }
+}
+
+/// The report model of a dashboard: its insights and queries, the USE analysis' inventory and
+/// queries where it ran; otherwise the dashboard's own grid and the instances its panels show
+/// (nothing more is known of them).
+#[allow(clippy::too_many_arguments)]
+fn report_model(
+    prometheus: &prometheus::Client,
+    request: &DashboardRequest,
+    range: &Range,
+    instances: BTreeSet<String>,
+    use_analysis: Option<Analysis>,
+    insights: Vec<Insight>,
+    log: QueryLog,
+    notes: &[String],
+) -> Analysis {
+    let mut queries = log.queries;
+    let (timing, inventory, selector) = match use_analysis {
+        Some(u) => {
+            queries.extend(u.queries);
+            let timing = Timing {
+                window: range.length,
+                ..u.timing
+            };
+            (timing, u.inventory, u.selector)
+        }
+        None => (
+            Timing::new(request.to, range.length, Some(request.scrape_interval)),
+            Inventory::seen(instances.into_iter().collect(), request.scrape_interval),
+            String::new(),
+        ),
+    };
+    Analysis {
+        timing,
+        prometheus_url: prometheus.url().to_string(),
+        selector,
+        concurrency: prometheus.concurrency(),
+        inventory,
+        outcomes: Vec::new(),
+        insights,
+        queries,
+        warnings: notes.to_vec(),
+        workload: Vec::new(),
+        latency: None,
+        episodes: Vec::new(),
+        levels: Default::default(),
+    }
+}

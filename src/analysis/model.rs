@@ -1,0 +1,156 @@
+//! The report model: everything one analysis found, as frames, reports and agents read it.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::{
+    engine::{CheckOutcome, Episode, Levels, UnknownCheck},
+    insight::{sort_insights, Insight},
+    inventory::Inventory,
+    methods::{latency::HistogramSummary, workload::MeasureSummary},
+    prometheus::{Client, PrometheusError},
+    samples::{ExecutedQuery, QueryLog, Timing},
+};
+
+use super::{
+    plan::Plan,
+    stages::{AfterUse, BesideUse},
+    AnalysisRequest,
+};
+
+/// The result of one analysis.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Analysis {
+    /// The time grid used.
+    #[serde(skip)]
+    pub timing: Timing,
+    /// Prometheus URL (no credentials).
+    pub prometheus_url: String,
+    /// Target selector used.
+    pub selector: String,
+    /// Requests in flight to Prometheus at once at most: the configured bound, lowered to
+    /// Prometheus' cores plus one where it says how many it has.
+    pub concurrency: usize,
+    /// What Prometheus offers.
+    pub inventory: Inventory,
+    /// Per-check results, in catalog order.
+    pub outcomes: Vec<CheckOutcome>,
+    /// Findings, most urgent first (coverage insights included).
+    pub insights: Vec<Insight>,
+    /// Every query sent.
+    pub queries: Vec<ExecutedQuery>,
+    /// Prometheus warnings (partial data and the like), and what a method skipped and why.
+    pub warnings: Vec<String>,
+    /// Workload and latency measures across the selection, window against baseline.
+    #[serde(skip)]
+    pub workload: Vec<MeasureSummary>,
+    /// The histogram analysed, when one was asked for.
+    #[serde(skip)]
+    pub latency: Option<HistogramSummary>,
+    /// Every period a check's condition held, for range analyses (`range_step`).
+    #[serde(skip)]
+    pub episodes: Vec<Episode>,
+    /// Each check's worst target per instance, when the request asked to keep them.
+    #[serde(skip)]
+    pub levels: Levels,
+}
+
+impl Analysis {
+    /// Approximate bytes this analysis holds (what a cache of analyses weighs): the text of
+    /// its insights and queries, the inventory's instances, the kept observations and levels.
+    pub fn approximate_bytes(&self) -> usize {
+        const STRING: usize = std::mem::size_of::<String>();
+        let texts = |v: &[String]| v.iter().map(|s| s.len() + STRING).sum::<usize>();
+        let insights: usize = self.insights.iter().map(Insight::approximate_bytes).sum();
+        let queries: usize = self
+            .queries
+            .iter()
+            .map(ExecutedQuery::approximate_bytes)
+            .sum();
+        let outcomes: usize = self
+            .outcomes
+            .iter()
+            .map(CheckOutcome::approximate_bytes)
+            .sum();
+        let inventory = texts(&self.inventory.instances)
+            + self.inventory.missing.len() * (STRING + 64)
+            + self.inventory.collectors.len() * 128;
+        insights
+            + queries
+            + outcomes
+            + inventory
+            + self.levels.approximate_bytes()
+            + self.episodes.len() * (std::mem::size_of::<Episode>() + 64)
+            + texts(&self.warnings)
+    }
+
+    /// The outcome of `check`, if it ran.
+    pub fn outcome(&self, check: &str) -> Option<&CheckOutcome> {
+        self.outcomes.iter().find(|o| o.check == check)
+    }
+}
+
+/// Why an analysis could not run at all (single check failures are reported per check).
+#[derive(Debug, Error)]
+pub enum AnalysisError {
+    /// Prometheus could not be used.
+    #[error(transparent)]
+    Prometheus(#[from] PrometheusError),
+    /// A check id that the catalog does not have.
+    #[error("unknown check `{0}`")]
+    UnknownCheck(String),
+}
+
+impl From<UnknownCheck> for AnalysisError {
+    fn from(e: UnknownCheck) -> Self {
+        AnalysisError::UnknownCheck(e.0)
+    }
+}
+
+/// The report model from the stages' results: queries in the order the stages sent them,
+/// insights most urgent first, notices sorted once.
+pub(super) fn assemble(
+    client: &Client,
+    request: &AnalysisRequest,
+    plan: Plan,
+    after_use: AfterUse,
+    beside_use: BesideUse,
+    started: Instant,
+) -> Analysis {
+    let AfterUse {
+        inventory,
+        diagnosis,
+    } = after_use;
+    let mut insights = diagnosis.insights;
+    let mut log = plan.basics.log;
+    log.extend(diagnosis.log);
+    for output in beside_use.outputs {
+        insights.extend(output.insights);
+        log.extend(output.log);
+    }
+    sort_insights(&mut insights);
+    log.stamp_offsets(started);
+    let QueryLog {
+        queries,
+        mut warnings,
+    } = log;
+    warnings.sort();
+    warnings.dedup();
+    Analysis {
+        timing: plan.use_plan.timing,
+        prometheus_url: client.url().to_string(),
+        selector: request.selector.to_string(),
+        concurrency: client.concurrency(),
+        inventory,
+        outcomes: diagnosis.outcomes,
+        insights,
+        queries,
+        warnings,
+        workload: beside_use.workload,
+        latency: beside_use.latency,
+        episodes: diagnosis.episodes,
+        levels: diagnosis.levels,
+    }
+}

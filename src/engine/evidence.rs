@@ -1,0 +1,163 @@
+//! Evidence: the supporting numbers a check names (`[[check.evidence]]`), fetched at the end of
+//! the window for the targets it flagged only.
+
+use std::collections::HashSet;
+
+use crate::{
+    catalog::{Check, EvidenceQuery},
+    prometheus::{PrometheusError, Series},
+    promql::{Matcher, Selector},
+    samples::{Over, QueryLog, Recorder, Timing},
+};
+
+use super::execute::Finding;
+
+/// Above this many flagged instances, evidence is fetched for the whole selection rather than
+/// through a regex listing every instance.
+pub(super) const INSTANCE_REGEX_LIMIT: usize = 200;
+
+/// One evidence value: instance, device, the device it names (`device_from`), value.
+type Value = (String, Option<String>, Option<String>, f64);
+
+/// `selector` narrowed to `instances` when there are few enough to list.
+pub(super) fn narrowed(selector: &Selector, instances: &[&str]) -> Selector {
+    if instances.len() > INSTANCE_REGEX_LIMIT {
+        return selector.clone();
+    }
+    match Matcher::any_of("instance", instances) {
+        Ok(m) => selector.clone().with(m),
+        Err(_) => selector.clone(),
+    }
+}
+
+/// Fetch the check's evidence queries for the flagged targets, at the end of the window. A
+/// piece of evidence that cannot be fetched is said in the log: the finding stands without it.
+pub(super) async fn attach(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    check: &Check,
+    selector: &Selector,
+    timing: &Timing,
+    findings: &mut [Finding],
+) {
+    let mut instances: Vec<&str> = findings
+        .iter()
+        .map(|f| f.instance.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    instances.sort_unstable();
+    let narrowed = narrowed(selector, &instances).to_string();
+    let wanted: HashSet<String> = instances.iter().map(|s| s.to_string()).collect();
+    let fetches = check.evidence.iter().map(|e| {
+        let (narrowed, wanted) = (&narrowed, wanted.clone());
+        async move {
+            let mut log = QueryLog::new();
+            let values = fetch(recorder, &mut log, check, e, narrowed, timing, wanted).await;
+            (e, values, log)
+        }
+    });
+    for (e, values, fetched_log) in futures_util::future::join_all(fetches).await {
+        log.extend(fetched_log);
+        match values {
+            Ok(values) => join(e, selector, timing, findings, values),
+            Err(why) => log.warn(format!(
+                "{}: evidence `{}` is missing from its findings: {why}",
+                check.id, e.name
+            )),
+        }
+    }
+}
+
+/// Why a piece of evidence could not be fetched.
+enum Missing {
+    Template(crate::promql::template::TemplateError),
+    Prometheus(PrometheusError),
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::Template(e) => write!(f, "{e}"),
+            Missing::Prometheus(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// One evidence query's values for the `wanted` instances.
+async fn fetch(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    check: &Check,
+    evidence: &EvidenceQuery,
+    narrowed: &str,
+    timing: &Timing,
+    wanted: HashSet<String>,
+) -> Result<Vec<Value>, Missing> {
+    let promql = timing
+        .render(&evidence.query, narrowed)
+        .map_err(Missing::Template)?;
+    let device_label = check.device_label.clone();
+    let device_from = evidence.device_from.clone();
+    let collect = move |acc: &mut Vec<Value>, s: Series| {
+        let Some(instance) = s.labels.get("instance") else {
+            return;
+        };
+        if !wanted.contains(instance) {
+            return;
+        }
+        let device = device_label.as_ref().and_then(|l| s.labels.get(l)).cloned();
+        let from = device_from.as_ref().and_then(|l| s.labels.get(l)).cloned();
+        let value = s.points.last().map(|p| p.1).unwrap_or(f64::NAN);
+        acc.push((instance.clone(), device, from, value));
+    };
+    let purpose = format!("{}/{}", check.id, evidence.name);
+    let over = Over::Instant(timing.at);
+    recorder
+        .fold(log, purpose, &promql, over, Vec::new(), collect, Vec::len)
+        .await
+        .map_err(Missing::Prometheus)
+}
+
+/// Join one evidence query's values to the findings of their instance (and device).
+fn join(
+    evidence: &EvidenceQuery,
+    selector: &Selector,
+    timing: &Timing,
+    findings: &mut [Finding],
+    values: Vec<Value>,
+) {
+    for (instance, device, from, value) in values {
+        for f in findings.iter_mut().filter(|f| f.instance == instance) {
+            // Per-device evidence only joins its own device; per-instance evidence joins all.
+            if device.is_some() && f.device.is_some() && device != f.device {
+                continue;
+            }
+            f.evidence.set(&evidence.name, value);
+            if f.device.is_none() {
+                if let Some(d) = &from {
+                    f.device = Some(d.clone());
+                }
+            }
+            for q in per_instance(&[evidence.query.as_str()], selector, &instance, timing) {
+                if !f.queries.contains(&q) {
+                    f.queries.push(q);
+                }
+            }
+        }
+    }
+}
+
+/// Render `templates` for one instance of `selector`.
+pub(super) fn per_instance(
+    templates: &[&str],
+    selector: &Selector,
+    instance: &str,
+    timing: &Timing,
+) -> Vec<String> {
+    let narrowed = selector.narrowed_to(instance).to_string();
+    templates
+        .iter()
+        .filter_map(|t| timing.render(t, &narrowed).ok())
+        .collect()
+}

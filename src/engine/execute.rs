@@ -1,0 +1,373 @@
+//! Executing one check: its guard, its query (streamed and judged series by series), the
+//! evidence for the targets it flags, and its coverage rule.
+
+use std::{collections::HashMap, sync::Arc};
+
+use crate::{
+    catalog::{Check, Evaluation, Thresholds},
+    insight::Evidence,
+    prometheus::PrometheusError,
+    promql::{Matcher, Selector},
+    samples::{Over, PeerColumn, QueryLog, Recorder, Timing},
+};
+
+use super::{
+    evaluate::{Assessment, GuardPoints},
+    evidence::{self, per_instance, INSTANCE_REGEX_LIMIT},
+    guard::{self, GuardCache, GuardFailure, GuardInput, ResolvedGuard},
+    judge::{judge_series, worse_first, Feed, Judge, Verdicts},
+    levels::Column,
+    outcome::CheckOutcome,
+};
+
+/// One target a check judged past a threshold.
+#[derive(Clone, Debug)]
+pub(super) struct Finding {
+    /// The target's instance.
+    pub instance: String,
+    /// Its device, mount point or interface (from the query, or from evidence `device_from`).
+    pub device: Option<String>,
+    /// The verdict.
+    pub assessment: Assessment,
+    /// Thresholds in force.
+    pub thresholds: Thresholds,
+    /// Supporting values fetched for it.
+    pub evidence: Evidence,
+    /// The exact queries that produced it.
+    pub queries: Vec<String>,
+}
+
+/// What the plan hands a check besides the catalog entry.
+pub(super) struct Inputs<'a> {
+    /// Its guard.
+    pub guard: GuardInput,
+    /// Guards other checks already asked for (the same query, operator and value).
+    pub guards: &'a GuardCache,
+    /// Run only for these instances (a weaker fallback signal); `None` runs for all.
+    pub only: Option<Vec<String>>,
+    /// The preferred check of the fallback chain that decided `only`.
+    pub leader: Option<String>,
+    /// Guards of other checks that refer to this one's series: work out where each holds.
+    pub feeds: Vec<Feed>,
+    /// Keep per-target observations.
+    pub keep_observations: bool,
+    /// Keep each instance's worst target in a column indexed like these (sorted) instances.
+    pub levels: Option<Arc<[String]>>,
+    /// Keep each instance's highest window mean (over its devices) the same way: what the
+    /// outlier method compares across peers.
+    pub peer_values: Option<Arc<[String]>>,
+    /// Called once the check is judged, before its evidence queries: checks waiting on this
+    /// one's results need not wait for those.
+    pub on_judged: Option<&'a (dyn Fn(&mut CheckExecution) + Sync)>,
+}
+
+/// Everything one check produced.
+pub(super) struct CheckExecution {
+    /// Index of the check in the catalog.
+    pub index: usize,
+    /// Summary for reports and tables.
+    pub outcome: CheckOutcome,
+    /// Targets past a threshold.
+    pub findings: Vec<Finding>,
+    /// Instances with data, and their window mean (fallback chains only).
+    pub present: HashMap<String, f64>,
+    /// Targets the check cannot assess (coverage rule): instance → devices.
+    pub unassessable: HashMap<String, Vec<String>>,
+    /// Queries sent and notices.
+    pub log: QueryLog,
+    /// Set when the check failed because Prometheus could not be used at all.
+    pub transport_error: Option<PrometheusError>,
+    /// Per guarded check (`Inputs::feeds`): where its guard holds.
+    pub fed: HashMap<String, GuardPoints>,
+    /// Each instance's worst target, when `Inputs::levels` asked for it.
+    pub levels: Option<Column>,
+    /// Each instance's highest mean, when `Inputs::peer_values` asked for it.
+    pub peer_values: Option<PeerColumn>,
+}
+
+impl CheckExecution {
+    fn new(index: usize, check: &Check) -> Self {
+        Self {
+            index,
+            outcome: CheckOutcome::new(&check.id),
+            findings: Vec::new(),
+            present: HashMap::new(),
+            unassessable: HashMap::new(),
+            log: QueryLog::new(),
+            transport_error: None,
+            fed: HashMap::new(),
+            levels: None,
+            peer_values: None,
+        }
+    }
+
+    /// The check failed on Prometheus: a query error is the check's own, anything else means
+    /// Prometheus could not be used.
+    fn fail(&mut self, e: PrometheusError) {
+        self.outcome.error = Some(e.to_string());
+        if !e.is_query_error() {
+            self.transport_error = Some(e);
+        }
+    }
+}
+
+/// The check's identity and what it is judged against.
+pub(super) struct Target<'a> {
+    /// Index of the check in the catalog.
+    pub index: usize,
+    /// The check.
+    pub check: &'a Check,
+    /// Thresholds in force.
+    pub thresholds: Thresholds,
+    /// The analysis' target selector.
+    pub selector: &'a Selector,
+    /// The time grid.
+    pub timing: &'a Timing,
+}
+
+/// Execute one check.
+pub(super) async fn execute(
+    recorder: &Recorder<'_>,
+    target: Target<'_>,
+    mut inputs: Inputs<'_>,
+) -> CheckExecution {
+    let Target {
+        index,
+        check,
+        selector: base,
+        timing,
+        ..
+    } = target;
+    let mut run = CheckExecution::new(index, check);
+    let on_judged = inputs.on_judged.take();
+    let Some(selector) = fallback_selector(&mut run, check, base, timing, &inputs) else {
+        return run;
+    };
+    let selector_text = selector.to_string();
+    let promql = match timing.render(&check.query, &selector_text) {
+        Ok(q) => q,
+        Err(e) => {
+            run.outcome.error = Some(e.to_string());
+            return run;
+        }
+    };
+    run.outcome.query = promql.clone();
+    // The guard first: the main series are judged against it as they stream in.
+    let guard_input = std::mem::replace(&mut inputs.guard, GuardInput::None);
+    let guard = guard::resolve(
+        recorder,
+        &mut run.log,
+        inputs.guards,
+        check,
+        guard_input,
+        &selector_text,
+        timing,
+    )
+    .await;
+    let guard = match guard {
+        Ok(guard) => guard,
+        Err(GuardFailure::Prometheus(e)) => {
+            run.fail(e);
+            return run;
+        }
+        Err(GuardFailure::Unavailable(why)) => {
+            run.outcome.error = Some(why);
+            return run;
+        }
+    };
+    let judged = match judge(
+        recorder,
+        &mut run.log,
+        &target,
+        &promql,
+        guard.as_ref(),
+        inputs,
+    )
+    .await
+    {
+        Ok(judged) => judged,
+        Err(e) => {
+            run.fail(e);
+            return run;
+        }
+    };
+    keep_judged(&mut run, &target, guard.map(|g| g.template), judged);
+    if let Some(on_judged) = on_judged {
+        on_judged(&mut run);
+    }
+    if !run.findings.is_empty() && !check.evidence.is_empty() {
+        let mut findings = std::mem::take(&mut run.findings);
+        evidence::attach(recorder, &mut run.log, check, base, timing, &mut findings).await;
+        run.findings = findings;
+    }
+    unassessable(recorder, &mut run, check, &selector_text, timing).await;
+    run
+}
+
+/// The selector this check runs on: the analysis' own, or for a weaker fallback signal the
+/// instances where the preferred one needs it. `None` when it need not run at all.
+fn fallback_selector(
+    run: &mut CheckExecution,
+    check: &Check,
+    selector: &Selector,
+    timing: &Timing,
+    inputs: &Inputs<'_>,
+) -> Option<Selector> {
+    let leader = inputs.leader.as_deref().unwrap_or("a preferred signal");
+    match &inputs.only {
+        None => Some(selector.clone()),
+        Some(only) if only.is_empty() => {
+            if let Ok(q) = timing.render(&check.query, &selector.to_string()) {
+                run.outcome.query = q;
+            }
+            run.outcome.note = Some(format!(
+                "not needed: {leader} had data for every instance and found nothing"
+            ));
+            None
+        }
+        Some(only) if only.len() <= INSTANCE_REGEX_LIMIT => {
+            run.outcome.note = Some(format!(
+                "ran for the {} instance(s) where {leader} had no data or found something",
+                only.len()
+            ));
+            let names: Vec<&str> = only.iter().map(String::as_str).collect();
+            Some(match Matcher::any_of("instance", &names) {
+                Ok(m) => selector.clone().with(m),
+                Err(_) => selector.clone(),
+            })
+        }
+        Some(_) => Some(selector.clone()),
+    }
+}
+
+/// Send the check's query and judge its series as they arrive.
+async fn judge(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    target: &Target<'_>,
+    promql: &str,
+    guard: Option<&ResolvedGuard>,
+    inputs: Inputs<'_>,
+) -> Result<(Verdicts, Vec<String>), PrometheusError> {
+    let check = target.check;
+    let judge = Judge {
+        check: check.clone(),
+        thresholds: target.thresholds,
+        timing: *target.timing,
+        guard: guard.map(|g| g.points.clone()),
+        keep_observations: inputs.keep_observations,
+        levels: inputs.levels,
+        peer_values: inputs.peer_values,
+        track_presence: check.fallback.is_some(),
+        feeds: inputs.feeds,
+    };
+    let range = target.timing.range();
+    let over = match check.evaluation {
+        Evaluation::Sustained => Over::Range(&range),
+        Evaluation::Event => Over::Instant(target.timing.at),
+    };
+    let state = (judge, Verdicts::default());
+    let kept = |(_, judged): &(Judge, Verdicts)| judged.targets;
+    let (judge, mut judged) = recorder
+        .fold(
+            log,
+            check.id.clone(),
+            promql,
+            over,
+            state,
+            judge_series,
+            kept,
+        )
+        .await?;
+    judged.observations.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then_with(|| worse_first(check, a.value, b.value))
+    });
+    let feeds = judge.feeds.into_iter().map(|f| f.check).collect();
+    Ok((judged, feeds))
+}
+
+/// Keep what the series came to: the summary, levels, presence, guard masks for the checks
+/// waiting on this one, and the findings with the queries that produced them.
+fn keep_judged(
+    run: &mut CheckExecution,
+    target: &Target<'_>,
+    guard_template: Option<String>,
+    (mut judged, feeds): (Verdicts, Vec<String>),
+) {
+    let check = target.check;
+    // Each finding names the queries that produced it, narrowed to its instance: what to paste
+    // into Prometheus to see that host's numbers (a fleet-wide regex would be unreadable).
+    let templates: Vec<&str> = std::iter::once(check.query.as_str())
+        .chain(guard_template.as_deref())
+        .collect();
+    run.findings = std::mem::take(&mut judged.findings)
+        .into_iter()
+        .map(|(instance, device, assessment)| Finding {
+            queries: per_instance(&templates, target.selector, &instance, target.timing),
+            instance,
+            device,
+            assessment,
+            thresholds: target.thresholds,
+            evidence: Evidence::new(),
+        })
+        .collect();
+    run.outcome.targets = judged.targets;
+    run.outcome.breaches = judged.breaches;
+    run.outcome.worst = judged.worst;
+    run.outcome.observations = judged.observations;
+    run.levels = judged.levels;
+    run.peer_values = judged.peer_values;
+    run.present = judged.present;
+    run.fed = feeds.into_iter().zip(judged.fed).collect();
+}
+
+/// The check's coverage rule: the targets it cannot assess although its collectors run.
+async fn unassessable(
+    recorder: &Recorder<'_>,
+    run: &mut CheckExecution,
+    check: &Check,
+    selector: &str,
+    timing: &Timing,
+) {
+    let Some(rule) = &check.coverage else {
+        return;
+    };
+    let Ok(promql) = timing.render(&rule.query, selector) else {
+        return;
+    };
+    let purpose = format!("{}/coverage", check.id);
+    let samples = match recorder
+        .instant(&mut run.log, purpose, &promql, timing.at)
+        .await
+    {
+        Ok(answer) => answer.into_vector(),
+        Err(e) => {
+            run.log.warn(format!(
+                "{}: which targets it cannot assess is unknown: {e}",
+                check.id
+            ));
+            return;
+        }
+    };
+    for s in samples {
+        if let Some(instance) = s.labels.get("instance") {
+            let device = check
+                .device_label
+                .as_ref()
+                .and_then(|l| s.labels.get(l))
+                .cloned()
+                .unwrap_or_default();
+            run.unassessable
+                .entry(instance.clone())
+                .or_default()
+                .push(device);
+        }
+    }
+}
+
+/// How long a sustained condition held, for narratives ("7m").
+pub(super) fn held_text(held: std::time::Duration) -> String {
+    crate::promql::format_duration(std::time::Duration::from_secs(held.as_secs().max(1)))
+}

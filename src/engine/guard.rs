@@ -1,0 +1,189 @@
+//! Guards: the second condition a check's series must meet at the same time (`when`). Fetched
+//! once per analysis for every check that shares it, and turned into masks over the grid.
+
+use std::{collections::HashMap, sync::Arc};
+
+use crate::{
+    catalog::{Check, Direction, Evaluation},
+    prometheus::{PrometheusError, Series},
+    samples::{Over, QueryLog, Recorder, Timing},
+};
+
+use super::evaluate::{Grid, GuardPoints};
+
+/// Guards fetched during one analysis, by query, operator, value and device label.
+#[derive(Default)]
+pub(super) struct GuardCache {
+    cells: std::sync::Mutex<HashMap<String, Arc<GuardCell>>>,
+}
+
+type GuardCell = tokio::sync::OnceCell<Result<Arc<GuardPoints>, String>>;
+
+impl GuardCache {
+    fn cell(&self, promql: &str, check: &Check, op: Direction, value: f64) -> Arc<GuardCell> {
+        let key = format!(
+            "{promql}\u{1f}{op:?}\u{1f}{value}\u{1f}{:?}\u{1f}{:?}",
+            check.device_label, check.evaluation
+        );
+        match self.cells.lock() {
+            Ok(mut cells) => cells.entry(key).or_default().clone(),
+            // A poisoned lock only means another check panicked; ask Prometheus again.
+            Err(_) => Arc::new(GuardCell::new()),
+        }
+    }
+}
+
+/// The guard of a check, as the plan resolved it.
+pub(super) enum GuardInput {
+    /// No guard.
+    None,
+    /// Query this PromQL template.
+    Query(String),
+    /// Where the guard holds, worked out by the check it refers to, and that check's query
+    /// template.
+    Masks(Arc<GuardPoints>, String),
+    /// The check the guard refers to could not run.
+    Failed(String),
+}
+
+/// A resolved guard: where it holds, and the template to show among a finding's queries.
+pub(super) struct ResolvedGuard {
+    pub points: Arc<GuardPoints>,
+    pub template: String,
+}
+
+/// Why a check cannot run because of its guard.
+pub(super) enum GuardFailure {
+    /// Prometheus failed on the guard's query (this check asked).
+    Prometheus(PrometheusError),
+    /// The guard could not be had: the referenced check failed, or another check's request
+    /// for the same guard did.
+    Unavailable(String),
+}
+
+/// Work out `check`'s guard: nothing, the masks another check published, or this check's own
+/// guard query (shared through `cache` with every check that has the same guard).
+pub(super) async fn resolve(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    cache: &GuardCache,
+    check: &Check,
+    input: GuardInput,
+    selector: &str,
+    timing: &Timing,
+) -> Result<Option<ResolvedGuard>, GuardFailure> {
+    let Some(guard) = &check.when else {
+        return Ok(None);
+    };
+    let template = match input {
+        GuardInput::None => return Ok(None),
+        GuardInput::Masks(points, template) => return Ok(Some(ResolvedGuard { points, template })),
+        GuardInput::Failed(why) => {
+            let source = guard.check.as_deref().unwrap_or("its guard");
+            return Err(GuardFailure::Unavailable(format!(
+                "needs {source}, which could not run: {why}"
+            )));
+        }
+        GuardInput::Query(template) => template,
+    };
+    let promql = timing
+        .render(&template, selector)
+        .map_err(|e| GuardFailure::Unavailable(e.to_string()))?;
+    // Two checks may share a guard (packets per second for drop and error ratios): the first
+    // asks Prometheus, the other waits for its answer.
+    let cell = cache.cell(&promql, check, guard.op, guard.value);
+    let mut asked = None;
+    let shared = cell
+        .get_or_init(|| async {
+            let fetched = fetch(recorder, log, check, &promql, guard.op, guard.value, timing).await;
+            match fetched {
+                Ok(points) => Ok(Arc::new(points)),
+                Err(e) => {
+                    let message = e.to_string();
+                    asked = Some(e);
+                    Err(message)
+                }
+            }
+        })
+        .await;
+    match (asked, shared) {
+        (Some(e), _) => Err(GuardFailure::Prometheus(e)),
+        (None, Err(message)) => Err(GuardFailure::Unavailable(message.clone())),
+        (None, Ok(points)) => Ok(Some(ResolvedGuard {
+            points: points.clone(),
+            template,
+        })),
+    }
+}
+
+/// The grid points at which `op value` holds for one series: every point of a range query,
+/// or bit 0 for the value of an instant one.
+pub(super) fn hold_mask(
+    points: impl DoubleEndedIterator<Item = (i64, f64)>,
+    evaluation: Evaluation,
+    grid: &Grid,
+    op: Direction,
+    value: f64,
+) -> u64 {
+    let holds = |v: f64| v.is_finite() && op.breaches(v, value);
+    match evaluation {
+        Evaluation::Sustained => grid.mask(points.map(|(ts, v)| (ts, holds(v)))),
+        Evaluation::Event => u64::from(points.last().is_some_and(|(_, v)| holds(v))),
+    }
+}
+
+/// The key of a target in guard masks and lookups.
+pub(super) fn target_key(instance: &str, device: Option<&str>) -> String {
+    match device {
+        Some(d) => format!("{instance}\u{1f}{d}"),
+        None => instance.to_string(),
+    }
+}
+
+/// A series' points with millisecond timestamps, as the grid counts them.
+pub(super) fn millis(series: &Series) -> impl DoubleEndedIterator<Item = (i64, f64)> + '_ {
+    series
+        .points
+        .iter()
+        .map(|(ts, v)| ((ts * 1000.0).round() as i64, *v))
+}
+
+/// Fetch a guard's series and turn them into masks per target.
+async fn fetch(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    check: &Check,
+    promql: &str,
+    op: Direction,
+    value: f64,
+    timing: &Timing,
+) -> Result<GuardPoints, PrometheusError> {
+    let device_label = check.device_label.clone();
+    let grid = Grid::of(timing);
+    let evaluation = check.evaluation;
+    let collect = move |masks: &mut GuardPoints, s: Series| {
+        let Some(instance) = s.labels.get("instance") else {
+            return;
+        };
+        let device = device_label.as_ref().and_then(|l| s.labels.get(l));
+        let mask = hold_mask(millis(&s), evaluation, &grid, op, value);
+        masks.insert(target_key(instance, device.map(String::as_str)), mask);
+    };
+    let range = timing.range();
+    let over = match evaluation {
+        Evaluation::Sustained => Over::Range(&range),
+        Evaluation::Event => Over::Instant(timing.at),
+    };
+    let purpose = format!("{}/guard", check.id);
+    recorder
+        .fold(
+            log,
+            purpose,
+            promql,
+            over,
+            GuardPoints::new(),
+            collect,
+            HashMap::len,
+        )
+        .await
+}

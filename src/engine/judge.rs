@@ -1,0 +1,195 @@
+//! Judging a check's series as they stream in: each series is assessed and reduced to what the
+//! analysis keeps (findings, the worst target, optional observations, levels and peer values,
+//! guard masks for the checks that wait on this one), so memory is bounded by the findings,
+//! not by the answer.
+
+use std::{cmp::Ordering, collections::HashMap, sync::Arc};
+
+use crate::{
+    catalog::{Check, Direction, Evaluation, Thresholds},
+    prometheus::Series,
+    samples::{PeerColumn, Timing},
+};
+
+use super::{
+    evaluate::{self, guard_holds, Assessment, Grid, GuardPoints, Level},
+    guard::{hold_mask, millis, target_key},
+    levels::Column,
+    outcome::Observation,
+};
+
+/// A guard of another check that refers to this check's series.
+#[derive(Clone, Debug)]
+pub(super) struct Feed {
+    /// The guarded check.
+    pub check: String,
+    /// Its guard's operator.
+    pub op: Direction,
+    /// The value.
+    pub value: f64,
+    /// How the guarded check is evaluated (an instant check reads the last point).
+    pub evaluation: Evaluation,
+}
+
+/// What the check needs to judge series on the parser thread.
+pub(super) struct Judge {
+    pub check: Check,
+    pub thresholds: Thresholds,
+    pub timing: Timing,
+    pub guard: Option<Arc<GuardPoints>>,
+    pub keep_observations: bool,
+    /// The instances a levels column is indexed by, when one is kept.
+    pub levels: Option<Arc<[String]>>,
+    /// The instances a peer-values column is indexed by, when one is kept.
+    pub peer_values: Option<Arc<[String]>>,
+    pub track_presence: bool,
+    pub feeds: Vec<Feed>,
+}
+
+/// What the series of one check came to.
+#[derive(Default)]
+pub(super) struct Verdicts {
+    pub observations: Vec<Observation>,
+    pub findings: Vec<(String, Option<String>, Assessment)>,
+    pub targets: usize,
+    pub breaches: usize,
+    pub worst: Option<Observation>,
+    pub levels: Option<Column>,
+    pub peer_values: Option<PeerColumn>,
+    pub present: HashMap<String, f64>,
+    /// Parallel to `Judge::feeds`.
+    pub fed: Vec<GuardPoints>,
+}
+
+/// Which of two values of `check` is worse (the worse one orders first).
+pub(super) fn worse_first(check: &Check, a: f64, b: f64) -> Ordering {
+    match check.direction {
+        Direction::Above => b.total_cmp(&a),
+        Direction::Below => a.total_cmp(&b),
+    }
+}
+
+/// Judge one series on the parser thread; keep only what the analysis needs.
+pub(super) fn judge_series(state: &mut (Judge, Verdicts), series: Series) {
+    let (judge, judged) = state;
+    let check = &judge.check;
+    let Some(instance) = series.labels.get("instance") else {
+        return;
+    };
+    let device = check
+        .device_label
+        .as_ref()
+        .and_then(|l| series.labels.get(l))
+        .cloned();
+    let assessment = assess(judge, &series, instance, device.as_deref());
+    if assessment.points == 0 {
+        return;
+    }
+    judged.targets += 1;
+    if !judge.feeds.is_empty() {
+        feed(
+            judge,
+            judged,
+            &series,
+            &target_key(instance, device.as_deref()),
+        );
+    }
+    if judge.track_presence {
+        judged.present.insert(instance.clone(), assessment.mean);
+    }
+    keep(judge, judged, instance, &device, &assessment);
+    if assessment.level > Level::Ok {
+        judged.breaches += 1;
+        judged.findings.push((instance.clone(), device, assessment));
+    }
+}
+
+/// The verdict on one series, under the check's guard.
+fn assess(judge: &Judge, series: &Series, instance: &str, device: Option<&str>) -> Assessment {
+    let check = &judge.check;
+    let guard_key = target_key(instance, device);
+    let mask = |g: &GuardPoints| g.get(&guard_key).or_else(|| g.get(instance)).copied();
+    match check.evaluation {
+        Evaluation::Sustained => {
+            let grid = Grid::of(&judge.timing);
+            let guard = judge.guard.as_ref().map(|g| {
+                let mask = mask(g);
+                move |ts: i64| guard_holds(mask.as_ref(), grid.index(ts))
+            });
+            evaluate::sustained(
+                &series.points,
+                check.direction,
+                &judge.thresholds,
+                check.min_duration,
+                &judge.timing,
+                guard.as_ref().map(|g| g as &dyn Fn(i64) -> bool),
+            )
+        }
+        Evaluation::Event => {
+            let value = series.points.last().map(|p| p.1).unwrap_or(f64::NAN);
+            let guard_ok = judge
+                .guard
+                .as_ref()
+                .is_none_or(|g| guard_holds(mask(g).as_ref(), Some(0)));
+            evaluate::event(value, check.direction, &judge.thresholds, guard_ok)
+        }
+    }
+}
+
+/// Work out, for each check whose guard refers to this one, where the guard holds.
+fn feed(judge: &Judge, judged: &mut Verdicts, series: &Series, target: &str) {
+    let grid = Grid::of(&judge.timing);
+    judged.fed.resize_with(judge.feeds.len(), GuardPoints::new);
+    for (feed, masks) in judge.feeds.iter().zip(judged.fed.iter_mut()) {
+        let mask = hold_mask(millis(series), feed.evaluation, &grid, feed.op, feed.value);
+        masks.insert(target.to_string(), mask);
+    }
+}
+
+/// Keep the worst target, the observation, the instance's level and its peer value.
+fn keep(
+    judge: &Judge,
+    judged: &mut Verdicts,
+    instance: &str,
+    device: &Option<String>,
+    assessment: &Assessment,
+) {
+    let check = &judge.check;
+    let observation = Observation {
+        instance: instance.to_string(),
+        device: device.clone(),
+        value: assessment.mean,
+        peak: assessment.peak,
+        level: assessment.level,
+    };
+    let worse = judged.worst.as_ref().is_none_or(|w| {
+        observation.level > w.level
+            || (observation.level == w.level
+                && worse_first(check, observation.value, w.value) == Ordering::Less)
+    });
+    if worse {
+        judged.worst = Some(observation.clone());
+    }
+    if let Some(instances) = &judge.levels {
+        judged
+            .levels
+            .get_or_insert_with(|| Column::new(instances))
+            .record(
+                instances,
+                instance,
+                assessment.mean,
+                assessment.level,
+                |a, b| worse_first(check, a, b),
+            );
+    }
+    if let Some(instances) = &judge.peer_values {
+        // Level aside, the highest mean: a host's busiest device stands for it among peers.
+        judged
+            .peer_values
+            .get_or_insert_with(|| PeerColumn::new(instances))
+            .record_highest(instances, instance, assessment.mean);
+    }
+    if judge.keep_observations {
+        judged.observations.push(observation);
+    }
+}

@@ -1,0 +1,22 @@
+//! The layer under everything that analyses: what a query is asked over (the time grid), how
+//! it is sent and recorded (the recording client), and compact per-instance values.
+//!
+//! ```text
+//!  prometheus::Client ──► Recorder ──► samples / series, and for each query one ExecutedQuery
+//!                           │           (what, kind, series, time) in the caller's QueryLog,
+//!                           └─────────► failures and Prometheus warnings as notices
+//! ```
+//!
+//! Every stage above (the USE engine, the other methods, the dashboard reader, the inventory)
+//! queries Prometheus through a [`Recorder`], so every query is recorded exactly once and the
+//! query inspector, benchmarks and notices see the same list.
+
+mod peer_values;
+mod record;
+mod recorder;
+mod timing;
+
+pub use peer_values::{widen, PeerColumn, PeerValues};
+pub use record::{ExecutedQuery, QueryKind, QueryLog};
+pub use recorder::{Over, Recorder};
+pub use timing::{Timing, ASSUMED_SCRAPE_INTERVAL, MAX_RANGE_POINTS};
