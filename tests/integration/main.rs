@@ -3,6 +3,7 @@
 //! server for faults. Nothing is mocked.
 
 mod analysis;
+mod architecture;
 mod cli;
 mod client;
 mod dashboard;
