@@ -23,7 +23,8 @@ use crate::{
 
 use super::{
     evaluate::{Assessment, Level},
-    execute::{CheckExecution as CheckRun, Finding},
+    execute::CheckExecution as CheckRun,
+    finding::Finding,
     quality::Quality,
 };
 

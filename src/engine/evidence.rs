@@ -10,7 +10,7 @@ use crate::{
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::execute::Finding;
+use super::finding::Finding;
 
 /// Above this many flagged instances, evidence is fetched for the whole selection rather than
 /// through a regex listing every instance.

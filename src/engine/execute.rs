@@ -12,30 +12,14 @@ use crate::{
 };
 
 use super::{
-    evaluate::{Assessment, GuardPoints},
+    evaluate::GuardPoints,
     evidence::{self, per_instance, INSTANCE_REGEX_LIMIT},
+    finding::Finding,
     guard::{self, GuardCache, GuardFailure, GuardInput, ResolvedGuard},
     judge::{judge_series, worse_first, Feed, Judge, Verdicts},
     levels::Column,
     outcome::CheckOutcome,
 };
-
-/// One target a check judged past a threshold.
-#[derive(Clone, Debug)]
-pub(super) struct Finding {
-    /// The target's instance.
-    pub instance: String,
-    /// Its device, mount point or interface (from the query, or from evidence `device_from`).
-    pub device: Option<String>,
-    /// The verdict.
-    pub assessment: Assessment,
-    /// Thresholds in force.
-    pub thresholds: Thresholds,
-    /// Supporting values fetched for it.
-    pub evidence: Evidence,
-    /// The exact queries that produced it.
-    pub queries: Vec<String>,
-}
 
 /// What the plan hands a check besides the catalog entry.
 pub(super) struct Inputs<'a> {

@@ -18,6 +18,7 @@ mod diagnose;
 mod evaluate;
 mod evidence;
 mod execute;
+mod finding;
 mod guard;
 mod judge;
 pub mod levels;

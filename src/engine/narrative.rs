@@ -10,7 +10,8 @@ use crate::{
 use super::{
     diagnose::{qualified, Draft, Ref},
     evaluate::Level,
-    execute::{held_text, CheckExecution as CheckRun, Finding},
+    execute::{held_text, CheckExecution as CheckRun},
+    finding::Finding,
 };
 
 /// Build the insight for one draft.

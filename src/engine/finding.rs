@@ -1,0 +1,23 @@
+//! A target a check judged past a threshold: what diagnosis, narrative, evidence and coverage
+//! all read.
+
+use crate::{catalog::Thresholds, insight::Evidence};
+
+use super::evaluate::Assessment;
+
+/// One target a check judged past a threshold.
+#[derive(Clone, Debug)]
+pub(crate) struct Finding {
+    /// The target's instance.
+    pub instance: String,
+    /// Its device, mount point or interface (from the query, or from evidence `device_from`).
+    pub device: Option<String>,
+    /// The verdict.
+    pub assessment: Assessment,
+    /// Thresholds in force.
+    pub thresholds: Thresholds,
+    /// Supporting values fetched for it.
+    pub evidence: Evidence,
+    /// The exact queries that produced it.
+    pub queries: Vec<String>,
+}
