@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,8 +130,12 @@ func Deps() error {
 	return aptInstall(dedupe(missing)...)
 }
 
-// Lint checks formatting and lints: cargo fmt, clippy, gofmt, go vet.
+// Lint checks that the fuzz targets are in step (fuzzTargets), then formatting and lints:
+// cargo fmt, clippy, gofmt, go vet.
 func Lint() error {
+	if _, err := fuzzTargets(); err != nil {
+		return err
+	}
 	if err := run("cargo", "fmt", "--all", "--check"); err != nil {
 		return errors.New("Rust code is not formatted: run `cargo fmt --all`")
 	}
@@ -313,14 +318,89 @@ func Provisioning() error {
 	return runIn("tests/conformance", "go", "run", "./cmd/provisioning", filepath.Join("..", "..", "provisioning"))
 }
 
-// fuzzTargets are the cargo-fuzz targets in fuzz/fuzz_targets/, one per kind of outside
-// input; adding a target is one line here plus its file and seed corpus (fuzz/corpus/<name>/).
-var fuzzTargets = []string{
-	"query_json",          // query JSON from panels and the API
-	"settings",            // data source settings (jsonData, secureJsonData, URL, PEMs)
-	"prometheus_response", // whatever answers in Prometheus' place
-	"promql_render",       // label escaping: rendered selectors parse back to themselves
-	"dashboard_json",      // dashboard JSON: panels, variables, extracted PromQL
+// fuzzTargets lists the cargo-fuzz targets, one per kind of outside input: the files
+// fuzz/fuzz_targets/<name>.rs. Adding a target is its file plus its [[bin]] entry in
+// fuzz/Cargo.toml, a seed corpus in fuzz/corpus/<name>/ and a row in fuzz/README.md's table;
+// it fails, naming what is missing, when any of these is out of step (Lint runs it).
+func fuzzTargets() ([]string, error) {
+	files, err := filepath.Glob(filepath.Join("fuzz", "fuzz_targets", "*.rs"))
+	if err != nil {
+		return nil, err
+	}
+	targets := []string{}
+	for _, file := range files {
+		targets = append(targets, strings.TrimSuffix(filepath.Base(file), ".rs"))
+	}
+	sort.Strings(targets)
+	manifest, err := os.ReadFile(filepath.Join("fuzz", "Cargo.toml"))
+	if err != nil {
+		return nil, err
+	}
+	bins := cargoBins(string(manifest))
+	readme, err := os.ReadFile(filepath.Join("fuzz", "README.md"))
+	if err != nil {
+		return nil, err
+	}
+	problems := []string{}
+	if len(targets) == 0 {
+		problems = append(problems, "no fuzz/fuzz_targets/*.rs")
+	}
+	for _, target := range targets {
+		want := "fuzz_targets/" + target + ".rs"
+		if path, ok := bins[target]; !ok {
+			problems = append(problems, fmt.Sprintf("%s: no [[bin]] entry in fuzz/Cargo.toml (name = %q, path = %q)", target, target, want))
+		} else if path != want {
+			problems = append(problems, fmt.Sprintf("%s: its [[bin]] path is %q, not %q", target, path, want))
+		}
+		if countFiles(filepath.Join("fuzz", "corpus", target)) == 0 {
+			problems = append(problems, fmt.Sprintf("%s: no seed corpus in fuzz/corpus/%s/", target, target))
+		}
+		if !strings.Contains(string(readme), "| `"+target+"` |") {
+			problems = append(problems, fmt.Sprintf("%s: no row in fuzz/README.md's table", target))
+		}
+	}
+	for name, path := range bins {
+		if _, err := os.Stat(filepath.Join("fuzz", filepath.FromSlash(path))); err != nil {
+			problems = append(problems, fmt.Sprintf("[[bin]] %s in fuzz/Cargo.toml: %s does not exist", name, path))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, fmt.Errorf("fuzz targets out of step:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return targets, nil
+}
+
+// cargoBins reads the name and path of every [[bin]] table of a Cargo manifest (the simple
+// `key = "value"` lines cargo-fuzz writes).
+func cargoBins(manifest string) map[string]string {
+	bins := map[string]string{}
+	inBin := false
+	name, path := "", ""
+	flush := func() {
+		if inBin && name != "" {
+			bins[name] = path
+		}
+		name, path = "", ""
+	}
+	line := regexp.MustCompile(`^\s*(name|path)\s*=\s*"([^"]*)"`)
+	for _, l := range strings.Split(manifest, "\n") {
+		trimmed := strings.TrimSpace(l)
+		if strings.HasPrefix(trimmed, "[") {
+			flush()
+			inBin = trimmed == "[[bin]]"
+			continue
+		}
+		if m := line.FindStringSubmatch(l); inBin && m != nil {
+			if m[1] == "name" {
+				name = m[2]
+			} else {
+				path = m[2]
+			}
+		}
+	}
+	flush()
+	return bins
 }
 
 // Fuzz runs every fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz (libFuzzer, no
@@ -338,9 +418,18 @@ func Fuzz() error {
 		}
 		seconds = n
 	}
-	targets := fuzzTargets
+	targets, err := fuzzTargets()
+	if err != nil {
+		return err
+	}
 	if v := os.Getenv("FUZZ_TARGETS"); v != "" {
-		targets = strings.Split(v, ",")
+		selected := strings.Split(v, ",")
+		for _, target := range selected {
+			if !slices.Contains(targets, target) {
+				return fmt.Errorf("FUZZ_TARGETS: no fuzz target %q; the targets are %s", target, strings.Join(targets, ", "))
+			}
+		}
+		targets = selected
 	}
 	if _, err := output("cargo", "fuzz", "--version"); err != nil {
 		if err := run("cargo", "install", "cargo-fuzz", "--locked"); err != nil {

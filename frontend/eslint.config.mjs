@@ -29,6 +29,8 @@ export default defineConfig([
       'test-results/',
       'test-output/',
       'harness/out/',
+      // Generated from the backend's Rust types (src/plugin/generated_types.rs).
+      'src/generated/',
       'playwright-report/',
       'blob-report/',
       'playwright/.cache/',

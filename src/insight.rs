@@ -17,6 +17,7 @@ use serde::{
 
 /// How urgent a finding is. Ordered: `Info < Low < Medium < High < Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Context: coverage notes, healthy summaries.
@@ -79,6 +80,7 @@ impl fmt::Display for Severity {
 
 /// Which of Gregg's methodologies produced a finding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Methodology {
     /// Utilization, saturation and errors for every resource (§2.5.9).
@@ -114,6 +116,7 @@ impl Methodology {
 
 /// The resource a finding is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Component {
     /// Processors.

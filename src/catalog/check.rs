@@ -11,6 +11,7 @@ use crate::{
 
 /// Which side of a threshold is bad.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Values at or above the threshold breach it.

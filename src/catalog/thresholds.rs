@@ -12,6 +12,7 @@ use super::{check::Direction, Catalog, CatalogError};
 
 /// New warning and/or critical values for one check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdOverride {
     /// Replaces the check's warning threshold.

@@ -10,6 +10,8 @@ pub mod data;
 pub mod diagnostics;
 #[cfg(feature = "fault-hooks")]
 pub mod fault_hooks;
+#[cfg(test)]
+mod generated_types;
 pub mod instances;
 pub mod isolate;
 pub mod lenient;

@@ -25,6 +25,7 @@ const MIN_WINDOW: Duration = Duration::from_secs(30);
 
 /// The query types this data source answers (docs/frames.md has each frame contract).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename_all = "snake_case"))]
 pub enum QueryType {
     /// CPU utilization per instance as a table.
     UseSummary,
@@ -142,6 +143,7 @@ impl Default for Filters {
 
 /// One series per component or per instance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename_all = "lowercase"))]
 pub enum TimelineBy {
     /// The worst severity of each resource, across instances.
     #[default]

@@ -35,7 +35,8 @@ export class DataSource extends DataSourceWithBackend<GreggQuery, GreggOptions> 
       ...query,
       instances: query.instances === undefined ? undefined : srv.replace(query.instances, scopedVars, 'regex'),
       window: text(query.window),
-      minSeverity: text(query.minSeverity),
+      // A variable's value is a severity name, or the backend's error names `minSeverity`.
+      minSeverity: text(query.minSeverity) as GreggQuery['minSeverity'],
       histogram: text(query.histogram),
       expr: text(query.expr),
     };

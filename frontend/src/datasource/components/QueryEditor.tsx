@@ -3,23 +3,58 @@ import { QueryEditorProps } from '@grafana/data';
 import { Combobox, InlineField, InlineFieldRow, Input, MultiCombobox, TextArea } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
-import { GreggOptions, GreggQuery, QUERY_TYPES, QueryType } from '../types';
+import {
+  CheckUnit,
+  Component,
+  Direction,
+  GreggOptions,
+  GreggQuery,
+  QUERY_TYPES,
+  QueryMethodology,
+  Severity,
+} from '../types';
 
 type Props = QueryEditorProps<DataSource, GreggQuery, GreggOptions>;
 
-const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'].map((s) => ({ value: s, label: s }));
-const COMPONENTS = ['cpu', 'memory', 'disk', 'filesystem', 'network', 'system'].map((c) => ({ value: c, label: c }));
-const METHODOLOGIES = [
-  { value: 'use_method', label: 'USE method' },
-  { value: 'workload_characterization', label: 'Workload characterization' },
-  { value: 'drill_down', label: 'Drill-down' },
-  { value: 'latency_analysis', label: 'Latency analysis' },
-  { value: 'fleet_outliers', label: 'Fleet outliers' },
-];
-const UNITS = ['percent', 'ratio', 'seconds', 'ms', 'bytes', 'per_second', 'bytes_per_second', 'count'].map((u) => ({
-  value: u,
-  label: u,
-}));
+/** Options from a Record keyed by a generated union, so the compiler holds each list to the backend's. */
+function options<T extends string>(labels: Record<T, string>): Array<{ value: T; label: string }> {
+  return (Object.keys(labels) as T[]).map((value) => ({ value, label: labels[value] }));
+}
+
+const SEVERITIES = options<Severity>({
+  info: 'info',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  critical: 'critical',
+});
+const COMPONENTS = options<Component>({
+  cpu: 'cpu',
+  memory: 'memory',
+  disk: 'disk',
+  filesystem: 'filesystem',
+  network: 'network',
+  system: 'system',
+});
+const METHODOLOGIES = options<QueryMethodology>({
+  use_method: 'USE method',
+  workload_characterization: 'Workload characterization',
+  drill_down: 'Drill-down',
+  latency_analysis: 'Latency analysis',
+  fleet_outliers: 'Fleet outliers',
+});
+const UNITS = options<CheckUnit>({
+  percent: 'percent',
+  ratio: 'ratio',
+  seconds: 'seconds',
+  ms: 'ms',
+  hours: 'hours',
+  bytes: 'bytes',
+  per_second: 'per_second',
+  bytes_per_second: 'bytes_per_second',
+  count: 'count',
+});
+const DIRECTIONS = options<Direction>({ above: 'above', below: 'below' });
 
 /**
  * Query type, window and the filters every type honours (instances with template variables,
@@ -41,7 +76,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
             options={QUERY_TYPES.map((t) => ({ value: t.value, label: t.label, description: t.description }))}
             value={query.queryType ?? 'use_summary'}
             onChange={(option) => {
-              set({ queryType: option.value as QueryType });
+              set({ queryType: option.value });
               onRunQuery();
             }}
           />
@@ -74,7 +109,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
             options={COMPONENTS}
             value={query.components ?? []}
             onChange={(items) => {
-              set({ components: items.map((i) => String(i.value)) });
+              set({ components: items.map((i) => i.value) });
               onRunQuery();
             }}
           />
@@ -96,7 +131,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
             options={METHODOLOGIES}
             value={query.methodologies ?? []}
             onChange={(items) => {
-              set({ methodologies: items.map((i) => String(i.value)) });
+              set({ methodologies: items.map((i) => i.value) });
               onRunQuery();
             }}
           />
@@ -245,12 +280,9 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
             <InlineField label="Direction" labelWidth={10}>
               <Combobox
                 width={12}
-                options={[
-                  { value: 'above', label: 'above' },
-                  { value: 'below', label: 'below' },
-                ]}
+                options={DIRECTIONS}
                 value={query.direction ?? 'above'}
-                onChange={(o) => set({ direction: o.value as 'above' | 'below' })}
+                onChange={(o) => set({ direction: o.value })}
               />
             </InlineField>
             <InlineField label="Unit" labelWidth={8}>

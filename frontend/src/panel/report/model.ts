@@ -1,8 +1,16 @@
 import { DataFrame } from '@grafana/data';
 
+import type { Severity } from '../../generated/backend';
+
+export type { Severity };
+
+/** Urgency of each severity the backend has (a Record: the compiler holds it to the generated type). */
+const URGENCY: Record<Severity, number> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
+
 /** Severities, most urgent first. */
-export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export const SEVERITIES: readonly Severity[] = (Object.keys(URGENCY) as Severity[]).sort(
+  (a, b) => URGENCY[b] - URGENCY[a]
+);
 
 /** One insight, as the `insights` frame carries it (docs/frames.md). */
 export interface Insight {
