@@ -1,16 +1,23 @@
 //! Gregg Insights: Brendan Gregg's performance methodologies over Prometheus metrics.
 //!
 //! ```text
-//!  Prometheus ──► prometheus (HTTP client) ──► samples
-//!                                               │
-//!  catalog (declarative checks) ──► engine ─────┘──► insights ──► frames  (Grafana plugin)
-//!                                                            └──► report  (CLI, report panel)
+//!  Prometheus ─► prometheus (HTTP client) ─► samples (time grid, recording client)
+//!                                              │
+//!  catalog (declarative checks) ─► engine (USE) · methods (workload, drill-down, latency,
+//!                                  outliers) · dashboard (panels)   — siblings
+//!                                              │
+//!                        analysis (the pipeline: plan → judged → diagnosis → methods)
+//!                                              │
+//!                                  Analysis, the report model
+//!                                              │
+//!                   report (text, Markdown, JSON) · frames (Grafana) · plugin · CLI
 //! ```
 //!
-//! Data flows one way. `prometheus` and `catalog` know nothing of each other; `engine` joins
-//! them; `insight` depends on nothing; `frames` and `report` only render. The plugin
-//! (`plugin`, binary `gpx_gregg_insights`) and the CLI (binary `gregg-insights`) are thin
-//! shells over the same [`engine`] and [`health`] code.
+//! Data flows one way, and the layers are a rule, not a wish: `docs/ARCHITECTURE.md` lists
+//! them (`## Layers`) and the `architecture` integration test fails on any import that points
+//! up that order, on imports between siblings, and on cycles between a module's submodules.
+//! The plugin (`plugin`, binary `gpx_gregg_insights`) and the CLI (binary `gregg-insights`)
+//! are thin shells over the same [`analysis`] and [`health`] code.
 
 pub mod analysis;
 pub mod catalog;
