@@ -126,8 +126,9 @@ async fn after_use(
     );
     diagnosis.peer_values = Default::default();
     if !m.runs(Method::Use) && !m.runs(Method::Drilldown) {
-        diagnosis.insights.clear();
-        diagnosis.outcomes.clear();
+        // The checks ran only as the outlier method's peers: their findings informed the
+        // workload method's severity, but USE was not asked for, so they are not reported.
+        diagnosis.withhold_findings();
     }
     let mut peers = peers;
     peers.insights = outliers::merge(&mut diagnosis.insights, std::mem::take(&mut peers.insights));

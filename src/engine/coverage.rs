@@ -12,51 +12,19 @@ use crate::{
     samples::Timing,
 };
 
-use super::{execute::CheckExecution as CheckRun, narrative::insight_id};
+use super::{execute::CheckExecution, narrative::insight_id};
 
 /// One `coverage` insight per instance that lacks something the checks needed.
 pub(super) fn per_instance(
     catalog: &Catalog,
-    runs: &[CheckRun],
+    executions: &[CheckExecution],
     inventory: &Inventory,
     selector: &Selector,
     timing: &Timing,
 ) -> Vec<Insight> {
-    let ran: Vec<usize> = runs.iter().map(|r| r.index).collect();
-    // Fallback group → runs, to see whether another member covers an instance.
-    let mut groups: HashMap<&str, Vec<&CheckRun>> = HashMap::new();
-    for run in runs {
-        if let Some(f) = &catalog.checks()[run.index].fallback {
-            groups.entry(f.group.as_str()).or_default().push(run);
-        }
-    }
-    let covered_by_fallback = |check_index: usize, instance: &str| -> bool {
-        let check = &catalog.checks()[check_index];
-        check.fallback.as_ref().is_some_and(|f| {
-            groups.get(f.group.as_str()).is_some_and(|members| {
-                members
-                    .iter()
-                    .any(|m| m.index != check_index && m.present.contains_key(instance))
-            })
-        })
-    };
-    // instance → (check label, what is missing, devices)
-    type Unassessable<'a> = Vec<(&'a str, &'a str, &'a Vec<String>)>;
-    let mut unassessable: BTreeMap<&str, Unassessable<'_>> = BTreeMap::new();
-    for run in runs {
-        let check = &catalog.checks()[run.index];
-        let Some(rule) = &check.coverage else {
-            continue;
-        };
-        for (instance, devices) in &run.unassessable {
-            unassessable.entry(instance.as_str()).or_default().push((
-                check.label.as_str(),
-                rule.missing.as_str(),
-                devices,
-            ));
-        }
-    }
-
+    let fallbacks = FallbackCover::of(catalog, executions);
+    let unassessable = unassessable_by_instance(catalog, executions);
+    let ran: Vec<usize> = executions.iter().map(|r| r.index).collect();
     let instances: BTreeSet<&str> = inventory
         .missing
         .keys()
@@ -72,57 +40,19 @@ pub(super) fn per_instance(
                 .iter()
                 .copied()
                 .filter(|i| catalog.checks()[*i].requires.contains(&m.name))
-                .filter(|i| !covered_by_fallback(*i, instance))
+                .filter(|i| !fallbacks.covers(*i, instance))
                 .collect();
-            if affected.is_empty() {
-                continue;
-            }
-            let lost = catalog
-                .collector(&m.name)
-                .map(|c| c.lost.as_str())
-                .unwrap_or("its metrics");
-            let checks: Vec<&str> = affected
-                .iter()
-                .map(|i| catalog.checks()[*i].label.as_str())
-                .collect();
-            gap.names.push(m.name.clone());
-            gap.collectors.push((m.name.clone(), m.failing));
-            if m.failing {
-                gap.sentences.push(format!(
-                    "the {} collector fails there, so {lost} cannot be assessed ({})",
-                    m.name,
-                    checks.join(", ")
-                ));
-                gap.actions.push(format!(
-                    "see why the {} collector fails in node_exporter's log (often a kernel feature that is missing)",
-                    m.name
-                ));
-            } else {
-                gap.sentences.push(format!(
-                    "the {} collector is not enabled, so {lost} cannot be assessed ({})",
-                    m.name,
-                    checks.join(", ")
-                ));
-                gap.actions
-                    .push(format!("start node_exporter with --collector.{}", m.name));
-            }
+            gap.add_collector(catalog, m, &affected);
         }
-        for (label, missing, devs) in unassessable.get(instance).map(Vec::as_slice).unwrap_or(&[]) {
-            let devs: Vec<&str> = devs
-                .iter()
-                .map(String::as_str)
-                .filter(|d| !d.is_empty())
-                .collect();
-            gap.unassessable += devs.len().max(1);
-            gap.names.push(format!("{label} of {}", devs.join(", ")));
-            gap.sentences
-                .push(format!("{label} of {}: {missing}", devs.join(", ")));
+        for (label, missing, devices) in
+            unassessable.get(instance).map(Vec::as_slice).unwrap_or(&[])
+        {
+            gap.add_unassessable(label, missing, devices);
         }
         if !gap.sentences.is_empty() {
             groups.entry(gap).or_default().push(instance);
         }
     }
-
     let mut insights = Vec::new();
     for (gap, members) in groups {
         if members.len() > FOLD_ABOVE {
@@ -136,6 +66,61 @@ pub(super) fn per_instance(
         }
     }
     insights
+}
+
+/// Per fallback group, its executions: whether another member covers an instance.
+struct FallbackCover<'a> {
+    catalog: &'a Catalog,
+    groups: HashMap<&'a str, Vec<&'a CheckExecution>>,
+}
+
+impl<'a> FallbackCover<'a> {
+    fn of(catalog: &'a Catalog, executions: &'a [CheckExecution]) -> Self {
+        let mut groups: HashMap<&str, Vec<&CheckExecution>> = HashMap::new();
+        for execution in executions {
+            if let Some(f) = &catalog.checks()[execution.index].fallback {
+                groups.entry(f.group.as_str()).or_default().push(execution);
+            }
+        }
+        Self { catalog, groups }
+    }
+
+    /// Whether another member of check `check_index`'s fallback chain has data for `instance`.
+    fn covers(&self, check_index: usize, instance: &str) -> bool {
+        let check = &self.catalog.checks()[check_index];
+        check.fallback.as_ref().is_some_and(|f| {
+            self.groups.get(f.group.as_str()).is_some_and(|members| {
+                members
+                    .iter()
+                    .any(|m| m.index != check_index && m.present.contains_key(instance))
+            })
+        })
+    }
+}
+
+/// Per instance, what its coverage rules could not assess: (check label, what is missing,
+/// devices).
+type Unassessable<'a> = Vec<(&'a str, &'a str, &'a Vec<String>)>;
+
+fn unassessable_by_instance<'a>(
+    catalog: &'a Catalog,
+    executions: &'a [CheckExecution],
+) -> BTreeMap<&'a str, Unassessable<'a>> {
+    let mut unassessable: BTreeMap<&str, Unassessable<'_>> = BTreeMap::new();
+    for execution in executions {
+        let check = &catalog.checks()[execution.index];
+        let Some(rule) = &check.coverage else {
+            continue;
+        };
+        for (instance, devices) in &execution.unassessable {
+            unassessable.entry(instance.as_str()).or_default().push((
+                check.label.as_str(),
+                rule.missing.as_str(),
+                devices,
+            ));
+        }
+    }
+    unassessable
 }
 
 /// Above this many instances with identical gaps, one insight speaks for all of them: ten
@@ -154,6 +139,59 @@ struct Gap {
 }
 
 impl Gap {
+    /// A collector the instance lacks, and the checks it costs (none: nothing to say).
+    fn add_collector(
+        &mut self,
+        catalog: &Catalog,
+        missing: &crate::inventory::MissingCollector,
+        affected: &[usize],
+    ) {
+        if affected.is_empty() {
+            return;
+        }
+        let name = &missing.name;
+        let lost = catalog
+            .collector(name)
+            .map(|c| c.lost.as_str())
+            .unwrap_or("its metrics");
+        let checks: Vec<&str> = affected
+            .iter()
+            .map(|i| catalog.checks()[*i].label.as_str())
+            .collect();
+        self.names.push(name.clone());
+        self.collectors.push((name.clone(), missing.failing));
+        if missing.failing {
+            self.sentences.push(format!(
+                "the {name} collector fails there, so {lost} cannot be assessed ({})",
+                checks.join(", ")
+            ));
+            self.actions.push(format!(
+                "see why the {name} collector fails in node_exporter's log (often a kernel feature that is missing)"
+            ));
+        } else {
+            self.sentences.push(format!(
+                "the {name} collector is not enabled, so {lost} cannot be assessed ({})",
+                checks.join(", ")
+            ));
+            self.actions
+                .push(format!("start node_exporter with --collector.{name}"));
+        }
+    }
+
+    /// Devices a check's coverage rule says it cannot assess.
+    fn add_unassessable(&mut self, label: &str, missing: &str, devices: &[String]) {
+        let devices: Vec<&str> = devices
+            .iter()
+            .map(String::as_str)
+            .filter(|d| !d.is_empty())
+            .collect();
+        self.unassessable += devices.len().max(1);
+        self.names
+            .push(format!("{label} of {}", devices.join(", ")));
+        self.sentences
+            .push(format!("{label} of {}: {missing}", devices.join(", ")));
+    }
+
     fn action(&self) -> String {
         let mut action = if self.actions.is_empty() {
             "Nothing is broken: these signals are just not measurable with the metrics exported."
@@ -285,11 +323,15 @@ fn fleet_insight(gap: &Gap, members: &[&str], selector: &Selector, timing: &Timi
 }
 
 /// One `info` insight per check that could not run, saying why.
-pub(super) fn failed_checks(catalog: &Catalog, runs: &[CheckRun], timing: &Timing) -> Vec<Insight> {
-    runs.iter()
-        .filter_map(|run| {
-            let error = run.outcome.error.as_ref()?;
-            let check = &catalog.checks()[run.index];
+pub(super) fn failed_checks(
+    catalog: &Catalog,
+    executions: &[CheckExecution],
+    timing: &Timing,
+) -> Vec<Insight> {
+    executions.iter()
+        .filter_map(|execution| {
+            let error = execution.outcome.error.as_ref()?;
+            let check = &catalog.checks()[execution.index];
             Some(Insight {
                 id: format!("check_failed:{}", check.id),
                 timestamp: timing.at,
@@ -303,9 +345,9 @@ pub(super) fn failed_checks(catalog: &Catalog, runs: &[CheckRun], timing: &Timin
                 evidence: Evidence::new(),
                 root_cause: "The query failed in Prometheus (a timeout, a limit, or an unsupported function); every other check ran.".to_string(),
                 immediate_action: "Run the query below in Prometheus to see the error, and raise the data source timeout or narrow the target selector if it timed out.".to_string(),
-                investigation_steps: vec![format!("Run in Prometheus: {}", run.outcome.query)],
+                investigation_steps: vec![format!("Run in Prometheus: {}", execution.outcome.query)],
                 long_term_fix: "Keep Prometheus sized for the fleet it serves, or restrict the analysis with a target selector.".to_string(),
-                related_metrics: vec![run.outcome.query.clone()],
+                related_metrics: vec![execution.outcome.query.clone()],
                 confidence: 95.0,
                 book_reference: None,
                 instance: None,
@@ -316,4 +358,79 @@ pub(super) fn failed_checks(catalog: &Catalog, runs: &[CheckRun], timing: &Timin
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        engine::fixtures::{catalog, execution, timing},
+        inventory::MissingCollector,
+    };
+
+    /// `n` instances all lacking the cpu collector, with cpu.utilization run.
+    fn gaps(n: usize) -> Vec<Insight> {
+        let instances: Vec<String> = (0..n).map(|i| format!("host-{i:02}:9100")).collect();
+        let mut inventory = Inventory::seen(instances.clone(), std::time::Duration::from_secs(15));
+        for i in &instances {
+            inventory.missing.insert(
+                i.clone(),
+                vec![MissingCollector {
+                    name: "cpu".into(),
+                    failing: false,
+                }],
+            );
+        }
+        let runs = [execution("cpu.utilization", &[])];
+        per_instance(catalog(), &runs, &inventory, &Selector::empty(), &timing())
+    }
+
+    #[test]
+    fn a_few_instances_get_an_insight_each() {
+        let insights = gaps(3);
+        assert_eq!(insights.len(), 3, "{insights:#?}");
+        let i = &insights[0];
+        assert_eq!(i.issue_type, IssueType::Coverage);
+        assert_eq!(i.instance.as_deref(), Some("host-00:9100"));
+        assert!(
+            i.observation.contains("cpu collector is not enabled"),
+            "{}",
+            i.observation
+        );
+        assert!(
+            i.immediate_action.contains("--collector.cpu"),
+            "{}",
+            i.immediate_action
+        );
+    }
+
+    #[test]
+    fn many_instances_with_the_same_gaps_share_one_insight() {
+        let insights = gaps(FOLD_ABOVE + 2);
+        assert_eq!(insights.len(), 1, "{insights:#?}");
+        assert_eq!(insights[0].instance, None);
+        assert!(
+            insights[0]
+                .observation
+                .contains(&(FOLD_ABOVE + 2).to_string()),
+            "{}",
+            insights[0].observation
+        );
+    }
+
+    #[test]
+    fn a_collector_no_check_that_ran_needs_is_not_a_gap() {
+        let instances = vec!["host-00:9100".to_string()];
+        let mut inventory = Inventory::seen(instances, std::time::Duration::from_secs(15));
+        inventory.missing.insert(
+            "host-00:9100".into(),
+            vec![MissingCollector {
+                name: "pressure".into(),
+                failing: true,
+            }],
+        );
+        let runs = [execution("cpu.utilization", &[])];
+        let insights = per_instance(catalog(), &runs, &inventory, &Selector::empty(), &timing());
+        assert!(insights.is_empty(), "{insights:#?}");
+    }
 }

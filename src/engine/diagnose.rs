@@ -23,12 +23,12 @@ use crate::{
 
 use super::{
     evaluate::{Assessment, Level},
-    execute::CheckExecution as CheckRun,
+    execute::CheckExecution,
     finding::Finding,
     quality::Quality,
 };
 
-/// A reference to one finding: (run, finding) indices.
+/// A reference to one finding: (execution, finding) indices.
 pub(super) type Ref = (usize, usize);
 
 /// What to tell, before the narrative is written.
@@ -64,134 +64,200 @@ pub(super) enum Draft {
     },
 }
 
-fn check_of<'c>(catalog: &'c Catalog, runs: &[CheckRun], r: Ref) -> &'c Check {
-    &catalog.checks()[runs[r.0].index]
+/// The corroborating values of fallback chains, per (execution, instance): each other
+/// member's (evidence name, value, breached).
+type Corroboration = HashMap<(usize, String), Vec<(String, f64, bool)>>;
+
+/// What the rules read: the executions, their catalog entries, data quality and the grid.
+struct Rules<'a> {
+    catalog: &'a Catalog,
+    executions: &'a [CheckExecution],
+    quality: &'a HashMap<String, Quality>,
+    timing: &'a Timing,
+    corroboration: Corroboration,
 }
 
-fn finding(runs: &[CheckRun], r: Ref) -> &Finding {
-    &runs[r.0].findings[r.1]
+impl<'a> Rules<'a> {
+    fn check(&self, r: Ref) -> &'a Check {
+        &self.catalog.checks()[self.executions[r.0].index]
+    }
+
+    fn finding(&self, r: Ref) -> &'a Finding {
+        &self.executions[r.0].findings[r.1]
+    }
+
+    /// A base confidence lowered for weak evidence (gaps, resets, short windows).
+    fn adjusted(&self, r: Ref, base: f64) -> f64 {
+        let f = self.finding(r);
+        adjust(
+            base,
+            self.quality.get(&f.instance).copied().unwrap_or_default(),
+            &f.assessment,
+            self.timing,
+            self.check(r).evaluation,
+        )
+    }
+
+    /// How many other members of `r`'s fallback chain breached too.
+    fn agreeing(&self, r: Ref) -> usize {
+        self.corroboration
+            .get(&(r.0, self.finding(r).instance.clone()))
+            .map(|c| c.iter().filter(|(_, _, breach)| *breach).count())
+            .unwrap_or(0)
+    }
+
+    /// The other members' values, as evidence.
+    fn corroborating_values(&self, r: Ref) -> Vec<(String, f64)> {
+        self.corroboration
+            .get(&(r.0, self.finding(r).instance.clone()))
+            .map(|c| c.iter().map(|(n, v, _)| (n.clone(), *v)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The finding's part in a bottleneck: its signal on a time-shared resource, else none.
+    fn role(&self, r: Ref) -> Option<UseSignal> {
+        let check = self.check(r);
+        let time_shared = self
+            .catalog
+            .component(check.component)
+            .is_some_and(|s| s.time_shared);
+        (!check.standalone && time_shared).then_some(check.signal)
+    }
+
+    /// The severity a finding's level maps to in its check.
+    fn severity_of(&self, r: Ref) -> Severity {
+        let check = self.check(r);
+        match self.finding(r).assessment.level {
+            Level::Critical => check.severity.critical,
+            _ => check.severity.warning,
+        }
+    }
 }
 
-/// Build the drafts for every finding of `runs`.
+/// Build the drafts for every finding of `executions`.
 pub(super) fn diagnose(
     catalog: &Catalog,
-    runs: &[CheckRun],
+    executions: &[CheckExecution],
     quality: &HashMap<String, Quality>,
     timing: &Timing,
 ) -> Vec<Draft> {
-    let (suppressed, corroboration) = fallback_choices(catalog, runs);
-    let active: Vec<Ref> = runs
+    let (suppressed, corroboration) = fallback_choices(catalog, executions);
+    let rules = Rules {
+        catalog,
+        executions,
+        quality,
+        timing,
+        corroboration,
+    };
+    let active: Vec<Ref> = executions
         .iter()
         .enumerate()
-        .flat_map(|(ri, run)| (0..run.findings.len()).map(move |fi| (ri, fi)))
-        .filter(|r| !suppressed.contains(&(r.0, finding(runs, *r).instance.clone())))
+        .flat_map(|(ri, execution)| (0..execution.findings.len()).map(move |fi| (ri, fi)))
+        .filter(|r| !suppressed.contains(&(r.0, rules.finding(*r).instance.clone())))
         .collect();
-
-    let adjusted = |r: Ref, base: f64| -> f64 {
-        let f = finding(runs, r);
-        let check = check_of(catalog, runs, r);
-        adjust(
-            base,
-            quality.get(&f.instance).copied().unwrap_or_default(),
-            &f.assessment,
-            timing,
-            check.evaluation,
-        )
-    };
-    let agreeing = |r: Ref| -> usize {
-        corroboration
-            .get(&(r.0, finding(runs, r).instance.clone()))
-            .map(|c| c.iter().filter(|(_, _, breach)| *breach).count())
-            .unwrap_or(0)
-    };
-    let corroborating_values = |r: Ref| -> Vec<(String, f64)> {
-        corroboration
-            .get(&(r.0, finding(runs, r).instance.clone()))
-            .map(|c| c.iter().map(|(n, v, _)| (n.clone(), *v)).collect())
-            .unwrap_or_default()
-    };
-
-    let mut drafts = Vec::new();
     let mut consumed: HashSet<Ref> = HashSet::new();
-    let time_shared = |c: Component| catalog.component(c).is_some_and(|s| s.time_shared);
-    let role = |r: Ref| {
-        let check = check_of(catalog, runs, r);
-        if check.standalone || !time_shared(check.component) {
-            None
-        } else {
-            Some(check.signal)
-        }
-    };
+    let mut drafts = bottlenecks(&rules, &active, &mut consumed);
+    // Everything left: errors one by one; utilization and saturation grouped per target.
+    let rest: Vec<Ref> = active
+        .iter()
+        .copied()
+        .filter(|r| !consumed.contains(r))
+        .collect();
+    drafts.extend(
+        group_per_target(&rules, &rest)
+            .into_iter()
+            .map(|group| group_draft(&rules, &group)),
+    );
+    drafts
+}
 
+/// Utilization of a time-shared resource with the saturation that agrees on the same target:
+/// a bottleneck (high, critical if either is critical). Utilization alone is busy, not a
+/// bottleneck: medium at most.
+fn bottlenecks(rules: &Rules<'_>, active: &[Ref], consumed: &mut HashSet<Ref>) -> Vec<Draft> {
+    let mut drafts = Vec::new();
     for &u in active
         .iter()
-        .filter(|r| role(**r) == Some(UseSignal::Utilization))
+        .filter(|r| rules.role(**r) == Some(UseSignal::Utilization))
     {
-        let uf = finding(runs, u);
-        let ucheck = check_of(catalog, runs, u);
+        let (uf, ucheck) = (rules.finding(u), rules.check(u));
         let matches: Vec<Ref> = active
             .iter()
             .copied()
-            .filter(|s| role(*s) == Some(UseSignal::Saturation))
-            .filter(|s| check_of(catalog, runs, *s).component == ucheck.component)
+            .filter(|s| rules.role(*s) == Some(UseSignal::Saturation))
+            .filter(|s| rules.check(*s).component == ucheck.component)
             .filter(|s| {
-                let sf = finding(runs, *s);
+                let sf = rules.finding(*s);
                 sf.instance == uf.instance && (sf.device.is_none() || sf.device == uf.device)
             })
             .collect();
-        if matches.is_empty() {
-            let confidence = adjusted(u, ucheck.confidence);
-            let base = match uf.assessment.level {
-                Level::Critical => Severity::Medium,
-                _ => Severity::Low,
-            };
-            drafts.push(Draft::Single {
-                finding: u,
-                severity: cap(base, confidence),
-                confidence,
-                corroboration: Vec::new(),
-                also: Vec::new(),
-            });
-            consumed.insert(u);
-            continue;
-        }
-        let strongest = matches
-            .iter()
-            .map(|s| check_of(catalog, runs, *s).confidence)
-            .fold(0.0, f64::max);
-        let extra = matches.iter().map(|s| agreeing(*s)).sum::<usize>() + matches.len() - 1;
-        let base = (ucheck.confidence + strongest) / 2.0 + 5.0 * extra as f64;
-        let confidence = adjusted(u, base.min(99.0));
-        let critical = std::iter::once(u)
-            .chain(matches.iter().copied())
-            .any(|r| finding(runs, r).assessment.level == Level::Critical);
-        let severity = if critical {
-            Severity::Critical
-        } else {
-            Severity::High
-        };
         consumed.insert(u);
         consumed.extend(matches.iter().copied());
-        let corroboration = matches
-            .iter()
-            .flat_map(|s| corroborating_values(*s))
-            .collect();
-        drafts.push(Draft::Bottleneck {
-            component: ucheck.component,
-            utilization: u,
-            saturation: matches,
-            severity: cap(severity, confidence),
-            confidence,
-            corroboration,
+        drafts.push(if matches.is_empty() {
+            busy(rules, u)
+        } else {
+            bottleneck(rules, u, matches)
         });
     }
+    drafts
+}
 
-    // Everything left: errors one by one; utilization and saturation grouped per target.
+/// Utilization past its threshold without saturation: low, medium when critical.
+fn busy(rules: &Rules<'_>, u: Ref) -> Draft {
+    let confidence = rules.adjusted(u, rules.check(u).confidence);
+    let base = match rules.finding(u).assessment.level {
+        Level::Critical => Severity::Medium,
+        _ => Severity::Low,
+    };
+    Draft::Single {
+        finding: u,
+        severity: cap(base, confidence),
+        confidence,
+        corroboration: Vec::new(),
+        also: Vec::new(),
+    }
+}
+
+/// Utilization `u` and the saturation findings that agree with it.
+fn bottleneck(rules: &Rules<'_>, u: Ref, matches: Vec<Ref>) -> Draft {
+    let ucheck = rules.check(u);
+    let strongest = matches
+        .iter()
+        .map(|s| rules.check(*s).confidence)
+        .fold(0.0, f64::max);
+    let extra = matches.iter().map(|s| rules.agreeing(*s)).sum::<usize>() + matches.len() - 1;
+    let base = (ucheck.confidence + strongest) / 2.0 + 5.0 * extra as f64;
+    let confidence = rules.adjusted(u, base.min(99.0));
+    let critical = std::iter::once(u)
+        .chain(matches.iter().copied())
+        .any(|r| rules.finding(r).assessment.level == Level::Critical);
+    let severity = if critical {
+        Severity::Critical
+    } else {
+        Severity::High
+    };
+    let corroboration = matches
+        .iter()
+        .flat_map(|s| rules.corroborating_values(*s))
+        .collect();
+    Draft::Bottleneck {
+        component: ucheck.component,
+        utilization: u,
+        saturation: matches,
+        severity: cap(severity, confidence),
+        confidence,
+        corroboration,
+    }
+}
+
+/// Errors, standalone checks and distinct resources one by one; other findings of one
+/// resource on one target together.
+fn group_per_target(rules: &Rules<'_>, rest: &[Ref]) -> Vec<Vec<Ref>> {
     let mut groups: Vec<Vec<Ref>> = Vec::new();
-    for &r in active.iter().filter(|r| !consumed.contains(r)) {
-        let check = check_of(catalog, runs, r);
-        let f = finding(runs, r);
-        let distinct = catalog
+    for &r in rest {
+        let (check, f) = (rules.check(r), rules.finding(r));
+        let distinct = rules
+            .catalog
             .component(check.component)
             .is_some_and(|c| c.distinct_resources);
         if check.signal == UseSignal::Errors || check.standalone || distinct {
@@ -199,9 +265,7 @@ pub(super) fn diagnose(
             continue;
         }
         let same_target = groups.iter_mut().find(|g| {
-            let first = g[0];
-            let fc = check_of(catalog, runs, first);
-            let ff = finding(runs, first);
+            let (fc, ff) = (rules.check(g[0]), rules.finding(g[0]));
             fc.signal != UseSignal::Errors
                 && !fc.standalone
                 && fc.component == check.component
@@ -213,59 +277,49 @@ pub(super) fn diagnose(
             None => groups.push(vec![r]),
         }
     }
-    for group in groups {
-        let severity_of = |r: Ref| {
-            let check = check_of(catalog, runs, r);
-            match finding(runs, r).assessment.level {
-                Level::Critical => check.severity.critical,
-                _ => check.severity.warning,
-            }
-        };
-        // The lead: utilization first (it names the resource's state), then the most severe.
-        let lead = *group
-            .iter()
-            .max_by(|a, b| {
-                let ua = check_of(catalog, runs, **a).signal == UseSignal::Utilization;
-                let ub = check_of(catalog, runs, **b).signal == UseSignal::Utilization;
-                ua.cmp(&ub)
-                    .then(severity_of(**a).cmp(&severity_of(**b)))
-                    .then(b.cmp(a))
-            })
-            .unwrap_or(&group[0]);
-        let also: Vec<Ref> = group.iter().copied().filter(|r| *r != lead).collect();
-        let check = check_of(catalog, runs, lead);
-        let agreeing_signals = agreeing(lead) + also.len();
-        let base = (check.confidence + 5.0 * agreeing_signals as f64).min(99.0);
-        let confidence = adjusted(lead, base);
-        let severity = group
-            .iter()
-            .map(|r| severity_of(*r))
-            .max()
-            .unwrap_or(Severity::Info);
-        drafts.push(Draft::Single {
-            finding: lead,
-            severity: cap(severity, confidence),
-            confidence,
-            corroboration: corroborating_values(lead),
-            also,
-        });
+    groups
+}
+
+/// One group's draft: led by its utilization finding (it names the resource's state), else
+/// the most severe; the others join it.
+fn group_draft(rules: &Rules<'_>, group: &[Ref]) -> Draft {
+    let lead = *group
+        .iter()
+        .max_by(|a, b| {
+            let ua = rules.check(**a).signal == UseSignal::Utilization;
+            let ub = rules.check(**b).signal == UseSignal::Utilization;
+            ua.cmp(&ub)
+                .then(rules.severity_of(**a).cmp(&rules.severity_of(**b)))
+                .then(b.cmp(a))
+        })
+        .unwrap_or(&group[0]);
+    let also: Vec<Ref> = group.iter().copied().filter(|r| *r != lead).collect();
+    let agreeing_signals = rules.agreeing(lead) + also.len();
+    let base = (rules.check(lead).confidence + 5.0 * agreeing_signals as f64).min(99.0);
+    let confidence = rules.adjusted(lead, base);
+    let severity = group
+        .iter()
+        .map(|r| rules.severity_of(*r))
+        .max()
+        .unwrap_or(Severity::Info);
+    Draft::Single {
+        finding: lead,
+        severity: cap(severity, confidence),
+        confidence,
+        corroboration: rules.corroborating_values(lead),
+        also,
     }
-    drafts
 }
 
 /// Per fallback group and instance, the best-ranked check with data speaks. Returns the
-/// (run, instance) pairs to suppress and, for the speaking ones, the other members' values.
-#[allow(clippy::type_complexity)]
+/// (execution, instance) pairs to suppress and, for the speaking ones, the other members' values.
 fn fallback_choices(
     catalog: &Catalog,
-    runs: &[CheckRun],
-) -> (
-    HashSet<(usize, String)>,
-    HashMap<(usize, String), Vec<(String, f64, bool)>>,
-) {
+    executions: &[CheckExecution],
+) -> (HashSet<(usize, String)>, Corroboration) {
     let mut groups: HashMap<&str, Vec<(u8, usize)>> = HashMap::new();
-    for (ri, run) in runs.iter().enumerate() {
-        if let Some(f) = &catalog.checks()[run.index].fallback {
+    for (ri, execution) in executions.iter().enumerate() {
+        if let Some(f) = &catalog.checks()[execution.index].fallback {
             groups
                 .entry(f.group.as_str())
                 .or_default()
@@ -273,24 +327,24 @@ fn fallback_choices(
         }
     }
     let mut suppressed = HashSet::new();
-    let mut corroboration: HashMap<(usize, String), Vec<(String, f64, bool)>> = HashMap::new();
+    let mut corroboration = Corroboration::new();
     for members in groups.values_mut() {
         members.sort();
         let instances: HashSet<&String> = members
             .iter()
-            .flat_map(|(_, ri)| runs[*ri].present.keys())
+            .flat_map(|(_, ri)| executions[*ri].present.keys())
             .collect();
         for instance in instances {
             let Some(&(_, chosen)) = members
                 .iter()
-                .find(|(_, ri)| runs[*ri].present.contains_key(instance))
+                .find(|(_, ri)| executions[*ri].present.contains_key(instance))
             else {
                 continue;
             };
             for &(_, ri) in members.iter().filter(|(_, ri)| *ri != chosen) {
                 suppressed.insert((ri, instance.clone()));
-                if let Some(v) = runs[ri].present.get(instance) {
-                    let check = &catalog.checks()[runs[ri].index];
+                if let Some(v) = executions[ri].present.get(instance) {
+                    let check = &catalog.checks()[executions[ri].index];
                     let breach = check.direction.breaches(*v, check.warning);
                     corroboration
                         .entry((chosen, instance.clone()))
@@ -366,6 +420,104 @@ pub(super) fn qualified(metric: &str, qualifier: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::fixtures::{catalog, execution, timing};
+
+    const HOST: &str = "db-1:9100";
+
+    fn drafts(executions: &[CheckExecution], quality: &HashMap<String, Quality>) -> Vec<Draft> {
+        diagnose(catalog(), executions, quality, &timing())
+    }
+
+    fn severity(draft: &Draft) -> Severity {
+        match draft {
+            Draft::Single { severity, .. } | Draft::Bottleneck { severity, .. } => *severity,
+        }
+    }
+
+    #[test]
+    fn busy_alone_is_low_and_at_most_medium() {
+        for (level, want) in [
+            (Level::Warning, Severity::Low),
+            (Level::Critical, Severity::Medium),
+        ] {
+            let runs = [execution("cpu.utilization", &[(HOST, None, level, 90.0)])];
+            let d = drafts(&runs, &HashMap::new());
+            assert_eq!(d.len(), 1, "{d:?}");
+            assert!(matches!(d[0], Draft::Single { .. }), "{d:?}");
+            assert_eq!(severity(&d[0]), want, "{level:?}");
+        }
+    }
+
+    #[test]
+    fn utilization_with_saturation_on_the_same_host_is_a_bottleneck() {
+        let runs = [
+            execution("cpu.utilization", &[(HOST, None, Level::Warning, 90.0)]),
+            execution("cpu.saturation.psi", &[(HOST, None, Level::Warning, 15.0)]),
+        ];
+        let d = drafts(&runs, &HashMap::new());
+        assert_eq!(d.len(), 1, "one story, not two: {d:?}");
+        match &d[0] {
+            Draft::Bottleneck {
+                component,
+                utilization,
+                saturation,
+                severity,
+                ..
+            } => {
+                assert_eq!(*component, Component::Cpu);
+                assert_eq!(*utilization, (0, 0));
+                assert_eq!(saturation, &vec![(1, 0)]);
+                assert_eq!(*severity, Severity::High);
+            }
+            other => panic!("not a bottleneck: {other:?}"),
+        }
+        // Either side critical makes it critical.
+        let runs = [
+            execution("cpu.utilization", &[(HOST, None, Level::Critical, 99.0)]),
+            execution("cpu.saturation.psi", &[(HOST, None, Level::Warning, 15.0)]),
+        ];
+        assert_eq!(
+            severity(&drafts(&runs, &HashMap::new())[0]),
+            Severity::Critical
+        );
+    }
+
+    #[test]
+    fn saturation_on_another_host_does_not_make_a_bottleneck() {
+        let runs = [
+            execution("cpu.utilization", &[(HOST, None, Level::Warning, 90.0)]),
+            execution(
+                "cpu.saturation.psi",
+                &[("db-2:9100", None, Level::Warning, 15.0)],
+            ),
+        ];
+        let d = drafts(&runs, &HashMap::new());
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d.iter().all(|d| matches!(d, Draft::Single { .. })), "{d:?}");
+    }
+
+    #[test]
+    fn weak_evidence_lowers_confidence_and_caps_severity() {
+        let runs = [
+            execution("cpu.utilization", &[(HOST, None, Level::Critical, 99.0)]),
+            execution("cpu.saturation.psi", &[(HOST, None, Level::Critical, 40.0)]),
+        ];
+        let clean = drafts(&runs, &HashMap::new());
+        let poor = HashMap::from([(
+            HOST.to_string(),
+            Quality {
+                completeness: 0.1,
+                resets: 3.0,
+            },
+        )]);
+        let weak = drafts(&runs, &poor);
+        let confidence = |d: &Draft| match d {
+            Draft::Single { confidence, .. } | Draft::Bottleneck { confidence, .. } => *confidence,
+        };
+        assert_eq!(severity(&clean[0]), Severity::Critical);
+        assert!(confidence(&weak[0]) < confidence(&clean[0]), "{weak:?}");
+        assert!(severity(&weak[0]) <= Severity::Medium, "{weak:?}");
+    }
 
     #[test]
     fn caps_and_qualified_names() {

@@ -70,7 +70,7 @@ pub(super) struct CheckExecution {
 }
 
 impl CheckExecution {
-    fn new(index: usize, check: &Check) -> Self {
+    pub(super) fn new(index: usize, check: &Check) -> Self {
         Self {
             index,
             outcome: CheckOutcome::new(&check.id),

@@ -19,6 +19,8 @@ mod evaluate;
 mod evidence;
 mod execute;
 mod finding;
+#[cfg(test)]
+mod fixtures;
 mod guard;
 mod judge;
 pub mod levels;
@@ -156,6 +158,15 @@ pub struct Diagnosis {
     pub episodes: Vec<Episode>,
     /// The queries sent (quality first, then each check's in catalog order) and notices.
     pub log: QueryLog,
+}
+
+impl Diagnosis {
+    /// Keep the findings and per-check results out of the report (the checks ran for
+    /// another method's sake).
+    pub fn withhold_findings(&mut self) {
+        self.insights.clear();
+        self.outcomes.clear();
+    }
 }
 
 /// Stage two: diagnose the judged checks (fallback chains, bottlenecks, severity), write the

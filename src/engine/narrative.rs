@@ -10,14 +10,14 @@ use crate::{
 use super::{
     diagnose::{qualified, Draft, Ref},
     evaluate::Level,
-    execute::{held_text, CheckExecution as CheckRun},
+    execute::{held_text, CheckExecution},
     finding::Finding,
 };
 
 /// Build the insight for one draft.
 pub(super) fn insight(
     catalog: &Catalog,
-    runs: &[CheckRun],
+    executions: &[CheckExecution],
     draft: &Draft,
     selector: &Selector,
     timing: &Timing,
@@ -30,8 +30,8 @@ pub(super) fn insight(
             corroboration,
             also,
         } => {
-            let check = &catalog.checks()[runs[finding.0].index];
-            let f = &runs[finding.0].findings[finding.1];
+            let check = &catalog.checks()[executions[finding.0].index];
+            let f = &executions[finding.0].findings[finding.1];
             let mut insight = single(check, f, selector, timing);
             insight.severity = *severity;
             insight.confidence = *confidence;
@@ -41,8 +41,8 @@ pub(super) fn insight(
             if !also.is_empty() {
                 let mut parts = Vec::new();
                 for r in also {
-                    let other = &catalog.checks()[runs[r.0].index];
-                    let of = &runs[r.0].findings[r.1];
+                    let other = &catalog.checks()[executions[r.0].index];
+                    let of = &executions[r.0].findings[r.1];
                     insight.evidence.set(&other.metric, of.assessment.value);
                     parts.push(format!(
                         "{} {} ({})",
@@ -74,7 +74,7 @@ pub(super) fn insight(
         } => {
             let mut insight = bottleneck(
                 catalog,
-                runs,
+                executions,
                 *component,
                 *utilization,
                 saturation,
@@ -185,7 +185,7 @@ fn single(check: &Check, f: &Finding, selector: &Selector, timing: &Timing) -> I
 #[allow(clippy::too_many_arguments)]
 fn bottleneck(
     catalog: &Catalog,
-    runs: &[CheckRun],
+    executions: &[CheckExecution],
     component: crate::insight::Component,
     utilization: Ref,
     saturation: &[Ref],
@@ -193,8 +193,8 @@ fn bottleneck(
     confidence: f64,
     timing: &Timing,
 ) -> Insight {
-    let check_of = |r: Ref| &catalog.checks()[runs[r.0].index];
-    let finding_of = |r: Ref| &runs[r.0].findings[r.1];
+    let check_of = |r: Ref| &catalog.checks()[executions[r.0].index];
+    let finding_of = |r: Ref| &executions[r.0].findings[r.1];
     let ucheck = check_of(utilization);
     let u = finding_of(utilization);
     let spec = catalog
@@ -228,27 +228,7 @@ fn bottleneck(
         )
     };
 
-    let mut evidence = Evidence::new()
-        .with(&ucheck.metric, u.assessment.value)
-        .with(qualified(&ucheck.metric, "peak"), u.assessment.peak)
-        .with("held_seconds", u.assessment.held.as_secs_f64());
-    let mut related = u.queries.clone();
-    for (name, value) in u.evidence.iter() {
-        evidence.set(name, value);
-    }
-    for r in saturation {
-        let c = check_of(*r);
-        let f = finding_of(*r);
-        evidence.set(&c.metric, f.assessment.value);
-        if c.evaluation == Evaluation::Sustained {
-            evidence.set(qualified(&c.metric, "peak"), f.assessment.peak);
-        }
-        for q in &f.queries {
-            if !related.contains(q) {
-                related.push(q.clone());
-            }
-        }
-    }
+    let (evidence, related) = bottleneck_evidence(catalog, executions, utilization, saturation);
     let check_id = format!("{component}.bottleneck");
     let (
         title,
@@ -304,7 +284,42 @@ fn bottleneck(
     }
 }
 
-/// `check:instance[:device]`: the same problem on the same target keeps its id across runs.
+/// A bottleneck's evidence (utilization, its peak and how long it held, every saturation
+/// signal and the utilization's own evidence) and the queries that produced it.
+fn bottleneck_evidence(
+    catalog: &Catalog,
+    executions: &[CheckExecution],
+    utilization: Ref,
+    saturation: &[Ref],
+) -> (Evidence, Vec<String>) {
+    let check_of = |r: Ref| &catalog.checks()[executions[r.0].index];
+    let finding_of = |r: Ref| &executions[r.0].findings[r.1];
+    let (ucheck, u) = (check_of(utilization), finding_of(utilization));
+    let mut evidence = Evidence::new()
+        .with(&ucheck.metric, u.assessment.value)
+        .with(qualified(&ucheck.metric, "peak"), u.assessment.peak)
+        .with("held_seconds", u.assessment.held.as_secs_f64());
+    let mut related = u.queries.clone();
+    for (name, value) in u.evidence.iter() {
+        evidence.set(name, value);
+    }
+    for r in saturation {
+        let c = check_of(*r);
+        let f = finding_of(*r);
+        evidence.set(&c.metric, f.assessment.value);
+        if c.evaluation == Evaluation::Sustained {
+            evidence.set(qualified(&c.metric, "peak"), f.assessment.peak);
+        }
+        for q in &f.queries {
+            if !related.contains(q) {
+                related.push(q.clone());
+            }
+        }
+    }
+    (evidence, related)
+}
+
+/// `check:instance[:device]`: the same problem on the same target keeps its id across executions.
 pub(super) fn insight_id(check: &str, instance: &str, device: Option<&str>) -> String {
     match device {
         Some(d) => format!("{check}:{instance}:{d}"),
@@ -318,4 +333,85 @@ pub(super) fn reflow(text: &str) -> String {
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        engine::fixtures::{catalog, execution, timing},
+        insight::Severity,
+    };
+
+    fn busy(evidence: &[(&str, f64)]) -> Insight {
+        let mut run = execution(
+            "cpu.utilization",
+            &[("db-1:9100", None, Level::Warning, 97.04)],
+        );
+        for (name, value) in evidence {
+            run.findings[0].evidence.set(*name, *value);
+        }
+        let draft = Draft::Single {
+            finding: (0, 0),
+            severity: Severity::Low,
+            confidence: 85.0,
+            corroboration: Vec::new(),
+            also: Vec::new(),
+        };
+        insight(catalog(), &[run], &draft, &Selector::empty(), &timing())
+    }
+
+    fn texts(i: &Insight) -> Vec<&str> {
+        let mut all = vec![
+            i.title.as_str(),
+            i.observation.as_str(),
+            i.root_cause.as_str(),
+            i.immediate_action.as_str(),
+            i.long_term_fix.as_str(),
+        ];
+        all.extend(i.investigation_steps.iter().map(String::as_str));
+        all
+    }
+
+    #[test]
+    fn templates_are_filled_from_the_finding_and_its_evidence() {
+        let i = busy(&[
+            ("cpu_count", 8.0),
+            ("steal_percent", 1.2),
+            ("iowait_percent", 0.5),
+        ]);
+        assert_eq!(
+            i.title,
+            "CPU busy on db-1:9100: 97.0% utilized, no saturation yet"
+        );
+        assert!(i.observation.contains("peak 97.0%"), "{}", i.observation);
+        assert!(i.observation.contains("over 8 CPUs"), "{}", i.observation);
+        assert!(
+            i.observation.contains("warning threshold of 80%"),
+            "{}",
+            i.observation
+        );
+        assert!(
+            i.observation.contains("of the last 10m"),
+            "{}",
+            i.observation
+        );
+        assert_eq!(i.severity, Severity::Low);
+        assert_eq!(i.instance.as_deref(), Some("db-1:9100"));
+        assert!(
+            i.related_metrics
+                .iter()
+                .any(|q| q.contains(r#"instance="db-1:9100""#)),
+            "the queries name the host: {:?}",
+            i.related_metrics
+        );
+    }
+
+    #[test]
+    fn missing_evidence_never_leaves_a_placeholder() {
+        let i = busy(&[]);
+        for text in texts(&i) {
+            assert!(!text.contains("${"), "unfilled placeholder in {text:?}");
+        }
+    }
 }

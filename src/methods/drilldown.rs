@@ -12,7 +12,6 @@ use futures_util::future::join_all;
 
 use super::{host_of, hosts_matcher, instant, Context, Output};
 use crate::{
-    catalog::format_evidence,
     catalog::NextLevel,
     insight::{Insight, IssueType, Methodology, Severity},
     promql::{format_duration, template},
@@ -241,9 +240,4 @@ pub async fn attach(ctx: &Context<'_>, insights: &mut [Insight]) -> Output {
         }
     }
     output
-}
-
-/// Format one item value with its level's unit (for reports).
-pub fn format_item(level: &NextLevel, item: &Item) -> String {
-    format_evidence(&level.evidence, item.value)
 }

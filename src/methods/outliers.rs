@@ -236,3 +236,108 @@ pub fn merge(insights: &mut [Insight], outliers: Vec<Insight>) -> Vec<Insight> {
     }
     own
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insight::Component;
+
+    fn insight(
+        methodology: Methodology,
+        component: Component,
+        instance: &str,
+        severity: Severity,
+    ) -> Insight {
+        Insight {
+            id: format!("{methodology:?}:{instance}"),
+            timestamp: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("valid"),
+            methodology,
+            component,
+            issue_type: IssueType::Saturation,
+            use_signal: None,
+            severity,
+            title: "t".into(),
+            observation: format!("{methodology:?} on {instance}."),
+            evidence: Evidence::new()
+                .with("peer_median_percent", 20.0)
+                .with("robust_z_ratio", 9.5)
+                .with("cpu_utilization_percent", 97.0),
+            root_cause: String::new(),
+            immediate_action: String::new(),
+            investigation_steps: Vec::new(),
+            long_term_fix: String::new(),
+            related_metrics: Vec::new(),
+            confidence: 80.0,
+            book_reference: None,
+            instance: Some(instance.to_string()),
+            device: None,
+            check: "cpu.utilization".into(),
+            started_at: None,
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn an_outlier_joins_the_use_finding_of_its_host_and_resource() {
+        let mut use_findings = vec![insight(
+            Methodology::UseMethod,
+            Component::Cpu,
+            "db-1:9100",
+            Severity::High,
+        )];
+        use_findings[0].evidence = Evidence::new().with("cpu_utilization_percent", 97.0);
+        let outlier = insight(
+            Methodology::FleetOutliers,
+            Component::Cpu,
+            "db-1:9100",
+            Severity::Medium,
+        );
+        let own = merge(&mut use_findings, vec![outlier]);
+        assert!(own.is_empty(), "{own:#?}");
+        let merged = &use_findings[0];
+        assert!(
+            merged
+                .observation
+                .ends_with("Peer comparison: FleetOutliers on db-1:9100."),
+            "{}",
+            merged.observation
+        );
+        assert_eq!(merged.evidence.get("peer_median_percent"), Some(20.0));
+        assert_eq!(merged.evidence.get("robust_z_ratio"), Some(9.5));
+        assert_eq!(merged.severity, Severity::High, "the USE verdict stands");
+    }
+
+    #[test]
+    fn outliers_without_a_matching_finding_stay_their_own() {
+        let mut use_findings = vec![
+            insight(
+                Methodology::UseMethod,
+                Component::Cpu,
+                "db-2:9100",
+                Severity::High,
+            ),
+            insight(
+                Methodology::UseMethod,
+                Component::Memory,
+                "db-1:9100",
+                Severity::High,
+            ),
+            insight(
+                Methodology::UseMethod,
+                Component::Cpu,
+                "db-1:9100",
+                Severity::Info,
+            ),
+        ];
+        let before = use_findings.clone();
+        let outlier = insight(
+            Methodology::FleetOutliers,
+            Component::Cpu,
+            "db-1:9100",
+            Severity::Medium,
+        );
+        let own = merge(&mut use_findings, vec![outlier.clone()]);
+        assert_eq!(own, vec![outlier]);
+        assert_eq!(use_findings, before);
+    }
+}
