@@ -373,6 +373,9 @@ fn summary(measure: &Measure, fold: &Fold, error: Option<String>) -> MeasureSumm
     }
 }
 
+/// The insight about one target's material change: the change in words, then what explains it
+/// (yesterday's value, a USE finding on the host, the top contributors), then the measure's own
+/// narrative with the target filled in.
 fn insight(
     ctx: &Context<'_>,
     measure: &Measure,
@@ -380,69 +383,214 @@ fn insight(
     who: &[Contributors],
     findings: &[Insight],
 ) -> Insight {
-    let c = &change.comparison;
-    let unit = measure.unit();
-    let window = format_duration(ctx.timing.window);
-    let target = match &change.device {
-        Some(d) => format!("{} {d}", change.instance),
-        None => change.instance.clone(),
-    };
-    let since = c.since.map(|s| s - ctx.timing.rate.as_secs_f64() / 2.0);
-    let since_text = since
-        .and_then(time_of)
-        .map(|t| format!(" since about {}", t.format("%H:%M UTC")))
-        .unwrap_or_default();
-    let factor_text = if c.up {
-        format!("×{:.1}", c.ratio)
-    } else {
-        format!("to {:.2}×", c.ratio)
-    };
-    let verb = if c.up { "rose" } else { "fell" };
-    let is_latency = measure.methodology == Methodology::LatencyAnalysis;
-    let mut title = format!(
-        "{} {verb} {factor_text} on {target}{since_text}",
-        capitalise(&measure.label)
-    );
-    let mut observation = format!(
-        "{} {verb} from {} (median of the previous {window}) to {} (median of the last {window}), {factor_text}{since_text}; {:.0}% of the window's points are at the new level.",
-        capitalise(&measure.label),
-        unit.format(c.baseline),
-        unit.format(c.window),
-        100.0 * c.held,
-    );
-    let mut severity = Severity::Low;
-    let mut confidence = 45.0 + 40.0 * c.held;
-    let daily = change.yesterday.is_some_and(|y| {
-        let r = c.window / y.max(measure.floor / 10.0).max(1e-9);
-        r < measure.factor && r > 1.0 / measure.factor
-    });
-    if let Some(y) = change.yesterday {
-        if daily {
-            observation.push_str(&format!(
-                " Yesterday at this time it was {} too: this looks like the daily pattern, not a new workload.",
-                unit.format(y)
-            ));
-            severity = Severity::Info;
-            confidence -= 20.0;
-        } else {
-            observation.push_str(&format!(" Yesterday at this time: {}.", unit.format(y)));
-            confidence += 5.0;
-        }
-    }
-    // A change on a resource with a USE finding on the same host is its likely cause.
-    let related = findings.iter().find(|f| {
-        f.methodology == Methodology::UseMethod
-            && f.component == measure.component
-            && f.severity >= Severity::Medium
-            && f.instance.as_deref() == Some(change.instance.as_str())
-    });
-    if let Some(f) = related.filter(|_| !daily) {
-        severity = Severity::Medium;
-        observation.push_str(&format!(
+    // The change is dated half a rate interval before the first point that shows it.
+    let since = change
+        .comparison
+        .since
+        .map(|s| s - ctx.timing.rate.as_secs_f64() / 2.0);
+    let mut draft = Draft::headline(ctx, measure, change, since);
+    let daily = is_daily_pattern(measure, change);
+    draft.compare_with_yesterday(measure, change, daily);
+    if let Some(f) = likely_cause(measure, change, findings).filter(|_| !daily) {
+        draft.severity = Severity::Medium;
+        draft.observation.push_str(&format!(
             " It coincides with \"{}\" on the same host, which it likely explains.",
             f.title
         ));
     }
+    draft.add_contributors(change, who);
+    draft
+        .steps
+        .extend(measure.investigation_steps.iter().map(|s| fill(s, change)));
+    draft.into_insight(ctx, measure, change, since)
+}
+
+/// A change's insight being written: the parts the sections of [`insight`] add to or change.
+/// Evidence keeps the order its values are set in (the report's order), and the observation
+/// reads in the order its sentences are added, so the sections run in a fixed order.
+struct Draft {
+    title: String,
+    observation: String,
+    severity: Severity,
+    confidence: f64,
+    evidence: Evidence,
+    steps: Vec<String>,
+    related_metrics: Vec<String>,
+}
+
+impl Draft {
+    /// The change in words (`Disk writes rose ×3.1 on db-1:9100 since about 14:05 UTC`) and in
+    /// numbers, low severity, the confidence from how much of the window holds the new level,
+    /// and the measure's query narrowed to the target to graph it.
+    fn headline(
+        ctx: &Context<'_>,
+        measure: &Measure,
+        change: &Change,
+        since: Option<f64>,
+    ) -> Draft {
+        let c = &change.comparison;
+        let unit = measure.unit();
+        let window = format_duration(ctx.timing.window);
+        let target = match &change.device {
+            Some(d) => format!("{} {d}", change.instance),
+            None => change.instance.clone(),
+        };
+        let since_text = since
+            .and_then(time_of)
+            .map(|t| format!(" since about {}", t.format("%H:%M UTC")))
+            .unwrap_or_default();
+        let factor_text = if c.up {
+            format!("×{:.1}", c.ratio)
+        } else {
+            format!("to {:.2}×", c.ratio)
+        };
+        let verb = if c.up { "rose" } else { "fell" };
+        let label = capitalise(&measure.label);
+        Draft {
+            title: format!("{label} {verb} {factor_text} on {target}{since_text}"),
+            observation: format!(
+                "{label} {verb} from {} (median of the previous {window}) to {} (median of the last {window}), {factor_text}{since_text}; {:.0}% of the window's points are at the new level.",
+                unit.format(c.baseline),
+                unit.format(c.window),
+                100.0 * c.held,
+            ),
+            severity: Severity::Low,
+            confidence: 45.0 + 40.0 * c.held,
+            evidence: change_evidence(measure, change),
+            steps: Vec::new(),
+            related_metrics: vec![ctx
+                .timing
+                .render(
+                    &measure.query,
+                    &ctx.selector.narrowed_to(&change.instance).to_string(),
+                )
+                .unwrap_or_default()],
+        }
+    }
+
+    /// Yesterday's value at this time, if known: the same level (`daily`) makes the change the
+    /// daily pattern (informational, less sure); a different one makes it surer.
+    fn compare_with_yesterday(&mut self, measure: &Measure, change: &Change, daily: bool) {
+        let Some(y) = change.yesterday else {
+            return;
+        };
+        let unit = measure.unit();
+        if daily {
+            self.observation.push_str(&format!(
+                " Yesterday at this time it was {} too: this looks like the daily pattern, not a new workload.",
+                unit.format(y)
+            ));
+            self.severity = Severity::Info;
+            self.confidence -= 20.0;
+        } else {
+            self.observation
+                .push_str(&format!(" Yesterday at this time: {}.", unit.format(y)));
+            self.confidence += 5.0;
+        }
+    }
+
+    /// Who is behind the change, per contributor level: a sentence each, the first level's top
+    /// item in the title and its items as evidence, and each level's commands and query.
+    fn add_contributors(&mut self, change: &Change, who: &[Contributors]) {
+        if who.is_empty() {
+            return;
+        }
+        let sentences: Vec<String> = who
+            .iter()
+            .map(|(level, items, _)| drilldown::sentence(level, items))
+            .collect();
+        self.observation
+            .push_str(&format!(" Top contributors — {}.", sentences.join("; ")));
+        if let Some((level, items, _)) = who.first() {
+            self.title.push_str(&format!(", mostly {}", items[0].name));
+            for item in items.iter() {
+                self.evidence
+                    .set(drilldown::evidence_name(level, &item.name), item.value);
+            }
+        }
+        for (level, items, query) in who {
+            self.steps.extend(drilldown::commands(
+                level,
+                &items[0].name,
+                Some(&change.instance),
+                change.device.as_deref(),
+            ));
+            self.related_metrics.push(query.to_string());
+        }
+    }
+
+    /// The finished insight, with the measure's narrative for this target.
+    fn into_insight(
+        self,
+        ctx: &Context<'_>,
+        measure: &Measure,
+        change: &Change,
+        since: Option<f64>,
+    ) -> Insight {
+        Insight {
+            id: match &change.device {
+                Some(d) => format!("{}:{}:{d}", measure.id, change.instance),
+                None => format!("{}:{}", measure.id, change.instance),
+            },
+            timestamp: ctx.timing.at,
+            methodology: measure.methodology,
+            component: measure.component,
+            issue_type: if measure.methodology == Methodology::LatencyAnalysis {
+                IssueType::Latency
+            } else {
+                IssueType::Anomaly
+            },
+            use_signal: None,
+            severity: self.severity,
+            title: self.title,
+            observation: self.observation,
+            evidence: self.evidence,
+            root_cause: fill(&measure.root_cause, change),
+            immediate_action: fill(&measure.immediate_action, change),
+            investigation_steps: self.steps,
+            long_term_fix: fill(&measure.long_term_fix, change),
+            related_metrics: self.related_metrics,
+            confidence: self.confidence.clamp(10.0, 95.0),
+            book_reference: Some(measure.book_reference.clone()),
+            instance: Some(change.instance.clone()),
+            device: change.device.clone(),
+            check: measure.id.clone(),
+            started_at: since.and_then(time_of),
+            ended_at: Some(ctx.timing.at),
+        }
+    }
+}
+
+/// Whether yesterday's value at this time is within the measure's factor of the window's: then
+/// the change is the daily pattern, not a new workload. The floor keeps a near-zero yesterday
+/// from making any value look like a change.
+fn is_daily_pattern(measure: &Measure, change: &Change) -> bool {
+    let c = &change.comparison;
+    change.yesterday.is_some_and(|y| {
+        let r = c.window / y.max(measure.floor / 10.0).max(1e-9);
+        r < measure.factor && r > 1.0 / measure.factor
+    })
+}
+
+/// A change on a resource with a USE finding (medium or worse) on the same host is its likely
+/// cause.
+fn likely_cause<'f>(
+    measure: &Measure,
+    change: &Change,
+    findings: &'f [Insight],
+) -> Option<&'f Insight> {
+    findings.iter().find(|f| {
+        f.methodology == Methodology::UseMethod
+            && f.component == measure.component
+            && f.severity >= Severity::Medium
+            && f.instance.as_deref() == Some(change.instance.as_str())
+    })
+}
+
+/// The numbers behind a change: both medians, their ratio, the share of the window at the new
+/// level, and yesterday's value if known.
+fn change_evidence(measure: &Measure, change: &Change) -> Evidence {
+    let c = &change.comparison;
     let mut evidence = Evidence::new()
         .with(format!("baseline_{}", measure.metric), c.baseline)
         .with(format!("window_{}", measure.metric), c.window)
@@ -451,72 +599,13 @@ fn insight(
     if let Some(y) = change.yesterday {
         evidence.set(format!("yesterday_{}", measure.metric), y);
     }
-    let mut steps = Vec::new();
-    let mut related_metrics = vec![ctx
-        .timing
-        .render(
-            &measure.query,
-            &ctx.selector.narrowed_to(&change.instance).to_string(),
-        )
-        .unwrap_or_default()];
-    if !who.is_empty() {
-        let sentences: Vec<String> = who
-            .iter()
-            .map(|(level, items, _)| drilldown::sentence(level, items))
-            .collect();
-        observation.push_str(&format!(" Top contributors — {}.", sentences.join("; ")));
-        if let Some((level, items, _)) = who.first() {
-            title.push_str(&format!(", mostly {}", items[0].name));
-            for item in items.iter() {
-                evidence.set(drilldown::evidence_name(level, &item.name), item.value);
-            }
-        }
-        for (level, items, query) in who {
-            steps.extend(drilldown::commands(
-                level,
-                &items[0].name,
-                Some(&change.instance),
-                change.device.as_deref(),
-            ));
-            related_metrics.push(query.to_string());
-        }
-    }
-    let fill = |text: &str| {
-        text.replace("${instance}", &change.instance)
-            .replace("${device}", change.device.as_deref().unwrap_or(""))
-    };
-    steps.extend(measure.investigation_steps.iter().map(|s| fill(s)));
-    Insight {
-        id: match &change.device {
-            Some(d) => format!("{}:{}:{d}", measure.id, change.instance),
-            None => format!("{}:{}", measure.id, change.instance),
-        },
-        timestamp: ctx.timing.at,
-        methodology: measure.methodology,
-        component: measure.component,
-        issue_type: if is_latency {
-            IssueType::Latency
-        } else {
-            IssueType::Anomaly
-        },
-        use_signal: None,
-        severity,
-        title,
-        observation,
-        evidence,
-        root_cause: fill(&measure.root_cause),
-        immediate_action: fill(&measure.immediate_action),
-        investigation_steps: steps,
-        long_term_fix: fill(&measure.long_term_fix),
-        related_metrics,
-        confidence: confidence.clamp(10.0, 95.0),
-        book_reference: Some(measure.book_reference.clone()),
-        instance: Some(change.instance.clone()),
-        device: change.device.clone(),
-        check: measure.id.clone(),
-        started_at: since.and_then(time_of),
-        ended_at: Some(ctx.timing.at),
-    }
+    evidence
+}
+
+/// A narrative text of the measure with the change's `${instance}` and `${device}` filled in.
+fn fill(text: &str, change: &Change) -> String {
+    text.replace("${instance}", &change.instance)
+        .replace("${device}", change.device.as_deref().unwrap_or(""))
 }
 
 /// A series' instance and, for per-device measures, its device.
