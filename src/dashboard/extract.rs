@@ -12,7 +12,7 @@ use promql_parser::{
 };
 
 use super::{
-    model::{Dashboard, DataSourceRef, FieldConfig, Panel},
+    model::{Dashboard, DataSourceRef, FieldConfig, Panel, Target},
     variables::{self, Intervals, Values},
 };
 use crate::grafana::DataSourceRef as KnownDataSource;
@@ -76,165 +76,241 @@ pub fn extract(
     data_sources: &[KnownDataSource],
     panel_ids: Option<&[i64]>,
 ) -> Extraction {
-    let mut out = Extraction::default();
+    let mut reader = Reader {
+        dashboard,
+        intervals,
+        data_sources,
+        out: Extraction::default(),
+        skipped_targets: 0,
+    };
     if dashboard.panels_cut > 0 {
-        out.notes.push(format!(
+        reader.out.notes.push(format!(
             "The dashboard has more than {} panels; {} panel(s) beyond that were not read.",
             super::model::MAX_PANELS,
             dashboard.panels_cut
         ));
     }
-    let mut skipped_targets = 0usize;
     for panel in &dashboard.panels {
         if let Some(ids) = panel_ids {
             if !panel.id.is_some_and(|id| ids.contains(&id)) {
                 continue;
             }
         }
-        out.panels += 1;
+        reader.panel(panel, values);
+    }
+    reader.finish()
+}
+
+/// The state of one extraction: what every panel is read against (the dashboard, its
+/// built-ins, the known data sources) and what has been gathered so far. A struct rather than
+/// arguments because every step below adds to the same notes and the same target count.
+struct Reader<'a> {
+    dashboard: &'a Dashboard,
+    intervals: &'a Intervals,
+    data_sources: &'a [KnownDataSource],
+    out: Extraction,
+    /// Runnable targets past [`MAX_TARGETS`]: counted, and noted once at the end.
+    skipped_targets: usize,
+}
+
+/// One copy of a panel: the `var=value` it shows (`None` for an unrepeated panel) and the
+/// variable values it is read with.
+type PanelCopy = (Option<String>, Values);
+
+impl Reader<'_> {
+    /// Read one panel: notes for a library panel that was not resolved and for a panel of
+    /// another data source type, else the targets of every copy of it.
+    fn panel(&mut self, panel: &Panel, values: &Values) {
+        self.out.panels += 1;
         let name = describe(panel);
         if panel.library_uid.is_some() && panel.targets.is_empty() {
-            out.notes.push(format!(
+            self.out.notes.push(format!(
                 "{name}: library panel `{}` could not be resolved; skipped.",
                 panel.library_uid.as_deref().unwrap_or("")
             ));
-            continue;
+            return;
         }
-        let panel_kind = kind(&panel.datasource, dashboard, data_sources, true);
+        let panel_kind = kind(&panel.datasource, self.dashboard, self.data_sources, true);
         if let Kind::Other(t) = &panel_kind {
             if !panel.targets.is_empty() {
-                out.notes.push(format!(
+                self.out.notes.push(format!(
                     "{name}: data source type `{t}` is not Prometheus; skipped."
                 ));
             }
-            continue;
+            return;
         }
-        // Repeated panels: one copy per value of the repeat variable.
-        let copies: Vec<(Option<String>, Values)> = match &panel.repeat {
-            None => vec![(None, values.clone())],
-            Some(var) => {
-                let each = values.each(var);
-                if each.is_empty() {
-                    vec![(None, values.clone())]
-                } else {
-                    if each.len() > MAX_REPEATS {
-                        out.notes.push(format!(
-                            "{name}: repeats over {} values of ${var}; only the first {MAX_REPEATS} were analysed.",
-                            each.len()
-                        ));
-                    }
-                    each.into_iter()
-                        .take(MAX_REPEATS)
-                        .map(|v| {
-                            let mut one = values.clone();
-                            one.set(var, variables::Value::Single(v.clone()));
-                            (Some(format!("{var}={v}")), one)
-                        })
-                        .collect()
-                }
-            }
-        };
-        for (copy, values) in copies {
-            let title = variables::interpolate(&panel.title, &values, intervals).text;
-            let title = match &copy {
-                Some(c) if !title.contains(c.split('=').nth(1).unwrap_or("\u{0}")) => {
-                    format!("{title} ({c})")
-                }
-                _ => title,
-            };
-            for target in &panel.targets {
-                if target.hide {
-                    continue;
-                }
+        for (copy, values) in self.copies(panel, &name, values) {
+            let title = copy_title(panel, copy.as_deref(), &values, self.intervals);
+            for target in panel.targets.iter().filter(|t| !t.hide) {
                 let label = format!("{name} query {}", target.ref_id);
-                let target_kind = match (&panel_kind, &target.datasource) {
-                    (_, DataSourceRef::Inherit) => panel_kind.clone(),
-                    (_, ds) => kind(ds, dashboard, data_sources, false),
-                };
-                match &target_kind {
-                    Kind::Other(t) => {
-                        out.notes.push(format!(
-                            "{label}: data source type `{t}` is not Prometheus; skipped."
-                        ));
-                        continue;
-                    }
-                    Kind::Mixed => {
-                        out.notes.push(format!(
-                            "{label}: no data source of its own in a mixed panel; skipped."
-                        ));
-                        continue;
-                    }
-                    Kind::Unknown(_) | Kind::Prometheus => {}
-                }
-                let Some(expr) = target.expr.as_deref().filter(|e| !e.trim().is_empty()) else {
-                    if let Kind::Unknown(what) = &target_kind {
-                        out.notes.push(format!(
-                            "{label}: data source {what} is unknown and the target has no PromQL; skipped."
-                        ));
-                    }
-                    continue;
-                };
-                let interval = panel
-                    .min_interval
-                    .as_deref()
-                    .and_then(|i| crate::promql::parse_duration(i).ok())
-                    .map(|min| Intervals {
-                        interval: intervals.interval.max(min),
-                        ..*intervals
-                    })
-                    .unwrap_or(*intervals);
-                let interpolated = variables::interpolate(expr, &values, &interval);
-                if !interpolated.unknown.is_empty() {
-                    out.notes.push(format!(
-                        "{label}: unknown variable(s) {} in `{}`; skipped.",
-                        interpolated
-                            .unknown
-                            .iter()
-                            .map(|u| format!("${u}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        one_line(expr)
-                    ));
-                    continue;
-                }
-                let parsed = match promql::parse(&interpolated.text) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        out.notes.push(format!(
-                            "{label}: the PromQL does not parse ({}): `{}`; skipped.",
-                            one_line(&e),
-                            one_line(&interpolated.text)
-                        ));
-                        continue;
-                    }
-                };
-                if out.targets.len() >= MAX_TARGETS {
-                    skipped_targets += 1;
-                    continue;
-                }
-                let mut selects = Selects::default();
-                selects.walk(&parsed);
-                out.targets.push(Extracted {
-                    panel_id: panel.id,
-                    panel_title: title.clone(),
-                    panel_kind: panel.kind.clone(),
-                    ref_id: target.ref_id.clone(),
-                    original: expr.to_string(),
-                    promql: parsed.to_string(),
-                    metrics: selects.metrics.into_iter().collect(),
-                    instances: selects.instances.into_iter().collect(),
-                    legend: target.legend.clone(),
-                    field: panel.field.clone(),
-                });
+                self.target(panel, &panel_kind, &title, &label, target, &values);
             }
         }
     }
-    if skipped_targets > 0 {
-        out.notes.push(format!(
-            "Only the first {MAX_TARGETS} queries were run; {skipped_targets} more were skipped (choose panels with panelIds / --panel)."
-        ));
+
+    /// Repeated panels: one copy per value of the repeat variable (at most [`MAX_REPEATS`],
+    /// noted when cut); a panel that does not repeat, or repeats over a variable with no
+    /// values, is one copy read with the dashboard's values.
+    fn copies(&mut self, panel: &Panel, name: &str, values: &Values) -> Vec<PanelCopy> {
+        let Some(var) = &panel.repeat else {
+            return vec![(None, values.clone())];
+        };
+        let each = values.each(var);
+        if each.is_empty() {
+            return vec![(None, values.clone())];
+        }
+        if each.len() > MAX_REPEATS {
+            self.out.notes.push(format!(
+                "{name}: repeats over {} values of ${var}; only the first {MAX_REPEATS} were analysed.",
+                each.len()
+            ));
+        }
+        each.into_iter()
+            .take(MAX_REPEATS)
+            .map(|v| {
+                let mut one = values.clone();
+                one.set(var, variables::Value::Single(v.clone()));
+                (Some(format!("{var}={v}")), one)
+            })
+            .collect()
     }
-    out
+
+    /// One target of one copy of a panel: kept when its data source may be Prometheus and its
+    /// PromQL interpolates and parses, else noted; counted past [`MAX_TARGETS`].
+    fn target(
+        &mut self,
+        panel: &Panel,
+        panel_kind: &Kind,
+        title: &str,
+        label: &str,
+        target: &Target,
+        values: &Values,
+    ) {
+        let target_kind = match &target.datasource {
+            DataSourceRef::Inherit => panel_kind.clone(),
+            ds => kind(ds, self.dashboard, self.data_sources, false),
+        };
+        let Some((expr, parsed)) = self.runnable(panel, label, target, &target_kind, values) else {
+            return;
+        };
+        if self.out.targets.len() >= MAX_TARGETS {
+            self.skipped_targets += 1;
+            return;
+        }
+        let mut selects = Selects::default();
+        selects.walk(&parsed);
+        self.out.targets.push(Extracted {
+            panel_id: panel.id,
+            panel_title: title.to_string(),
+            panel_kind: panel.kind.clone(),
+            ref_id: target.ref_id.clone(),
+            original: expr.to_string(),
+            promql: parsed.to_string(),
+            metrics: selects.metrics.into_iter().collect(),
+            instances: selects.instances.into_iter().collect(),
+            legend: target.legend.clone(),
+            field: panel.field.clone(),
+        });
+    }
+
+    /// The target's PromQL as written and as parsed, or `None` with a note saying why it cannot
+    /// run: another data source type, a mixed panel's target without its own, no PromQL from an
+    /// unknown data source, unknown variables, or PromQL that does not parse.
+    fn runnable<'t>(
+        &mut self,
+        panel: &Panel,
+        label: &str,
+        target: &'t Target,
+        target_kind: &Kind,
+        values: &Values,
+    ) -> Option<(&'t str, Expr)> {
+        match target_kind {
+            Kind::Other(t) => {
+                self.out.notes.push(format!(
+                    "{label}: data source type `{t}` is not Prometheus; skipped."
+                ));
+                return None;
+            }
+            Kind::Mixed => {
+                self.out.notes.push(format!(
+                    "{label}: no data source of its own in a mixed panel; skipped."
+                ));
+                return None;
+            }
+            Kind::Unknown(_) | Kind::Prometheus => {}
+        }
+        let Some(expr) = target.expr.as_deref().filter(|e| !e.trim().is_empty()) else {
+            if let Kind::Unknown(what) = target_kind {
+                self.out.notes.push(format!(
+                    "{label}: data source {what} is unknown and the target has no PromQL; skipped."
+                ));
+            }
+            return None;
+        };
+        let interval = panel_intervals(panel, self.intervals);
+        let interpolated = variables::interpolate(expr, values, &interval);
+        if !interpolated.unknown.is_empty() {
+            self.out.notes.push(format!(
+                "{label}: unknown variable(s) {} in `{}`; skipped.",
+                interpolated
+                    .unknown
+                    .iter()
+                    .map(|u| format!("${u}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                one_line(expr)
+            ));
+            return None;
+        }
+        match promql::parse(&interpolated.text) {
+            Ok(parsed) => Some((expr, parsed)),
+            Err(e) => {
+                self.out.notes.push(format!(
+                    "{label}: the PromQL does not parse ({}): `{}`; skipped.",
+                    one_line(&e),
+                    one_line(&interpolated.text)
+                ));
+                None
+            }
+        }
+    }
+
+    /// The extraction, with a note for the targets cut by [`MAX_TARGETS`].
+    fn finish(mut self) -> Extraction {
+        if self.skipped_targets > 0 {
+            self.out.notes.push(format!(
+                "Only the first {MAX_TARGETS} queries were run; {} more were skipped (choose panels with panelIds / --panel).",
+                self.skipped_targets
+            ));
+        }
+        self.out
+    }
+}
+
+/// The title of one copy of a panel, variables interpolated; a repeat's copy names the value
+/// it shows unless the title already does.
+fn copy_title(panel: &Panel, copy: Option<&str>, values: &Values, intervals: &Intervals) -> String {
+    let title = variables::interpolate(&panel.title, values, intervals).text;
+    match copy {
+        Some(c) if !title.contains(c.split('=').nth(1).unwrap_or("\u{0}")) => {
+            format!("{title} ({c})")
+        }
+        _ => title,
+    }
+}
+
+/// The built-ins a panel's queries are interpolated with: its `minInterval`, when set and
+/// larger, raises `$__interval` (as Grafana does).
+fn panel_intervals(panel: &Panel, intervals: &Intervals) -> Intervals {
+    panel
+        .min_interval
+        .as_deref()
+        .and_then(|i| crate::promql::parse_duration(i).ok())
+        .map(|min| Intervals {
+            interval: intervals.interval.max(min),
+            ..*intervals
+        })
+        .unwrap_or(*intervals)
 }
 
 /// `panel 12 "CPU Busy"`.

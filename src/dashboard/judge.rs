@@ -338,13 +338,19 @@ pub fn judge(field: &FieldConfig, series: &[SeriesData]) -> Judgement {
     let data_min = all.iter().copied().fold(f64::INFINITY, f64::min);
     let data_max = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let thresholds = thresholds(field, data_min, data_max);
-    let mut judgement = Judgement {
-        thresholds: thresholds.clone(),
-        ..Judgement::default()
-    };
+    Judgement {
+        breach: worst_breach(&thresholds, series),
+        plateau: plateau_at_limit(field, data_min, series),
+        step: largest_step(panel_scale(field, data_min, data_max), series),
+        thresholds,
+    }
+}
 
-    // Breaches: the worst level first, then the largest share.
-    let mut ordered = thresholds.clone();
+/// The sustained breach to report: thresholds are tried the worst level first (and, within a
+/// level, the most extreme value first); the first one any series breaches for a sustained
+/// stretch wins, with the series past it for the largest share of the window.
+fn worst_breach(thresholds: &[Threshold], series: &[SeriesData]) -> Option<Breach> {
+    let mut ordered = thresholds.to_vec();
     ordered.sort_by(|a, b| {
         b.level.cmp(&a.level).then(if a.above {
             b.value.total_cmp(&a.value)
@@ -353,124 +359,155 @@ pub fn judge(field: &FieldConfig, series: &[SeriesData]) -> Judgement {
         })
     });
     for th in &ordered {
-        let past = |v: f64| if th.above { v > th.value } else { v < th.value };
         let mut best: Option<Breach> = None;
         let mut count = 0;
-        for s in series {
-            let pts = finite(&s.points);
-            let (run, _, _) = longest_run(&pts, past);
-            if !sustained(run, pts.len()) {
-                continue;
-            }
+        for candidate in series.iter().filter_map(|s| breach_of(th, s)) {
             count += 1;
-            let over: Vec<&(f64, f64)> = pts.iter().filter(|(_, v)| past(*v)).collect();
-            let share = over.len() as f64 / pts.len() as f64;
-            let mean = pts.iter().map(|(_, v)| v).sum::<f64>() / pts.len() as f64;
-            let peak = pts.iter().map(|(_, v)| *v).fold(
-                if th.above {
-                    f64::NEG_INFINITY
-                } else {
-                    f64::INFINITY
-                },
-                |a, b| {
-                    if th.above {
-                        a.max(b)
-                    } else {
-                        a.min(b)
-                    }
-                },
-            );
-            let candidate = Breach {
-                threshold: *th,
-                series: s.name(),
-                instance: s.labels.get("instance").cloned(),
-                share,
-                mean,
-                peak,
-                from: over.first().map(|(t, _)| *t).unwrap_or(f64::NAN),
-                to: over.last().map(|(t, _)| *t).unwrap_or(f64::NAN),
-                series_breaching: 0,
-            };
             if best.as_ref().is_none_or(|b| candidate.share > b.share) {
                 best = Some(candidate);
             }
         }
         if let Some(mut b) = best {
             b.series_breaching = count;
-            judgement.breach = Some(b);
-            break;
+            return Some(b);
         }
     }
+    None
+}
 
-    // Plateau at the limit.
+/// One series' breach of `th`, if it is past it for a sustained run; `series_breaching` is
+/// left at 0 for the caller, who counts the series.
+fn breach_of(th: &Threshold, s: &SeriesData) -> Option<Breach> {
+    let past = |v: f64| if th.above { v > th.value } else { v < th.value };
+    let pts = finite(&s.points);
+    let (run, _, _) = longest_run(&pts, past);
+    if !sustained(run, pts.len()) {
+        return None;
+    }
+    let over: Vec<&(f64, f64)> = pts.iter().filter(|(_, v)| past(*v)).collect();
+    let share = over.len() as f64 / pts.len() as f64;
+    let mean = pts.iter().map(|(_, v)| v).sum::<f64>() / pts.len() as f64;
+    // The worst value: the highest for a threshold to stay under, the lowest for one to stay over.
+    let peak = pts.iter().map(|(_, v)| *v).fold(
+        if th.above {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        },
+        |a, b| {
+            if th.above {
+                a.max(b)
+            } else {
+                a.min(b)
+            }
+        },
+    );
+    Some(Breach {
+        threshold: *th,
+        series: s.name(),
+        instance: s.labels.get("instance").cloned(),
+        share,
+        mean,
+        peak,
+        from: over.first().map(|(t, _)| *t).unwrap_or(f64::NAN),
+        to: over.last().map(|(t, _)| *t).unwrap_or(f64::NAN),
+        series_breaching: 0,
+    })
+}
+
+/// The series flat at the panel's limit for the largest share of the window, if any sits there
+/// for a sustained run. The limit is the panel's max, else 100 % (or 1.0) for percent units;
+/// a panel with neither has no limit to plateau at.
+fn plateau_at_limit(field: &FieldConfig, data_min: f64, series: &[SeriesData]) -> Option<Plateau> {
     let limit = field.max.or(match field.unit.as_deref() {
         Some("percent") => Some(100.0),
         Some("percentunit") => Some(1.0),
         _ => None,
-    });
-    if let Some(limit) = limit {
-        let lo = field.min.unwrap_or(0.0_f64.min(data_min));
-        let tolerance = ((limit - lo).abs() * 0.01).max(f64::EPSILON);
-        let mut best: Option<Plateau> = None;
-        for s in series {
-            let pts = finite(&s.points);
-            // At the limit, not past it: a value above the "max" shows the max is no limit.
-            let at = |v: f64| (v - limit).abs() <= tolerance;
-            let (run, from, _) = longest_run(&pts, at);
-            if !sustained(run, pts.len()) {
-                continue;
-            }
-            let share = pts.iter().filter(|(_, v)| at(*v)).count() as f64 / pts.len() as f64;
-            if best.as_ref().is_none_or(|b| share > b.share) {
-                best = Some(Plateau {
-                    limit,
-                    series: s.name(),
-                    instance: s.labels.get("instance").cloned(),
-                    share,
-                    from,
-                });
-            }
-        }
-        judgement.plateau = best;
-    }
-
-    // Step changes: the split with the largest held change of the median, per series.
-    let scale = panel_scale(field, data_min, data_max);
-    let mut best: Option<(f64, StepChange)> = None;
+    })?;
+    let lo = field.min.unwrap_or(0.0_f64.min(data_min));
+    let tolerance = ((limit - lo).abs() * 0.01).max(f64::EPSILON);
+    let mut best: Option<Plateau> = None;
     for s in series {
         let pts = finite(&s.points);
-        let n = pts.len();
-        if n < 4 * change::MIN_POINTS {
+        // At the limit, not past it: a value above the "max" shows the max is no limit.
+        let at = |v: f64| (v - limit).abs() <= tolerance;
+        let (run, from, _) = longest_run(&pts, at);
+        if !sustained(run, pts.len()) {
             continue;
         }
-        let stride = (n / 30).max(1);
-        for i in (n / 6..=(5 * n) / 6).step_by(stride) {
-            let split = pts[i].0;
-            let Some(c) = change::compare(&pts, split, STEP_FACTOR, scale * 0.05, Change::Both)
-            else {
-                continue;
-            };
-            // Material, and large on the panel's own scale (not a wobble near zero).
-            if !c.material || (c.window - c.baseline).abs() < STEP_SHARE_OF_SCALE * scale {
-                continue;
-            }
-            let strength = (c.window - c.baseline).abs() * c.held;
-            if best.as_ref().is_none_or(|(b, _)| strength > *b) {
+        let share = pts.iter().filter(|(_, v)| at(*v)).count() as f64 / pts.len() as f64;
+        if best.as_ref().is_none_or(|b| share > b.share) {
+            best = Some(Plateau {
+                limit,
+                series: s.name(),
+                instance: s.labels.get("instance").cloned(),
+                share,
+                from,
+            });
+        }
+    }
+    best
+}
+
+/// The strongest step change over all series (size of the change × how well it held); the
+/// first of equals wins.
+fn largest_step(scale: f64, series: &[SeriesData]) -> Option<StepChange> {
+    let mut best: Option<(f64, StepChange)> = None;
+    for s in series {
+        for held in held_changes(scale, &finite(&s.points)) {
+            if best.as_ref().is_none_or(|(b, _)| held.strength > *b) {
                 best = Some((
-                    strength,
+                    held.strength,
                     StepChange {
                         series: s.name(),
                         instance: s.labels.get("instance").cloned(),
-                        before: c.baseline,
-                        after: c.window,
-                        at: c.since.unwrap_or(split),
+                        before: held.before,
+                        after: held.after,
+                        at: held.at,
                     },
                 ));
             }
         }
     }
-    judgement.step = best.map(|(_, s)| s);
-    judgement
+    best.map(|(_, s)| s)
+}
+
+/// A change of the median that held, at one split of a series.
+struct HeldChange {
+    /// Size of the change × how well it held: what ranks step changes.
+    strength: f64,
+    before: f64,
+    after: f64,
+    at: f64,
+}
+
+/// The material changes of the median of one series' finite points, split at about 30 points
+/// across its middle two thirds, in time order. Series too short to compare medians on both
+/// sides have none; changes small on the panel's own scale are left out.
+fn held_changes(scale: f64, pts: &[(f64, f64)]) -> Vec<HeldChange> {
+    let n = pts.len();
+    if n < 4 * change::MIN_POINTS {
+        return Vec::new();
+    }
+    let stride = (n / 30).max(1);
+    let mut out = Vec::new();
+    for i in (n / 6..=(5 * n) / 6).step_by(stride) {
+        let split = pts[i].0;
+        let Some(c) = change::compare(pts, split, STEP_FACTOR, scale * 0.05, Change::Both) else {
+            continue;
+        };
+        // Material, and large on the panel's own scale (not a wobble near zero).
+        if !c.material || (c.window - c.baseline).abs() < STEP_SHARE_OF_SCALE * scale {
+            continue;
+        }
+        out.push(HeldChange {
+            strength: (c.window - c.baseline).abs() * c.held,
+            before: c.baseline,
+            after: c.window,
+            at: c.since.unwrap_or(split),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{
     correlate::Correlation,
     extract::Extracted,
-    judge::{self, Judgement, Level},
+    judge::{self, Breach, Judgement, Level, Plateau, StepChange},
     rules,
 };
 use crate::insight::{Evidence, Insight, IssueType, Methodology, Severity, UseSignal};
@@ -103,140 +103,170 @@ fn base(j: &Judged<'_>, at: DateTime<Utc>) -> Insight {
 /// The insights of one judged query: a breach (high/critical past red, medium past orange),
 /// else a plateau at the limit (medium), else a step change (low).
 pub fn findings(j: &Judged<'_>, at: DateTime<Utc>, window: &str) -> Vec<Insight> {
+    let judgement = j.judgement;
+    let insight = if let Some(b) = &judgement.breach {
+        breach_insight(j, b, at, window)
+    } else if let Some(p) = &judgement.plateau {
+        plateau_insight(j, p, at, window)
+    } else if let Some(s) = &judgement.step {
+        step_insight(j, s, at)
+    } else {
+        return Vec::new();
+    };
+    vec![insight]
+}
+
+/// How a sentence names the query: `query A `<PromQL>``.
+fn query_name(t: &Extracted) -> String {
+    format!("query {} `{}`", t.ref_id, t.promql)
+}
+
+/// ` on <instance>` for a title, or nothing.
+fn on_instance(instance: Option<&str>) -> String {
+    instance.map(|x| format!(" on {x}")).unwrap_or_default()
+}
+
+/// A sustained breach of a threshold: critical past red for half the window or more, high for
+/// less, medium past a warning colour; saturation when the series also plateaus at the limit.
+fn breach_insight(j: &Judged<'_>, b: &Breach, at: DateTime<Utc>, window: &str) -> Insight {
     let t = j.target;
     let f = &t.field;
-    let name = panel_name(t);
-    let query = format!("query {} `{}`", t.ref_id, t.promql);
     let unit = suffix(t);
-    let mut out = Vec::new();
-    if let Some(b) = &j.judgement.breach {
-        let mut i = base(j, at);
-        let critical = b.threshold.level == Level::Critical;
-        i.severity = match (critical, b.share >= 0.5) {
-            (true, true) => Severity::Critical,
-            (true, false) => Severity::High,
-            (false, _) => Severity::Medium,
-        };
-        i.issue_type = if j.judgement.plateau.is_some() {
-            IssueType::Saturation
-        } else {
-            IssueType::Capacity
-        };
-        i.use_signal = Some(UseSignal::Utilization);
-        let side = if b.threshold.above { "above" } else { "below" };
-        let colour = if critical { "red" } else { "warning" };
-        i.title = format!(
-            "Dashboard panel \"{}\" {side} its {colour} threshold of {}{}",
-            t.panel_title,
-            judge::format(f, b.threshold.value),
-            b.instance
-                .as_deref()
-                .map(|x| format!(" on {x}"))
-                .unwrap_or_default()
-        );
-        i.observation = format!(
-            "In {name}, {query}, series {} was {side} the panel's {colour} threshold of {} for {} of the last {window} (mean {}, {} {}); {} series of this query were {side} it for a sustained stretch.{}",
-            b.series,
-            judge::format(f, b.threshold.value),
-            percent(b.share),
-            judge::format(f, b.mean),
-            if b.threshold.above { "peak" } else { "lowest" },
-            judge::format(f, b.peak),
-            b.series_breaching,
-            j.judgement
-                .plateau
-                .as_ref()
-                .map(|p| format!(
-                    " It sat flat at the panel's limit of {} for {} of the window: a saturation-like plateau.",
-                    judge::format(f, p.limit),
-                    percent(p.share)
-                ))
-                .unwrap_or_default()
-        );
-        i.evidence = Evidence::new()
-            .with(format!("threshold{unit}"), scaled(t, b.threshold.value))
-            .with(format!("mean{unit}"), scaled(t, b.mean))
-            .with(format!("peak{unit}"), scaled(t, b.peak))
-            .with("breach_share_percent", b.share * 100.0)
-            .with("series_breaching_count", b.series_breaching as f64);
-        if let Some(p) = &j.judgement.plateau {
-            i.evidence.set("plateau_share_percent", p.share * 100.0);
-        }
-        i.confidence = (55.0 + 40.0 * b.share).min(95.0);
-        i.instance = b.instance.clone();
-        i.started_at = time(b.from);
-        i.ended_at = time(b.to);
-        i.id = id(j.uid, t, "breach", b.instance.as_deref());
-        i.check = check("threshold");
-        out.push(i);
-    } else if let Some(p) = &j.judgement.plateau {
-        let mut i = base(j, at);
-        i.severity = Severity::Medium;
-        i.issue_type = IssueType::Saturation;
-        i.use_signal = Some(UseSignal::Saturation);
-        i.title = format!(
-            "Dashboard panel \"{}\" flat at its limit of {}{}",
-            t.panel_title,
-            judge::format(f, p.limit),
-            p.instance
-                .as_deref()
-                .map(|x| format!(" on {x}"))
-                .unwrap_or_default()
-        );
-        i.observation = format!(
-            "In {name}, {query}, series {} sat at the panel's limit of {} for {} of the last {window}. A value pinned at its maximum hides how much more is wanted: look for the queue behind it (saturation).",
-            p.series,
-            judge::format(f, p.limit),
-            percent(p.share)
-        );
-        i.evidence = Evidence::new()
-            .with(format!("limit{unit}"), scaled(t, p.limit))
-            .with("plateau_share_percent", p.share * 100.0);
-        i.confidence = 60.0;
-        i.instance = p.instance.clone();
-        i.started_at = time(p.from);
-        i.id = id(j.uid, t, "plateau", p.instance.as_deref());
-        i.check = check("plateau");
-        out.push(i);
-    } else if let Some(s) = &j.judgement.step {
-        let mut i = base(j, at);
-        i.severity = Severity::Low;
-        i.issue_type = IssueType::Anomaly;
-        let dir = if s.after >= s.before { "rose" } else { "fell" };
-        i.title = format!(
-            "Dashboard panel \"{}\" {dir} from {} to {}{}",
-            t.panel_title,
-            judge::format(f, s.before),
-            judge::format(f, s.after),
-            s.instance
-                .as_deref()
-                .map(|x| format!(" on {x}"))
-                .unwrap_or_default()
-        );
-        i.observation = format!(
-            "In {name}, {query}, series {} {dir} from a median of {} to {} at {} and stayed there. A step change with no threshold crossed is a change of workload or configuration worth explaining.",
-            s.series,
-            judge::format(f, s.before),
-            judge::format(f, s.after),
-            time(s.at)
-                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-                .unwrap_or_default()
-        );
-        i.root_cause = "A change of workload, deployment or configuration at that moment (a step, not a drift).".into();
-        i.immediate_action =
-            "Correlate the time of the change with deployments, cron jobs and traffic changes."
-                .into();
-        i.evidence = Evidence::new()
-            .with(format!("before{unit}"), scaled(t, s.before))
-            .with(format!("after{unit}"), scaled(t, s.after));
-        i.confidence = 50.0;
-        i.instance = s.instance.clone();
-        i.started_at = time(s.at);
-        i.id = id(j.uid, t, "step", s.instance.as_deref());
-        i.check = check("step_change");
-        out.push(i);
+    let mut i = base(j, at);
+    let critical = b.threshold.level == Level::Critical;
+    i.severity = match (critical, b.share >= 0.5) {
+        (true, true) => Severity::Critical,
+        (true, false) => Severity::High,
+        (false, _) => Severity::Medium,
+    };
+    i.issue_type = if j.judgement.plateau.is_some() {
+        IssueType::Saturation
+    } else {
+        IssueType::Capacity
+    };
+    i.use_signal = Some(UseSignal::Utilization);
+    let side = if b.threshold.above { "above" } else { "below" };
+    let colour = if critical { "red" } else { "warning" };
+    i.title = format!(
+        "Dashboard panel \"{}\" {side} its {colour} threshold of {}{}",
+        t.panel_title,
+        judge::format(f, b.threshold.value),
+        on_instance(b.instance.as_deref())
+    );
+    i.observation = format!(
+        "In {}, {}, series {} was {side} the panel's {colour} threshold of {} for {} of the last {window} (mean {}, {} {}); {} series of this query were {side} it for a sustained stretch.{}",
+        panel_name(t),
+        query_name(t),
+        b.series,
+        judge::format(f, b.threshold.value),
+        percent(b.share),
+        judge::format(f, b.mean),
+        if b.threshold.above { "peak" } else { "lowest" },
+        judge::format(f, b.peak),
+        b.series_breaching,
+        j.judgement
+            .plateau
+            .as_ref()
+            .map(|p| format!(
+                " It sat flat at the panel's limit of {} for {} of the window: a saturation-like plateau.",
+                judge::format(f, p.limit),
+                percent(p.share)
+            ))
+            .unwrap_or_default()
+    );
+    i.evidence = Evidence::new()
+        .with(format!("threshold{unit}"), scaled(t, b.threshold.value))
+        .with(format!("mean{unit}"), scaled(t, b.mean))
+        .with(format!("peak{unit}"), scaled(t, b.peak))
+        .with("breach_share_percent", b.share * 100.0)
+        .with("series_breaching_count", b.series_breaching as f64);
+    if let Some(p) = &j.judgement.plateau {
+        i.evidence.set("plateau_share_percent", p.share * 100.0);
     }
-    out
+    i.confidence = (55.0 + 40.0 * b.share).min(95.0);
+    i.instance = b.instance.clone();
+    i.started_at = time(b.from);
+    i.ended_at = time(b.to);
+    i.id = id(j.uid, t, "breach", b.instance.as_deref());
+    i.check = check("threshold");
+    i
+}
+
+/// A series pinned at the panel's limit with no threshold breached: medium, saturation.
+fn plateau_insight(j: &Judged<'_>, p: &Plateau, at: DateTime<Utc>, window: &str) -> Insight {
+    let t = j.target;
+    let f = &t.field;
+    let mut i = base(j, at);
+    i.severity = Severity::Medium;
+    i.issue_type = IssueType::Saturation;
+    i.use_signal = Some(UseSignal::Saturation);
+    i.title = format!(
+        "Dashboard panel \"{}\" flat at its limit of {}{}",
+        t.panel_title,
+        judge::format(f, p.limit),
+        on_instance(p.instance.as_deref())
+    );
+    i.observation = format!(
+        "In {}, {}, series {} sat at the panel's limit of {} for {} of the last {window}. A value pinned at its maximum hides how much more is wanted: look for the queue behind it (saturation).",
+        panel_name(t),
+        query_name(t),
+        p.series,
+        judge::format(f, p.limit),
+        percent(p.share)
+    );
+    i.evidence = Evidence::new()
+        .with(format!("limit{}", suffix(t)), scaled(t, p.limit))
+        .with("plateau_share_percent", p.share * 100.0);
+    i.confidence = 60.0;
+    i.instance = p.instance.clone();
+    i.started_at = time(p.from);
+    i.id = id(j.uid, t, "plateau", p.instance.as_deref());
+    i.check = check("plateau");
+    i
+}
+
+/// A held step change with nothing breached or pinned: low, an anomaly to explain, with the
+/// book's rule replaced by advice about changes.
+fn step_insight(j: &Judged<'_>, s: &StepChange, at: DateTime<Utc>) -> Insight {
+    let t = j.target;
+    let f = &t.field;
+    let unit = suffix(t);
+    let mut i = base(j, at);
+    i.severity = Severity::Low;
+    i.issue_type = IssueType::Anomaly;
+    let dir = if s.after >= s.before { "rose" } else { "fell" };
+    i.title = format!(
+        "Dashboard panel \"{}\" {dir} from {} to {}{}",
+        t.panel_title,
+        judge::format(f, s.before),
+        judge::format(f, s.after),
+        on_instance(s.instance.as_deref())
+    );
+    i.observation = format!(
+        "In {}, {}, series {} {dir} from a median of {} to {} at {} and stayed there. A step change with no threshold crossed is a change of workload or configuration worth explaining.",
+        panel_name(t),
+        query_name(t),
+        s.series,
+        judge::format(f, s.before),
+        judge::format(f, s.after),
+        time(s.at)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default()
+    );
+    i.root_cause =
+        "A change of workload, deployment or configuration at that moment (a step, not a drift)."
+            .into();
+    i.immediate_action =
+        "Correlate the time of the change with deployments, cron jobs and traffic changes.".into();
+    i.evidence = Evidence::new()
+        .with(format!("before{unit}"), scaled(t, s.before))
+        .with(format!("after{unit}"), scaled(t, s.after));
+    i.confidence = 50.0;
+    i.instance = s.instance.clone();
+    i.started_at = time(s.at);
+    i.id = id(j.uid, t, "step", s.instance.as_deref());
+    i.check = check("step_change");
+    i
 }
 
 /// An insight naming two panels whose series move together.

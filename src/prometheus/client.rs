@@ -20,7 +20,7 @@ use url::Url;
 use crate::transport::{display_url, innermost};
 
 use super::{
-    config::{Auth, ClientConfig, QueryMethod},
+    config::{Auth, ClientConfig, QueryMethod, TlsOptions},
     error::{ApiErrorKind, PrometheusError},
     limiter::{Limiter, Permit, Priority},
     response::{
@@ -115,119 +115,10 @@ impl Client {
         config: &ClientConfig,
         observer: Option<Arc<dyn RequestObserver>>,
     ) -> Result<Self, PrometheusError> {
-        let mut base = config.url.clone();
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(PrometheusError::Config(format!(
-                "the Prometheus URL must start with http:// or https://, got {}://",
-                base.scheme()
-            )));
-        }
-        // Credentials embedded in the URL become basic auth, and leave the URL, so they can't
-        // leak through any message that shows it.
-        let mut auth = config.auth.clone();
-        if !base.username().is_empty() || base.password().is_some() {
-            if auth == Auth::None {
-                auth = Auth::Basic {
-                    user: percent_decode(base.username()),
-                    password: crate::secret::Secret::new(percent_decode(
-                        base.password().unwrap_or(""),
-                    )),
-                };
-            }
-            let _ = base.set_username("");
-            let _ = base.set_password(None);
-        }
+        let (base, auth) = base_url_and_auth(config)?;
         let shown_url = display_url(&base);
-
-        let mut secrets: Vec<String> = Vec::new();
-        let mut headers = header::HeaderMap::new();
-        for (name, value) in &config.headers {
-            secrets.push(value.expose().trim().to_string());
-            let name = header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-                PrometheusError::Config(format!("`{name}` is not a valid HTTP header name"))
-            })?;
-            let mut value = header::HeaderValue::from_str(value.expose()).map_err(|_| {
-                PrometheusError::Config(format!(
-                    "the value of header `{name}` contains characters not allowed in HTTP headers"
-                ))
-            })?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
-        match &auth {
-            Auth::None => {}
-            Auth::Basic { user, password } => {
-                let token = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{user}:{}", password.expose()));
-                secrets.push(password.expose().to_string());
-                secrets.push(token.clone());
-                headers.insert(header::AUTHORIZATION, sensitive(&format!("Basic {token}"))?);
-            }
-            Auth::Bearer(token) => {
-                secrets.push(token.expose().trim().to_string());
-                headers.insert(
-                    header::AUTHORIZATION,
-                    sensitive(&format!("Bearer {}", token.expose().trim()))?,
-                );
-            }
-        }
-        headers.insert(
-            header::USER_AGENT,
-            header::HeaderValue::from_static(concat!("gregg-insights/", env!("CARGO_PKG_VERSION"))),
-        );
-
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .use_rustls_tls();
-        if config.tls.skip_verify {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
-        if let Some(pem) = config
-            .tls
-            .ca_cert_pem
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-        {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                PrometheusError::Config(format!("the CA certificate is not valid PEM: {e}"))
-            })?;
-            if certs.is_empty() {
-                return Err(PrometheusError::Config(
-                    "the CA certificate field holds no PEM certificate".to_string(),
-                ));
-            }
-            // Like Grafana: a configured CA replaces the system trust store.
-            builder = builder.tls_built_in_root_certs(false);
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        match (&config.tls.client_cert_pem, &config.tls.client_key_pem) {
-            (Some(cert), Some(key)) if !cert.trim().is_empty() && !key.is_empty() => {
-                let mut pem = cert.trim_end().to_string();
-                pem.push('\n');
-                pem.push_str(key.expose());
-                let identity = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|_| {
-                    PrometheusError::Config(
-                        "the TLS client certificate or key is not valid PEM".to_string(),
-                    )
-                })?;
-                builder = builder.identity(identity);
-            }
-            (Some(cert), None) if !cert.trim().is_empty() => {
-                return Err(PrometheusError::Config(
-                    "a TLS client certificate was given without its key".to_string(),
-                ))
-            }
-            _ => {}
-        }
-        let http = builder
-            .build()
-            .map_err(|e| PrometheusError::Config(error_chain(&e)))?;
+        let (headers, secrets) = default_headers(config, &auth)?;
+        let http = http_client(config, headers)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -903,6 +794,148 @@ fn tls_error(url: String, err: &rustls::Error) -> PrometheusError {
         url,
         reason: err.to_string(),
         hint,
+    }
+}
+
+/// The URL requests go to and the authentication they carry. Credentials embedded in the URL
+/// become basic auth (unless auth is configured otherwise), and leave the URL, so they can't
+/// leak through any message that shows it.
+fn base_url_and_auth(config: &ClientConfig) -> Result<(Url, Auth), PrometheusError> {
+    let mut base = config.url.clone();
+    if !matches!(base.scheme(), "http" | "https") {
+        return Err(PrometheusError::Config(format!(
+            "the Prometheus URL must start with http:// or https://, got {}://",
+            base.scheme()
+        )));
+    }
+    let mut auth = config.auth.clone();
+    if !base.username().is_empty() || base.password().is_some() {
+        if auth == Auth::None {
+            auth = Auth::Basic {
+                user: percent_decode(base.username()),
+                password: crate::secret::Secret::new(percent_decode(base.password().unwrap_or(""))),
+            };
+        }
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
+    }
+    Ok((base, auth))
+}
+
+/// The headers every request sends: the configured ones, `Authorization` from `auth`, and our
+/// `User-Agent`; all but the last marked sensitive. Also returns every credential as sent, to
+/// be redacted from error text that quotes the server.
+fn default_headers(
+    config: &ClientConfig,
+    auth: &Auth,
+) -> Result<(header::HeaderMap, Vec<String>), PrometheusError> {
+    let mut secrets: Vec<String> = Vec::new();
+    let mut headers = header::HeaderMap::new();
+    for (name, value) in &config.headers {
+        secrets.push(value.expose().trim().to_string());
+        let name = header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            PrometheusError::Config(format!("`{name}` is not a valid HTTP header name"))
+        })?;
+        let mut value = header::HeaderValue::from_str(value.expose()).map_err(|_| {
+            PrometheusError::Config(format!(
+                "the value of header `{name}` contains characters not allowed in HTTP headers"
+            ))
+        })?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    match auth {
+        Auth::None => {}
+        Auth::Basic { user, password } => {
+            let token = base64::engine::general_purpose::STANDARD
+                .encode(format!("{user}:{}", password.expose()));
+            secrets.push(password.expose().to_string());
+            secrets.push(token.clone());
+            headers.insert(header::AUTHORIZATION, sensitive(&format!("Basic {token}"))?);
+        }
+        Auth::Bearer(token) => {
+            secrets.push(token.expose().trim().to_string());
+            headers.insert(
+                header::AUTHORIZATION,
+                sensitive(&format!("Bearer {}", token.expose().trim()))?,
+            );
+        }
+    }
+    headers.insert(
+        header::USER_AGENT,
+        header::HeaderValue::from_static(concat!("gregg-insights/", env!("CARGO_PKG_VERSION"))),
+    );
+    Ok((headers, secrets))
+}
+
+/// The HTTP client: deadlines, connection pool, at most 3 redirects, rustls with the
+/// configured trust and client identity.
+fn http_client(
+    config: &ClientConfig,
+    headers: header::HeaderMap,
+) -> Result<reqwest::Client, PrometheusError> {
+    let mut builder = reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .use_rustls_tls();
+    if config.tls.skip_verify {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder = with_ca_certificate(builder, &config.tls)?;
+    builder = with_client_identity(builder, &config.tls)?;
+    builder
+        .build()
+        .map_err(|e| PrometheusError::Config(error_chain(&e)))
+}
+
+/// Trust the configured CA bundle, if any, instead of the system trust store (like Grafana).
+fn with_ca_certificate(
+    mut builder: reqwest::ClientBuilder,
+    tls: &TlsOptions,
+) -> Result<reqwest::ClientBuilder, PrometheusError> {
+    let Some(pem) = tls.ca_cert_pem.as_deref().filter(|p| !p.trim().is_empty()) else {
+        return Ok(builder);
+    };
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+        PrometheusError::Config(format!("the CA certificate is not valid PEM: {e}"))
+    })?;
+    if certs.is_empty() {
+        return Err(PrometheusError::Config(
+            "the CA certificate field holds no PEM certificate".to_string(),
+        ));
+    }
+    builder = builder.tls_built_in_root_certs(false);
+    for cert in certs {
+        builder = builder.add_root_certificate(cert);
+    }
+    Ok(builder)
+}
+
+/// Present the configured client certificate (mutual TLS); a certificate without its key is a
+/// configuration error, a key without a certificate is ignored.
+fn with_client_identity(
+    builder: reqwest::ClientBuilder,
+    tls: &TlsOptions,
+) -> Result<reqwest::ClientBuilder, PrometheusError> {
+    match (&tls.client_cert_pem, &tls.client_key_pem) {
+        (Some(cert), Some(key)) if !cert.trim().is_empty() && !key.is_empty() => {
+            let mut pem = cert.trim_end().to_string();
+            pem.push('\n');
+            pem.push_str(key.expose());
+            let identity = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|_| {
+                PrometheusError::Config(
+                    "the TLS client certificate or key is not valid PEM".to_string(),
+                )
+            })?;
+            Ok(builder.identity(identity))
+        }
+        (Some(cert), None) if !cert.trim().is_empty() => Err(PrometheusError::Config(
+            "a TLS client certificate was given without its key".to_string(),
+        )),
+        _ => Ok(builder),
     }
 }
 

@@ -1,13 +1,30 @@
 //! The Markdown report: the same content as the text report, for tickets and chat.
+//!
+//! [`render`] writes the sections in order, one function each.
 
 use std::fmt::Write as _;
 
 use super::{check_lines, coverage_lines, format_evidence, group_heading, grouped, Summary};
-use crate::{analysis::Analysis, catalog::Catalog, promql::format_duration};
+use crate::{analysis::Analysis, catalog::Catalog, insight::Insight, promql::format_duration};
 
 /// Render the Markdown report.
 pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let mut out = String::new();
+    write_header(&mut out, analysis);
+    write_summary(&mut out, analysis);
+    write_findings(&mut out, analysis);
+    write_checks(&mut out, analysis, catalog);
+    write_workload(&mut out, analysis);
+    write_latency(&mut out, analysis);
+    write_coverage(&mut out, analysis);
+    write_unobservable(&mut out, catalog);
+    write_notes(&mut out, analysis);
+    out
+}
+
+/// Title, then what was analysed: when, which Prometheus, how many instances, the window and
+/// the target selector.
+fn write_header(out: &mut String, analysis: &Analysis) {
     let t = &analysis.timing;
     let inv = &analysis.inventory;
     let _ = writeln!(out, "# Systems performance analysis report\n");
@@ -38,6 +55,10 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     if !analysis.selector.is_empty() {
         let _ = writeln!(out, "- **Targets:** `{{{}}}`", analysis.selector);
     }
+}
+
+/// The count of findings per severity, as a one-row table.
+fn write_summary(out: &mut String, analysis: &Analysis) {
     let s = Summary::of(analysis);
     let _ = writeln!(out, "\n## Summary\n");
     let _ = writeln!(out, "| Critical | High | Medium | Low | Info | Total |");
@@ -47,6 +68,10 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         "| {} | {} | {} | {} | {} | {} |",
         s.critical, s.high, s.medium, s.low, s.info, s.total
     );
+}
+
+/// The findings, one section per severity (worst first), or a sentence saying there are none.
+fn write_findings(out: &mut String, analysis: &Analysis) {
     let groups = grouped(&analysis.insights);
     if groups.is_empty() {
         let _ = writeln!(
@@ -57,47 +82,58 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     for (severity, insights) in groups {
         let _ = writeln!(out, "\n## {}", group_heading(severity.0));
         for i in insights {
-            let _ = writeln!(out, "\n### {}\n", i.title);
-            let mut meta = format!("**{}** · `{}`", i.severity, i.component);
-            if let Some(instance) = &i.instance {
-                let _ = write!(meta, " · `{instance}`");
-            }
-            if let Some(device) = &i.device {
-                let _ = write!(meta, " · `{device}`");
-            }
-            let _ = write!(
-                meta,
-                " · {} · {} · confidence {:.0}%",
-                i.methodology.as_str(),
-                i.issue_type.as_str(),
-                i.confidence
-            );
-            let _ = writeln!(out, "{meta}\n");
-            let _ = writeln!(out, "{}\n", i.observation);
-            let _ = writeln!(out, "| Evidence | Value |");
-            let _ = writeln!(out, "|---|---:|");
-            for (name, value) in i.evidence.iter() {
-                let _ = writeln!(out, "| {name} | {} |", format_evidence(name, value));
-            }
-            let _ = writeln!(out, "\n**Root cause.** {}\n", i.root_cause);
-            let _ = writeln!(out, "**Immediate action.** {}\n", i.immediate_action);
-            let _ = writeln!(out, "**Investigation steps.**\n");
-            for (k, step) in i.investigation_steps.iter().enumerate() {
-                let _ = writeln!(out, "{}. {}", k + 1, step);
-            }
-            let _ = writeln!(out, "\n**Long-term fix.** {}\n", i.long_term_fix);
-            if !i.related_metrics.is_empty() {
-                let _ = writeln!(out, "**PromQL.**\n");
-                for q in &i.related_metrics {
-                    let _ = writeln!(out, "- `{}`", q.replace('`', "'"));
-                }
-                let _ = writeln!(out);
-            }
-            if let Some(book) = &i.book_reference {
-                let _ = writeln!(out, "_Reference: {book}_");
-            }
+            write_insight(out, i);
         }
     }
+}
+
+/// One finding: title, a metadata line, the observation, an evidence table, the advice, the
+/// PromQL that found it and the book reference.
+fn write_insight(out: &mut String, i: &Insight) {
+    let _ = writeln!(out, "\n### {}\n", i.title);
+    let mut meta = format!("**{}** · `{}`", i.severity, i.component);
+    if let Some(instance) = &i.instance {
+        let _ = write!(meta, " · `{instance}`");
+    }
+    if let Some(device) = &i.device {
+        let _ = write!(meta, " · `{device}`");
+    }
+    let _ = write!(
+        meta,
+        " · {} · {} · confidence {:.0}%",
+        i.methodology.as_str(),
+        i.issue_type.as_str(),
+        i.confidence
+    );
+    let _ = writeln!(out, "{meta}\n");
+    let _ = writeln!(out, "{}\n", i.observation);
+    let _ = writeln!(out, "| Evidence | Value |");
+    let _ = writeln!(out, "|---|---:|");
+    for (name, value) in i.evidence.iter() {
+        let _ = writeln!(out, "| {name} | {} |", format_evidence(name, value));
+    }
+    let _ = writeln!(out, "\n**Root cause.** {}\n", i.root_cause);
+    let _ = writeln!(out, "**Immediate action.** {}\n", i.immediate_action);
+    let _ = writeln!(out, "**Investigation steps.**\n");
+    for (k, step) in i.investigation_steps.iter().enumerate() {
+        let _ = writeln!(out, "{}. {}", k + 1, step);
+    }
+    let _ = writeln!(out, "\n**Long-term fix.** {}\n", i.long_term_fix);
+    if !i.related_metrics.is_empty() {
+        let _ = writeln!(out, "**PromQL.**\n");
+        for q in &i.related_metrics {
+            let _ = writeln!(out, "- `{}`", q.replace('`', "'"));
+        }
+        let _ = writeln!(out);
+    }
+    if let Some(book) = &i.book_reference {
+        let _ = writeln!(out, "_Reference: {book}_");
+    }
+}
+
+/// The USE checks that ran, one table row each: targets, breaches and the worst value (or the
+/// failure, or why there is no data).
+fn write_checks(out: &mut String, analysis: &Analysis, catalog: &Catalog) {
     if !analysis.outcomes.is_empty() {
         let _ = writeln!(out, "\n## USE checks\n");
         let _ = writeln!(out, "| Check | Targets | Past threshold | Worst |");
@@ -122,6 +158,10 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             line.id, line.label, line.targets, line.breaches, worst
         );
     }
+}
+
+/// The workload and latency method's lines, when it ran.
+fn write_workload(out: &mut String, analysis: &Analysis) {
     let workload = super::workload_lines(analysis);
     if !workload.is_empty() {
         let _ = writeln!(
@@ -133,6 +173,10 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             let _ = writeln!(out, "- {}", escape(&line));
         }
     }
+}
+
+/// The histogram latency method's lines, when it ran.
+fn write_latency(out: &mut String, analysis: &Analysis) {
     let latency = super::latency_lines(analysis);
     if !latency.is_empty() {
         let _ = writeln!(out, "\n## Histogram latency\n");
@@ -140,6 +184,10 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             let _ = writeln!(out, "- {}", escape(&line));
         }
     }
+}
+
+/// What was not assessed, so is not known to be healthy.
+fn write_coverage(out: &mut String, analysis: &Analysis) {
     let coverage = coverage_lines(&analysis.insights);
     if !coverage.is_empty() {
         let _ = writeln!(out, "\n## Coverage gaps\n");
@@ -147,6 +195,11 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             let _ = writeln!(out, "- {line}");
         }
     }
+}
+
+/// What node_exporter cannot show, and the tool to use instead: always printed, so a clean
+/// report is not read as "nothing wrong anywhere".
+fn write_unobservable(out: &mut String, catalog: &Catalog) {
     let _ = writeln!(out, "\n## Not observable with node_exporter\n");
     for u in catalog.unobservable() {
         let _ = writeln!(
@@ -155,13 +208,16 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             u.component, u.what, u.use_instead
         );
     }
+}
+
+/// The analysis' warnings, when there are any.
+fn write_notes(out: &mut String, analysis: &Analysis) {
     if !analysis.warnings.is_empty() {
         let _ = writeln!(out, "\n## Notes\n");
         for w in &analysis.warnings {
             let _ = writeln!(out, "- {}", escape(w));
         }
     }
-    out
 }
 
 /// Keep table cells in one cell.

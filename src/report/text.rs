@@ -15,8 +15,22 @@ const WIDTH: usize = 80;
 /// Render the text report.
 pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let mut out = String::new();
+    write_header(&mut out, analysis);
+    write_summary(&mut out, analysis);
+    write_findings(&mut out, analysis);
+    write_checks(&mut out, analysis, catalog);
+    write_workload(&mut out, analysis);
+    write_latency(&mut out, analysis);
+    write_coverage(&mut out, analysis);
+    write_unobservable(&mut out, catalog);
+    write_notes(&mut out, analysis);
+    out
+}
+
+/// The banner, then what was analysed: when, which Prometheus, the targets (how many, which
+/// selector, which node_exporter versions, how often scraped) and the window.
+fn write_header(out: &mut String, analysis: &Analysis) {
     let rule = "=".repeat(WIDTH);
-    let thin = "-".repeat(WIDTH);
     let t = &analysis.timing;
     let inv = &analysis.inventory;
     let _ = writeln!(out, "{rule}");
@@ -42,7 +56,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         format!(" matching {{{}}}", analysis.selector)
     };
     wrap_into(
-        &mut out,
+        out,
         &format!(
             "Targets:    {} instance(s){targets}{}, scraped every ~{}",
             inv.instances.len(),
@@ -66,7 +80,10 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         format_duration(t.step)
     );
     let _ = writeln!(out);
+}
 
+/// The count of findings per severity.
+fn write_summary(out: &mut String, analysis: &Analysis) {
     let s = Summary::of(analysis);
     let _ = writeln!(out, "SUMMARY:");
     let _ = writeln!(out, "  Critical Issues: {}", s.critical);
@@ -76,7 +93,12 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let _ = writeln!(out, "  Informational:   {}", s.info);
     let _ = writeln!(out, "  Total Findings:  {}", s.total);
     let _ = writeln!(out);
+}
 
+/// The findings under one heading per severity (worst first), numbered across the whole
+/// report, or a sentence saying there are none.
+fn write_findings(out: &mut String, analysis: &Analysis) {
+    let thin = "-".repeat(WIDTH);
     let groups = grouped(&analysis.insights);
     if groups.is_empty() {
         let _ = writeln!(
@@ -91,10 +113,14 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         let _ = writeln!(out, "{thin}");
         for insight in insights {
             n += 1;
-            write_insight(&mut out, n, insight);
+            write_insight(out, n, insight);
         }
     }
+}
 
+/// The USE checks that ran, one line each: targets, breaches and the worst value (or the
+/// failure, or why there is no data).
+fn write_checks(out: &mut String, analysis: &Analysis, catalog: &Catalog) {
     if !analysis.outcomes.is_empty() {
         let _ = writeln!(out, "USE CHECKS ({} run):", analysis.outcomes.len());
     }
@@ -113,31 +139,41 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
                 text.push_str(&format!(" ({note})"));
             }
         }
-        wrap_into(&mut out, &text, "  ", "      ");
+        wrap_into(out, &text, "  ", "      ");
     }
     let _ = writeln!(out);
+}
 
+/// The workload and latency method's lines, when it ran.
+fn write_workload(out: &mut String, analysis: &Analysis) {
     let workload = workload_lines(analysis);
     if !workload.is_empty() {
         let _ = writeln!(
             out,
             "WORKLOAD AND LATENCY (median of the last {w} against the {w} before):",
-            w = format_duration(t.window)
+            w = format_duration(analysis.timing.window)
         );
         for line in workload {
-            wrap_into(&mut out, &line, "  ", "      ");
+            wrap_into(out, &line, "  ", "      ");
         }
         let _ = writeln!(out);
     }
+}
+
+/// The histogram latency method's lines, when it ran.
+fn write_latency(out: &mut String, analysis: &Analysis) {
     let latency = latency_lines(analysis);
     if !latency.is_empty() {
         let _ = writeln!(out, "HISTOGRAM LATENCY:");
         for line in latency {
-            wrap_into(&mut out, &line, "  ", "      ");
+            wrap_into(out, &line, "  ", "      ");
         }
         let _ = writeln!(out);
     }
+}
 
+/// What was not assessed, so is not known to be healthy.
+fn write_coverage(out: &mut String, analysis: &Analysis) {
     let coverage = coverage_lines(&analysis.insights);
     if !coverage.is_empty() {
         let _ = writeln!(
@@ -145,29 +181,39 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
             "COVERAGE GAPS (not assessed, so not known to be healthy):"
         );
         for line in coverage {
-            wrap_into(&mut out, &line, "  - ", "    ");
+            wrap_into(out, &line, "  - ", "    ");
         }
         let _ = writeln!(out);
     }
+}
+
+/// What node_exporter cannot show, and the tool to use instead: always printed, so a clean
+/// report is not read as "nothing wrong anywhere".
+fn write_unobservable(out: &mut String, catalog: &Catalog) {
     let _ = writeln!(
         out,
         "NOT OBSERVABLE WITH NODE_EXPORTER (use the tools named):"
     );
     for u in catalog.unobservable() {
         wrap_into(
-            &mut out,
+            out,
             &format!("{}: {} - use {}", u.component, u.what, u.use_instead),
             "  - ",
             "    ",
         );
     }
-    for w in &analysis.warnings {
-        let _ = writeln!(out);
-        wrap_into(&mut out, &format!("Note: {w}"), "", "  ");
-    }
-    out
 }
 
+/// The analysis' warnings, one `Note:` paragraph each.
+fn write_notes(out: &mut String, analysis: &Analysis) {
+    for w in &analysis.warnings {
+        let _ = writeln!(out);
+        wrap_into(out, &format!("Note: {w}"), "", "  ");
+    }
+}
+
+/// One numbered finding: title, metadata, when it held, the observation, evidence, the
+/// PromQL that found it, the advice and the book reference.
 fn write_insight(out: &mut String, n: usize, i: &Insight) {
     let _ = writeln!(out);
     wrap_into(out, &format!("[{n}] {}", i.title), "", "    ");

@@ -14,7 +14,11 @@
 //! 3. every top-level module under `src/` is listed in exactly one layer;
 //! 4. inside each top-level module, its direct submodules (files and folders: `engine/fetch.rs`,
 //!    `engine/narrative.rs`) do not import each other in a cycle. References to the top-level
-//!    module's own items (`super::CheckOutcome` defined in `engine/mod.rs`) are not edges.
+//!    module's own items (`super::CheckOutcome` defined in `engine/mod.rs`) are not edges;
+//! 5. no function anywhere in `src/` (`src/bin/`, tests and nested functions included) spans
+//!    more than 120 lines, from its `fn` to its closing brace, except those listed with a
+//!    reason in `LONG_FUNCTIONS_ALLOWED`: a long function holds several jobs that are easier
+//!    to name, read and test apart.
 //!
 //! Test code: imports written inside a `#[cfg(test)] mod … { … }` block (or a file declared by
 //! `#[cfg(test)] mod x;`) are exempt from rules 1 and 2, since a unit test may use a higher
@@ -1040,6 +1044,133 @@ fn submodules_have_no_cycles() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Function length.
+
+/// Most lines a function may span, from the line of its `fn` to the line of its closing brace.
+const MAX_FUNCTION_LINES: usize = 120;
+
+/// Functions allowed to be longer than [`MAX_FUNCTION_LINES`]: `(file, function, why)`. Only
+/// data tables and renderers that are one flat list belong here, each with its reason; an entry
+/// that no longer names a long function fails the test, so the list cannot go stale.
+const LONG_FUNCTIONS_ALLOWED: &[(&str, &str, &str)] = &[];
+
+/// A function of the source: its name, the line of its `fn` and how many lines it spans.
+#[derive(Debug, Clone, PartialEq)]
+struct Function {
+    name: String,
+    line: usize,
+    lines: usize,
+}
+
+/// The functions with a body in `source` (declarations ending in `;`, `fn(…)` pointer types
+/// and `fn $name` in macros are not functions here), nested ones included: an inner function
+/// counts in its outer one's span and on its own.
+fn functions(source: &str) -> Vec<Function> {
+    let tokens = tokens(&strip(source));
+    let mut out = Vec::new();
+    for (at, t) in tokens.iter().enumerate() {
+        if t.text != "fn" || !tokens.get(at + 1).is_some_and(is_word) {
+            continue;
+        }
+        if let Some(close) = body_end(&tokens, at + 2) {
+            out.push(Function {
+                name: tokens[at + 1].text.clone(),
+                line: t.line,
+                lines: tokens[close].line - t.line + 1,
+            });
+        }
+    }
+    out
+}
+
+/// From just after a function's name, the index of the `}` that closes its body, or `None` if
+/// the signature ends in `;` first. A `;` or `{` inside the parameters or a bracket (`[u8; 4]`)
+/// is not the end of the signature.
+fn body_end(tokens: &[Token], from: usize) -> Option<usize> {
+    let mut nesting = 0usize;
+    let mut at = from;
+    let open = loop {
+        match tokens.get(at)?.text.as_str() {
+            "(" | "[" => nesting += 1,
+            ")" | "]" => nesting = nesting.saturating_sub(1),
+            ";" if nesting == 0 => return None,
+            "{" if nesting == 0 => break at,
+            _ => {}
+        }
+        at += 1;
+    };
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        match t.text.as_str() {
+            "{" => depth += 1,
+            "}" => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[test]
+fn functions_are_short() {
+    let root = crate_root();
+    let mut paths = Vec::new();
+    rust_files(&root.join("src"), &mut paths);
+    let mut long = Vec::new();
+    let mut allowed_seen = BTreeSet::new();
+    for path in paths {
+        let source = fs::read_to_string(&path).expect("source file");
+        let shown = path
+            .strip_prefix(&root)
+            .expect("under the crate root")
+            .display()
+            .to_string();
+        for f in functions(&source) {
+            if f.lines <= MAX_FUNCTION_LINES {
+                continue;
+            }
+            match LONG_FUNCTIONS_ALLOWED
+                .iter()
+                .find(|(file, name, _)| *file == shown && *name == f.name)
+            {
+                Some((_, _, why)) => {
+                    println!(
+                        "note: {shown}:{}: fn {} is {} lines, allowed: {why}",
+                        f.line, f.name, f.lines
+                    );
+                    allowed_seen.insert((shown.clone(), f.name.clone()));
+                }
+                None => long.push((
+                    f.lines,
+                    format!("  {shown}:{}: fn {} is {} lines", f.line, f.name, f.lines),
+                )),
+            }
+        }
+    }
+    // Longest first: the worst offenders lead.
+    long.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut lines: Vec<String> = long.into_iter().map(|(_, line)| line).collect();
+    for (file, name, _) in LONG_FUNCTIONS_ALLOWED {
+        if !allowed_seen.contains(&(file.to_string(), name.to_string())) {
+            lines.push(format!(
+                "  {file}: fn {name} is allowed to be long but is not (or is gone): take it off LONG_FUNCTIONS_ALLOWED"
+            ));
+        }
+    }
+    fail_with(
+        &format!(
+            "{} function(s) in src/ span more than {MAX_FUNCTION_LINES} lines (split them, or, for a data table or a renderer that is one flat list, add them to LONG_FUNCTIONS_ALLOWED with the reason)",
+            lines.len()
+        ),
+        &lines,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The parser's own tests.
 
 mod tests {
@@ -1213,5 +1344,22 @@ mod tests {
             ["diagnose", "fetch", "narrative", "diagnose"]
         );
         assert_eq!(name_list(&strings(&["a", "b", "c"])), "a, b and c");
+    }
+
+    #[test]
+    fn functions_are_measured_from_fn_to_closing_brace() {
+        let source = "trait T {\n    fn declared(&self) -> [u8; 4];\n}\nfn outer(\n    a: [u8; 2],\n) -> fn(u8) -> u8 {\n    let s = \"}}}\";\n    let c = '{';\n    fn inner() {}\n    // }\n    macro_rules! m { () => { fn $name() {} } }\n}\nimpl X {\n    pub(crate) fn method<'a>(&'a self) where Self: Sized {\n        {\n        }\n    }\n}\n";
+        let found: Vec<(String, usize, usize)> = functions(source)
+            .into_iter()
+            .map(|f| (f.name, f.line, f.lines))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("outer".to_string(), 4, 9),
+                ("inner".to_string(), 9, 1),
+                ("method".to_string(), 14, 4),
+            ]
+        );
     }
 }
