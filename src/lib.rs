@@ -25,5 +25,6 @@ pub mod plugin;
 pub mod prometheus;
 pub mod promql;
 pub mod report;
+pub mod request;
 pub mod secret;
 pub mod settings;

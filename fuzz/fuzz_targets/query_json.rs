@@ -4,7 +4,7 @@
 #![no_main]
 
 use gregg_insights::{
-    plugin::query,
+    request::query,
     promql::{MatchOp, Matcher, Selector},
 };
 use libfuzzer_sys::fuzz_target;

@@ -1,7 +1,8 @@
 //! The Grafana backend plugin: the only code that uses the Grafana SDK's services.
 //!
 //! `GreggPlugin` implements the SDK's Data, Diagnostics and Resource services on top of the
-//! same engine the CLI uses. `lenient` screens what Grafana sends before the SDK converts it,
+//! same engine the CLI uses. What a query or a resource call asks for is read by
+//! [`crate::request`], its frames built by [`crate::frames`]: this module is the SDK's glue. `lenient` screens what Grafana sends before the SDK converts it,
 //! and `server` wires everything into the gRPC server Grafana launches.
 
 pub mod cache;
@@ -15,7 +16,6 @@ pub mod isolate;
 pub mod lenient;
 pub mod logging;
 pub mod memory;
-pub mod query;
 pub mod resource;
 pub mod responses;
 pub mod server;
@@ -40,7 +40,8 @@ struct State {
     instances: Instances,
     telemetry: Arc<Telemetry>,
     /// Analyses shared by the queries of one dashboard refresh.
-    analyses: cache::Cache<crate::engine::Analysis, data::Failure>,
+    analyses:
+        cache::Cache<crate::request::AnalysisKey, crate::engine::Analysis, crate::request::Failure>,
     /// Encoded answers of the queries a refresh repeats.
     responses: responses::Responses,
 }
