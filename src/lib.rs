@@ -33,6 +33,7 @@ pub mod plugin;
 pub mod prometheus;
 pub mod promql;
 pub mod report;
+pub mod request;
 pub mod samples;
 pub mod secret;
 pub mod settings;

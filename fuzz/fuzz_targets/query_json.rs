@@ -4,8 +4,8 @@
 #![no_main]
 
 use gregg_insights::{
-    plugin::query,
     promql::{MatchOp, Matcher, Selector},
+    request::query,
 };
 use libfuzzer_sys::fuzz_target;
 

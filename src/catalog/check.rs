@@ -3,10 +3,15 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
+use thiserror::Error;
 
+use super::{NARRATIVE_PLACEHOLDERS, QUERY_PLACEHOLDERS};
 use crate::{
     insight::{Component, IssueType, Severity, UseSignal},
-    promql::parse_duration,
+    promql::{
+        parse_duration,
+        template::{self, TemplateError},
+    },
 };
 
 /// Which side of a threshold is bad.
@@ -395,6 +400,231 @@ pub fn format_evidence(name: &str, value: f64) -> String {
     }
 }
 
+/// The id of a user's own check (a `promql_check` query) in insights and outcomes.
+pub const USER_CHECK_ID: &str = "custom.promql";
+
+/// A user's own check, as a `promql_check` query describes it: PromQL aggregated
+/// `by (instance[, device])`, thresholds, and whichever narrative fields the user wrote (the
+/// catalog's defaults tell the rest).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserCheck {
+    /// The PromQL; `${selector}`, `${rate}` and `${window}` may be used.
+    pub expr: String,
+    /// Warning threshold.
+    pub warning: f64,
+    /// Critical threshold.
+    pub critical: f64,
+    /// Which side is bad.
+    pub direction: Direction,
+    /// The unit of the values.
+    pub unit: Unit,
+    /// The resource it concerns.
+    pub component: Component,
+    /// The label naming a device, for per-device checks.
+    pub device_label: Option<String>,
+    /// Insight title (`on ${instance}` is appended).
+    pub title: Option<String>,
+    /// What the data shows.
+    pub observation: Option<String>,
+    /// The likely cause.
+    pub root_cause: Option<String>,
+    /// What to do now.
+    pub immediate_action: Option<String>,
+    /// The next commands.
+    pub investigation_steps: Vec<String>,
+    /// The sustainable fix.
+    pub long_term_fix: Option<String>,
+}
+
+/// The part of a [`UserCheck`] a problem is in, so that a message can name the field to fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserCheckPart {
+    /// The PromQL.
+    Query,
+    /// The warning and critical thresholds.
+    Thresholds,
+    /// The title.
+    Title,
+    /// The observation.
+    Observation,
+    /// The root cause.
+    RootCause,
+    /// The immediate action.
+    ImmediateAction,
+    /// One of the investigation steps.
+    InvestigationSteps,
+    /// The long-term fix.
+    LongTermFix,
+}
+
+/// Why a user's check cannot be judged.
+#[derive(Debug, Error, PartialEq)]
+pub enum UserCheckError {
+    /// Thresholds in the wrong order for the direction.
+    #[error("critical {critical} must be past warning {warning} in the `{}` direction", direction.as_str())]
+    Unordered {
+        /// Warning threshold.
+        warning: f64,
+        /// Critical threshold.
+        critical: f64,
+        /// Which side is bad.
+        direction: Direction,
+    },
+    /// A placeholder this part may not use.
+    #[error("unknown placeholder `${{{name}}}`; use {}", allowed.join(", "))]
+    UnknownPlaceholder {
+        /// Where.
+        part: UserCheckPart,
+        /// The placeholder's name.
+        name: String,
+        /// The placeholders this part may use.
+        allowed: &'static [&'static str],
+    },
+    /// A malformed template (`${` never closed).
+    #[error("{error}")]
+    Template {
+        /// Where.
+        part: UserCheckPart,
+        /// What is malformed.
+        error: TemplateError,
+    },
+}
+
+impl UserCheckError {
+    /// The part of the check to fix.
+    pub fn part(&self) -> UserCheckPart {
+        match self {
+            UserCheckError::Unordered { .. } => UserCheckPart::Thresholds,
+            UserCheckError::UnknownPlaceholder { part, .. }
+            | UserCheckError::Template { part, .. } => *part,
+        }
+    }
+}
+
+/// The narrative of a user's check where the user wrote none.
+mod user_defaults {
+    pub const LABEL: &str = "Custom check";
+    pub const TITLE: &str = "Custom check past its ${level} threshold on ${instance}: ${value}";
+    pub const OBSERVATION: &str = "The custom check averaged ${value} (peak ${peak}) on ${instance} ${device}, past its ${level} threshold of ${threshold} for ${held} of the last ${window}.";
+    pub const AUTHORED: &str = "Defined by the query's author.";
+    pub const IMMEDIATE_ACTION: &str = "Follow the runbook of this check.";
+    pub const INVESTIGATION_STEP: &str = "Run the check's PromQL in Explore, split by instance";
+    pub const BOOK_REFERENCE: &str =
+        "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5 (a custom check); 2.8 Statistics";
+    pub const THRESHOLD_SOURCE: &str = "the query";
+    pub const CONFIDENCE: f64 = 70.0;
+}
+
+impl UserCheck {
+    /// Its templates with the part each is and the placeholders it may use.
+    fn templates<'a>(
+        &'a self,
+    ) -> impl Iterator<Item = (UserCheckPart, &'a str, &'static [&'static str])> {
+        let narrative = |part, text: &'a Option<String>| {
+            text.as_deref()
+                .map(move |t| (part, t, NARRATIVE_PLACEHOLDERS))
+        };
+        std::iter::once((UserCheckPart::Query, self.expr.as_str(), QUERY_PLACEHOLDERS))
+            .chain(narrative(UserCheckPart::Title, &self.title))
+            .chain(narrative(UserCheckPart::Observation, &self.observation))
+            .chain(narrative(UserCheckPart::RootCause, &self.root_cause))
+            .chain(narrative(
+                UserCheckPart::ImmediateAction,
+                &self.immediate_action,
+            ))
+            .chain(self.investigation_steps.iter().map(|s| {
+                (
+                    UserCheckPart::InvestigationSteps,
+                    s.as_str(),
+                    NARRATIVE_PLACEHOLDERS,
+                )
+            }))
+            .chain(narrative(UserCheckPart::LongTermFix, &self.long_term_fix))
+    }
+
+    /// Ordered thresholds; every template well formed, with the placeholders its part may use.
+    pub fn validate(&self) -> Result<(), UserCheckError> {
+        let ordered = match self.direction {
+            Direction::Above => self.warning <= self.critical,
+            Direction::Below => self.warning >= self.critical,
+        };
+        if !ordered {
+            return Err(UserCheckError::Unordered {
+                warning: self.warning,
+                critical: self.critical,
+                direction: self.direction,
+            });
+        }
+        for (part, text, allowed) in self.templates() {
+            if let Some(name) = template::placeholders(text)
+                .into_iter()
+                .find(|n| !allowed.contains(n))
+            {
+                return Err(UserCheckError::UnknownPlaceholder {
+                    part,
+                    name: name.to_string(),
+                    allowed,
+                });
+            }
+            template::render(text, |_| Some("x"))
+                .map_err(|error| UserCheckError::Template { part, error })?;
+        }
+        Ok(())
+    }
+}
+
+impl Check {
+    /// The catalog check for a user's own check ([`USER_CHECK_ID`]): validated, its narrative
+    /// completed with defaults, judged like a sustained catalog check over `min_duration`.
+    pub fn from_user(user: &UserCheck, min_duration: Duration) -> Result<Check, UserCheckError> {
+        use user_defaults as d;
+        user.validate()?;
+        let or = |text: &Option<String>, default: &str| {
+            text.clone().unwrap_or_else(|| default.to_string())
+        };
+        Ok(Check {
+            id: USER_CHECK_ID.into(),
+            label: or(&user.title, d::LABEL),
+            component: user.component,
+            signal: UseSignal::Utilization,
+            issue_type: IssueType::Capacity,
+            metric: format!("value{}", user.unit.suffix()),
+            unit: user.unit,
+            direction: user.direction,
+            warning: user.warning,
+            critical: user.critical,
+            threshold_source: d::THRESHOLD_SOURCE.into(),
+            severity: SeverityMap::default(),
+            evaluation: Evaluation::default(),
+            min_duration,
+            device_label: user.device_label.clone(),
+            fallback: None,
+            standalone: true,
+            when: None,
+            coverage: None,
+            requires: Vec::new(),
+            confidence: d::CONFIDENCE,
+            book_reference: d::BOOK_REFERENCE.into(),
+            query: user.expr.clone(),
+            title: match &user.title {
+                Some(t) => format!("{t} on ${{instance}}"),
+                None => d::TITLE.into(),
+            },
+            observation: or(&user.observation, d::OBSERVATION),
+            root_cause: or(&user.root_cause, d::AUTHORED),
+            immediate_action: or(&user.immediate_action, d::IMMEDIATE_ACTION),
+            investigation_steps: if user.investigation_steps.is_empty() {
+                vec![d::INVESTIGATION_STEP.into()]
+            } else {
+                user.investigation_steps.clone()
+            },
+            long_term_fix: or(&user.long_term_fix, d::AUTHORED),
+            related_metrics: Vec::new(),
+            evidence: Vec::new(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,5 +655,113 @@ mod tests {
         );
         assert_eq!(Unit::from_evidence_name("cpu_count"), Some(Unit::Count));
         assert_eq!(Unit::from_evidence_name("mystery"), None);
+    }
+
+    fn user(expr: &str) -> UserCheck {
+        UserCheck {
+            expr: expr.into(),
+            warning: 80.0,
+            critical: 90.0,
+            direction: Direction::Above,
+            unit: Unit::Percent,
+            component: Component::System,
+            device_label: None,
+            title: None,
+            observation: None,
+            root_cause: None,
+            immediate_action: None,
+            investigation_steps: Vec::new(),
+            long_term_fix: None,
+        }
+    }
+
+    #[test]
+    fn a_user_check_is_told_with_the_catalog_defaults() {
+        let spec = user("avg by (instance) (up{${selector}})");
+        let check = Check::from_user(&spec, Duration::from_secs(150)).unwrap();
+        assert_eq!(check.id, USER_CHECK_ID);
+        assert_eq!(check.label, "Custom check");
+        assert_eq!(check.metric, "value_percent");
+        assert_eq!(check.min_duration, Duration::from_secs(150));
+        assert_eq!(check.threshold_source, "the query");
+        assert!(check.title.contains("${level} threshold on ${instance}"));
+        assert_eq!(check.root_cause, "Defined by the query's author.");
+        assert_eq!(check.investigation_steps.len(), 1);
+        // What the user wrote wins; the title says where.
+        let written = UserCheck {
+            title: Some("Queue deep".into()),
+            root_cause: Some("Consumers lag".into()),
+            investigation_steps: vec!["kubectl top pods".into()],
+            ..spec
+        };
+        let check = Check::from_user(&written, Duration::from_secs(150)).unwrap();
+        assert_eq!(check.label, "Queue deep");
+        assert_eq!(check.title, "Queue deep on ${instance}");
+        assert_eq!(check.root_cause, "Consumers lag");
+        assert_eq!(check.investigation_steps, ["kubectl top pods"]);
+        // The catalog accepts what it built.
+        assert!(crate::catalog::Catalog::custom(check).is_ok());
+    }
+
+    #[test]
+    fn a_user_check_error_names_the_part_to_fix() {
+        let below = UserCheck {
+            direction: Direction::Below,
+            warning: 10.0,
+            critical: 5.0,
+            ..user("x")
+        };
+        assert!(below.validate().is_ok());
+        let unordered = UserCheck {
+            warning: 95.0,
+            ..user("x")
+        };
+        let err = Check::from_user(&unordered, Duration::from_secs(60)).unwrap_err();
+        assert_eq!(err.part(), UserCheckPart::Thresholds);
+        assert!(
+            err.to_string()
+                .contains("critical 90 must be past warning 95"),
+            "{err}"
+        );
+
+        let cases = [
+            (user("up{${instance}}"), UserCheckPart::Query, "instance"),
+            (
+                UserCheck {
+                    title: Some("${selector}".into()),
+                    ..user("x")
+                },
+                UserCheckPart::Title,
+                "selector",
+            ),
+            (
+                UserCheck {
+                    investigation_steps: vec!["ok".into(), "${nope}".into()],
+                    ..user("x")
+                },
+                UserCheckPart::InvestigationSteps,
+                "nope",
+            ),
+            (
+                UserCheck {
+                    long_term_fix: Some("${rate}".into()),
+                    ..user("x")
+                },
+                UserCheckPart::LongTermFix,
+                "rate",
+            ),
+        ];
+        for (spec, part, name) in cases {
+            let err = spec.validate().unwrap_err();
+            assert_eq!(err.part(), part, "{err}");
+            assert!(err.to_string().contains(&format!("`${{{name}}}`")), "{err}");
+        }
+        let open = UserCheck {
+            observation: Some("at ${value".into()),
+            ..user("x")
+        };
+        let err = open.validate().unwrap_err();
+        assert_eq!(err.part(), UserCheckPart::Observation);
+        assert!(matches!(err, UserCheckError::Template { .. }), "{err}");
     }
 }

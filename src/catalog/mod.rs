@@ -27,7 +27,7 @@ use thiserror::Error;
 
 pub use check::{
     format_evidence, Check, CoverageRule, Direction, Evaluation, EvidenceQuery, Fallback, Guard,
-    SeverityMap, Unit,
+    SeverityMap, Unit, UserCheck, UserCheckError, UserCheckPart, USER_CHECK_ID,
 };
 pub use methods::{Change, Measure, NextLevel, Peer};
 pub use thresholds::{layered, ThresholdOverride, ThresholdOverrides, Thresholds};

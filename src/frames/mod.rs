@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod annotations;
 pub mod columns;
+pub mod dashboard_queries;
 pub mod insights;
 pub mod report;
 pub mod severity_timeline;
@@ -17,6 +18,7 @@ use grafana_plugin_sdk::data::{Frame, Notice, Severity as NoticeSeverity};
 
 pub use alert::alert;
 pub use annotations::annotations;
+pub use dashboard_queries::dashboard;
 pub use report::report;
 pub use severity_timeline::severity_timeline;
 pub use use_matrix::use_matrix;

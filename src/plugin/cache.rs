@@ -12,9 +12,12 @@
 use std::{
     collections::HashMap,
     future::Future,
+    hash::Hash,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+
+use chrono::{DateTime, Utc};
 
 use tokio::sync::OnceCell;
 
@@ -24,6 +27,24 @@ pub const TTL: Duration = Duration::from_secs(30);
 /// Evaluation times are rounded up to this, so the panels of one refresh (whose `to` differ by
 /// milliseconds) share one analysis.
 pub const TIME_BUCKET_SECONDS: i64 = 15;
+
+/// `at` rounded up to the time bucket: the panels of one refresh share one analysis, and
+/// rounding up (not down) never hides the newest samples (an instant query sees the last
+/// sample within Prometheus' lookback).
+pub fn bucketed(at: DateTime<Utc>) -> DateTime<Utc> {
+    let bucket = TIME_BUCKET_SECONDS;
+    let seconds = at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0);
+    DateTime::from_timestamp(
+        seconds.div_euclid(bucket) * bucket
+            + if seconds.rem_euclid(bucket) == 0 {
+                0
+            } else {
+                bucket
+            },
+        0,
+    )
+    .unwrap_or(at)
+}
 
 /// More distinct analyses than this at once are unusual; the oldest are dropped first.
 const MAX_ENTRIES: usize = 256;
@@ -44,9 +65,9 @@ struct Entry<T, E> {
     cell: Shared<T, E>,
 }
 
-/// Results of type `T` (or errors `E`) by key.
-pub struct Cache<T, E> {
-    entries: Mutex<HashMap<String, Entry<T, E>>>,
+/// Results of type `T` (or errors `E`) by key `K`.
+pub struct Cache<K, T, E> {
+    entries: Mutex<HashMap<K, Entry<T, E>>>,
 }
 
 /// Whether a result was computed by this call or shared.
@@ -58,7 +79,7 @@ pub enum Outcome {
     Shared,
 }
 
-impl<T: Weigh, E: Clone> Cache<T, E> {
+impl<K: Hash + Eq + Clone, T: Weigh, E: Clone> Cache<K, T, E> {
     /// An empty cache.
     pub fn new() -> Self {
         Self {
@@ -67,7 +88,7 @@ impl<T: Weigh, E: Clone> Cache<T, E> {
     }
 
     /// The result for `key`: shared if one is fresh or in flight, otherwise computed by `run`.
-    pub async fn get_or_run<F, Fut>(&self, key: String, run: F) -> (Result<Arc<T>, E>, Outcome)
+    pub async fn get_or_run<F, Fut>(&self, key: K, run: F) -> (Result<Arc<T>, E>, Outcome)
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -125,12 +146,13 @@ impl<T: Weigh, E: Clone> Cache<T, E> {
     }
 }
 
-impl<T, E> Cache<T, E>
+impl<K, T, E> Cache<K, T, E>
 where
+    K: Hash + Eq + Clone,
     T: Weigh,
 {
     /// Drop the oldest finished results (never `newest`) while they weigh more than [`BUDGET`].
-    fn keep_within_budget(&self, newest: &str) {
+    fn keep_within_budget(&self, newest: &K) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let weight = |e: &Entry<T, E>| match e.cell.get() {
             Some(Ok(v)) => v.weight(),
@@ -140,7 +162,7 @@ where
         while total > BUDGET {
             let Some((oldest, w)) = entries
                 .iter()
-                .filter(|(k, e)| k.as_str() != newest && weight(e) > 0)
+                .filter(|(k, e)| *k != newest && weight(e) > 0)
                 .min_by_key(|(_, e)| e.created)
                 .map(|(k, e)| (k.clone(), weight(e)))
             else {
@@ -152,7 +174,7 @@ where
     }
 }
 
-impl<T: Weigh, E: Clone> Default for Cache<T, E> {
+impl<K: Hash + Eq + Clone, T: Weigh, E: Clone> Default for Cache<K, T, E> {
     fn default() -> Self {
         Self::new()
     }
@@ -176,9 +198,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn times_round_up_to_the_bucket() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        assert_eq!(bucketed(t(1_748_865_600)), t(1_748_865_600));
+        assert_eq!(bucketed(t(1_748_865_601)), t(1_748_865_615));
+        assert_eq!(bucketed(t(1_748_865_614)), t(1_748_865_615));
+        let ms = DateTime::from_timestamp_millis(1_748_865_600_001).unwrap();
+        assert_eq!(bucketed(ms), t(1_748_865_615));
+    }
+
     #[tokio::test]
     async fn finished_results_stay_within_the_budget_oldest_dropped_first() {
-        let cache: Cache<usize, String> = Cache::new();
+        let cache: Cache<String, usize, String> = Cache::new();
         let weighing = |w: usize| move || async move { Ok::<usize, String>(w) };
         assert!(cache
             .get_or_run("old".into(), weighing(BUDGET / 2))
@@ -214,7 +246,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_callers_share_one_run_and_failures_are_not_kept() {
-        let cache: Cache<usize, String> = Cache::new();
+        let cache: Cache<String, usize, String> = Cache::new();
         let runs = AtomicUsize::new(0);
         let slow = || async {
             runs.fetch_add(1, Ordering::SeqCst);

@@ -31,13 +31,24 @@ const MAX_CACHED: usize = 64;
 /// One configured data source, ready to query.
 #[derive(Debug)]
 pub struct Instance {
+    /// The data source's uid.
+    pub uid: String,
+    /// When its settings were saved (Grafana's `updated`): the version of `settings`.
+    pub updated: DateTime<Utc>,
     /// Validated settings.
     pub settings: Settings,
     /// Shared client for its Prometheus.
     pub client: Client,
     /// Client for Grafana's API (dashboard analysis), or why there is none. Built with the
     /// instance so a misconfiguration only fails dashboard queries, not the USE ones.
-    pub grafana: Result<crate::grafana::Client, String>,
+    pub grafana: Result<crate::grafana::Client, crate::grafana::GrafanaError>,
+}
+
+impl Instance {
+    /// Which data source, in which version, an analysis of this instance reads.
+    pub fn source(&self) -> crate::request::key::Source {
+        crate::request::key::Source::new(&self.uid, self.updated)
+    }
 }
 
 /// Why an instance could not be built.
@@ -52,6 +63,13 @@ pub enum InstanceError {
     /// Settings that fail when building the client (PEM, header values).
     #[error("{0}")]
     Client(#[from] PrometheusError),
+}
+
+/// Settings that cannot be used are the request's to fix.
+impl From<&InstanceError> for crate::request::Failure {
+    fn from(err: &InstanceError) -> Self {
+        crate::request::Failure::new(crate::request::Status::BadRequest, err)
+    }
 }
 
 struct Entry {
@@ -109,14 +127,15 @@ impl Instances {
         let observer: Arc<dyn crate::prometheus::RequestObserver> = self.telemetry.clone();
         let client = Client::new(&settings.client, Some(observer))?;
         let grafana_api = match crate::grafana::default_url(settings.grafana.url.as_ref()) {
-            None => Err(crate::grafana::GrafanaError::NoUrl.to_string()),
+            None => Err(crate::grafana::GrafanaError::NoUrl),
             Some(url) => crate::grafana::Client::new(&crate::grafana::GrafanaConfig::new(
                 url,
                 crate::grafana::token(settings.grafana.token.as_ref()),
-            ))
-            .map_err(|e| e.to_string()),
+            )),
         };
         let instance = Arc::new(Instance {
+            uid: grafana.uid.clone(),
+            updated: grafana.updated,
             settings,
             client,
             grafana: grafana_api,

@@ -1,8 +1,10 @@
 //! The Grafana backend plugin: the only code that uses the Grafana SDK's services.
 //!
 //! `GreggPlugin` implements the SDK's Data, Diagnostics and Resource services on top of the
-//! same engine the CLI uses. `lenient` screens what Grafana sends before the SDK converts it,
-//! and `server` wires everything into the gRPC server Grafana launches.
+//! same engine the CLI uses. What a query or a resource call asks for is read by
+//! [`crate::request`], its frames built by [`crate::frames`]: this module is the SDK's glue.
+//! `lenient` screens what Grafana sends before the SDK converts it, and `server` wires
+//! everything into the gRPC server Grafana launches.
 
 pub mod cache;
 pub mod controller;
@@ -10,14 +12,11 @@ pub mod data;
 pub mod diagnostics;
 #[cfg(feature = "fault-hooks")]
 pub mod fault_hooks;
-#[cfg(test)]
-mod generated_types;
 pub mod instances;
 pub mod isolate;
 pub mod lenient;
 pub mod logging;
 pub mod memory;
-pub mod query;
 pub mod resource;
 pub mod responses;
 pub mod server;
@@ -42,7 +41,11 @@ struct State {
     instances: Instances,
     telemetry: Arc<Telemetry>,
     /// Analyses shared by the queries of one dashboard refresh.
-    analyses: cache::Cache<crate::analysis::Analysis, data::Failure>,
+    analyses: cache::Cache<
+        crate::request::AnalysisKey,
+        crate::analysis::Analysis,
+        crate::request::Failure,
+    >,
     /// Encoded answers of the queries a refresh repeats.
     responses: responses::Responses,
 }

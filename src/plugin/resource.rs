@@ -7,14 +7,19 @@
 //! - `GET instances`: instances exposing node_exporter metrics that match the target selector.
 //! - `GET report?format=json|markdown|text`: the analysis report (the CLI's), for other tools
 //!   and agents; `window`, `instances`, `minSeverity`, `components`, `methodologies`,
-//!   `histogram`, `slo`, `groupBy` and `at` (RFC 3339 or Unix seconds) as in queries.
+//!   `histogram`, `slo`, `groupBy` as in queries, and `at` (RFC 3339 or Unix seconds).
 //! - `GET coverage`: what the analysis can and cannot see: collectors per instance, gaps, and
 //!   what node_exporter never observes.
 //! - `GET dashboards?query=&tag=&folderUIDs=&limit=`: Grafana's dashboards (search API), `tag`
 //!   and `folderUIDs` repeated or comma-separated.
 //! - `GET dashboards/<uid>/analysis?format=json|markdown|text`: the dashboard analysis as the
 //!   report; `window` (default 1h) or `from`/`to` (RFC 3339 or Unix seconds), `panels=1,2`,
-//!   `var-<name>=<value>` (repeat for several values, as in Grafana URLs), `minSeverity`.
+//!   `var-<name>=<value>` (repeat for several values, as in Grafana URLs), and the insight
+//!   filters `minSeverity`, `components`, `methodologies`.
+//!
+//! Parameters are read by [`crate::request::resource`]. Failures answer with their class
+//! ([`crate::request::Failure`]): 400 for bad input, 404 for a dashboard that does not exist,
+//! 502 when Prometheus or Grafana failed, 504 when they did not answer in time.
 
 use std::sync::Arc;
 
@@ -23,10 +28,15 @@ use chrono::{Duration as ChronoDuration, Utc};
 use grafana_plugin_sdk::backend::{self, ErrIntoHttpResponse};
 use serde_json::{json, Value};
 
-use std::collections::BTreeMap;
-
-use super::{instances::Instance, query, GreggPlugin};
-use crate::{catalog, report};
+use super::{instances::Instance, GreggPlugin};
+use crate::{
+    analysis::Analysis,
+    catalog, report,
+    request::{
+        resource::{self as requests, DashboardAnalysisRequest, ReportRequest},
+        Failure, Format, Params, Query, Status,
+    },
+};
 
 /// The routes, for 404 messages.
 const ROUTES: &[&str] = &[
@@ -53,6 +63,64 @@ impl ResourceError {
             message: message.into(),
         }
     }
+
+    fn route(error: RouteError) -> Self {
+        let status = match error {
+            RouteError::NotFound => http::StatusCode::NOT_FOUND,
+            RouteError::MethodNotAllowed => http::StatusCode::METHOD_NOT_ALLOWED,
+        };
+        Self::new(status, error.to_string())
+    }
+
+    fn internal(error: http::Error) -> Self {
+        Self::new(http::StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    }
+}
+
+/// A call that matches no route.
+#[derive(Debug, thiserror::Error)]
+enum RouteError {
+    /// No such path.
+    #[error("no such resource; available: {}", ROUTES.join(", "))]
+    NotFound,
+    /// A method other than GET.
+    #[error("only GET is supported")]
+    MethodNotAllowed,
+}
+
+/// A failure answers with its class: 400 for bad input, 404 for what does not exist, 502 when
+/// Prometheus or Grafana failed, 504 when they did not answer in time.
+impl From<Failure> for ResourceError {
+    fn from(failure: Failure) -> Self {
+        ResourceError {
+            status: http_status(failure.status),
+            message: failure.message,
+        }
+    }
+}
+
+/// Every error a route meets, classified by [`Failure`].
+macro_rules! classified {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for ResourceError {
+            fn from(error: $error) -> Self {
+                Failure::from(error).into()
+            }
+        }
+    )*};
+}
+
+classified!(
+    crate::request::RequestError,
+    crate::request::FieldError,
+    crate::prometheus::PrometheusError,
+    crate::dashboard::DashboardError,
+    &crate::grafana::GrafanaError,
+    &super::instances::InstanceError,
+);
+
+fn http_status(status: Status) -> http::StatusCode {
+    http::StatusCode::from_u16(status.http()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl ErrIntoHttpResponse for ResourceError {
@@ -74,6 +142,11 @@ fn json_response(
         .body(Bytes::from(body.to_string()))
 }
 
+/// A 200 JSON answer.
+fn ok_json(body: &Value) -> Result<http::Response<Bytes>, ResourceError> {
+    json_response(http::StatusCode::OK, body).map_err(ResourceError::internal)
+}
+
 #[backend::async_trait]
 impl backend::ResourceService for GreggPlugin {
     type Error = ResourceError;
@@ -92,70 +165,47 @@ impl backend::ResourceService for GreggPlugin {
             Some(["coverage"]) => Route::Coverage,
             Some(["dashboards"]) => Route::Dashboards,
             Some(["dashboards", uid, "analysis"]) => Route::DashboardAnalysis(uid.to_string()),
-            _ => {
-                return Err(ResourceError::new(
-                    http::StatusCode::NOT_FOUND,
-                    format!("no such resource; available: {}", ROUTES.join(", ")),
-                ))
-            }
+            _ => return Err(ResourceError::route(RouteError::NotFound)),
         };
         if request.request.method() != http::Method::GET {
-            return Err(ResourceError::new(
-                http::StatusCode::METHOD_NOT_ALLOWED,
-                "only GET is supported",
-            ));
+            return Err(ResourceError::route(RouteError::MethodNotAllowed));
         }
         let instance = self
             .state
             .instances
             .get(request.plugin_context.instance_settings.as_ref())
-            .map_err(|e| ResourceError::new(http::StatusCode::BAD_REQUEST, e.to_string()))?;
-        let raw_query = request.request.uri().query().unwrap_or("");
+            .map_err(|e| ResourceError::from(&e))?;
+        let params = Params::parse(request.request.uri().query().unwrap_or(""))?;
         let response = match route {
-            Route::Dashboards => dashboards(&instance, &multi_params(raw_query)?).await?,
-            Route::DashboardAnalysis(uid) => {
-                dashboard_analysis(&instance, &uid, &multi_params(raw_query)?).await?
+            Route::Checks => ok_json(&checks(&instance))?,
+            Route::Instances => ok_json(&instances(&instance).await?)?,
+            Route::Report | Route::Coverage => {
+                let coverage = matches!(route, Route::Coverage);
+                self.report(&instance, &params, coverage).await?
             }
-            _ => self.analysis_route(&instance, &route, raw_query).await?,
+            Route::Dashboards => dashboards(&instance, &params).await?,
+            Route::DashboardAnalysis(uid) => dashboard_analysis(&instance, &uid, &params).await?,
         };
         Ok((response, Box::pin(futures_util::stream::empty())))
     }
 }
 
 impl GreggPlugin {
-    async fn analysis_route(
+    /// `report` and `coverage`: the shared analysis their parameters describe.
+    async fn report(
         &self,
         instance: &Arc<Instance>,
-        route: &Route,
-        raw_query: &str,
+        params: &Params,
+        coverage: bool,
     ) -> Result<http::Response<Bytes>, ResourceError> {
-        let instance = instance.clone();
-        let params = params(raw_query)?;
-        let response = match route {
-            Route::Checks => json_response(http::StatusCode::OK, &checks(&instance)),
-            Route::Instances => json_response(http::StatusCode::OK, &instances(&instance).await?),
-            Route::Report | Route::Coverage => {
-                let (format, query, at) = report_query(&params, matches!(route, Route::Coverage))?;
-                let analysis =
-                    super::data::shared_analysis(self, &instance, "resource", &query, at)
-                        .await
-                        .map_err(|e| {
-                            ResourceError::new(http::StatusCode::BAD_GATEWAY, e.to_string())
-                        })?;
-                match route {
-                    Route::Coverage => json_response(http::StatusCode::OK, &coverage(&analysis)),
-                    _ => report(&analysis, &query, format),
-                }
-            }
-            Route::Dashboards | Route::DashboardAnalysis(_) => {
-                return Err(ResourceError::new(
-                    http::StatusCode::NOT_FOUND,
-                    format!("no such resource; available: {}", ROUTES.join(", ")),
-                ))
-            }
+        let request = ReportRequest::parse(params, coverage)?;
+        let at = request.at.unwrap_or_else(Utc::now);
+        let analysis = super::data::shared_analysis(self, instance, &request.query, at).await?;
+        if coverage {
+            ok_json(&coverage_of(&analysis))
+        } else {
+            report(&analysis, &request.query, request.format)
         }
-        .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        Ok(response)
     }
 }
 
@@ -168,320 +218,70 @@ enum Route {
     DashboardAnalysis(String),
 }
 
-/// Query-string parameters, percent-decoded. Repeated keys: the last wins.
-fn params(query: &str) -> Result<BTreeMap<String, String>, ResourceError> {
-    Ok(multi_params(query)?.into_iter().collect())
-}
-
-/// Query-string parameters, percent-decoded, in order, repeated keys kept.
-fn multi_params(query: &str) -> Result<Vec<(String, String)>, ResourceError> {
-    let mut out = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " "))
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| {
-                    ResourceError::new(
-                        http::StatusCode::BAD_REQUEST,
-                        format!("parameter `{k}` is not UTF-8"),
-                    )
-                })
-        };
-        out.push((decode(k)?, decode(v)?));
-    }
-    Ok(out)
-}
-
-/// Every value of `key`, repeated or comma-separated.
-fn all_values(params: &[(String, String)], key: &str) -> Vec<String> {
-    params
-        .iter()
-        .filter(|(k, _)| k == key)
-        .flat_map(|(_, v)| v.split(','))
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect()
-}
-
-fn last_value<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
-}
-
-fn grafana_client(instance: &Instance) -> Result<&crate::grafana::Client, ResourceError> {
-    instance
-        .grafana
-        .as_ref()
-        .map_err(|e| ResourceError::new(http::StatusCode::BAD_REQUEST, e.clone()))
-}
-
-fn grafana_error(e: crate::grafana::GrafanaError) -> ResourceError {
-    ResourceError::new(
-        http::StatusCode::from_u16(e.http_status()).unwrap_or(http::StatusCode::BAD_GATEWAY),
-        e.to_string(),
-    )
-}
-
 /// `dashboards`: Grafana's dashboard search, with folder and tags.
 async fn dashboards(
     instance: &Instance,
-    params: &[(String, String)],
+    params: &Params,
 ) -> Result<http::Response<Bytes>, ResourceError> {
-    let known = ["query", "tag", "tags", "folderUIDs", "folderUid", "limit"];
-    if let Some((unknown, _)) = params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        return Err(ResourceError::new(
-            http::StatusCode::BAD_REQUEST,
-            format!("unknown parameter `{unknown}`; known: {}", known.join(", ")),
-        ));
-    }
-    let mut tags = all_values(params, "tag");
-    tags.extend(all_values(params, "tags"));
-    let mut folders = all_values(params, "folderUIDs");
-    folders.extend(all_values(params, "folderUid"));
-    let limit = match last_value(params, "limit") {
-        None => None,
-        Some(l) => Some(l.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-            ResourceError::new(
-                http::StatusCode::BAD_REQUEST,
-                format!("parameter `limit`: `{l}` is not a positive whole number"),
-            )
-        })?),
-    };
-    let search = crate::grafana::SearchQuery {
-        query: last_value(params, "query").map(str::to_string),
-        tags,
-        folder_uids: folders,
-        limit,
-    };
-    let hits = grafana_client(instance)?
+    let search = requests::search(params)?;
+    let grafana = instance.grafana.as_ref().map_err(ResourceError::from)?;
+    let hits = grafana
         .search(&search)
         .await
-        .map_err(grafana_error)?;
-    json_response(http::StatusCode::OK, &json!({ "dashboards": hits }))
-        .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-/// A time as RFC 3339, Unix seconds or Unix milliseconds (Grafana URLs use milliseconds).
-fn parse_time(name: &str, text: &str) -> Result<chrono::DateTime<Utc>, ResourceError> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            text.parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .and_then(|s| {
-                    let secs = if s > 1e11 { s / 1000.0 } else { s };
-                    chrono::DateTime::from_timestamp(secs as i64, 0)
-                })
-        })
-        .ok_or_else(|| {
-            ResourceError::new(
-                http::StatusCode::BAD_REQUEST,
-                format!("parameter `{name}`: `{text}` is neither RFC 3339 nor a Unix time"),
-            )
-        })
+        .map_err(|e| ResourceError::from(&e))?;
+    ok_json(&json!({ "dashboards": hits }))
 }
 
 /// `dashboards/<uid>/analysis`: the dashboard analysis as the report.
 async fn dashboard_analysis(
     instance: &Instance,
     uid: &str,
-    params: &[(String, String)],
+    params: &Params,
 ) -> Result<http::Response<Bytes>, ResourceError> {
-    let bad = |m: String| ResourceError::new(http::StatusCode::BAD_REQUEST, m);
-    let known = ["format", "window", "from", "to", "panels", "minSeverity"];
-    if let Some((unknown, _)) = params
-        .iter()
-        .find(|(k, _)| !known.contains(&k.as_str()) && !k.starts_with("var-"))
-    {
-        return Err(bad(format!(
-            "unknown parameter `{unknown}`; known: {}, var-<name>",
-            known.join(", ")
-        )));
-    }
-    let format = match last_value(params, "format") {
-        None | Some("json") => report::Format::Json,
-        Some("markdown") | Some("md") => report::Format::Markdown,
-        Some("text") => report::Format::Text,
-        Some(other) => {
-            return Err(bad(format!(
-                "parameter `format`: `{other}` is not json, markdown or text"
-            )))
-        }
-    };
-    let to = match last_value(params, "to") {
-        None => Utc::now(),
-        Some(t) => parse_time("to", t)?,
-    };
-    let from = match (last_value(params, "from"), last_value(params, "window")) {
-        (Some(f), _) => parse_time("from", f)?,
-        (None, Some(w)) => {
-            let d = crate::promql::parse_duration(w).map_err(|_| {
-                bad(format!(
-                    "parameter `window`: `{w}` is not a duration like 1h"
-                ))
-            })?;
-            to - ChronoDuration::from_std(d).unwrap_or_else(|_| ChronoDuration::hours(1))
-        }
-        (None, None) => to - ChronoDuration::hours(1),
-    };
-    let min_severity = match last_value(params, "minSeverity") {
-        None => crate::insight::Severity::Info,
-        Some(s) => crate::insight::Severity::parse(s).ok_or_else(|| {
-            bad(format!(
-                "parameter `minSeverity`: `{s}` is not one of info, low, medium, high, critical"
-            ))
-        })?,
-    };
-    let mut request = crate::dashboard::DashboardRequest::new(uid, from, to);
-    let panels = all_values(params, "panels");
-    if !panels.is_empty() {
-        request.panel_ids = Some(
-            panels
-                .iter()
-                .map(|p| p.parse::<i64>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| bad("parameter `panels`: list panel ids, e.g. 2,5".into()))?,
-        );
-    }
-    for (k, v) in params {
-        if let Some(name) = k.strip_prefix("var-") {
-            request
-                .variables
-                .entry(name.to_string())
-                .or_default()
-                .push(v.clone());
-        }
-    }
-    let grafana = grafana_client(instance)?;
-    let mut result = crate::analysis::dashboard::analyze(grafana, &instance.client, &request)
-        .await
-        .map_err(|e| match e {
-            crate::dashboard::DashboardError::Grafana(g) => grafana_error(g),
-            crate::dashboard::DashboardError::Request(m) => bad(m),
-            other => ResourceError::new(http::StatusCode::BAD_GATEWAY, other.to_string()),
-        })?;
-    result
-        .analysis
-        .insights
-        .retain(|i| i.severity >= min_severity);
+    let asked = DashboardAnalysisRequest::parse(params)?;
+    let grafana = instance.grafana.as_ref().map_err(ResourceError::from)?;
+    let request = asked.dashboard_request(uid, Utc::now());
+    let mut result =
+        crate::analysis::dashboard::analyze(grafana, &instance.client, &request).await?;
+    asked.filters.retain(&mut result.analysis.insights);
     rendered(
-        report::render(&result.analysis, catalog::builtin(), format),
-        format,
+        report::render(&result.analysis, catalog::builtin(), asked.format),
+        asked.format,
     )
-    .map_err(|e| ResourceError::new(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
-/// The report resource's parameters as a `report` query, plus the format and time.
-fn report_query(
-    params: &BTreeMap<String, String>,
-    coverage: bool,
-) -> Result<(report::Format, query::Query, chrono::DateTime<Utc>), ResourceError> {
-    let bad = |m: String| ResourceError::new(http::StatusCode::BAD_REQUEST, m);
-    let format = match params.get("format").map(|f| f.trim()) {
-        None | Some("") | Some("json") => report::Format::Json,
-        Some("markdown") | Some("md") => report::Format::Markdown,
-        Some("text") => report::Format::Text,
-        Some(other) => {
-            return Err(bad(format!(
-                "parameter `format`: `{other}` is not json, markdown or text"
-            )))
-        }
-    };
-    let known = [
-        "format",
-        "window",
-        "instances",
-        "minSeverity",
-        "components",
-        "methodologies",
-        "histogram",
-        "slo",
-        "groupBy",
-        "at",
-    ];
-    if let Some(unknown) = params.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(bad(format!(
-            "unknown parameter `{unknown}`; known: {}",
-            known.join(", ")
-        )));
-    }
-    let mut model = serde_json::Map::new();
-    for (k, v) in params
-        .iter()
-        .filter(|(k, _)| !["format", "at"].contains(&k.as_str()))
-    {
-        model.insert(k.clone(), Value::String(v.clone()));
-    }
-    if !model.contains_key("window") {
-        model.insert("window".into(), Value::String("10m".into()));
-    }
-    if coverage {
-        // Coverage needs the USE checks only.
-        model.insert("methodologies".into(), Value::String("use_method".into()));
-    }
-    let parsed = query::parse("report", &Value::Object(model))
-        .map_err(|e| bad(e.to_string().replace("query field", "parameter")))?;
-    let at = match params.get("at").map(|a| a.trim()).filter(|a| !a.is_empty()) {
-        None => Utc::now(),
-        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
-            .map(|t| t.with_timezone(&Utc))
-            .ok()
-            .or_else(|| {
-                text.parse::<f64>()
-                    .ok()
-                    .filter(|s| s.is_finite())
-                    .and_then(|s| chrono::DateTime::from_timestamp(s as i64, 0))
-            })
-            .ok_or_else(|| {
-                bad(format!(
-                    "parameter `at`: `{text}` is neither RFC 3339 nor Unix seconds"
-                ))
-            })?,
-    };
-    Ok((format, parsed, at))
-}
-
+/// The report of `analysis`, its insights filtered as `query` says.
 fn report(
-    analysis: &crate::analysis::Analysis,
-    query: &query::Query,
-    format: report::Format,
-) -> Result<http::Response<Bytes>, http::Error> {
-    let catalog = catalog::builtin();
+    analysis: &Analysis,
+    query: &Query,
+    format: Format,
+) -> Result<http::Response<Bytes>, ResourceError> {
     let mut filtered = analysis.clone();
-    filtered
-        .insights
-        .retain(|i| i.severity >= query.filters.min_severity);
-    if let Some(m) = &query.filters.methodologies {
-        filtered.insights.retain(|i| m.contains(&i.methodology));
-    }
+    query.filters.retain(&mut filtered.insights);
     for o in &mut filtered.outcomes {
         o.observations = Vec::new();
     }
-    rendered(report::render(&filtered, catalog, format), format)
+    rendered(
+        report::render(&filtered, catalog::builtin(), format),
+        format,
+    )
 }
 
 /// A rendered report as a 200 answer with its format's content type.
-fn rendered(body: String, format: report::Format) -> http::Result<http::Response<Bytes>> {
+fn rendered(body: String, format: Format) -> Result<http::Response<Bytes>, ResourceError> {
     let content_type = match format {
-        report::Format::Json => "application/json",
-        report::Format::Markdown => "text/markdown; charset=utf-8",
-        report::Format::Text => "text/plain; charset=utf-8",
+        Format::Json => "application/json",
+        Format::Markdown => "text/markdown; charset=utf-8",
+        Format::Text => "text/plain; charset=utf-8",
     };
     http::Response::builder()
         .status(http::StatusCode::OK)
         .header(http::header::CONTENT_TYPE, content_type)
         .body(Bytes::from(body))
+        .map_err(ResourceError::internal)
 }
 
-fn coverage(analysis: &crate::analysis::Analysis) -> Value {
+fn coverage_of(analysis: &Analysis) -> Value {
     let inv = &analysis.inventory;
     let catalog = catalog::builtin();
     json!({
@@ -553,14 +353,50 @@ async fn instances(instance: &Arc<Instance>) -> Result<Value, ResourceError> {
         now - ChronoDuration::hours(1),
         now,
     )
-    .await
-    .map_err(|e| ResourceError::new(http::StatusCode::BAD_GATEWAY, e.to_string()))?;
+    .await?;
     Ok(json!({ "instances": values }))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::route_segments;
+    use super::{route_segments, ResourceError};
+    use crate::{
+        analysis::AnalysisError,
+        grafana::GrafanaError,
+        prometheus::PrometheusError,
+        request::{query, resource::ReportRequest, Failure, Params},
+    };
+
+    #[test]
+    fn resources_answer_400_for_input_and_502_or_504_for_upstreams() {
+        let status = |e: ResourceError| e.status.as_u16();
+        let bad_param = ReportRequest::parse(&Params::parse("at=-5").unwrap(), false).unwrap_err();
+        assert_eq!(status(bad_param.into()), 400);
+        let bad_query =
+            query::parse("report", &serde_json::json!({"components": "gpu"})).unwrap_err();
+        assert_eq!(status(bad_query.into()), 400);
+        let unknown_check = Failure::from(AnalysisError::UnknownCheck("cpu.nope".into()));
+        assert_eq!(status(unknown_check.into()), 400);
+        let down = PrometheusError::Unreachable {
+            url: "http://127.0.0.1:1".into(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(
+            status(Failure::from(AnalysisError::Prometheus(down)).into()),
+            502
+        );
+        let slow = PrometheusError::Timeout {
+            url: "http://127.0.0.1:1".into(),
+            endpoint: "/api/v1/series".into(),
+            timeout: std::time::Duration::from_secs(2),
+        };
+        assert_eq!(status(slow.into()), 504);
+        let missing = GrafanaError::NotFound {
+            path: "/api/dashboards/uid/nope".into(),
+            what: "dashboard nope".into(),
+        };
+        assert_eq!(status((&missing).into()), 404);
+    }
 
     #[test]
     fn paths_cannot_escape_their_routes() {

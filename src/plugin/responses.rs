@@ -16,10 +16,8 @@ use std::{collections::HashMap, sync::Mutex, time::Instant};
 
 use grafana_plugin_sdk::pluginv2;
 
-use super::{
-    cache,
-    query::{self, QueryType},
-};
+use super::cache;
+use crate::request::query::{self, QueryType};
 
 /// Total size of the answers kept.
 pub const MAX_BYTES: usize = 8 << 20;
@@ -76,7 +74,7 @@ pub fn cacheable(
         settings.last_updated_ms,
         q.ref_id,
         q.query_type,
-        super::data::bucketed(to).timestamp(),
+        cache::bucketed(to).timestamp(),
         String::from_utf8_lossy(&q.json),
     );
     Some(Cacheable {

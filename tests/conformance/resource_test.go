@@ -85,3 +85,33 @@ func TestResourcesAnswerJSONAndStayInTheirRoutes(t *testing.T) {
 	}
 	assertNoSecret(t, "plugin logs", p.logs.String(), "pw-SECRET", "hv-SECRET")
 }
+
+// Resources answer 400 for bad input (checked before Prometheus is asked), 502 when
+// Prometheus cannot be reached and 504 when it does not answer in time.
+func TestResourcesTellBadInputFromUpstreamFailures(t *testing.T) {
+	p := startPlugin(t)
+	dead := settings("http://127.0.0.1:1", nil, nil)
+	for query, field := range map[string]string{
+		"report?at=-5":          "`at`",
+		"report?components=gpu": "`components`",
+		"coverage?window=10s":   "`window`",
+	} {
+		status, body := p.callResource(t, dead, "GET", query)
+		if status != 400 || !strings.Contains(string(body), field) {
+			t.Errorf("GET %s: %d %s, want 400 naming %s", query, status, body, field)
+		}
+	}
+	for _, path := range []string{"report?window=30s", "coverage?window=30s", "instances"} {
+		status, body := p.callResource(t, dead, "GET", path)
+		if status != 502 || !strings.Contains(string(body), "cannot reach Prometheus at http://127.0.0.1:1") {
+			t.Errorf("GET %s against a dead Prometheus: %d %s, want 502", path, status, body)
+		}
+	}
+	fp := startFaultProxy(t, "http://127.0.0.1:1", "")
+	fp.set(faultHang, true)
+	hanging := settings(fp.URL(), map[string]any{"timeout": 2}, nil)
+	status, body := p.callResource(t, hanging, "GET", "instances")
+	if status != 504 || !strings.Contains(string(body), "did not answer") {
+		t.Errorf("GET instances against a hanging Prometheus: %d %s, want 504", status, body)
+	}
+}

@@ -5,7 +5,7 @@ import type { GreggJsonData, GreggQueryModel, GreggSecureJsonData, QueryType } f
 
 /*
  * The shapes the backend reads (query JSON, jsonData, secureJsonData) and their enums are generated
- * from its Rust types into ../generated/backend.ts (src/plugin/generated_types.rs); a Rust test
+ * from its Rust types into ../generated/backend.ts (src/request/generated_types.rs); a Rust test
  * fails when that file is out of date. This file only adds what is Grafana's or the editors' own.
  */
 export type {
@@ -45,7 +45,7 @@ export const QUERY_TYPES: ReadonlyArray<{ value: QueryType; label: string; descr
   Object.keys(QUERY_TYPE_INFO) as QueryType[]
 ).map((value) => ({ value, ...QUERY_TYPE_INFO[value] }));
 
-/** One query, as the backend's `plugin::query` parses it, with Grafana's own keys. */
+/** One query, as the backend's `request::query` parses it, with Grafana's own keys. */
 export interface GreggQuery extends DataQuery, Omit<GreggQueryModel, 'queryType'> {
   queryType?: QueryType;
 }

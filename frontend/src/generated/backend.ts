@@ -1,4 +1,4 @@
-// Generated from the backend's Rust types by src/plugin/generated_types.rs (ts-rs): do not
+// Generated from the backend's Rust types by src/request/generated_types.rs (ts-rs): do not
 // edit. Change the Rust types, then run `GREGG_UPDATE_TYPES=1 cargo test --release --lib generated_types`.
 
 /**
@@ -67,8 +67,8 @@ export type ThresholdOverrides = { [key in string]: ThresholdOverride };
 export type VariableValue = string | Array<string>;
 
 /**
- * One query as a panel sends it: what `plugin::query::parse` reads (docs/frames.md). Grafana
- * adds its own keys (`refId`, `datasource`, `hide`…), which the backend ignores.
+ * One query as a panel sends it: what `request::query::parse` reads (docs/frames.md).
+ * Grafana adds its own keys (`refId`, `datasource`, `hide`…), which the backend ignores.
  */
 export type GreggQueryModel = {
 /**

@@ -6,15 +6,24 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, TimeZone, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use chrono::{DateTime, Utc};
+use clap::{
+    builder::{PossibleValue, PossibleValuesParser, TypedValueParser},
+    Args, Parser, Subcommand, ValueEnum,
+};
 use gregg_insights::{
     catalog::{ThresholdOverride, ThresholdOverrides},
     insight::Severity,
-    methods::{group_label, HistogramRequest, Method, MethodsRequest, Slo},
+    methods::{HistogramRequest, Method, MethodsRequest, Slo},
     prometheus::{Auth, ClientConfig, DEFAULT_MAX_CONCURRENT_REQUESTS},
-    promql::{parse_duration, Selector},
-    report::Format,
+    promql::Selector,
+    request::{
+        self,
+        filters::severity as parse_severity,
+        format::{Format, FORMATS},
+        methods::{group_by as parse_group, histogram as parse_histogram, slo as parse_slo},
+        parse_duration, parse_time,
+    },
     secret::Secret,
 };
 use url::Url;
@@ -45,15 +54,16 @@ pub enum Command {
         /// Connection options.
         #[command(flatten)]
         connection: Connection,
-        /// Evaluation time: RFC 3339 (2026-11-27T14:05:00Z) or Unix seconds. Default: now.
+        /// Evaluation time: RFC 3339 (2026-11-27T14:05:00Z) or Unix seconds (milliseconds
+        /// allowed). Default: now.
         #[arg(long, value_parser = parse_time)]
         at: Option<DateTime<Utc>>,
         /// Analysis window ending at --at: conditions must be sustained within it, e.g. 10m, 1h.
-        #[arg(long, default_value = "10m", value_parser = parse_window)]
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
         window: Duration,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-        format: ReportFormat,
+        #[arg(long, default_value = "text", value_parser = format_parser())]
+        format: Format,
         /// Override a threshold: CHECK:LEVEL=VALUE, e.g. cpu.utilization:warning=70. Repeatable.
         #[arg(long = "threshold", value_name = "CHECK:LEVEL=VALUE")]
         thresholds: Vec<String>,
@@ -114,7 +124,7 @@ pub struct DashboardArgs {
     #[arg(long, value_parser = parse_time)]
     pub to: Option<DateTime<Utc>>,
     /// Length of the range ending at --to, e.g. 1h.
-    #[arg(long, default_value = "1h", value_parser = parse_window, conflicts_with = "from")]
+    #[arg(long, default_value = "1h", value_parser = parse_duration, conflicts_with = "from")]
     pub window: Duration,
     /// A variable value: NAME=VALUE (repeat the name for several values).
     #[arg(long = "var", value_name = "NAME=VALUE")]
@@ -123,17 +133,22 @@ pub struct DashboardArgs {
     #[arg(long = "panel", value_name = "ID")]
     pub panels: Vec<i64>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    #[arg(long, default_value = "text", value_parser = format_parser())]
+    pub format: Format,
     /// Exit with status 3 when a finding is at least this severe.
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
     /// Deadline for each request, e.g. 30s.
-    #[arg(long, default_value = "30s", value_parser = parse_window)]
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
 }
 
 impl DashboardArgs {
+    /// The range: --from (or --window before --to) to --to (or now).
+    pub fn range(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        request::window::range(self.from, self.to, self.window, now)
+    }
+
     /// The Grafana token, if a file was given.
     pub fn token(&self) -> Result<Option<Secret>> {
         self.token_file.as_ref().map(read_secret).transpose()
@@ -219,7 +234,7 @@ pub struct Connection {
     #[arg(long = "header-file", value_name = "NAME=FILE")]
     pub header_files: Vec<String>,
     /// Deadline for each Prometheus request, e.g. 30s.
-    #[arg(long, default_value = "30s", value_parser = parse_window)]
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Requests in flight to Prometheus at once.
     #[arg(long, default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS)]
@@ -235,25 +250,13 @@ pub enum HealthFormat {
     Json,
 }
 
-/// `analyze --format`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ReportFormat {
-    /// The plain-text report.
-    Text,
-    /// Markdown.
-    Markdown,
-    /// JSON.
-    Json,
-}
-
-impl From<ReportFormat> for Format {
-    fn from(f: ReportFormat) -> Self {
-        match f {
-            ReportFormat::Text => Format::Text,
-            ReportFormat::Markdown => Format::Markdown,
-            ReportFormat::Json => Format::Json,
-        }
-    }
+/// `--format` of `analyze` and `dashboard`: the report formats by name (help lists them),
+/// parsed by the request module like the resources' `format`.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    let names = FORMATS
+        .iter()
+        .map(|(_, names)| PossibleValue::new(names[0]).aliases(names[1..].iter().copied()));
+    PossibleValuesParser::new(names).try_map(|name| request::parse_format(&name))
 }
 
 impl Connection {
@@ -338,41 +341,12 @@ pub fn threshold_overrides(specs: &[String]) -> Result<ThresholdOverrides> {
     Ok(overrides)
 }
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let seconds: f64 = text.parse().map_err(|_| {
-        format!("`{text}` is neither RFC 3339 (2026-11-27T14:05:00Z) nor Unix seconds")
-    })?;
-    if !seconds.is_finite() {
-        return Err(format!("`{text}` is not a time"));
-    }
-    Utc.timestamp_millis_opt((seconds * 1000.0) as i64)
-        .single()
-        .ok_or_else(|| format!("`{text}` is out of range"))
-}
-
 /// `--methods`: one value holding the whole list (clap would treat a `Vec` as repeated flags).
 #[derive(Clone, Debug)]
 pub struct MethodList(pub Vec<Method>);
 
-fn parse_methods(text: &str) -> Result<MethodList, String> {
-    Method::parse_list(text)
-        .map(MethodList)
-        .map_err(|e| e.to_string())
-}
-
-fn parse_slo(text: &str) -> Result<Slo, String> {
-    Slo::parse(text).map_err(|e| e.to_string())
-}
-
-fn parse_histogram(text: &str) -> Result<HistogramRequest, String> {
-    HistogramRequest::parse(text, None).map_err(|e| e.to_string())
-}
-
-fn parse_group(text: &str) -> Result<String, String> {
-    group_label(text).map_err(|e| e.to_string())
+fn parse_methods(text: &str) -> Result<MethodList, gregg_insights::methods::MethodError> {
+    request::methods::method_list(text).map(MethodList)
 }
 
 /// `--methods`, `--histogram`, `--slo`, `--group-by` → what the methods beyond USE do.
@@ -382,22 +356,7 @@ pub fn methods_request(
     slo: Option<Slo>,
     group_by: String,
 ) -> MethodsRequest {
-    let histogram = histogram.map(|h| HistogramRequest { slo, ..h });
-    MethodsRequest {
-        methods: methods.0,
-        histogram,
-        group_by,
-    }
-}
-
-fn parse_window(text: &str) -> Result<Duration, String> {
-    parse_duration(text).map_err(|e| e.to_string())
-}
-
-fn parse_severity(text: &str) -> Result<Severity, String> {
-    Severity::parse(text).ok_or_else(|| {
-        format!("`{text}` is not a severity: use critical, high, medium, low or info")
-    })
+    request::methods::assemble(methods.0, histogram, slo, Some(group_by))
 }
 
 #[cfg(test)]
@@ -405,11 +364,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_in_both_forms() {
-        let a = parse_time("2026-11-27T14:05:00Z").unwrap();
-        let b = parse_time("1795788300").unwrap();
-        assert_eq!(a, b);
-        assert!(parse_time("yesterday").is_err());
+    fn flags_parse_through_the_request_module() {
+        let cli = Cli::try_parse_from([
+            "gregg-insights",
+            "analyze",
+            "--prometheus",
+            "http://p:9090",
+            "--at",
+            "1795788300.5",
+            "--format",
+            "md",
+            "--window",
+            "10s",
+        ])
+        .unwrap();
+        let Command::Analyze {
+            at, format, window, ..
+        } = cli.command
+        else {
+            panic!("not analyze");
+        };
+        assert_eq!(at.map(|t| t.timestamp_millis()), Some(1_795_788_300_500));
+        assert_eq!(format, Format::Markdown);
+        assert_eq!(window, Duration::from_secs(10));
+        let err = Cli::try_parse_from([
+            "gregg-insights",
+            "analyze",
+            "--prometheus",
+            "http://p:9090",
+            "--at=-5",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("before 1970"), "{err}");
+        let err = Cli::try_parse_from([
+            "gregg-insights",
+            "analyze",
+            "--prometheus",
+            "http://p:9090",
+            "--format",
+            "pdf",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("[possible values: text, markdown, json]"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -89,7 +89,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .validate_overrides(&request.thresholds)
                 .context("--threshold")?;
             let analysis = analysis::analyze(&client, catalog, &request).await?;
-            print!("{}", report::render(&analysis, catalog, format.into()));
+            print!("{}", report::render(&analysis, catalog, format));
             if stats {
                 eprintln!("{}", cost(&analysis, client.fetched(), started.elapsed()));
             }
@@ -127,10 +127,7 @@ async fn dashboard(args: args::DashboardArgs) -> Result<ExitCode> {
         }
     };
     let client = Client::new(&args.prometheus_config(datasource.as_deref())?, None)?;
-    let to = args.to.unwrap_or_else(Utc::now);
-    let from = args.from.unwrap_or_else(|| {
-        to - chrono::Duration::from_std(args.window).unwrap_or_else(|_| chrono::Duration::hours(1))
-    });
+    let (from, to) = args.range(Utc::now());
     let mut request = DashboardRequest::new(&args.uid, from, to);
     request.variables = args.variables()?;
     if !args.panels.is_empty() {
@@ -139,7 +136,7 @@ async fn dashboard(args: args::DashboardArgs) -> Result<ExitCode> {
     let result = gregg_insights::analysis::dashboard::analyze(&grafana, &client, &request).await?;
     print!(
         "{}",
-        report::render(&result.analysis, catalog::builtin(), args.format.into())
+        report::render(&result.analysis, catalog::builtin(), args.format)
     );
     let failing = args
         .fail_on

@@ -4,11 +4,12 @@
 //!
 //! The enums come from the crate's own types (`QueryType`, `TimelineBy`, `Severity`,
 //! `Component`, `Methodology`, `Direction`, `ThresholdOverride`, which derive `TS` in tests
-//! only). The query JSON (`query::parse`) and the data source's `jsonData` (`Settings::
-//! from_grafana`) are read by hand, field by field, so that a bad field names itself; their
-//! wire shapes are declared here, and the tests hold them to the parsers both ways: every
-//! field of the TypeScript type is read by the parser (a value of the wrong type fails naming
-//! that field), and every key the parser reads is a field of the TypeScript type.
+//! only). The query JSON (`request::query::parse`, which reads it through
+//! [`super::fields::Fields`]) and the data source's `jsonData` (`Settings::from_grafana`) are
+//! read by hand, field by field, so that a bad field names itself; their wire shapes are
+//! declared here, and the tests hold them to the parsers both ways: every field of the
+//! TypeScript type is read by the parser (a value of the wrong type fails naming that field),
+//! and every key the parser reads is a field of the TypeScript type.
 //!
 //! After changing any of these types, regenerate and commit the file:
 //! `GREGG_UPDATE_TYPES=1 cargo test --release --lib generated_types`.
@@ -21,9 +22,12 @@ use std::{
 use serde_json::json;
 use ts_rs::{Config, TS};
 
-use super::query::{self, QueryError, QueryType, TimelineBy};
+use super::{
+    error::{FieldError, Origin, RequestError},
+    query::{self, QueryType, TimelineBy},
+};
 use crate::{
-    catalog::{Direction, ThresholdOverride, Unit},
+    catalog::{Check, Direction, ThresholdOverride, Unit},
     insight::{Component, Methodology, Severity},
     settings::{InstanceSettings, Settings, SettingsError},
 };
@@ -80,8 +84,8 @@ enum VariableValue {
     Many(Vec<String>),
 }
 
-/// One query as a panel sends it: what `plugin::query::parse` reads (docs/frames.md). Grafana
-/// adds its own keys (`refId`, `datasource`, `hide`…), which the backend ignores.
+/// One query as a panel sends it: what `request::query::parse` reads (docs/frames.md).
+/// Grafana adds its own keys (`refId`, `datasource`, `hide`…), which the backend ignores.
 #[derive(TS)]
 #[ts(rename_all = "camelCase", optional_fields)]
 #[allow(dead_code)]
@@ -245,7 +249,7 @@ fn typescript() -> String {
         decl::<GreggSecureJsonData>(),
     ];
     format!(
-        "// Generated from the backend's Rust types by src/plugin/generated_types.rs (ts-rs): do not\n\
+        "// Generated from the backend's Rust types by src/request/generated_types.rs (ts-rs): do not\n\
          // edit. Change the Rust types, then run `{REGENERATE}`.\n\n{}",
         declarations.join("\n")
     )
@@ -319,6 +323,332 @@ fn keys_read(source: &str, openers: &[&str]) -> BTreeSet<String> {
     keys
 }
 
+/// The files `query::parse` reads the query JSON in, directly or through the parsers it shares
+/// with resources and the CLI (paths relative to `src/request/`).
+const QUERY_PARSER: &[(&str, &str)] = &[
+    ("query/mod.rs", include_str!("query/mod.rs")),
+    (
+        "query/promql_check.rs",
+        include_str!("query/promql_check.rs"),
+    ),
+    ("query/dashboard.rs", include_str!("query/dashboard.rs")),
+    ("filters.rs", include_str!("filters.rs")),
+    ("methods.rs", include_str!("methods.rs")),
+];
+
+/// Files of `src/request/` that deal in [`super::fields::Fields`] without reading the query
+/// JSON: the trait itself, query-string parameters, resource parameters, and these tests.
+const NOT_QUERY_PARSER: &[&str] = &[
+    "fields.rs",
+    "params.rs",
+    "resource.rs",
+    "generated_types.rs",
+];
+
+/// A token of Rust source, as much as the scan needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    /// An identifier, keyword or number.
+    Ident(String),
+    /// A string literal's contents.
+    Str(String),
+    /// Any other character.
+    Punct(char),
+}
+
+/// The tokens of `source`, its tests (from the first `#[cfg(test)]`) left out. Comments and
+/// char literals are dropped and string literals kept whole, so that neither can be mistaken
+/// for code.
+fn tokens(source: &str) -> Vec<Token> {
+    let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+    let chars: Vec<char> = code.chars().collect();
+    let at = |i: usize| chars.get(i).copied().unwrap_or('\0');
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && at(i + 1) == '/' {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && at(i + 1) == '*' {
+            i += 2;
+            while i < chars.len() && !(chars[i] == '*' && at(i + 1) == '/') {
+                i += 1;
+            }
+            i += 2;
+        } else if c == '"' {
+            let start = i + 1;
+            i = start;
+            while i < chars.len() && chars[i] != '"' {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            out.push(Token::Str(
+                chars[start..i.min(chars.len())].iter().collect(),
+            ));
+            i += 1;
+        } else if c == 'r' && {
+            let mut j = i + 1;
+            while at(j) == '#' {
+                j += 1;
+            }
+            at(j) == '"'
+        } {
+            // A raw string: r"…", r#"…"#.
+            let hashes = chars[i + 1..].iter().take_while(|&&h| h == '#').count();
+            let start = i + 2 + hashes;
+            let closing: Vec<char> = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            i = start;
+            while i < chars.len() && !chars[i..].starts_with(&closing) {
+                i += 1;
+            }
+            out.push(Token::Str(
+                chars[start..i.min(chars.len())].iter().collect(),
+            ));
+            i += closing.len();
+        } else if c == '\'' && at(i + 1) == '\\' {
+            // An escaped char literal, '\n' or '\u{…}'.
+            i += 2;
+            while i < chars.len() && chars[i] != '\'' {
+                i += 1;
+            }
+            i += 1;
+        } else if c == '\'' && at(i + 2) == '\'' {
+            // A char literal, e.g. '"'.
+            i += 3;
+        } else if c.is_alphanumeric() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            out.push(Token::Ident(chars[start..i].iter().collect()));
+        } else {
+            // Punctuation, and the quote of a lifetime.
+            out.push(Token::Punct(c));
+            i += 1;
+        }
+    }
+    out
+}
+
+fn is_ident(token: Option<&Token>, name: &str) -> bool {
+    matches!(token, Some(Token::Ident(t)) if t == name)
+}
+
+fn is_punct(token: Option<&Token>, c: char) -> bool {
+    token == Some(&Token::Punct(c))
+}
+
+/// The arguments (or parameters) between the `(` at `open` and its `)`, split at the commas
+/// outside brackets, and the index after the `)`. With `angles`, `<…>` counts as brackets too
+/// (in a signature, where it is generics; `->` is not one).
+fn arguments(tokens: &[Token], open: usize, angles: bool) -> (Vec<&[Token]>, usize) {
+    let (mut depth, mut start, mut args) = (0usize, open + 1, Vec::new());
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        match token {
+            Token::Punct('(' | '[' | '{') => depth += 1,
+            Token::Punct('<') if angles => depth += 1,
+            Token::Punct('>') if angles && !is_punct(tokens.get(i.wrapping_sub(1)), '-') => {
+                depth = depth.saturating_sub(1)
+            }
+            Token::Punct(')' | ']' | '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    if i > start {
+                        args.push(&tokens[start..i]);
+                    }
+                    return (args, i + 1);
+                }
+            }
+            Token::Punct(',') if depth == 1 => {
+                args.push(&tokens[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    (args, tokens.len())
+}
+
+/// A function (or method) definition.
+struct Function<'a> {
+    name: String,
+    /// Each parameter's name (`None` for `self` or a pattern) and whether it is a `&str`, the
+    /// receiver left out.
+    params: Vec<(Option<String>, bool)>,
+    /// The return type's tokens.
+    returns: &'a [Token],
+    /// The body's tokens (empty for a declaration).
+    body: &'a [Token],
+}
+
+/// Every `fn` defined in `tokens`.
+fn functions(tokens: &[Token]) -> Vec<Function<'_>> {
+    let mut out = Vec::new();
+    for (k, token) in tokens.iter().enumerate() {
+        let (Token::Ident(kw), Some(Token::Ident(name))) = (token, tokens.get(k + 1)) else {
+            continue;
+        };
+        if kw != "fn" {
+            continue;
+        }
+        let mut open = k + 2;
+        if is_punct(tokens.get(open), '<') {
+            let mut depth = 0;
+            while open < tokens.len() {
+                match &tokens[open] {
+                    Token::Punct('<') => depth += 1,
+                    Token::Punct('>') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                open += 1;
+            }
+            open += 1;
+        }
+        if !is_punct(tokens.get(open), '(') {
+            continue;
+        }
+        let (params, after) = arguments(tokens, open, true);
+        let params = params
+            .into_iter()
+            .filter(|p| !p.iter().any(|t| is_ident(Some(t), "self")))
+            .map(|p| {
+                let name = match p {
+                    [Token::Ident(n), Token::Punct(':'), ..] => Some(n.clone()),
+                    _ => None,
+                };
+                let ty: Vec<&Token> = p
+                    .iter()
+                    .skip(2)
+                    .filter(|t| !matches!(t, Token::Punct('\'')) && !is_ident(Some(*t), "static"))
+                    .collect();
+                let is_str =
+                    matches!(ty.as_slice(), [Token::Punct('&'), Token::Ident(s)] if s == "str");
+                (name, is_str)
+            })
+            .collect();
+        let end = (after..tokens.len())
+            .find(|&i| is_punct(tokens.get(i), '{') || is_punct(tokens.get(i), ';'))
+            .unwrap_or(tokens.len());
+        let returns = &tokens[after..end];
+        let body = if is_punct(tokens.get(end), '{') {
+            let (_, close) = arguments(tokens, end, false);
+            &tokens[end..close]
+        } else {
+            &[][..]
+        };
+        out.push(Function {
+            name: name.clone(),
+            params,
+            returns,
+            body,
+        });
+    }
+    out
+}
+
+/// The methods of `Fields` and `JsonFields` (src/request/fields.rs) that read a named value, by
+/// the index of the name among their arguments: they take it as a `&str` and give back an
+/// `Option` of the value (the ones that only build an error naming a field give none).
+fn accessors() -> BTreeMap<String, usize> {
+    let tokens = tokens(include_str!("fields.rs"));
+    functions(&tokens)
+        .into_iter()
+        .filter(|f| f.returns.iter().any(|t| is_ident(Some(t), "Option")))
+        .filter_map(|f| Some((f.name, f.params.iter().position(|(_, is_str)| *is_str)?)))
+        .collect()
+}
+
+/// The key an argument names: a string literal, or a `const` holding one defined before `at`.
+fn key(tokens: &[Token], argument: &[Token], at: usize) -> Option<String> {
+    match argument {
+        [Token::Str(key)] => Some(key.clone()),
+        [Token::Ident(name)] => {
+            let def = (0..at)
+                .rev()
+                .find(|&k| is_ident(tokens.get(k), "const") && is_ident(tokens.get(k + 1), name))?;
+            let eq = (def..at).find(|&k| is_punct(tokens.get(k), '='))?;
+            match tokens.get(eq + 1) {
+                Some(Token::Str(key)) => Some(key.clone()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Every call of a function or method `name(…)` in `tokens`: its arguments and where it is.
+fn calls<'a>(tokens: &'a [Token], name: &str) -> Vec<(Vec<&'a [Token]>, usize)> {
+    (0..tokens.len())
+        .filter(|&i| {
+            is_ident(tokens.get(i), name)
+                && is_punct(tokens.get(i + 1), '(')
+                && !is_ident(tokens.get(i.wrapping_sub(1)), "fn")
+        })
+        .map(|i| (arguments(tokens, i + 1, false).0, i))
+        .collect()
+}
+
+/// The keys the query parser's files look up: the name given to each accessor of `Fields`, and
+/// to each function of these files that passes one of its `&str` parameters on to an accessor
+/// (or to such a function), e.g. `list(fields, "components", …)`; string literals, or the
+/// `const`s holding them.
+fn query_keys_read(files: &[Vec<Token>]) -> BTreeSet<String> {
+    let mut readers = accessors();
+    assert!(
+        ["get", "string", "text", "names", "number"]
+            .iter()
+            .all(|a| readers.contains_key(*a)),
+        "the accessors of src/request/fields.rs were not found: {readers:?}"
+    );
+    // Functions that pass a name on to a reader, until none is left to find.
+    loop {
+        let mut found = Vec::new();
+        for f in files.iter().flat_map(|tokens| functions(tokens)) {
+            if readers.contains_key(&f.name) {
+                continue;
+            }
+            let passed_on = f.params.iter().position(|(param, is_str)| {
+                let Some(param) = param.as_ref().filter(|_| *is_str) else {
+                    return false;
+                };
+                readers.iter().any(|(reader, &index)| {
+                    calls(f.body, reader).iter().any(|(args, _)| {
+                        matches!(args.get(index), Some([Token::Ident(a)]) if a == param)
+                    })
+                })
+            });
+            if let Some(index) = passed_on {
+                found.push((f.name, index));
+            }
+        }
+        if found.is_empty() {
+            break;
+        }
+        readers.extend(found);
+    }
+    let mut keys = BTreeSet::new();
+    for tokens in files {
+        for (reader, &index) in &readers {
+            for (args, at) in calls(tokens, reader) {
+                if let Some(k) = args.get(index).and_then(|a| key(tokens, a, at)) {
+                    keys.insert(k);
+                }
+            }
+        }
+    }
+    keys
+}
+
 /// `fields.<method>("key"` for every accessor method of `Fields`, plus `json.get("key"`.
 fn settings_json_data_openers(source: &str) -> Vec<String> {
     let mut openers = vec!["json.get(\"".to_string()];
@@ -335,8 +665,8 @@ fn settings_json_data_openers(source: &str) -> Vec<String> {
     openers
 }
 
-/// Does the query parser read `field`? A value of the wrong type must fail naming it, in the
-/// query type the field belongs to.
+/// Does the query parser read `field`? A value of the wrong type must fail naming it (a
+/// query field's [`FieldError`]), in the query type the field belongs to.
 fn query_reads(field: &str) -> bool {
     [
         ("", json!({})),
@@ -347,7 +677,8 @@ fn query_reads(field: &str) -> bool {
     .any(|(query_type, mut json)| {
         json[field] = json!(true);
         matches!(query::parse(query_type, &json),
-            Err(QueryError::InvalidField { field: named, .. }) if named == field)
+            Err(RequestError::Field(FieldError { origin: Origin::QueryField, field: named, .. }))
+                if named == field)
     })
 }
 
@@ -368,7 +699,8 @@ fn settings_read(field: &str) -> bool {
         Err(SettingsError::InvalidField { field: named, .. }) if named == field)
 }
 
-fn promql_check(field: &str, value: &str) -> Result<query::PromqlCheck, QueryError> {
+/// The catalog check a `promql_check` query with `field` set to `value` builds.
+fn promql_check(field: &str, value: &str) -> Result<Check, RequestError> {
     let json = json!({"expr": "up", "warning": 1, field: value});
     query::parse("promql_check", &json).map(|q| q.promql_check.expect("a promql_check"))
 }
@@ -407,19 +739,99 @@ fn every_query_field_is_read_by_the_parser_and_no_other() {
     let unread: Vec<_> = declared.iter().filter(|f| !query_reads(f)).collect();
     assert!(
         unread.is_empty(),
-        "GreggQueryModel declares fields that plugin::query::parse does not read: {unread:?}"
+        "GreggQueryModel declares fields that request::query::parse does not read: {unread:?}"
     );
-    let read = keys_read(include_str!("query.rs"), &["(object,\"", "object.get(\""]);
+    let files: Vec<Vec<Token>> = QUERY_PARSER
+        .iter()
+        .map(|(_, source)| tokens(source))
+        .collect();
+    let read = query_keys_read(&files);
     assert!(
         read.len() >= 20,
         "the source scan found too few keys: {read:?}"
     );
+    let missed: Vec<_> = declared.difference(&read).collect();
+    assert!(
+        missed.is_empty(),
+        "the source scan of {:?} missed keys the parser reads: {missed:?}; teach \
+         query_keys_read (src/request/generated_types.rs) how they are read",
+        QUERY_PARSER.iter().map(|(f, _)| f).collect::<Vec<_>>()
+    );
     let undeclared: Vec<_> = read.difference(&declared).collect();
     assert!(
         undeclared.is_empty(),
-        "plugin::query::parse reads keys that GreggQueryModel (src/plugin/generated_types.rs) \
+        "request::query::parse reads keys that GreggQueryModel (src/request/generated_types.rs) \
          does not declare: {undeclared:?}; add them and run `{REGENERATE}`"
     );
+}
+
+#[test]
+fn the_source_scan_covers_every_file_reading_fields() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/request");
+    let mut pending = vec![dir.clone()];
+    let mut unlisted = Vec::new();
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let name = path
+                .strip_prefix(&dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if path.extension().is_none_or(|e| e != "rs")
+                || QUERY_PARSER.iter().any(|(f, _)| *f == name)
+                || NOT_QUERY_PARSER.contains(&name.as_str())
+            {
+                continue;
+            }
+            let tokens = tokens(&std::fs::read_to_string(&path).unwrap());
+            if tokens
+                .iter()
+                .any(|t| is_ident(Some(t), "Fields") || is_ident(Some(t), "JsonFields"))
+            {
+                unlisted.push(name);
+            }
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "{unlisted:?} read fields but are in neither QUERY_PARSER nor NOT_QUERY_PARSER \
+         (src/request/generated_types.rs): list them where they belong"
+    );
+}
+
+#[test]
+fn the_source_scan_reads_calls_helpers_and_constants() {
+    let source = r#"
+        const FIELD: &str = "fromConst";
+        fn list<T>(fields: &impl Fields, name: &str, parse: fn(&str) -> Result<T, E>) -> X {
+            fields.names(name)
+        }
+        fn twice(f: &JsonFields<'_>, key: &str) -> X { list(f, key, p) }
+        fn choice(fields: &JsonFields<'_>, field: &str) -> FieldError { fields.error(field, e) }
+        fn read(fields: &JsonFields<'_>) {
+            // fields.string("inAComment")
+            let _ = fields
+                .non_blank("spread")?;
+            let _ = fields.get(FIELD);
+            let _ = list(fields, "viaHelper", component);
+            let _ = twice(fields, "viaTwoHelpers");
+            let _ = choice(fields, "onlyNamed");
+            let _ = fields.error("onlyNamedToo", '"');
+            let _ = "fields.string(\"inAString\")";
+        }
+        #[cfg(test)]
+        mod tests { fn t() { fields.string("inATest"); } }
+    "#;
+    let read = query_keys_read(&[tokens(source)]);
+    let want: BTreeSet<String> = ["fromConst", "spread", "viaHelper", "viaTwoHelpers"]
+        .map(String::from)
+        .into();
+    assert_eq!(read, want);
 }
 
 #[test]
@@ -442,7 +854,7 @@ fn every_json_data_field_is_read_by_the_settings_and_no_other() {
     assert!(
         undeclared.is_empty(),
         "Settings::from_grafana reads jsonData keys that GreggJsonData \
-         (src/plugin/generated_types.rs) does not declare: {undeclared:?}; add them and run \
+         (src/request/generated_types.rs) does not declare: {undeclared:?}; add them and run \
          `{REGENERATE}`"
     );
     let secrets = keys_read(source, &["secret(\""]);
@@ -450,7 +862,7 @@ fn every_json_data_field_is_read_by_the_settings_and_no_other() {
         secrets,
         fields::<GreggSecureJsonData>(),
         "the secureJsonData keys Settings::from_grafana reads (left) and GreggSecureJsonData \
-         declares (right) differ; fix src/plugin/generated_types.rs and run `{REGENERATE}`"
+         declares (right) differ; fix src/request/generated_types.rs and run `{REGENERATE}`"
     );
 }
 
