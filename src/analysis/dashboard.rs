@@ -40,6 +40,8 @@ pub struct DashboardAnalysis {
     pub panels: usize,
     /// The queries that ran.
     pub targets: Vec<Extracted>,
+    /// How many series each of them returned, parallel to `targets`.
+    pub series: Vec<usize>,
     /// What was skipped and why.
     pub notes: Vec<String>,
     /// The report-ready analysis: dashboard insights, the panel queries, notes as warnings.
@@ -219,6 +221,7 @@ pub async fn analyze_dashboard(
         title: dashboard.title.clone(),
         panels: extraction.panels,
         targets: ran.targets,
+        series: ran.returned,
         notes,
         analysis,
     })

@@ -23,6 +23,8 @@ pub struct Ran {
     pub targets: Vec<Extracted>,
     /// Their series (at most [`MAX_SERIES_PER_QUERY`] each), parallel to `targets`.
     pub series: Vec<Vec<SeriesData>>,
+    /// How many series each returned, cut ones included, parallel to `targets`.
+    pub returned: Vec<usize>,
     /// Every query sent.
     pub log: QueryLog,
     /// What was cut or failed, per query.
@@ -72,6 +74,7 @@ pub async fn run_queries(
     let mut ran = Ran {
         targets: Vec::new(),
         series: Vec::new(),
+        returned: Vec::new(),
         log: QueryLog::new(),
         notes: Vec::new(),
         first_error: None,
@@ -90,6 +93,7 @@ pub async fn run_queries(
                     ));
                 }
                 ran.targets.push(t);
+                ran.returned.push(kept.len() + cut);
                 ran.series.push(kept);
             }
             Err(e) => {

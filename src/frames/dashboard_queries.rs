@@ -63,20 +63,11 @@ pub fn dashboard_queries(result: &DashboardAnalysis) -> Frame {
             .map(|t| t.promql.clone())
             .collect::<Vec<String>>()
             .into_field("promql"),
-        series_per_target(result).into_field("series"),
+        result
+            .series
+            .iter()
+            .map(|n| *n as i64)
+            .collect::<Vec<i64>>()
+            .into_field("series"),
     ])
-}
-
-/// The series each target returned, one per target (0 where unknown).
-///
-/// This is the one place that relies on the ORDER in which `dashboard::analyze_dashboard`
-/// records queries: one `ExecutedQuery` per target that ran, pushed in the order of `targets`
-/// and before any other query of the analysis, so the first `targets.len()` records are the
-/// targets' own. It goes once a target's record carries its series count itself.
-fn series_per_target(result: &DashboardAnalysis) -> Vec<i64> {
-    let recorded = result.analysis.queries.iter().map(|q| q.series as i64);
-    recorded
-        .chain(std::iter::repeat(0))
-        .take(result.targets.len())
-        .collect()
 }
