@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use crate::{
     catalog::{Check, EvidenceQuery},
     prometheus::{PrometheusError, Series},
-    promql::{Matcher, Selector},
+    promql::Selector,
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
@@ -24,10 +24,7 @@ pub(super) fn narrowed(selector: &Selector, instances: &[&str]) -> Selector {
     if instances.len() > INSTANCE_REGEX_LIMIT {
         return selector.clone();
     }
-    match Matcher::any_of("instance", instances) {
-        Ok(m) => selector.clone().with(m),
-        Err(_) => selector.clone(),
-    }
+    selector.narrowed_to_any(instances)
 }
 
 /// Fetch the check's evidence queries for the flagged targets, at the end of the window. A
@@ -70,18 +67,12 @@ pub(super) async fn attach(
 }
 
 /// Why a piece of evidence could not be fetched.
+#[derive(Debug, thiserror::Error)]
 enum Missing {
-    Template(crate::promql::template::TemplateError),
-    Prometheus(PrometheusError),
-}
-
-impl std::fmt::Display for Missing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Missing::Template(e) => write!(f, "{e}"),
-            Missing::Prometheus(e) => write!(f, "{e}"),
-        }
-    }
+    #[error(transparent)]
+    Template(#[from] crate::promql::template::TemplateError),
+    #[error(transparent)]
+    Prometheus(#[from] PrometheusError),
 }
 
 /// One evidence query's values for the `wanted` instances.
@@ -94,9 +85,7 @@ async fn fetch(
     timing: &Timing,
     wanted: HashSet<String>,
 ) -> Result<Vec<Value>, Missing> {
-    let promql = timing
-        .render(&evidence.query, narrowed)
-        .map_err(Missing::Template)?;
+    let promql = timing.render(&evidence.query, narrowed)?;
     let device_label = check.device_label.clone();
     let device_from = evidence.device_from.clone();
     let collect = move |acc: &mut Vec<Value>, s: Series| {
@@ -116,7 +105,7 @@ async fn fetch(
     recorder
         .fold(log, purpose, &promql, over, Vec::new(), collect, Vec::len)
         .await
-        .map_err(Missing::Prometheus)
+        .map_err(Missing::from)
 }
 
 /// Join one evidence query's values to the findings of their instance (and device).

@@ -7,12 +7,12 @@ use crate::{
     catalog::{Check, Evaluation, Thresholds},
     insight::Evidence,
     prometheus::PrometheusError,
-    promql::{Matcher, Selector},
+    promql::Selector,
     samples::{Over, PeerColumn, QueryLog, Recorder, Timing},
 };
 
 use super::{
-    evaluate::GuardPoints,
+    evaluate::{Grid, GuardPoints},
     evidence::{self, per_instance, INSTANCE_REGEX_LIMIT},
     finding::Finding,
     guard::{self, GuardCache, GuardFailure, GuardInput, ResolvedGuard},
@@ -214,11 +214,7 @@ fn fallback_selector(
                 "ran for the {} instance(s) where {leader} had no data or found something",
                 only.len()
             ));
-            let names: Vec<&str> = only.iter().map(String::as_str).collect();
-            Some(match Matcher::any_of("instance", &names) {
-                Ok(m) => selector.clone().with(m),
-                Err(_) => selector.clone(),
-            })
+            Some(selector.narrowed_to_any(only))
         }
         Some(_) => Some(selector.clone()),
     }
@@ -238,6 +234,7 @@ async fn judge(
         check: check.clone(),
         thresholds: target.thresholds,
         timing: *target.timing,
+        grid: Grid::of(target.timing),
         guard: guard.map(|g| g.points.clone()),
         keep_observations: inputs.keep_observations,
         levels: inputs.levels,

@@ -36,6 +36,8 @@ pub(super) struct Judge {
     pub check: Check,
     pub thresholds: Thresholds,
     pub timing: Timing,
+    /// Where the points of the check's range fall (worked out once, not per series).
+    pub grid: Grid,
     pub guard: Option<Arc<GuardPoints>>,
     pub keep_observations: bool,
     /// The instances a levels column is indexed by, when one is kept.
@@ -111,7 +113,7 @@ fn assess(judge: &Judge, series: &Series, instance: &str, device: Option<&str>) 
     let mask = |g: &GuardPoints| g.get(&guard_key).or_else(|| g.get(instance)).copied();
     match check.evaluation {
         Evaluation::Sustained => {
-            let grid = Grid::of(&judge.timing);
+            let grid = judge.grid;
             let guard = judge.guard.as_ref().map(|g| {
                 let mask = mask(g);
                 move |ts: i64| guard_holds(mask.as_ref(), grid.index(ts))
@@ -138,7 +140,7 @@ fn assess(judge: &Judge, series: &Series, instance: &str, device: Option<&str>) 
 
 /// Work out, for each check whose guard refers to this one, where the guard holds.
 fn feed(judge: &Judge, judged: &mut Verdicts, series: &Series, target: &str) {
-    let grid = Grid::of(&judge.timing);
+    let grid = judge.grid;
     judged.fed.resize_with(judge.feeds.len(), GuardPoints::new);
     for (feed, masks) in judge.feeds.iter().zip(judged.fed.iter_mut()) {
         let mask = hold_mask(millis(series), feed.evaluation, &grid, feed.op, feed.value);

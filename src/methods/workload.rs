@@ -20,7 +20,7 @@ use crate::{
     insight::{Evidence, Insight, IssueType, Methodology, Severity},
     inventory,
     prometheus::{QueryRange, Series},
-    promql::{format_duration, Matcher},
+    promql::format_duration,
     samples::{Over, QueryLog},
     stats::{
         change::{compare, Comparison, MIN_POINTS},
@@ -308,9 +308,7 @@ async fn yesterday(
     changes: &[Change],
 ) -> HashMap<(String, Option<String>), f64> {
     let instances: Vec<&str> = changes.iter().map(|c| c.instance.as_str()).collect();
-    let narrowed = Matcher::any_of("instance", &instances)
-        .map(|m| ctx.selector.clone().with(m))
-        .unwrap_or_else(|_| ctx.selector.clone());
+    let narrowed = ctx.selector.narrowed_to_any(&instances);
     let query = if narrowed == *ctx.selector {
         query.to_string()
     } else {

@@ -120,6 +120,17 @@ impl Selector {
         })
     }
 
+    /// The selector narrowed to any of `instances` (`instance=~"a|b"` added), for queries
+    /// about a few flagged hosts. An empty list selects no target (`instance=~""`); the
+    /// selector is left as it is only when the matcher cannot be built.
+    #[must_use]
+    pub fn narrowed_to_any<S: AsRef<str>>(&self, instances: &[S]) -> Self {
+        match Matcher::any_of("instance", instances) {
+            Ok(m) => self.clone().with(m),
+            Err(_) => self.clone(),
+        }
+    }
+
     /// Both selectors' matchers (a series must satisfy all of them).
     #[must_use]
     pub fn and(mut self, other: &Selector) -> Self {
@@ -406,6 +417,20 @@ mod tests {
         assert!(err.contains("unterminated"), "{err}");
         let err = Selector::parse("job node").unwrap_err().to_string();
         assert!(err.contains("expected one of"), "{err}");
+    }
+
+    #[test]
+    fn narrowed_to_any_lists_the_instances_or_leaves_the_selector() {
+        let base = Selector::parse(r#"job="node""#).unwrap();
+        assert_eq!(
+            base.narrowed_to_any(&["a:9100", "b.x:9100"]).to_string(),
+            r#"job="node",instance=~"a:9100|b\\.x:9100""#
+        );
+        let none: [&str; 0] = [];
+        assert_eq!(
+            base.narrowed_to_any(&none).to_string(),
+            r#"job="node",instance=~"""#
+        );
     }
 
     #[test]
