@@ -279,9 +279,9 @@ async fn use_method(
     }
 }
 
-/// The report model of a dashboard: its insights and queries, the USE analysis' inventory and
-/// queries where it ran; otherwise the dashboard's own grid and the instances its panels show
-/// (nothing more is known of them).
+/// The report model of a dashboard: its insights and queries on the grid its panels ran on
+/// (never a grid of the report's own); the USE analysis' inventory and queries where it ran,
+/// otherwise the instances its panels show (nothing more is known of them).
 #[allow(clippy::too_many_arguments)]
 fn report_model(
     prometheus: &prometheus::Client,
@@ -294,17 +294,18 @@ fn report_model(
     notes: &[String],
 ) -> Analysis {
     let mut queries = log.queries;
-    let (timing, inventory, selector) = match use_analysis {
+    let timing = Timing::of_grid(
+        &range.grid,
+        range.length,
+        range.intervals.rate_interval(),
+        request.scrape_interval,
+    );
+    let (inventory, selector) = match use_analysis {
         Some(u) => {
             queries.extend(u.queries);
-            let timing = Timing {
-                window: range.length,
-                ..u.timing
-            };
-            (timing, u.inventory, u.selector)
+            (u.inventory, u.selector)
         }
         None => (
-            Timing::new(request.to, range.length, Some(request.scrape_interval)),
             Inventory::seen(instances.into_iter().collect(), request.scrape_interval),
             String::new(),
         ),

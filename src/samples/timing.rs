@@ -99,6 +99,26 @@ impl Timing {
         }
     }
 
+    /// The grid a dashboard's panels ran on: every point of `grid`, `rate` as the dashboard's
+    /// `$__rate_interval` resolved. A dashboard report states this grid, not one of its own.
+    pub fn of_grid(
+        grid: &QueryRange,
+        window: Duration,
+        rate: Duration,
+        scrape_interval: Duration,
+    ) -> Timing {
+        let step_secs = grid.step.as_secs().max(1);
+        let span_secs = u64::try_from((grid.end - grid.start).num_seconds()).unwrap_or(0);
+        Timing {
+            at: grid.end,
+            window,
+            rate,
+            step: grid.step,
+            expected_points: (span_secs / step_secs) as usize + 1,
+            scrape_interval: scrape_interval.max(Duration::from_secs(1)),
+        }
+    }
+
     /// The range of a sustained check's query: `expected_points` points ending at `at`.
     pub fn range(&self) -> QueryRange {
         let span = self.step * (self.expected_points.saturating_sub(1) as u32);
@@ -124,6 +144,26 @@ impl Timing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dashboard_grid_is_stated_as_it_ran() {
+        let end = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let grid = QueryRange {
+            start: end - chrono::Duration::hours(6),
+            end,
+            step: Duration::from_secs(120),
+        };
+        let scrape = Duration::from_secs(15);
+        let t = Timing::of_grid(
+            &grid,
+            Duration::from_secs(6 * 3600),
+            Duration::from_secs(135),
+            scrape,
+        );
+        assert_eq!(t.range(), grid);
+        assert_eq!(t.expected_points, 181);
+        assert_eq!(t.rate, Duration::from_secs(135));
+    }
 
     #[test]
     fn grids_for_common_settings() {
