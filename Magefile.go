@@ -89,8 +89,8 @@ func Backend() error {
 	return nil
 }
 
-// Frontend installs the npm dependencies when needed and builds the app, data source and panel
-// modules into dist/.
+// Frontend installs the npm dependencies when needed and builds the app, data source, report panel
+// and USE-matrix panel modules into dist/, printing each module's size.
 func Frontend() error {
 	if err := npmInstall(); err != nil {
 		return err
@@ -98,7 +98,7 @@ func Frontend() error {
 	if err := runIn("frontend", "npm", "run", "build"); err != nil {
 		return err
 	}
-	for _, module := range []string{"module.js", "datasource/module.js", "panel/module.js"} {
+	for _, module := range []string{"module.js", "datasource/module.js", "panel/module.js", "matrix/module.js"} {
 		info, err := os.Stat(filepath.Join(distDir, module))
 		if err != nil {
 			return fmt.Errorf("frontend build did not produce %s: %w", module, err)

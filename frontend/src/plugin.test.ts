@@ -3,7 +3,8 @@
  *
  * The app's manifest has one source: the top-level `plugin.json`; `frontend/src/plugin.json` is a
  * symlink to it, through which webpack copies it into dist/. The nested data source and panel
- * manifests (`frontend/src/datasource/plugin.json`, `frontend/src/panel/plugin.json`) are their
+ * manifests (`frontend/src/datasource/plugin.json`, `frontend/src/panel/plugin.json`,
+ * `frontend/src/matrix/plugin.json`) are their
  * own plugins, but share the app's version, author and Grafana dependency, and the app's
  * `includes` name them; the ids and the backend executable are also named by the Magefile,
  * Cargo.toml and docker-compose.yaml.
@@ -36,6 +37,7 @@ const app = manifest('frontend', 'src', 'plugin.json');
 const nested = {
   datasource: manifest('frontend', 'src', 'datasource', 'plugin.json'),
   panel: manifest('frontend', 'src', 'panel', 'plugin.json'),
+  matrix: manifest('frontend', 'src', 'matrix', 'plugin.json'),
 };
 
 describe('plugin.json manifests', () => {
@@ -71,8 +73,17 @@ describe('plugin.json manifests', () => {
     expect(bins).toContain(nested.datasource.executable);
   });
 
+  it('every nested plugin is built and its size printed by the Magefile (Frontend), so Build and Package ship it', () => {
+    const magefile = read('Magefile.go');
+    for (const dir of ['datasource', 'panel', 'matrix']) {
+      expect(magefile).toContain(`"${dir}/module.js"`);
+    }
+  });
+
   it('docker-compose.yaml lets Grafana load every plugin of the app unsigned', () => {
     const allowed = /GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS:\s*(\S+)/.exec(read('docker-compose.yaml'))?.[1];
-    expect(allowed?.split(',').sort()).toEqual([app.id, nested.datasource.id, nested.panel.id].sort());
+    expect(allowed?.split(',').sort()).toEqual(
+      [app.id, nested.datasource.id, nested.panel.id, nested.matrix.id].sort()
+    );
   });
 });

@@ -43,7 +43,7 @@ describe('App (Insights page)', () => {
     fetch.mockReturnValue(of(reportResponse()));
     render(<App {...props} />);
     expect(await screen.findByText(/CPU bottleneck on web-1:9100/)).toBeInTheDocument();
-    expect(screen.getByTestId('gregg-summary')).toHaveTextContent('Critical Issues1');
+    expect(screen.getByTestId('gregg-summary')).toHaveTextContent('Critical 1');
     expect(getList).toHaveBeenCalledWith({ pluginId: 'gregg-insights-datasource' });
     const request = fetch.mock.calls[0][0];
     expect(request.url).toBe('/api/ds/query');

@@ -1,5 +1,5 @@
 import React from 'react';
-import { fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import {
   DataFrame,
   EventBusSrv,
@@ -11,7 +11,15 @@ import {
 } from '@grafana/data';
 
 import { ReportOptions, ReportPanel } from './ReportPanel';
-import { exploreLink, formatEvidence, readReport } from '../report/model';
+import {
+  dedupeSteps,
+  evidenceLabel,
+  exploreLink,
+  formatEvidence,
+  parseWindow,
+  readReport,
+  splitStep,
+} from '../report/model';
 
 function props(series: DataFrame[], state = LoadingState.Done): PanelProps<ReportOptions> {
   const timeRange = getDefaultTimeRange();
@@ -87,8 +95,9 @@ describe('ReportPanel', () => {
     ]);
     render(<ReportPanel {...props([frame])} />);
     const summary = screen.getByTestId('gregg-summary');
-    expect(summary).toHaveTextContent('Critical Issues1');
-    expect(summary).toHaveTextContent('Total Findings3');
+    expect(summary).toHaveTextContent('Critical 1');
+    expect(summary).toHaveTextContent('Total 3');
+    expect(summary.querySelector('[role="img"]')?.getAttribute('aria-label')).toContain('1 critical, 0 high, 1 medium');
     const cards = screen.getAllByTestId('gregg-card');
     expect(cards[0]).toHaveTextContent('CPU bottleneck on busy-1');
     expect(cards[1]).toHaveTextContent('CPU busy on warm-1');
@@ -96,39 +105,94 @@ describe('ReportPanel', () => {
     expect(cards[0]).toHaveTextContent('97.0%');
     expect(cards[0]).toHaveTextContent('3.00 MiB/s');
     expect(cards[0].querySelectorAll('ol li')).toHaveLength(2);
-    const link = cards[0].querySelector('a');
+    expect(cards[0].querySelectorAll('ol li code')[0]).toHaveTextContent('mpstat -P ALL 1');
+    expect(screen.getAllByRole('button', { name: 'Copy command' }).length).toBeGreaterThanOrEqual(2);
+    const link = cards[0].querySelector('a[href^="/explore"]');
     expect(link?.getAttribute('href')).toContain('/explore?left=');
+    expect(link).toHaveAccessibleName(/Open in Explore/);
     // Medium cards start collapsed; a click opens them.
     expect(cards[1]).not.toHaveTextContent('Demand exceeds supply.');
-    fireEvent.click(screen.getByText(/CPU busy on warm-1/));
+    fireEvent.click(screen.getByRole('button', { expanded: false, name: /CPU busy on warm-1/ }));
     expect(screen.getAllByTestId('gregg-card')[1]).toHaveTextContent('Demand exceeds supply.');
     // Coverage is listed apart.
     expect(screen.getByTestId('gregg-coverage')).toHaveTextContent('processes collector off');
   });
 
-  it('filters by severity, component and instance', () => {
+  it('filters by severity, component and instance', async () => {
     const frame = insights([
       { id: 'a', severity: 'low', title: 'low one', instance: 'x:9100' },
       { id: 'b', severity: 'high', title: 'high one', instance: 'y:9100', component: 'disk' },
     ]);
     render(<ReportPanel {...props([frame])} />);
-    fireEvent.change(screen.getByLabelText('Minimum severity'), { target: { value: 'high' } });
+    // Combobox's option list is virtualised (nothing is laid out in jsdom): type, then pick the first match.
+    const choose = async (label: string, option: string) => {
+      const input = screen.getByRole('combobox', { name: label });
+      fireEvent.change(input, { target: { value: option } });
+      fireEvent.keyDown(input, { key: 'ArrowDown' });
+      fireEvent.keyDown(input, { key: 'Enter' });
+      await waitFor(() => expect(input).toHaveValue(option));
+    };
+    await choose('Minimum severity', '≥ High');
     expect(screen.getAllByTestId('gregg-card')).toHaveLength(1);
-    fireEvent.change(screen.getByLabelText('Minimum severity'), { target: { value: 'info' } });
-    fireEvent.change(screen.getByLabelText('Component'), { target: { value: 'disk' } });
+    await choose('Minimum severity', '≥ Info');
+    await choose('Component', 'disk');
     expect(screen.getAllByTestId('gregg-card')).toHaveLength(1);
-    fireEvent.change(screen.getByLabelText('Component'), { target: { value: '' } });
+    await choose('Component', 'All resources');
     fireEvent.change(screen.getByLabelText('Instance'), { target: { value: 'x:' } });
     expect(screen.getByText(/low one/)).toBeInTheDocument();
     expect(screen.queryByText(/high one/)).toBeNull();
   });
 
+  it('shows only the instances of the dashboard variable', () => {
+    const frame = insights([
+      { id: 'a', severity: 'low', title: 'on web-1', instance: 'web-1:9100' },
+      { id: 'b', severity: 'high', title: 'on web-10', instance: 'web-10:9100' },
+    ]);
+    const p = props([frame]);
+    p.replaceVariables = (s: string) => (s === '$instance' ? 'web-1:9100' : s);
+    render(<ReportPanel {...p} />);
+    expect(screen.getAllByTestId('gregg-card')).toHaveLength(1);
+    expect(screen.getByText(/on web-1$/)).toBeInTheDocument();
+    expect(screen.getByTestId('gregg-variable-filter')).toHaveTextContent('instance =~ web-1:9100');
+  });
+
+  it('leaves out empty evidence and repeated steps, and shows where the condition held', () => {
+    const frame = insights([
+      {
+        id: 'a',
+        severity: 'critical',
+        title: 'busy',
+        evidence: '{"cpu_utilization_percent": 97, "robust_z_ratio": null}',
+        investigation_steps:
+          '["mpstat -P ALL 1   # is the load on a few CPUs", "pidstat 1", "mpstat -P ALL 1: are all CPUs busy, or one?"]',
+      },
+    ]);
+    const summary = toDataFrame({
+      name: 'summary',
+      fields: [{ name: 'window', type: FieldType.string, values: ['10m'] }],
+    });
+    frame.fields.push(
+      { name: 'timestamp', type: FieldType.time, values: [600_000], config: {} },
+      { name: 'started_at', type: FieldType.time, values: [60_000], config: {} },
+      { name: 'ended_at', type: FieldType.time, values: [600_000], config: {} }
+    );
+    render(<ReportPanel {...props([summary, frame])} />);
+    const card = screen.getByTestId('gregg-card');
+    expect(card).toHaveTextContent('cpu utilization97.0%');
+    expect(card).not.toHaveTextContent('n/a');
+    expect(card).not.toHaveTextContent('robust z');
+    expect(card.querySelectorAll('ol li')).toHaveLength(2);
+    expect(screen.getByRole('img', { name: /Held 9 min of the 10 min window/ })).toBeInTheDocument();
+  });
+
   it('pages hundreds of insights', () => {
     const rows = Array.from({ length: 300 }, (_, k) => ({ id: `i${k}`, severity: 'low', title: `finding ${k}` }));
     render(<ReportPanel {...props([insights(rows)])} />);
-    expect(screen.getAllByTestId('gregg-card')).toHaveLength(25);
-    fireEvent.click(screen.getByText(/Show more/));
     expect(screen.getAllByTestId('gregg-card')).toHaveLength(50);
+    fireEvent.click(screen.getByText(/Show more/));
+    expect(screen.getAllByTestId('gregg-card')).toHaveLength(100);
+    fireEvent.click(screen.getByText('Show all'));
+    expect(screen.getAllByTestId('gregg-card')).toHaveLength(300);
   });
 
   it('says the system is healthy when there is nothing to show, and lists coverage gaps', () => {
@@ -170,6 +234,21 @@ describe('ReportPanel', () => {
 });
 
 describe('report model', () => {
+  it('splits steps into commands and notes, and drops repeated commands', () => {
+    expect(splitStep('mpstat -P ALL 1   # is the load on a few CPUs')).toEqual({
+      command: 'mpstat -P ALL 1',
+      note: 'is the load on a few CPUs',
+    });
+    expect(splitStep('lsof +L1: deleted files still open')).toEqual({
+      command: 'lsof +L1',
+      note: 'deleted files still open',
+    });
+    expect(splitStep('List them in Prometheus: group by (instance) (up)').command).toBeUndefined();
+    expect(dedupeSteps(['mpstat -P ALL 1   # a', 'pidstat 1', 'mpstat -P ALL 1: b'])).toHaveLength(2);
+    expect(parseWindow('1h30m')).toBe(5_400_000);
+    expect(evidenceLabel('written_bytes_per_second')).toBe('written');
+  });
+
   it('formats evidence by unit suffix and builds Explore links', () => {
     expect(formatEvidence('held_seconds', 600)).toBe('600 s');
     expect(formatEvidence('p99_seconds', 0.0417)).toBe('41.7 ms');

@@ -1,16 +1,21 @@
 import React from 'react';
 import { PanelProps } from '@grafana/data';
+import { locationService } from '@grafana/runtime';
 
 import { ReportView } from './ReportView';
+import { variableValue } from '../../shared/variables';
 
 /** Panel options. */
 export interface ReportOptions {
   /** Prometheus data source uid for the Explore links (the default data source when empty). */
   exploreDatasource?: string;
+  /** Dashboard variable whose instances the panel shows (the USE matrix sets it); none when empty. */
+  variable?: string;
 }
 
 /** The Gregg Insights Report: the persona's SUMMARY, then findings as cards, most urgent first. */
-export function ReportPanel({ data, width, height, options }: PanelProps<ReportOptions>) {
+export function ReportPanel({ data, width, height, options, replaceVariables }: PanelProps<ReportOptions>) {
+  const variable = (options?.variable ?? 'instance').replace(/^\$/, '') || undefined;
   return (
     <ReportView
       series={data.series}
@@ -19,6 +24,9 @@ export function ReportPanel({ data, width, height, options }: PanelProps<ReportO
       width={width}
       height={height}
       exploreDatasource={options?.exploreDatasource || undefined}
+      variableName={variable}
+      instanceFilter={variable ? variableValue(replaceVariables, variable) : undefined}
+      onClearFilter={variable ? () => locationService.partial({ [`var-${variable}`]: null }, true) : undefined}
     />
   );
 }

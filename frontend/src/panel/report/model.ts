@@ -32,6 +32,11 @@ export interface Insight {
   confidence: number;
   bookReference?: string;
   check: string;
+  useSignal?: string;
+  /** End of the analysed window, and when the condition started and last held (ms since epoch). */
+  timestamp?: number;
+  startedAt?: number;
+  endedAt?: number;
 }
 
 /** Counts by severity. */
@@ -44,6 +49,8 @@ export interface Report {
   /** Coverage notes (issue type `coverage`): shown apart from findings. */
   coverage: Insight[];
   problems: string[];
+  /** The analysed window (`10m`) from the summary frame, when there is one. */
+  window?: string;
 }
 
 function column(frame: DataFrame, name: string): unknown[] | undefined {
@@ -127,6 +134,10 @@ export function readReport(series: DataFrame[]): Report {
         confidence: Number(get('confidence')[i] ?? 0) || 0,
         bookReference: text(get('book_reference')[i]) || undefined,
         check: text(get('check')[i]),
+        useSignal: text(get('use_signal')[i]) || undefined,
+        timestamp: time(get('timestamp')[i]),
+        startedAt: time(get('started_at')[i]),
+        endedAt: time(get('ended_at')[i]),
       });
     }
   }
@@ -137,7 +148,75 @@ export function readReport(series: DataFrame[]): Report {
     summary[i.severity] += 1;
     summary.total += 1;
   }
-  return { insights, summary, coverage, problems };
+  const summaryFrame = series.find((f) => f.name === 'summary');
+  const window = summaryFrame ? text(column(summaryFrame, 'window')?.[0]) || undefined : undefined;
+  return { insights, summary, coverage, problems, window };
+}
+
+function time(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Date.parse(v) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** A duration such as `10m`, `1h30m` or `90s` in milliseconds. */
+export function parseWindow(w: string | undefined): number | undefined {
+  const parts = w?.match(/\d+(?:\.\d+)?(ms|s|m|h|d)/g);
+  if (!parts) {
+    return undefined;
+  }
+  const unit: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
+  return parts.reduce((sum, p) => {
+    const [, n, u] = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(p)!;
+    return sum + Number(n) * unit[u];
+  }, 0);
+}
+
+/** An investigation step split into the command to run and what it is for. */
+export interface Step {
+  command?: string;
+  note: string;
+}
+
+/**
+ * Steps as the catalog writes them: `cmd   # why`, `cmd: why`, `cmd and cmd2: why` or prose.
+ * The command is what comes before `#` or the first `: `, when it starts like a command.
+ */
+export function splitStep(step: string): Step {
+  const hash = /^(.+?)\s+#\s*(.*)$/.exec(step);
+  if (hash) {
+    return { command: hash[1].trim(), note: hash[2].trim() };
+  }
+  const prose = /^(is|are|what|which|the|list|look|check|find|if|when|compare)\b/i;
+  const colon = /^(.+?):\s+(.*)$/.exec(step);
+  if (colon && /^[a-z]/.test(colon[1]) && !prose.test(colon[1])) {
+    return { command: colon[1].trim(), note: colon[2].trim() };
+  }
+  if (/^[a-z][\w.-]*(\s|$)/.test(step) && !prose.test(step) && !/[.?!]\s/.test(step)) {
+    return { command: step.trim(), note: '' };
+  }
+  return { note: step };
+}
+
+/** Leave out steps that run the same command as an earlier one (drill-down and catalog both list `mpstat -P ALL 1`). */
+export function dedupeSteps(steps: string[]): Step[] {
+  const seen = new Set<string>();
+  const out: Step[] = [];
+  for (const raw of steps) {
+    const step = splitStep(raw);
+    const key = (step.command ?? step.note).replace(/\s+/g, ' ').toLowerCase();
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(step);
+    }
+  }
+  return out;
+}
+
+/** An evidence name without its unit suffix, as words: `cpu_utilization_percent` → `cpu utilization`. */
+export function evidenceLabel(name: string): string {
+  return name
+    .replace(/_(percent|bytes_per_second|bytes|per_second|ms|seconds|hours|count|ratio)$/, '')
+    .replace(/_/g, ' ');
 }
 
 /** Unit from an evidence name's suffix, as the backend names them. */
