@@ -184,9 +184,9 @@ func Test() error {
 			}
 			return runEnvIn("tests/conformance", env, "go", "test", "-count=1", "-timeout", "10m", "./...")
 		}},
-		// The Go harness wrote the report frames of a scenario (TestReportFramesForTheBrowser);
-		// headless Chromium renders the built panel and editors from them, with screenshots in
-		// frontend/test-output/.
+		// The Go harness wrote the report frames of a scenario (TestReportFramesForTheBrowser)
+		// and of a 1,000-host fleet (TestFleetFramesForTheBrowser); headless Chromium renders the
+		// built panels and editors from them, with screenshots in frontend/test-output/.
 		{"browser (built modules in headless Chromium)", func() error {
 			return runIn("frontend", "npm", "run", "test:browser")
 		}},

@@ -1,8 +1,11 @@
 // Browser test: headless Debian Chromium (driven by playwright-core) mounts the built dist/
 // modules in Grafana's theme and renders the report panel from a real plugin response (written
 // by the Go harness's TestReportFramesForTheBrowser from a scenario in a real Prometheus), then
-// the data source editors. Asserts what is on the page; saves light and dark screenshots under
-// frontend/test-output/. Exits non-zero on any failure.
+// the data source editors; then both panels (report and USE matrix) with a 1,000-host fleet's
+// response (TestFleetFramesForTheBrowser) in both themes at 320×240, 800×600 and 1600×1000, a
+// click in the matrix filtering the report through $instance, and the render time of 1,000
+// insights (printed as RENDER). Asserts what is on the page; saves the screenshots under
+// frontend/test-output/ (<panel>-<theme>-<width>x<height>.png). Exits non-zero on any failure.
 import { createServer } from 'node:http';
 import { readFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -12,18 +15,41 @@ import { chromium } from 'playwright-core';
 const repo = resolve(import.meta.dirname, '..', '..');
 const out = join(repo, 'frontend', 'test-output');
 const framesFile = join(out, 'report-frames.json');
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.map': 'application/json' };
+const types = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
 
-if (!existsSync(framesFile)) {
-  console.error(`missing ${framesFile}: run the Go harness first (go test -run TestReportFramesForTheBrowser)`);
-  process.exit(1);
+for (const [file, test] of [
+  [framesFile, 'TestReportFramesForTheBrowser'],
+  [join(out, 'fleet-report-frames.json'), 'TestFleetFramesForTheBrowser'],
+  [join(out, 'fleet-matrix-frames.json'), 'TestFleetFramesForTheBrowser'],
+]) {
+  if (!existsSync(file)) {
+    console.error(`missing ${file}: run the Go harness first (go test -run ${test} in tests/conformance)`);
+    process.exit(1);
+  }
 }
 
 // Static files from the repository; Grafana's icons from @grafana/ui's package.
 const server = createServer(async (req, res) => {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   const file = path.startsWith('/public/build/img/')
-    ? join(repo, 'frontend', 'node_modules', '@grafana', 'ui', 'dist', 'public', 'img', path.slice('/public/build/img/'.length))
+    ? join(
+        repo,
+        'frontend',
+        'node_modules',
+        '@grafana',
+        'ui',
+        'dist',
+        'public',
+        'img',
+        path.slice('/public/build/img/'.length)
+      )
     : join(repo, normalize(path));
   if (!file.startsWith(repo)) {
     res.writeHead(403).end();
@@ -69,11 +95,19 @@ try {
     const error = await page.evaluate(() => window.harness.error);
     check(!error, `${theme}: the built panel module mounts${error ? `: ${error}` : ''}`);
     const text = await page.locator('[data-testid="gregg-report"]').innerText();
-    check(text.includes(`Critical Issues\n${critical}`), `${theme}: summary shows ${critical} critical`);
+    check(text.includes(`Critical ${critical}`), `${theme}: summary shows ${critical} critical`);
+    const bar = await page.locator('[data-testid="gregg-summary"] [role="img"]').getAttribute('aria-label');
+    check(bar?.includes(`${critical} critical`), `${theme}: the severity bar says so to screen readers (${bar})`);
     for (const t of titles) {
       check(text.includes(t), `${theme}: card "${t}"`);
     }
-    check(text.includes('INVESTIGATION STEPS') || text.includes('Investigation steps'), `${theme}: steps shown`);
+    check(text.includes('Investigation steps'), `${theme}: steps shown`);
+    // The CPU bottleneck's drill-down and catalog steps both run `mpstat -P ALL 1`: shown once.
+    const mpstat = await page.locator('[data-testid="gregg-card"] code', { hasText: /^mpstat -P ALL 1$/ }).count();
+    check(mpstat === 1, `${theme}: mpstat -P ALL 1 listed once (${mpstat})`);
+    check(!/\bn\/a\b/.test(text), `${theme}: no empty (n/a) evidence rows`);
+    const copy = await page.getByRole('button', { name: 'Copy command' }).count();
+    check(copy > 0, `${theme}: commands are copyable (${copy})`);
     const links = await page.locator('a[href^="/explore?left="]').count();
     check(links > 0, `${theme}: related metrics link to Explore (${links})`);
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -84,7 +118,9 @@ try {
     // A small panel stays usable: the same content, scrollable.
     await page.goto(`${base}/frontend/harness/index.html?view=panel&theme=${theme}&width=320&height=240`);
     await page.waitForFunction(() => window.harness.ready || window.harness.error, null, { timeout: 30000 });
-    const small = await page.locator('[data-testid="gregg-report"]').evaluate((el) => ({ w: el.clientWidth, scroll: el.scrollHeight > el.clientHeight }));
+    const small = await page
+      .locator('[data-testid="gregg-report"]')
+      .evaluate((el) => ({ w: el.clientWidth, scroll: el.scrollHeight > el.clientHeight }));
     check(small.w <= 320 && small.scroll, `${theme}: small panel scrolls (${JSON.stringify(small)})`);
     await page.close();
   }
@@ -97,12 +133,174 @@ try {
     check(!error, `app page mounts${error ? `: ${error}` : ''}`);
     const requests = await page.evaluate(() => window.harness.requests ?? []);
     const query = requests[0]?.data?.queries?.[0];
-    check(requests[0]?.url === '/api/ds/query' && query?.queryType === 'report', `app page queries a report (${JSON.stringify(query)})`);
+    check(
+      requests[0]?.url === '/api/ds/query' && query?.queryType === 'report',
+      `app page queries a report (${JSON.stringify(query)})`
+    );
     const text = await page.locator('[data-testid="gregg-insights-app"]').innerText();
-    check(text.includes(`Critical Issues\n${critical}`), `app page: summary shows ${critical} critical`);
-    check(titles.every((t) => text.includes(t)), 'app page: the same cards as the panel');
+    check(text.includes(`Critical ${critical}`), `app page: summary shows ${critical} critical`);
+    check(
+      titles.every((t) => text.includes(t)),
+      'app page: the same cards as the panel'
+    );
     await page.screenshot({ path: join(out, 'app-dark.png'), fullPage: true });
     console.log(`     screenshot ${join(out, 'app-dark.png')}`);
+    await page.close();
+  }
+  // A 1,000-host fleet (written by the Go harness's TestFleetFramesForTheBrowser from
+  // `gregg-testenv fleet 1000`): both panels, both themes, three sizes.
+  const fleetReport = '/frontend/test-output/fleet-report-frames.json';
+  const fleetMatrix = '/frontend/test-output/fleet-matrix-frames.json';
+  const open = async (page, query) => {
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${base}/frontend/harness/index.html?${query}`);
+    await page.waitForFunction(() => window.harness.ready || window.harness.error, null, { timeout: 60000 });
+    const error = await page.evaluate(() => window.harness.error);
+    check(!error, `${query}: mounts${error ? `: ${error}` : ''}`);
+    return errors;
+  };
+  for (const theme of ['dark', 'light']) {
+    for (const [width, height] of [
+      [320, 240],
+      [800, 600],
+      [1600, 1000],
+    ]) {
+      for (const [panel, frames, testid] of [
+        ['report', fleetReport, 'gregg-report'],
+        ['matrix', fleetMatrix, 'gregg-matrix'],
+      ]) {
+        const page = await browser.newPage({ viewport: { width: width + 32, height: height + 32 } });
+        const errors = await open(
+          page,
+          `view=panel&panel=${panel}&frames=${frames}&theme=${theme}&width=${width}&height=${height}`
+        );
+        const box = await page.locator(`[data-testid="${testid}"]`).boundingBox();
+        check(
+          box && box.width <= width + 1 && box.height <= height + 1,
+          `${panel} ${theme} ${width}x${height}: fits (${JSON.stringify(box)})`
+        );
+        check(errors.length === 0, `${panel} ${theme} ${width}x${height}: no page errors ${errors.join('; ')}`);
+        const file = join(out, `${panel}-${theme}-${width}x${height}.png`);
+        await page.screenshot({ path: file });
+        console.log(`     screenshot ${file}`);
+        await page.close();
+      }
+    }
+  }
+  {
+    // The matrix of 1,000 instances: windowed, worst first, keyboard and hover.
+    const page = await browser.newPage({ viewport: { width: 1232, height: 932 } });
+    await open(page, `view=panel&panel=matrix&frames=${fleetMatrix}&theme=dark&width=1200&height=900`);
+    const count = await page.locator('[data-testid="gregg-matrix-count"]').innerText();
+    check(count.startsWith('1,000 instances'), `matrix: ${count}`);
+    const rows = await page.locator('[data-testid="gregg-matrix-row"]').count();
+    check(rows > 10 && rows < 100, `matrix: only a window of rows in the DOM (${rows} of 1,000)`);
+    const firstTone = await page
+      .locator('[data-testid="gregg-matrix-row"]')
+      .first()
+      .locator('[data-tone]')
+      .evaluateAll((els) => els.map((e) => e.dataset.tone));
+    check(
+      firstTone.some((t) => t === 'critical'),
+      `matrix: the first row is a critical one (${firstTone.join(',')})`
+    );
+    const t0 = Date.now();
+    await page.locator('[role="grid"]').evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await page.waitForTimeout(100);
+    const lastRow = await page.locator('[data-testid="gregg-matrix-row"]').last().getAttribute('aria-rowindex');
+    console.log(`     matrix: scrolled to the end in ${Date.now() - t0} ms (last row ${lastRow})`);
+    check(lastRow === '1000', `matrix: scrolling reaches instance 1,000 (${lastRow})`);
+    await page.locator('[role="grid"]').evaluate((el) => (el.scrollTop = 0));
+    await page.waitForTimeout(100);
+    const cell = page.locator('[role="gridcell"][tabindex="0"]');
+    await cell.hover();
+    const tip = await page.locator('[role="tooltip"]').innerText();
+    check(/check \S+/.test(tip) && tip.includes(':'), `matrix: hover shows value, level and check (${tip})`);
+    await cell.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowRight');
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+    check(/ cpu saturation: /.test(focused ?? ''), `matrix: arrow keys move the focus (${focused})`);
+    await page.close();
+  }
+  {
+    // Clicking a matrix cell sets $instance, and the report panel shows that instance only. The
+    // matrix panel gets the report frames too, as with a second (report) query for its drill-down.
+    const page = await browser.newPage({ viewport: { width: 1232, height: 1432 } });
+    await open(
+      page,
+      `view=dashboard&frames=${fleetReport}&matrixFrames=${fleetMatrix}&theme=dark&width=1200&height=1400`
+    );
+    const before = await page.locator('[data-testid="gregg-report"] [data-testid="gregg-shown"]').innerText();
+    const first = page.locator('[data-testid="gregg-matrix-row"]').first();
+    const instance = await first.locator('[role="rowheader"]').innerText();
+    await first.locator('[data-tone="critical"]').first().click();
+    await page
+      .waitForFunction((i) => new URLSearchParams(location.search).get('var-instance') === i, instance, {
+        timeout: 5000,
+      })
+      .catch(() => {});
+    const url = await page.evaluate(() => new URLSearchParams(location.search).get('var-instance'));
+    check(url === instance, `dashboard: clicking a cell of ${instance} sets var-instance (${url})`);
+    const after = await page.locator('[data-testid="gregg-report"] [data-testid="gregg-shown"]').innerText();
+    const cards = await page
+      .locator('[data-testid="gregg-report"] [data-testid="gregg-card"]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') + ' ' + e.innerText));
+    check(
+      cards.length > 0 && cards.every((c) => c.includes(instance)),
+      `dashboard: the report shows only ${instance} (${before} → ${after})`
+    );
+    check(
+      (await page.locator('[data-testid="gregg-variable-filter"]').innerText()).includes(instance),
+      'dashboard: the report says it is filtered by $instance'
+    );
+    check(
+      (await page.locator('[data-testid="gregg-matrix-details"]').innerText()).includes(instance),
+      'dashboard: the matrix shows the cell details'
+    );
+    const explore = await page.locator('[data-testid="gregg-matrix-details"] a[href^="/explore"]').count();
+    check(explore === 1, `dashboard: the details link the insight's PromQL to Explore (${explore})`);
+    await page.screenshot({ path: join(out, 'dashboard-dark-filtered.png') });
+    console.log(`     screenshot ${join(out, 'dashboard-dark-filtered.png')}`);
+    await page.close();
+  }
+  {
+    // Render time of a report of 1,000 insights (the fleet report's insights repeated to 1,000
+    // rows), first paint and "Show all".
+    const page = await browser.newPage({ viewport: { width: 1232, height: 1032 } });
+    await open(page, `view=panel&panel=report&frames=${fleetReport}&replicate=1000&theme=dark&width=1200&height=1000`);
+    const first = await page.evaluate(() => window.harness.committedAt - window.harness.renderStart);
+    const shown = await page.locator('[data-testid="gregg-shown"]').innerText();
+    check(shown.endsWith('of 1000 shown'), `report: 1,000 insights (${shown})`);
+    const all = await page.evaluate(async () => {
+      const button = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Show all');
+      const t = performance.now();
+      button.click();
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      return { ms: performance.now() - t, cards: document.querySelectorAll('[data-testid="gregg-card"]').length };
+    });
+    check(all.cards === 1000, `report: Show all renders 1,000 cards (${all.cards})`);
+    const scroll = await page.evaluate(async () => {
+      const el = document.querySelector('[data-testid="gregg-report"]');
+      const t = performance.now();
+      let frames = 0;
+      let worst = 0;
+      let last = t;
+      while (el.scrollTop + el.clientHeight < el.scrollHeight && frames < 300) {
+        el.scrollTop += 400;
+        await new Promise((r) => requestAnimationFrame(r));
+        const now = performance.now();
+        worst = Math.max(worst, now - last);
+        last = now;
+        frames++;
+      }
+      return { ms: performance.now() - t, frames, worst };
+    });
+    console.log(
+      `RENDER 1,000 insights: first render ${first.toFixed(0)} ms (50 cards), Show all ${all.ms.toFixed(0)} ms (1,000 cards), scroll through ${scroll.frames} frames in ${scroll.ms.toFixed(0)} ms, longest frame ${scroll.worst.toFixed(0)} ms`
+    );
+    check(all.ms < 5000, `report: Show all of 1,000 insights under 5 s (${all.ms.toFixed(0)} ms)`);
     await page.close();
   }
   const page = await browser.newPage({ viewport: { width: 1200, height: 1100 } });
@@ -114,14 +312,29 @@ try {
   for (const label of ['Query type', 'Instances', 'Components', 'Min severity', 'Histogram', 'PromQL']) {
     check(text.includes(label), `query editor shows "${label}"`);
   }
-  for (const label of ['Prometheus server URL', 'Authentication', 'TLS settings', 'Target selector', 'Grafana dashboards']) {
+  for (const label of [
+    'Prometheus server URL',
+    'Authentication',
+    'TLS settings',
+    'Target selector',
+    'Grafana dashboards',
+  ]) {
     check(text.includes(label), `config editor shows "${label}"`);
   }
   const thresholds = await page.locator('[data-testid="threshold-overrides"]').innerText();
-  check(/cpu: \d+ checks/.test(thresholds) && /memory: \d+ checks/.test(thresholds), `threshold overrides list the checks by component (${thresholds.slice(0, 80)})`);
-  check((await page.locator('input[aria-label="cpu.utilization warning"][placeholder="80"]').count()) === 1, 'cpu.utilization shows its default warning 80');
+  check(
+    /cpu: \d+ checks/.test(thresholds) && /memory: \d+ checks/.test(thresholds),
+    `threshold overrides list the checks by component (${thresholds.slice(0, 80)})`
+  );
+  check(
+    (await page.locator('input[aria-label="cpu.utilization warning"][placeholder="80"]').count()) === 1,
+    'cpu.utilization shows its default warning 80'
+  );
   // A configured secret is never shown, only reported as configured.
-  check(text.includes('Bearer token') && (await page.locator('input[value="configured"]').count()) > 0, 'bearer token shown as configured');
+  check(
+    text.includes('Bearer token') && (await page.locator('input[value="configured"]').count()) > 0,
+    'bearer token shown as configured'
+  );
   await page.screenshot({ path: join(out, 'editors-dark.png'), fullPage: true });
   console.log(`     screenshot ${join(out, 'editors-dark.png')}`);
 } finally {

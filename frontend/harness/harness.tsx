@@ -18,7 +18,13 @@ import * as runtime from '@grafana/runtime';
 import * as emotionCss from '@emotion/css';
 import * as rxjs from 'rxjs';
 
-type Harness = { ready: boolean; error?: string; requests?: unknown[] };
+type Harness = {
+  ready: boolean;
+  error?: string;
+  requests?: unknown[];
+  renderStart?: number;
+  committedAt?: number;
+};
 const w = window as unknown as { harness: Harness; define?: unknown };
 w.harness = { ready: false };
 
@@ -61,6 +67,63 @@ function loadAmd(url: string): Promise<Record<string, unknown>> {
   });
 }
 
+/** A panel plugin's component, from its built module. */
+async function panelOf(url: string) {
+  const mod = await loadAmd(url);
+  return (mod.plugin as data.PanelPlugin).panel as React.ComponentType<data.PanelProps>;
+}
+
+function panelProps(
+  series: data.DataFrame[],
+  width: number,
+  height: number,
+  title: string,
+  options: object
+): data.PanelProps {
+  const timeRange = data.getDefaultTimeRange();
+  return {
+    id: 1,
+    data: { series, state: data.LoadingState.Done, timeRange },
+    timeRange,
+    timeZone: 'utc',
+    options,
+    transparent: false,
+    width,
+    height,
+    fieldConfig: { defaults: {}, overrides: [] },
+    renderCounter: 0,
+    title,
+    eventBus: new data.EventBusSrv(),
+    onOptionsChange: () => {},
+    onFieldConfigChange: () => {},
+    replaceVariables: (s: string) => s,
+    onChangeTimeRange: () => {},
+  };
+}
+
+/**
+ * `replicate=N`: the report's findings repeated to N rows (ids and instances made unique), for the
+ * render-time figure of a report with N insights; every other frame as it came.
+ */
+function replicateInsights(series: data.DataFrame[], n: number): data.DataFrame[] {
+  const insights = series.find((f) => f.name === 'insights');
+  if (!n || !insights || insights.length === 0) {
+    return series;
+  }
+  // Findings only (coverage notes are listed apart), repeated with unique ids and instances.
+  const kinds = insights.fields.find((f) => f.name === 'issue_type')?.values ?? [];
+  const rows = Array.from({ length: insights.length }, (_, k) => k).filter((k) => kinds[k] !== 'coverage');
+  const fields = insights.fields.map((f) => {
+    const values = Array.from({ length: n }, (_, k) => {
+      const v = f.values[rows[k % rows.length]];
+      const copy = Math.floor(k / rows.length);
+      return copy > 0 && (f.name === 'id' || f.name === 'instance') && v ? `${v}#${copy}` : v;
+    });
+    return { ...f, values };
+  });
+  return series.map((f) => (f === insights ? { ...insights, fields, length: n } : f));
+}
+
 async function main() {
   const params = new URLSearchParams(location.search);
   const mode = params.get('theme') === 'light' ? 'light' : 'dark';
@@ -72,36 +135,73 @@ async function main() {
       <div style={{ padding: 16, background: theme.colors.background.primary }}>{child}</div>
     </data.ThemeContext.Provider>
   );
-  if ((params.get('view') ?? 'panel') === 'panel') {
-    const json = await (await fetch(params.get('frames') ?? '/frontend/test-output/report-frames.json')).json();
-    const series = (json as data.DataFrameJSON[]).map((f) => data.dataFrameFromJSON(f));
-    const mod = await loadAmd('/dist/panel/module.js');
-    const Panel = (mod.plugin as data.PanelPlugin).panel as React.ComponentType<data.PanelProps>;
-    const timeRange = data.getDefaultTimeRange();
+  const view = params.get('view') ?? 'panel';
+  if (view === 'panel' || view === 'dashboard') {
+    // `panel=report|matrix` from `frames` (a plugin response); `view=dashboard` shows the matrix
+    // above the report, both reading the `instance` variable from the URL as Grafana's panels do.
+    const load = async (url: string) =>
+      ((await (await fetch(url)).json()) as data.DataFrameJSON[]).map((f) => data.dataFrameFromJSON(f));
+    const replicate = Number(params.get('replicate') ?? 0);
+    const which = params.get('panel') ?? 'report';
+    const reportSeries =
+      view === 'dashboard' || which === 'report'
+        ? replicateInsights(await load(params.get('frames') ?? '/frontend/test-output/report-frames.json'), replicate)
+        : [];
+    const matrixSeries =
+      view === 'dashboard' || which === 'matrix'
+        ? await load(
+            params.get(view === 'dashboard' ? 'matrixFrames' : 'frames') ??
+              '/frontend/test-output/fleet-matrix-frames.json'
+          )
+        : [];
+    const report = reportSeries.length ? await panelOf('/dist/panel/module.js') : undefined;
+    const matrix = matrixSeries.length ? await panelOf('/dist/matrix/module.js') : undefined;
     const width = Number(params.get('width') ?? 1100);
     const height = Number(params.get('height') ?? 1400);
-    root.render(
-      wrap(
-        <Panel
-          id={1}
-          data={{ series, state: data.LoadingState.Done, timeRange }}
-          timeRange={timeRange}
-          timeZone="utc"
-          options={{}}
-          transparent={false}
-          width={width}
-          height={height}
-          fieldConfig={{ defaults: {}, overrides: [] }}
-          renderCounter={0}
-          title="Report"
-          eventBus={new data.EventBusSrv()}
-          onOptionsChange={() => {}}
-          onFieldConfigChange={() => {}}
-          replaceVariables={(s: string) => s}
-          onChangeTimeRange={() => {}}
-        />
-      )
-    );
+    const Dashboard = () => {
+      // Grafana keeps variables in the URL (`var-instance`); panels get them through replaceVariables.
+      const [search, setSearch] = React.useState(() => runtime.locationService.getSearchObject());
+      React.useEffect(
+        () => runtime.locationService.getHistory().listen(() => setSearch(runtime.locationService.getSearchObject())),
+        []
+      );
+      const replaceVariables = (value: string, _scoped?: unknown, format?: string) =>
+        value.replace(/\$(\w+)/g, (whole, name) => {
+          const v = search[`var-${name}`];
+          if (v === undefined || v === null || v === '') {
+            return whole;
+          }
+          return format === 'regex' ? String(v).replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : String(v);
+        });
+      React.useLayoutEffect(() => {
+        w.harness.committedAt = performance.now();
+      });
+      const panel = (
+        Panel: React.ComponentType<data.PanelProps>,
+        series: data.DataFrame[],
+        h: number,
+        title: string,
+        options: object
+      ) => <Panel {...panelProps(series, width, h, title, options)} replaceVariables={replaceVariables as never} />;
+      return (
+        <div style={{ display: 'flex', flexDirection: 'column', gap: 16 }}>
+          {matrix &&
+            panel(
+              matrix,
+              view === 'dashboard' ? [...matrixSeries, ...reportSeries] : matrixSeries,
+              view === 'dashboard' ? Math.round(height * 0.45) : height,
+              'USE matrix',
+              { variable: 'instance' }
+            )}
+          {report &&
+            panel(report, reportSeries, view === 'dashboard' ? Math.round(height * 0.55) : height, 'Report', {
+              variable: 'instance',
+            })}
+        </div>
+      );
+    };
+    w.harness.renderStart = performance.now();
+    root.render(wrap(<Dashboard />));
   } else if (params.get('view') === 'app') {
     const frames = await (await fetch('/frontend/test-output/report-frames.json')).json();
     const source = { uid: 'gregg', name: 'Gregg Insights', type: 'gregg-insights-datasource' };

@@ -3,9 +3,11 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -470,6 +472,57 @@ func TestReportFramesForTheBrowser(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(filepath.Dir(out), "checks.json"), checks, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFleetFramesForTheBrowser writes the `report` and `use_matrix` frames of a backfilled fleet
+// of 1,000 hosts (`gregg-testenv fleet 1000`: a CPU bottleneck on every 50th host, a full
+// filesystem on every 97th, memory pressure on every 31st) to frontend/test-output/
+// fleet-report-frames.json and fleet-matrix-frames.json (or under GREGG_FLEET_FRAMES_DIR), for
+// the browser test's screenshots of both panels with a 1,000-host report and its render-time
+// figure. One request, as a dashboard with both panels sends them.
+func TestFleetFramesForTheBrowser(t *testing.T) {
+	const hosts = 1000
+	p := startPlugin(t)
+	e := startEnv(t, "fleet", strconv.Itoa(hosts))
+	ds := settings(e.Prometheus, map[string]any{"timeout": 120}, nil)
+	at := time.Unix(e.FleetAt, 0)
+	resp := p.query(t, ds, query("R", "report", at, map[string]any{"window": "10m"}), query("M", "use_matrix", at, map[string]any{"window": "10m"}))
+	dir := os.Getenv("GREGG_FLEET_FRAMES_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "frontend", "test-output")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for ref, file := range map[string]string{"R": "fleet-report-frames.json", "M": "fleet-matrix-frames.json"} {
+		r := resp.Responses[ref]
+		if r.Error != nil {
+			t.Fatalf("%s failed: %v", ref, r.Error)
+		}
+		instances := map[string]bool{}
+		for _, f := range r.Frames {
+			if f.Name != "use_matrix" {
+				continue
+			}
+			field, _ := f.FieldByName("instance")
+			for i := 0; i < field.Len(); i++ {
+				if v, ok := field.ConcreteAt(i); ok {
+					instances[fmt.Sprint(v)] = true
+				}
+			}
+		}
+		if ref == "M" && len(instances) != hosts {
+			t.Fatalf("use_matrix has %d instances, want %d", len(instances), hosts)
+		}
+		raw, err := json.Marshal(r.Frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d frames, %d bytes", file, len(r.Frames), len(raw))
 	}
 }
 

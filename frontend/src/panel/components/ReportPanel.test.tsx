@@ -254,6 +254,8 @@ describe('report model', () => {
     expect(formatEvidence('p99_seconds', 0.0417)).toBe('41.7 ms');
     expect(formatEvidence('queue_ms', 2)).toBe('2.00 ms');
     expect(formatEvidence('missing', null)).toBe('n/a');
+    expect(formatEvidence('peers_count', 999)).toBe('999');
+    expect(evidenceLabel('cpu_count')).toBe('cpu count');
     const link = decodeURIComponent(exploreLink('up{job="node"}', 'prom'));
     expect(link).toContain('"expr":"up{job=\\"node\\"}"');
     expect(link).toContain('"datasource":"prom"');

@@ -33,6 +33,8 @@ import { matchesVariable } from '../../shared/variables';
 
 /** Cards rendered at once; more on request, so a thousand insights stay smooth. */
 const PAGE = 50;
+/** Critical findings at the top that start open. */
+const OPEN_BY_DEFAULT = 3;
 
 const LABELS: Record<Severity, string> = {
   critical: 'Critical',
@@ -116,6 +118,8 @@ const getStyles = (theme: GrafanaTheme2) => ({
     code: { flex: 1, whiteSpace: 'pre-wrap', wordBreak: 'break-all', background: 'none', border: 'none', padding: 0 },
   }),
   metrics: css({ listStyle: 'none', padding: 0, margin: 0, li: { marginBottom: theme.spacing(0.5) } }),
+  // Off-screen cards are neither laid out nor painted: a thousand of them scroll smoothly.
+  card: css({ contentVisibility: 'auto', containIntrinsicSize: 'auto 48px' }),
   held: css({ display: 'flex', alignItems: 'center', gap: theme.spacing(1), color: theme.colors.text.secondary }),
 });
 
@@ -320,7 +324,7 @@ function Card({
   const target = [insight.instance, insight.device].filter(Boolean).join(' ');
   const info = TONE_INFO[insight.severity];
   return (
-    <article data-testid="gregg-card" aria-label={`${insight.severity}: ${insight.title}`}>
+    <article data-testid="gregg-card" aria-label={`${insight.severity}: ${insight.title}`} className={styles.card}>
       <Collapse
         isOpen={expanded}
         onToggle={onToggle}
@@ -386,7 +390,14 @@ export function ReportView(props: ReportViewProps) {
   }
   const windowMs = parseWindow(report.window);
   const page = visible.slice(0, shown);
-  const isOpen = (i: Insight) => expanded[i.id] ?? (allExpanded || rank(i.severity) <= rank('critical'));
+  // The first few critical findings open by default; the rest stay one line each until asked for.
+  const openFirst = new Set(
+    visible
+      .slice(0, OPEN_BY_DEFAULT)
+      .filter((i) => i.severity === 'critical')
+      .map((i) => i.id)
+  );
+  const isOpen = (i: Insight) => expanded[i.id] ?? (allExpanded || openFirst.has(i.id));
   const many = width !== undefined && width < 500;
 
   return (

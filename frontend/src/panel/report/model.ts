@@ -214,9 +214,7 @@ export function dedupeSteps(steps: string[]): Step[] {
 
 /** An evidence name without its unit suffix, as words: `cpu_utilization_percent` → `cpu utilization`. */
 export function evidenceLabel(name: string): string {
-  return name
-    .replace(/_(percent|bytes_per_second|bytes|per_second|ms|seconds|hours|count|ratio)$/, '')
-    .replace(/_/g, ' ');
+  return name.replace(/_(percent|bytes_per_second|bytes|per_second|ms|seconds|hours|ratio)$/, '').replace(/_/g, ' ');
 }
 
 /** Unit from an evidence name's suffix, as the backend names them. */
@@ -251,6 +249,9 @@ export function formatEvidence(name: string, value: number | null): string {
   }
   if (name.endsWith('_seconds')) {
     return value < 1 ? `${sig(value * 1000)} ms` : `${sig(value)} s`;
+  }
+  if (name.endsWith('_count')) {
+    return Number.isInteger(value) ? value.toLocaleString('en-US') : sig(value);
   }
   if (name.endsWith('_hours')) {
     return `${sig(value)} h`;
