@@ -1,6 +1,7 @@
 //! `use_matrix`: the USE method's checklist as a table: one row per instance × resource ×
-//! signal (utilization, saturation, errors) with the deciding check's value, its level and the
-//! worst insight's severity. Pivot it in a table, or colour a heatmap by `level_value`.
+//! signal (utilization, saturation, errors) with the deciding check's value, the thresholds it
+//! was judged against, its level and the worst insight's severity. Pivot it in a table, colour a
+//! heatmap by `level_value`, or use the app's USE-matrix panel.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,7 @@ use grafana_plugin_sdk::{
 
 use crate::{
     analysis::Analysis,
-    catalog::Catalog,
+    catalog::{Catalog, ThresholdOverrides},
     engine::Level,
     insight::{Component, Insight, IssueType, UseSignal},
 };
@@ -22,10 +23,18 @@ struct Cell {
     unit: &'static str,
     level: Level,
     order: usize,
+    warning: Option<f64>,
+    critical: Option<f64>,
 }
 
-/// The matrix of `analysis`, severities from the insights that passed the query's filters.
-pub fn use_matrix(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> Frame {
+/// The matrix of `analysis`, severities from the insights that passed the query's filters,
+/// thresholds as layered for the query (`overrides` over the catalog's).
+pub fn use_matrix(
+    analysis: &Analysis,
+    catalog: &Catalog,
+    overrides: &ThresholdOverrides,
+    insights: &[&Insight],
+) -> Frame {
     let mut cells: BTreeMap<(String, Component, UseSignal), Cell> = BTreeMap::new();
     for outcome in &analysis.outcomes {
         let Some((order, check)) = catalog
@@ -36,6 +45,7 @@ pub fn use_matrix(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight])
         else {
             continue;
         };
+        let thresholds = catalog.thresholds(&check.id, overrides);
         // Each instance's worst device for this check.
         for (instance, cell) in analysis.levels.column(&outcome.check) {
             let key = (instance.to_string(), check.component, check.signal);
@@ -45,6 +55,8 @@ pub fn use_matrix(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight])
                 unit: check.unit.grafana(),
                 level: cell.level,
                 order,
+                warning: thresholds.map(|t| t.warning),
+                critical: thresholds.map(|t| t.critical),
             };
             match cells.get(&key) {
                 Some(c)
@@ -77,6 +89,7 @@ pub fn use_matrix(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight])
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    let (mut warnings, mut criticals) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut values, mut units, mut levels, mut level_values, mut severities) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -91,6 +104,8 @@ pub fn use_matrix(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight])
         signals.push(signal.as_str().to_string());
         checks.push(cell.check);
         values.push(cell.value);
+        warnings.push(cell.warning);
+        criticals.push(cell.critical);
         units.push(cell.unit.to_string());
         levels.push(cell.level.as_str().to_string());
         level_values.push(match cell.level {
@@ -109,6 +124,8 @@ pub fn use_matrix(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight])
         levels.into_field("level"),
         level_values.into_field("level_value"),
         severities.into_field("severity"),
+        warnings.into_opt_field("warning"),
+        criticals.into_opt_field("critical"),
     ]);
     let mut meta = Metadata::default();
     meta.preferred_visualisation = Some(VisType::Table);

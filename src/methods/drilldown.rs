@@ -235,9 +235,47 @@ pub async fn attach(ctx: &Context<'_>, insights: &mut [Insight]) -> Output {
                 insight.observation.trim_end(),
                 sentences.join("; ")
             );
-            steps.append(&mut insight.investigation_steps);
+            // The catalog's steps follow, less those that run a command the drill-down already
+            // names (`mpstat -P ALL 1` for the busiest CPUs and for the CPU bottleneck).
+            let named: Vec<String> = steps.iter().map(|s| step_command(s)).collect();
+            steps.extend(
+                insight
+                    .investigation_steps
+                    .drain(..)
+                    .filter(|s| !named.contains(&step_command(s))),
+            );
             insight.investigation_steps = steps;
         }
     }
     output
+}
+
+/// The command an investigation step runs: the text before `#` or the first `: `, spaces
+/// collapsed (`mpstat -P ALL 1   # why` and `mpstat -P ALL 1: why` run the same command).
+fn step_command(step: &str) -> String {
+    let before_hash = step.split_once('#').map_or(step, |(c, _)| c);
+    let command = before_hash.split_once(": ").map_or(before_hash, |(c, _)| c);
+    command.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::step_command;
+
+    #[test]
+    fn a_step_is_named_by_its_command() {
+        assert_eq!(
+            step_command("mpstat -P ALL 1   # is the load on a few CPUs or all of them"),
+            "mpstat -P ALL 1"
+        );
+        assert_eq!(
+            step_command("mpstat -P ALL 1: are all CPUs busy, or one?"),
+            "mpstat -P ALL 1"
+        );
+        assert_eq!(step_command("pidstat 1"), "pidstat 1");
+        assert_ne!(
+            step_command("perf top -C 0   # CPU 0"),
+            step_command("perf top")
+        );
+    }
 }

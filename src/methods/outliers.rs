@@ -220,11 +220,14 @@ pub fn merge(insights: &mut [Insight], outliers: Vec<Insight>) -> Vec<Insight> {
         });
         match target {
             Some(finding) => {
-                finding.observation = format!(
-                    "{} Peer comparison: {}",
-                    finding.observation.trim_end(),
-                    o.observation
-                );
+                // One "Peer comparison:" however many of the resource's metrics stand out.
+                let lead = if finding.observation.contains("Peer comparison: ") {
+                    ""
+                } else {
+                    " Peer comparison:"
+                };
+                finding.observation =
+                    format!("{}{lead} {}", finding.observation.trim_end(), o.observation);
                 for (name, value) in o.evidence.iter() {
                     if name.starts_with("peer") || name == "robust_z_ratio" {
                         finding.evidence.set(name, value);
@@ -303,8 +306,29 @@ mod tests {
             merged.observation
         );
         assert_eq!(merged.evidence.get("peer_median_percent"), Some(20.0));
-        assert_eq!(merged.evidence.get("robust_z_ratio"), Some(9.5));
-        assert_eq!(merged.severity, Severity::High, "the USE verdict stands");
+        // A second metric of the same resource joins the same comparison, without a second lead.
+        let psi = insight(
+            Methodology::FleetOutliers,
+            Component::Cpu,
+            "db-1:9100",
+            Severity::Medium,
+        );
+        assert!(merge(&mut use_findings, vec![psi]).is_empty());
+        assert_eq!(
+            use_findings[0]
+                .observation
+                .matches("Peer comparison:")
+                .count(),
+            1,
+            "{}",
+            use_findings[0].observation
+        );
+        assert_eq!(use_findings[0].evidence.get("robust_z_ratio"), Some(9.5));
+        assert_eq!(
+            use_findings[0].severity,
+            Severity::High,
+            "the USE verdict stands"
+        );
     }
 
     #[test]

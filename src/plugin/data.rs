@@ -186,7 +186,13 @@ async fn answer(
                 QueryType::Insights => vec![frames::insights::table("insights", &insights)],
                 QueryType::Report => frames::report(&analysis, catalog, &insights),
                 QueryType::Alert => vec![frames::alert(&analysis, catalog, &insights)],
-                _ => vec![frames::use_matrix(&analysis, catalog, &insights)],
+                _ => {
+                    let overrides =
+                        crate::catalog::layered(&instance.settings.thresholds, &query.thresholds);
+                    vec![frames::use_matrix(
+                        &analysis, catalog, &overrides, &insights,
+                    )]
+                }
             };
             for frame in &mut frames {
                 frames::describe(frame, &analysis);
