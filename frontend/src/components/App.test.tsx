@@ -44,6 +44,8 @@ describe('App (Insights page)', () => {
     render(<App {...props} />);
     expect(await screen.findByText(/CPU bottleneck on web-1:9100/)).toBeInTheDocument();
     expect(screen.getByTestId('gregg-summary')).toHaveTextContent('Critical 1');
+    expect(screen.getByRole('combobox', { name: 'Window' })).toBeInTheDocument();
+    expect(screen.getByRole('combobox', { name: 'Data source' })).toBeInTheDocument();
     expect(getList).toHaveBeenCalledWith({ pluginId: 'gregg-insights-datasource' });
     const request = fetch.mock.calls[0][0];
     expect(request.url).toBe('/api/ds/query');

@@ -113,16 +113,23 @@ export function App(_props: AppRootProps) {
   return (
     <div data-testid="gregg-insights-app">
       <Stack direction="row" gap={1} alignItems="center" wrap="wrap">
+        <span id="gregg-app-source">Data source</span>
         <div style={{ minWidth: 240 }}>
           <Combobox
-            aria-label="Data source"
+            aria-labelledby="gregg-app-source"
             options={sources.map((s) => ({ label: s.name, value: s.uid }))}
             value={uid}
             onChange={(o) => setUid(o.value)}
           />
         </div>
+        <span id="gregg-app-window">Window</span>
         <div style={{ minWidth: 140 }}>
-          <Combobox aria-label="Window" options={WINDOWS} value={span} onChange={(o) => setSpan(o.value)} />
+          <Combobox
+            aria-labelledby="gregg-app-window"
+            options={WINDOWS}
+            value={span}
+            onChange={(o) => setSpan(o.value)}
+          />
         </div>
         <Button
           icon="sync"

@@ -75,7 +75,15 @@ const getStyles = (theme: GrafanaTheme2) => ({
     gap: theme.spacing(1),
     marginBottom: theme.spacing(0.5),
   }),
-  legend: css({ display: 'flex', flexWrap: 'wrap', gap: theme.spacing(1), listStyle: 'none', margin: 0, padding: 0 }),
+  legend: css({
+    display: 'flex',
+    flexWrap: 'wrap',
+    gap: theme.spacing(0, 1),
+    listStyle: 'none',
+    margin: 0,
+    padding: 0,
+    fontSize: theme.typography.bodySmall.fontSize,
+  }),
   swatch: css({
     display: 'inline-flex',
     alignItems: 'center',
@@ -92,7 +100,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
     borderBottom: `1px solid ${theme.colors.border.medium}`,
     color: theme.colors.text.secondary,
   }),
-  scroller: css({ position: 'relative', overflowY: 'auto', overflowX: 'hidden', flex: 1, outline: 'none' }),
+  scroller: css({ position: 'relative', overflowY: 'auto', overflowX: 'hidden', flex: '1 1 0', minHeight: ROW * 2 }),
   line: css({ position: 'absolute', left: 0, right: 0, height: ROW, display: 'flex', alignItems: 'center' }),
   group: css({
     fontWeight: theme.typography.fontWeightMedium,
@@ -124,6 +132,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
   details: css({
     borderTop: `1px solid ${theme.colors.border.medium}`,
     padding: theme.spacing(0.5, 0),
+    flexShrink: 0,
     maxHeight: '45%',
     overflow: 'auto',
     display: 'flex',
@@ -191,12 +200,10 @@ export function MatrixView(props: MatrixViewProps) {
   const columns = matrix.components.length * SIGNALS.length;
   const nameWidth = Math.round(Math.min(220, Math.max(70, width * 0.28)));
   const resourceWidth = Math.max(18, Math.floor((width - nameWidth - 14) / Math.max(1, matrix.components.length)));
-  const showLetters = resourceWidth >= 36;
-  const detailsOpen = selected !== undefined;
-  const viewport = Math.max(
-    ROW * 3,
-    height - (width < 500 ? 92 : 64) - (detailsOpen ? Math.min(170, height * 0.45) : 0)
-  );
+  const showLetters = resourceWidth >= 48;
+  const compact = width < 500;
+  // The list takes what the toolbar, header and details leave; the window covers what it shows.
+  const viewport = scroller.current?.clientHeight || height;
 
   // Keep the active cell in view and focused after a keyboard move.
   const reveal = useCallback(
@@ -313,7 +320,7 @@ export function MatrixView(props: MatrixViewProps) {
         </Alert>
       )}
       <div className={styles.toolbar}>
-        <div style={{ width: Math.min(200, width - 8) }}>
+        <div style={{ width: compact ? 110 : 200 }}>
           <Input
             placeholder="Filter instances"
             aria-label="Filter instances"
@@ -334,7 +341,7 @@ export function MatrixView(props: MatrixViewProps) {
               >
                 {TONE_INFO[t].glyph}
               </span>
-              {TONE_INFO[t].label}
+              {compact ? TONE_INFO[t].label.replace('No data', 'None') : TONE_INFO[t].label}
             </li>
           ))}
         </ul>
@@ -363,7 +370,6 @@ export function MatrixView(props: MatrixViewProps) {
           <div
             ref={scroller}
             className={styles.scroller}
-            style={{ height: viewport }}
             role="grid"
             aria-label={`USE matrix: ${matrix.rows.length} instances by ${matrix.components.join(', ')}; utilization, saturation and errors per resource, worst first`}
             aria-rowcount={rows.length}

@@ -130,7 +130,7 @@ describe('ReportPanel', () => {
       fireEvent.change(input, { target: { value: option } });
       fireEvent.keyDown(input, { key: 'ArrowDown' });
       fireEvent.keyDown(input, { key: 'Enter' });
-      await waitFor(() => expect(input).toHaveValue(option));
+      await waitFor(() => expect(input).toHaveValue(option), { timeout: 5000 });
     };
     await choose('Minimum severity', '≥ High');
     expect(screen.getAllByTestId('gregg-card')).toHaveLength(1);
@@ -141,7 +141,8 @@ describe('ReportPanel', () => {
     fireEvent.change(screen.getByLabelText('Instance'), { target: { value: 'x:' } });
     expect(screen.getByText(/low one/)).toBeInTheDocument();
     expect(screen.queryByText(/high one/)).toBeNull();
-  });
+    // Four Combobox round trips: slow on a loaded 2-core machine, not a hang.
+  }, 30_000);
 
   it('shows only the instances of the dashboard variable', () => {
     const frame = insights([
