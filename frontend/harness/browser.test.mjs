@@ -216,7 +216,10 @@ try {
     const cell = page.locator('[role="gridcell"][tabindex="0"]');
     await cell.hover();
     const tip = await page.locator('[role="tooltip"]').innerText();
-    check(/check \S+/.test(tip) && tip.includes(':'), `matrix: hover shows value, level and check (${tip})`);
+    check(
+      /: \S+ \((ok|warning|critical)\); thresholds: warning \S+, critical \S+; check \S+/.test(tip),
+      `matrix: hover shows value, level, thresholds and check (${tip})`
+    );
     await cell.focus();
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowRight');
