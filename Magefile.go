@@ -166,6 +166,7 @@ func Test() error {
 		{"rust tests", func() error {
 			return run("cargo", "test", "--release", "--locked", "--workspace")
 		}},
+		{"mcp clients (Python MCP client over stdio and HTTP, AutoGen agent)", McpClients},
 		{"frontend checks", func() error {
 			for _, script := range []string{"typecheck", "lint", "format:check", "test:ci"} {
 				if err := runIn("frontend", "npm", "run", script); err != nil {
@@ -201,6 +202,46 @@ func Test() error {
 	}
 	fmt.Printf("\nAll tests passed in %s.\n", time.Since(started).Round(time.Second))
 	return nil
+}
+
+// McpClients tests `gregg-insights mcp` with the official Python MCP client (over stdio and
+// streamable HTTP) and an AutoGen AgentChat agent (McpWorkbench, scripted model turns) against a
+// scenario Prometheus: tests/mcp/mcp_clients.py. The clients' pinned versions
+// (tests/mcp/requirements.txt; AutoGen, which needs mcp 1.x, in requirements-autogen.txt) are
+// installed into two virtual environments under target/; the
+// script exits non-zero on any failed assertion, which fails the step.
+func McpClients() error {
+	if err := run("cargo", "build", "--release", "--locked", "--bin", "gregg-insights", "-p", "gregg-insights", "--bin", "gregg-testenv", "-p", "gregg-testkit"); err != nil {
+		return err
+	}
+	target := "target"
+	if dir := os.Getenv("CARGO_TARGET_DIR"); dir != "" {
+		target = dir
+	}
+	python, err := venv(filepath.Join(target, "mcp-venv"), "requirements.txt")
+	if err != nil {
+		return err
+	}
+	autogen, err := venv(filepath.Join(target, "autogen-venv"), "requirements-autogen.txt")
+	if err != nil {
+		return err
+	}
+	return run(python, filepath.Join("tests", "mcp", "mcp_clients.py"), "--bin", filepath.Join(target, "release"), "--autogen-python", autogen)
+}
+
+// venv creates a Python virtual environment at dir (once) with tests/mcp/<requirements>
+// installed, and returns its python.
+func venv(dir, requirements string) (string, error) {
+	python := filepath.Join(dir, "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		if err := run("python3", "-m", "venv", dir); err != nil {
+			return "", fmt.Errorf("creating %s (Debian: apt-get install python3-venv): %w", dir, err)
+		}
+	}
+	if err := run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", filepath.Join("tests", "mcp", requirements)); err != nil {
+		return "", err
+	}
+	return python, nil
 }
 
 // Demo builds the CLI, starts Prometheus and node_exporter on loopback (installing them where

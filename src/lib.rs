@@ -10,7 +10,7 @@
 //!                                              │
 //!                                  Analysis, the report model
 //!                                              │
-//!                   report (text, Markdown, JSON) · frames (Grafana) · plugin · CLI
+//!          report (text, Markdown, JSON) · frames (Grafana) · plugin · MCP server · CLI
 //! ```
 //!
 //! Data flows one way, and the layers are a rule, not a wish: `docs/ARCHITECTURE.md` lists
@@ -28,6 +28,7 @@ pub mod grafana;
 pub mod health;
 pub mod insight;
 pub mod inventory;
+pub mod mcp;
 pub mod methods;
 pub mod plugin;
 pub mod prometheus;

@@ -93,6 +93,59 @@ pub enum Command {
     /// Read a Grafana dashboard: run its panels' queries over the range, judge each panel
     /// against its own thresholds, correlate panels and tie them to the USE Method.
     Dashboard(DashboardArgs),
+    /// Serve the analyses to assistants and agents over the Model Context Protocol: stdio by
+    /// default, streamable HTTP at http://ADDR/mcp with --listen.
+    Mcp(McpArgs),
+}
+
+/// `mcp` options: `analyze`'s connection flags, where to listen, and Grafana for dashboards.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Connection options.
+    #[command(flatten)]
+    pub connection: Connection,
+    /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8765) instead of stdio.
+    /// Any non-loopback address needs --listen-token-file.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// File holding the bearer token HTTP clients must send (Authorization: Bearer ...).
+    #[arg(long, value_name = "FILE", requires = "listen")]
+    pub listen_token_file: Option<PathBuf>,
+    /// Grafana's root URL, for the analyze_dashboard tool.
+    #[arg(long, env = "GREGG_GRAFANA_URL", value_name = "URL")]
+    pub grafana: Option<Url>,
+    /// File holding a Grafana service account token (Viewer role is enough).
+    #[arg(long, value_name = "FILE", requires = "grafana")]
+    pub grafana_token_file: Option<PathBuf>,
+}
+
+impl McpArgs {
+    /// The server's configuration.
+    pub fn config(&self) -> Result<gregg_insights::mcp::Config> {
+        let grafana = match &self.grafana {
+            None => None,
+            Some(url) => {
+                let token = self
+                    .grafana_token_file
+                    .as_ref()
+                    .map(read_secret)
+                    .transpose()?;
+                let mut config = gregg_insights::grafana::GrafanaConfig::new(url.clone(), token);
+                config.timeout = self.connection.timeout;
+                Some(config)
+            }
+        };
+        Ok(gregg_insights::mcp::Config {
+            prometheus: self.connection.client_config()?,
+            selector: self.connection.selector()?,
+            grafana,
+        })
+    }
+
+    /// The HTTP bearer token, if a file was given.
+    pub fn listen_token(&self) -> Result<Option<Secret>> {
+        self.listen_token_file.as_ref().map(read_secret).transpose()
+    }
 }
 
 /// `dashboard` options.

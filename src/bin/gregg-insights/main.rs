@@ -4,6 +4,8 @@
 //! data source settings, calls the same engine, and prints a report. No PromQL or threshold
 //! logic lives here.
 //!
+//! `mcp` serves the same analyses over the Model Context Protocol (`gregg_insights::mcp`).
+//!
 //! Exit status: 0 success; 1 Prometheus unusable or unhealthy; 2 bad arguments; 3 a finding at
 //! or above `--fail-on`.
 
@@ -102,6 +104,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Dashboard(args) => dashboard(args).await,
+        Command::Mcp(args) => {
+            let config = args.config()?;
+            match args.listen {
+                Some(addr) => {
+                    gregg_insights::mcp::serve_http(config, addr, args.listen_token()?).await?
+                }
+                None => gregg_insights::mcp::serve_stdio(config).await?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
