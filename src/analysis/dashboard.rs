@@ -13,21 +13,21 @@ use crate::{
     catalog,
     dashboard::{
         extract::{self, Extracted},
-        model,
+        interval, model,
         read::{self, Frame, Ran},
-        resolve_variables, summary, tie_to_use, variables, DashboardError, DashboardRequest,
+        resolve, summary, tie_to_use, variables, DashboardError, DashboardRequest,
         MAX_LIBRARY_PANELS,
     },
     grafana,
     insight::{sort_insights, Insight},
-    inventory::Inventory,
+    inventory::{self, Inventory},
     methods::MethodsRequest,
     prometheus::{self, QueryRange},
     promql::{format_duration, Matcher, Selector},
     samples::{QueryLog, Timing},
 };
 
-use super::{analyze as analyze_use, Analysis, AnalysisRequest};
+use super::{analyze as analyze_use, Analysis, AnalysisRequest, DashboardHeader};
 
 /// A dashboard's reading.
 #[derive(Clone, Debug)]
@@ -112,7 +112,9 @@ struct Range {
 }
 
 impl Range {
-    fn of(request: &DashboardRequest) -> Result<Self, DashboardError> {
+    /// The range of `request`, its step Grafana's `$__interval` for it: range ÷ max data
+    /// points rounded to a nice interval, no finer than the scrape interval.
+    fn of(request: &DashboardRequest, scrape: Duration) -> Result<Self, DashboardError> {
         if request.to <= request.from {
             return Err(DashboardError::Request(
                 "the time range is empty: `to` must be after `from`".into(),
@@ -121,7 +123,7 @@ impl Range {
         let length = (request.to - request.from)
             .to_std()
             .unwrap_or(Duration::from_secs(3600));
-        let step = variables::step(length, request.max_points, request.scrape_interval);
+        let step = interval::calculate(length, request.max_points, scrape);
         // Every query runs on one grid, so series of different panels align point for point.
         let end = DateTime::from_timestamp(
             request.to.timestamp() - request.to.timestamp().rem_euclid(step.as_secs() as i64),
@@ -135,7 +137,7 @@ impl Range {
         };
         let intervals = variables::Intervals {
             interval: step,
-            scrape: request.scrape_interval,
+            scrape,
             range: length,
         };
         Ok(Self {
@@ -154,13 +156,19 @@ pub async fn analyze_dashboard(
     request: &DashboardRequest,
 ) -> Result<DashboardAnalysis, DashboardError> {
     let started = Instant::now();
-    let range = Range::of(request)?;
+    let scrape = scrape_interval(prometheus, request).await;
+    let range = Range::of(request, scrape)?;
     let mut notes = Vec::new();
-    let values =
-        resolve_variables(dashboard, prometheus, request, &range.intervals, &mut notes).await;
+    let cx = resolve::Context {
+        prometheus,
+        request,
+        intervals: &range.intervals,
+        data_sources,
+    };
+    let resolved = resolve::resolve(dashboard, &cx, &mut notes).await;
     let extraction = extract::extract(
         dashboard,
-        &values,
+        &resolved.values,
         &range.intervals,
         data_sources,
         request.panel_ids.as_deref(),
@@ -206,9 +214,10 @@ pub async fn analyze_dashboard(
     sort_insights(&mut insights);
     let mut log = std::mem::take(&mut ran.log);
     log.stamp_offsets(started);
+    let header = header(dashboard, request, &resolved, &extraction, &ran);
     let analysis = report_model(
         prometheus,
-        request,
+        header,
         &range,
         instances,
         use_analysis,
@@ -226,6 +235,21 @@ pub async fn analyze_dashboard(
         analysis,
     })
 }
+
+/// The scrape interval `$__rate_interval` is built on: the request's, else the spacing of
+/// Prometheus' own samples of node_exporter, else Grafana's default of 15s.
+async fn scrape_interval(prometheus: &prometheus::Client, request: &DashboardRequest) -> Duration {
+    if let Some(s) = request.scrape_interval {
+        return s;
+    }
+    match inventory::basics(prometheus, &Selector::empty(), request.to).await {
+        Ok(b) => b.scrape_interval.unwrap_or(DEFAULT_SCRAPE),
+        Err(_) => DEFAULT_SCRAPE,
+    }
+}
+
+/// Grafana's Prometheus data source's scrape interval when none is configured.
+const DEFAULT_SCRAPE: Duration = Duration::from_secs(15);
 
 /// The instances the findings and the flagged panels show.
 fn shown_instances(insights: &[Insight], ran: &Ran, flagged: &[usize]) -> BTreeSet<String> {
@@ -285,7 +309,7 @@ async fn use_method(
 #[allow(clippy::too_many_arguments)]
 fn report_model(
     prometheus: &prometheus::Client,
-    request: &DashboardRequest,
+    header: DashboardHeader,
     range: &Range,
     instances: BTreeSet<String>,
     use_analysis: Option<Analysis>,
@@ -298,7 +322,7 @@ fn report_model(
         &range.grid,
         range.length,
         range.intervals.rate_interval(),
-        request.scrape_interval,
+        range.intervals.scrape,
     );
     let (inventory, selector) = match use_analysis {
         Some(u) => {
@@ -306,7 +330,7 @@ fn report_model(
             (u.inventory, u.selector)
         }
         None => (
-            Inventory::seen(instances.into_iter().collect(), request.scrape_interval),
+            Inventory::seen(instances.into_iter().collect(), range.intervals.scrape),
             String::new(),
         ),
     };
@@ -324,5 +348,50 @@ fn report_model(
         latency: None,
         episodes: Vec::new(),
         levels: Default::default(),
+        dashboard: Some(header),
+    }
+}
+
+/// The head of the report: what was read, run, judged and skipped.
+fn header(
+    dashboard: &model::Dashboard,
+    request: &DashboardRequest,
+    resolved: &resolve::Resolved,
+    extraction: &extract::Extraction,
+    ran: &Ran,
+) -> DashboardHeader {
+    let key = |t: &Extracted| (t.panel_id, t.panel_title.clone());
+    let judged: BTreeSet<_> = ran
+        .targets
+        .iter()
+        .filter(|t| t.not_judged.is_none())
+        .map(key)
+        .collect();
+    // Panels count once however many copies a repeat made of them.
+    let judged_panels = judged
+        .iter()
+        .map(|(id, _)| *id)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let instances: BTreeSet<String> = ran
+        .series
+        .iter()
+        .flatten()
+        .filter_map(|s| s.labels.get("instance").cloned())
+        .chain(ran.targets.iter().flat_map(|t| t.instances.iter().cloned()))
+        .collect();
+    DashboardHeader {
+        uid: dashboard.uid.clone(),
+        title: dashboard.title.clone(),
+        from: request.from,
+        to: request.to,
+        variables: resolved.used.clone(),
+        panels_read: extraction.panels,
+        panels_judged: judged_panels.min(extraction.panels),
+        panels_skipped: extraction.panels.saturating_sub(judged_panels),
+        grafana_queries: extraction.grafana_queries,
+        queries_sent: extraction.targets.len(),
+        queries_answered: ran.targets.len(),
+        instances: instances.into_iter().collect(),
     }
 }

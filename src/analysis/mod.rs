@@ -21,7 +21,7 @@ mod stages;
 
 use std::time::Instant;
 
-pub use model::{Analysis, AnalysisError};
+pub use model::{Analysis, AnalysisError, DashboardHeader};
 pub use request::AnalysisRequest;
 
 use crate::{catalog::Catalog, prometheus::Client};

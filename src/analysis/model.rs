@@ -55,6 +55,39 @@ pub struct Analysis {
     /// Each check's worst target per instance, when the request asked to keep them.
     #[serde(skip)]
     pub levels: Levels,
+    /// What a dashboard analysis read, ran and skipped (`None` for other analyses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<DashboardHeader>,
+}
+
+/// The head of a dashboard report: which dashboard, over which range, with which variable
+/// values, and what of it was read, run, judged and skipped.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DashboardHeader {
+    /// Uid.
+    pub uid: String,
+    /// Title.
+    pub title: String,
+    /// Start of the range.
+    pub from: chrono::DateTime<chrono::Utc>,
+    /// End of the range.
+    pub to: chrono::DateTime<chrono::Utc>,
+    /// `(variable, value used)`, in dashboard order.
+    pub variables: Vec<(String, String)>,
+    /// Panels read.
+    pub panels_read: usize,
+    /// Panels at least one of whose queries answered and were judged.
+    pub panels_judged: usize,
+    /// Panels that ran nothing or were not judged (the notes say why).
+    pub panels_skipped: usize,
+    /// Queries Grafana would send to Prometheus for these panels.
+    pub grafana_queries: usize,
+    /// Queries sent.
+    pub queries_sent: usize,
+    /// Queries that answered.
+    pub queries_answered: usize,
+    /// Instances the panels show.
+    pub instances: Vec<String>,
 }
 
 impl Analysis {
@@ -152,5 +185,6 @@ pub(super) fn assemble(
         latency: beside_use.latency,
         episodes: diagnosis.episodes,
         levels: diagnosis.levels,
+        dashboard: None,
     }
 }

@@ -17,8 +17,10 @@ use super::{
 };
 use crate::grafana::DataSourceRef as KnownDataSource;
 
-/// Most targets run per dashboard; the rest are noted.
-pub const MAX_TARGETS: usize = 200;
+/// Most targets run per dashboard; the rest are noted. Above the largest public dashboards
+/// (Node Exporter Full sends 275 queries), so a dashboard runs every query Grafana would;
+/// the cap only bounds generated dashboards of thousands of panels.
+pub const MAX_TARGETS: usize = 500;
 
 /// Most copies of one repeated panel.
 pub const MAX_REPEATS: usize = 20;
@@ -46,6 +48,38 @@ pub struct Extracted {
     pub legend: Option<String>,
     /// Judging config.
     pub field: FieldConfig,
+    /// Why the panel is not judged although its query runs: a transformation that changes
+    /// what its series mean (the panel shows the transformed values, not these).
+    pub not_judged: Option<String>,
+}
+
+/// Transformations after which the query's series are no longer what the panel shows.
+const REWRITING: &[&str] = &[
+    "reduce",
+    "calculateField",
+    "filterByValue",
+    "groupBy",
+    "joinByField",
+    "merge",
+    "seriesToRows",
+    "histogram",
+    "rowsToFields",
+    "groupingToMatrix",
+    "partitionByValues",
+    "concatenate",
+    "timeSeriesTable",
+    "regression",
+    "formatTime",
+    "groupToNestedTable",
+];
+
+/// The first transformation of `panel` that changes what its series mean, if any.
+fn rewriting(panel: &Panel) -> Option<String> {
+    panel
+        .transformations
+        .iter()
+        .find(|t| REWRITING.contains(&t.as_str()))
+        .cloned()
 }
 
 /// The extraction of one dashboard.
@@ -57,6 +91,9 @@ pub struct Extraction {
     pub notes: Vec<String>,
     /// Panels read.
     pub panels: usize,
+    /// Queries Grafana would send to Prometheus for these panels (visible Prometheus targets
+    /// with PromQL, per copy of a repeated panel), whether or not they parse.
+    pub grafana_queries: usize,
 }
 
 /// What a data source reference resolves to.
@@ -122,7 +159,7 @@ impl Reader<'_> {
     /// another data source type, else the targets of every copy of it.
     fn panel(&mut self, panel: &Panel, values: &Values) {
         self.out.panels += 1;
-        let name = describe(panel);
+        let name = describe(panel, values, self.intervals);
         if panel.library_uid.is_some() && panel.targets.is_empty() {
             self.out.notes.push(format!(
                 "{name}: library panel `{}` could not be resolved; skipped.",
@@ -138,6 +175,11 @@ impl Reader<'_> {
                 ));
             }
             return;
+        }
+        if let Some(t) = rewriting(panel).filter(|_| !panel.targets.is_empty()) {
+            self.out.notes.push(format!(
+                "{name}: its `{t}` transformation changes what the series mean; its queries ran but the panel is not judged."
+            ));
         }
         for (copy, values) in self.copies(panel, &name, values) {
             let title = copy_title(panel, copy.as_deref(), &values, self.intervals);
@@ -186,9 +228,16 @@ impl Reader<'_> {
         target: &Target,
         values: &Values,
     ) {
-        let target_kind = match &target.datasource {
-            DataSourceRef::Inherit => panel_kind.clone(),
-            ds => kind(ds, self.dashboard, self.data_sources, false),
+        let target_kind = match (&target.datasource, panel_kind) {
+            // A mixed panel's target without its own data source uses the default one.
+            (DataSourceRef::Inherit, Kind::Mixed) => kind(
+                &DataSourceRef::Inherit,
+                self.dashboard,
+                self.data_sources,
+                true,
+            ),
+            (DataSourceRef::Inherit, _) => panel_kind.clone(),
+            (ds, _) => kind(ds, self.dashboard, self.data_sources, false),
         };
         let Some((expr, parsed)) = self.runnable(panel, label, target, &target_kind, values) else {
             return;
@@ -210,6 +259,7 @@ impl Reader<'_> {
             instances: selects.instances.into_iter().collect(),
             legend: target.legend.clone(),
             field: panel.field.clone(),
+            not_judged: rewriting(panel),
         });
     }
 
@@ -247,26 +297,40 @@ impl Reader<'_> {
             }
             return None;
         };
+        self.out.grafana_queries += 1;
         let interval = panel_intervals(panel, self.intervals);
         let interpolated = variables::interpolate(expr, values, &interval);
-        if !interpolated.unknown.is_empty() {
-            self.out.notes.push(format!(
-                "{label}: unknown variable(s) {} in `{}`; skipped.",
-                interpolated
-                    .unknown
-                    .iter()
-                    .map(|u| format!("${u}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                one_line(expr)
-            ));
-            return None;
-        }
+        let unknown = interpolated
+            .unknown
+            .iter()
+            .map(|u| format!("${u}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         match promql::parse(&interpolated.text) {
-            Ok(parsed) => Some((expr, parsed)),
+            Ok(mut parsed) => {
+                let (matchers, refused) = filter_matchers(values.filters());
+                for f in refused {
+                    self.out.notes.push(format!(
+                        "{label}: ad hoc filter `{f}` is not a label matcher Prometheus takes; not applied."
+                    ));
+                }
+                with_filters(&mut parsed, &matchers);
+                // Grafana sends a name that is no variable as written; so do we.
+                if !unknown.is_empty() {
+                    self.out.notes.push(format!(
+                        "{label}: {unknown} is not a variable of the dashboard; the query ran with it as written, as in Grafana."
+                    ));
+                }
+                Some((expr, parsed))
+            }
             Err(e) => {
+                let why = if unknown.is_empty() {
+                    String::new()
+                } else {
+                    format!(" after {unknown}, unknown variable(s), were left as written")
+                };
                 self.out.notes.push(format!(
-                    "{label}: the PromQL does not parse ({}): `{}`; skipped.",
+                    "{label}: the PromQL does not parse{why} ({}): `{}`; skipped, as Prometheus would refuse it.",
                     one_line(&e),
                     one_line(&interpolated.text)
                 ));
@@ -287,16 +351,64 @@ impl Reader<'_> {
     }
 }
 
-/// The title of one copy of a panel, variables interpolated; a repeat's copy names the value
-/// it shows unless the title already does.
+/// The title of one copy of a panel, variables interpolated ([`shown_title`]); a repeat's copy
+/// names the value it shows unless the title already does.
 fn copy_title(panel: &Panel, copy: Option<&str>, values: &Values, intervals: &Intervals) -> String {
-    let title = variables::interpolate(&panel.title, values, intervals).text;
+    let title = shown_title(panel, values, intervals);
     match copy {
         Some(c) if !title.contains(c.split('=').nth(1).unwrap_or("\u{0}")) => {
             format!("{title} ({c})")
         }
         _ => title,
     }
+}
+
+/// The name a user finds a panel by: its title, variables interpolated; an untitled panel (a
+/// gauge row often has none) by its first query's legend, else by its type and place on the
+/// dashboard.
+pub fn shown_title(panel: &Panel, values: &Values, intervals: &Intervals) -> String {
+    let title = variables::interpolate(&panel.title, values, intervals).text;
+    if !title.trim().is_empty() {
+        return title.trim().to_string();
+    }
+    let kind = panel.kind.as_str();
+    let legend = panel
+        .targets
+        .iter()
+        .filter(|t| !t.hide)
+        .filter_map(|t| t.legend.as_deref())
+        .map(|l| variables::interpolate(l, values, intervals).text)
+        .map(|l| without_placeholders(&l))
+        .find(|l| !l.is_empty());
+    if let Some(legend) = legend {
+        return format!("{legend} (untitled {kind})");
+    }
+    let row = panel
+        .row
+        .as_deref()
+        .map(|r| format!(" in row \"{r}\""))
+        .unwrap_or_default();
+    match panel.position {
+        Some((x, y)) => format!("untitled {kind}{row} at x={x}, y={y}"),
+        None => format!("untitled {kind}{row}"),
+    }
+}
+
+/// A legend without its `{{label}}` placeholders (they name each series, not the panel).
+fn without_placeholders(legend: &str) -> String {
+    let mut out = String::new();
+    let mut rest = legend;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("}}") {
+            Some(end) => rest = &rest[start + end + 2..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The built-ins a panel's queries are interpolated with: its `minInterval`, when set and
@@ -313,11 +425,12 @@ fn panel_intervals(panel: &Panel, intervals: &Intervals) -> Intervals {
         .unwrap_or(*intervals)
 }
 
-/// `panel 12 "CPU Busy"`.
-fn describe(panel: &Panel) -> String {
+/// `Panel 12 "CPU Busy"`, an untitled panel named as [`shown_title`] names it.
+fn describe(panel: &Panel, values: &Values, intervals: &Intervals) -> String {
+    let title = shown_title(panel, values, intervals);
     match panel.id {
-        Some(id) => format!("Panel {id} \"{}\"", panel.title),
-        None => format!("Panel \"{}\"", panel.title),
+        Some(id) => format!("Panel {id} \"{title}\""),
+        None => format!("Panel \"{title}\""),
     }
 }
 
@@ -465,11 +578,99 @@ impl Selects {
             if m.name == "__name__" && m.op == MatchOp::Equal {
                 self.metrics.insert(m.value.clone());
             }
-            if m.name == "instance" && m.op == MatchOp::Equal && !m.value.is_empty() {
-                self.instances.insert(m.value.clone());
+            if m.name != "instance" || m.value.is_empty() {
+                continue;
+            }
+            match &m.op {
+                MatchOp::Equal => {
+                    self.instances.insert(m.value.clone());
+                }
+                // `instance=~"a:9100|b:9100"`, as a multi-value variable writes it: the
+                // instances it can only match.
+                MatchOp::Re(_) => self.instances.extend(literal_alternatives(&m.value)),
+                _ => {}
             }
         }
     }
+}
+
+/// Ad hoc filters as label matchers (parsed by the PromQL parser, so the value is quoted and
+/// the regex checked as Prometheus would); the ones that are not, as text.
+fn filter_matchers(
+    filters: &[(String, String, String)],
+) -> (Vec<promql_parser::label::Matcher>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut refused = Vec::new();
+    for (key, op, value) in filters {
+        let quoted = serde_json::Value::String(value.clone()).to_string();
+        let text = format!("{{{key}{op}{quoted}}}");
+        match promql::parse(&text) {
+            Ok(Expr::VectorSelector(vs)) if vs.matchers.matchers.len() == 1 => {
+                ok.extend(vs.matchers.matchers)
+            }
+            _ => refused.push(format!("{key}{op}{quoted}")),
+        }
+    }
+    (ok, refused)
+}
+
+/// Add `matchers` to every selector of `expr`, as Grafana adds ad hoc filters to a query.
+fn with_filters(expr: &mut Expr, matchers: &[promql_parser::label::Matcher]) {
+    if matchers.is_empty() {
+        return;
+    }
+    match expr {
+        Expr::VectorSelector(vs) => vs.matchers.matchers.extend(matchers.iter().cloned()),
+        Expr::MatrixSelector(ms) => ms.vs.matchers.matchers.extend(matchers.iter().cloned()),
+        Expr::Aggregate(a) => {
+            with_filters(&mut a.expr, matchers);
+            if let Some(p) = a.param.as_mut() {
+                with_filters(p, matchers);
+            }
+        }
+        Expr::Unary(u) => with_filters(&mut u.expr, matchers),
+        Expr::Binary(b) => {
+            with_filters(&mut b.lhs, matchers);
+            with_filters(&mut b.rhs, matchers);
+        }
+        Expr::Paren(p) => with_filters(&mut p.expr, matchers),
+        Expr::Subquery(s) => with_filters(&mut s.expr, matchers),
+        Expr::Call(c) => {
+            for a in c.args.args.iter_mut() {
+                with_filters(a, matchers);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// The strings a regex matches when it is a literal or an alternation of literals
+/// (`(a\.b|c)`); empty for any other regex.
+fn literal_alternatives(re: &str) -> Vec<String> {
+    use regex_syntax::hir::{Hir, HirKind};
+    fn literal(h: &Hir) -> Option<String> {
+        match h.kind() {
+            HirKind::Literal(l) => String::from_utf8(l.0.to_vec()).ok(),
+            HirKind::Capture(c) => literal(&c.sub),
+            HirKind::Concat(parts) => parts.iter().map(literal).collect(),
+            _ => None,
+        }
+    }
+    let Ok(hir) = regex_syntax::parse(re) else {
+        return Vec::new();
+    };
+    let hir = match hir.kind() {
+        HirKind::Capture(c) => (*c.sub).clone(),
+        _ => hir,
+    };
+    match hir.kind() {
+        HirKind::Alternation(alts) => alts.iter().map(literal).collect::<Option<Vec<_>>>(),
+        _ => literal(&hir).map(|l| vec![l]),
+    }
+    .unwrap_or_default()
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect()
 }
 
 #[cfg(test)]
@@ -511,18 +712,24 @@ mod tests {
             ]
         }));
         let mut values = Values::new();
-        for v in &d.variables {
-            if let Some(val) = variables::value_of(v, None) {
-                values.set(&v.name, val);
-            }
-        }
+        values.set(
+            "node",
+            variables::Value::Multi(vec!["a:1".into(), "b:1".into()]),
+        );
         let x = extract(&d, &values, &iv(), &[], None);
         let got: Vec<(Option<i64>, &str, &str)> = x
             .targets
             .iter()
             .map(|t| (t.panel_id, t.ref_id.as_str(), t.promql.as_str()))
             .collect();
-        assert_eq!(got.len(), 4, "{got:#?} {:#?}", x.notes);
+        assert_eq!(got.len(), 5, "{got:#?} {:#?}", x.notes);
+        // Every Prometheus target Grafana would send, the broken one too.
+        assert_eq!(x.grafana_queries, 6);
+        assert_eq!(
+            literal_alternatives(r"(a:1|b\.c:1)"),
+            ["a:1".to_string(), "b.c:1".to_string()]
+        );
+        assert!(literal_alternatives("a.*").is_empty());
         assert!(
             got[0].2.contains("[1m]") && got[0].2.contains(r#"instance=~"(a:1|b:1)""#),
             "{got:?}"
@@ -539,14 +746,38 @@ mod tests {
             "Panel 4 \"Mixed\" query A: data source type `testdata`",
             "Panel 4 \"Mixed\" query C: data source type `__expr__",
             "Panel 5 \"Broken\" query A: the PromQL does not parse",
-            "Panel 6 \"Unknown var\" query A: unknown variable(s) $nope",
+            "Panel 6 \"Unknown var\" query A: $nope is not a variable of the dashboard",
             "Panel 7 \"Library\": library panel `lib1` could not be resolved",
         ] {
             assert!(notes.contains(needle), "{needle} not in\n{notes}");
         }
+        // Ad hoc filters are added to every selector.
+        let mut filtered = values.clone();
+        filtered.add_filters(&[("job".into(), "=".into(), "node".into())]);
+        let f = extract(&d, &filtered, &iv(), &[], Some(&[4]));
+        assert_eq!(f.targets[0].promql, r#"up{job="node"}"#, "{:?}", f.notes);
         // Only the panels asked for.
         let only = extract(&d, &values, &iv(), &[], Some(&[4]));
         assert_eq!(only.targets.len(), 1);
         assert_eq!(only.panels, 1);
+    }
+
+    #[test]
+    fn untitled_panels_are_named_as_a_user_finds_them() {
+        let d = model::parse(&json!({
+            "panels": [
+                {"type": "row", "title": "Quick CPU", "panels": []},
+                {"id": 1, "type": "gauge", "title": "", "gridPos": {"x": 6, "y": 1},
+                 "targets": [{"expr": "up", "legendFormat": "Busy {{instance}}"}]},
+                {"id": 2, "type": "gauge", "title": " ", "gridPos": {"x": 12, "y": 1},
+                 "targets": [{"expr": "up", "legendFormat": "{{instance}}"}]}
+            ]
+        }));
+        let (v, i) = (Values::new(), iv());
+        assert_eq!(shown_title(&d.panels[0], &v, &i), "Busy (untitled gauge)");
+        assert_eq!(
+            shown_title(&d.panels[1], &v, &i),
+            "untitled gauge in row \"Quick CPU\" at x=12, y=1"
+        );
     }
 }

@@ -218,11 +218,30 @@ pub fn thresholds(field: &FieldConfig, data_min: f64, data_max: f64) -> Vec<Thre
             } else {
                 Level::Warning
             };
-            (level >= Level::Warning).then_some(Threshold {
-                value: resolve(s.value?),
-                level,
-                above: true,
-            })
+            if level < Level::Warning {
+                return None;
+            }
+            let start = resolve(s.value?);
+            // A band: a better step above this one (Node Exporter Full's collector panel is
+            // green at 1, red from 0, green below). Where nothing lies below the band it is
+            // "bad below the better step"; a band in mid-range is not a threshold at all.
+            let better = steps[i + 1..]
+                .iter()
+                .find(|(_, l)| classified && *l == Level::Ok)
+                .and_then(|(b, _)| b.value);
+            match better {
+                Some(end) if lo >= start => Some(Threshold {
+                    value: resolve(end),
+                    level,
+                    above: false,
+                }),
+                Some(_) => None,
+                None => Some(Threshold {
+                    value: start,
+                    level,
+                    above: true,
+                }),
+            }
         })
         .collect()
 }
@@ -540,6 +559,33 @@ mod tests {
                 .map(|(i, v)| (1000.0 + 60.0 * i as f64, *v))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_band_of_red_between_greens_is_bad_below_the_green_above_it() {
+        let field = FieldConfig {
+            unit: Some("bool".into()),
+            steps: vec![
+                Step {
+                    value: None,
+                    color: "green".into(),
+                },
+                Step {
+                    value: Some(0.0),
+                    color: "dark-red".into(),
+                },
+                Step {
+                    value: Some(1.0),
+                    color: "green".into(),
+                },
+            ],
+            ..FieldConfig::default()
+        };
+        let t = thresholds(&field, 0.0, 1.0);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert!(!t[0].above && t[0].value == 1.0 && t[0].level == Level::Critical);
+        // Where values below the band are possible, the band is not judged.
+        assert!(thresholds(&field, -5.0, 1.0).is_empty());
     }
 
     #[test]

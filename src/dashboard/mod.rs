@@ -17,12 +17,15 @@
 
 pub mod correlate;
 pub mod extract;
+pub mod interval;
 pub mod judge;
 pub mod model;
 pub mod narrative;
 pub mod read;
+pub mod resolve;
 pub mod rules;
 pub mod variables;
+pub mod varquery;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -67,12 +70,14 @@ pub struct DashboardRequest {
     pub to: DateTime<Utc>,
     /// Points per query.
     pub max_points: u32,
-    /// The data source's scrape interval (for `$__rate_interval`).
-    pub scrape_interval: Duration,
+    /// The data source's scrape interval (for `$__rate_interval`); `None`: the interval
+    /// Prometheus' own samples show.
+    pub scrape_interval: Option<Duration>,
 }
 
 impl DashboardRequest {
-    /// The whole dashboard over `from`…`to`, 200 points per query, 15s scrapes.
+    /// The whole dashboard over `from`…`to`, 200 points per query, the scrape interval
+    /// Prometheus shows.
     pub fn new(uid: impl Into<String>, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
         Self {
             uid: uid.into(),
@@ -81,7 +86,7 @@ impl DashboardRequest {
             from,
             to,
             max_points: DEFAULT_MAX_POINTS,
-            scrape_interval: Duration::from_secs(15),
+            scrape_interval: None,
         }
     }
 }
@@ -98,107 +103,6 @@ pub enum DashboardError {
     /// A request that cannot be answered.
     #[error("{0}")]
     Request(String),
-}
-
-/// Resolve every variable: given values, the dashboard's current ones, and `label_values(…)`
-/// queries against Prometheus for query variables that have none.
-pub async fn resolve_variables(
-    dashboard: &model::Dashboard,
-    prometheus: &prometheus::Client,
-    request: &DashboardRequest,
-    intervals: &variables::Intervals,
-    notes: &mut Vec<String>,
-) -> variables::Values {
-    let mut values = variables::Values::new();
-    for name in request.variables.keys() {
-        if !dashboard.variables.iter().any(|v| &v.name == name) {
-            notes.push(format!(
-                "Variable `{name}` was given but the dashboard has no such variable; ignored."
-            ));
-        }
-    }
-    for var in &dashboard.variables {
-        if matches!(var.kind.as_str(), "datasource" | "adhoc") {
-            continue;
-        }
-        let given = request.variables.get(&var.name).map(Vec::as_slice);
-        if let Some(v) = variables::value_of(var, given) {
-            values.set(&var.name, v);
-            continue;
-        }
-        if var.kind == "interval" {
-            values.set(
-                &var.name,
-                variables::Value::Single(format!("{}s", intervals.interval.as_secs())),
-            );
-            continue;
-        }
-        let query = var.query.as_deref().unwrap_or("");
-        match label_values(query, &values, intervals) {
-            Some((label, matcher)) => {
-                let matchers: Vec<String> = matcher.into_iter().collect();
-                match prometheus
-                    .label_values(&label, &matchers, request.from, request.to)
-                    .await
-                {
-                    Ok(answer) if !answer.data.is_empty() => {
-                        let mut found = answer.data;
-                        found.sort();
-                        let value = if var.include_all || var.multi {
-                            match &var.all_value {
-                                Some(all) if var.include_all => {
-                                    variables::Value::Custom(all.clone())
-                                }
-                                _ => variables::Value::Multi(found),
-                            }
-                        } else {
-                            variables::Value::Single(found[0].clone())
-                        };
-                        values.set(&var.name, value);
-                    }
-                    Ok(_) => notes.push(format!(
-                        "Variable `{}`: `{query}` found no values in the range.",
-                        var.name
-                    )),
-                    Err(e) => notes.push(format!(
-                        "Variable `{}`: `{query}` failed against Prometheus ({e}).",
-                        var.name
-                    )),
-                }
-            }
-            None => notes.push(format!(
-                "Variable `{}` has no current value and its query `{query}` is not label_values(…); give it a value.",
-                var.name
-            )),
-        }
-    }
-    values
-}
-
-/// `label_values(selector, label)` or `label_values(label)` → (label, optional match[]).
-fn label_values(
-    query: &str,
-    values: &variables::Values,
-    intervals: &variables::Intervals,
-) -> Option<(String, Option<String>)> {
-    let inner = query
-        .trim()
-        .strip_prefix("label_values(")?
-        .strip_suffix(')')?;
-    let interpolated = variables::interpolate(inner, values, intervals);
-    if !interpolated.unknown.is_empty() {
-        return None;
-    }
-    let text = interpolated.text;
-    match text.rsplit_once(',') {
-        Some((selector, label)) => {
-            let selector = selector.trim();
-            // The selector must be PromQL; the parser checks it before Prometheus sees it.
-            promql_parser::parser::parse(selector).ok()?;
-            Some((label.trim().to_string(), Some(selector.to_string())))
-        }
-        None => Some((text.trim().to_string(), None)),
-    }
 }
 
 /// Reference, in each dashboard finding, the USE findings of the same instance and resource.

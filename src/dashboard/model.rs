@@ -120,6 +120,10 @@ pub struct Panel {
     pub min_interval: Option<String>,
     /// Judging config.
     pub field: FieldConfig,
+    /// `gridPos` `(x, y)`: where the panel sits (x in 24ths of the width, y in rows).
+    pub position: Option<(i64, i64)>,
+    /// `transformations[].id`, in order.
+    pub transformations: Vec<String>,
 }
 
 /// A template variable.
@@ -141,6 +145,18 @@ pub struct Variable {
     pub include_all: bool,
     /// The custom value "All" stands for.
     pub all_value: Option<String>,
+    /// `regex`: the `/pattern/flags` a query variable's results are filtered and captured by.
+    pub regex: Option<String>,
+    /// `sort`: 0 none, 1/2 alphabetical, 3/4 numerical, 5/6 case-insensitive, 7/8 natural
+    /// (odd ascending, even descending).
+    pub sort: i64,
+    /// `refresh`: 0 never (the saved options stand), 1 on load, 2 on time range change.
+    pub refresh: i64,
+    /// Interval variables: whether an `auto` option exists, in how many steps it splits the
+    /// range and its lower limit.
+    pub auto: Option<(u32, String)>,
+    /// Ad hoc filters: `(key, operator, value)`.
+    pub filters: Vec<(String, String, String)>,
 }
 
 /// Grafana's value of the "All" option.
@@ -159,24 +175,36 @@ pub fn parse(model: &Value) -> Dashboard {
         }
     };
     let mut row: Option<(String, bool)> = None;
+    // A repeated row repeats every panel in it: each panel without a repeat of its own takes
+    // the row's, so it is read once per value as Grafana draws it.
+    let mut row_repeat: Option<String> = None;
+    let in_row = |p: &Value, row: Option<(String, bool)>, repeat: &Option<String>| {
+        let mut read = panel(p, row);
+        if read.repeat.is_none() {
+            read.repeat = repeat.clone();
+        }
+        read
+    };
     for p in array(model, "panels") {
         if p.get("type").and_then(Value::as_str) == Some("row") {
             let collapsed = p.get("collapsed").and_then(Value::as_bool).unwrap_or(false);
             row = Some((text(p, "title"), collapsed));
+            row_repeat = repeat_of(p);
             // A collapsed row keeps its panels inside it.
             for inner in array(p, "panels") {
-                push(panel(inner, Some((text(p, "title"), true))));
+                push(in_row(inner, Some((text(p, "title"), true)), &row_repeat));
             }
             continue;
         }
-        push(panel(p, row.clone()));
+        push(in_row(p, row.clone(), &row_repeat));
     }
     // Schema < 16: `rows[].panels`.
     for r in array(model, "rows") {
         let title = text(r, "title");
         let collapsed = r.get("collapse").and_then(Value::as_bool).unwrap_or(false);
+        let repeat = repeat_of(r);
         for p in array(r, "panels") {
-            push(panel(p, Some((title.clone(), collapsed))));
+            push(in_row(p, Some((title.clone(), collapsed)), &repeat));
         }
     }
     let variables = model
@@ -199,6 +227,14 @@ pub fn parse(model: &Value) -> Dashboard {
         inputs,
         panels_cut: cut,
     }
+}
+
+/// `repeat` of a panel or row, when it names a variable.
+fn repeat_of(v: &Value) -> Option<String> {
+    v.get("repeat")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
 }
 
 fn array<'a>(v: &'a Value, key: &str) -> Vec<&'a Value> {
@@ -294,11 +330,7 @@ fn panel(p: &Value, row: Option<(String, bool)>) -> Panel {
         row: row.map(|(t, _)| t).filter(|t| !t.is_empty()),
         datasource: datasource(p.get("datasource")),
         targets,
-        repeat: p
-            .get("repeat")
-            .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_string),
+        repeat: repeat_of(p),
         library_uid: p
             .get("libraryPanel")
             .and_then(|l| l.get("uid"))
@@ -309,6 +341,15 @@ fn panel(p: &Value, row: Option<(String, bool)>) -> Panel {
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty())
             .map(str::to_string),
+        position: p.get("gridPos").map(|g| {
+            let at = |k: &str| g.get(k).and_then(Value::as_i64).unwrap_or(0);
+            (at("x"), at("y"))
+        }),
+        transformations: array(p, "transformations")
+            .into_iter()
+            .filter(|t| !t.get("disabled").and_then(Value::as_bool).unwrap_or(false))
+            .filter_map(|t| t.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect(),
         field: FieldConfig {
             unit: defaults
                 .and_then(|d| d.get("unit"))
@@ -389,6 +430,34 @@ fn variable(v: &Value) -> Option<Variable> {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .map(str::to_string),
+        regex: v
+            .get("regex")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string),
+        sort: v.get("sort").and_then(Value::as_i64).unwrap_or(0),
+        refresh: v.get("refresh").and_then(Value::as_i64).unwrap_or(1),
+        auto: v
+            .get("auto")
+            .and_then(Value::as_bool)
+            .filter(|a| *a)
+            .map(|_| {
+                let count = v.get("auto_count").and_then(Value::as_u64).unwrap_or(30);
+                let min = v
+                    .get("auto_min")
+                    .and_then(Value::as_str)
+                    .unwrap_or("10s")
+                    .to_string();
+                (count.clamp(1, 10_000) as u32, min)
+            }),
+        filters: array(v, "filters")
+            .into_iter()
+            .map(|f| {
+                let field = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                (field("key"), field("operator"), field("value"))
+            })
+            .filter(|(k, _, _)| !k.is_empty())
+            .collect(),
     })
 }
 
@@ -417,5 +486,22 @@ mod tests {
         assert!(d.panels[1].in_collapsed_row && d.panels[1].targets[0].hide);
         assert_eq!(d.panels[0].targets[0].ref_id, "A");
         assert_eq!(d.panels[2].kind, "graph");
+    }
+
+    #[test]
+    fn a_repeated_row_repeats_its_panels_and_untitled_panels_keep_their_place() {
+        let model = json!({
+            "panels": [
+                {"type": "row", "title": "Host $node", "repeat": "node", "panels": []},
+                {"id": 1, "type": "gauge", "title": "", "gridPos": {"x": 6, "y": 1},
+                 "transformations": [{"id": "reduce"}], "targets": [{"expr": "up"}]},
+                {"id": 2, "type": "stat", "title": "B", "repeat": "dev", "targets": [{"expr": "up"}]}
+            ]
+        });
+        let d = parse(&model);
+        assert_eq!(d.panels[0].repeat.as_deref(), Some("node"));
+        assert_eq!(d.panels[1].repeat.as_deref(), Some("dev"));
+        assert_eq!(d.panels[0].position, Some((6, 1)));
+        assert_eq!(d.panels[0].transformations, ["reduce"]);
     }
 }

@@ -134,7 +134,16 @@ pub fn judge_panels(ran: &Ran, frame: &Frame<'_>) -> Reading {
     let judgements: Vec<judge::Judgement> = targets
         .iter()
         .zip(series)
-        .map(|(t, s)| judge::judge(&t.field, s))
+        .map(|(t, s)| match &t.not_judged {
+            // The panel shows transformed values: judging the raw series would misread it.
+            Some(_) => judge::Judgement {
+                breach: None,
+                plateau: None,
+                step: None,
+                thresholds: Vec::new(),
+            },
+            None => judge::judge(&t.field, s),
+        })
         .collect();
     let mut insights = panel_findings(targets, &judgements, frame);
     let panel_keys: Vec<String> = targets

@@ -8,8 +8,6 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use super::model::{Variable, ALL};
-
 /// The value of one variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
@@ -39,19 +37,22 @@ impl Intervals {
     }
 }
 
-/// Grafana's step for a range and a number of points: range / points, no finer than the
-/// minimum interval, rounded up to whole seconds (Grafana rounds to "nice" intervals; whole
-/// seconds keep the grid aligned across panels, which correlation needs).
-pub fn step(range: Duration, max_points: u32, min_interval: Duration) -> Duration {
-    let raw = range.as_secs_f64() / f64::from(max_points.max(1));
-    Duration::from_secs(raw.ceil().max(min_interval.as_secs_f64().ceil()).max(1.0) as u64)
-}
-
-/// Values of the dashboard's variables.
+/// Values of the dashboard's variables, and the ad hoc filters (the value of an ad hoc
+/// variable is its filters, which Grafana adds to every query rather than interpolating).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Values(BTreeMap<String, Value>);
+pub struct Values(BTreeMap<String, Value>, Vec<(String, String, String)>);
 
 impl Values {
+    /// Add ad hoc filters `(key, operator, value)`.
+    pub fn add_filters(&mut self, filters: &[(String, String, String)]) {
+        self.1.extend(filters.iter().cloned());
+    }
+
+    /// The ad hoc filters.
+    pub fn filters(&self) -> &[(String, String, String)] {
+        &self.1
+    }
+
     /// No values.
     pub fn new() -> Self {
         Self::default()
@@ -75,44 +76,6 @@ impl Values {
             Some(Value::Custom(v)) => vec![v.clone()],
             None => Vec::new(),
         }
-    }
-}
-
-/// The value a variable has from the dashboard itself (current value, or options for "All"),
-/// or from `given` (values passed with the query: one value, or several). `None` when it has
-/// none (a query variable Grafana fills when the dashboard loads).
-pub fn value_of(var: &Variable, given: Option<&[String]>) -> Option<Value> {
-    let chosen: Vec<String> = match given {
-        Some(g) if !g.is_empty() => g.to_vec(),
-        _ => var.current.clone(),
-    };
-    let chosen: Vec<String> = chosen.into_iter().filter(|v| !v.is_empty()).collect();
-    if chosen.iter().any(|v| v == ALL) {
-        if let Some(all) = &var.all_value {
-            return Some(Value::Custom(all.clone()));
-        }
-        if var.options.is_empty() {
-            return None;
-        }
-        return Some(Value::Multi(var.options.clone()));
-    }
-    match chosen.len() {
-        0 => match var.kind.as_str() {
-            // A constant or text box keeps its value in `query`.
-            "constant" | "textbox" => var.query.clone().map(Value::Single),
-            "custom" => {
-                let first = var.options.first().cloned().or_else(|| {
-                    var.query
-                        .as_deref()
-                        .and_then(|q| q.split(',').next())
-                        .map(|s| s.trim().to_string())
-                })?;
-                Some(Value::Single(first))
-            }
-            _ => None,
-        },
-        1 if !var.multi && !var.include_all => Some(Value::Single(chosen[0].clone())),
-        _ => Some(Value::Multi(chosen)),
     }
 }
 
@@ -193,7 +156,7 @@ fn seconds(d: Duration) -> String {
 fn builtin(name: &str, iv: &Intervals) -> Option<String> {
     let ms = |d: Duration| d.as_millis().to_string();
     Some(match name {
-        "__interval" => seconds(iv.interval),
+        "__interval" => super::interval::hms(iv.interval),
         "__interval_ms" => ms(iv.interval),
         "__rate_interval" => seconds(iv.rate_interval()),
         "__rate_interval_ms" => ms(iv.rate_interval()),
@@ -221,27 +184,89 @@ pub fn regex_escape(value: &str) -> String {
     out
 }
 
-fn format_value(value: &Value, format: &str) -> String {
-    let list = match value {
-        Value::Single(v) => {
-            return match format {
-                "regex" => regex_escape(v),
-                _ => v.clone(),
-            }
+/// The escaping Grafana's Prometheus data source gives a single-value variable (neither multi
+/// nor "All"): backslashes and single quotes only, so a value can sit in any string literal.
+pub fn regular_escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('\'', "\\\\'")
+}
+
+/// Grafana's own `regex` format (`${v:regex}`), which differs from the data source's default:
+/// one backslash, and `/` escaped too.
+fn plain_regex_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        if "\\^$*+?.()|[]{}/".contains(c) {
+            out.push('\\');
         }
-        Value::Custom(v) => return v.clone(),
-        Value::Multi(v) => v,
+        out.push(c);
+    }
+    out
+}
+
+/// A value as `${name:format}` writes it. Unknown formats fall back to the data source's
+/// default (Grafana logs an error and leaves the value unformatted for most of them).
+fn format_value(value: &Value, format: &str) -> String {
+    let list: Vec<String> = match value {
+        Value::Custom(v) => {
+            // A custom "All" value is used as written, except for `text`.
+            return if format == "text" {
+                "All".to_string()
+            } else {
+                v.clone()
+            };
+        }
+        Value::Single(v) => vec![v.clone()],
+        Value::Multi(v) => v.clone(),
+    };
+    let quoted = |q: char, escape: &dyn Fn(&str) -> String| {
+        list.iter()
+            .map(|v| format!("{q}{}{q}", escape(v)))
+            .collect::<Vec<_>>()
+            .join(",")
     };
     match format {
-        "csv" => list.join(","),
+        "csv" | "raw" => list.join(","),
         "pipe" => list.join("|"),
-        "raw" | "text" => list.join(","),
-        _ => {
+        "text" => list.join(" + "),
+        "json" => match value {
+            Value::Single(v) => serde_json::Value::String(v.clone()).to_string(),
+            _ => serde_json::Value::from(list.clone()).to_string(),
+        },
+        "regex" => {
+            let escaped: Vec<String> = list.iter().map(|v| plain_regex_escape(v)).collect();
+            match escaped.as_slice() {
+                [one] => one.clone(),
+                _ => format!("({})", escaped.join("|")),
+            }
+        }
+        "glob" => match list.as_slice() {
+            [one] => one.clone(),
+            _ => format!("{{{}}}", list.join(",")),
+        },
+        "singlequote" => quoted('\'', &|v: &str| v.replace('\'', "\\'")),
+        "doublequote" => quoted('"', &|v: &str| v.replace('"', "\\\"")),
+        "sqlstring" => quoted('\'', &|v: &str| v.replace('\'', "''")),
+        "percentencode" => list
+            .iter()
+            .map(|v| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => default_format(value),
+    }
+}
+
+/// The Prometheus data source's default (`interpolateQueryExpr`): a single-value variable
+/// escaped for string literals; a multi-value or "All" one escaped for regexes and, when it
+/// holds several values, joined as `(a|b)`.
+fn default_format(value: &Value) -> String {
+    match value {
+        Value::Single(v) => regular_escape(v),
+        Value::Custom(v) => v.clone(),
+        Value::Multi(list) => {
             let escaped: Vec<String> = list.iter().map(|v| regex_escape(v)).collect();
-            if escaped.len() == 1 {
-                escaped[0].clone()
-            } else {
-                format!("({})", escaped.join("|"))
+            match escaped.as_slice() {
+                [one] => one.clone(),
+                _ => format!("({})", escaped.join("|")),
             }
         }
     }
@@ -293,10 +318,7 @@ mod tests {
             r#"x{instance="host:9100",device=~"(sda|nvme0n1)",a=~".*",l="${nope}"} + label_replace(y, "a", "$1", "b", "(.*)")"#
         );
         assert_eq!(r.unknown, ["nope"]);
-        assert_eq!(
-            format_value(&Value::Single("a.b".into()), "regex"),
-            r"a\\.b"
-        );
+        assert_eq!(format_value(&Value::Single("a.b".into()), "regex"), r"a\.b");
         assert_eq!(
             format_value(&Value::Multi(vec!["a".into(), "b".into()]), "pipe"),
             "a|b"
@@ -304,38 +326,30 @@ mod tests {
     }
 
     #[test]
-    fn values_come_from_the_query_then_the_dashboard() {
-        let var = Variable {
-            name: "node".into(),
-            kind: "query".into(),
-            current: vec!["cur".into()],
-            options: vec!["a".into(), "b".into()],
-            query: None,
-            multi: false,
-            include_all: true,
-            all_value: None,
-        };
-        assert_eq!(value_of(&var, None), Some(Value::Multi(vec!["cur".into()])));
-        assert_eq!(
-            value_of(&var, Some(&["$__all".to_string()])),
-            Some(Value::Multi(vec!["a".into(), "b".into()]))
-        );
-        let plain = Variable {
-            include_all: false,
-            ..var.clone()
-        };
-        assert_eq!(
-            value_of(&plain, Some(&["x".to_string()])),
-            Some(Value::Single("x".into()))
-        );
-        let empty = Variable {
-            current: vec![],
-            ..plain
-        };
-        assert_eq!(value_of(&empty, None), None);
-        assert_eq!(
-            step(Duration::from_secs(3600), 200, Duration::from_secs(15)),
-            Duration::from_secs(18)
-        );
+    fn formats_like_grafana() {
+        let multi = Value::Multi(vec!["a.b".into(), "c".into()]);
+        let one = Value::Single("it's a\\b".into());
+        let f = |v: &Value, fmt: &str| format_value(v, fmt);
+        assert_eq!(f(&multi, ""), r"(a\\.b|c)");
+        assert_eq!(f(&multi, "regex"), r"(a\.b|c)");
+        assert_eq!(f(&multi, "pipe"), "a.b|c");
+        assert_eq!(f(&multi, "csv"), "a.b,c");
+        assert_eq!(f(&multi, "raw"), "a.b,c");
+        assert_eq!(f(&multi, "text"), "a.b + c");
+        assert_eq!(f(&multi, "json"), r#"["a.b","c"]"#);
+        assert_eq!(f(&multi, "singlequote"), "'a.b','c'");
+        assert_eq!(f(&multi, "glob"), "{a.b,c}");
+        // A single-value variable is escaped for string literals only.
+        assert_eq!(f(&one, ""), r"it\\'s a\\b");
+        assert_eq!(f(&one, "raw"), "it's a\\b");
+        // One value of a multi-value variable is regex-escaped without parentheses.
+        assert_eq!(f(&Value::Multi(vec!["x.y".into()]), ""), r"x\\.y");
+        assert_eq!(f(&Value::Custom(".*".into()), ""), ".*");
+        assert_eq!(f(&Value::Custom(".*".into()), "text"), "All");
+        // An empty variable is the empty string.
+        let mut v = Values::new();
+        v.set("origin_prometheus", Value::Single(String::new()));
+        let r = interpolate(r#"up{o=~"$origin_prometheus"}"#, &v, &iv());
+        assert_eq!(r.text, r#"up{o=~""}"#);
     }
 }

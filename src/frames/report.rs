@@ -45,6 +45,7 @@ pub fn report(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> 
         latency: analysis.latency.clone(),
         episodes: Vec::new(),
         levels: Default::default(),
+        dashboard: analysis.dashboard.clone(),
     };
     let s = Summary::of(&filtered);
     let count = |n: usize| vec![n as f64];

@@ -180,6 +180,18 @@ impl<K: Hash + Eq + Clone, T: Weigh, E: Clone> Default for Cache<K, T, E> {
     }
 }
 
+impl Weigh for crate::analysis::dashboard::DashboardAnalysis {
+    fn weight(&self) -> usize {
+        self.analysis.approximate_bytes()
+            + self
+                .targets
+                .iter()
+                .map(|t| t.original.len() + t.promql.len() + 256)
+                .sum::<usize>()
+            + self.notes.iter().map(String::len).sum::<usize>()
+    }
+}
+
 impl Weigh for crate::analysis::Analysis {
     fn weight(&self) -> usize {
         self.approximate_bytes()

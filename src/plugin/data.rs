@@ -206,7 +206,7 @@ async fn answer(
             vec![range_frame(&analysis, query)]
         }
         QueryType::PromqlCheck => vec![promql_check(instance, query, range.to).await?],
-        QueryType::Dashboard => dashboard(instance, query, range).await?,
+        QueryType::Dashboard => dashboard(plugin, instance, query, range).await?,
     })
 }
 
@@ -312,7 +312,8 @@ async fn promql_check(
 
 /// `dashboard`: the dashboard's panels read the Gregg way ([`frames::dashboard`]).
 async fn dashboard(
-    instance: &Instance,
+    plugin: &GreggPlugin,
+    instance: &Arc<Instance>,
     query: &Query,
     range: &Range,
 ) -> Result<Vec<Frame>, Failure> {
@@ -323,13 +324,39 @@ async fn dashboard(
         };
         return Err(query.error("dashboardUid", missing).into());
     };
-    let grafana = instance.grafana.as_ref().map_err(Failure::from)?;
-    let request = requests::dashboard_request(spec, range);
-    let result = crate::analysis::dashboard::analyze(grafana, &instance.client, &request).await?;
+    let mut request = requests::dashboard_request(spec, range);
+    request.to = cache::bucketed(request.to);
+    let result = shared_dashboard(plugin, instance, request).await?;
     Ok(frames::dashboard(
         &result,
         &query.filters.apply(&result.analysis.insights),
     ))
+}
+
+/// Run a dashboard analysis through the dashboards' cache: the `dashboard` queries of one
+/// refresh and the report resource asked meanwhile share one run, as analyses do.
+pub(super) async fn shared_dashboard(
+    plugin: &GreggPlugin,
+    instance: &Arc<Instance>,
+    request: crate::dashboard::DashboardRequest,
+) -> Result<Arc<crate::analysis::dashboard::DashboardAnalysis>, Failure> {
+    let grafana = instance.grafana.as_ref().map_err(Failure::from)?.clone();
+    let key = crate::request::DashboardKey::new(instance.source(), &request);
+    let client = instance.client.clone();
+    let (result, outcome) = plugin
+        .state
+        .dashboards
+        .get_or_run(key, || async move {
+            crate::analysis::dashboard::analyze(&grafana, &client, &request)
+                .await
+                .map_err(Failure::from)
+        })
+        .await;
+    plugin.state.telemetry.analysis(match outcome {
+        cache::Outcome::Computed => "dashboard_computed",
+        cache::Outcome::Shared => "dashboard_shared",
+    });
+    result
 }
 
 /// `use_summary`: CPU only, its own small analysis.

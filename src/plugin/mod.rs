@@ -46,6 +46,13 @@ struct State {
         crate::analysis::Analysis,
         crate::request::Failure,
     >,
+    /// Dashboard analyses shared by the `dashboard` queries of one refresh and the report
+    /// resource, like analyses.
+    dashboards: cache::Cache<
+        crate::request::DashboardKey,
+        crate::analysis::dashboard::DashboardAnalysis,
+        crate::request::Failure,
+    >,
     /// Encoded answers of the queries a refresh repeats.
     responses: responses::Responses,
 }
@@ -59,6 +66,7 @@ impl GreggPlugin {
                 instances: Instances::new(telemetry.clone()),
                 telemetry,
                 analyses: cache::Cache::new(),
+                dashboards: cache::Cache::new(),
                 responses: responses::Responses::default(),
             }),
         }

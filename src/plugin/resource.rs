@@ -184,13 +184,35 @@ impl backend::ResourceService for GreggPlugin {
                 self.report(&instance, &params, coverage).await?
             }
             Route::Dashboards => dashboards(&instance, &params).await?,
-            Route::DashboardAnalysis(uid) => dashboard_analysis(&instance, &uid, &params).await?,
+            Route::DashboardAnalysis(uid) => {
+                self.dashboard_analysis(&instance, &uid, &params).await?
+            }
         };
         Ok((response, Box::pin(futures_util::stream::empty())))
     }
 }
 
 impl GreggPlugin {
+    /// `dashboards/<uid>/analysis`: the dashboard analysis as the report, shared with the
+    /// `dashboard` queries of the same range through the dashboards' cache.
+    async fn dashboard_analysis(
+        &self,
+        instance: &Arc<Instance>,
+        uid: &str,
+        params: &Params,
+    ) -> Result<http::Response<Bytes>, ResourceError> {
+        let asked = DashboardAnalysisRequest::parse(params)?;
+        let mut request = asked.dashboard_request(uid, Utc::now());
+        request.to = super::cache::bucketed(request.to);
+        let result = super::data::shared_dashboard(self, instance, request).await?;
+        let mut analysis = result.analysis.clone();
+        asked.filters.retain(&mut analysis.insights);
+        rendered(
+            report::render(&analysis, catalog::builtin(), asked.format),
+            asked.format,
+        )
+    }
+
     /// `report` and `coverage`: the shared analysis their parameters describe.
     async fn report(
         &self,
@@ -230,24 +252,6 @@ async fn dashboards(
         .await
         .map_err(|e| ResourceError::from(&e))?;
     ok_json(&json!({ "dashboards": hits }))
-}
-
-/// `dashboards/<uid>/analysis`: the dashboard analysis as the report.
-async fn dashboard_analysis(
-    instance: &Instance,
-    uid: &str,
-    params: &Params,
-) -> Result<http::Response<Bytes>, ResourceError> {
-    let asked = DashboardAnalysisRequest::parse(params)?;
-    let grafana = instance.grafana.as_ref().map_err(ResourceError::from)?;
-    let request = asked.dashboard_request(uid, Utc::now());
-    let mut result =
-        crate::analysis::dashboard::analyze(grafana, &instance.client, &request).await?;
-    asked.filters.retain(&mut result.analysis.insights);
-    rendered(
-        report::render(&result.analysis, catalog::builtin(), asked.format),
-        asked.format,
-    )
 }
 
 /// The report of `analysis`, its insights filtered as `query` says.

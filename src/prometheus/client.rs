@@ -306,6 +306,22 @@ impl Client {
         .await
     }
 
+    /// Label names on series matching `matchers` (all series when empty) between `start` and
+    /// `end`.
+    pub async fn label_names(
+        &self,
+        matchers: &[String],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Answer<Vec<String>>, PrometheusError> {
+        let mut params: Vec<(&str, String)> =
+            matchers.iter().map(|m| ("match[]", m.clone())).collect();
+        params.push(("start", unix_seconds(start)));
+        params.push(("end", unix_seconds(end)));
+        self.call_path("label_names", "labels", Method::GET, params)
+            .await
+    }
+
     /// Lower the bound on requests in flight to what the server can evaluate at once: its
     /// cores (Go's `GOMAXPROCS` in `/api/v1/status/runtimeinfo`) plus one, so a core never idles
     /// between two answers, and never below two. Asked once per client; servers without the

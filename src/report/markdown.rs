@@ -27,6 +27,19 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
 fn write_header(out: &mut String, analysis: &Analysis) {
     let t = &analysis.timing;
     let inv = &analysis.inventory;
+    if let Some(h) = &analysis.dashboard {
+        let _ = writeln!(out, "# Dashboard analysis report\n");
+        for (label, text) in super::dashboard_lines(h) {
+            let _ = writeln!(out, "- **{label}:** {text}");
+        }
+        let _ = writeln!(
+            out,
+            "- **Grid:** a point every {}, `$__rate_interval` {}",
+            format_duration(t.step),
+            format_duration(t.rate)
+        );
+        return;
+    }
     let _ = writeln!(out, "# Systems performance analysis report\n");
     let _ = writeln!(out, "_Based on Brendan Gregg's methodologies._\n");
     let version = inv

@@ -123,6 +123,8 @@ pub fn coverage_lines(insights: &[Insight]) -> Vec<String> {
     for i in insights
         .iter()
         .filter(|i| i.issue_type == IssueType::Coverage)
+        // A dashboard's summary says what was read; the report's head shows it.
+        .filter(|i| i.methodology != crate::insight::Methodology::DashboardAnalysis)
     {
         match &i.instance {
             Some(instance) => {
@@ -287,4 +289,64 @@ pub(crate) fn latency_lines(analysis: &Analysis) -> Vec<String> {
     lines.push(format!("distribution: {}", buckets.join(", ")));
     lines.extend(h.problems.iter().map(|p| format!("caution: {p}")));
     lines
+}
+
+/// The head of a dashboard report as `(label, text)` lines: the dashboard, the range, the
+/// variable values used, panels read / judged / skipped, queries Grafana would run against
+/// those run, and the instances shown.
+pub fn dashboard_lines(h: &crate::analysis::DashboardHeader) -> Vec<(&'static str, String)> {
+    let variables = if h.variables.is_empty() {
+        "none".to_string()
+    } else {
+        h.variables
+            .iter()
+            .map(|(n, v)| format!("${n} = {v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let shown: Vec<&str> = h.instances.iter().take(10).map(String::as_str).collect();
+    let more = h.instances.len().saturating_sub(shown.len());
+    vec![
+        ("Dashboard", format!("\"{}\" ({})", h.title, h.uid)),
+        (
+            "Range",
+            format!(
+                "{} to {}",
+                h.from.format("%Y-%m-%d %H:%M:%S"),
+                h.to.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        ),
+        ("Variables", variables),
+        (
+            "Panels",
+            format!(
+                "{} read, {} judged, {} skipped or not judged (the notes say why)",
+                h.panels_read, h.panels_judged, h.panels_skipped
+            ),
+        ),
+        (
+            "Queries",
+            format!(
+                "{} sent of the {} Grafana would run, {} answered",
+                h.queries_sent, h.grafana_queries, h.queries_answered
+            ),
+        ),
+        (
+            "Instances",
+            format!(
+                "{} shown by the panels{}{}",
+                h.instances.len(),
+                if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", shown.join(", "))
+                },
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+    ]
 }

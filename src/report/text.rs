@@ -34,6 +34,10 @@ fn write_header(out: &mut String, analysis: &Analysis) {
     let t = &analysis.timing;
     let inv = &analysis.inventory;
     let _ = writeln!(out, "{rule}");
+    if let Some(h) = &analysis.dashboard {
+        write_dashboard_header(out, analysis, h, &rule);
+        return;
+    }
     let _ = writeln!(out, "SYSTEMS PERFORMANCE ANALYSIS REPORT");
     let _ = writeln!(out, "Based on Brendan Gregg's Methodologies");
     let _ = writeln!(out, "{rule}");
@@ -78,6 +82,40 @@ fn write_header(out: &mut String, analysis: &Analysis) {
         format_duration(t.window),
         format_duration(t.rate),
         format_duration(t.step)
+    );
+    let _ = writeln!(out);
+}
+
+/// A dashboard report's head: the dashboard rather than a fleet selection.
+fn write_dashboard_header(
+    out: &mut String,
+    analysis: &Analysis,
+    h: &crate::analysis::DashboardHeader,
+    rule: &str,
+) {
+    let t = &analysis.timing;
+    let _ = writeln!(out, "DASHBOARD ANALYSIS REPORT");
+    let _ = writeln!(out, "Panels judged, tied to Brendan Gregg's USE Method");
+    let _ = writeln!(out, "{rule}");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Generated:  {}", t.at.format("%Y-%m-%d %H:%M:%S UTC"));
+    let _ = writeln!(out, "Prometheus: {}", analysis.prometheus_url);
+    for (label, text) in super::dashboard_lines(h) {
+        wrap_into(
+            out,
+            &format!("{:<11} {text}", format!("{label}:")),
+            "",
+            "            ",
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Grid:       a point every {}, $__rate_interval {}, scraped every ~{}",
+        format_duration(t.step),
+        format_duration(t.rate),
+        format_duration(std::time::Duration::from_secs(
+            t.scrape_interval.as_secs_f64().round().max(1.0) as u64
+        )),
     );
     let _ = writeln!(out);
 }

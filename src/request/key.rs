@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     analysis::AnalysisRequest,
     catalog::{ThresholdOverride, ThresholdOverrides},
+    dashboard::DashboardRequest,
     insight::Component,
     methods::{HistogramRequest, Method, MethodsRequest, Slo},
 };
@@ -127,6 +128,49 @@ fn histogram_key(h: &HistogramRequest) -> HistogramKey {
                  target_percent,
              }| (threshold_seconds.to_bits(), target_percent.to_bits()),
         ),
+    }
+}
+
+/// Every field of a [`DashboardRequest`], so the queries of one dashboard refresh (and the
+/// report resource asked meanwhile) share one dashboard analysis as they share analyses.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DashboardKey {
+    source: Source,
+    uid: String,
+    panel_ids: Option<Vec<i64>>,
+    variables: Vec<(String, Vec<String>)>,
+    from_ms: i64,
+    to_ms: i64,
+    max_points: u32,
+    scrape_interval: Option<Duration>,
+}
+
+impl DashboardKey {
+    /// The key of `request` against `source`; every field destructured by name, so a field
+    /// added to the request does not compile until it is part of the key.
+    pub fn new(source: Source, request: &DashboardRequest) -> Self {
+        let DashboardRequest {
+            uid,
+            panel_ids,
+            variables,
+            from,
+            to,
+            max_points,
+            scrape_interval,
+        } = request;
+        Self {
+            source,
+            uid: uid.clone(),
+            panel_ids: panel_ids.clone(),
+            variables: variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            from_ms: from.timestamp_millis(),
+            to_ms: to.timestamp_millis(),
+            max_points: *max_points,
+            scrape_interval: *scrape_interval,
+        }
     }
 }
 

@@ -44,7 +44,7 @@ pub use error::{FieldError, Origin, Problem, RequestError};
 pub use failure::{Failure, Status};
 pub use filters::Filters;
 pub use format::{parse_format, Format};
-pub use key::AnalysisKey;
+pub use key::{AnalysisKey, DashboardKey};
 pub use params::Params;
 pub use query::{Query, QueryType};
 pub use time::parse_time;

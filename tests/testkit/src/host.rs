@@ -833,6 +833,22 @@ impl<'a, W: Write> Writer<'a, W> {
             |h| vec![vec![("version".into(), h.version.clone())]],
             |_, _, _| 1.0,
         )?;
+        // node_uname_info: what public dashboards chain their host variables on; the
+        // nodename is the instance without its port.
+        self.gauge(
+            "node_uname_info",
+            "uname",
+            |h| {
+                let nodename = h.instance.split(':').next().unwrap_or("").to_string();
+                vec![vec![
+                    ("machine".into(), "x86_64".into()),
+                    ("nodename".into(), nodename),
+                    ("release".into(), "6.1.0".into()),
+                    ("sysname".into(), "Linux".into()),
+                ]]
+            },
+            |_, _, _| 1.0,
+        )?;
         // node_scrape_collector_success: every collector not disabled, 0 when failing.
         self.family("node_scrape_collector_success", "gauge")?;
         let hosts = self.hosts;
