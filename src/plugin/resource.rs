@@ -176,21 +176,39 @@ impl backend::ResourceService for GreggPlugin {
             .get(request.plugin_context.instance_settings.as_ref())
             .map_err(|e| ResourceError::from(&e))?;
         let params = Params::parse(request.request.uri().query().unwrap_or(""))?;
-        let response = match route {
-            Route::Checks => ok_json(&checks(&instance))?,
-            Route::Instances => ok_json(&instances(&instance).await?)?,
-            Route::Report | Route::Coverage => {
-                let coverage = matches!(route, Route::Coverage);
-                self.report(&instance, &params, coverage).await?
-            }
-            Route::Dashboards => dashboards(&instance, &params).await?,
-            Route::DashboardAnalysis(uid) => dashboard_analysis(&instance, &uid, &params).await?,
-        };
+        // A panic (a bug) answers 500 instead of resetting Grafana's gRPC stream.
+        let response = super::isolate::isolated(self.serve(route, &instance, &params), |panic| {
+            tracing::error!(panic = %panic, "A resource call panicked; only this call fails.");
+            ResourceError::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error in this resource call: a bug in Gregg Insights; please report it",
+            )
+        })
+        .await?;
         Ok((response, Box::pin(futures_util::stream::empty())))
     }
 }
 
 impl GreggPlugin {
+    /// Answer one resource route.
+    async fn serve(
+        &self,
+        route: Route,
+        instance: &Arc<Instance>,
+        params: &Params,
+    ) -> Result<http::Response<Bytes>, ResourceError> {
+        Ok(match route {
+            Route::Checks => ok_json(&checks(instance))?,
+            Route::Instances => ok_json(&instances(instance).await?)?,
+            Route::Report | Route::Coverage => {
+                let coverage = matches!(route, Route::Coverage);
+                self.report(instance, params, coverage).await?
+            }
+            Route::Dashboards => dashboards(instance, params).await?,
+            Route::DashboardAnalysis(uid) => dashboard_analysis(instance, &uid, params).await?,
+        })
+    }
+
     /// `report` and `coverage`: the shared analysis their parameters describe.
     async fn report(
         &self,
