@@ -31,7 +31,9 @@ use serde_json::{json, Value};
 use super::{instances::Instance, GreggPlugin};
 use crate::{
     analysis::Analysis,
-    catalog, report,
+    catalog,
+    prometheus::Priority,
+    report,
     request::{
         resource::{self as requests, DashboardAnalysisRequest, ReportRequest},
         Failure, Format, Params, Query, Status,
@@ -205,7 +207,9 @@ impl GreggPlugin {
                 self.report(instance, params, coverage).await?
             }
             Route::Dashboards => dashboards(instance, params).await?,
-            Route::DashboardAnalysis(uid) => dashboard_analysis(instance, &uid, params).await?,
+            Route::DashboardAnalysis(uid) => {
+                dashboard_analysis(self, instance, &uid, params).await?
+            }
         })
     }
 
@@ -252,6 +256,7 @@ async fn dashboards(
 
 /// `dashboards/<uid>/analysis`: the dashboard analysis as the report.
 async fn dashboard_analysis(
+    plugin: &GreggPlugin,
     instance: &Instance,
     uid: &str,
     params: &Params,
@@ -259,6 +264,7 @@ async fn dashboard_analysis(
     let asked = DashboardAnalysisRequest::parse(params)?;
     let grafana = instance.grafana.as_ref().map_err(ResourceError::from)?;
     let request = asked.dashboard_request(uid, Utc::now());
+    let _admitted = plugin.admit(instance).await?;
     let mut result =
         crate::analysis::dashboard::analyze(grafana, &instance.client, &request).await?;
     asked.filters.retain(&mut result.analysis.insights);
@@ -365,8 +371,9 @@ fn checks(instance: &Arc<Instance>) -> Value {
 
 async fn instances(instance: &Arc<Instance>) -> Result<Value, ResourceError> {
     let now = Utc::now();
+    // An inventory call: it jumps the queue of analysis queries (see `Priority::Control`).
     let values = crate::inventory::instance_names(
-        &instance.client,
+        &instance.client.with_priority(Priority::Control),
         &instance.settings.selector,
         now - ChronoDuration::hours(1),
         now,

@@ -36,8 +36,34 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Receives one call per finished request, for the plugin's own metrics.
 pub trait RequestObserver: Send + Sync {
-    /// `endpoint` is e.g. `query`; `outcome` is `success` or a [`PrometheusError::kind`].
+    /// `endpoint` is e.g. `query`; `outcome` is `success` or a [`PrometheusError::kind`];
+    /// `elapsed` is the HTTP exchange alone (body included), not the wait for a slot.
     fn observe(&self, endpoint: &'static str, outcome: &'static str, elapsed: Duration);
+
+    /// A request waited `waited` for one of this client's own slots (the
+    /// `maxConcurrentQueries` bound) before it was sent.
+    fn slot_waited(&self, _waited: Duration) {}
+}
+
+/// When a request was asked for and when its HTTP exchange started (its slot was ours).
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    asked: Instant,
+    sent: Option<Instant>,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock {
+            asked: Instant::now(),
+            sent: None,
+        }
+    }
+
+    /// The HTTP exchange so far (zero if it never started).
+    fn exchange(&self) -> Duration {
+        self.sent.map(|s| s.elapsed()).unwrap_or_default()
+    }
 }
 
 /// Start, end and resolution of a range query.
@@ -89,6 +115,7 @@ struct Inner {
 struct Counters {
     bytes: AtomicU64,
     samples: AtomicU64,
+    slot_wait_micros: AtomicU64,
 }
 
 /// Bytes and samples a client has received since it was built.
@@ -98,6 +125,8 @@ pub struct Fetched {
     pub bytes: u64,
     /// Samples decoded (points of range results, elements of instant vectors).
     pub samples: u64,
+    /// Time requests spent waiting for one of the client's own slots, summed.
+    pub slot_wait: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -156,10 +185,13 @@ impl Client {
         Fetched {
             bytes: self.inner.fetched.bytes.load(Ordering::Relaxed),
             samples: self.inner.fetched.samples.load(Ordering::Relaxed),
+            slot_wait: Duration::from_micros(
+                self.inner.fetched.slot_wait_micros.load(Ordering::Relaxed),
+            ),
         }
     }
 
-    /// The per-request deadline.
+    /// The deadline of each HTTP exchange (waiting for a slot not included).
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
     }
@@ -373,12 +405,12 @@ impl Client {
         method: Method,
         params: Vec<(&str, String)>,
     ) -> Result<Answer<T>, PrometheusError> {
-        let started = Instant::now();
+        let mut clock = Clock::start();
         let result = self
-            .send(path, method, params)
+            .send(path, method, params, &mut clock)
             .await
             .map_err(|e| e.redacted(&self.inner.secrets));
-        self.observe(endpoint, &result, started);
+        self.observe(endpoint, &result, &clock);
         result
     }
 
@@ -389,19 +421,28 @@ impl Client {
         path: &str,
         method: Method,
         params: Vec<(&str, String)>,
+        clock: &mut Clock,
     ) -> Result<Opened, PrometheusError> {
         let inner = &self.inner;
         let api_path = format!("/api/v1/{path}");
-        // One deadline covers waiting for a slot, the request and the whole body: a request
-        // never takes longer than the timeout, whatever Prometheus or the queue does.
+        // Waiting for one of our own slots is not Prometheus' time: the deadline starts once
+        // the slot is ours and covers the request and the whole body, so a timeout always
+        // means Prometheus (or the network) was slow. How long analyses may queue is bounded
+        // above this client (the plugin admits a few analyses per data source at once), and a
+        // cancelled caller drops this future and its place in the queue.
+        let permit = inner.limiter.acquire(self.priority).await;
+        let sent = Instant::now();
+        clock.sent = Some(sent);
+        let waited = sent - clock.asked;
+        inner
+            .fetched
+            .slot_wait_micros
+            .fetch_add(waited.as_micros() as u64, Ordering::Relaxed);
+        if let Some(observer) = &inner.observer {
+            observer.slot_waited(waited);
+        }
         let deadline = tokio::time::Instant::now() + inner.timeout;
         let timeout_error = || self.timeout_error(&api_path);
-        let permit = tokio::time::timeout_at(deadline, inner.limiter.acquire(self.priority))
-            .await
-            .map_err(|_| timeout_error())?;
-        if tokio::time::Instant::now() >= deadline {
-            return Err(timeout_error());
-        }
 
         let mut url = inner.base.clone();
         url.set_path(&format!(
@@ -460,8 +501,9 @@ impl Client {
         path: &str,
         method: Method,
         params: Vec<(&str, String)>,
+        clock: &mut Clock,
     ) -> Result<Answer<T>, PrometheusError> {
-        let opened = self.open(path, method, params).await?;
+        let opened = self.open(path, method, params, clock).await?;
         let api_path = opened.api_path.clone();
         let body = tokio::time::timeout_at(
             opened.deadline,
@@ -507,10 +549,10 @@ impl Client {
         A: Send + 'static,
         F: FnMut(&mut A, Series) + Send + 'static,
     {
-        let started = Instant::now();
+        let mut clock = Clock::start();
         let result = async {
             let opened = self
-                .open(endpoint, self.query_http_method(), params)
+                .open(endpoint, self.query_http_method(), params, &mut clock)
                 .await?;
             let Opened {
                 mut response,
@@ -588,7 +630,7 @@ impl Client {
         }
         .await
         .map_err(|e| e.redacted(&self.inner.secrets));
-        self.observe(endpoint, &result, started);
+        self.observe(endpoint, &result, &clock);
         result
     }
 
@@ -597,14 +639,14 @@ impl Client {
         &self,
         endpoint: &'static str,
         result: &Result<T, PrometheusError>,
-        started: Instant,
+        clock: &Clock,
     ) {
         if let Some(observer) = &self.inner.observer {
             let outcome = match result {
                 Ok(_) => "success",
                 Err(e) => e.kind(),
             };
-            observer.observe(endpoint, outcome, started.elapsed());
+            observer.observe(endpoint, outcome, clock.exchange());
         }
     }
 
