@@ -77,6 +77,50 @@ pub struct QueryRange {
     pub step: Duration,
 }
 
+/// The times a query asked about: samples stamped outside them are not the answer (a broken
+/// proxy, a server with a skewed clock) and are dropped rather than judged as in the window.
+#[derive(Clone, Copy, Debug)]
+struct Within {
+    first: f64,
+    last: f64,
+}
+
+impl Within {
+    /// Slack for the millisecond rounding of Prometheus' timestamps.
+    const SLACK: f64 = 0.001;
+
+    fn range(range: &QueryRange) -> Within {
+        Within {
+            first: range.start.timestamp_millis() as f64 / 1000.0 - Self::SLACK,
+            last: range.end.timestamp_millis() as f64 / 1000.0 + Self::SLACK,
+        }
+    }
+
+    /// An instant query at `at` (vector results carry `at` itself).
+    fn instant(at: DateTime<Utc>) -> Within {
+        let at = at.timestamp_millis() as f64 / 1000.0;
+        Within {
+            first: at - Self::SLACK,
+            last: at + Self::SLACK,
+        }
+    }
+
+    /// Drop `series`' points outside the times asked about; how many were dropped.
+    fn keep(&self, series: &mut Series) -> usize {
+        let before = series.points.len();
+        series
+            .points
+            .retain(|(t, _)| *t >= self.first && *t <= self.last);
+        before - series.points.len()
+    }
+
+    fn warning(&self, dropped: usize) -> Option<String> {
+        (dropped > 0).then(|| {
+            format!("Prometheus answered {dropped} samples stamped outside the queried time range; they were ignored")
+        })
+    }
+}
+
 /// A request whose status and headers were fine, with its concurrency slot and deadline.
 struct Opened {
     response: reqwest::Response,
@@ -256,12 +300,13 @@ impl Client {
         let answer: Answer<RawRange> = self
             .call("query_range", self.query_http_method(), params)
             .await?;
-        let data: Vec<Series> = answer.data.into();
+        let mut data: Vec<Series> = answer.data.into();
+        let window = Within::range(range);
+        let dropped: usize = data.iter_mut().map(|s| window.keep(s)).sum();
         self.count_samples(data.iter().map(|s| s.points.len()).sum());
-        Ok(Answer {
-            data,
-            warnings: answer.warnings,
-        })
+        let mut warnings = answer.warnings;
+        warnings.extend(window.warning(dropped));
+        Ok(Answer { data, warnings })
     }
 
     /// Instant query at `at`, handing each sample (as a one-point series) to `on_series` as it
@@ -278,7 +323,8 @@ impl Client {
         F: FnMut(&mut A, Series) + Send + 'static,
     {
         let params = self.instant_params(promql, at);
-        self.fold("query", params, acc, on_series).await
+        self.fold_within("query", params, Within::instant(at), acc, on_series)
+            .await
     }
 
     /// Range query, handing each series to `on_series` as it is decoded.
@@ -294,7 +340,36 @@ impl Client {
         F: FnMut(&mut A, Series) + Send + 'static,
     {
         let params = self.range_params(promql, range);
-        self.fold("query_range", params, acc, on_series).await
+        self.fold_within("query_range", params, Within::range(range), acc, on_series)
+            .await
+    }
+
+    /// [`Self::fold`], with every sample outside `window` dropped before `on_series` sees it
+    /// and a warning saying how many were.
+    async fn fold_within<A, F>(
+        &self,
+        endpoint: &'static str,
+        params: Vec<(&str, String)>,
+        window: Within,
+        acc: A,
+        mut on_series: F,
+    ) -> Result<Answer<A>, PrometheusError>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, Series) + Send + 'static,
+    {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counter = dropped.clone();
+        let checked = move |acc: &mut A, mut series: Series| {
+            counter.fetch_add(window.keep(&mut series) as u64, Ordering::Relaxed);
+            if !series.points.is_empty() {
+                on_series(acc, series);
+            }
+        };
+        let mut answer = self.fold(endpoint, params, acc, checked).await?;
+        let dropped = dropped.load(Ordering::Relaxed) as usize;
+        answer.warnings.extend(window.warning(dropped));
+        Ok(answer)
     }
 
     /// Label sets of the series matching any of `matchers` between `start` and `end`.
@@ -875,6 +950,9 @@ fn default_headers(
     let mut headers = header::HeaderMap::new();
     for (name, value) in &config.headers {
         secrets.push(value.expose().trim().to_string());
+        if let Some(reason) = super::config::reserved_header(name) {
+            return Err(PrometheusError::Config(reason));
+        }
         let name = header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
             PrometheusError::Config(format!("`{name}` is not a valid HTTP header name"))
         })?;
@@ -1033,6 +1111,43 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_outside_the_queried_range_are_dropped_and_told() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let range = QueryRange {
+            start: t(1_000),
+            end: t(1_100),
+            step: Duration::from_secs(50),
+        };
+        let within = Within::range(&range);
+        let mut series = Series {
+            labels: Default::default(),
+            points: vec![
+                (900.0, 1.0),
+                (1_000.0, 2.0),
+                (1_050.0, 3.0),
+                (1_100.0, 4.0),
+                (9e9, 5.0),
+            ],
+        };
+        assert_eq!(within.keep(&mut series), 2);
+        assert_eq!(
+            series.points,
+            [(1_000.0, 2.0), (1_050.0, 3.0), (1_100.0, 4.0)]
+        );
+        assert!(within
+            .warning(2)
+            .unwrap()
+            .contains("2 samples stamped outside"));
+        assert_eq!(within.warning(0), None);
+        let instant = Within::instant(t(1_100));
+        let mut sample = Series {
+            labels: Default::default(),
+            points: vec![(1_100.0, 1.0)],
+        };
+        assert_eq!(instant.keep(&mut sample), 0);
+    }
 
     #[test]
     fn percent_decoding_of_url_credentials() {
