@@ -10,7 +10,7 @@
 //	go run mage.go package   dist/ as gregg-insights-app-<version>.zip
 //	go run mage.go bench     performance figures of the built plugin
 //	go run mage.go fuzz      every fuzz target for FUZZ_SECONDS (60) each: executions and crashes
-//	go run mage.go load      200 QueryData requests at once against a fleet: p50/p99, errors, concurrency
+//	go run mage.go load      100, 300, 1000 distinct analyses at once: served/busy, p50/p99, concurrency
 //	go run mage.go soak      a steady request stream for SOAK_DURATION (10m): RSS every 30 s
 //	go run mage.go -l        every target
 package main
@@ -579,12 +579,12 @@ func faultHooksBinary() error {
 	return run("cargo", "build", "--release", "--locked", "--features", "fault-hooks", "--bin", executable+"_fault_hooks")
 }
 
-// Load prints the plugin's figures under load, through the Go harness: LOAD_REQUESTS (200)
-// QueryData requests in flight at once (insights, report, use_matrix over LOAD_DISTINCT (50)
-// windows, so most need their own analysis) against a backfilled fleet of LOAD_HOSTS (200)
-// hosts: p50/p99/max latency, errors, analyses computed vs served from the cache, and the most
-// requests Prometheus saw at once (a counting proxy) against maxConcurrentQueries (LOAD_BOUND,
-// 8). Fails on any error or on concurrency past the bound.
+// Load prints the plugin's figures under load, through the Go harness: for each of
+// LOAD_CONCURRENCY (100,300,1000), that many distinct analyses at once (insights, report,
+// use_matrix, each over its own window) against a backfilled fleet of LOAD_HOSTS (200) hosts:
+// served and refused as busy with p50/p99 latency of each, Prometheus requests and the most in
+// flight at once (a counting proxy) against maxConcurrentQueries (LOAD_BOUND, 8). Fails on an
+// error other than busy or on concurrency past the bound.
 func Load() error {
 	mg.SerialDeps(Deps, Backend)
 	return harnessRun("60m", "^TestLoad$")

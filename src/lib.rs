@@ -22,6 +22,7 @@
 pub mod analysis;
 pub mod catalog;
 pub mod dashboard;
+pub mod echo;
 pub mod engine;
 pub mod frames;
 pub mod grafana;

@@ -20,6 +20,9 @@ use crate::{
     secret::Secret,
 };
 
+/// Ceiling of `maxResponseMiB`: 4096 let one data source hold 3.4 GB for 200k series.
+pub const MAX_RESPONSE_MIB: u64 = 1024;
+
 /// Longest per-request timeout accepted; Grafana's own data proxy gives up well before.
 const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -161,7 +164,10 @@ impl Settings {
         if let Some(n) = fields.positive_integer("maxConcurrentQueries", 256)? {
             client.max_concurrent_requests = n as usize;
         }
-        if let Some(mib) = fields.positive_integer("maxResponseMiB", 4096)? {
+        // The ceiling bounds memory: an answer read whole (series, label values) is held while
+        // it is decoded, so one data source buffers at most maxConcurrentQueries × this at
+        // once, whatever the number of analyses (range and instant queries stream instead).
+        if let Some(mib) = fields.positive_integer("maxResponseMiB", MAX_RESPONSE_MIB)? {
             client.max_response_bytes = (mib as usize) * 1024 * 1024;
         } else {
             client.max_response_bytes = DEFAULT_MAX_RESPONSE_BYTES;
@@ -248,7 +254,16 @@ fn custom_headers(
         if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(SettingsError::InvalidField {
                 field: key.clone(),
-                reason: format!("`{name}` is not a valid HTTP header name"),
+                reason: format!(
+                    "`{}` is not a valid HTTP header name",
+                    crate::echo::short(&name)
+                ),
+            });
+        }
+        if let Some(reason) = crate::prometheus::reserved_header(&name) {
+            return Err(SettingsError::InvalidField {
+                field: key.clone(),
+                reason,
             });
         }
         let value = secure
@@ -457,6 +472,7 @@ mod tests {
                 json!({"maxConcurrentQueries": 0}),
                 "jsonData.maxConcurrentQueries",
             ),
+            (json!({"maxResponseMiB": 4096}), "jsonData.maxResponseMiB"),
         ];
         for (json, field) in cases {
             let err = parse("http://prom", false, json.clone(), &[])
@@ -472,6 +488,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("http://"), "{err}");
+    }
+
+    #[test]
+    fn framing_and_routing_headers_are_refused_by_name() {
+        for name in ["Host", "content-length", "Transfer-Encoding", "Connection"] {
+            let json = json!({ "httpHeaderName2": name });
+            let err = parse("http://prom", false, json, &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("jsonData.httpHeaderName2"), "{err}");
+            assert!(err.contains("cannot be a custom header"), "{err}");
+            assert!(
+                err.to_lowercase()
+                    .contains(&format!("`{}`", name.to_lowercase())),
+                "{err}"
+            );
+        }
+        let ok = parse(
+            "http://prom",
+            false,
+            json!({"httpHeaderName1": "X-Scope-OrgID"}),
+            &[],
+        );
+        assert!(ok.is_ok());
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl Range {
         )
         .unwrap_or(request.to);
         let grid = QueryRange {
-            start: end - chrono::Duration::from_std(length).unwrap_or_default(),
+            start: crate::samples::before(end, length),
             end,
             step,
         };

@@ -66,7 +66,7 @@ struct Region<'a> {
 /// resource that held over overlapping periods on one target (a bottleneck's utilization and
 /// saturation, say) make one region, not one each.
 pub fn annotations(analysis: &Analysis, catalog: &Catalog, min: Severity) -> Frame {
-    let step = chrono::Duration::from_std(analysis.timing.step).unwrap_or_default();
+    let step = analysis.timing.step;
     let mut episodes: Vec<(&Episode, Severity)> = analysis
         .episodes
         .iter()
@@ -87,7 +87,7 @@ pub fn annotations(analysis: &Analysis, catalog: &Catalog, min: Severity) -> Fra
             r.instance == e.instance
                 && r.component == e.component
                 && r.device == e.device.as_deref()
-                && e.start <= r.end + step
+                && e.start <= crate::samples::after(r.end, step)
         });
         if joins {
             if let Some(r) = regions.last_mut() {
@@ -121,7 +121,7 @@ pub fn annotations(analysis: &Analysis, catalog: &Catalog, min: Severity) -> Fra
             None => r.instance.to_string(),
         };
         // A point stands for the step before it: the region starts one step earlier.
-        let start = r.start - step;
+        let start = crate::samples::before(r.start, step);
         let described: Vec<String> = r
             .checks
             .iter()

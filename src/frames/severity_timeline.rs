@@ -34,12 +34,13 @@ pub fn severity_timeline(
     min: Severity,
 ) -> Frame {
     let range = analysis.timing.range();
-    let step = chrono::Duration::from_std(range.step).unwrap_or_default();
+    let step = chrono::Duration::from_std(range.step.max(std::time::Duration::from_secs(1)))
+        .unwrap_or(chrono::Duration::MAX);
     let mut times = Vec::new();
-    let mut t = range.start;
-    while t <= range.end {
+    let mut next = Some(range.start);
+    while let Some(t) = next.filter(|t| *t <= range.end) {
         times.push(t);
-        t += step;
+        next = t.checked_add_signed(step);
     }
     let keys: Vec<String> = match by {
         By::Component => Component::ALL

@@ -507,7 +507,7 @@ impl<'a> Source<'a> {
             window: format_duration(t.window),
             rate: format_duration(t.rate),
             at: t.at,
-            baseline_at: t.at - chrono::Duration::from_std(t.window).unwrap_or_default(),
+            baseline_at: crate::samples::before(t.at, t.window),
             threshold: request.slo.map(|s| s.threshold_seconds),
         }
     }

@@ -83,9 +83,9 @@ pub async fn run(
 ) -> (Output, Vec<MeasureSummary>) {
     let mut output = Output::default();
     let t = ctx.timing;
-    let points = t.expected_points.max(1) as u32;
+    let points = t.expected_points.max(1) as u64;
     let range = QueryRange {
-        start: t.at - chrono::Duration::from_std(t.step * (2 * points - 1)).unwrap_or_default(),
+        start: crate::samples::before(t.at, crate::samples::steps(t.step, 2 * points - 1)),
         end: t.at,
         step: t.step,
     };
@@ -149,7 +149,8 @@ async fn yesterday_available(ctx: &Context<'_>, log: &mut QueryLog) -> bool {
         "group by (instance) ({})",
         inventory::presence(ctx.selector)
     );
-    let yesterday_at = ctx.timing.at - chrono::Duration::days(1);
+    let yesterday_at =
+        crate::samples::before(ctx.timing.at, std::time::Duration::from_secs(86_400));
     let result = instant(
         ctx,
         log,
@@ -317,12 +318,12 @@ async fn yesterday(
             .unwrap_or_default()
     };
     let t = ctx.timing;
-    let day = chrono::Duration::days(1);
-    let span = chrono::Duration::from_std(t.step * (t.expected_points.max(1) as u32 - 1))
-        .unwrap_or_default();
+    let day = std::time::Duration::from_secs(86_400);
+    let span = crate::samples::steps(t.step, t.expected_points.max(1) as u64 - 1);
+    let yesterday = crate::samples::before(t.at, day);
     let range = QueryRange {
-        start: t.at - day - span,
-        end: t.at - day,
+        start: crate::samples::before(yesterday, span),
+        end: yesterday,
         step: t.step,
     };
     let device_label = measure.device_label.clone();

@@ -19,6 +19,7 @@ use crate::{
     analysis::{self, Analysis, AnalysisRequest},
     catalog, frames,
     insight::{Insight, Methodology},
+    prometheus::Priority,
     request::{
         analysis::{self as requests, Range},
         error::Problem,
@@ -76,6 +77,7 @@ impl DataQueryError for QueryFailure {
             Status::BadRequest | Status::NotFound => DataQueryStatus::BadRequest,
             Status::BadGateway => DataQueryStatus::BadGateway,
             Status::Timeout => DataQueryStatus::Timeout,
+            Status::Busy => DataQueryStatus::TooManyRequests,
             Status::Internal => DataQueryStatus::Internal,
         }
     }
@@ -177,7 +179,10 @@ async fn answer(
 ) -> Result<Vec<Frame>, Failure> {
     let catalog = catalog::builtin();
     Ok(match query.query_type {
-        QueryType::UseSummary => vec![use_summary(instance, query, range.to).await?],
+        QueryType::UseSummary => {
+            let _admitted = plugin.admit(instance).await?;
+            vec![use_summary(instance, query, range.to).await?]
+        }
         QueryType::Instances => vec![instances(instance, query, range).await?],
         QueryType::Insights | QueryType::Report | QueryType::Alert | QueryType::UseMatrix => {
             let analysis = shared_analysis(plugin, instance, query, range.to).await?;
@@ -205,7 +210,10 @@ async fn answer(
             let analysis = run_shared(plugin, instance, request).await?;
             vec![range_frame(&analysis, query)]
         }
-        QueryType::PromqlCheck => vec![promql_check(instance, query, range.to).await?],
+        QueryType::PromqlCheck => {
+            let _admitted = plugin.admit(instance).await?;
+            vec![promql_check(instance, query, range.to).await?]
+        }
         QueryType::Dashboard => dashboard(plugin, instance, query, range).await?,
     })
 }
@@ -255,6 +263,8 @@ async fn run_shared(
         .state
         .analyses
         .get_or_run(key, || async move {
+            // Admitted once per analysis computed; the queries sharing it wait for its result.
+            let _admitted = plugin.admit(instance).await?;
             analysis::analyze(&client, catalog::builtin(), &request)
                 .await
                 .map_err(Failure::from)
@@ -274,8 +284,9 @@ async fn run_shared(
 /// `instances`: the instance names of the selection, for template variables.
 async fn instances(instance: &Instance, query: &Query, range: &Range) -> Result<Frame, Failure> {
     let selector = requests::selector(&instance.settings, query)?;
-    let names =
-        crate::inventory::instance_names(&instance.client, &selector, range.from, range.to).await?;
+    // An inventory call (template variables): it jumps the queue of analysis queries.
+    let client = instance.client.with_priority(Priority::Control);
+    let names = crate::inventory::instance_names(&client, &selector, range.from, range.to).await?;
     let mut frame = Frame::new("instances").with_fields([names.into_field("instance")]);
     let mut meta = grafana_plugin_sdk::data::Metadata::default();
     meta.executed_query_string = Some(crate::inventory::instance_names_query(&selector));
@@ -347,6 +358,8 @@ pub(super) async fn shared_dashboard(
         .state
         .dashboards
         .get_or_run(key, || async move {
+            // Admitted once per dashboard analysis computed, as analyses are.
+            let _admitted = plugin.admit(instance).await?;
             crate::analysis::dashboard::analyze(&grafana, &client, &request)
                 .await
                 .map_err(Failure::from)

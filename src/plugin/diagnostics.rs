@@ -3,7 +3,7 @@
 use grafana_plugin_sdk::backend;
 
 use super::GreggPlugin;
-use crate::{catalog, health};
+use crate::{catalog, health, prometheus::Priority};
 
 #[backend::async_trait]
 impl backend::DiagnosticsService for GreggPlugin {
@@ -20,8 +20,9 @@ impl backend::DiagnosticsService for GreggPlugin {
             .get(request.plugin_context.instance_settings.as_ref());
         let report = match instance {
             Ok(instance) => {
+                // Health never waits behind analyses (see `Priority::Control`).
                 health::check(
-                    &instance.client,
+                    &instance.client.with_priority(Priority::Control),
                     catalog::builtin(),
                     &instance.settings.selector,
                 )

@@ -6,6 +6,7 @@
 //! `lenient` screens what Grafana sends before the SDK converts it, and `server` wires
 //! everything into the gRPC server Grafana launches.
 
+pub mod admission;
 pub mod cache;
 pub mod controller;
 pub mod data;
@@ -55,6 +56,8 @@ struct State {
     >,
     /// Encoded answers of the queries a refresh repeats.
     responses: responses::Responses,
+    /// The bound on analyses in progress per data source.
+    admissions: admission::Admissions,
 }
 
 impl GreggPlugin {
@@ -64,12 +67,31 @@ impl GreggPlugin {
         Self {
             state: Arc::new(State {
                 instances: Instances::new(telemetry.clone()),
+                admissions: admission::Admissions::new(telemetry.clone()),
                 telemetry,
                 analyses: cache::Cache::new(),
                 dashboards: cache::Cache::new(),
                 responses: responses::Responses::default(),
             }),
         }
+    }
+}
+
+impl GreggPlugin {
+    /// A place for one analysis on `instance`'s data source (see [`admission`]), or the busy
+    /// failure (429) to answer at once.
+    pub(crate) async fn admit(
+        &self,
+        instance: &instances::Instance,
+    ) -> Result<admission::Admitted, crate::request::Failure> {
+        self.state
+            .admissions
+            .admit(&instance.uid)
+            .await
+            .map_err(|busy| crate::request::Failure {
+                status: crate::request::Status::Busy,
+                message: busy.to_string(),
+            })
     }
 }
 

@@ -31,7 +31,9 @@ use serde_json::{json, Value};
 use super::{instances::Instance, GreggPlugin};
 use crate::{
     analysis::Analysis,
-    catalog, report,
+    catalog,
+    prometheus::Priority,
+    report,
     request::{
         resource::{self as requests, DashboardAnalysisRequest, ReportRequest},
         Failure, Format, Params, Query, Status,
@@ -176,23 +178,41 @@ impl backend::ResourceService for GreggPlugin {
             .get(request.plugin_context.instance_settings.as_ref())
             .map_err(|e| ResourceError::from(&e))?;
         let params = Params::parse(request.request.uri().query().unwrap_or(""))?;
-        let response = match route {
-            Route::Checks => ok_json(&checks(&instance))?,
-            Route::Instances => ok_json(&instances(&instance).await?)?,
-            Route::Report | Route::Coverage => {
-                let coverage = matches!(route, Route::Coverage);
-                self.report(&instance, &params, coverage).await?
-            }
-            Route::Dashboards => dashboards(&instance, &params).await?,
-            Route::DashboardAnalysis(uid) => {
-                self.dashboard_analysis(&instance, &uid, &params).await?
-            }
-        };
+        // A panic (a bug) answers 500 instead of resetting Grafana's gRPC stream.
+        let response = super::isolate::isolated(self.serve(route, &instance, &params), |panic| {
+            tracing::error!(panic = %panic, "A resource call panicked; only this call fails.");
+            ResourceError::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error in this resource call: a bug in Gregg Insights; please report it",
+            )
+        })
+        .await?;
         Ok((response, Box::pin(futures_util::stream::empty())))
     }
 }
 
 impl GreggPlugin {
+    /// Answer one resource route.
+    async fn serve(
+        &self,
+        route: Route,
+        instance: &Arc<Instance>,
+        params: &Params,
+    ) -> Result<http::Response<Bytes>, ResourceError> {
+        Ok(match route {
+            Route::Checks => ok_json(&checks(instance))?,
+            Route::Instances => ok_json(&instances(instance).await?)?,
+            Route::Report | Route::Coverage => {
+                let coverage = matches!(route, Route::Coverage);
+                self.report(instance, params, coverage).await?
+            }
+            Route::Dashboards => dashboards(instance, params).await?,
+            Route::DashboardAnalysis(uid) => {
+                self.dashboard_analysis(instance, &uid, params).await?
+            }
+        })
+    }
+
     /// `dashboards/<uid>/analysis`: the dashboard analysis as the report, shared with the
     /// `dashboard` queries of the same range through the dashboards' cache.
     async fn dashboard_analysis(
@@ -351,8 +371,9 @@ fn checks(instance: &Arc<Instance>) -> Value {
 
 async fn instances(instance: &Arc<Instance>) -> Result<Value, ResourceError> {
     let now = Utc::now();
+    // An inventory call: it jumps the queue of analysis queries (see `Priority::Control`).
     let values = crate::inventory::instance_names(
-        &instance.client,
+        &instance.client.with_priority(Priority::Control),
         &instance.settings.selector,
         now - ChronoDuration::hours(1),
         now,

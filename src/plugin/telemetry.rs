@@ -21,6 +21,11 @@ pub struct Telemetry {
     query_duration: HistogramVec,
     health_checks: IntCounterVec,
     analyses: IntCounterVec,
+    prometheus_slot_wait: prometheus::Histogram,
+    /// Analyses running (admitted), over every data source.
+    pub analyses_in_progress: IntGauge,
+    /// Analyses waiting to be admitted, over every data source.
+    pub analyses_queued: IntGauge,
     /// Data source instances with a cached client.
     pub instances: IntGauge,
 }
@@ -45,7 +50,7 @@ impl Telemetry {
         let prometheus_duration = HistogramVec::new(
             HistogramOpts::new(
                 "prometheus_request_duration_seconds",
-                "Time for one Prometheus request, body included.",
+                "Time for one Prometheus request, body included (the HTTP exchange; waiting for a slot is prometheus_slot_wait_seconds).",
             )
             .buckets(LATENCY_BUCKETS.to_vec()),
             &["endpoint"],
@@ -73,9 +78,27 @@ impl Telemetry {
         let analyses = IntCounterVec::new(
             Opts::new(
                 "analyses_total",
-                "Analyses asked of the result cache: `computed` ran one, `shared` reused a fresh or in-flight one.",
+                "Analyses asked of the result cache: `computed` ran one, `shared` reused a fresh or in-flight one, `refused_busy` was refused by the per-data-source bound.",
             ),
             &["outcome"],
+        )
+        .expect("static metric definition");
+        let prometheus_slot_wait = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "prometheus_slot_wait_seconds",
+                "Time a Prometheus request waited for one of the plugin's own maxConcurrentQueries slots before it was sent (not counted against the timeout).",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )
+        .expect("static metric definition");
+        let analyses_in_progress = IntGauge::new(
+            "analyses_in_progress",
+            "Analyses running, admitted by the per-data-source bound.",
+        )
+        .expect("static metric definition");
+        let analyses_queued = IntGauge::new(
+            "analyses_queued",
+            "Analyses waiting for a place under the per-data-source bound.",
         )
         .expect("static metric definition");
         let instances = IntGauge::new(
@@ -90,6 +113,9 @@ impl Telemetry {
             Box::new(query_duration.clone()),
             Box::new(health_checks.clone()),
             Box::new(analyses.clone()),
+            Box::new(prometheus_slot_wait.clone()),
+            Box::new(analyses_in_progress.clone()),
+            Box::new(analyses_queued.clone()),
             Box::new(instances.clone()),
         ] {
             // Names are unique by construction; a failure would only lose one metric.
@@ -109,6 +135,9 @@ impl Telemetry {
             query_duration,
             health_checks,
             analyses,
+            prometheus_slot_wait,
+            analyses_in_progress,
+            analyses_queued,
             instances,
         }
     }
@@ -154,5 +183,9 @@ impl RequestObserver for Telemetry {
         self.prometheus_duration
             .with_label_values(&[endpoint])
             .observe(elapsed.as_secs_f64());
+    }
+
+    fn slot_waited(&self, waited: Duration) {
+        self.prometheus_slot_wait.observe(waited.as_secs_f64());
     }
 }

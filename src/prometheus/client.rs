@@ -36,8 +36,34 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Receives one call per finished request, for the plugin's own metrics.
 pub trait RequestObserver: Send + Sync {
-    /// `endpoint` is e.g. `query`; `outcome` is `success` or a [`PrometheusError::kind`].
+    /// `endpoint` is e.g. `query`; `outcome` is `success` or a [`PrometheusError::kind`];
+    /// `elapsed` is the HTTP exchange alone (body included), not the wait for a slot.
     fn observe(&self, endpoint: &'static str, outcome: &'static str, elapsed: Duration);
+
+    /// A request waited `waited` for one of this client's own slots (the
+    /// `maxConcurrentQueries` bound) before it was sent.
+    fn slot_waited(&self, _waited: Duration) {}
+}
+
+/// When a request was asked for and when its HTTP exchange started (its slot was ours).
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    asked: Instant,
+    sent: Option<Instant>,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock {
+            asked: Instant::now(),
+            sent: None,
+        }
+    }
+
+    /// The HTTP exchange so far (zero if it never started).
+    fn exchange(&self) -> Duration {
+        self.sent.map(|s| s.elapsed()).unwrap_or_default()
+    }
 }
 
 /// Start, end and resolution of a range query.
@@ -49,6 +75,50 @@ pub struct QueryRange {
     pub end: DateTime<Utc>,
     /// Distance between evaluations.
     pub step: Duration,
+}
+
+/// The times a query asked about: samples stamped outside them are not the answer (a broken
+/// proxy, a server with a skewed clock) and are dropped rather than judged as in the window.
+#[derive(Clone, Copy, Debug)]
+struct Within {
+    first: f64,
+    last: f64,
+}
+
+impl Within {
+    /// Slack for the millisecond rounding of Prometheus' timestamps.
+    const SLACK: f64 = 0.001;
+
+    fn range(range: &QueryRange) -> Within {
+        Within {
+            first: range.start.timestamp_millis() as f64 / 1000.0 - Self::SLACK,
+            last: range.end.timestamp_millis() as f64 / 1000.0 + Self::SLACK,
+        }
+    }
+
+    /// An instant query at `at` (vector results carry `at` itself).
+    fn instant(at: DateTime<Utc>) -> Within {
+        let at = at.timestamp_millis() as f64 / 1000.0;
+        Within {
+            first: at - Self::SLACK,
+            last: at + Self::SLACK,
+        }
+    }
+
+    /// Drop `series`' points outside the times asked about; how many were dropped.
+    fn keep(&self, series: &mut Series) -> usize {
+        let before = series.points.len();
+        series
+            .points
+            .retain(|(t, _)| *t >= self.first && *t <= self.last);
+        before - series.points.len()
+    }
+
+    fn warning(&self, dropped: usize) -> Option<String> {
+        (dropped > 0).then(|| {
+            format!("Prometheus answered {dropped} samples stamped outside the queried time range; they were ignored")
+        })
+    }
 }
 
 /// A request whose status and headers were fine, with its concurrency slot and deadline.
@@ -89,6 +159,7 @@ struct Inner {
 struct Counters {
     bytes: AtomicU64,
     samples: AtomicU64,
+    slot_wait_micros: AtomicU64,
 }
 
 /// Bytes and samples a client has received since it was built.
@@ -98,6 +169,8 @@ pub struct Fetched {
     pub bytes: u64,
     /// Samples decoded (points of range results, elements of instant vectors).
     pub samples: u64,
+    /// Time requests spent waiting for one of the client's own slots, summed.
+    pub slot_wait: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -156,10 +229,13 @@ impl Client {
         Fetched {
             bytes: self.inner.fetched.bytes.load(Ordering::Relaxed),
             samples: self.inner.fetched.samples.load(Ordering::Relaxed),
+            slot_wait: Duration::from_micros(
+                self.inner.fetched.slot_wait_micros.load(Ordering::Relaxed),
+            ),
         }
     }
 
-    /// The per-request deadline.
+    /// The deadline of each HTTP exchange (waiting for a slot not included).
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
     }
@@ -224,12 +300,13 @@ impl Client {
         let answer: Answer<RawRange> = self
             .call("query_range", self.query_http_method(), params)
             .await?;
-        let data: Vec<Series> = answer.data.into();
+        let mut data: Vec<Series> = answer.data.into();
+        let window = Within::range(range);
+        let dropped: usize = data.iter_mut().map(|s| window.keep(s)).sum();
         self.count_samples(data.iter().map(|s| s.points.len()).sum());
-        Ok(Answer {
-            data,
-            warnings: answer.warnings,
-        })
+        let mut warnings = answer.warnings;
+        warnings.extend(window.warning(dropped));
+        Ok(Answer { data, warnings })
     }
 
     /// Instant query at `at`, handing each sample (as a one-point series) to `on_series` as it
@@ -246,7 +323,8 @@ impl Client {
         F: FnMut(&mut A, Series) + Send + 'static,
     {
         let params = self.instant_params(promql, at);
-        self.fold("query", params, acc, on_series).await
+        self.fold_within("query", params, Within::instant(at), acc, on_series)
+            .await
     }
 
     /// Range query, handing each series to `on_series` as it is decoded.
@@ -262,7 +340,36 @@ impl Client {
         F: FnMut(&mut A, Series) + Send + 'static,
     {
         let params = self.range_params(promql, range);
-        self.fold("query_range", params, acc, on_series).await
+        self.fold_within("query_range", params, Within::range(range), acc, on_series)
+            .await
+    }
+
+    /// [`Self::fold`], with every sample outside `window` dropped before `on_series` sees it
+    /// and a warning saying how many were.
+    async fn fold_within<A, F>(
+        &self,
+        endpoint: &'static str,
+        params: Vec<(&str, String)>,
+        window: Within,
+        acc: A,
+        mut on_series: F,
+    ) -> Result<Answer<A>, PrometheusError>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, Series) + Send + 'static,
+    {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counter = dropped.clone();
+        let checked = move |acc: &mut A, mut series: Series| {
+            counter.fetch_add(window.keep(&mut series) as u64, Ordering::Relaxed);
+            if !series.points.is_empty() {
+                on_series(acc, series);
+            }
+        };
+        let mut answer = self.fold(endpoint, params, acc, checked).await?;
+        let dropped = dropped.load(Ordering::Relaxed) as usize;
+        answer.warnings.extend(window.warning(dropped));
+        Ok(answer)
     }
 
     /// Label sets of the series matching any of `matchers` between `start` and `end`.
@@ -389,12 +496,12 @@ impl Client {
         method: Method,
         params: Vec<(&str, String)>,
     ) -> Result<Answer<T>, PrometheusError> {
-        let started = Instant::now();
+        let mut clock = Clock::start();
         let result = self
-            .send(path, method, params)
+            .send(path, method, params, &mut clock)
             .await
             .map_err(|e| e.redacted(&self.inner.secrets));
-        self.observe(endpoint, &result, started);
+        self.observe(endpoint, &result, &clock);
         result
     }
 
@@ -405,19 +512,28 @@ impl Client {
         path: &str,
         method: Method,
         params: Vec<(&str, String)>,
+        clock: &mut Clock,
     ) -> Result<Opened, PrometheusError> {
         let inner = &self.inner;
         let api_path = format!("/api/v1/{path}");
-        // One deadline covers waiting for a slot, the request and the whole body: a request
-        // never takes longer than the timeout, whatever Prometheus or the queue does.
+        // Waiting for one of our own slots is not Prometheus' time: the deadline starts once
+        // the slot is ours and covers the request and the whole body, so a timeout always
+        // means Prometheus (or the network) was slow. How long analyses may queue is bounded
+        // above this client (the plugin admits a few analyses per data source at once), and a
+        // cancelled caller drops this future and its place in the queue.
+        let permit = inner.limiter.acquire(self.priority).await;
+        let sent = Instant::now();
+        clock.sent = Some(sent);
+        let waited = sent - clock.asked;
+        inner
+            .fetched
+            .slot_wait_micros
+            .fetch_add(waited.as_micros() as u64, Ordering::Relaxed);
+        if let Some(observer) = &inner.observer {
+            observer.slot_waited(waited);
+        }
         let deadline = tokio::time::Instant::now() + inner.timeout;
         let timeout_error = || self.timeout_error(&api_path);
-        let permit = tokio::time::timeout_at(deadline, inner.limiter.acquire(self.priority))
-            .await
-            .map_err(|_| timeout_error())?;
-        if tokio::time::Instant::now() >= deadline {
-            return Err(timeout_error());
-        }
 
         let mut url = inner.base.clone();
         url.set_path(&format!(
@@ -476,8 +592,9 @@ impl Client {
         path: &str,
         method: Method,
         params: Vec<(&str, String)>,
+        clock: &mut Clock,
     ) -> Result<Answer<T>, PrometheusError> {
-        let opened = self.open(path, method, params).await?;
+        let opened = self.open(path, method, params, clock).await?;
         let api_path = opened.api_path.clone();
         let body = tokio::time::timeout_at(
             opened.deadline,
@@ -523,10 +640,10 @@ impl Client {
         A: Send + 'static,
         F: FnMut(&mut A, Series) + Send + 'static,
     {
-        let started = Instant::now();
+        let mut clock = Clock::start();
         let result = async {
             let opened = self
-                .open(endpoint, self.query_http_method(), params)
+                .open(endpoint, self.query_http_method(), params, &mut clock)
                 .await?;
             let Opened {
                 mut response,
@@ -604,7 +721,7 @@ impl Client {
         }
         .await
         .map_err(|e| e.redacted(&self.inner.secrets));
-        self.observe(endpoint, &result, started);
+        self.observe(endpoint, &result, &clock);
         result
     }
 
@@ -613,14 +730,14 @@ impl Client {
         &self,
         endpoint: &'static str,
         result: &Result<T, PrometheusError>,
-        started: Instant,
+        clock: &Clock,
     ) {
         if let Some(observer) = &self.inner.observer {
             let outcome = match result {
                 Ok(_) => "success",
                 Err(e) => e.kind(),
             };
-            observer.observe(endpoint, outcome, started.elapsed());
+            observer.observe(endpoint, outcome, clock.exchange());
         }
     }
 
@@ -849,6 +966,9 @@ fn default_headers(
     let mut headers = header::HeaderMap::new();
     for (name, value) in &config.headers {
         secrets.push(value.expose().trim().to_string());
+        if let Some(reason) = super::config::reserved_header(name) {
+            return Err(PrometheusError::Config(reason));
+        }
         let name = header::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
             PrometheusError::Config(format!("`{name}` is not a valid HTTP header name"))
         })?;
@@ -1007,6 +1127,43 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_outside_the_queried_range_are_dropped_and_told() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let range = QueryRange {
+            start: t(1_000),
+            end: t(1_100),
+            step: Duration::from_secs(50),
+        };
+        let within = Within::range(&range);
+        let mut series = Series {
+            labels: Default::default(),
+            points: vec![
+                (900.0, 1.0),
+                (1_000.0, 2.0),
+                (1_050.0, 3.0),
+                (1_100.0, 4.0),
+                (9e9, 5.0),
+            ],
+        };
+        assert_eq!(within.keep(&mut series), 2);
+        assert_eq!(
+            series.points,
+            [(1_000.0, 2.0), (1_050.0, 3.0), (1_100.0, 4.0)]
+        );
+        assert!(within
+            .warning(2)
+            .unwrap()
+            .contains("2 samples stamped outside"));
+        assert_eq!(within.warning(0), None);
+        let instant = Within::instant(t(1_100));
+        let mut sample = Series {
+            labels: Default::default(),
+            points: vec![(1_100.0, 1.0)],
+        };
+        assert_eq!(instant.keep(&mut sample), 0);
+    }
 
     #[test]
     fn percent_decoding_of_url_credentials() {

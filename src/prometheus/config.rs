@@ -111,3 +111,36 @@ impl ClientConfig {
         }
     }
 }
+
+/// Headers that frame or route the HTTP exchange, refused as custom headers as Grafana's own
+/// data sources refuse them: sent as given they desync the exchange (two lengths, a chunked
+/// body that is not) or send it elsewhere. The client sets them itself.
+pub const RESERVED_HEADERS: &[&str] = &[
+    "Host",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Content-Type",
+    "Content-Encoding",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "Proxy-Authorization",
+    "TE",
+    "Trailer",
+    "Upgrade",
+    "Expect",
+];
+
+/// Why `name` cannot be a custom header, if it is one of [`RESERVED_HEADERS`].
+pub fn reserved_header(name: &str) -> Option<String> {
+    let name = name.trim();
+    RESERVED_HEADERS
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(name))
+        .map(|reserved| {
+            format!(
+                "`{reserved}` cannot be a custom header: it frames or routes the HTTP exchange, which the client sets itself (refused: {})",
+                RESERVED_HEADERS.join(", ")
+            )
+        })
+}

@@ -20,7 +20,11 @@ use tokio::sync::oneshot;
 /// Which queue a request waits in when every slot is taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Priority {
-    /// Served first: what other queries wait on.
+    /// Served before anything else: health checks and inventory calls (template variables,
+    /// the `instances` resource), which are small and must answer while analyses fill the
+    /// bound. They wait for the next free slot, never behind queued analysis queries.
+    Control,
+    /// Served first among analysis queries: what other queries wait on.
     #[default]
     Urgent,
     /// Served when nothing urgent waits: queries nothing depends on.
@@ -40,6 +44,7 @@ struct State {
     free: usize,
     /// Permits still out beyond a lowered bound: each one returned retires instead of freeing.
     debt: usize,
+    control: VecDeque<oneshot::Sender<Permit>>,
     urgent: VecDeque<oneshot::Sender<Permit>>,
     background: VecDeque<oneshot::Sender<Permit>>,
 }
@@ -58,6 +63,7 @@ impl Limiter {
                 slots: slots.max(1),
                 free: slots.max(1),
                 debt: 0,
+                control: VecDeque::new(),
                 urgent: VecDeque::new(),
                 background: VecDeque::new(),
             }),
@@ -77,6 +83,7 @@ impl Limiter {
             }
             let (tx, rx) = oneshot::channel();
             match priority {
+                Priority::Control => state.control.push_back(tx),
                 Priority::Urgent => state.urgent.push_back(tx),
                 Priority::Background => state.background.push_back(tx),
             }
@@ -122,7 +129,15 @@ impl Limiter {
             .free
     }
 
-    /// Give a freed slot to the next waiter, urgent first, or mark it free.
+    /// Requests waiting for a slot right now.
+    #[cfg(test)]
+    pub fn waiting(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.control.len() + state.urgent.len() + state.background.len()
+    }
+
+    /// Give a freed slot to the next waiter (control, then urgent, then background), or mark
+    /// it free.
     fn release(self: &Arc<Self>) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let mut permit = Permit {
@@ -135,10 +150,11 @@ impl Limiter {
             return;
         }
         loop {
-            let next = match state.urgent.pop_front() {
-                Some(tx) => Some(tx),
-                None => state.background.pop_front(),
-            };
+            let next = state
+                .control
+                .pop_front()
+                .or_else(|| state.urgent.pop_front())
+                .or_else(|| state.background.pop_front());
             match next {
                 Some(tx) => match tx.send(permit) {
                     Ok(()) => return,
@@ -189,14 +205,22 @@ mod tests {
         let u1 = spawn("urgent-1", Priority::Urgent);
         let b2 = spawn("background-2", Priority::Background);
         let u2 = spawn("urgent-2", Priority::Urgent);
+        let health = spawn("health", Priority::Control);
         tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(limiter.waiting(), 5);
         drop(held);
-        for task in [b1, u1, b2, u2] {
+        for task in [b1, u1, b2, u2, health] {
             task.await.unwrap();
         }
         assert_eq!(
             *order.lock().unwrap(),
-            ["urgent-1", "urgent-2", "background-1", "background-2"]
+            [
+                "health",
+                "urgent-1",
+                "urgent-2",
+                "background-1",
+                "background-2"
+            ]
         );
         assert_eq!(limiter.available(), 1);
     }

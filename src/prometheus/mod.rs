@@ -13,8 +13,8 @@ mod stream;
 
 pub use client::{Client, Fetched, QueryRange, RequestObserver};
 pub use config::{
-    Auth, ClientConfig, QueryMethod, TlsOptions, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+    reserved_header, Auth, ClientConfig, QueryMethod, TlsOptions, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, RESERVED_HEADERS,
 };
 pub use error::{ApiErrorKind, PrometheusError};
 pub use limiter::Priority;

@@ -26,7 +26,7 @@ const UNITS: [(&str, u64); 7] = [
 /// exactly as Prometheus requires, so anything accepted here is also valid PromQL.
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let err = || DurationError {
-        text: text.to_string(),
+        text: crate::echo::short(text).into_owned(),
     };
     let bytes = text.trim().as_bytes();
     if bytes.is_empty() {

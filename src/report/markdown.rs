@@ -1,6 +1,10 @@
 //! The Markdown report: the same content as the text report, for tickets and chat.
 //!
-//! [`render`] writes the sections in order, one function each.
+//! [`render`] writes the sections in order, one function each. Everything that can carry a
+//! label value or another value from Prometheus (titles and narratives name instances and
+//! devices) is escaped as it is written: [`inline`] for text (no HTML, no links, no headings,
+//! no table breaks, one line), [`code`] inside code spans; control characters never reach the
+//! output. A label value is data, never markup.
 
 use std::fmt::Write as _;
 
@@ -19,7 +23,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     write_coverage(&mut out, analysis);
     write_unobservable(&mut out, catalog);
     write_notes(&mut out, analysis);
-    out
+    super::without_controls(out)
 }
 
 /// Title, then what was analysed: when, which Prometheus, how many instances, the window and
@@ -54,8 +58,9 @@ fn write_header(out: &mut String, analysis: &Analysis) {
     );
     let _ = writeln!(
         out,
-        "- **Prometheus:** {}{version}",
-        analysis.prometheus_url
+        "- **Prometheus:** {}{}",
+        inline(&analysis.prometheus_url),
+        inline(&version)
     );
     let _ = writeln!(out, "- **Instances:** {}", inv.instances.len());
     let _ = writeln!(
@@ -66,7 +71,11 @@ fn write_header(out: &mut String, analysis: &Analysis) {
         format_duration(t.step)
     );
     if !analysis.selector.is_empty() {
-        let _ = writeln!(out, "- **Targets:** `{{{}}}`", analysis.selector);
+        let _ = writeln!(
+            out,
+            "- **Targets:** `{{{}}}`",
+            code(&analysis.selector.to_string())
+        );
     }
 }
 
@@ -103,13 +112,13 @@ fn write_findings(out: &mut String, analysis: &Analysis) {
 /// One finding: title, a metadata line, the observation, an evidence table, the advice, the
 /// PromQL that found it and the book reference.
 fn write_insight(out: &mut String, i: &Insight) {
-    let _ = writeln!(out, "\n### {}\n", i.title);
+    let _ = writeln!(out, "\n### {}\n", inline(&i.title));
     let mut meta = format!("**{}** · `{}`", i.severity, i.component);
     if let Some(instance) = &i.instance {
-        let _ = write!(meta, " · `{instance}`");
+        let _ = write!(meta, " · `{}`", code(instance));
     }
     if let Some(device) = &i.device {
-        let _ = write!(meta, " · `{device}`");
+        let _ = write!(meta, " · `{}`", code(device));
     }
     let _ = write!(
         meta,
@@ -119,23 +128,32 @@ fn write_insight(out: &mut String, i: &Insight) {
         i.confidence
     );
     let _ = writeln!(out, "{meta}\n");
-    let _ = writeln!(out, "{}\n", i.observation);
+    let _ = writeln!(out, "{}\n", inline(&i.observation));
     let _ = writeln!(out, "| Evidence | Value |");
     let _ = writeln!(out, "|---|---:|");
     for (name, value) in i.evidence.iter() {
-        let _ = writeln!(out, "| {name} | {} |", format_evidence(name, value));
+        let _ = writeln!(
+            out,
+            "| {} | {} |",
+            inline(name),
+            inline(&format_evidence(name, value))
+        );
     }
-    let _ = writeln!(out, "\n**Root cause.** {}\n", i.root_cause);
-    let _ = writeln!(out, "**Immediate action.** {}\n", i.immediate_action);
+    let _ = writeln!(out, "\n**Root cause.** {}\n", inline(&i.root_cause));
+    let _ = writeln!(
+        out,
+        "**Immediate action.** {}\n",
+        inline(&i.immediate_action)
+    );
     let _ = writeln!(out, "**Investigation steps.**\n");
     for (k, step) in i.investigation_steps.iter().enumerate() {
-        let _ = writeln!(out, "{}. {}", k + 1, step);
+        let _ = writeln!(out, "{}. {}", k + 1, inline(step));
     }
-    let _ = writeln!(out, "\n**Long-term fix.** {}\n", i.long_term_fix);
+    let _ = writeln!(out, "\n**Long-term fix.** {}\n", inline(&i.long_term_fix));
     if !i.related_metrics.is_empty() {
         let _ = writeln!(out, "**PromQL.**\n");
         for q in &i.related_metrics {
-            let _ = writeln!(out, "- `{}`", q.replace('`', "'"));
+            let _ = writeln!(out, "- `{}`", code(q));
         }
         let _ = writeln!(out);
     }
@@ -205,7 +223,7 @@ fn write_coverage(out: &mut String, analysis: &Analysis) {
     if !coverage.is_empty() {
         let _ = writeln!(out, "\n## Coverage gaps\n");
         for line in coverage {
-            let _ = writeln!(out, "- {line}");
+            let _ = writeln!(out, "- {}", inline(&line));
         }
     }
 }
@@ -233,7 +251,63 @@ fn write_notes(out: &mut String, analysis: &Analysis) {
     }
 }
 
-/// Keep table cells in one cell.
+/// Keep table cells in one cell (and any text inert): see [`inline`].
 fn escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    inline(text)
+}
+
+/// `text` as inert Markdown on one line: characters that start HTML, links, images, headings,
+/// code spans, strong emphasis or table cells are backslash-escaped (`<` and `>` as entities,
+/// which every renderer shows literally), control characters and line breaks become spaces.
+pub(crate) fn inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '[' | ']' | '#' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` for the inside of a code span: shown literally by Markdown, so only what would end
+/// the span (a backtick) or the line is replaced.
+pub(crate) fn code(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '`' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_inert_markdown() {
+        let hostile = "evil\u{1b}]0;pwned\u{7}<img src=x onerror=alert(1)>[click](javascript:alert(1))\n# HEADING `tick` | cell";
+        let text = inline(hostile);
+        for bad in ["\u{1b}", "\u{7}", "<img", "[click](javascript:", "\n"] {
+            assert!(!text.contains(bad), "{bad:?} in {text}");
+        }
+        assert!(
+            text.contains("&lt;img") && text.contains("\\# HEADING") && text.contains("\\| cell")
+        );
+        let span = code(hostile);
+        assert!(!span.contains('`') && !span.contains('\n') && !span.contains('\u{1b}'));
+        assert_eq!(inline("busy-1:9100 at 97%"), "busy-1:9100 at 97%");
+        assert_eq!(
+            super::super::without_controls("a\u{1b}[31mb\u{9b}c\n".to_string()),
+            "a[31mbc\n"
+        );
+    }
 }

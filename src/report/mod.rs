@@ -88,6 +88,24 @@ impl Summary {
     }
 }
 
+/// `out` without control characters other than its own line breaks: an ANSI or OSC escape in
+/// a label value (which can recolour a terminal or set its title) is dropped, not printed.
+pub(crate) fn without_controls(out: String) -> String {
+    if !out.chars().any(|c| c.is_control() && c != '\n') {
+        return out;
+    }
+    out.chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect()
+}
+
+/// A value on one line: control characters (line breaks included) become spaces.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Heading of each severity group, as in the original persona's report.
 pub(crate) fn group_heading(severity: Severity) -> &'static str {
     match severity {

@@ -24,7 +24,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     write_coverage(&mut out, analysis);
     write_unobservable(&mut out, catalog);
     write_notes(&mut out, analysis);
-    out
+    super::without_controls(out)
 }
 
 /// The banner, then what was analysed: when, which Prometheus, the targets (how many, which
@@ -257,10 +257,10 @@ fn write_insight(out: &mut String, n: usize, i: &Insight) {
     wrap_into(out, &format!("[{n}] {}", i.title), "", "    ");
     let mut meta = format!("    Component: {}", i.component);
     if let Some(instance) = &i.instance {
-        let _ = write!(meta, "   Instance: {instance}");
+        let _ = write!(meta, "   Instance: {}", super::one_line(instance));
     }
     if let Some(device) = &i.device {
-        let _ = write!(meta, "   Device: {device}");
+        let _ = write!(meta, "   Device: {}", super::one_line(device));
     }
     let _ = writeln!(out, "{meta}");
     let _ = writeln!(

@@ -144,7 +144,7 @@ pub fn dashboard_request(spec: &DashboardQuery, range: &Range) -> DashboardReque
     request.max_points = u32::try_from(range.max_points.clamp(30, 1000)).unwrap_or(200);
     let span = (range.to - range.from).to_std().unwrap_or_default();
     if span > MAX_RANGE {
-        request.from = range.to - chrono::Duration::from_std(MAX_RANGE).unwrap_or_default();
+        request.from = crate::samples::before(range.to, MAX_RANGE);
     }
     request
 }

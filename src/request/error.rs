@@ -115,6 +115,36 @@ impl fmt::Display for Expected {
 /// What is wrong with one value.
 #[derive(Debug, Error)]
 pub enum Problem {
+    /// A value longer than [`super::limits::MAX_TEXT_BYTES`].
+    #[error("is {bytes} bytes long; at most {max} are accepted")]
+    TooLong {
+        /// Its length.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A regex with more alternatives than [`super::limits::MAX_ALTERNATIVES`].
+    #[error("has {count} alternatives; at most {max} are accepted")]
+    TooManyAlternatives {
+        /// Its alternatives.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A list or object with more items than [`super::limits::MAX_ITEMS`].
+    #[error("has {count} items; at most {max} are accepted")]
+    TooMany {
+        /// Its items.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// JSON nested deeper than [`super::limits::MAX_DEPTH`].
+    #[error("is nested deeper than {max} levels")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
     /// A value of the wrong JSON type.
     #[error("must be {expected}, got {got}")]
     Type {

@@ -1,7 +1,8 @@
 //! Why a request failed, classified for the caller: its input (400), something it names that
 //! does not exist (404), an upstream that failed (502) or did not answer in time (504), or a
 //! bug (500). The data path turns the class into a refId's status, the resource routes into
-//! an HTTP status.
+//! an HTTP status. Too many analyses in progress at once is 429 (retry), never blamed on an
+//! upstream.
 
 use thiserror::Error;
 
@@ -24,6 +25,8 @@ pub enum Status {
     BadGateway,
     /// Prometheus or Grafana did not answer in time.
     Timeout,
+    /// Gregg Insights itself has too much in progress on this data source: retry.
+    Busy,
     /// A bug.
     Internal,
 }
@@ -37,6 +40,7 @@ impl Status {
             Status::Internal => 500,
             Status::BadGateway => 502,
             Status::Timeout => 504,
+            Status::Busy => 429,
         }
     }
 }

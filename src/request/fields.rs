@@ -70,7 +70,14 @@ impl JsonFields<'_> {
                 .ok()
                 .filter(|v| v.is_finite())
                 .map(Some)
-                .ok_or_else(|| self.error(name, Problem::NotANumber { text: s.clone() })),
+                .ok_or_else(|| {
+                    self.error(
+                        name,
+                        Problem::NotANumber {
+                            text: crate::echo::short(s).into_owned(),
+                        },
+                    )
+                }),
             Some(other) => Err(self.wrong_type(name, Expected::Number, other)),
         }
     }

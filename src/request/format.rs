@@ -31,7 +31,9 @@ pub fn parse_format(text: &str) -> Result<Format, FormatError> {
         .iter()
         .find(|(_, names)| names.contains(&name))
         .map(|(format, _)| *format)
-        .ok_or_else(|| FormatError { text: text.into() })
+        .ok_or_else(|| FormatError {
+            text: crate::echo::short(text).into_owned(),
+        })
 }
 
 /// The name of `format`.

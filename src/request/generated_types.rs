@@ -183,7 +183,7 @@ struct GreggJsonData {
     tls_auth: Option<bool>,
     /// Most Prometheus requests in flight from this data source (default 8, at most 256).
     max_concurrent_queries: Option<u32>,
-    /// Largest Prometheus answer read, in MiB (at most 4096).
+    /// Largest Prometheus answer read, in MiB (at most 1024).
     #[ts(rename = "maxResponseMiB")]
     max_response_mib: Option<u32>,
     /// Threshold overrides by check id, over the catalog's defaults.

@@ -32,6 +32,7 @@ pub mod format;
 #[cfg(test)]
 mod generated_types;
 pub mod key;
+pub mod limits;
 pub mod methods;
 pub mod params;
 pub mod query;

@@ -23,7 +23,20 @@ impl Params {
                         name: k.to_string(),
                     })
             };
-            out.push((decode(k)?, decode(v)?));
+            let (k, v) = (decode(k)?, decode(v)?);
+            super::limits::check_parameter(&k, &v)?;
+            out.push((k, v));
+        }
+        if out.len() > super::limits::MAX_ITEMS {
+            return Err(super::error::FieldError::new(
+                super::error::Origin::Parameter,
+                "(query string)",
+                super::error::Problem::TooMany {
+                    count: out.len(),
+                    max: super::limits::MAX_ITEMS,
+                },
+            )
+            .into());
         }
         Ok(Params(out))
     }

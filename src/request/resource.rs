@@ -91,10 +91,14 @@ pub fn search(params: &Params) -> Result<SearchQuery, RequestError> {
     let limit = params
         .last("limit")
         .map(|l| {
-            l.parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| params.error("limit", Problem::NotPositive { text: l.into() }))
+            l.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                params.error(
+                    "limit",
+                    Problem::NotPositive {
+                        text: crate::echo::short(l).into_owned(),
+                    },
+                )
+            })
         })
         .transpose()?;
     let mut tags = params.all("tag");
@@ -162,7 +166,7 @@ impl DashboardAnalysisRequest {
                         params.error(
                             "panels",
                             Problem::NotPanelIds {
-                                text: panels.join(","),
+                                text: crate::echo::short(&panels.join(",")).into_owned(),
                             },
                         )
                     })

@@ -21,6 +21,15 @@ pub const DEFAULT_DASHBOARD_WINDOW: Duration = Duration::from_secs(3600);
 /// scrape interval; 30s covers the usual 15s.
 pub const MIN_WINDOW: Duration = Duration::from_secs(30);
 
+/// Longest analysis window: a year (a leap year included). Ten points per window whatever its
+/// length, so longer windows cost Prometheus raw samples, not points, and nothing a USE analysis
+/// asks for needs more; the bound also keeps every date computed from a window well inside
+/// what a timestamp can hold.
+pub const MAX_WINDOW: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Longest duration of any kind (timeouts, dashboard ranges): ten years, for the same reason.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
 /// A window or duration that cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum WindowError {
@@ -33,22 +42,41 @@ pub enum WindowError {
         /// The text given.
         text: String,
     },
+    /// A window or duration past what the analysis accepts.
+    #[error("`{text}` is too long: at most {}d", max.as_secs() / 86_400)]
+    TooLong {
+        /// The text given (its first characters).
+        text: String,
+        /// The longest accepted.
+        max: Duration,
+    },
 }
 
 /// Any positive duration: `30s`, `5m`, `1h30m` (timeouts, dashboard ranges).
 pub fn parse_duration(text: &str) -> Result<Duration, WindowError> {
-    Ok(promql::parse_duration(text)?)
+    at_most(text, promql::parse_duration(text)?, MAX_DURATION)
 }
 
-/// An analysis window: a duration of at least [`MIN_WINDOW`].
-pub fn parse_window(text: &str) -> Result<Duration, WindowError> {
-    let window = parse_duration(text)?;
-    if window < MIN_WINDOW {
-        return Err(WindowError::TooShort {
-            text: text.trim().to_string(),
+/// `duration` if it is no longer than `max`.
+fn at_most(text: &str, duration: Duration, max: Duration) -> Result<Duration, WindowError> {
+    if duration > max {
+        return Err(WindowError::TooLong {
+            text: crate::echo::short(text.trim()).into_owned(),
+            max,
         });
     }
-    Ok(window)
+    Ok(duration)
+}
+
+/// An analysis window: a duration of at least [`MIN_WINDOW`] and at most [`MAX_WINDOW`].
+pub fn parse_window(text: &str) -> Result<Duration, WindowError> {
+    let window = promql::parse_duration(text)?;
+    if window < MIN_WINDOW {
+        return Err(WindowError::TooShort {
+            text: crate::echo::short(text.trim()).into_owned(),
+        });
+    }
+    at_most(text, window, MAX_WINDOW)
 }
 
 /// The range ending at `to` (default `now`) that starts at `from`, or `window` before its end
@@ -81,6 +109,13 @@ mod tests {
         let short = parse_window("10s").unwrap_err().to_string();
         assert!(short.contains("at least 30s"), "{short}");
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_window("366d"), Ok(MAX_WINDOW));
+        for long in ["367d", "99999999999d", "2y"] {
+            let err = parse_window(long).unwrap_err().to_string();
+            assert!(err.contains("too long: at most 366d"), "{long}: {err}");
+        }
+        let err = parse_duration("99999999999d").unwrap_err().to_string();
+        assert!(err.contains("too long: at most 3660d"), "{err}");
         for bad in ["5 minutes", "5x", "", "0s"] {
             let err = parse_duration(bad).unwrap_err().to_string();
             assert!(err.contains("not a duration"), "{bad}: {err}");

@@ -19,4 +19,4 @@ mod timing;
 pub use peer_values::{widen, PeerColumn, PeerValues};
 pub use record::{ExecutedQuery, QueryKind, QueryLog};
 pub use recorder::{Over, Recorder};
-pub use timing::{Timing, ASSUMED_SCRAPE_INTERVAL, MAX_RANGE_POINTS};
+pub use timing::{after, before, steps, Timing, ASSUMED_SCRAPE_INTERVAL, MAX_RANGE_POINTS};

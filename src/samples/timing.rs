@@ -26,6 +26,31 @@ const POINTS: u64 = 10;
 /// Most points of a range grid: guards are 64-bit masks over the grid's points.
 pub const MAX_RANGE_POINTS: u64 = 60;
 
+/// `at` minus `span`, never before the Unix epoch: windows and spans come from users, and
+/// chrono panics on a date it cannot hold. Every date computed back from an evaluation time
+/// goes through here (or [`after`]).
+pub fn before(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|d| at.checked_sub_signed(d))
+        .filter(|t| t.timestamp() >= 0)
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// `at` plus `span`, at most the latest date chrono holds (see [`before`]).
+pub fn after(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `step` × `n`, saturating instead of panicking.
+pub fn steps(step: Duration, n: u64) -> Duration {
+    step.checked_mul(u32::try_from(n).unwrap_or(u32::MAX))
+        .unwrap_or(Duration::MAX)
+}
+
 /// The time grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timing {
@@ -52,7 +77,8 @@ impl Timing {
         let scrape_secs = scrape.as_secs_f64().round().max(1.0) as u64;
         let window_secs = window.as_secs().max(1);
         let step_secs = (window_secs / POINTS).max(scrape_secs).max(1);
-        let rate_secs = (4 * scrape_secs)
+        let rate_secs = scrape_secs
+            .saturating_mul(4)
             .max(step_secs)
             .min(window_secs)
             .max(scrape_secs.min(window_secs));
@@ -86,7 +112,8 @@ impl Timing {
             .max(range_secs.div_ceil(MAX_RANGE_POINTS))
             .max(scrape_secs)
             .max(1);
-        let rate_secs = (4 * scrape_secs)
+        let rate_secs = scrape_secs
+            .saturating_mul(4)
             .max(step_secs)
             .min(range_secs.max(scrape_secs));
         Timing {
@@ -121,9 +148,9 @@ impl Timing {
 
     /// The range of a sustained check's query: `expected_points` points ending at `at`.
     pub fn range(&self) -> QueryRange {
-        let span = self.step * (self.expected_points.saturating_sub(1) as u32);
+        let span = steps(self.step, self.expected_points.saturating_sub(1) as u64);
         QueryRange {
-            start: self.at - chrono::Duration::from_std(span).unwrap_or_default(),
+            start: before(self.at, span),
             end: self.at,
             step: self.step,
         }
@@ -137,13 +164,31 @@ impl Timing {
 
     /// True when the window is too short for a solid `rate()` (under four scrapes).
     pub fn short_window(&self) -> bool {
-        self.window < self.scrape_interval * 4
+        self.window < self.scrape_interval.saturating_mul(4)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_computed_from_user_spans_saturate_instead_of_panicking() {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let huge = Duration::from_secs(99_999_999_999 * 86_400);
+        assert_eq!(before(at, huge), DateTime::UNIX_EPOCH);
+        assert_eq!(
+            before(at, Duration::from_secs(3600)).timestamp(),
+            1_699_996_400
+        );
+        assert_eq!(after(at, huge), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(steps(Duration::from_secs(u64::MAX / 2), 9), Duration::MAX);
+        // A grid over an absurd window still has a range (it starts at the epoch).
+        let grid = Timing::new(at, huge, Some(Duration::from_secs(15)));
+        assert_eq!(grid.range().start, DateTime::UNIX_EPOCH);
+        let absurd_scrape = Timing::new(at, huge, Some(Duration::from_secs(u64::MAX / 3)));
+        assert!(absurd_scrape.short_window());
+    }
 
     #[test]
     fn a_dashboard_grid_is_stated_as_it_ran() {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,30 +36,6 @@ func envDuration(name string, fallback time.Duration) time.Duration {
 	return fallback
 }
 
-// analysesTotal reads gregg_insights_analyses_total{outcome} from CollectMetrics.
-func analysesTotal(t testing.TB, p *plugin, outcome string) int {
-	t.Helper()
-	return int(metricSum(t, p, `gregg_insights_analyses_total{outcome="`+outcome+`"}`))
-}
-
-// loadRequest is request i of a run: insights, report or use_matrix, over a window chosen
-// among `distinct` so that most requests need their own analysis (the cache shares only
-// identical ones).
-func loadRequest(i, distinct int, at time.Time) backend.DataQuery {
-	types := []string{"insights", "report", "use_matrix"}
-	window := fmt.Sprintf("%dm", 5+(i%distinct))
-	return query("A", types[i%len(types)], at, map[string]any{"window": window})
-}
-
-func percentile(samples []time.Duration, q float64) time.Duration {
-	if len(samples) == 0 {
-		return 0
-	}
-	sorted := append([]time.Duration(nil), samples...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	return sorted[int(q*float64(len(sorted)-1))]
-}
-
 // fleetSetup starts a backfilled fleet, a counting proxy in front of its Prometheus and the
 // plugin; returns the data source with its concurrency bound.
 func fleetSetup(t *testing.T, hosts, bound int) (*plugin, *faultProxy, *backend.DataSourceInstanceSettings, time.Time) {
@@ -71,72 +48,50 @@ func fleetSetup(t *testing.T, hosts, bound int) (*plugin, *faultProxy, *backend.
 	return p, fp, ds, time.Unix(e.FleetAt, 0)
 }
 
-// TestLoad: LOAD_REQUESTS (200) QueryData requests in flight at once against a fleet of
-// LOAD_HOSTS (200) hosts, LOAD_DISTINCT (50) distinct analyses among them.
+// TestLoad: for each of LOAD_CONCURRENCY (100,300,1000), that many distinct analyses sent at
+// once (insights, report, use_matrix, each over its own window) against a fleet of LOAD_HOSTS
+// (200) hosts: served and refused as busy, latencies of each, Prometheus requests and the most
+// in flight at once against maxConcurrentQueries (LOAD_BOUND, 8). Fails on an error other than
+// busy or on concurrency past the bound.
 func TestLoad(t *testing.T) {
-	requests, hosts, distinct, bound := envInt("LOAD_REQUESTS", 200), envInt("LOAD_HOSTS", 200), envInt("LOAD_DISTINCT", 50), envInt("LOAD_BOUND", 8)
+	hosts, bound := envInt("LOAD_HOSTS", 200), envInt("LOAD_BOUND", 8)
+	levels := []int{100, 300, 1000}
+	if v := os.Getenv("LOAD_CONCURRENCY"); v != "" {
+		levels = nil
+		for _, f := range strings.Split(v, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+				levels = append(levels, n)
+			}
+		}
+	}
 	p, fp, ds, at := fleetSetup(t, hosts, bound)
-	fp.resetMax()
-	before := fp.requests.Load()
-
-	var wg sync.WaitGroup
-	var errorsSeen atomic.Int64
-	latencies := make([]time.Duration, requests)
-	firstErrors := make(chan string, 5)
-	start := make(chan struct{})
-	for i := 0; i < requests; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
-				PluginContext: pluginContext(ds),
-				Queries:       []backend.DataQuery{loadRequest(i, distinct, at)},
-			})
-			<-start
-			began := time.Now()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
-			resp, err := p.data.QueryData(ctx, req)
-			latencies[i] = time.Since(began)
-			if err == nil {
-				var decoded *backend.QueryDataResponse
-				decoded, err = backend.FromProto().QueryDataResponse(resp)
-				if err == nil && decoded.Responses["A"].Error != nil {
-					err = decoded.Responses["A"].Error
-				}
-			}
-			if err != nil {
-				errorsSeen.Add(1)
-				select {
-				case firstErrors <- err.Error():
-				default:
-				}
-			}
-		}(i)
+	fmt.Printf("\nLOAD  distinct analyses at once (insights/report/use_matrix), fleet of %d hosts, maxConcurrentQueries=%d\n", hosts, bound)
+	fmt.Printf("  %6s %8s %8s %12s %12s %12s %12s %8s %10s %9s %8s\n", "at once", "served", "busy", "served p50", "served p99", "busy p50", "busy p99", "other", "wall", "requests", "in flight")
+	for round, n := range levels {
+		fp.resetMax()
+		before := fp.requests.Load()
+		// A fresh time bucket per round, so no round is served from the previous one's cache.
+		roundAt := at.Add(time.Duration(round) * time.Minute)
+		began := time.Now()
+		s := summarise(storm(p, ds, n, roundAt, 10*time.Minute))
+		wall := time.Since(began)
+		fmt.Printf("  %6d %8d %8d %12s %12s %12s %12s %8d %10s %9d %8d\n", n, len(s.served), len(s.busy),
+			percentile(s.served, 0.5).Round(time.Millisecond), percentile(s.served, 0.99).Round(time.Millisecond),
+			percentile(s.busy, 0.5).Round(time.Millisecond), percentile(s.busy, 0.99).Round(time.Millisecond),
+			len(s.other), wall.Round(time.Millisecond), fp.requests.Load()-before, fp.maxInFlight.Load())
+		for _, e := range s.otherErrors {
+			fmt.Printf("    error: %.300s\n", e)
+		}
+		if len(s.other) > 0 {
+			t.Errorf("%d of %d: %d requests failed other than busy", n, n, len(s.other))
+		}
+		if fp.maxInFlight.Load() > int64(bound) {
+			t.Errorf("Prometheus saw %d requests at once, past the bound of %d", fp.maxInFlight.Load(), bound)
+		}
+		time.Sleep(2 * time.Second) // let the previous round's refused callers and caches settle
 	}
-	began := time.Now()
-	close(start)
-	wg.Wait()
-	wall := time.Since(began)
-	close(firstErrors)
-
-	computed, shared := analysesTotal(t, p, "computed"), analysesTotal(t, p, "shared")
-	fmt.Printf("\nLOAD  %d QueryData requests in flight at once (insights/report/use_matrix, %d distinct windows), fleet of %d hosts\n", requests, distinct, hosts)
-	fmt.Printf("  wall %s   p50 %s   p99 %s   max %s   errors %d\n", wall.Round(time.Millisecond),
-		percentile(latencies, 0.50).Round(time.Millisecond), percentile(latencies, 0.99).Round(time.Millisecond),
-		percentile(latencies, 1).Round(time.Millisecond), errorsSeen.Load())
-	fmt.Printf("  analyses computed %d, served from the cache (shared) %d\n", computed, shared)
-	fmt.Printf("  Prometheus requests %d, max in flight %d (configured bound maxConcurrentQueries=%d)\n",
-		fp.requests.Load()-before, fp.maxInFlight.Load(), bound)
-	for e := range firstErrors {
-		fmt.Printf("  error: %.300s\n", e)
-	}
-	if errorsSeen.Load() > 0 {
-		t.Errorf("%d requests failed", errorsSeen.Load())
-	}
-	if fp.maxInFlight.Load() > int64(bound) {
-		t.Errorf("Prometheus saw %d requests at once, past the bound of %d", fp.maxInFlight.Load(), bound)
-	}
+	fmt.Printf("  plugin peak RSS %d MiB; analyses computed %d, shared %d, refused busy %d\n", procStatusKiB(t, p.pid(), "VmHWM")/1024,
+		analysesTotal(t, p, "computed"), analysesTotal(t, p, "shared"), analysesTotal(t, p, "refused_busy"))
 }
 
 // TestSoak: a steady stream of requests for SOAK_DURATION (10m), the plugin's RSS printed

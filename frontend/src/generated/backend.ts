@@ -224,7 +224,7 @@ tlsAuth?: boolean,
  */
 maxConcurrentQueries?: number,
 /**
- * Largest Prometheus answer read, in MiB (at most 4096).
+ * Largest Prometheus answer read, in MiB (at most 1024).
  */
 maxResponseMiB?: number,
 /**

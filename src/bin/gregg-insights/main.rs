@@ -175,11 +175,12 @@ fn cost(
         .map(|kib| format!(", peak RSS {:.1} MiB", kib as f64 / 1024.0))
         .unwrap_or_default();
     format!(
-        "stats: {} queries, {} insights, wall {:.2} s, query time summed {:.2} s, fetched {} samples in {:.1} MiB{peak}",
+        "stats: {} queries, {} insights, wall {:.2} s, query time summed {:.2} s, waited for slots {:.2} s summed, fetched {} samples in {:.1} MiB{peak}",
         analysis.queries.len(),
         analysis.insights.len(),
         wall.as_secs_f64(),
         prometheus,
+        fetched.slot_wait.as_secs_f64(),
         fetched.samples,
         fetched.bytes as f64 / (1024.0 * 1024.0)
     )

@@ -93,6 +93,7 @@ pub fn parse(proto_query_type: &str, json: &Value) -> Result<Query, RequestError
                 .into())
         }
     };
+    super::limits::check_json(object)?;
     let fields = JsonFields(object);
     let query_type = query_type(proto_query_type, &fields)?;
     let mut query = Query::new(

@@ -240,7 +240,11 @@ pub fn all() -> Vec<Scenario> {
 pub fn by_name(name: &str) -> Option<Scenario> {
     all()
         .into_iter()
-        .chain([latency_bad_histogram(), dashboard_incident()])
+        .chain([
+            latency_bad_histogram(),
+            dashboard_incident(),
+            hostile_labels(),
+        ])
         .find(|s| s.name == name)
 }
 
@@ -269,6 +273,26 @@ pub fn cpu_mixed() -> Scenario {
             expect("busy-1:9100", "cpu.utilization", "medium", "medium").mentioning("no saturation"),
             expect("warm-1:9100", "cpu.utilization", "low", "low"),
         ],
+    )
+}
+
+/// The instance label of [`hostile_labels`]' busy host: a terminal escape that sets the
+/// window title, raw HTML, a `javascript:` link, a line break that starts a Markdown heading
+/// and a backtick that would end a code span.
+pub const HOSTILE_INSTANCE: &str = "evil\u{1b}]0;pwned\u{7}\u{1b}[31m<img src=x onerror=alert(1)>[click](javascript:alert(1))\n# HEADING `tick`:9100";
+
+/// One host at 97 % CPU whose instance label is [`HOSTILE_INSTANCE`], one quiet host: reports
+/// must show the label as data, never as markup or terminal control.
+pub fn hostile_labels() -> Scenario {
+    let mut evil = Host::healthy(HOSTILE_INSTANCE);
+    cpu(&mut evil, 0.85, 0.12);
+    evil.running = Shape::c(3.9);
+    let quiet = Host::healthy("quiet-1:9100");
+    Scenario::new(
+        "hostile_labels",
+        "a host at 97% CPU whose instance label carries terminal escapes, HTML, a javascript: link and a Markdown heading",
+        vec![evil, quiet],
+        vec![expect(HOSTILE_INSTANCE, "cpu.utilization", "medium", "medium")],
     )
 }
 
