@@ -71,6 +71,7 @@ pub(super) fn insight(
             severity,
             confidence,
             corroboration,
+            host_wide,
         } => {
             let mut insight = bottleneck(
                 catalog,
@@ -88,6 +89,7 @@ pub(super) fn insight(
                     insight.evidence.set(name.clone(), *value);
                 }
             }
+            host_wide_corroboration(catalog, executions, host_wide, &mut insight);
             insight
         }
     }
@@ -317,6 +319,40 @@ fn bottleneck_evidence(
         }
     }
     (evidence, related)
+}
+
+/// Host-wide saturation beside a device bottleneck: evidence, and a sentence that names it as
+/// host-wide (the host's, not this device's queue), so a reader does not take it for the cause.
+fn host_wide_corroboration(
+    catalog: &Catalog,
+    executions: &[CheckExecution],
+    host_wide: &[Ref],
+    insight: &mut Insight,
+) {
+    if host_wide.is_empty() {
+        return;
+    }
+    let mut parts = Vec::new();
+    for r in host_wide {
+        let check = &catalog.checks()[executions[r.0].index];
+        let f = &executions[r.0].findings[r.1];
+        insight.evidence.set(&check.metric, f.assessment.value);
+        parts.push(format!(
+            "{} {}",
+            check.label,
+            check.unit.format(f.assessment.value)
+        ));
+        for q in &f.queries {
+            if !insight.related_metrics.contains(q) {
+                insight.related_metrics.push(q.clone());
+            }
+        }
+    }
+    insight.observation.push_str(&format!(
+        " Host-wide, not measured on {}: {}; this corroborates, it does not locate the queue.",
+        insight.device.as_deref().unwrap_or("this device"),
+        parts.join(", ")
+    ));
 }
 
 /// `check:instance[:device]`: the same problem on the same target keeps its id across executions.

@@ -162,6 +162,10 @@ scenario_tests!(
     latency_slo,
     fleet_outlier,
     transient_condition,
+    busy_nic_listen_overflows,
+    busy_disk_nfs_pressure,
+    one_vcpu_guest,
+    throttling_many_cores,
 );
 
 #[test]
