@@ -157,14 +157,22 @@ pub(super) fn diagnose(
         timing,
         corroboration,
     };
-    let active: Vec<Ref> = executions
+    let (bursts, active): (Vec<Ref>, Vec<Ref>) = executions
         .iter()
         .enumerate()
         .flat_map(|(ri, execution)| (0..execution.findings.len()).map(move |fi| (ri, fi)))
         .filter(|r| !suppressed.contains(&(r.0, rules.finding(*r).instance.clone())))
-        .collect();
+        .partition(|r| rules.finding(*r).assessment.level == Level::Ok);
     let mut consumed: HashSet<Ref> = HashSet::new();
     let mut drafts = bottlenecks(&rules, &active, &mut consumed);
+    // Bursts: a condition that came and went inside the window, told as such, at info.
+    drafts.extend(bursts.iter().map(|r| Draft::Single {
+        finding: *r,
+        severity: Severity::Info,
+        confidence: rules.adjusted(*r, rules.check(*r).confidence),
+        corroboration: Vec::new(),
+        also: Vec::new(),
+    }));
     // Everything left: errors one by one; utilization and saturation grouped per target.
     let rest: Vec<Ref> = active
         .iter()

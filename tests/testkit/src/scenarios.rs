@@ -237,6 +237,7 @@ pub fn all() -> Vec<Scenario> {
         busy_disk_nfs_pressure(),
         one_vcpu_guest(),
         throttling_many_cores(),
+        short_burst_long_windows(),
     ]
 }
 
@@ -1116,6 +1117,32 @@ pub fn throttling_many_cores() -> Scenario {
     )
 }
 
+/// Offset at which [`short_burst_long_windows`]' burst starts (30 minutes before the end).
+pub const BURST_FROM: i64 = -1800;
+/// Offset at which it ends (3 minutes later).
+pub const BURST_TO: i64 = -1620;
+
+/// A 3-minute CPU burst 30 minutes before the end, with 25 hours of history so that 1 h, 6 h and
+/// 24 h windows can judge it.
+pub fn short_burst_long_windows() -> Scenario {
+    let (from, to) = (BURST_FROM, BURST_TO);
+    let mut h = Host::healthy("burst-1:9100");
+    h.cpu.user = h.cpu.user.clone().burst(from, to, 0.85);
+    h.cpu.system = h.cpu.system.clone().burst(from, to, 0.12);
+    h.pressure.cpu = h.pressure.cpu.clone().burst(from, to, 0.80);
+    h.runqueue_wait = h.runqueue_wait.clone().burst(from, to, 2.0);
+    h.running = h.running.clone().burst(from, to, 10.0);
+    h.load1 = h.load1.clone().burst(from, to, 10.5);
+    let mut s = Scenario::new(
+        "short_burst_long_windows",
+        "burst-1 at 97% CPU with tasks waiting 80% of the time for 3 minutes, 30 minutes before the end, healthy otherwise: a burst at 1 h, 6 h and 24 h windows, never a sustained condition; outside a 10-minute window",
+        vec![h],
+        vec![],
+    );
+    s.history = 25 * 3600;
+    s
+}
+
 /// A histogram the latency analysis cannot use: no `+Inf` bucket and almost no observations.
 /// Not in [`all`]: for a dedicated test.
 pub fn latency_bad_histogram() -> Scenario {
@@ -1180,7 +1207,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 9..],
+            names[names.len() - 10..],
             [
                 "workload_shift",
                 "culprit_process",
@@ -1191,6 +1218,7 @@ mod tests {
                 "busy_disk_nfs_pressure",
                 "one_vcpu_guest",
                 "throttling_many_cores",
+                "short_burst_long_windows",
             ]
         );
         let mut unique = names.clone();
