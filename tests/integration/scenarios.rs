@@ -167,6 +167,7 @@ scenario_tests!(
     one_vcpu_guest,
     throttling_many_cores,
     short_burst_long_windows,
+    partitions_on_busy_disk,
 );
 
 /// Issue 17 item 2: a 3-minute burst judged at 1 h, 6 h and 24 h windows is a burst (info),

@@ -238,6 +238,7 @@ pub fn all() -> Vec<Scenario> {
         one_vcpu_guest(),
         throttling_many_cores(),
         short_burst_long_windows(),
+        partitions_on_busy_disk(),
     ]
 }
 
@@ -1143,6 +1144,21 @@ pub fn short_burst_long_windows() -> Scenario {
     s
 }
 
+/// A disk bottleneck whose partitions carry the same I/O: one problem, reported once.
+pub fn partitions_on_busy_disk() -> Scenario {
+    let mut s = disk_bottleneck();
+    let sda = s.hosts[0].disks[0].clone();
+    for name in ["sda1", "sda2"] {
+        s.hosts[0].disks.push(Disk {
+            name: name.into(),
+            ..sda.clone()
+        });
+    }
+    s.name = "partitions_on_busy_disk";
+    s.description = "disk_bottleneck with partitions sda1 and sda2 showing sda's own I/O (node_exporter exports partitions too): one disk bottleneck on sda, nothing on the partitions";
+    s
+}
+
 /// A histogram the latency analysis cannot use: no `+Inf` bucket and almost no observations.
 /// Not in [`all`]: for a dedicated test.
 pub fn latency_bad_histogram() -> Scenario {
@@ -1207,7 +1223,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 10..],
+            names[names.len() - 11..],
             [
                 "workload_shift",
                 "culprit_process",
@@ -1219,6 +1235,7 @@ mod tests {
                 "one_vcpu_guest",
                 "throttling_many_cores",
                 "short_burst_long_windows",
+                "partitions_on_busy_disk",
             ]
         );
         let mut unique = names.clone();
