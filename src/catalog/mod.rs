@@ -775,6 +775,31 @@ mod tests {
     }
 
     #[test]
+    fn swap_use_is_capacity_and_swapping_is_saturation() {
+        // Systems Performance 2nd ed., Appendix A: swap use under capacity (utilization), si/so
+        // under saturation.
+        use crate::insight::{IssueType, UseSignal};
+        let catalog = builtin();
+        let used = catalog.check("memory.utilization.swap").expect("swap use");
+        assert_eq!(used.signal, UseSignal::Utilization);
+        assert_eq!(used.issue_type, IssueType::Capacity);
+        let moving = catalog
+            .check("memory.saturation.swapping")
+            .expect("swapping");
+        assert_eq!(moving.signal, UseSignal::Saturation);
+        // An id that names a USE signal names the check's own.
+        for c in catalog.checks() {
+            if let Some(named) =
+                c.id.split('.')
+                    .nth(1)
+                    .filter(|s| ["utilization", "saturation", "errors"].contains(s))
+            {
+                assert_eq!(named, c.signal.as_str(), "{}", c.id);
+            }
+        }
+    }
+
+    #[test]
     fn threshold_literals_are_refused_but_structural_zeros_allowed() {
         assert!(check_no_threshold_literal("x > 90").is_err());
         assert!(check_no_threshold_literal("x >= bool 1.5").is_err());

@@ -3,9 +3,14 @@
 //! - **Fallback chains**: per instance, only the best-ranked check of a group with data speaks;
 //!   the others corroborate (their values become evidence, and agreement raises confidence).
 //! - **Time-shared resources** (CPU, disks, interfaces): utilization and saturation together
-//!   make a *bottleneck* (critical if either is past critical, else high). Utilization alone is
-//!   busy, not a bottleneck, and stays at medium or below however high. Saturation alone is
-//!   reported on its own.
+//!   make a *bottleneck* (critical if either is past critical, else high). Only saturation
+//!   measured on the same target pairs with utilization: a device's own drops, FIFO errors,
+//!   queue or await for a device; host-wide signals for a host-wide utilization (CPU). A
+//!   host-wide signal beside a busy *device* (listen overflows, TCP retransmits, softnet drops,
+//!   I/O pressure, which also counts NFS waits) says nothing about that device: it is reported on
+//!   its own, or, where the device is a bottleneck by its own saturation, joins it as
+//!   corroboration, named as host-wide. Utilization alone is busy, not a bottleneck, and stays
+//!   at medium or below however high. Saturation alone is reported on its own.
 //! - **Capacity resources** (memory, filesystems, kernel tables) are reported on their own: one
 //!   insight per target, led by its utilization finding, with the other utilization and
 //!   saturation findings of the same target merged in as evidence (one problem, one insight).
@@ -61,6 +66,9 @@ pub(super) enum Draft {
         confidence: f64,
         /// Values of the other members of the saturation signals' fallback chains.
         corroboration: Vec<(String, f64)>,
+        /// Host-wide saturation findings of the same component beside a device bottleneck:
+        /// corroboration, said as such, not a reason for the bottleneck.
+        host_wide: Vec<Ref>,
     },
 }
 
@@ -149,14 +157,22 @@ pub(super) fn diagnose(
         timing,
         corroboration,
     };
-    let active: Vec<Ref> = executions
+    let (bursts, active): (Vec<Ref>, Vec<Ref>) = executions
         .iter()
         .enumerate()
         .flat_map(|(ri, execution)| (0..execution.findings.len()).map(move |fi| (ri, fi)))
         .filter(|r| !suppressed.contains(&(r.0, rules.finding(*r).instance.clone())))
-        .collect();
+        .partition(|r| rules.finding(*r).assessment.level == Level::Ok);
     let mut consumed: HashSet<Ref> = HashSet::new();
     let mut drafts = bottlenecks(&rules, &active, &mut consumed);
+    // Bursts: a condition that came and went inside the window, told as such, at info.
+    drafts.extend(bursts.iter().map(|r| Draft::Single {
+        finding: *r,
+        severity: Severity::Info,
+        confidence: rules.adjusted(*r, rules.check(*r).confidence),
+        corroboration: Vec::new(),
+        also: Vec::new(),
+    }));
     // Everything left: errors one by one; utilization and saturation grouped per target.
     let rest: Vec<Ref> = active
         .iter()
@@ -171,9 +187,10 @@ pub(super) fn diagnose(
     drafts
 }
 
-/// Utilization of a time-shared resource with the saturation that agrees on the same target:
-/// a bottleneck (high, critical if either is critical). Utilization alone is busy, not a
-/// bottleneck: medium at most.
+/// Utilization of a time-shared resource with the saturation measured on the same target: a
+/// bottleneck (high, critical if either is critical). Utilization alone is busy, not a
+/// bottleneck: medium at most. Host-wide saturation beside a device's utilization never makes
+/// the bottleneck; it joins one as corroboration when the device's own saturation made it.
 fn bottlenecks(rules: &Rules<'_>, active: &[Ref], consumed: &mut HashSet<Ref>) -> Vec<Draft> {
     let mut drafts = Vec::new();
     for &u in active
@@ -181,23 +198,31 @@ fn bottlenecks(rules: &Rules<'_>, active: &[Ref], consumed: &mut HashSet<Ref>) -
         .filter(|r| rules.role(**r) == Some(UseSignal::Utilization))
     {
         let (uf, ucheck) = (rules.finding(u), rules.check(u));
+        let saturation_here = |s: &Ref| {
+            rules.role(*s) == Some(UseSignal::Saturation)
+                && rules.check(*s).component == ucheck.component
+                && rules.finding(*s).instance == uf.instance
+        };
         let matches: Vec<Ref> = active
             .iter()
             .copied()
-            .filter(|s| rules.role(*s) == Some(UseSignal::Saturation))
-            .filter(|s| rules.check(*s).component == ucheck.component)
-            .filter(|s| {
-                let sf = rules.finding(*s);
-                sf.instance == uf.instance && (sf.device.is_none() || sf.device == uf.device)
-            })
+            .filter(saturation_here)
+            .filter(|s| rules.finding(*s).device == uf.device)
             .collect();
         consumed.insert(u);
+        if matches.is_empty() {
+            drafts.push(busy(rules, u));
+            continue;
+        }
+        let host_wide: Vec<Ref> = active
+            .iter()
+            .copied()
+            .filter(saturation_here)
+            .filter(|s| uf.device.is_some() && rules.finding(*s).device.is_none())
+            .collect();
         consumed.extend(matches.iter().copied());
-        drafts.push(if matches.is_empty() {
-            busy(rules, u)
-        } else {
-            bottleneck(rules, u, matches)
-        });
+        consumed.extend(host_wide.iter().copied());
+        drafts.push(bottleneck(rules, u, matches, host_wide));
     }
     drafts
 }
@@ -218,8 +243,8 @@ fn busy(rules: &Rules<'_>, u: Ref) -> Draft {
     }
 }
 
-/// Utilization `u` and the saturation findings that agree with it.
-fn bottleneck(rules: &Rules<'_>, u: Ref, matches: Vec<Ref>) -> Draft {
+/// Utilization `u`, the saturation findings on the same target, and host-wide ones beside it.
+fn bottleneck(rules: &Rules<'_>, u: Ref, matches: Vec<Ref>, host_wide: Vec<Ref>) -> Draft {
     let ucheck = rules.check(u);
     let strongest = matches
         .iter()
@@ -247,6 +272,7 @@ fn bottleneck(rules: &Rules<'_>, u: Ref, matches: Vec<Ref>) -> Draft {
         severity: cap(severity, confidence),
         confidence,
         corroboration,
+        host_wide,
     }
 }
 
@@ -494,6 +520,65 @@ mod tests {
         let d = drafts(&runs, &HashMap::new());
         assert_eq!(d.len(), 2, "{d:?}");
         assert!(d.iter().all(|d| matches!(d, Draft::Single { .. })), "{d:?}");
+    }
+
+    #[test]
+    fn host_wide_saturation_is_not_pinned_on_a_busy_device() {
+        // eth0 busy, listen overflows on the host: an accept() problem, not the NIC's queue.
+        let runs = [
+            execution(
+                "network.utilization",
+                &[(HOST, Some("eth0"), Level::Warning, 80.0)],
+            ),
+            execution(
+                "network.saturation.listen_overflows",
+                &[(HOST, None, Level::Critical, 12.0)],
+            ),
+        ];
+        let d = drafts(&runs, &HashMap::new());
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d.iter().all(|d| matches!(d, Draft::Single { .. })), "{d:?}");
+        // sda busy while I/O pressure (which counts NFS waits too) is high: no disk bottleneck.
+        let runs = [
+            execution(
+                "disk.utilization",
+                &[(HOST, Some("sda"), Level::Warning, 85.0)],
+            ),
+            execution(
+                "disk.saturation.psi",
+                &[(HOST, None, Level::Critical, 40.0)],
+            ),
+        ];
+        let d = drafts(&runs, &HashMap::new());
+        assert!(d.iter().all(|d| matches!(d, Draft::Single { .. })), "{d:?}");
+        // With sda's own queue the bottleneck is sda's; the pressure joins it as host-wide.
+        let runs = [
+            execution(
+                "disk.utilization",
+                &[(HOST, Some("sda"), Level::Warning, 85.0)],
+            ),
+            execution(
+                "disk.saturation.queue",
+                &[(HOST, Some("sda"), Level::Warning, 6.0)],
+            ),
+            execution(
+                "disk.saturation.psi",
+                &[(HOST, None, Level::Critical, 40.0)],
+            ),
+        ];
+        let d = drafts(&runs, &HashMap::new());
+        assert_eq!(d.len(), 1, "{d:?}");
+        match &d[0] {
+            Draft::Bottleneck {
+                saturation,
+                host_wide,
+                ..
+            } => {
+                assert_eq!(saturation, &vec![(1, 0)]);
+                assert_eq!(host_wide, &vec![(2, 0)]);
+            }
+            other => panic!("not a bottleneck: {other:?}"),
+        }
     }
 
     #[test]

@@ -2,9 +2,13 @@
 //!
 //! Each point gets a state (ok, warning, critical) with hysteresis: once past a threshold, a
 //! value must fall 5 % below it to leave, so a series hovering at the threshold does not flap.
-//! The level reported is the highest one held for at least `min_duration` worth of the window's
-//! expected points, so a short spike is not an insight. Points that are NaN or ±Inf are skipped
-//! and counted, and lower the confidence.
+//! The level reported is the highest one held for at least `min_duration`, a real duration: as
+//! many points as `min_duration` spans at the grid's step, and at least two where one step is
+//! longer than `min_duration` (one coarse point is an average that a short burst can push past a
+//! threshold; it proves no duration). A condition that crossed a threshold and ended without
+//! holding that long is a *burst*: kept as such (`Assessment::burst`), reported as one, never as
+//! a sustained condition. Points that are NaN or ±Inf are skipped and counted, and lower the
+//! confidence.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -66,6 +70,9 @@ pub struct Assessment {
     pub skipped: usize,
     /// Every period of consecutive points at or past warning (sustained checks only).
     pub periods: Vec<Period>,
+    /// When nothing was sustained: the worst period past a threshold that ended before the
+    /// window did (a burst that came and went). An unfinished one is not a burst yet.
+    pub burst: Option<Period>,
 }
 
 /// A period of consecutive grid points at or past the warning threshold.
@@ -245,6 +252,7 @@ pub fn sustained(
             ended_at: None,
             points: count,
             skipped,
+            burst: burst(&periods(&states, direction), states.last(), direction),
             periods: periods(&states, direction),
         };
     }
@@ -274,13 +282,36 @@ pub fn sustained(
         points: count,
         skipped,
         periods: periods(&states, direction),
+        burst: None,
     }
 }
 
-/// Points that must be past a threshold for the condition to count as sustained.
+/// Points that must be past a threshold for the condition to count as sustained: the points
+/// `min_duration` spans at the grid's step, at least two when a step is longer than it.
 fn needed_points(min_duration: Duration, timing: &Timing, expected: usize) -> usize {
-    let share = (min_duration.as_secs_f64() / timing.window.as_secs_f64().max(1.0)).min(1.0);
-    ((share * expected as f64).ceil() as usize).clamp(1, expected)
+    let step = timing.step.as_secs_f64().max(1.0);
+    let spanned = (min_duration.as_secs_f64() / step).ceil() as usize;
+    let floor = if timing.step > min_duration { 2 } else { 1 };
+    spanned.max(floor).clamp(1, expected)
+}
+
+/// The worst finished period of `periods`: one whose last point is not the window's last.
+fn burst(
+    periods: &[Period],
+    last: Option<&(i64, Level, f64)>,
+    direction: Direction,
+) -> Option<Period> {
+    let last_ms = last.map(|(ts, _, _)| *ts)?;
+    periods
+        .iter()
+        .filter(|p| p.end.timestamp_millis() < last_ms)
+        .max_by(|a, b| {
+            a.level.cmp(&b.level).then(match direction {
+                Direction::Above => a.peak.total_cmp(&b.peak),
+                Direction::Below => b.peak.total_cmp(&a.peak),
+            })
+        })
+        .cloned()
 }
 
 /// Judge an instant value (event checks): thresholds directly, no hysteresis.
@@ -312,6 +343,7 @@ pub fn event(
         points: usize::from(valid),
         skipped: usize::from(!valid),
         periods: Vec::new(),
+        burst: None,
     }
 }
 
@@ -373,6 +405,80 @@ mod tests {
         assert_eq!(h.value, 85.0);
         assert!(h.started_at.unwrap() < h.ended_at.unwrap());
         assert_eq!(h.held, Duration::from_secs(300));
+    }
+
+    /// A 3-minute burst at 80 % (a CPU PSI stall), 30 minutes before the end, each point the
+    /// mean over its step as `rate()` gives it, judged at a 15 s scrape interval.
+    fn burst_series(t: &Timing) -> Vec<(f64, f64)> {
+        let end = t.at.timestamp() as f64;
+        let (from, to) = (end - 1800.0, end - 1620.0);
+        let step = t.step.as_secs_f64();
+        let start = t.range().start.timestamp() as f64;
+        (0..t.expected_points)
+            .map(|i| {
+                let ts = start + i as f64 * step;
+                let overlap = (ts.min(to) - (ts - step).max(from)).max(0.0);
+                (ts, 1.0 + 79.0 * overlap / step)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_short_burst_is_a_burst_at_every_window() {
+        let psi = Thresholds {
+            warning: 10.0,
+            critical: 25.0,
+        };
+        let at = DateTime::from_timestamp(1_700_000_400, 0).unwrap();
+        for hours in [1, 2, 6, 24] {
+            let t = Timing::new(
+                at,
+                Duration::from_secs(hours * 3600),
+                Some(Duration::from_secs(15)),
+            );
+            let a = sustained(
+                &burst_series(&t),
+                Direction::Above,
+                &psi,
+                Duration::from_secs(300),
+                &t,
+                None,
+            );
+            assert_eq!(a.level, Level::Ok, "{hours} h: {a:?}");
+            let Some(burst) = a.burst.clone() else {
+                panic!("{hours} h: no burst {a:?}");
+            };
+            assert!(burst.peak >= psi.warning, "{hours} h: {burst:?}");
+            assert!(burst.end < t.at);
+        }
+        // At 1 h the points are a minute apart: the peak is the burst's own.
+        let t = Timing::new(at, Duration::from_secs(3600), Some(Duration::from_secs(15)));
+        let a = sustained(
+            &burst_series(&t),
+            Direction::Above,
+            &psi,
+            Duration::from_secs(300),
+            &t,
+            None,
+        );
+        assert!(a.peak > 79.0, "{a:?}");
+        // A condition still going at the end is not a burst: it has not come back.
+        let mut ongoing = burst_series(&t);
+        for p in ongoing.iter_mut().rev().take(1) {
+            p.1 = 80.0;
+        }
+        let o = sustained(
+            &ongoing,
+            Direction::Above,
+            &psi,
+            Duration::from_secs(300),
+            &t,
+            None,
+        );
+        assert_eq!(o.level, Level::Ok);
+        assert!(o
+            .burst
+            .is_some_and(|b| b.end < t.at - chrono::Duration::minutes(20)));
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub(super) fn assessment(level: Level, value: f64) -> Assessment {
         points: 10,
         skipped: 0,
         periods: Vec::new(),
+        burst: None,
     }
 }
 

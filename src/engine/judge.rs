@@ -103,6 +103,9 @@ pub(super) fn judge_series(state: &mut (Judge, Verdicts), series: Series) {
     if assessment.level > Level::Ok {
         judged.breaches += 1;
         judged.findings.push((instance.clone(), device, assessment));
+    } else if assessment.burst.is_some() {
+        // Not a breach: a burst, reported as one (engine::diagnose).
+        judged.findings.push((instance.clone(), device, assessment));
     }
 }
 

@@ -33,6 +33,9 @@ pub(super) fn insight(
             let check = &catalog.checks()[executions[finding.0].index];
             let f = &executions[finding.0].findings[finding.1];
             let mut insight = single(check, f, selector, timing);
+            if f.assessment.level == Level::Ok {
+                told_as_burst(check, f, timing, &mut insight);
+            }
             insight.severity = *severity;
             insight.confidence = *confidence;
             for (name, value) in corroboration {
@@ -71,6 +74,7 @@ pub(super) fn insight(
             severity,
             confidence,
             corroboration,
+            host_wide,
         } => {
             let mut insight = bottleneck(
                 catalog,
@@ -88,6 +92,7 @@ pub(super) fn insight(
                     insight.evidence.set(name.clone(), *value);
                 }
             }
+            host_wide_corroboration(catalog, executions, host_wide, &mut insight);
             insight
         }
     }
@@ -317,6 +322,83 @@ fn bottleneck_evidence(
         }
     }
     (evidence, related)
+}
+
+/// A condition that crossed a threshold and ended before holding `min_duration`: said as a
+/// burst, with when and how long, never as a sustained condition.
+fn told_as_burst(check: &Check, f: &Finding, timing: &Timing, insight: &mut Insight) {
+    let Some(burst) = &f.assessment.burst else {
+        return;
+    };
+    // Each point is a rate over the step before it: the burst began up to a step earlier.
+    let step = chrono::Duration::from_std(timing.step).unwrap_or_default();
+    let began = burst.start - step;
+    let lasted = (burst.end - began).to_std().unwrap_or(timing.step);
+    let about = format_duration(lasted);
+    let at = began.format("%H:%M").to_string();
+    let threshold = match burst.level {
+        Level::Critical => f.thresholds.critical,
+        _ => f.thresholds.warning,
+    };
+    let target = match &f.device {
+        Some(d) => format!("{} {d}", f.instance),
+        None => f.instance.clone(),
+    };
+    insight.title = format!(
+        "Burst of {} on {target}: a {about} burst at {at} (peak {}), not sustained",
+        check.label,
+        check.unit.format(burst.peak)
+    );
+    insight.observation = format!(
+        "{} on {target} went past the {} threshold of {} for about {about} from {at} UTC (peak {}) and came back, in the last {}: a burst, shorter than the {} a sustained condition needs (judged on {} points). Not a sustained problem; if it recurs, look at what runs then.",
+        check.label,
+        burst.level.as_str(),
+        check.unit.format(threshold),
+        check.unit.format(burst.peak),
+        format_duration(timing.window),
+        format_duration(check.min_duration),
+        format_duration(timing.step),
+    );
+    insight
+        .evidence
+        .set(qualified(&check.metric, "peak"), burst.peak);
+    insight.evidence.set("burst_seconds", lasted.as_secs_f64());
+    insight.started_at = Some(began);
+    insight.ended_at = Some(burst.end);
+}
+
+/// Host-wide saturation beside a device bottleneck: evidence, and a sentence that names it as
+/// host-wide (the host's, not this device's queue), so a reader does not take it for the cause.
+fn host_wide_corroboration(
+    catalog: &Catalog,
+    executions: &[CheckExecution],
+    host_wide: &[Ref],
+    insight: &mut Insight,
+) {
+    if host_wide.is_empty() {
+        return;
+    }
+    let mut parts = Vec::new();
+    for r in host_wide {
+        let check = &catalog.checks()[executions[r.0].index];
+        let f = &executions[r.0].findings[r.1];
+        insight.evidence.set(&check.metric, f.assessment.value);
+        parts.push(format!(
+            "{} {}",
+            check.label,
+            check.unit.format(f.assessment.value)
+        ));
+        for q in &f.queries {
+            if !insight.related_metrics.contains(q) {
+                insight.related_metrics.push(q.clone());
+            }
+        }
+    }
+    insight.observation.push_str(&format!(
+        " Host-wide, not measured on {}: {}; this corroborates, it does not locate the queue.",
+        insight.device.as_deref().unwrap_or("this device"),
+        parts.join(", ")
+    ));
 }
 
 /// `check:instance[:device]`: the same problem on the same target keeps its id across executions.

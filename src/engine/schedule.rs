@@ -169,7 +169,13 @@ fn published(check: &Check, run: &mut CheckExecution) -> Published {
             .map(|(id, masks)| (id, Arc::new(masks)))
             .collect(),
         present: run.present.keys().cloned().collect(),
-        flagged: run.findings.iter().map(|f| f.instance.clone()).collect(),
+        // Bursts are not breaches: weaker signals need not run for them.
+        flagged: run
+            .findings
+            .iter()
+            .filter(|f| f.assessment.level > super::evaluate::Level::Ok)
+            .map(|f| f.instance.clone())
+            .collect(),
         error: run.outcome.error.clone(),
     }
 }

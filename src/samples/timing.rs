@@ -3,9 +3,13 @@
 //! Sustained checks are range queries evaluated every `step` across the window, each point a
 //! `rate()` over `rate`: at least four scrapes (as Prometheus advises, so a missed scrape does
 //! not break it) and at least one step, so consecutive points cover the window without gaps or
-//! overlap. Ten points per window tell a sustained condition from a spike at a tenth of the
-//! window's resolution while keeping fleet-wide range queries cheap: Prometheus' cost grows with
-//! series × points. Event checks look at the whole window once.
+//! overlap. The resolution follows the scrape interval: a step of four scrapes, the finest a
+//! robust `rate()` allows, bounded at [`MAX_RANGE_POINTS`] points per window (the guards'
+//! 64-bit masks, and Prometheus' cost, which grows with series × points), and never fewer than
+//! ten points. A 1 h window at a 15 s interval is judged on 1-minute points, not 6-minute
+//! averages, so a 3-minute burst stays a burst; a 24 h window steps 24 minutes, and a single
+//! point there never proves a condition held (`engine::evaluate` needs two). Event checks look
+//! at the whole window once.
 
 use std::time::Duration;
 
@@ -20,7 +24,7 @@ use crate::{
 /// node_exporter deployments use 15s).
 pub const ASSUMED_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 
-/// Points per window of a sustained check.
+/// Fewest points per window of a sustained check (short windows).
 const POINTS: u64 = 10;
 
 /// Most points of a range grid: guards are 64-bit masks over the grid's points.
@@ -76,7 +80,12 @@ impl Timing {
             .unwrap_or(ASSUMED_SCRAPE_INTERVAL);
         let scrape_secs = scrape.as_secs_f64().round().max(1.0) as u64;
         let window_secs = window.as_secs().max(1);
-        let step_secs = (window_secs / POINTS).max(scrape_secs).max(1);
+        // Four scrapes a step where the window allows (at most MAX_RANGE_POINTS points), but
+        // never fewer than POINTS points: short windows keep a tenth of the window.
+        let fine = scrape_secs
+            .saturating_mul(4)
+            .max(window_secs.div_ceil(MAX_RANGE_POINTS));
+        let step_secs = fine.min(window_secs / POINTS).max(scrape_secs).max(1);
         let rate_secs = scrape_secs
             .saturating_mul(4)
             .max(step_secs)
@@ -222,12 +231,33 @@ mod tests {
         assert_eq!(r.end, at);
         assert_eq!((r.end - r.start).num_seconds(), 540);
 
-        // A long window keeps ten points; each rate covers its own step, so no sample is
-        // skipped between points.
+        // A long window follows the scrape interval (four scrapes a step) up to 60 points;
+        // each rate covers its own step, so no sample is skipped between points.
         let t = Timing::new(at, Duration::from_secs(3600), Some(Duration::from_secs(15)));
         assert_eq!(
             (t.rate.as_secs(), t.step.as_secs(), t.expected_points),
-            (360, 360, 10)
+            (60, 60, 60)
+        );
+        let t = Timing::new(
+            at,
+            Duration::from_secs(6 * 3600),
+            Some(Duration::from_secs(15)),
+        );
+        assert_eq!(
+            (t.rate.as_secs(), t.step.as_secs(), t.expected_points),
+            (360, 360, 60)
+        );
+        let t = Timing::new(
+            at,
+            Duration::from_secs(86_400),
+            Some(Duration::from_secs(15)),
+        );
+        assert_eq!((t.step.as_secs(), t.expected_points), (1440, 60));
+        // A 5-minute window keeps ten points.
+        let t = Timing::new(at, Duration::from_secs(300), Some(Duration::from_secs(15)));
+        assert_eq!(
+            (t.rate.as_secs(), t.step.as_secs(), t.expected_points),
+            (60, 30, 10)
         );
 
         // A 1 s scrape interval (the live tests) gives tight rates.

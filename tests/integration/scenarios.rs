@@ -162,7 +162,61 @@ scenario_tests!(
     latency_slo,
     fleet_outlier,
     transient_condition,
+    busy_nic_listen_overflows,
+    busy_disk_nfs_pressure,
+    one_vcpu_guest,
+    throttling_many_cores,
+    short_burst_long_windows,
+    partitions_on_busy_disk,
 );
+
+/// Issue 17 item 2: a 3-minute burst judged at 1 h, 6 h and 24 h windows is a burst (info),
+/// with when it happened, never a sustained condition.
+#[test]
+fn a_short_burst_stays_a_burst_at_long_windows() {
+    let scenario = scenarios::short_burst_long_windows();
+    let prometheus = serve(&scenario);
+    let c = client(&prometheus.url());
+    for hours in [1u64, 6, 24] {
+        let mut r = request(&scenario);
+        r.window = std::time::Duration::from_secs(hours * 3600);
+        let analysis = block_on(analysis::analyze(&c, catalog::builtin(), &r))
+            .unwrap_or_else(|e| panic!("{hours} h: {e}"));
+        let all: Vec<String> = analysis.insights.iter().map(describe).collect();
+        assert!(
+            analysis
+                .insights
+                .iter()
+                .all(|i| i.severity <= Severity::Low),
+            "{hours} h: a burst reported as more than a burst:\n{}",
+            all.join("\n")
+        );
+        let bursts: Vec<&Insight> = analysis
+            .insights
+            .iter()
+            .filter(|i| i.title.starts_with("Burst of") && i.severity == Severity::Info)
+            .collect();
+        assert!(
+            !bursts.is_empty(),
+            "{hours} h: no burst:\n{}",
+            all.join("\n")
+        );
+        for b in &bursts {
+            let (Some(start), Some(end)) = (b.started_at, b.ended_at) else {
+                panic!("{hours} h: a burst says when: {}", describe(b));
+            };
+            assert!(start < end, "{hours} h: {}", describe(b));
+            let burst_at = scenario.at + scenarios::BURST_FROM;
+            // Each point is a rate over its step (1, 6, 24 minutes): the start is that close.
+            let slack = 60 + 60 * hours as i64;
+            assert!(
+                (start.timestamp() - burst_at).abs() <= slack,
+                "{hours} h: {start} vs the burst at {burst_at}: {}",
+                describe(b)
+            );
+        }
+    }
+}
 
 #[test]
 fn counter_reset_lowers_confidence_but_keeps_the_finding() {

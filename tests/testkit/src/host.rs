@@ -1097,6 +1097,19 @@ impl<'a, W: Write> Writer<'a, W> {
             throttle_labels,
             |h, _, t| events_rate(h.throttles.as_deref().unwrap_or(&[]), t.offset),
         )?;
+        // One package counter per package, moving with every event (a package at its limit
+        // throttles all its cores, which count the event too).
+        let package_labels = |h: &Host| match &h.throttles {
+            Some(_) => vec![vec![("package".to_string(), "0".to_string())]],
+            None => Vec::new(),
+        };
+        self.counter(
+            "node_cpu_package_throttles_total",
+            "counter",
+            "cpu",
+            package_labels,
+            |h, _, t| events_rate(h.throttles.as_deref().unwrap_or(&[]), t.offset),
+        )?;
         self.counter(
             "node_pressure_cpu_waiting_seconds_total",
             "counter",

@@ -233,6 +233,12 @@ pub fn all() -> Vec<Scenario> {
         latency_slo(),
         fleet_outlier(),
         transient_condition(),
+        busy_nic_listen_overflows(),
+        busy_disk_nfs_pressure(),
+        one_vcpu_guest(),
+        throttling_many_cores(),
+        short_burst_long_windows(),
+        partitions_on_busy_disk(),
     ]
 }
 
@@ -565,7 +571,7 @@ pub fn swap_used_without_swapping() -> Scenario {
         vec![h],
         vec![expect(
             "old-1:9100",
-            "memory.saturation.swap_used",
+            "memory.utilization.swap",
             "low",
             "low",
         )],
@@ -1055,6 +1061,128 @@ pub fn transient_condition() -> Scenario {
     )
 }
 
+/// A busy NIC and an application that does not accept() fast enough, on the same host.
+pub fn busy_nic_listen_overflows() -> Scenario {
+    let mut h = Host::healthy("front-2:9100");
+    h.nics[0].rx_bytes = Shape::c(100_000_000.0);
+    h.nics[0].packets = Shape::c(70_000.0);
+    h.listen_overflows = Shape::c(12.0);
+    Scenario::new(
+        "busy_nic_listen_overflows",
+        "eth0 at 80% of 1 Gbit/s with no drops, and 12 listen-queue overflows/s on the host: an accept() problem beside a busy NIC, not a NIC bottleneck",
+        vec![h],
+        vec![
+            expect("front-2:9100", "network.utilization", "low", "low").on("eth0"),
+            expect(
+                "front-2:9100",
+                "network.saturation.listen_overflows",
+                "critical",
+                "critical",
+            ),
+        ],
+    )
+}
+
+/// A busy local disk that does not queue, while tasks stall on I/O elsewhere (NFS).
+pub fn busy_disk_nfs_pressure() -> Scenario {
+    let mut h = Host::healthy("build-1:9100");
+    let d = &mut h.disks[0];
+    d.util = Shape::c(0.85);
+    d.queue = Shape::c(0.9);
+    d.read_iops = Shape::c(300.0);
+    d.read_ms = Shape::c(2.0);
+    d.write_ms = Shape::c(3.0);
+    h.pressure.io_some = Shape::c(0.35);
+    h.cpu.iowait = Shape::c(0.15);
+    Scenario::new(
+        "busy_disk_nfs_pressure",
+        "sda busy 85% with under one I/O queued and 2-3 ms latency, while tasks stall on I/O 35% of the time (PSI, which counts NFS waits too): I/O pressure of its own, not a bottleneck on sda",
+        vec![h],
+        vec![
+            expect("build-1:9100", "disk.utilization", "low", "low").on("sda"),
+            expect("build-1:9100", "disk.saturation.psi", "high", "critical"),
+        ],
+    )
+}
+
+/// Two 1-vCPU guests, each with one task running: busy with nothing queued.
+pub fn one_vcpu_guest() -> Scenario {
+    // PSI and schedstat unavailable: runnable tasks (procs_running) are the signal.
+    let mut runnable = Host::healthy("tiny-1:9100");
+    runnable.cpus = 1;
+    runnable.failing.extend(["pressure", "schedstat"]);
+    cpu(&mut runnable, 0.40, 0.10);
+    runnable.running = Shape::c(1.0);
+    runnable.load1 = Shape::c(1.0);
+    // Neither, nor procs_running: load is the signal.
+    let mut load = Host::healthy("tiny-2:9100");
+    load.cpus = 1;
+    weak_collectors(&mut load);
+    cpu(&mut load, 0.40, 0.10);
+    load.cpu.iowait = Shape::c(0.0);
+    load.load1 = Shape::c(1.0);
+    Scenario::new(
+        "one_vcpu_guest",
+        "1-vCPU guests at 50% CPU with one runnable task (node_exporter itself) and load 1.0: runnable equal to the CPU count is busy, not saturation",
+        vec![runnable, load],
+        vec![],
+    )
+}
+
+/// Thermal throttling on a 64-core package: every core's counter moves with the package's.
+pub fn throttling_many_cores() -> Scenario {
+    let mut h = Host::healthy("hpc-1:9100");
+    h.cpus = 64;
+    h.throttles = Some(vec![-400, -200]);
+    Scenario::new(
+        "throttling_many_cores",
+        "two package throttling events on 64 cores, counted by each core's counter and the package's: 2 events per core, not 130",
+        vec![h],
+        vec![expect("hpc-1:9100", "cpu.errors.throttling", "high", "high").mentioning("64 cores")],
+    )
+}
+
+/// Offset at which [`short_burst_long_windows`]' burst starts (30 minutes before the end).
+pub const BURST_FROM: i64 = -1800;
+/// Offset at which it ends (3 minutes later).
+pub const BURST_TO: i64 = -1620;
+
+/// A 3-minute CPU burst 30 minutes before the end, with 25 hours of history so that 1 h, 6 h and
+/// 24 h windows can judge it.
+pub fn short_burst_long_windows() -> Scenario {
+    let (from, to) = (BURST_FROM, BURST_TO);
+    let mut h = Host::healthy("burst-1:9100");
+    h.cpu.user = h.cpu.user.clone().burst(from, to, 0.85);
+    h.cpu.system = h.cpu.system.clone().burst(from, to, 0.12);
+    h.pressure.cpu = h.pressure.cpu.clone().burst(from, to, 0.80);
+    h.runqueue_wait = h.runqueue_wait.clone().burst(from, to, 2.0);
+    h.running = h.running.clone().burst(from, to, 10.0);
+    h.load1 = h.load1.clone().burst(from, to, 10.5);
+    let mut s = Scenario::new(
+        "short_burst_long_windows",
+        "burst-1 at 97% CPU with tasks waiting 80% of the time for 3 minutes, 30 minutes before the end, healthy otherwise: a burst at 1 h, 6 h and 24 h windows, never a sustained condition; outside a 10-minute window",
+        vec![h],
+        vec![],
+    );
+    s.history = 25 * 3600;
+    s
+}
+
+/// A disk bottleneck whose partitions carry the same I/O: one problem, reported once.
+pub fn partitions_on_busy_disk() -> Scenario {
+    let mut s = disk_bottleneck();
+    let sda = s.hosts[0].disks[0].clone();
+    for name in ["sda1", "sda2"] {
+        s.hosts[0].disks.push(Disk {
+            name: name.into(),
+            ..sda.clone()
+        });
+    }
+    s.name = "partitions_on_busy_disk";
+    s.description = "disk_bottleneck with partitions sda1 and sda2 showing sda's own I/O (node_exporter exports partitions too): one disk bottleneck on sda, nothing on the partitions";
+    s
+}
+
 /// A histogram the latency analysis cannot use: no `+Inf` bucket and almost no observations.
 /// Not in [`all`]: for a dedicated test.
 pub fn latency_bad_histogram() -> Scenario {
@@ -1119,13 +1247,19 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 5..],
+            names[names.len() - 11..],
             [
                 "workload_shift",
                 "culprit_process",
                 "latency_slo",
                 "fleet_outlier",
-                "transient_condition"
+                "transient_condition",
+                "busy_nic_listen_overflows",
+                "busy_disk_nfs_pressure",
+                "one_vcpu_guest",
+                "throttling_many_cores",
+                "short_burst_long_windows",
+                "partitions_on_busy_disk",
             ]
         );
         let mut unique = names.clone();
