@@ -13,6 +13,7 @@
 //! Everything is embedded at compile time and validated by [`Catalog::load`], which a unit test
 //! runs, so a bad entry fails `cargo test`, never a user's query.
 
+pub mod book;
 mod check;
 pub mod methods;
 mod thresholds;
@@ -364,6 +365,7 @@ impl Catalog {
             }
             validate_id(check).map_err(invalid)?;
             validate_thresholds(check).map_err(invalid)?;
+            book::validate(&check.book_reference).map_err(|e| invalid(e.to_string()))?;
             if check.requires.is_empty() {
                 return Err(invalid(
                     "`requires` must name at least one collector".into(),
@@ -528,6 +530,7 @@ impl Catalog {
                 ));
             }
             check_placeholders(&m.query, QUERY_PLACEHOLDERS, &[]).map_err(|e| invalid(&what, e))?;
+            book::validate(&m.book_reference).map_err(|e| invalid(&what, e.to_string()))?;
             for text in [
                 &m.label,
                 &m.root_cause,
@@ -613,6 +616,8 @@ impl Catalog {
             };
             match (&spec.bottleneck, spec.time_shared) {
                 (Some(b), true) => {
+                    book::validate(&b.book_reference)
+                        .map_err(|e| CatalogError::Invalid(format!("component {component}: {e}")))?;
                     for text in [&b.title, &b.observation, &b.root_cause, &b.immediate_action, &b.long_term_fix]
                         .into_iter()
                         .chain(b.investigation_steps.iter())
