@@ -98,6 +98,20 @@ pub struct Collector {
     pub lost: String,
 }
 
+/// An exporter other than node_exporter some checks read (process-exporter, client libraries).
+/// Unlike a [`Collector`] its absence is no coverage gap: most hosts run no such exporter, and
+/// the checks that need it simply have no series there.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The name checks use in `requires`.
+    pub name: String,
+    /// Which exporters provide it.
+    pub exporter: String,
+    /// What the analysis cannot see without it.
+    pub lost: String,
+}
+
 /// The story told when a time-shared resource is both busy and saturated.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,6 +167,7 @@ pub struct Catalog {
     checks: Vec<Check>,
     components: Vec<ComponentSpec>,
     collectors: Vec<Collector>,
+    sources: Vec<Source>,
     unobservable: Vec<Unobservable>,
     measures: Vec<Measure>,
     next_levels: Vec<NextLevel>,
@@ -215,6 +230,8 @@ struct ComponentFile {
 #[serde(deny_unknown_fields)]
 struct CollectorFile {
     collector: Vec<Collector>,
+    #[serde(default)]
+    source: Vec<Source>,
 }
 
 #[derive(Deserialize)]
@@ -245,7 +262,10 @@ impl Catalog {
     /// unobservable list.
     pub fn load(check_files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
         let components = parse_toml::<ComponentFile>("components.toml", COMPONENTS)?.component;
-        let collectors = parse_toml::<CollectorFile>("collectors.toml", COLLECTORS)?.collector;
+        let CollectorFile {
+            collector: collectors,
+            source: sources,
+        } = parse_toml::<CollectorFile>("collectors.toml", COLLECTORS)?;
         let unobservable =
             parse_toml::<UnobservableFile>("unobservable.toml", UNOBSERVABLE)?.unobservable;
         let mut checks = Vec::new();
@@ -256,6 +276,7 @@ impl Catalog {
             checks,
             components,
             collectors,
+            sources,
             unobservable,
             measures: parse_toml::<methods::MeasureFile>("workload.toml", WORKLOAD)?.measure,
             next_levels: parse_toml::<methods::NextLevelFile>("drilldown.toml", DRILLDOWN)?
@@ -290,6 +311,7 @@ impl Catalog {
             checks: vec![check],
             components: base.components.clone(),
             collectors: base.collectors.clone(),
+            sources: base.sources.clone(),
             unobservable: Vec::new(),
             measures: Vec::new(),
             next_levels: base.next_levels.clone(),
@@ -322,6 +344,11 @@ impl Catalog {
         self.collectors.iter().find(|c| c.name == name)
     }
 
+    /// The exporters other than node_exporter that some checks read.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
     /// USE checklist items node_exporter cannot observe.
     pub fn unobservable(&self) -> &[Unobservable] {
         &self.unobservable
@@ -351,8 +378,12 @@ impl Catalog {
 
     fn validate(&self) -> Result<(), CatalogError> {
         self.validate_components()?;
-        let collector_names: HashSet<&str> =
-            self.collectors.iter().map(|c| c.name.as_str()).collect();
+        let collector_names: HashSet<&str> = self
+            .collectors
+            .iter()
+            .map(|c| c.name.as_str())
+            .chain(self.sources.iter().map(|s| s.name.as_str()))
+            .collect();
         let mut ids = HashSet::new();
         let mut fallback_ranks: BTreeMap<&str, BTreeSet<u8>> = BTreeMap::new();
         for check in &self.checks {
@@ -377,7 +408,7 @@ impl Catalog {
                 .find(|r| !collector_names.contains(r.as_str()))
             {
                 return Err(invalid(format!(
-                    "requires collector `{r}`, which collectors.toml does not list"
+                    "requires collector or source `{r}`, which collectors.toml does not list"
                 )));
             }
             if check.investigation_steps.is_empty() {
@@ -446,11 +477,11 @@ impl Catalog {
             }
         }
         self.validate_methods()?;
-        for collector in &self.collectors {
-            if self.checks_requiring(&collector.name).next().is_none() {
+        let listed = self.collectors.iter().map(|c| c.name.as_str());
+        for name in listed.chain(self.sources.iter().map(|s| s.name.as_str())) {
+            if self.checks_requiring(name).next().is_none() {
                 return Err(CatalogError::Invalid(format!(
-                    "collectors.toml lists `{}`, which no check requires",
-                    collector.name
+                    "collectors.toml lists `{name}`, which no check requires"
                 )));
             }
         }
@@ -777,6 +808,21 @@ mod tests {
                 "{component} has no {signal:?} check"
             );
         }
+    }
+
+    /// Issue 17 item 10: the container drill-down's cgroup path exists in the default layouts
+    /// (cgroup v2 with systemd: a docker-<id>.scope under system.slice; v1: cpu,cpuacct/docker).
+    #[test]
+    fn container_cgroup_paths_follow_default_layouts() {
+        let containers = builtin()
+            .next_levels()
+            .iter()
+            .find(|n| n.label == "containers by CPU")
+            .expect("the containers level");
+        let commands = containers.commands.join("\n");
+        assert!(commands.contains("/sys/fs/cgroup/system.slice/docker-$id.scope/cpu.stat"));
+        assert!(commands.contains("/sys/fs/cgroup/cpu,cpuacct/docker/$id/cpu.stat"));
+        assert!(!commands.contains("/sys/fs/cgroup/$("), "{commands}");
     }
 
     #[test]

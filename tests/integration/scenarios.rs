@@ -162,6 +162,13 @@ scenario_tests!(
     latency_slo,
     fleet_outlier,
     transient_condition,
+    pid_max_threads,
+    systemd_file_max,
+    chrony_and_slewing_clocks,
+    network_stack_drops,
+    memory_reclaim,
+    cpu_frequency_and_irqs,
+    raid_resync_and_hot_sensor,
 );
 
 #[test]
