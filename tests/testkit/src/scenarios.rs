@@ -247,7 +247,12 @@ pub fn all() -> Vec<Scenario> {
 pub fn by_name(name: &str) -> Option<Scenario> {
     all()
         .into_iter()
-        .chain([latency_bad_histogram(), dashboard_incident()])
+        .chain([
+            latency_bad_histogram(),
+            dashboard_incident(),
+            scraping_stopped(),
+            all_scraping_stopped(),
+        ])
         .find(|s| s.name == name)
 }
 
@@ -1203,6 +1208,36 @@ pub fn raid_resync_and_hot_sensor() -> Scenario {
                 .on("platform_coretemp_0/temp1"),
         ],
     )
+}
+
+/// Issue 17 item 4: one host whose scraping stopped 20 minutes before the end, one that reports.
+/// Not in [`all`]: for a dedicated test (what the report says, not what it finds).
+pub fn scraping_stopped() -> Scenario {
+    let fine = Host::healthy("up-1:9100");
+    let mut gone = Host::healthy("gone-1:9100");
+    gone.gap = Some((-1200, 1));
+    Scenario::new(
+        "scraping_stopped",
+        "gone-1's samples stop 20 minutes before the end; up-1 reports throughout",
+        vec![fine, gone],
+        Vec::new(),
+    )
+}
+
+/// Issue 17 item 4: every host's scraping stopped three hours before the end. Not in [`all`].
+pub fn all_scraping_stopped() -> Scenario {
+    let mut hosts = vec![Host::healthy("old-1:9100"), Host::healthy("old-2:9100")];
+    for h in &mut hosts {
+        h.gap = Some((-3 * 3600, 1));
+    }
+    let mut s = Scenario::new(
+        "all_scraping_stopped",
+        "both hosts' samples stop three hours before the end",
+        hosts,
+        Vec::new(),
+    );
+    s.history = 4 * 3600;
+    s
 }
 
 /// A histogram the latency analysis cannot use: no `+Inf` bucket and almost no observations.

@@ -62,6 +62,9 @@ pub struct Expert {
     pub crit_alarm_from: Option<i64>,
 }
 
+/// A rate at an offset of a host's history.
+type RateAt = fn(&Host, f64) -> f64;
+
 /// md states node_exporter reports, one series each.
 const MD_STATES: [&str; 5] = ["active", "inactive", "recovering", "resync", "check"];
 
@@ -132,7 +135,7 @@ impl<W: Write> Writer<'_, W> {
                 Vec::new()
             }
         };
-        let fields: [(&str, fn(&Host, f64) -> f64); 5] = [
+        let fields: [(&str, RateAt); 5] = [
             ("node_vmstat_pgscan_kswapd", |h, t| {
                 h.expert.pgscan_kswapd.at(t)
             }),
@@ -187,7 +190,7 @@ impl<W: Write> Writer<'_, W> {
 
     fn expert_network(&mut self) -> io::Result<()> {
         let none = |_: &Host| vec![Vec::new()];
-        let counters: [(&str, fn(&Host, f64) -> f64); 8] = [
+        let counters: [(&str, RateAt); 8] = [
             ("node_netstat_Udp_RcvbufErrors", |h, t| {
                 h.expert.udp_rcvbuf_errors.at(t)
             }),
@@ -218,7 +221,7 @@ impl<W: Write> Writer<'_, W> {
             })?;
         }
         // node_exporter exposes the conntrack statistics as gauges that only grow.
-        let conntrack: [(&str, fn(&Host, f64) -> f64); 3] = [
+        let conntrack: [(&str, RateAt); 3] = [
             ("node_nf_conntrack_stat_drop", |h, t| {
                 h.expert.conntrack_drops.at(t)
             }),
