@@ -15,6 +15,7 @@
 
 pub mod book;
 mod check;
+pub mod docs;
 pub mod methods;
 mod thresholds;
 

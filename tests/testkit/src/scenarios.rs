@@ -1101,7 +1101,7 @@ pub fn chrony_and_slewing_clocks() -> Scenario {
         "chrony_and_slewing_clocks",
         "chrony-1: kernel offset exactly 0 (chrony does not use the kernel PLL); ntp-1: offset shrinking from 0.9 s to 0.1 s (being slewed back)",
         vec![chrony, slewing],
-        vec![expect("chrony-1:9100", "coverage", "info", "low").mentioning("chrony")],
+        vec![expect("chrony-1:9100", "coverage", "info", "low").mentioning("chrony_exporter")],
     )
 }
 
