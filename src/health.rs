@@ -38,8 +38,31 @@ pub struct HealthReport {
 
 /// Check Prometheus and its node_exporter data.
 pub async fn check(client: &Client, catalog: &Catalog, selector: &Selector) -> HealthReport {
-    match inventory::take(client, catalog, selector, Utc::now()).await {
-        Ok(inv) => verdict(client, selector, &inv),
+    check_at(client, catalog, selector, Utc::now()).await
+}
+
+/// [`check`] as of `now` (tests look at data recorded in the past).
+pub async fn check_at(
+    client: &Client,
+    catalog: &Catalog,
+    selector: &Selector,
+    now: chrono::DateTime<Utc>,
+) -> HealthReport {
+    match inventory::take(client, catalog, selector, now).await {
+        Ok(inv) if inv.instances.is_empty() => {
+            // No data now: stopped scraping, or never any? Stale data is not "no data".
+            let (stopped, _) = inventory::stopped(
+                client,
+                selector,
+                now,
+                inventory::STOPPED_LOOKBACK,
+                std::time::Duration::from_secs(60),
+            )
+            .await;
+            let stopped = stopped.unwrap_or_default();
+            verdict(client, selector, &inv, &stopped, now)
+        }
+        Ok(inv) => verdict(client, selector, &inv, &[], now),
         Err(err) => failure(client, &err),
     }
 }
@@ -68,7 +91,13 @@ fn failure(client: &Client, err: &PrometheusError) -> HealthReport {
     }
 }
 
-fn verdict(client: &Client, selector: &Selector, inv: &Inventory) -> HealthReport {
+fn verdict(
+    client: &Client,
+    selector: &Selector,
+    inv: &Inventory,
+    stopped: &[inventory::Stopped],
+    now: chrono::DateTime<Utc>,
+) -> HealthReport {
     let version = inv
         .prometheus
         .as_ref()
@@ -83,6 +112,18 @@ fn verdict(client: &Client, selector: &Selector, inv: &Inventory) -> HealthRepor
         "targetSelector": selector.to_string(),
         "collectors": inv.collectors,
     });
+    if let Some(said) = inventory::describe_stopped(stopped, now) {
+        let mut details = details;
+        details["stopped"] = json!(stopped);
+        return HealthReport {
+            status: Status::Error,
+            message: format!(
+                "{version} at {} is up but its {said}. Check the targets (Status → Targets) and the exporters.",
+                client.url()
+            ),
+            details,
+        };
+    }
     if inv.instances.is_empty() {
         let scope = if selector.is_empty() {
             "no target exposes node_cpu_seconds_total".to_string()

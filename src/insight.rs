@@ -83,7 +83,7 @@ impl fmt::Display for Severity {
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Methodology {
-    /// Utilization, saturation and errors for every resource (§2.5.9).
+    /// Utilization, saturation and errors for every resource ("Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.9 The USE Method").
     UseMethod,
     /// Who, why, what and how the load changes.
     WorkloadCharacterization,

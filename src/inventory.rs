@@ -112,6 +112,95 @@ pub fn presence(selector: &Selector) -> String {
     format!("node_cpu_seconds_total{{{sel}}}")
 }
 
+/// An instance whose node_exporter data stopped: nothing at the evaluation time, samples before.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Stopped {
+    /// The instance.
+    pub instance: String,
+    /// Its newest sample (to within the resolution asked for).
+    pub last_sample: DateTime<Utc>,
+}
+
+/// How far back "no data now" is told apart from "never any data": a week.
+pub const STOPPED_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Instances of the selection with node_exporter samples in the `lookback` before `at` but none
+/// at `at`: their scraping stopped. Without this a Prometheus whose samples stopped an hour ago
+/// reads as one that never had any, and an instance that stopped inside the window silently
+/// drops out of the analysis. One query: the newest sample's timestamp per instance, over a
+/// subquery at `resolution` (its error bound), minus the instances present at `at`.
+pub async fn stopped(
+    client: &Client,
+    selector: &Selector,
+    at: DateTime<Utc>,
+    lookback: Duration,
+    resolution: Duration,
+) -> (Result<Vec<Stopped>, PrometheusError>, QueryLog) {
+    let presence = presence(selector);
+    let query = format!(
+        "max by (instance) (max_over_time(timestamp({presence})[{}:{}])) unless on (instance) {presence}",
+        crate::promql::format_duration(lookback),
+        crate::promql::format_duration(resolution.max(Duration::from_secs(1))),
+    );
+    let mut log = QueryLog::new();
+    let answer = Recorder::new(client)
+        .instant(&mut log, "inventory/stopped", &query, at)
+        .await;
+    let stopped = answer.map(|value| {
+        let mut stopped: Vec<Stopped> = by_label(value, "instance")
+            .into_iter()
+            .filter_map(|(instance, seconds)| {
+                let millis = (seconds * 1000.0).round();
+                // Timestamps come from Prometheus; one it cannot represent is dropped, not trusted.
+                (millis.is_finite() && millis.abs() < 1e15)
+                    .then(|| DateTime::from_timestamp_millis(millis as i64))
+                    .flatten()
+                    .map(|last_sample| Stopped {
+                        instance,
+                        last_sample,
+                    })
+            })
+            .collect();
+        stopped.sort_by(|a, b| {
+            b.last_sample
+                .cmp(&a.last_sample)
+                .then(a.instance.cmp(&b.instance))
+        });
+        stopped
+    });
+    (stopped, log)
+}
+
+/// What to say about instances whose scraping stopped before `at`: when their newest samples
+/// are, naming up to five of them.
+pub fn describe_stopped(stopped: &[Stopped], at: DateTime<Utc>) -> Option<String> {
+    let newest = stopped.iter().map(|s| s.last_sample).max()?;
+    let ago = (at - newest).to_std().unwrap_or_default();
+    let ago = crate::promql::format_duration(Duration::from_secs(ago.as_secs() / 60 * 60));
+    let mut names: Vec<String> = stopped
+        .iter()
+        .take(5)
+        .map(|s| {
+            format!(
+                "{} (last sample {})",
+                s.instance,
+                s.last_sample.format("%Y-%m-%d %H:%M UTC")
+            )
+        })
+        .collect();
+    if stopped.len() > 5 {
+        names.push(format!("{} more", stopped.len() - 5));
+    }
+    Some(format!(
+        "node_exporter data stopped: {} {} no sample at {} but had samples before; the newest is from {} ({ago} earlier), so scraping stopped (target down, exporter stopped, or relabelled away): {}",
+        stopped.len(),
+        if stopped.len() == 1 { "instance has" } else { "instances have" },
+        at.format("%Y-%m-%d %H:%M UTC"),
+        newest.format("%Y-%m-%d %H:%M:%S UTC"),
+        names.join(", ")
+    ))
+}
+
 /// The series whose `instance` values name the selection's instances (see [`instance_names`]).
 pub fn instance_names_query(selector: &Selector) -> String {
     presence(selector)

@@ -169,6 +169,7 @@ pub(super) fn assemble(
         queries,
         mut warnings,
     } = log;
+    warnings.extend(plan.stopped);
     warnings.sort();
     warnings.dedup();
     Analysis {

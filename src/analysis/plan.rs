@@ -21,6 +21,8 @@ pub(super) struct Plan {
     pub use_plan: UsePlan,
     /// The selection's instances and scrape interval, with their queries.
     pub basics: Basics,
+    /// Instances whose data stopped before the end of the window, said in the report's notes.
+    pub stopped: Option<String>,
 }
 
 /// Work out the plan of `request`.
@@ -37,7 +39,8 @@ pub(super) async fn plan(
         peer_checks: m.runs(Method::Outliers),
     };
     let checks = select_checks(catalog, &selection)?;
-    let basics = inventory::basics(client, &request.selector, request.at).await?;
+    let mut basics = inventory::basics(client, &request.selector, request.at).await?;
+    let stopped = stopped(client, request, &mut basics).await;
     let timing = match request.range_step {
         Some(step) => Timing::over_range(request.at, request.window, step, basics.scrape_interval),
         None => Timing::new(request.at, request.window, basics.scrape_interval),
@@ -58,5 +61,33 @@ pub(super) async fn plan(
         peer_checks,
         keep_episodes: request.range_step.is_some(),
     };
-    Ok(Plan { use_plan, basics })
+    Ok(Plan {
+        use_plan,
+        basics,
+        stopped,
+    })
+}
+
+/// What to say about instances that stopped reporting: inside the window, or (when nothing
+/// reports now) within the last week, so that stale data is not called "no data". The query's
+/// failure costs only the note (it is logged as a notice).
+async fn stopped(
+    client: &Client,
+    request: &AnalysisRequest,
+    basics: &mut Basics,
+) -> Option<String> {
+    let lookback = if basics.instances.is_empty() {
+        inventory::STOPPED_LOOKBACK.max(request.window)
+    } else {
+        request.window
+    };
+    // To the scrape interval, with at most about 2000 points per instance.
+    let resolution = basics
+        .scrape_interval
+        .unwrap_or(std::time::Duration::from_secs(60))
+        .max(lookback / 2000);
+    let (stopped, log) =
+        inventory::stopped(client, &request.selector, request.at, lookback, resolution).await;
+    basics.log.extend(log);
+    inventory::describe_stopped(&stopped.ok()?, request.at)
 }

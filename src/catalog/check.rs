@@ -510,7 +510,7 @@ mod user_defaults {
     pub const IMMEDIATE_ACTION: &str = "Follow the runbook of this check.";
     pub const INVESTIGATION_STEP: &str = "Run the check's PromQL in Explore, split by instance";
     pub const BOOK_REFERENCE: &str =
-        "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5 (a custom check); 2.8 Statistics";
+        "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5 Methodology (a custom check); 2.8 Statistics";
     pub const THRESHOLD_SOURCE: &str = "the query";
     pub const CONFIDENCE: f64 = 70.0;
 }

@@ -13,7 +13,9 @@
 //! Everything is embedded at compile time and validated by [`Catalog::load`], which a unit test
 //! runs, so a bad entry fails `cargo test`, never a user's query.
 
+pub mod book;
 mod check;
+pub mod docs;
 pub mod methods;
 mod thresholds;
 
@@ -97,6 +99,20 @@ pub struct Collector {
     pub lost: String,
 }
 
+/// An exporter other than node_exporter some checks read (process-exporter, client libraries).
+/// Unlike a [`Collector`] its absence is no coverage gap: most hosts run no such exporter, and
+/// the checks that need it simply have no series there.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The name checks use in `requires`.
+    pub name: String,
+    /// Which exporters provide it.
+    pub exporter: String,
+    /// What the analysis cannot see without it.
+    pub lost: String,
+}
+
 /// The story told when a time-shared resource is both busy and saturated.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +168,7 @@ pub struct Catalog {
     checks: Vec<Check>,
     components: Vec<ComponentSpec>,
     collectors: Vec<Collector>,
+    sources: Vec<Source>,
     unobservable: Vec<Unobservable>,
     measures: Vec<Measure>,
     next_levels: Vec<NextLevel>,
@@ -214,6 +231,8 @@ struct ComponentFile {
 #[serde(deny_unknown_fields)]
 struct CollectorFile {
     collector: Vec<Collector>,
+    #[serde(default)]
+    source: Vec<Source>,
 }
 
 #[derive(Deserialize)]
@@ -244,7 +263,10 @@ impl Catalog {
     /// unobservable list.
     pub fn load(check_files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
         let components = parse_toml::<ComponentFile>("components.toml", COMPONENTS)?.component;
-        let collectors = parse_toml::<CollectorFile>("collectors.toml", COLLECTORS)?.collector;
+        let CollectorFile {
+            collector: collectors,
+            source: sources,
+        } = parse_toml::<CollectorFile>("collectors.toml", COLLECTORS)?;
         let unobservable =
             parse_toml::<UnobservableFile>("unobservable.toml", UNOBSERVABLE)?.unobservable;
         let mut checks = Vec::new();
@@ -255,6 +277,7 @@ impl Catalog {
             checks,
             components,
             collectors,
+            sources,
             unobservable,
             measures: parse_toml::<methods::MeasureFile>("workload.toml", WORKLOAD)?.measure,
             next_levels: parse_toml::<methods::NextLevelFile>("drilldown.toml", DRILLDOWN)?
@@ -289,6 +312,7 @@ impl Catalog {
             checks: vec![check],
             components: base.components.clone(),
             collectors: base.collectors.clone(),
+            sources: base.sources.clone(),
             unobservable: Vec::new(),
             measures: Vec::new(),
             next_levels: base.next_levels.clone(),
@@ -321,6 +345,11 @@ impl Catalog {
         self.collectors.iter().find(|c| c.name == name)
     }
 
+    /// The exporters other than node_exporter that some checks read.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
     /// USE checklist items node_exporter cannot observe.
     pub fn unobservable(&self) -> &[Unobservable] {
         &self.unobservable
@@ -350,8 +379,12 @@ impl Catalog {
 
     fn validate(&self) -> Result<(), CatalogError> {
         self.validate_components()?;
-        let collector_names: HashSet<&str> =
-            self.collectors.iter().map(|c| c.name.as_str()).collect();
+        let collector_names: HashSet<&str> = self
+            .collectors
+            .iter()
+            .map(|c| c.name.as_str())
+            .chain(self.sources.iter().map(|s| s.name.as_str()))
+            .collect();
         let mut ids = HashSet::new();
         let mut fallback_ranks: BTreeMap<&str, BTreeSet<u8>> = BTreeMap::new();
         for check in &self.checks {
@@ -364,6 +397,7 @@ impl Catalog {
             }
             validate_id(check).map_err(invalid)?;
             validate_thresholds(check).map_err(invalid)?;
+            book::validate(&check.book_reference).map_err(|e| invalid(e.to_string()))?;
             if check.requires.is_empty() {
                 return Err(invalid(
                     "`requires` must name at least one collector".into(),
@@ -375,7 +409,7 @@ impl Catalog {
                 .find(|r| !collector_names.contains(r.as_str()))
             {
                 return Err(invalid(format!(
-                    "requires collector `{r}`, which collectors.toml does not list"
+                    "requires collector or source `{r}`, which collectors.toml does not list"
                 )));
             }
             if check.investigation_steps.is_empty() {
@@ -444,11 +478,11 @@ impl Catalog {
             }
         }
         self.validate_methods()?;
-        for collector in &self.collectors {
-            if self.checks_requiring(&collector.name).next().is_none() {
+        let listed = self.collectors.iter().map(|c| c.name.as_str());
+        for name in listed.chain(self.sources.iter().map(|s| s.name.as_str())) {
+            if self.checks_requiring(name).next().is_none() {
                 return Err(CatalogError::Invalid(format!(
-                    "collectors.toml lists `{}`, which no check requires",
-                    collector.name
+                    "collectors.toml lists `{name}`, which no check requires"
                 )));
             }
         }
@@ -528,6 +562,7 @@ impl Catalog {
                 ));
             }
             check_placeholders(&m.query, QUERY_PLACEHOLDERS, &[]).map_err(|e| invalid(&what, e))?;
+            book::validate(&m.book_reference).map_err(|e| invalid(&what, e.to_string()))?;
             for text in [
                 &m.label,
                 &m.root_cause,
@@ -613,6 +648,8 @@ impl Catalog {
             };
             match (&spec.bottleneck, spec.time_shared) {
                 (Some(b), true) => {
+                    book::validate(&b.book_reference)
+                        .map_err(|e| CatalogError::Invalid(format!("component {component}: {e}")))?;
                     for text in [&b.title, &b.observation, &b.root_cause, &b.immediate_action, &b.long_term_fix]
                         .into_iter()
                         .chain(b.investigation_steps.iter())
@@ -772,6 +809,21 @@ mod tests {
                 "{component} has no {signal:?} check"
             );
         }
+    }
+
+    /// Issue 17 item 10: the container drill-down's cgroup path exists in the default layouts
+    /// (cgroup v2 with systemd: a docker-<id>.scope under system.slice; v1: cpu,cpuacct/docker).
+    #[test]
+    fn container_cgroup_paths_follow_default_layouts() {
+        let containers = builtin()
+            .next_levels()
+            .iter()
+            .find(|n| n.label == "containers by CPU")
+            .expect("the containers level");
+        let commands = containers.commands.join("\n");
+        assert!(commands.contains("/sys/fs/cgroup/system.slice/docker-$id.scope/cpu.stat"));
+        assert!(commands.contains("/sys/fs/cgroup/cpu,cpuacct/docker/$id/cpu.stat"));
+        assert!(!commands.contains("/sys/fs/cgroup/$("), "{commands}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub const RULES: &[Rule] = &[
         immediate_action: "Find the consumers (top, pidstat 1) and move, throttle or scale the heaviest.",
         steps: &["uptime; vmstat 1 (r column vs CPU count)", "mpstat -P ALL 1 (one hot CPU or all?)", "pidstat 1 (who consumes)", "perf top / profile -F 49 (what code)"],
         long_term_fix: "Right-size CPU for the workload's peak, set CPU limits/shares for noisy neighbours, profile and fix hot code paths.",
-        book: "Systems Performance 2nd ed., Ch. 6 CPUs (6.5.1 Tools Method, 6.5.3 USE Method)",
+        book: "Systems Performance 2nd ed., Ch. 6 CPUs: 6.5.2 USE Method; 6.6.2 vmstat; 6.6.3 mpstat",
     },
     Rule {
         component: Component::Memory,
@@ -39,7 +39,7 @@ pub const RULES: &[Rule] = &[
         immediate_action: "Check for swapping and OOM kills (vmstat 1, dmesg -T | grep -i oom) and find the largest resident sets.",
         steps: &["free -m; vmstat 1 (si/so)", "dmesg -T | grep -i oom", "ps -eo pid,rss,comm --sort=-rss | head", "sar -B 1 (major faults, scans)"],
         long_term_fix: "Size memory for the working set, set memory limits per service, fix leaks.",
-        book: "Systems Performance 2nd ed., Ch. 7 Memory (7.5.3 USE Method)",
+        book: "Systems Performance 2nd ed., Ch. 7 Memory: 7.4.2 USE Method; 7.5.1 vmstat",
     },
     Rule {
         component: Component::Filesystem,
@@ -48,7 +48,7 @@ pub const RULES: &[Rule] = &[
         immediate_action: "Free space or grow the volume before it fills; find what grows (du -xh --max-depth=2).",
         steps: &["df -h; df -i", "du -xh --max-depth=2 <mount> | sort -h | tail", "lsof +L1 (deleted but open files)"],
         long_term_fix: "Retention and log rotation, capacity alerts on the rate of growth, larger volumes.",
-        book: "Systems Performance 2nd ed., Ch. 8 File Systems (8.5.1)",
+        book: "Systems Performance 2nd ed., Ch. 8 File Systems: 8.3.16 Capacity",
     },
     Rule {
         component: Component::Disk,
@@ -57,7 +57,7 @@ pub const RULES: &[Rule] = &[
         immediate_action: "Find which devices and processes drive the I/O (iostat -xz 1, biotop).",
         steps: &["iostat -xz 1 (%util, aqu-sz, r_await/w_await)", "biotop / iotop (who)", "biolatency (latency distribution)"],
         long_term_fix: "Spread I/O across devices, faster storage, more page cache, fewer synchronous writes.",
-        book: "Systems Performance 2nd ed., Ch. 9 Disks (9.5.3 USE Method)",
+        book: "Systems Performance 2nd ed., Ch. 9 Disks: 9.5.2 USE Method; 9.6.1 iostat",
     },
     Rule {
         component: Component::Network,
@@ -66,7 +66,7 @@ pub const RULES: &[Rule] = &[
         immediate_action: "Check interface throughput against link speed and look for drops and retransmits (sar -n DEV,EDEV,TCP,ETCP 1).",
         steps: &["sar -n DEV,EDEV 1", "nstat -az | grep -i retrans", "ss -tiepm (per-connection state)", "ethtool -S <iface> (drops)"],
         long_term_fix: "Faster or bonded links, spread traffic, tune socket buffers and queue lengths.",
-        book: "Systems Performance 2nd ed., Ch. 10 Network (10.5.3 USE Method)",
+        book: "Systems Performance 2nd ed., Ch. 10 Network: 10.5.2 USE Method; 10.6.6 sar",
     },
     Rule {
         component: Component::System,
@@ -75,7 +75,7 @@ pub const RULES: &[Rule] = &[
         immediate_action: "Open the panel in Explore and split the query by instance to see which target drives it.",
         steps: &["Run the panel's query in Explore, by instance", "Compare with the same time yesterday (offset 1d)"],
         long_term_fix: "Agree on a threshold with the panel's owners and turn it into an alert rule.",
-        book: "Systems Performance 2nd ed., Ch. 2 Methodologies (2.5 Methodology, 2.8 Statistics)",
+        book: "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5 Methodology; 2.8 Statistics",
     },
 ];
 

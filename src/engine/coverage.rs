@@ -214,7 +214,7 @@ impl Gap {
 
 const ROOT_CAUSE: &str = "node_exporter collectors can be disabled by flags or fail when the kernel lacks what they read (for example /proc/schedstat, or PSI before kernel 4.20); virtual NICs often report no link speed.";
 const LONG_TERM_FIX: &str = "Deploy node_exporter with the same collector flags everywhere, on kernels that expose PSI and schedstat, so every host can be analysed the same way.";
-const BOOK: &str = "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.9 The USE Method (known unknowns); Appendix A";
+const BOOK: &str = "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.9 The USE Method; 2.3.15 Known-Unknowns; Appendix A USE Method: Linux";
 
 fn coverage_insight(timing: &Timing) -> Insight {
     Insight {

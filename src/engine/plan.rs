@@ -156,7 +156,11 @@ mod tests {
         let board = Board::new(catalog, &all);
         let imbalance = board.needs("cpu.imbalance");
         assert_eq!(imbalance.guard_from.as_deref(), Some("cpu.utilization"));
-        assert_eq!(board.needs("cpu.utilization").feeds, vec!["cpu.imbalance"]);
+        // cpu.errors.frequency_capped (issue 17) is guarded by cpu.utilization too.
+        assert_eq!(
+            board.needs("cpu.utilization").feeds,
+            vec!["cpu.imbalance", "cpu.errors.frequency_capped"]
+        );
         assert_eq!(
             board.needs("cpu.saturation.load").leader.as_deref(),
             Some("cpu.saturation.psi")

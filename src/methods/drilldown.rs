@@ -1,4 +1,4 @@
-//! Drill-down: every USE finding (low and above) gets the level below it (Systems Performance 2nd ed. §2.5.12).
+//! Drill-down: every USE finding (low and above) gets the level below it ("Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.12 Drill-Down Analysis").
 //!
 //! A finding on a host's CPUs names its busiest CPUs and, where process-exporter, cAdvisor or
 //! client libraries report them, the processes, containers or applications behind the load,

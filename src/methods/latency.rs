@@ -1,5 +1,5 @@
-//! Latency analysis of a histogram chosen in the query, classic (`_bucket{le}`) or native (Systems Performance 2nd ed. §2.5.11,
-//! §2.6 on percentiles and distributions): p50 / p95 / p99 over the window with the interval
+//! Latency analysis of a histogram chosen in the query, classic (`_bucket{le}`) or native ("Systems Performance 2nd ed.,
+//! Ch. 2 Methodologies: 2.5.13 Latency Analysis; 2.8.3 Standard Deviation, Percentiles, Median"): p50 / p95 / p99 over the window with the interval
 //! the bucket widths leave them in, the same against the window before, the p99 trend point by
 //! point, the distribution by bucket, the mean from `_sum` / `_count`, and an SLO check.
 //!
@@ -26,7 +26,7 @@ pub const SLO_CHECK: &str = "latency.slo";
 /// The insight `check` of a histogram summary.
 pub const HISTOGRAM_CHECK: &str = "latency.histogram";
 
-const BOOK: &str = "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.11 Latency Analysis; 2.8.6 Percentiles; 2.8.7 Distributions (multimodal, outliers)";
+const BOOK: &str = "Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.13 Latency Analysis; 2.8.3 Standard Deviation, Percentiles, Median; 2.8.5 Multimodal Distributions; 2.8.6 Outliers";
 
 /// What the analysis found in one histogram, for the report.
 #[derive(Clone, Debug, PartialEq)]
@@ -313,7 +313,7 @@ impl Draft {
                 .steps
                 .into_iter()
                 .chain([
-                "offcputime-bpfcc -p <pid> 30   # what the slow requests wait on (Ch. 5.5.x off-CPU analysis)".into(),
+                "offcputime-bpfcc -p <pid> 30   # what the slow requests wait on (off-CPU analysis)".into(),
                 "Trace a slow request end to end (distributed tracing) and compare with a fast one".into(),
             ])
                 .collect(),

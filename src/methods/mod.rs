@@ -1,4 +1,4 @@
-//! The methodologies beyond USE (Systems Performance 2nd ed. §2.5): they turn "the disk is
+//! The methodologies beyond USE ("Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5 Methodology"): they turn "the disk is
 //! saturated" into "since 14:05 writes tripled, 80 % of them from `postgres`, p99 write latency
 //! went from 2 ms to 40 ms, and host-17 is the only one of 50 like this".
 //!

@@ -194,7 +194,7 @@ fn judge(
             long_term_fix: "Balance load on what is actually consumed (least-connections, CPU-aware), keep peers identical (configuration management, the same instance types), and alert on peer deviation as well as on absolute thresholds.".into(),
             related_metrics: vec![query.to_string()],
             confidence,
-            book_reference: Some("Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.10 Workload Characterization; 2.8.8 Outliers; 2.5.12 Drill-Down Analysis".into()),
+            book_reference: Some("Systems Performance 2nd ed., Ch. 2 Methodologies: 2.5.11 Workload Characterization; 2.8.6 Outliers; 2.5.12 Drill-Down Analysis".into()),
             instance: Some(instance.to_string()),
             device: None,
             check: format!("outlier.{}", check.id),

@@ -1,5 +1,5 @@
-//! Workload characterization and the built-in latencies (Systems Performance 2nd ed. §2.5.10,
-//! §2.5.11): every measure of `workload.toml`, its median over the analysis window against the
+//! Workload characterization and the built-in latencies ("Systems Performance 2nd ed.,
+//! Ch. 2 Methodologies: 2.5.11 Workload Characterization; 2.5.13 Latency Analysis"): every measure of `workload.toml`, its median over the analysis window against the
 //! window of the same length just before it, and against the same window yesterday where
 //! Prometheus has data. A material change becomes an insight with both numbers, the ratio, when
 //! it began and, where process-exporter or cAdvisor report them, who is behind it.

@@ -10,4 +10,5 @@ mod dashboard;
 mod live;
 mod methods;
 mod scenarios;
+mod stale;
 mod support;

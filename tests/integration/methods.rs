@@ -351,3 +351,33 @@ fn a_host_already_flagged_gets_the_peer_comparison_in_its_finding() {
         .expect("peer median");
     assert!(median < 30.0, "{median}");
 }
+
+/// Issue 17 item 10: the drill-down's busiest CPUs are busy as `cpu.utilization` counts it,
+/// without iowait and steal.
+#[test]
+fn busiest_cpus_count_neither_iowait_nor_steal() {
+    let mut s = scenarios::culprit_process();
+    s.hosts[0].cpu.iowait = scenarios_shape(0.05);
+    s.hosts[0].cpu.steal = scenarios_shape(0.05);
+    let a = analyse(&s, |_| {});
+    let cpu = one(&a.insights, "cpu.utilization", "app-1:9100");
+    let per_cpu: Vec<f64> = cpu
+        .evidence
+        .iter()
+        .filter(|(n, _)| {
+            n.strip_prefix("cpu")
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+                && n.ends_with("_utilization_percent")
+        })
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(per_cpu.len(), 3, "{:?}", cpu.evidence);
+    // user 74 % + system 14 % = 88 % busy; 1 - idle would read 98 %.
+    for v in per_cpu {
+        assert!((v - 88.0).abs() < 2.0, "busiest CPU at {v} %");
+    }
+}
+
+fn scenarios_shape(value: f64) -> gregg_testkit::host::Shape {
+    gregg_testkit::host::Shape::c(value)
+}

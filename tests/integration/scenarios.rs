@@ -168,6 +168,13 @@ scenario_tests!(
     throttling_many_cores,
     short_burst_long_windows,
     partitions_on_busy_disk,
+    pid_max_threads,
+    systemd_file_max,
+    chrony_and_slewing_clocks,
+    network_stack_drops,
+    memory_reclaim,
+    cpu_frequency_and_irqs,
+    raid_resync_and_hot_sensor,
 );
 
 /// Issue 17 item 2: a 3-minute burst judged at 1 h, 6 h and 24 h windows is a burst (info),

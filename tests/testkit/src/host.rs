@@ -10,6 +10,10 @@ use std::io::{self, Write};
 
 use crate::histogram::{self, Histogram};
 
+mod expert;
+
+pub use expert::Expert;
+
 /// A value over time: `base`, except during bursts `(from, to, value)`, with offsets in seconds
 /// relative to the end of the data (`-600` is ten minutes before it).
 #[derive(Clone, Debug, PartialEq)]
@@ -331,6 +335,9 @@ pub struct Host {
     /// Process groups reported by a process-exporter on the same machine (port 9256); none:
     /// no process-exporter.
     pub processes: Vec<Process>,
+    /// The families behind the expert checks (reclaim, NUMA, UDP, SYNs, conntrack failures,
+    /// CPU frequency, softirqs, interrupts, md sync, temperatures).
+    pub expert: Expert,
 }
 
 /// Every collector a host reports, in node_exporter's names.
@@ -354,6 +361,11 @@ pub const COLLECTORS: &[&str] = &[
     "conntrack",
     "processes",
     "timex",
+    "hwmon",
+    "cpufreq",
+    "meminfo_numa",
+    "softirqs",
+    "interrupts",
 ];
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -361,7 +373,7 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 impl Host {
     /// A quiet, healthy host: 4 CPUs at 15 %, memory 40 % used, one disk, one filesystem and
     /// one 1 Gbit/s interface lightly used, every default collector working (PSI included,
-    /// schedstat included), `processes` disabled as in node_exporter's defaults, job `node`,
+    /// schedstat included), `processes`, `meminfo_numa`, `softirqs` and `interrupts` disabled as in node_exporter's defaults, job `node`,
     /// no process-exporter.
     pub fn healthy(instance: &str) -> Host {
         Host {
@@ -457,13 +469,14 @@ impl Host {
             ecc_uncorrectable: Vec::new(),
             throttles: None,
             failing: Vec::new(),
-            disabled: vec!["processes"],
+            disabled: vec!["processes", "meminfo_numa", "softirqs", "interrupts"],
             reset_at: None,
             jitter: true,
             gap: None,
             version: "1.5.0".to_string(),
             collector_status: true,
             processes: Vec::new(),
+            expert: Expert::healthy(),
         }
     }
 
@@ -605,6 +618,7 @@ impl<'a, W: Write> Writer<'a, W> {
     pub fn write_all(mut self) -> io::Result<Written> {
         self.gauges()?;
         self.counters()?;
+        self.expert()?;
         self.processes()?;
         let h = histogram::write_families(
             self.out,
