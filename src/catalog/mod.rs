@@ -828,8 +828,8 @@ mod tests {
 
     #[test]
     fn swap_use_is_capacity_and_swapping_is_saturation() {
-        // Systems Performance 2nd ed., Appendix A: swap use under capacity (utilization), si/so
-        // under saturation.
+        // "Systems Performance 2nd ed., Appendix A USE Method: Linux": swap use under capacity
+        // (utilization), si/so under saturation.
         use crate::insight::{IssueType, UseSignal};
         let catalog = builtin();
         let used = catalog.check("memory.utilization.swap").expect("swap use");
