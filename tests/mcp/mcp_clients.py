@@ -17,10 +17,12 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import sys
 import tempfile
 import traceback
 from contextlib import asynccontextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -67,6 +69,8 @@ class Env:
         self.listen_token = "listen-" + os.urandom(8).hex()
         self.listen_token_file = Path(self.tmp.name) / "listen-token"
         self.listen_token_file.write_text(self.listen_token + "\n")
+        # Grafana's service account token: never in an answer or a log either.
+        self.grafana_token = "glsa_" + os.urandom(8).hex()
 
     def server_args(self, prometheus: str | None = None) -> list[str]:
         return [
@@ -239,6 +243,86 @@ async def check_prometheus_failure(env: Env) -> None:
     assert message == cli.stderr.strip().removeprefix("error: "), (message, cli.stderr)
 
 
+DASHBOARD = Path(__file__).resolve().parents[1] / "data" / "dashboards" / "scenario-incident.json"
+
+
+@asynccontextmanager
+async def grafana_stub(token: str) -> AsyncIterator[str]:
+    """Grafana's read-only API for one dashboard (Grafana itself cannot run here): the
+    dashboard by uid, the data sources, the search; 401 without the service account token."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    routes = {
+        f"/api/dashboards/uid/{dashboard['uid']}": {"dashboard": dashboard, "meta": {"folderUid": "ops"}},
+        "/api/datasources": [{"uid": "prom", "name": "Prometheus", "type": "prometheus", "isDefault": True}],
+        "/api/search": [{"uid": dashboard["uid"], "title": dashboard["title"], "type": "dash-db"}],
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            path = self.path.split("?")[0]
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                status, body = 401, {"message": "Unauthorized"}
+            elif path in routes:
+                status, body = 200, routes[path]
+            else:
+                status, body = 404, {"message": "Not found"}
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def verdicts(insights: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What a finding says, without its wording: check, instance, device, severity, title."""
+    return sorted((i["check"], i.get("instance"), i.get("device"), i["severity"], i["title"]) for i in insights)
+
+
+async def check_dashboard(env: Env, errlog: Any, secrets_seen: list[str]) -> None:
+    """`analyze_dashboard` reads a dashboard through Grafana's API and finds what the CLI's
+    `dashboard` command finds on the same dashboard, range and Prometheus."""
+    token_file = Path(env.tmp.name) / "grafana-token"
+    token_file.write_text(env.grafana_token + "\n")
+    async with grafana_stub(env.grafana_token) as grafana:
+        args = [*env.server_args(), "--grafana", grafana, "--grafana-token-file", str(token_file)]
+        params = StdioServerParameters(command=env.cli, args=args)
+        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            asked = {"dashboardUid": "gregg-incident", "to": env.at, "window": "1h", "limit": 200}
+            answer = structured(await session.call_tool("analyze_dashboard", asked))
+            secrets_seen.append(json.dumps(answer))
+            missing = error(await session.call_tool("analyze_dashboard", {**asked, "dashboardUid": "nope"}))
+            secrets_seen.append(missing)
+        cli = subprocess.run(
+            [env.cli, "dashboard", "--grafana", grafana, "--token-file", str(token_file), "--prometheus", env.prometheus,
+             "--bearer-token-file", str(env.secret_file), "--uid", "gregg-incident", "--to", env.at, "--window", "1h",
+             "--format", "json"],
+            capture_output=True, text=True, timeout=300,
+        )
+    assert answer["dashboard"]["uid"] == "gregg-incident" and answer["dashboard"]["title"], answer.get("dashboard")
+    assert not answer.get("truncated"), answer.get("note")
+    # mixed_fleet's hot-7 is CPU-bound all window: the dashboard's CPU panels must show it.
+    assert any(i.get("instance") == "hot-7:9100" for i in answer["insights"]), answer["headline"]
+    assert all(i["title"].strip() for i in answer["insights"])
+    assert cli.returncode in (0, 1, 2), cli.stderr[-2000:]
+    report = json.loads(cli.stdout)
+    assert verdicts(answer["insights"]) == verdicts(report["insights"]), (
+        verdicts(answer["insights"]), verdicts(report["insights"]))
+    assert "nope" in missing and ("not found" in missing.lower() or "404" in missing), missing
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -343,7 +427,7 @@ async def main() -> int:
         logs = errlog.read()
         assert secrets_seen, "no answers recorded"
         for blob in [*secrets_seen, logs]:
-            assert env.secret not in blob and env.listen_token not in blob
+            assert env.secret not in blob and env.listen_token not in blob and env.grafana_token not in blob
 
     async def autogen_team() -> None:
         # AutoGen needs mcp 1.x (its own venv, requirements-autogen.txt): run it there.
@@ -365,6 +449,10 @@ async def main() -> int:
         await test("python mcp client over stdio: every tool, bad arguments, resources, prompts", over_stdio)
         await test("python mcp client over streamable HTTP with a bearer token", over_http)
         await test("Prometheus failures are tool errors with the CLI's message", lambda: check_prometheus_failure(env))
+        await test(
+            "analyze_dashboard through Grafana's API finds what the CLI's dashboard command finds",
+            lambda: check_dashboard(env, errlog, secrets_seen),
+        )
         await test("a non-loopback --listen needs a token", listen_token)
         await test("no secret in any answer or log", no_secrets)
         await test("AutoGen AgentChat agent through McpWorkbench maps insights to findings", autogen_team)

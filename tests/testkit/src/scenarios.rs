@@ -1215,6 +1215,203 @@ pub fn latency_bad_histogram() -> Scenario {
     s
 }
 
+/// Issue 17: threads exhaust pid_max while processes are few (pid_max limits tasks).
+pub fn pid_max_threads() -> Scenario {
+    let mut h = Host::healthy("threads-1:9100");
+    h.disabled.retain(|c| *c != "processes");
+    h.pids = Shape::c(400.0);
+    h.pid_max = 32_768.0;
+    h.threads = Shape::c(31_500.0);
+    h.threads_max = 120_000.0;
+    Scenario::new(
+        "pid_max_threads",
+        "400 processes but 31 500 tasks (threads) against a pid_max of 32 768; threads-max 120 000",
+        vec![h],
+        vec![
+            expect("threads-1:9100", "system.pids", "critical", "critical")
+                .mentioning("threads included"),
+        ],
+    )
+}
+
+/// Issue 17: fs.file-max at LONG_MAX (systemd >= 240) and one process group near its own
+/// descriptor limit.
+pub fn systemd_file_max() -> Scenario {
+    let mut h = Host::healthy("web-1:9100");
+    h.fd_max = 9_223_372_036_854_775_807.0;
+    h.fd_allocated = Shape::c(12_000.0);
+    let mut nginx = Process::new("nginx", 0.2);
+    nginx.open_fds = 1_000.0;
+    h.processes.push(nginx);
+    h.processes.push(Process::new("sshd", 0.01));
+    Scenario::new(
+        "systemd_file_max",
+        "fs.file-max is LONG_MAX (systemd >= 240); nginx holds 1000 of its 1024 descriptors (process-exporter)",
+        vec![h],
+        vec![
+            expect("web-1:9256", "system.process_fds", "critical", "critical").on("nginx"),
+            expect("web-1:9100", "coverage", "info", "low").mentioning("LONG_MAX"),
+        ],
+    )
+}
+
+/// Issue 17: a chrony host (kernel offset stays 0) and an ntpd host whose clock is being
+/// slewed back from 0.9 s.
+pub fn chrony_and_slewing_clocks() -> Scenario {
+    let mut chrony = Host::healthy("chrony-1:9100");
+    chrony.clock_offset = Shape::c(0.0);
+    chrony.clock_maxerror = 0.01;
+    let mut slewing = Host::healthy("ntp-1:9100");
+    // From 0.9 s an hour ago to 0.1 s now, one step per scrape: shrinking throughout.
+    let mut offset = Shape::c(0.1);
+    for k in 0..240_u32 {
+        let from = -3600 + 15 * i64::from(k);
+        offset = offset.burst(from, from + 15, 0.9 - 0.8 * f64::from(k) / 240.0);
+    }
+    slewing.clock_offset = offset;
+    Scenario::new(
+        "chrony_and_slewing_clocks",
+        "chrony-1: kernel offset exactly 0 (chrony does not use the kernel PLL); ntp-1: offset shrinking from 0.9 s to 0.1 s (being slewed back)",
+        vec![chrony, slewing],
+        vec![expect("chrony-1:9100", "coverage", "info", "low").mentioning("chrony_exporter")],
+    )
+}
+
+/// Issue 17: the network stack's drops beyond NIC and accept queue: UDP socket buffers, SYN
+/// queue, SYN retransmits, conntrack insertions.
+pub fn network_stack_drops() -> Scenario {
+    let mut udp = Host::healthy("dns-1:9100");
+    udp.expert.udp_rcvbuf_errors = Shape::c(20.0);
+    udp.expert.udp_other_in_errors = Shape::c(1.0);
+    let mut syn = Host::healthy("listen-1:9100");
+    syn.expert.listen_drops_beyond_overflows = Shape::c(2.0);
+    syn.expert.syncookies = Shape::c(5.0);
+    let mut client = Host::healthy("client-1:9100");
+    client.expert.syn_retrans_ratio = Shape::c(0.10);
+    let mut nat = Host::healthy("nat-1:9100");
+    nat.expert.conntrack_insert_failed = Shape::c(0.5);
+    Scenario::new(
+        "network_stack_drops",
+        "dns-1: 20 UDP datagrams/s dropped at full receive buffers; listen-1: 2 SYNs/s dropped beyond accept-queue overflows and 5 SYN cookies/s; client-1: 10 % of connection attempts retransmit their SYN; nat-1: 0.5 conntrack insertions/s fail",
+        vec![udp, syn, client, nat],
+        vec![
+            expect("dns-1:9100", "network.saturation.udp_buffer_errors", "critical", "critical"),
+            expect("listen-1:9100", "network.saturation.listen_drops", "high", "high"),
+            expect("listen-1:9100", "network.saturation.syncookies", "high", "high"),
+            expect("client-1:9100", "network.saturation.syn_retransmits", "high", "high"),
+            expect("nat-1:9100", "system.errors.conntrack_drops", "critical", "critical")
+                .mentioning("insertions failed"),
+        ],
+    )
+}
+
+/// Issue 17: direct reclaim, NUMA misses, and a host with node_exporter's default vmstat
+/// fields (no reclaim counters).
+pub fn memory_reclaim() -> Scenario {
+    let mut reclaim = Host::healthy("cache-1:9100");
+    reclaim.expert.allocstalls = Shape::c(20.0);
+    reclaim.expert.pgscan_direct = Shape::c(5_000.0);
+    reclaim.expert.pgscan_kswapd = Shape::c(20_000.0);
+    let mut numa = Host::healthy("numa-1:9100");
+    numa.disabled.retain(|c| *c != "meminfo_numa");
+    numa.expert.numa_miss_ratio = Shape::c(0.3);
+    let mut default_fields = Host::healthy("plain-1:9100");
+    default_fields.expert.vmstat_reclaim_fields = false;
+    Scenario::new(
+        "memory_reclaim",
+        "cache-1: 20 allocation stalls/s (direct reclaim); numa-1: 30 % of allocations miss their NUMA node; plain-1: default --collector.vmstat.fields (no reclaim counters)",
+        vec![reclaim, numa, default_fields],
+        vec![
+            expect("cache-1:9100", "memory.saturation.direct_reclaim", "high", "high"),
+            expect("numa-1:9100", "memory.saturation.numa_miss", "critical", "critical"),
+            expect("plain-1:9100", "coverage", "info", "low")
+                .mentioning("collector.vmstat.fields"),
+        ],
+    )
+}
+
+/// Issue 17: busy CPUs clocked at 45 % of their maximum; softirqs and device interrupts
+/// landing on one CPU of eight.
+pub fn cpu_frequency_and_irqs() -> Scenario {
+    let mut capped = Host::healthy("capped-1:9100");
+    cpu(&mut capped, 0.72, 0.1);
+    capped.running = Shape::c(3.0);
+    capped.expert.frequency_ratio = Shape::c(0.45);
+    let mut irq = Host::healthy("irq-1:9100");
+    irq.cpus = 8;
+    irq.disabled
+        .retain(|c| *c != "softirqs" && *c != "interrupts");
+    irq.expert.hot_cpu_share = Some(0.8);
+    Scenario::new(
+        "cpu_frequency_and_irqs",
+        "capped-1: 82 % busy at 45 % of the maximum clock; irq-1: 80 % of NET_RX/BLOCK softirqs and device interrupts on CPU 0 of 8",
+        vec![capped, irq],
+        vec![
+            expect("capped-1:9100", "cpu.errors.frequency_capped", "high", "high"),
+            expect("capped-1:9100", "cpu.utilization", "low", "low"),
+            expect("irq-1:9100", "cpu.imbalance.softirqs", "medium", "medium").on("0"),
+            expect("irq-1:9100", "cpu.imbalance.interrupts", "medium", "medium").on("0"),
+        ],
+    )
+}
+
+/// Issue 17: an md array recovering onto a replaced disk, and a CPU package at its critical
+/// temperature.
+pub fn raid_resync_and_hot_sensor() -> Scenario {
+    let mut raid = Host::healthy("storage-2:9100");
+    raid.md.push(Md {
+        name: "md0".into(),
+        required: 2.0,
+        active: 2.0,
+        failed: 0.0,
+    });
+    raid.expert.md_state = "recovering";
+    raid.expert.md_synced = Shape::c(0.3);
+    let mut hot = Host::healthy("hot-1:9100");
+    hot.expert.temperature = Shape::c(97.0);
+    hot.expert.crit_alarm_from = Some(-600);
+    Scenario::new(
+        "raid_resync_and_hot_sensor",
+        "storage-2: md0 recovering, 30 % synced; hot-1: CPU package at 97 of 100 °C, critical alarm for the last 10 minutes",
+        vec![raid, hot],
+        vec![
+            expect("storage-2:9100", "disk.errors.md_sync", "medium", "medium").on("md0"),
+            expect("hot-1:9100", "system.errors.temperature", "critical", "critical")
+                .on("platform_coretemp_0/temp1"),
+        ],
+    )
+}
+
+/// Issue 17 item 4: one host whose scraping stopped 20 minutes before the end, one that reports.
+/// Not in [`all`]: for a dedicated test (what the report says, not what it finds).
+pub fn scraping_stopped() -> Scenario {
+    let fine = Host::healthy("up-1:9100");
+    let mut gone = Host::healthy("gone-1:9100");
+    gone.gap = Some((-1200, 1));
+    Scenario::new(
+        "scraping_stopped",
+        "gone-1's samples stop 20 minutes before the end; up-1 reports throughout",
+        vec![fine, gone],
+        Vec::new(),
+    )
+}
+
+/// Issue 17 item 4: every host's scraping stopped three hours before the end. Not in [`all`].
+pub fn all_scraping_stopped() -> Scenario {
+    let mut hosts = vec![Host::healthy("old-1:9100"), Host::healthy("old-2:9100")];
+    for h in &mut hosts {
+        h.gap = Some((-3 * 3600, 1));
+    }
+    let mut s = Scenario::new(
+        "all_scraping_stopped",
+        "both hosts' samples stop three hours before the end",
+        hosts,
+        Vec::new(),
+    );
+    s.history = 4 * 3600;
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -1466,201 +1663,4 @@ mod tests {
         assert_eq!(buckets.len(), DEFAULT_BUCKETS.len());
         assert!(buckets.iter().all(|b| b.0["le"] != "+Inf"));
     }
-}
-
-/// Issue 17: threads exhaust pid_max while processes are few (pid_max limits tasks).
-pub fn pid_max_threads() -> Scenario {
-    let mut h = Host::healthy("threads-1:9100");
-    h.disabled.retain(|c| *c != "processes");
-    h.pids = Shape::c(400.0);
-    h.pid_max = 32_768.0;
-    h.threads = Shape::c(31_500.0);
-    h.threads_max = 120_000.0;
-    Scenario::new(
-        "pid_max_threads",
-        "400 processes but 31 500 tasks (threads) against a pid_max of 32 768; threads-max 120 000",
-        vec![h],
-        vec![
-            expect("threads-1:9100", "system.pids", "critical", "critical")
-                .mentioning("threads included"),
-        ],
-    )
-}
-
-/// Issue 17: fs.file-max at LONG_MAX (systemd >= 240) and one process group near its own
-/// descriptor limit.
-pub fn systemd_file_max() -> Scenario {
-    let mut h = Host::healthy("web-1:9100");
-    h.fd_max = 9_223_372_036_854_775_807.0;
-    h.fd_allocated = Shape::c(12_000.0);
-    let mut nginx = Process::new("nginx", 0.2);
-    nginx.open_fds = 1_000.0;
-    h.processes.push(nginx);
-    h.processes.push(Process::new("sshd", 0.01));
-    Scenario::new(
-        "systemd_file_max",
-        "fs.file-max is LONG_MAX (systemd >= 240); nginx holds 1000 of its 1024 descriptors (process-exporter)",
-        vec![h],
-        vec![
-            expect("web-1:9256", "system.process_fds", "critical", "critical").on("nginx"),
-            expect("web-1:9100", "coverage", "info", "low").mentioning("LONG_MAX"),
-        ],
-    )
-}
-
-/// Issue 17: a chrony host (kernel offset stays 0) and an ntpd host whose clock is being
-/// slewed back from 0.9 s.
-pub fn chrony_and_slewing_clocks() -> Scenario {
-    let mut chrony = Host::healthy("chrony-1:9100");
-    chrony.clock_offset = Shape::c(0.0);
-    chrony.clock_maxerror = 0.01;
-    let mut slewing = Host::healthy("ntp-1:9100");
-    // From 0.9 s an hour ago to 0.1 s now, one step per scrape: shrinking throughout.
-    let mut offset = Shape::c(0.1);
-    for k in 0..240_u32 {
-        let from = -3600 + 15 * i64::from(k);
-        offset = offset.burst(from, from + 15, 0.9 - 0.8 * f64::from(k) / 240.0);
-    }
-    slewing.clock_offset = offset;
-    Scenario::new(
-        "chrony_and_slewing_clocks",
-        "chrony-1: kernel offset exactly 0 (chrony does not use the kernel PLL); ntp-1: offset shrinking from 0.9 s to 0.1 s (being slewed back)",
-        vec![chrony, slewing],
-        vec![expect("chrony-1:9100", "coverage", "info", "low").mentioning("chrony_exporter")],
-    )
-}
-
-/// Issue 17: the network stack's drops beyond NIC and accept queue: UDP socket buffers, SYN
-/// queue, SYN retransmits, conntrack insertions.
-pub fn network_stack_drops() -> Scenario {
-    let mut udp = Host::healthy("dns-1:9100");
-    udp.expert.udp_rcvbuf_errors = Shape::c(20.0);
-    udp.expert.udp_other_in_errors = Shape::c(1.0);
-    let mut syn = Host::healthy("listen-1:9100");
-    syn.expert.listen_drops_beyond_overflows = Shape::c(2.0);
-    syn.expert.syncookies = Shape::c(5.0);
-    let mut client = Host::healthy("client-1:9100");
-    client.expert.syn_retrans_ratio = Shape::c(0.10);
-    let mut nat = Host::healthy("nat-1:9100");
-    nat.expert.conntrack_insert_failed = Shape::c(0.5);
-    Scenario::new(
-        "network_stack_drops",
-        "dns-1: 20 UDP datagrams/s dropped at full receive buffers; listen-1: 2 SYNs/s dropped beyond accept-queue overflows and 5 SYN cookies/s; client-1: 10 % of connection attempts retransmit their SYN; nat-1: 0.5 conntrack insertions/s fail",
-        vec![udp, syn, client, nat],
-        vec![
-            expect("dns-1:9100", "network.saturation.udp_buffer_errors", "critical", "critical"),
-            expect("listen-1:9100", "network.saturation.listen_drops", "high", "high"),
-            expect("listen-1:9100", "network.saturation.syncookies", "high", "high"),
-            expect("client-1:9100", "network.saturation.syn_retransmits", "high", "high"),
-            expect("nat-1:9100", "system.errors.conntrack_drops", "critical", "critical")
-                .mentioning("insertions failed"),
-        ],
-    )
-}
-
-/// Issue 17: direct reclaim, NUMA misses, and a host with node_exporter's default vmstat
-/// fields (no reclaim counters).
-pub fn memory_reclaim() -> Scenario {
-    let mut reclaim = Host::healthy("cache-1:9100");
-    reclaim.expert.allocstalls = Shape::c(20.0);
-    reclaim.expert.pgscan_direct = Shape::c(5_000.0);
-    reclaim.expert.pgscan_kswapd = Shape::c(20_000.0);
-    let mut numa = Host::healthy("numa-1:9100");
-    numa.disabled.retain(|c| *c != "meminfo_numa");
-    numa.expert.numa_miss_ratio = Shape::c(0.3);
-    let mut default_fields = Host::healthy("plain-1:9100");
-    default_fields.expert.vmstat_reclaim_fields = false;
-    Scenario::new(
-        "memory_reclaim",
-        "cache-1: 20 allocation stalls/s (direct reclaim); numa-1: 30 % of allocations miss their NUMA node; plain-1: default --collector.vmstat.fields (no reclaim counters)",
-        vec![reclaim, numa, default_fields],
-        vec![
-            expect("cache-1:9100", "memory.saturation.direct_reclaim", "high", "high"),
-            expect("numa-1:9100", "memory.saturation.numa_miss", "critical", "critical"),
-            expect("plain-1:9100", "coverage", "info", "low")
-                .mentioning("collector.vmstat.fields"),
-        ],
-    )
-}
-
-/// Issue 17: busy CPUs clocked at 45 % of their maximum; softirqs and device interrupts
-/// landing on one CPU of eight.
-pub fn cpu_frequency_and_irqs() -> Scenario {
-    let mut capped = Host::healthy("capped-1:9100");
-    cpu(&mut capped, 0.72, 0.1);
-    capped.running = Shape::c(3.0);
-    capped.expert.frequency_ratio = Shape::c(0.45);
-    let mut irq = Host::healthy("irq-1:9100");
-    irq.cpus = 8;
-    irq.disabled
-        .retain(|c| *c != "softirqs" && *c != "interrupts");
-    irq.expert.hot_cpu_share = Some(0.8);
-    Scenario::new(
-        "cpu_frequency_and_irqs",
-        "capped-1: 82 % busy at 45 % of the maximum clock; irq-1: 80 % of NET_RX/BLOCK softirqs and device interrupts on CPU 0 of 8",
-        vec![capped, irq],
-        vec![
-            expect("capped-1:9100", "cpu.errors.frequency_capped", "high", "high"),
-            expect("capped-1:9100", "cpu.utilization", "low", "low"),
-            expect("irq-1:9100", "cpu.imbalance.softirqs", "medium", "medium").on("0"),
-            expect("irq-1:9100", "cpu.imbalance.interrupts", "medium", "medium").on("0"),
-        ],
-    )
-}
-
-/// Issue 17: an md array recovering onto a replaced disk, and a CPU package at its critical
-/// temperature.
-pub fn raid_resync_and_hot_sensor() -> Scenario {
-    let mut raid = Host::healthy("storage-2:9100");
-    raid.md.push(Md {
-        name: "md0".into(),
-        required: 2.0,
-        active: 2.0,
-        failed: 0.0,
-    });
-    raid.expert.md_state = "recovering";
-    raid.expert.md_synced = Shape::c(0.3);
-    let mut hot = Host::healthy("hot-1:9100");
-    hot.expert.temperature = Shape::c(97.0);
-    hot.expert.crit_alarm_from = Some(-600);
-    Scenario::new(
-        "raid_resync_and_hot_sensor",
-        "storage-2: md0 recovering, 30 % synced; hot-1: CPU package at 97 of 100 °C, critical alarm for the last 10 minutes",
-        vec![raid, hot],
-        vec![
-            expect("storage-2:9100", "disk.errors.md_sync", "medium", "medium").on("md0"),
-            expect("hot-1:9100", "system.errors.temperature", "critical", "critical")
-                .on("platform_coretemp_0/temp1"),
-        ],
-    )
-}
-
-/// Issue 17 item 4: one host whose scraping stopped 20 minutes before the end, one that reports.
-/// Not in [`all`]: for a dedicated test (what the report says, not what it finds).
-pub fn scraping_stopped() -> Scenario {
-    let fine = Host::healthy("up-1:9100");
-    let mut gone = Host::healthy("gone-1:9100");
-    gone.gap = Some((-1200, 1));
-    Scenario::new(
-        "scraping_stopped",
-        "gone-1's samples stop 20 minutes before the end; up-1 reports throughout",
-        vec![fine, gone],
-        Vec::new(),
-    )
-}
-
-/// Issue 17 item 4: every host's scraping stopped three hours before the end. Not in [`all`].
-pub fn all_scraping_stopped() -> Scenario {
-    let mut hosts = vec![Host::healthy("old-1:9100"), Host::healthy("old-2:9100")];
-    for h in &mut hosts {
-        h.gap = Some((-3 * 3600, 1));
-    }
-    let mut s = Scenario::new(
-        "all_scraping_stopped",
-        "both hosts' samples stop three hours before the end",
-        hosts,
-        Vec::new(),
-    );
-    s.history = 4 * 3600;
-    s
 }
