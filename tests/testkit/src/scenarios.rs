@@ -1453,7 +1453,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 11..],
+            names[names.len() - 18..],
             [
                 "workload_shift",
                 "culprit_process",
@@ -1466,6 +1466,13 @@ mod tests {
                 "throttling_many_cores",
                 "short_burst_long_windows",
                 "partitions_on_busy_disk",
+                "pid_max_threads",
+                "systemd_file_max",
+                "chrony_and_slewing_clocks",
+                "network_stack_drops",
+                "memory_reclaim",
+                "cpu_frequency_and_irqs",
+                "raid_resync_and_hot_sensor",
             ]
         );
         let mut unique = names.clone();
