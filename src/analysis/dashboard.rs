@@ -93,7 +93,12 @@ pub async fn analyze(
             Vec::new()
         }
     };
-    let mut result = analyze_dashboard(&dashboard, &data_sources, prometheus, request).await?;
+    let proxies = Proxies {
+        grafana: Some(grafana),
+        data_sources: &data_sources,
+    };
+    let mut result =
+        analyze_dashboard(&dashboard, &data_sources, prometheus, &proxies, request).await?;
     // Notes of the library panels that did not resolve replace the generic ones.
     result.notes.retain(|n| {
         !(n.contains("library panel") && n.ends_with("could not be resolved; skipped."))
@@ -153,6 +158,7 @@ pub async fn analyze_dashboard(
     dashboard: &model::Dashboard,
     data_sources: &[grafana::DataSourceRef],
     prometheus: &prometheus::Client,
+    proxies: &Proxies<'_>,
     request: &DashboardRequest,
 ) -> Result<DashboardAnalysis, DashboardError> {
     let started = Instant::now();
@@ -180,7 +186,7 @@ pub async fn analyze_dashboard(
             notes.push(format!("Panel {id} is not on the dashboard."));
         }
     }
-    let mut ran = read::run_queries(prometheus, &extraction.targets, &range.grid).await;
+    let mut ran = run_all(prometheus, proxies, &extraction.targets, &range.grid).await;
     notes.append(&mut ran.notes);
     if ran.targets.is_empty() {
         if let Some(e) = ran.first_error.take() {
@@ -234,6 +240,88 @@ pub async fn analyze_dashboard(
         notes,
         analysis,
     })
+}
+
+/// How to reach the other Prometheus data sources a dashboard's targets name: Grafana's data
+/// source proxy, with Grafana's token.
+pub struct Proxies<'a> {
+    /// Grafana (none: every target runs on the plugin's own Prometheus).
+    pub grafana: Option<&'a grafana::Client>,
+    /// The data sources Grafana lists.
+    pub data_sources: &'a [grafana::DataSourceRef],
+}
+
+impl Proxies<'_> {
+    /// The data source `uid` when it is another Prometheus than `own` (neither the default,
+    /// which the plugin's Prometheus stands for, nor at `own`'s URL), with a client through
+    /// Grafana's proxy for it, or why none could be built.
+    fn other(
+        &self,
+        uid: &str,
+        own: &prometheus::Client,
+    ) -> Option<(String, Result<prometheus::Client, String>)> {
+        let grafana = self.grafana?;
+        let ds = self.data_sources.iter().find(|d| d.uid == uid)?;
+        let (url, token) = grafana.data_source_proxy(uid);
+        let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+        if ds.is_default
+            || (!ds.url.is_empty() && same(&ds.url, own.url()))
+            || same(url.as_str(), own.url())
+        {
+            return None;
+        }
+        let name = format!(
+            "Prometheus data source \"{}\" (uid `{}`, through Grafana's data source proxy)",
+            crate::echo::short(&ds.name),
+            crate::echo::short(uid)
+        );
+        let mut config = prometheus::ClientConfig::new(url);
+        config.query_method = prometheus::QueryMethod::Get;
+        if let Some(t) = token {
+            config.auth = prometheus::Auth::Bearer(t);
+        }
+        let client = prometheus::Client::new(&config, None).map_err(|e| e.to_string());
+        Some((name, client))
+    }
+}
+
+/// Run every target: on the data source it names when that is another Prometheus Grafana
+/// knows (through Grafana's proxy), else on the plugin's own Prometheus.
+async fn run_all(
+    prometheus: &prometheus::Client,
+    proxies: &Proxies<'_>,
+    targets: &[Extracted],
+    grid: &QueryRange,
+) -> Ran {
+    let mut own = Vec::new();
+    let mut others: BTreeMap<String, Vec<Extracted>> = BTreeMap::new();
+    for t in targets {
+        match &t.data_source {
+            Some(uid) => others.entry(uid.clone()).or_default().push(t.clone()),
+            None => own.push(t.clone()),
+        }
+    }
+    let mut routed = Vec::new();
+    for (uid, group) in others {
+        match proxies.other(&uid, prometheus) {
+            Some(found) => routed.push((found, group)),
+            None => own.extend(group),
+        }
+    }
+    let mut ran = read::run_queries(prometheus, "Prometheus", &own, grid).await;
+    for ((name, client), group) in routed {
+        match client {
+            Ok(c) => ran.append(read::run_queries(&c, &name, &group, grid).await),
+            Err(e) => ran.notes.extend(group.iter().map(|t| {
+                format!(
+                    "{} query {}: {name} could not be reached: {e}",
+                    crate::dashboard::narrative::panel_name(t),
+                    t.ref_id
+                )
+            })),
+        }
+    }
+    ran
 }
 
 /// The scrape interval `$__rate_interval` is built on: the request's, else the spacing of

@@ -51,6 +51,9 @@ pub struct Extracted {
     /// Why the panel is not judged although its query runs: a transformation that changes
     /// what its series mean (the panel shows the transformed values, not these).
     pub not_judged: Option<String>,
+    /// The uid of the Prometheus data source the target names when it is a known one other
+    /// than the default (Grafana would run it there, not on the plugin's own Prometheus).
+    pub data_source: Option<String>,
 }
 
 /// Transformations after which the query's series are no longer what the panel shows.
@@ -260,6 +263,13 @@ impl Reader<'_> {
             legend: target.legend.clone(),
             field: panel.field.clone(),
             not_judged: rewriting(panel),
+            data_source: named_prometheus(
+                match &target.datasource {
+                    DataSourceRef::Inherit => &panel.datasource,
+                    ds => ds,
+                },
+                self.data_sources,
+            ),
         });
     }
 
@@ -459,6 +469,23 @@ fn kind_of_type(t: &str) -> Kind {
         "datasource" | "-- Mixed --" | "mixed" => Kind::Mixed,
         other => Kind::Other(other.to_string()),
     }
+}
+
+/// The uid of the known, non-default Prometheus data source `ds` names by uid or name, if any.
+fn named_prometheus(ds: &DataSourceRef, known: &[KnownDataSource]) -> Option<String> {
+    let text = match ds {
+        DataSourceRef::Object { uid: Some(u), .. } => u.as_str(),
+        DataSourceRef::Name(n) => n.as_str(),
+        _ => return None,
+    };
+    if variable_name(text).is_some() {
+        return None;
+    }
+    known
+        .iter()
+        .find(|d| d.uid == text || d.name == text)
+        .filter(|d| d.kind == "prometheus" && !d.is_default && !d.uid.is_empty())
+        .map(|d| d.uid.clone())
 }
 
 /// Resolve a data source reference to its type.

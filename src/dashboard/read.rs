@@ -33,9 +33,10 @@ pub struct Ran {
     pub first_error: Option<prometheus::PrometheusError>,
 }
 
-/// Run every target over `grid`, a few at a time.
+/// Run every target over `grid`, a few at a time, on `client` (named `source` in notes).
 pub async fn run_queries(
     client: &prometheus::Client,
+    source: &str,
     targets: &[Extracted],
     grid: &QueryRange,
 ) -> Ran {
@@ -98,7 +99,7 @@ pub async fn run_queries(
             }
             Err(e) => {
                 ran.notes
-                    .push(format!("{label}: Prometheus could not run it: {e}"));
+                    .push(format!("{label}: {source} could not run it: {e}"));
                 if ran.first_error.is_none() && !e.is_query_error() {
                     ran.first_error = Some(e);
                 }
@@ -106,6 +107,18 @@ pub async fn run_queries(
         }
     }
     ran
+}
+
+impl Ran {
+    /// Add the queries of `other` (run on another data source) after these; its first error
+    /// is left out (it says nothing about this Prometheus).
+    pub fn append(&mut self, other: Ran) {
+        self.targets.extend(other.targets);
+        self.series.extend(other.series);
+        self.returned.extend(other.returned);
+        self.log.extend(other.log);
+        self.notes.extend(other.notes);
+    }
 }
 
 /// What the panels showed: their findings, and which queries were flagged.

@@ -94,6 +94,9 @@ pub struct DataSourceRef {
     /// The org's default data source.
     #[serde(default)]
     pub is_default: bool,
+    /// The URL Grafana reaches it at (empty when not listed).
+    #[serde(default)]
+    pub url: String,
 }
 
 /// A Grafana API client. Cheap to clone.
@@ -104,6 +107,7 @@ pub struct Client {
     shown_url: String,
     timeout: Duration,
     max_body_bytes: usize,
+    token: Option<Secret>,
 }
 
 impl std::fmt::Debug for Client {
@@ -166,7 +170,21 @@ impl Client {
             shown_url,
             timeout: config.timeout,
             max_body_bytes: config.max_body_bytes.max(1024),
+            token: config.token.clone().filter(|t| !t.is_empty()),
         })
+    }
+
+    /// Grafana's data source proxy for data source `uid`
+    /// (`{grafana}/api/datasources/proxy/uid/{uid}/`) and the token to reach it with: the
+    /// way Grafana itself runs a query on a data source it knows.
+    pub fn data_source_proxy(&self, uid: &str) -> (Url, Option<Secret>) {
+        let mut url = self.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments
+                .pop_if_empty()
+                .extend(["api", "datasources", "proxy", "uid", uid, ""]);
+        }
+        (url, self.token.clone())
     }
 
     /// Grafana's URL without credentials.

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -277,5 +279,108 @@ func TestDashboardResources(t *testing.T) {
 	status, body = p.callResource(t, none, "GET", "dashboards")
 	if status != 400 || !strings.Contains(string(body), "grafanaUrl") {
 		t.Errorf("no Grafana URL: %d %s", status, body)
+	}
+}
+
+// finding is what the three ways of reading a dashboard must agree on.
+type finding struct{ Check, Instance, Device, Severity, Title string }
+
+// findingSet lists the findings, sorted, one a line.
+func findingSet(fs []finding) string {
+	lines := make([]string, 0, len(fs))
+	for _, f := range fs {
+		lines = append(lines, fmt.Sprintf("%s | %s | %s | %s | %s", f.Check, f.Instance, f.Device, f.Severity, f.Title))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// jsonFindings reads the insights of a JSON report.
+func jsonFindings(t *testing.T, what string, body []byte) []finding {
+	t.Helper()
+	var report struct {
+		Insights []struct {
+			Check    string  `json:"check"`
+			Instance *string `json:"instance"`
+			Device   *string `json:"device"`
+			Severity string  `json:"severity"`
+			Title    string  `json:"title"`
+		} `json:"insights"`
+	}
+	if err := json.Unmarshal(body, &report); err != nil || len(report.Insights) == 0 {
+		t.Fatalf("%s: not a JSON report with insights (%v): %.400s", what, err, body)
+	}
+	deref := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	var out []finding
+	for _, i := range report.Insights {
+		out = append(out, finding{i.Check, deref(i.Instance), deref(i.Device), i.Severity, i.Title})
+	}
+	return out
+}
+
+// TestDashboardFindingsAgreeAcrossCLIQueryAndResource reads one dashboard over one range and
+// one Prometheus through the CLI (`gregg-insights dashboard --format json`), the `dashboard`
+// query type and the `dashboards/<uid>/analysis` resource: the findings must be the same.
+func TestDashboardFindingsAgreeAcrossCLIQueryAndResource(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "dashboard_incident")
+	api := startGrafanaAPI(t)
+	ds := settings(e.Prometheus, map[string]any{"grafanaUrl": api.URL}, map[string]string{"grafanaToken": grafanaToken})
+	// The plugin rounds the end of a range up to 15 s for its caches: end on a boundary so
+	// all three read the same range.
+	to := e.Scenario.At - e.Scenario.At%15
+	from := to - 3600
+
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(grafanaToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(cliBinary(t), "dashboard", "--grafana", api.URL, "--token-file", tokenFile,
+		"--uid", "gregg-incident", "--prometheus", e.Prometheus,
+		"--from", fmt.Sprint(from), "--to", fmt.Sprint(to), "--format", "json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if code := cmd.ProcessState.ExitCode(); err != nil && code != 3 {
+		t.Fatalf("CLI: %v\n%s", err, stderr.String())
+	}
+	cli := findingSet(jsonFindings(t, "CLI", out))
+
+	q := dashboardQuery("D", time.Unix(to, 0), map[string]any{"dashboardUid": "gregg-incident"})
+	q.TimeRange = backend.TimeRange{From: time.Unix(from, 0), To: time.Unix(to, 0)}
+	resp := p.query(t, ds, q)
+	r := resp.Responses["D"]
+	if r.Error != nil || len(r.Frames) == 0 {
+		t.Fatalf("dashboard query: %v\n%s", r.Error, p.logs.String())
+	}
+	f := r.Frames[0]
+	check, instance, device, severity, title :=
+		column(t, f, "check"), column(t, f, "instance"), column(t, f, "device"), column(t, f, "severity"), column(t, f, "title")
+	var fromQuery []finding
+	for i := 0; i < f.Rows(); i++ {
+		fromQuery = append(fromQuery, finding{str(check, i), str(instance, i), str(device, i), str(severity, i), str(title, i)})
+	}
+	query := findingSet(fromQuery)
+
+	status, body := p.callResource(t, ds, "GET",
+		fmt.Sprintf("dashboards/gregg-incident/analysis?format=json&from=%d&to=%d", from, to))
+	if status != 200 {
+		t.Fatalf("resource: %d %.400s", status, body)
+	}
+	resource := findingSet(jsonFindings(t, "resource", body))
+
+	if !strings.Contains(cli, "dashboard.threshold") || !strings.Contains(cli, "api-1:9100") {
+		t.Errorf("the CLI flagged no panel on api-1:\n%s", cli)
+	}
+	if query != cli {
+		t.Errorf("the dashboard query and the CLI differ:\nquery:\n%s\nCLI:\n%s", query, cli)
+	}
+	if resource != cli {
+		t.Errorf("the resource and the CLI differ:\nresource:\n%s\nCLI:\n%s", resource, cli)
 	}
 }

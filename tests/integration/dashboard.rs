@@ -554,3 +554,115 @@ fn the_public_dashboard_corpus_runs_every_query_grafana_would() {
     }
     assert!(failures.is_empty(), "{}\n\n{table}", failures.join("\n\n"));
 }
+
+/// A dashboard whose CPU panel names a second Prometheus data source (`second`, not the
+/// default) next to the same panel on the default one.
+fn two_sources_dashboard() -> Value {
+    let panel = |id: i64, title: &str, uid: &str| {
+        json!({"id": id, "type": "timeseries", "title": title,
+            "datasource": {"type": "prometheus", "uid": uid},
+            "gridPos": {"h": 8, "w": 12, "x": 0, "y": id * 8},
+            "fieldConfig": {"defaults": {"unit": "percent", "thresholds": {"mode": "absolute",
+                "steps": [{"color": "green", "value": null}, {"color": "red", "value": 90}]}}, "overrides": []},
+            "targets": [{"refId": "A", "datasource": {"type": "prometheus", "uid": uid},
+                "expr": "100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\"}[5m])))",
+                "legendFormat": "{{instance}}"}]})
+    };
+    json!({"uid": "two-sources", "title": "Two sources", "tags": [], "schemaVersion": 39,
+        "panels": [panel(1, "CPU Busy (own)", "prom"), panel(2, "CPU Busy (second)", "second")]})
+}
+
+#[test]
+fn a_target_naming_another_prometheus_runs_there_through_grafanas_proxy() {
+    // The plugin's own Prometheus: four healthy hosts. The second data source: api-1 saturated.
+    let own = serve(&scenarios::healthy_fleet());
+    let second = serve(&scenarios::dashboard_incident());
+    let dashboard = two_sources_dashboard();
+    let mut routes = BTreeMap::new();
+    routes.insert(
+        "/api/dashboards/uid/two-sources".to_string(),
+        ok(json!({"dashboard": dashboard, "meta": {}})),
+    );
+    routes.insert(
+        "/api/datasources".to_string(),
+        ok(json!([
+            {"uid": "prom", "name": "Prometheus", "type": "prometheus", "isDefault": true},
+            {"uid": "second", "name": "Second Prometheus", "type": "prometheus", "isDefault": false},
+            {"uid": "gone", "name": "Gone", "type": "prometheus", "isDefault": false}
+        ])),
+    );
+    let mut proxy = BTreeMap::new();
+    proxy.insert(
+        "/api/datasources/proxy/uid/second/".to_string(),
+        second.addr(),
+    );
+    let stub = GrafanaStub::start_with_proxy(TOKEN, routes, proxy);
+    let result = block_on(analysis::dashboard::analyze(
+        &grafana_client(&stub.url(), TOKEN),
+        &client(&own.url()),
+        &last_hour("two-sources"),
+    ))
+    .expect("analysis");
+    let insights = &result.analysis.insights;
+    let dump = serde_json::to_string_pretty(insights).unwrap_or_default();
+    // api-1 exists only in the second Prometheus: its finding proves the panel ran there.
+    let found = flagged(insights, "CPU Busy (second)");
+    assert_eq!(found.len(), 1, "{dump}");
+    assert_eq!(found[0].instance.as_deref(), Some("api-1:9100"), "{dump}");
+    assert!(found[0].severity >= Severity::High, "{dump}");
+    // The panel on the default data source judged the own (healthy) fleet.
+    assert!(flagged(insights, "CPU Busy (own)").is_empty(), "{dump}");
+    let seen = stub.requests().join("\n");
+    assert!(
+        seen.contains("GET /api/datasources/proxy/uid/second/api/v1/query_range?"),
+        "{seen}"
+    );
+
+    // The token check still applies to the proxy: without Grafana's token it answers 401.
+    let (status, _) = gregg_testkit::http::get(
+        stub.addr(),
+        "/api/datasources/proxy/uid/second/api/v1/query?query=up",
+    )
+    .expect("the stub answers");
+    assert_eq!(status, 401);
+    drop(stub);
+
+    // A proxied Prometheus that fails: that panel's query fails with a note naming the data
+    // source (never the token); the panel on the own Prometheus still answers.
+    let mut routes = BTreeMap::new();
+    routes.insert(
+        "/api/dashboards/uid/two-sources".to_string(),
+        ok(json!({"dashboard": two_sources_dashboard(), "meta": {}})),
+    );
+    routes.insert(
+        "/api/datasources".to_string(),
+        ok(json!([
+            {"uid": "prom", "name": "Prometheus", "type": "prometheus", "isDefault": true},
+            {"uid": "second", "name": "Second Prometheus", "type": "prometheus", "isDefault": false}
+        ])),
+    );
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let stub = GrafanaStub::start_with_proxy(
+        TOKEN,
+        routes,
+        BTreeMap::from([("/api/datasources/proxy/uid/second/".to_string(), dead)]),
+    );
+    let result = block_on(analysis::dashboard::analyze(
+        &grafana_client(&stub.url(), TOKEN),
+        &client(&own.url()),
+        &last_hour("two-sources"),
+    ))
+    .expect("the own panel still answers");
+    let notes = result.notes.join("\n");
+    assert!(
+        notes.contains("CPU Busy (second)")
+            && notes.contains("Second Prometheus")
+            && notes.contains("could not run it"),
+        "{notes}"
+    );
+    assert!(!notes.contains(TOKEN), "{notes}");
+    assert!(flagged(&result.analysis.insights, "CPU Busy (second)").is_empty());
+    assert_eq!(result.targets.len(), 1, "{notes}");
+}

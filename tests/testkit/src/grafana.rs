@@ -1,6 +1,8 @@
 //! A small stand-in for Grafana's HTTP API on a loopback port: fixed answers by path (query
 //! strings ignored), a bearer token required on every request, and a log of what was asked.
-//! Enough to serve real dashboard JSON under `/api/dashboards/uid/<uid>`.
+//! Enough to serve real dashboard JSON under `/api/dashboards/uid/<uid>`. Path prefixes may be
+//! forwarded to a real upstream (path after the prefix and query string kept), as Grafana's
+//! data source proxy forwards `/api/datasources/proxy/uid/<uid>/…` to the data source.
 
 use std::{
     collections::BTreeMap,
@@ -34,6 +36,16 @@ impl GrafanaStub {
     /// Serve `routes` (path → answer; anything else is Grafana's 404), requiring
     /// `Authorization: Bearer <token>` (401 otherwise).
     pub fn start(token: &str, routes: BTreeMap<String, Answer>) -> GrafanaStub {
+        Self::start_with_proxy(token, routes, BTreeMap::new())
+    }
+
+    /// As [`GrafanaStub::start`], and every authorised GET under a `proxy` prefix (`/api/…/`)
+    /// forwarded to its upstream address, the rest of the path and the query string kept.
+    pub fn start_with_proxy(
+        token: &str,
+        routes: BTreeMap<String, Answer>,
+        proxy: BTreeMap<String, SocketAddr>,
+    ) -> GrafanaStub {
         let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind a loopback port");
         let addr = listener.local_addr().expect("bound socket has an address");
         listener
@@ -42,7 +54,7 @@ impl GrafanaStub {
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (flag, log) = (stop.clone(), requests.clone());
-        let routes = Arc::new(routes);
+        let routes = Arc::new((routes, proxy));
         let expected = format!("Bearer {token}");
         thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
@@ -50,7 +62,9 @@ impl GrafanaStub {
                     Ok((stream, _)) => {
                         let (routes, log, expected) =
                             (routes.clone(), log.clone(), expected.clone());
-                        thread::spawn(move || handle(stream, &routes, &log, &expected));
+                        thread::spawn(move || {
+                            handle(stream, &routes.0, &routes.1, &log, &expected)
+                        });
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
@@ -68,6 +82,11 @@ impl GrafanaStub {
         format!("http://{}", self.addr)
     }
 
+    /// The loopback address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Request lines received (`GET /api/search?…`).
     pub fn requests(&self) -> Vec<String> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
@@ -83,6 +102,7 @@ impl Drop for GrafanaStub {
 fn handle(
     mut stream: TcpStream,
     routes: &BTreeMap<String, Answer>,
+    proxy: &BTreeMap<String, SocketAddr>,
     log: &Mutex<Vec<String>>,
     expected_auth: &str,
 ) {
@@ -113,6 +133,15 @@ fn handle(
             status: 401,
             body: r#"{"message":"Unauthorized"}"#.into(),
         }
+    } else if let Some((prefix, upstream)) = proxy.iter().find(|(p, _)| target.starts_with(*p)) {
+        let rest = &target[prefix.len()..];
+        match crate::http::get(*upstream, &format!("/{rest}")) {
+            Some((status, body)) => Answer { status, body },
+            None => Answer {
+                status: 502,
+                body: r#"{"message":"Bad Gateway"}"#.into(),
+            },
+        }
     } else {
         routes.get(path).cloned().unwrap_or(Answer {
             status: 404,
@@ -124,6 +153,7 @@ fn handle(
         401 => "Unauthorized",
         404 => "Not Found",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
         _ => "Status",
     };
     let _ = write!(
