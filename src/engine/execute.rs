@@ -298,6 +298,7 @@ fn keep_judged(
     run.outcome.breaches = judged.breaches;
     run.outcome.worst = judged.worst;
     run.outcome.observations = judged.observations;
+    run.outcome.series = judged.series;
     run.levels = judged.levels;
     run.peer_values = judged.peer_values;
     run.present = judged.present;

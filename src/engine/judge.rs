@@ -15,7 +15,7 @@ use super::{
     evaluate::{self, guard_holds, Assessment, Grid, GuardPoints, Level},
     guard::{hold_mask, millis, target_key},
     levels::Column,
-    outcome::Observation,
+    outcome::{Observation, TargetSeries},
 };
 
 /// A guard of another check that refers to this check's series.
@@ -53,6 +53,8 @@ pub(super) struct Judge {
 pub(super) struct Verdicts {
     pub observations: Vec<Observation>,
     pub findings: Vec<(String, Option<String>, Assessment)>,
+    /// The series of the findings' targets (sustained checks), thinned.
+    pub series: Vec<TargetSeries>,
     pub targets: usize,
     pub breaches: usize,
     pub worst: Option<Observation>,
@@ -100,6 +102,16 @@ pub(super) fn judge_series(state: &mut (Judge, Verdicts), series: Series) {
         judged.present.insert(instance.clone(), assessment.mean);
     }
     keep(judge, judged, instance, &device, &assessment);
+    let flagged = assessment.level > Level::Ok || assessment.burst.is_some();
+    if flagged && check.evaluation == Evaluation::Sustained && series.points.len() > 1 {
+        judged.series.push(TargetSeries {
+            instance: instance.clone(),
+            device: device.clone(),
+            points: TargetSeries::thin(&series.points),
+            warning: judge.thresholds.warning,
+            critical: judge.thresholds.critical,
+        });
+    }
     if assessment.level > Level::Ok {
         judged.breaches += 1;
         judged.findings.push((instance.clone(), device, assessment));

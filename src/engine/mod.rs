@@ -36,7 +36,7 @@ use thiserror::Error;
 
 pub use evaluate::{Level, Period};
 pub use levels::Levels;
-pub use outcome::{CheckOutcome, Episode, Observation};
+pub use outcome::{CheckOutcome, Episode, Observation, TargetSeries, SERIES_POINTS};
 
 use crate::{
     catalog::{Catalog, ThresholdOverrides},

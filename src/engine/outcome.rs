@@ -41,6 +41,10 @@ pub struct CheckOutcome {
     /// Every target, worst first, when requested.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub observations: Vec<Observation>,
+    /// The judged series of each target past a threshold (or with a burst), at most
+    /// [`SERIES_POINTS`] points each: what the report panel draws as sparklines.
+    #[serde(skip)]
+    pub series: Vec<TargetSeries>,
     /// Why the check could not run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -60,6 +64,7 @@ impl CheckOutcome {
             breaches: 0,
             worst: None,
             observations: Vec::new(),
+            series: Vec::new(),
             error: None,
             note: None,
         }
@@ -70,6 +75,43 @@ impl CheckOutcome {
         std::mem::size_of::<Self>()
             + self.query.len()
             + self.observations.len() * (std::mem::size_of::<Observation>() + 32)
+            + self
+                .series
+                .iter()
+                .map(|s| std::mem::size_of::<TargetSeries>() + s.points.len() * 16 + 32)
+                .sum::<usize>()
+    }
+}
+
+/// Points kept per flagged target's series (a window's grid has about ten).
+pub const SERIES_POINTS: usize = 60;
+
+/// The judged series of one flagged target, thinned to at most [`SERIES_POINTS`] points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetSeries {
+    /// The target's `instance` label.
+    pub instance: String,
+    /// Device, mount point or interface, for per-device checks.
+    pub device: Option<String>,
+    /// `(Unix seconds, value)` in time order.
+    pub points: Vec<(f64, f64)>,
+    /// The thresholds in force.
+    pub warning: f64,
+    /// The critical threshold in force.
+    pub critical: f64,
+}
+
+impl TargetSeries {
+    /// `points` thinned to at most [`SERIES_POINTS`], keeping the last one.
+    pub fn thin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+        if points.len() <= SERIES_POINTS {
+            return points.to_vec();
+        }
+        let stride = points.len().div_ceil(SERIES_POINTS);
+        // Count back from the last point so the end of the window is always kept.
+        let mut kept: Vec<(f64, f64)> = points.iter().rev().step_by(stride).copied().collect();
+        kept.reverse();
+        kept
     }
 }
 

@@ -1,21 +1,26 @@
-//! `report`: what the report panel renders, in four frames:
+//! `report`: what the report panel renders, in five frames:
 //!
 //! - `summary`: one row of counts by severity, instances, failed checks, the evaluation time
 //!   and window;
 //! - `insights`: the insight table (see [`super::insights`]);
 //! - `checks`: one row per check that ran: targets, breaches, the worst target, error or note;
 //! - `report`: one row, the Markdown report (the same text `gregg-insights --format markdown`
-//!   prints), for panels that only render.
+//!   prints), for panels that only render;
+//! - `series`: the judged series of each flagged insight's target over the window, with the
+//!   thresholds in force, for the panel's sparklines (see [`series`]).
 
 use grafana_plugin_sdk::{
     data::{Frame, Metadata, VisType},
     prelude::*,
 };
 
+use chrono::{DateTime, Utc};
+
 use crate::{
     analysis::Analysis,
     catalog::Catalog,
-    insight::Insight,
+    engine::CheckOutcome,
+    insight::{Insight, Severity},
     promql::format_duration,
     report::{self, Summary},
 };
@@ -35,6 +40,7 @@ pub fn report(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> 
             .iter()
             .map(|o| crate::engine::CheckOutcome {
                 observations: Vec::new(),
+                series: Vec::new(),
                 ..o.clone()
             })
             .collect(),
@@ -128,11 +134,167 @@ pub fn report(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> 
         super::insights::table("insights", insights),
         checks,
         markdown,
+        series(&analysis.outcomes, insights),
     ]
+}
+
+/// Insights at most that get a series in the `series` frame (the most urgent first, as the
+/// insights come): with at most [`crate::engine::SERIES_POINTS`] points each, the frame stays
+/// under 12,000 rows.
+pub const SERIES_INSIGHTS: usize = 200;
+
+/// The `series` frame: for each insight of severity low or more whose check kept a judged
+/// series for its instance and device, that series' points (`insight_id`, `time`, `value`)
+/// with the thresholds in force repeated on every row (`warning`, `critical`). Insights without
+/// a series (diagnoses, instant checks, other methods) have no rows.
+pub fn series(outcomes: &[CheckOutcome], insights: &[&Insight]) -> Frame {
+    let mut ids: Vec<String> = Vec::new();
+    let mut times: Vec<DateTime<Utc>> = Vec::new();
+    let mut values: Vec<f64> = Vec::new();
+    let mut warnings: Vec<f64> = Vec::new();
+    let mut criticals: Vec<f64> = Vec::new();
+    let flagged = insights
+        .iter()
+        .filter(|i| i.severity >= Severity::Low)
+        .take(SERIES_INSIGHTS);
+    for insight in flagged {
+        let Some(instance) = insight.instance.as_deref() else {
+            continue;
+        };
+        let found = outcomes
+            .iter()
+            .filter(|o| o.check == insight.check)
+            .flat_map(|o| o.series.iter())
+            .find(|s| s.instance == instance && s.device == insight.device);
+        let Some(found) = found else {
+            continue;
+        };
+        for &(ts, value) in &found.points {
+            let Some(time) = DateTime::from_timestamp_millis((ts * 1000.0).round() as i64) else {
+                continue;
+            };
+            ids.push(insight.id.clone());
+            times.push(time);
+            values.push(value);
+            warnings.push(found.warning);
+            criticals.push(found.critical);
+        }
+    }
+    let mut frame = Frame::new("series").with_fields([
+        ids.into_field("insight_id"),
+        times.into_field("time"),
+        values.into_field("value"),
+        warnings.into_field("warning"),
+        criticals.into_field("critical"),
+    ]);
+    frame.meta = Some(table_meta());
+    frame
 }
 
 fn table_meta() -> Metadata {
     let mut meta = Metadata::default();
     meta.preferred_visualisation = Some(VisType::Table);
     meta
+}
+
+#[cfg(test)]
+mod tests {
+    use grafana_plugin_sdk::arrow2::array::{PrimitiveArray, Utf8Array};
+
+    use super::*;
+    use crate::{
+        engine::TargetSeries,
+        insight::{Component, Evidence, IssueType, Methodology},
+    };
+
+    fn insight(id: &str, severity: Severity, instance: &str) -> Insight {
+        Insight {
+            id: id.into(),
+            timestamp: DateTime::UNIX_EPOCH,
+            methodology: Methodology::UseMethod,
+            component: Component::Cpu,
+            issue_type: IssueType::Capacity,
+            use_signal: None,
+            severity,
+            title: String::new(),
+            observation: String::new(),
+            evidence: Evidence::new(),
+            root_cause: String::new(),
+            immediate_action: String::new(),
+            investigation_steps: Vec::new(),
+            long_term_fix: String::new(),
+            related_metrics: Vec::new(),
+            confidence: 50.0,
+            book_reference: None,
+            instance: Some(instance.into()),
+            device: None,
+            check: "cpu.utilization".into(),
+            started_at: None,
+            ended_at: None,
+        }
+    }
+
+    fn target(instance: &str, points: Vec<(f64, f64)>) -> TargetSeries {
+        TargetSeries {
+            instance: instance.into(),
+            device: None,
+            points,
+            warning: 80.0,
+            critical: 95.0,
+        }
+    }
+
+    fn column<'a>(frame: &'a Frame, name: &str) -> &'a grafana_plugin_sdk::data::Field {
+        frame
+            .fields()
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no field {name}"))
+    }
+
+    #[test]
+    fn the_series_frame_holds_the_points_of_flagged_insights_only() {
+        let mut outcome = CheckOutcome::new("cpu.utilization");
+        outcome.series = vec![
+            target("web-1", vec![(600.0, 85.0), (660.0, 93.0), (720.0, 90.0)]),
+            target("web-2", vec![(600.0, 50.0), (660.0, 82.0)]),
+        ];
+        let flagged = insight("a", Severity::High, "web-1");
+        // An info insight on a target with a series, and a flagged one on a target without.
+        let info = insight("b", Severity::Info, "web-2");
+        let unjudged = insight("c", Severity::Medium, "web-3");
+        let frame = series(&[outcome], &[&flagged, &info, &unjudged]);
+        assert_eq!(frame.name, "series");
+        let ids: Vec<String> = column(&frame, "insight_id")
+            .values()
+            .as_any()
+            .downcast_ref::<Utf8Array<i32>>()
+            .map(|a| a.iter().flatten().map(str::to_string).collect())
+            .unwrap_or_default();
+        assert_eq!(ids, vec!["a", "a", "a"]);
+        let values: Vec<f64> = column(&frame, "value")
+            .values()
+            .as_any()
+            .downcast_ref::<PrimitiveArray<f64>>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default();
+        assert_eq!(values, vec![85.0, 93.0, 90.0]);
+        let warning = column(&frame, "warning")
+            .values()
+            .as_any()
+            .downcast_ref::<PrimitiveArray<f64>>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default();
+        assert_eq!(warning, vec![80.0; 3]);
+        assert_eq!(column(&frame, "time").values().len(), 3);
+    }
+
+    #[test]
+    fn long_series_are_thinned_keeping_the_last_point() {
+        let points: Vec<(f64, f64)> = (0..250).map(|i| (f64::from(i), f64::from(i))).collect();
+        let thin = TargetSeries::thin(&points);
+        assert!(thin.len() <= crate::engine::SERIES_POINTS);
+        assert_eq!(thin.last(), points.last());
+        assert!(thin.windows(2).all(|w| w[0].0 < w[1].0));
+    }
 }

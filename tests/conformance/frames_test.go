@@ -148,17 +148,20 @@ func TestOneAnalysisServesInsightsReportAlertAndMatrix(t *testing.T) {
 		t.Errorf("alert rows cover %d instances, want all %d (healthy ones at 0)", len(seen), len(e.Scenario.Hosts))
 	}
 
-	// report: summary, insights, checks, Markdown.
+	// report: summary, insights, checks, Markdown, and the flagged insights' series.
 	names := []string{}
 	for _, f := range resp.Responses["R"].Frames {
 		names = append(names, f.Name)
 	}
-	if strings.Join(names, ",") != "summary,insights,checks,report" {
+	if strings.Join(names, ",") != "summary,insights,checks,report,series" {
 		t.Fatalf("report frames %v", names)
 	}
 	summary := resp.Responses["R"].Frames[0]
 	if got := column(t, summary, "total").At(0).(float64); int(got) != ins.Rows() {
 		t.Errorf("summary total %v, insights %d", got, ins.Rows())
+	}
+	if sr := resp.Responses["R"].Frames[4]; sr.Rows() == 0 {
+		t.Errorf("report: the series frame is empty although hot-7 is flagged")
 	}
 	md := str(column(t, resp.Responses["R"].Frames[3], "markdown"), 0)
 	if !strings.HasPrefix(md, "# Systems performance analysis report") || !strings.Contains(md, "hot-7:9100") {

@@ -18,6 +18,7 @@ import {
   formatEvidence,
   parseWindow,
   readReport,
+  readSeries,
   splitStep,
 } from '../report/model';
 
@@ -184,6 +185,65 @@ describe('ReportPanel', () => {
     expect(card).not.toHaveTextContent('robust z');
     expect(card.querySelectorAll('ol li')).toHaveLength(2);
     expect(screen.getByRole('img', { name: /Held 9 min of the 10 min window/ })).toBeInTheDocument();
+  });
+
+  it('draws the series of an insight with its threshold and held span, and nothing without points', () => {
+    const frame = insights([
+      { id: 'a', severity: 'critical', title: 'cpu busy' },
+      { id: 'b', severity: 'critical', title: 'disk busy' },
+    ]);
+    frame.fields.push(
+      { name: 'started_at', type: FieldType.time, values: [660_000, null], config: {} },
+      { name: 'ended_at', type: FieldType.time, values: [720_000, null], config: {} }
+    );
+    const series = toDataFrame({
+      name: 'series',
+      fields: [
+        { name: 'insight_id', type: FieldType.string, values: ['a', 'a', 'a'] },
+        { name: 'time', type: FieldType.time, values: [600_000, 660_000, 720_000] },
+        { name: 'value', type: FieldType.number, values: [70, 93, 90] },
+        { name: 'warning', type: FieldType.number, values: [80, 80, 80] },
+        { name: 'critical', type: FieldType.number, values: [95, 95, 95] },
+      ],
+    });
+    render(<ReportPanel {...props([frame, series])} />);
+    const sparklines = screen.getAllByTestId('gregg-sparkline');
+    expect(sparklines).toHaveLength(1);
+    const svg = sparklines[0];
+    expect(svg.closest('[data-testid="gregg-card"]')).toHaveAttribute('aria-label', 'critical: cpu busy');
+    expect(svg).toHaveAttribute(
+      'aria-label',
+      'cpu busy: 93.0 at peak, warning at 80.0, critical at 95.0, held 00:11–00:12 UTC'
+    );
+    expect(svg.querySelector('path')?.getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+ L[\d.]+,[\d.]+ L[\d.]+,[\d.]+$/);
+    const warning = svg.querySelector('[data-testid="gregg-sparkline-warning"]');
+    expect(warning).toHaveAttribute('stroke-dasharray', '3 2');
+    expect(svg.querySelector('[data-testid="gregg-sparkline-critical"]')).not.toBeNull();
+    expect(svg.querySelector('[data-testid="gregg-sparkline-held"]')).not.toBeNull();
+  });
+
+  it('reads the series frame per insight and skips rows without a value', () => {
+    const series = toDataFrame({
+      name: 'series',
+      fields: [
+        { name: 'insight_id', type: FieldType.string, values: ['a', 'a', 'b'] },
+        { name: 'time', type: FieldType.time, values: [2, 1, 1] },
+        { name: 'value', type: FieldType.number, values: [5, 4, null] },
+        { name: 'warning', type: FieldType.number, values: [80, 80, 80] },
+        { name: 'critical', type: FieldType.number, values: [95, 95, 95] },
+      ],
+    });
+    const read = readSeries([series]);
+    expect(read.get('a')).toEqual({
+      points: [
+        [1, 4],
+        [2, 5],
+      ],
+      warning: 80,
+      critical: 95,
+    });
+    expect(read.has('b')).toBe(false);
+    expect(readSeries([]).size).toBe(0);
   });
 
   it('pages hundreds of insights', () => {

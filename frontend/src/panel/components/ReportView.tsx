@@ -27,7 +27,10 @@ import {
   formatEvidence,
   parseWindow,
   readReport,
+  readSeries,
+  InsightSeries,
 } from '../report/model';
+import { Sparkline } from './Sparkline';
 import { TONE_INFO, toneColours } from '../../shared/severity';
 import { matchesVariable } from '../../shared/variables';
 
@@ -231,17 +234,20 @@ function Body({
   styles,
   windowMs,
   datasource,
+  series,
 }: {
   insight: Insight;
   styles: Styles;
   windowMs?: number;
   datasource?: string;
+  series?: InsightSeries;
 }) {
   const evidence = insight.evidence.filter(([, v]) => v !== null && Number.isFinite(v));
   const steps = dedupeSteps(insight.investigationSteps);
   return (
     <>
       <HeldSpan insight={insight} windowMs={windowMs} styles={styles} />
+      <Sparkline insight={insight} series={series} />
       <Section title="Observation" styles={styles}>
         {insight.observation}
       </Section>
@@ -313,6 +319,7 @@ function Card({
   onToggle,
   windowMs,
   datasource,
+  series,
 }: {
   insight: Insight;
   styles: Styles;
@@ -320,6 +327,7 @@ function Card({
   onToggle: () => void;
   windowMs?: number;
   datasource?: string;
+  series?: InsightSeries;
 }) {
   const target = [insight.instance, insight.device].filter(Boolean).join(' ');
   const info = TONE_INFO[insight.severity];
@@ -339,7 +347,9 @@ function Card({
           </span>
         }
       >
-        {expanded && <Body insight={insight} styles={styles} windowMs={windowMs} datasource={datasource} />}
+        {expanded && (
+          <Body insight={insight} styles={styles} windowMs={windowMs} datasource={datasource} series={series} />
+        )}
       </Collapse>
     </article>
   );
@@ -364,6 +374,7 @@ export function ReportView(props: ReportViewProps) {
   const { series, state, error, width, height, exploreDatasource, instanceFilter, variableName, onClearFilter } = props;
   const styles = useStyles2(getStyles);
   const report = useMemo(() => readReport(series), [series]);
+  const sparklines = useMemo(() => readSeries(series), [series]);
   const [minSeverity, setMinSeverity] = useState<Severity>('info');
   const [component, setComponent] = useState('');
   const [instance, setInstance] = useState('');
@@ -513,6 +524,7 @@ export function ReportView(props: ReportViewProps) {
                       onToggle={() => setExpanded({ ...expanded, [i.id]: !isOpen(i) })}
                       windowMs={windowMs}
                       datasource={exploreDatasource}
+                      series={sparklines.get(i.id)}
                     />
                   ))}
                 </section>

@@ -264,3 +264,47 @@ export function exploreLink(expr: string, datasource?: string): string {
   const left = { datasource, queries: [{ refId: 'A', expr }], range: { from: 'now-1h', to: 'now' } };
   return `/explore?left=${encodeURIComponent(JSON.stringify(left))}`;
 }
+
+/** One insight's judged series over the window, from the `report` query's `series` frame. */
+export interface InsightSeries {
+  /** `[ms since epoch, value]`, in time order. */
+  points: Array<[number, number]>;
+  warning?: number;
+  critical?: number;
+}
+
+/** Read the `series` frame (docs/frames.md) into each insight's series; empty when there is none. */
+export function readSeries(series: DataFrame[]): Map<string, InsightSeries> {
+  const out = new Map<string, InsightSeries>();
+  const frame = series.find((f) => f.name === 'series');
+  if (!frame) {
+    return out;
+  }
+  const get = (name: string) => column(frame, name) ?? [];
+  const [ids, times, values, warnings, criticals] = [
+    get('insight_id'),
+    get('time'),
+    get('value'),
+    get('warning'),
+    get('critical'),
+  ];
+  const finite = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  for (let i = 0; i < frame.length; i++) {
+    const id = text(ids[i]);
+    const t = time(times[i]);
+    const v = finite(values[i]);
+    if (!id || t === undefined || v === undefined) {
+      continue;
+    }
+    let entry = out.get(id);
+    if (!entry) {
+      entry = { points: [], warning: finite(warnings[i]), critical: finite(criticals[i]) };
+      out.set(id, entry);
+    }
+    entry.points.push([t, v]);
+  }
+  for (const entry of out.values()) {
+    entry.points.sort((a, b) => a[0] - b[0]);
+  }
+  return out;
+}
