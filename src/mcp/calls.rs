@@ -162,10 +162,20 @@ async fn analyze(
     arguments: &Map<String, Value>,
 ) -> Result<Value, ToolError> {
     let q = query::parse("report", &Value::Object(arguments.clone()))?;
-    let request = analysis_request(state, &q, at(fields, "at")?)?;
+    analyze_parsed(state, fields, &q).await
+}
+
+/// An analysis for a parsed query: the request at the tool's `at`, the answer cut to `detail`
+/// and `limit` (shared by `analyze` and `drill_down`).
+async fn analyze_parsed(
+    state: &State,
+    fields: &JsonFields<'_>,
+    q: &request::Query,
+) -> Result<Value, ToolError> {
+    let request = analysis_request(state, q, at(fields, "at")?)?;
     run(
         state,
-        &q,
+        q,
         &request,
         detail(fields)?,
         limit(fields, DEFAULT_LIMIT, MAX_LIMIT)?,
@@ -193,15 +203,7 @@ async fn drill_down(
         methods: vec![Method::Use, Method::Drilldown],
         ..MethodsRequest::default()
     };
-    let request = analysis_request(state, &q, at(fields, "at")?)?;
-    run(
-        state,
-        &q,
-        &request,
-        detail(fields)?,
-        limit(fields, DEFAULT_LIMIT, MAX_LIMIT)?,
-    )
-    .await
+    analyze_parsed(state, fields, &q).await
 }
 
 async fn dashboard(
