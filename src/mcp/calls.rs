@@ -35,8 +35,10 @@ pub struct State {
     pub grafana: Option<grafana::Client>,
     /// The targets analysed (`--selector`).
     pub selector: Selector,
-    /// The last analysis as Markdown (the `report` resource).
-    pub last_report: Mutex<Option<String>>,
+    /// The last analysis, rendered as Markdown only when the `report` resource is read (so a
+    /// call does not pay for a report nobody may ask for: on 1,000 hosts that render is a
+    /// visible share of the call).
+    pub last_report: Mutex<Option<Arc<Analysis>>>,
 }
 
 /// Run tool `name` with `arguments`; the answer is the structured result.
@@ -145,15 +147,22 @@ async fn run(
         .await
         .map_err(|e| ToolError::failed(&e))?;
     q.filters.retain(&mut analysis.insights);
-    remember(state, &analysis);
-    Ok(answer::analysis(&analysis, detail, limit))
+    let answer = answer::analysis(&analysis, detail, limit);
+    remember(state, analysis);
+    Ok(answer)
 }
 
-fn remember(state: &State, analysis: &Analysis) {
-    let markdown = report::render(analysis, catalog::builtin(), Format::Markdown);
+/// Keep `analysis` for the `report` resource.
+fn remember(state: &State, analysis: Analysis) {
     if let Ok(mut last) = state.last_report.lock() {
-        *last = Some(markdown);
+        *last = Some(Arc::new(analysis));
     }
+}
+
+/// The last analysis as the Markdown report, if there was one.
+pub fn last_report(state: &State) -> Option<String> {
+    let last = state.last_report.lock().ok()?.clone()?;
+    Some(report::render(&last, catalog::builtin(), Format::Markdown))
 }
 
 async fn analyze(
@@ -230,7 +239,6 @@ async fn dashboard(
         .await
         .map_err(|e| ToolError::failed(&e))?;
     q.filters.retain(&mut result.analysis.insights);
-    remember(state, &result.analysis);
     let mut answer = answer::analysis(
         &result.analysis,
         detail(fields)?,
@@ -238,6 +246,7 @@ async fn dashboard(
     );
     answer["dashboard"] =
         json!({"uid": result.uid, "title": result.title, "panels": result.panels});
+    remember(state, result.analysis);
     Ok(answer)
 }
 

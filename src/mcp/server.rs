@@ -129,7 +129,7 @@ impl ServerHandler for GreggServer {
                 serde_json::to_string_pretty(&explain::catalog()).unwrap_or_default(),
             ),
             REPORT_URI => {
-                let last = self.state.last_report.lock().ok().and_then(|l| l.clone());
+                let last = calls::last_report(&self.state);
                 text_resource(
                     REPORT_URI,
                     "text/markdown",
