@@ -4,7 +4,8 @@
     (or --prometheus URL --at UNIX_SECONDS for a fleet `gregg-testenv fleet 1000` already serves)
 
 Starts `gregg-testenv fleet N`, then times `gregg-insights analyze --format json` and the MCP
-`analyze` tool (server already initialised, so the figure is the call, as an agent sees it),
+`analyze` tool over the same window (`--window`, default the CLI's 10m; the tool's own default
+is a panel's 5m) (server already initialised, so the figure is the call, as an agent sees it),
 each three times, alternating, and prints the medians. docs/performance.md has the figures.
 """
 
@@ -29,6 +30,7 @@ async def main() -> None:
     parser.add_argument("--runs", default=3, type=int)
     parser.add_argument("--prometheus", help="a fleet already served (gregg-testenv fleet N), with --at")
     parser.add_argument("--at")
+    parser.add_argument("--window", default="10m", help="the same window for both (the CLI's default)")
     args = parser.parse_args()
     bin_dir = args.bin.resolve()
     env = None
@@ -50,17 +52,17 @@ async def main() -> None:
             await session.initialize()
             for _ in range(args.runs):
                 t = time.perf_counter()
-                run = subprocess.run([cli, "analyze", "--prometheus", prometheus, "--at", at, "--format", "json"], capture_output=True)
+                run = subprocess.run([cli, "analyze", "--prometheus", prometheus, "--at", at, "--window", args.window, "--format", "json"], capture_output=True)
                 cli_times.append(time.perf_counter() - t)
                 assert run.returncode == 0, run.stderr
                 cli_insights = len(json.loads(run.stdout)["insights"])
                 t = time.perf_counter()
-                result = await session.call_tool("analyze", {"at": at})
+                result = await session.call_tool("analyze", {"at": at, "window": args.window})
                 mcp_times.append(time.perf_counter() - t)
                 assert not result.is_error, result.content
                 answer = result.structured_content
                 assert answer["matched"] == cli_insights, (answer["matched"], cli_insights)
-        print(f"fleet of {args.hosts} hosts, {cli_insights} insights, median of {args.runs} runs:")
+        print(f"fleet of {args.hosts} hosts, {cli_insights} insights, window {args.window}, median of {args.runs} runs:")
         print(f"  CLI  analyze --format json   {statistics.median(cli_times):.2f} s  (runs: {', '.join(f'{t:.2f}' for t in cli_times)})")
         print(f"  MCP  analyze (stdio)         {statistics.median(mcp_times):.2f} s  (runs: {', '.join(f'{t:.2f}' for t in mcp_times)})")
         print(f"  MCP answer: {len(json.dumps(answer))} bytes ({answer['shown']} of {answer['matched']} insights)")
