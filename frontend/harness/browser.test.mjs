@@ -4,10 +4,13 @@
 // the data source editors; then both panels (report and USE matrix) with a 1,000-host fleet's
 // response (TestFleetFramesForTheBrowser) in both themes at 320×240, 800×600 and 1600×1000, a
 // click in the matrix filtering the report through $instance, and the render time of 1,000
-// insights (printed as RENDER). Asserts what is on the page; saves the screenshots under
-// frontend/test-output/ (<panel>-<theme>-<width>x<height>.png). Exits non-zero on any failure.
+// insights (printed as RENDER). In every report run one flagged insight's card is expanded and
+// its sparkline (threshold line, shaded held span) checked, and a flagged insight without a series
+// is checked to draw none. Asserts what is on the page; saves the screenshots under
+// frontend/test-output/ (<panel>-<theme>-<width>x<height>[-expanded].png, "expanded" when a card
+// with its sparkline is open in view). Exits non-zero on any failure.
 import { createServer } from 'node:http';
-import { readFile, mkdir } from 'node:fs/promises';
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -73,12 +76,111 @@ const check = (ok, what) => {
   }
 };
 
+/** A frame of a plugin response (the Go SDK's JSON) as rows of `{ field: value }`. */
+function rowsOf(frames, name) {
+  const frame = frames.find((f) => f.schema.name === name);
+  if (!frame) {
+    return [];
+  }
+  const fields = frame.schema.fields.map((f) => f.name);
+  const length = frame.data.values[0]?.length ?? 0;
+  return Array.from({ length }, (_, r) => Object.fromEntries(fields.map((f, k) => [f, frame.data.values[k][r]])));
+}
+
+/**
+ * The cards of a report response a sparkline check needs, as their aria-labels: the most urgent
+ * flagged insight with a series (a diagnosis such as a bottleneck when there is one, as the
+ * backend draws those too), and another flagged insight with a series (`other`, with its id),
+ * whose rows the check leaves out to get an insight without one.
+ */
+function sparklineCards(frames) {
+  const insights = rowsOf(frames, 'insights').filter((i) => i.issue_type !== 'coverage');
+  const drawn = new Set(rowsOf(frames, 'series').map((r) => r.insight_id));
+  const withSeries = insights.filter((i) => i.severity !== 'info' && drawn.has(i.id));
+  const pick = withSeries.find((i) => i.issue_type === 'bottleneck') ?? withSeries[0];
+  const other = withSeries.find((i) => i !== pick);
+  const label = (i) => i && `${i.severity}: ${i.title}`;
+  return { withSeries: label(pick), position: insights.indexOf(pick), other: label(other), otherId: other?.id };
+}
+
+/**
+ * The response with the `series` rows of insight `id` left out: that insight then has no series,
+ * as an instant check's or another method's finding has none (the scenarios' flagged findings
+ * all have one).
+ */
+function withoutSeriesOf(frames, id) {
+  return frames.map((f) => {
+    if (f.schema.name !== 'series') {
+      return f;
+    }
+    const ids = f.data.values[f.schema.fields.findIndex((x) => x.name === 'insight_id')];
+    const keep = ids.map((v) => v !== id);
+    return { ...f, data: { ...f.data, values: f.data.values.map((column) => column.filter((_, r) => keep[r])) } };
+  });
+}
+
+/** Open a card (a click on its header when closed). */
+async function expand(card) {
+  const closed = card.getByRole('button', { expanded: false });
+  if ((await closed.count()) > 0) {
+    await closed.first().click();
+  }
+}
+
+/** Scroll the panel (and the page) so the card's header, held span and sparkline are in view. */
+async function reveal(card) {
+  await card.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+}
+
+/** What the sparkline of a card has: the svg, its threshold lines, its held span's width. */
+async function sparklineOf(card) {
+  return card.locator('svg[data-testid="gregg-sparkline"]').evaluateAll((svgs) =>
+    svgs.map((svg) => ({
+      line: svg.querySelectorAll('path[data-testid="gregg-sparkline-line"]').length,
+      thresholds: svg.querySelectorAll('line[data-testid^="gregg-sparkline-"]').length,
+      held: Number(svg.querySelector('rect[data-testid="gregg-sparkline-held"]')?.getAttribute('width') ?? 0),
+      label: svg.getAttribute('aria-label'),
+    }))
+  );
+}
+
+/**
+ * Check the sparkline of the card labelled `withSeries` (left open and in view for the
+ * screenshot), and, when `without` is given, that its card, open, draws none.
+ */
+async function checkSparklines(page, what, { withSeries, without }) {
+  check(withSeries !== undefined, `${what}: the response has a flagged insight with a series`);
+  if (withSeries === undefined) {
+    return;
+  }
+  const card = page.locator(`[data-testid="gregg-card"][aria-label="${withSeries}"]`).first();
+  await expand(card);
+  const drawn = await sparklineOf(card);
+  check(
+    drawn.length === 1 && drawn[0].line === 1 && drawn[0].thresholds >= 1 && drawn[0].held > 0,
+    `${what}: "${withSeries}" draws a sparkline with a threshold line and a shaded held span (${JSON.stringify(drawn)})`
+  );
+  if (without !== undefined) {
+    const other = page.locator(`[data-testid="gregg-card"][aria-label="${without}"]`).first();
+    await expand(other);
+    const body = await other.innerText();
+    const none = await sparklineOf(other);
+    check(
+      body.includes('Observation') && none.length === 0,
+      `${what}: "${without}", open, has no series and draws no sparkline (${none.length})`
+    );
+  }
+  await reveal(card);
+}
+
 const frames = JSON.parse(await readFile(framesFile, 'utf8'));
-const insightsFrame = frames.find((f) => f.schema.name === 'insights');
-const titleIndex = insightsFrame.schema.fields.findIndex((f) => f.name === 'title');
-const sevIndex = insightsFrame.schema.fields.findIndex((f) => f.name === 'severity');
-const titles = insightsFrame.data.values[titleIndex];
-const critical = insightsFrame.data.values[sevIndex].filter((s) => s === 'critical').length;
+const insightRows = rowsOf(frames, 'insights');
+const titles = insightRows.map((i) => i.title);
+const critical = insightRows.filter((i) => i.severity === 'critical').length;
+const reportCards = sparklineCards(frames);
+const partialFrames = 'report-frames-partial-series.json';
+await writeFile(join(out, partialFrames), JSON.stringify(withoutSeriesOf(frames, reportCards.otherId)));
+const fleetCards = sparklineCards(JSON.parse(await readFile(join(out, 'fleet-report-frames.json'), 'utf8')));
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -108,13 +210,35 @@ try {
     check(!/\bn\/a\b/.test(text), `${theme}: no empty (n/a) evidence rows`);
     const copy = await page.getByRole('button', { name: 'Copy command' }).count();
     check(copy > 0, `${theme}: commands are copyable (${copy})`);
-    const links = await page.locator('a[href^="/explore?left="]').count();
-    check(links > 0, `${theme}: related metrics link to Explore (${links})`);
+    const links = page.locator('a[href^="/explore?schemaVersion=1&panes="]');
+    check((await links.count()) > 0, `${theme}: related metrics link to Explore (${await links.count()})`);
+    // Over the panel's range (the harness gives Grafana's default, now-6h to now), not a fixed hour.
+    const href = await links.first().getAttribute('href');
+    const panes = JSON.parse(new URL(href, base).searchParams.get('panes'));
+    const range = Object.values(panes)[0]?.range;
+    check(
+      range?.from === 'now-6h' && range?.to === 'now',
+      `${theme}: Explore opens on the panel's time range (${JSON.stringify(range)})`
+    );
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     check(background !== '', `${theme}: themed page (${background})`);
     check(errors.length === 0, `${theme}: no page errors ${errors.join('; ')}`);
     await page.screenshot({ path: join(out, `report-${theme}.png`), fullPage: true });
     console.log(`     screenshot ${join(out, `report-${theme}.png`)}`);
+    await checkSparklines(page, theme, { withSeries: reportCards.withSeries });
+    const expandedFile = join(out, `report-${theme}-1100x1400-expanded.png`);
+    await page.screenshot({ path: expandedFile });
+    console.log(`     screenshot ${expandedFile}`);
+    // The same response without one insight's series rows: its card, open, draws no sparkline.
+    check(reportCards.other !== undefined, `${theme}: the response has a second flagged insight with a series`);
+    await page.goto(
+      `${base}/frontend/harness/index.html?view=panel&theme=${theme}&frames=/frontend/test-output/${partialFrames}`
+    );
+    await page.waitForFunction(() => window.harness.ready || window.harness.error, null, { timeout: 30000 });
+    await checkSparklines(page, `${theme} (${reportCards.other} without its series)`, {
+      withSeries: reportCards.withSeries,
+      without: reportCards.other,
+    });
     // A small panel stays usable: the same content, scrollable.
     await page.goto(`${base}/frontend/harness/index.html?view=panel&theme=${theme}&width=320&height=240`);
     await page.waitForFunction(() => window.harness.ready || window.harness.error, null, { timeout: 30000 });
@@ -181,7 +305,16 @@ try {
           `${panel} ${theme} ${width}x${height}: fits (${JSON.stringify(box)})`
         );
         check(errors.length === 0, `${panel} ${theme} ${width}x${height}: no page errors ${errors.join('; ')}`);
-        const file = join(out, `${panel}-${theme}-${width}x${height}.png`);
+        // A report shows an open card with its sparkline; the matrix has no cards.
+        const expanded = panel === 'report';
+        if (expanded) {
+          check(
+            fleetCards.position >= 0 && fleetCards.position < 50,
+            `${panel} ${theme} ${width}x${height}: the card with a series is on the first page (${fleetCards.position})`
+          );
+          await checkSparklines(page, `${panel} ${theme} ${width}x${height}`, { withSeries: fleetCards.withSeries });
+        }
+        const file = join(out, `${panel}-${theme}-${width}x${height}${expanded ? '-expanded' : ''}.png`);
         await page.screenshot({ path: file });
         console.log(`     screenshot ${file}`);
         await page.close();
@@ -262,8 +395,16 @@ try {
       (await page.locator('[data-testid="gregg-matrix-details"]').innerText()).includes(instance),
       'dashboard: the matrix shows the cell details'
     );
-    const explore = await page.locator('[data-testid="gregg-matrix-details"] a[href^="/explore"]').count();
+    const exploreLinks = page.locator('[data-testid="gregg-matrix-details"] a[href^="/explore"]');
+    const explore = await exploreLinks.count();
     check(explore === 1, `dashboard: the details link the insight's PromQL to Explore (${explore})`);
+    const matrixHref = explore === 1 ? await exploreLinks.getAttribute('href') : null;
+    const matrixPanes = matrixHref ? JSON.parse(new URL(matrixHref, base).searchParams.get('panes') ?? '{}') : {};
+    const matrixRange = Object.values(matrixPanes)[0]?.range;
+    check(
+      matrixRange?.from === 'now-6h' && matrixRange?.to === 'now',
+      `dashboard: the matrix's Explore link opens on the panel's time range (${JSON.stringify(matrixRange)})`
+    );
     await page.screenshot({ path: join(out, 'dashboard-dark-filtered.png') });
     console.log(`     screenshot ${join(out, 'dashboard-dark-filtered.png')}`);
     await page.close();

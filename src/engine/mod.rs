@@ -22,6 +22,7 @@ mod finding;
 #[cfg(test)]
 mod fixtures;
 mod guard;
+mod insight_series;
 mod judge;
 pub mod levels;
 mod narrative;
@@ -35,6 +36,7 @@ use std::{collections::HashMap, sync::Arc};
 use thiserror::Error;
 
 pub use evaluate::{Level, Period};
+pub use insight_series::insight_series;
 pub use levels::Levels;
 pub use outcome::{CheckOutcome, Episode, Observation, TargetSeries, SERIES_POINTS};
 

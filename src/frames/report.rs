@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     analysis::Analysis,
     catalog::Catalog,
-    engine::CheckOutcome,
+    engine::{insight_series, CheckOutcome},
     insight::{Insight, Severity},
     promql::format_duration,
     report::{self, Summary},
@@ -134,7 +134,7 @@ pub fn report(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> 
         super::insights::table("insights", insights),
         checks,
         markdown,
-        series(&analysis.outcomes, insights),
+        series(catalog, &analysis.outcomes, insights),
     ]
 }
 
@@ -143,11 +143,13 @@ pub fn report(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> 
 /// under 12,000 rows.
 pub const SERIES_INSIGHTS: usize = 200;
 
-/// The `series` frame: for each insight of severity low or more whose check kept a judged
-/// series for its instance and device, that series' points (`insight_id`, `time`, `value`)
-/// with the thresholds in force repeated on every row (`warning`, `critical`). Insights without
-/// a series (diagnoses, instant checks, other methods) have no rows.
-pub fn series(outcomes: &[CheckOutcome], insights: &[&Insight]) -> Frame {
+/// The `series` frame: for each insight of severity low or more drawn from a judged series
+/// for its instance and device (its check's, or for a diagnosis such as a CPU bottleneck the
+/// series of the utilization or saturation check it is built on: [`insight_series`]), that
+/// series' points (`insight_id`, `time`, `value`) with the thresholds in force repeated on
+/// every row (`warning`, `critical`). Insights without a series (instant checks, coverage,
+/// other methods) have no rows.
+pub fn series(catalog: &Catalog, outcomes: &[CheckOutcome], insights: &[&Insight]) -> Frame {
     let mut ids: Vec<String> = Vec::new();
     let mut times: Vec<DateTime<Utc>> = Vec::new();
     let mut values: Vec<f64> = Vec::new();
@@ -158,15 +160,7 @@ pub fn series(outcomes: &[CheckOutcome], insights: &[&Insight]) -> Frame {
         .filter(|i| i.severity >= Severity::Low)
         .take(SERIES_INSIGHTS);
     for insight in flagged {
-        let Some(instance) = insight.instance.as_deref() else {
-            continue;
-        };
-        let found = outcomes
-            .iter()
-            .filter(|o| o.check == insight.check)
-            .flat_map(|o| o.series.iter())
-            .find(|s| s.instance == instance && s.device == insight.device);
-        let Some(found) = found else {
+        let Some(found) = insight_series(catalog, outcomes, insight) else {
             continue;
         };
         for &(ts, value) in &found.points {
@@ -263,7 +257,11 @@ mod tests {
         // An info insight on a target with a series, and a flagged one on a target without.
         let info = insight("b", Severity::Info, "web-2");
         let unjudged = insight("c", Severity::Medium, "web-3");
-        let frame = series(&[outcome], &[&flagged, &info, &unjudged]);
+        let frame = series(
+            crate::catalog::builtin(),
+            &[outcome],
+            &[&flagged, &info, &unjudged],
+        );
         assert_eq!(frame.name, "series");
         let ids: Vec<String> = column(&frame, "insight_id")
             .values()
@@ -287,6 +285,74 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(warning, vec![80.0; 3]);
         assert_eq!(column(&frame, "time").values().len(), 3);
+    }
+
+    fn ids_of(frame: &Frame) -> Vec<String> {
+        column(frame, "insight_id")
+            .values()
+            .as_any()
+            .downcast_ref::<Utf8Array<i32>>()
+            .map(|a| a.iter().flatten().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_bottleneck_gets_the_series_of_the_utilization_it_is_built_on() {
+        let mut utilization = CheckOutcome::new("cpu.utilization");
+        utilization.series = vec![target("web-1", vec![(600.0, 91.0), (660.0, 97.0)])];
+        let mut pressure = CheckOutcome::new("cpu.saturation.psi");
+        pressure.series = vec![TargetSeries {
+            warning: 10.0,
+            critical: 25.0,
+            ..target("web-1", vec![(600.0, 12.0), (660.0, 30.0)])
+        }];
+        let mut bottleneck = insight("cpu.bottleneck:web-1", Severity::Critical, "web-1");
+        bottleneck.check = "cpu.bottleneck".into();
+        bottleneck.issue_type = IssueType::Bottleneck;
+        bottleneck.evidence = Evidence::new()
+            .with("cpu_utilization_percent", 94.0)
+            .with("cpu_pressure_some_percent", 21.0);
+        let frame = series(
+            crate::catalog::builtin(),
+            &[pressure, utilization],
+            &[&bottleneck],
+        );
+        assert_eq!(ids_of(&frame), vec!["cpu.bottleneck:web-1"; 2]);
+        let values = column(&frame, "value")
+            .values()
+            .as_any()
+            .downcast_ref::<PrimitiveArray<f64>>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default();
+        assert_eq!(values, vec![91.0, 97.0]);
+        let warning = column(&frame, "warning")
+            .values()
+            .as_any()
+            .downcast_ref::<PrimitiveArray<f64>>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default();
+        assert_eq!(warning, vec![80.0; 2], "the utilization's thresholds");
+    }
+
+    #[test]
+    fn at_most_series_insights_insights_get_a_series() {
+        let mut outcome = CheckOutcome::new("cpu.utilization");
+        let hosts: Vec<String> = (0..SERIES_INSIGHTS + 50)
+            .map(|k| format!("web-{k}"))
+            .collect();
+        outcome.series = hosts
+            .iter()
+            .map(|h| target(h, (0..60).map(|k| (f64::from(k), 90.0)).collect()))
+            .collect();
+        let insights: Vec<Insight> = hosts
+            .iter()
+            .map(|h| insight(h, Severity::High, h))
+            .collect();
+        let refs: Vec<&Insight> = insights.iter().collect();
+        let frame = series(crate::catalog::builtin(), &[outcome], &refs);
+        let ids = ids_of(&frame);
+        assert_eq!(ids.len(), SERIES_INSIGHTS * 60);
+        assert_eq!(ids.last().map(String::as_str), Some("web-199"));
     }
 
     #[test]

@@ -97,15 +97,18 @@ func TestShippedDashboardAndAlertRuleAreGeneratedAndAnswered(t *testing.T) {
 		}
 	}
 
-	// Panel types: Grafana's own, or ours (the nested panel's plugin.json).
-	var panelPlugin struct {
-		ID string `json:"id"`
+	// Panel types: Grafana's own, or ours (the nested panels' plugin.json).
+	known := map[string]bool{"timeseries": true, "table": true, "stat": true, "state-timeline": true, "text": true}
+	for _, nested := range []string{"panel", "matrix"} {
+		var panelPlugin struct {
+			ID string `json:"id"`
+		}
+		raw, err := os.ReadFile(filepath.Join("..", "..", "frontend", "src", nested, "plugin.json"))
+		if err != nil || json.Unmarshal(raw, &panelPlugin) != nil {
+			t.Fatalf("%s plugin.json: %v", nested, err)
+		}
+		known[panelPlugin.ID] = true
 	}
-	raw, err := os.ReadFile(filepath.Join("..", "..", "frontend", "src", "panel", "plugin.json"))
-	if err != nil || json.Unmarshal(raw, &panelPlugin) != nil {
-		t.Fatalf("panel plugin.json: %v", err)
-	}
-	core := map[string]bool{"timeseries": true, "table": true, "stat": true, "state-timeline": true, "text": true}
 	var dash struct {
 		Panels []struct {
 			Type    string            `json:"type"`
@@ -124,14 +127,23 @@ func TestShippedDashboardAndAlertRuleAreGeneratedAndAnswered(t *testing.T) {
 			} `json:"list"`
 		} `json:"annotations"`
 	}
-	raw, _ = os.ReadFile(filepath.Join("..", "..", "provisioning", "dashboards", "use-method.json"))
+	raw, _ := os.ReadFile(filepath.Join("..", "..", "provisioning", "dashboards", "use-method.json"))
 	if err := json.Unmarshal(raw, &dash); err != nil {
 		t.Fatal(err)
 	}
 	targets := []json.RawMessage{}
 	for _, p := range dash.Panels {
-		if !core[p.Type] && p.Type != panelPlugin.ID {
+		if !known[p.Type] {
 			t.Errorf("panel %q has type %q, which neither Grafana nor this plugin provides", p.Title, p.Type)
+		}
+		// The USE matrix is drawn by the matrix panel, not listed in a table.
+		for _, target := range p.Targets {
+			var model struct {
+				QueryType string `json:"queryType"`
+			}
+			if json.Unmarshal(target, &model) == nil && model.QueryType == "use_matrix" && p.Type != provision.MatrixPanelType {
+				t.Errorf("panel %q shows the use_matrix query as %q, not with the USE-matrix panel", p.Title, p.Type)
+			}
 		}
 		targets = append(targets, p.Targets...)
 	}

@@ -143,7 +143,12 @@ export function App(_props: AppRootProps) {
           The USE Method
         </TextLink>
       </Stack>
-      <ReportView series={current.series} state={current.state} error={current.error} />
+      <ReportView
+        series={current.series}
+        state={current.state}
+        error={current.error}
+        exploreRange={{ from: `now-${span}`, to: 'now' }}
+      />
     </div>
   );
 }

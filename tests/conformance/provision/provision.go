@@ -27,6 +27,8 @@ const (
 	DatasourceUID = "gregg-insights"
 	// PanelType is the report panel's plugin id.
 	PanelType = "gregg-insights-panel"
+	// MatrixPanelType is the USE-matrix panel's plugin id.
+	MatrixPanelType = "gregg-insights-matrix-panel"
 	// DashboardUID is the dashboard's uid.
 	DashboardUID = "gregg-insights-use"
 	// Folder is where the alert rule lives.
@@ -94,9 +96,9 @@ func metric(title, expr, unit string, max float64) *timeseries.PanelBuilder {
 }
 
 // Dashboard builds "USE Method — Gregg Insights" for provisioning, bound to the provisioned
-// data source (uid gregg-insights): the report panel, metric graphs with the insight
-// annotations, the USE matrix, the severity timeline and the insights table, for the instances
-// picked in `$instance`.
+// data source (uid gregg-insights): the USE-matrix panel over the whole fleet, the report
+// panel, metric graphs with the insight annotations, the severity timeline and the insights
+// table, for the instances picked in `$instance` (a click in the matrix sets it).
 func Dashboard() (dashboard.Dashboard, error) {
 	return build(DatasourceUID, nil)
 }
@@ -120,6 +122,13 @@ func build(uid string, variable cog.Builder[dashboard.VariableModel]) (dashboard
 	insights.MinSeverity = "low"
 	timeline := q(uid, "A", "severity_timeline")
 	timeline.Window = ""
+	// The matrix shows every instance, whatever `$instance` holds: a click on a cell sets
+	// `$instance` for the report below, and the matrix marks the chosen rows rather than
+	// shrinking to them. Its insights query gives a clicked cell its finding and Explore link.
+	matrix := q(uid, "A", "use_matrix")
+	matrix.Instances = ""
+	matrixInsights := q(uid, "B", "insights")
+	matrixInsights.Instances = ""
 	d := dashboard.NewDashboardBuilder("USE Method — Gregg Insights").
 		Uid(DashboardUID).
 		Tags([]string{"gregg-insights", "use-method", "performance"}).
@@ -145,6 +154,16 @@ func build(uid string, variable cog.Builder[dashboard.VariableModel]) (dashboard
 			IconColor("red").
 			Target(annotations)).
 		WithPanel(dashboard.NewPanelBuilder().
+			Type(MatrixPanelType).
+			Title("USE matrix").
+			Description("Instances × resources, each cell split into utilization, saturation and errors, worst first. Click a cell for its finding; it sets $instance for the report.").
+			Datasource(gregg(uid)).
+			Height(12).
+			Span(24).
+			Options(map[string]any{"variable": "instance"}).
+			WithTarget(matrix).
+			WithTarget(matrixInsights)).
+		WithPanel(dashboard.NewPanelBuilder().
 			Type(PanelType).
 			Title("Systems performance report").
 			Datasource(gregg(uid)).
@@ -154,19 +173,13 @@ func build(uid string, variable cog.Builder[dashboard.VariableModel]) (dashboard
 		WithPanel(metric("CPU utilization", `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle", instance=~"$instance"}[$__rate_interval])))`, "percent", 100)).
 		WithPanel(metric("Memory utilization", `100 * (1 - node_memory_MemAvailable_bytes{instance=~"$instance"} / node_memory_MemTotal_bytes{instance=~"$instance"})`, "percent", 100)).
 		WithPanel(metric("Disk busy", `100 * max by (instance) (rate(node_disk_io_time_seconds_total{instance=~"$instance"}[$__rate_interval]))`, "percent", 100)).
-		WithPanel(table.NewPanelBuilder().
-			Title("USE matrix").
-			Datasource(gregg(uid)).
-			Height(10).
-			Span(12).
-			WithTarget(q(uid, "A", "use_matrix"))).
 		WithPanel(timeseries.NewPanelBuilder().
 			Title("Worst severity per resource (0 none … 4 critical)").
 			Datasource(gregg(uid)).
 			Min(0).
 			Max(4).
-			Height(10).
-			Span(12).
+			Height(8).
+			Span(24).
 			WithTarget(timeline)).
 		WithPanel(table.NewPanelBuilder().
 			Title("Insights").

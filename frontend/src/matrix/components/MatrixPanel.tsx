@@ -3,6 +3,7 @@ import { PanelProps } from '@grafana/data';
 import { locationService } from '@grafana/runtime';
 
 import { MatrixView } from './MatrixView';
+import { exploreRange } from '../../shared/explore';
 import { variableValue } from '../../shared/variables';
 
 /** Panel options. */
@@ -14,7 +15,7 @@ export interface MatrixOptions {
 }
 
 /** The USE matrix panel: reads the data source's `use_matrix` query (and an `insights` query for the drill-down). */
-export function MatrixPanel({ data, width, height, options, replaceVariables }: PanelProps<MatrixOptions>) {
+export function MatrixPanel({ data, timeRange, width, height, options, replaceVariables }: PanelProps<MatrixOptions>) {
   const variable = options?.variable?.replace(/^\$/, '') || undefined;
   return (
     <MatrixView
@@ -24,6 +25,7 @@ export function MatrixPanel({ data, width, height, options, replaceVariables }: 
       width={width}
       height={height}
       exploreDatasource={options?.exploreDatasource || undefined}
+      exploreRange={exploreRange(data.timeRange ?? timeRange)}
       variableName={variable}
       instanceFilter={variable ? variableValue(replaceVariables, variable) : undefined}
       onFilterInstance={

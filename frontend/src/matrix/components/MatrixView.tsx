@@ -12,8 +12,9 @@ import {
   useStyles2,
   useTheme2,
 } from '@grafana/ui';
+import { config } from '@grafana/runtime';
 
-import { exploreLink } from '../../panel/report/model';
+import { ExploreRange, exploreLink } from '../../shared/explore';
 import { matchesVariable } from '../../shared/variables';
 import { TONES, TONE_INFO, Tone, toneColours } from '../../shared/severity';
 import { Matrix, MatrixCell, MatrixRow, SIGNALS, SIGNAL_LETTER, cellKey, insightFor, readMatrix } from '../model';
@@ -33,6 +34,8 @@ export interface MatrixViewProps {
   width: number;
   height: number;
   exploreDatasource?: string;
+  /** The range the Explore link opens on: the panel's (or the query's) time range. */
+  exploreRange?: ExploreRange;
   /** The dashboard variable's value as a regex (its instances are highlighted). */
   instanceFilter?: string;
   /** Drill-down to the report: sets the dashboard variable; absent when no variable is configured. */
@@ -154,8 +157,8 @@ const getStyles = (theme: GrafanaTheme2) => ({
 
 /** The USE matrix: instances × resources, each cell split into U, S and E, worst instances first. */
 export function MatrixView(props: MatrixViewProps) {
-  const { series, state, error, width, height, exploreDatasource, instanceFilter, onFilterInstance, variableName } =
-    props;
+  const { series, state, error, width, height, exploreDatasource, exploreRange } = props;
+  const { instanceFilter, onFilterInstance, variableName } = props;
   const styles = useStyles2(getStyles);
   const theme = useTheme2();
   const colours = useMemo(() => toneColours(theme), [theme]);
@@ -487,6 +490,7 @@ export function MatrixView(props: MatrixViewProps) {
           cell={selected}
           styles={styles}
           exploreDatasource={exploreDatasource}
+          exploreRange={exploreRange}
           variableName={variableName}
           filtered={instanceFilter !== undefined && matchesVariable(selected.instance, instanceFilter)}
           onFilter={onFilterInstance}
@@ -502,6 +506,7 @@ function Details({
   cell,
   styles,
   exploreDatasource,
+  exploreRange,
   variableName,
   filtered,
   onFilter,
@@ -511,6 +516,7 @@ function Details({
   cell: MatrixCell;
   styles: ReturnType<typeof getStyles>;
   exploreDatasource?: string;
+  exploreRange?: ExploreRange;
   variableName?: string;
   filtered: boolean;
   onFilter?: (instance: string | undefined) => void;
@@ -541,7 +547,7 @@ function Details({
             size="sm"
             variant="secondary"
             icon="compass"
-            href={exploreLink(expr, exploreDatasource)}
+            href={exploreLink(expr, exploreDatasource, exploreRange, config.appSubUrl ?? '')}
             target="_blank"
           >
             Open in Explore

@@ -6,7 +6,9 @@ import {
   FieldType,
   LoadingState,
   PanelProps,
+  dateTime,
   getDefaultTimeRange,
+  makeTimeRange,
   toDataFrame,
 } from '@grafana/data';
 
@@ -14,7 +16,6 @@ import { ReportOptions, ReportPanel } from './ReportPanel';
 import {
   dedupeSteps,
   evidenceLabel,
-  exploreLink,
   formatEvidence,
   parseWindow,
   readReport,
@@ -109,7 +110,7 @@ describe('ReportPanel', () => {
     expect(cards[0].querySelectorAll('ol li code')[0]).toHaveTextContent('mpstat -P ALL 1');
     expect(screen.getAllByRole('button', { name: 'Copy command' }).length).toBeGreaterThanOrEqual(2);
     const link = cards[0].querySelector('a[href^="/explore"]');
-    expect(link?.getAttribute('href')).toContain('/explore?left=');
+    expect(link?.getAttribute('href')).toMatch(/^\/explore\?schemaVersion=1&panes=/);
     expect(link).toHaveAccessibleName(/Open in Explore/);
     // Medium cards start collapsed; a click opens them.
     expect(cards[1]).not.toHaveTextContent('Demand exceeds supply.');
@@ -117,6 +118,31 @@ describe('ReportPanel', () => {
     expect(screen.getAllByTestId('gregg-card')[1]).toHaveTextContent('Demand exceeds supply.');
     // Coverage is listed apart.
     expect(screen.getByTestId('gregg-coverage')).toHaveTextContent('processes collector off');
+  });
+
+  it("opens Explore over the panel's time range, in the configured data source", () => {
+    const from = Date.UTC(2026, 11, 2, 9, 0);
+    const to = Date.UTC(2026, 11, 2, 10, 0);
+    const timeRange = makeTimeRange(dateTime(from), dateTime(to));
+    const base = props([insights([{ id: 'b', severity: 'critical', title: 'CPU bottleneck on busy-1' }])]);
+    render(
+      <ReportPanel
+        {...base}
+        timeRange={timeRange}
+        data={{ ...base.data, timeRange }}
+        options={{ exploreDatasource: 'prom-uid' }}
+      />
+    );
+    const href = screen.getByRole('link', { name: /Open in Explore/ }).getAttribute('href') ?? '';
+    const panes = JSON.parse(new URL(href, 'http://grafana.example').searchParams.get('panes') ?? '{}');
+    const [pane] = Object.values(panes) as Array<{
+      range: unknown;
+      datasource: string;
+      queries: Array<{ expr: string }>;
+    }>;
+    expect(pane.range).toEqual({ from: String(from), to: String(to) });
+    expect(pane.datasource).toBe('prom-uid');
+    expect(pane.queries[0].expr).toBe('rate(node_cpu_seconds_total[1m])');
   });
 
   it('filters by severity, component and instance', async () => {
@@ -310,16 +336,13 @@ describe('report model', () => {
     expect(evidenceLabel('written_bytes_per_second')).toBe('written');
   });
 
-  it('formats evidence by unit suffix and builds Explore links', () => {
+  it('formats evidence by unit suffix', () => {
     expect(formatEvidence('held_seconds', 600)).toBe('600 s');
     expect(formatEvidence('p99_seconds', 0.0417)).toBe('41.7 ms');
     expect(formatEvidence('queue_ms', 2)).toBe('2.00 ms');
     expect(formatEvidence('missing', null)).toBe('n/a');
     expect(formatEvidence('peers_count', 999)).toBe('999');
     expect(evidenceLabel('cpu_count')).toBe('cpu count');
-    const link = decodeURIComponent(exploreLink('up{job="node"}', 'prom'));
-    expect(link).toContain('"expr":"up{job=\\"node\\"}"');
-    expect(link).toContain('"datasource":"prom"');
   });
 
   it('counts every severity, coverage included, in the summary', () => {

@@ -3,6 +3,7 @@ import { PanelProps } from '@grafana/data';
 import { locationService } from '@grafana/runtime';
 
 import { ReportView } from './ReportView';
+import { exploreRange } from '../../shared/explore';
 import { variableValue } from '../../shared/variables';
 
 /** Panel options. */
@@ -14,7 +15,7 @@ export interface ReportOptions {
 }
 
 /** The Gregg Insights Report: the persona's SUMMARY, then findings as cards, most urgent first. */
-export function ReportPanel({ data, width, height, options, replaceVariables }: PanelProps<ReportOptions>) {
+export function ReportPanel({ data, timeRange, width, height, options, replaceVariables }: PanelProps<ReportOptions>) {
   const variable = (options?.variable ?? 'instance').replace(/^\$/, '') || undefined;
   return (
     <ReportView
@@ -24,6 +25,7 @@ export function ReportPanel({ data, width, height, options, replaceVariables }: 
       width={width}
       height={height}
       exploreDatasource={options?.exploreDatasource || undefined}
+      exploreRange={exploreRange(data.timeRange ?? timeRange)}
       variableName={variable}
       instanceFilter={variable ? variableValue(replaceVariables, variable) : undefined}
       onClearFilter={variable ? () => locationService.partial({ [`var-${variable}`]: null }, true) : undefined}

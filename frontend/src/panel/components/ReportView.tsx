@@ -16,6 +16,7 @@ import {
   useStyles2,
   useTheme2,
 } from '@grafana/ui';
+import { config } from '@grafana/runtime';
 
 import {
   Insight,
@@ -23,7 +24,6 @@ import {
   Severity,
   dedupeSteps,
   evidenceLabel,
-  exploreLink,
   formatEvidence,
   parseWindow,
   readReport,
@@ -31,6 +31,7 @@ import {
   InsightSeries,
 } from '../report/model';
 import { Sparkline } from './Sparkline';
+import { ExploreRange, exploreLink } from '../../shared/explore';
 import { TONE_INFO, toneColours } from '../../shared/severity';
 import { matchesVariable } from '../../shared/variables';
 
@@ -233,13 +234,13 @@ function Body({
   insight,
   styles,
   windowMs,
-  datasource,
+  explore,
   series,
 }: {
   insight: Insight;
   styles: Styles;
   windowMs?: number;
-  datasource?: string;
+  explore: (expr: string) => string;
   series?: InsightSeries;
 }) {
   const evidence = insight.evidence.filter(([, v]) => v !== null && Number.isFinite(v));
@@ -291,7 +292,7 @@ function Body({
               <li key={k}>
                 <Code text={q} what="PromQL" styles={styles}>
                   <LinkButton
-                    href={exploreLink(q, datasource)}
+                    href={explore(q)}
                     target="_blank"
                     size="sm"
                     variant="secondary"
@@ -318,7 +319,7 @@ function Card({
   expanded,
   onToggle,
   windowMs,
-  datasource,
+  explore,
   series,
 }: {
   insight: Insight;
@@ -326,7 +327,7 @@ function Card({
   expanded: boolean;
   onToggle: () => void;
   windowMs?: number;
-  datasource?: string;
+  explore: (expr: string) => string;
   series?: InsightSeries;
 }) {
   const target = [insight.instance, insight.device].filter(Boolean).join(' ');
@@ -347,9 +348,7 @@ function Card({
           </span>
         }
       >
-        {expanded && (
-          <Body insight={insight} styles={styles} windowMs={windowMs} datasource={datasource} series={series} />
-        )}
+        {expanded && <Body insight={insight} styles={styles} windowMs={windowMs} explore={explore} series={series} />}
       </Collapse>
     </article>
   );
@@ -363,6 +362,8 @@ export interface ReportViewProps {
   width?: number;
   height?: number;
   exploreDatasource?: string;
+  /** The range the Explore links open on: the panel's (or the query's) time range. */
+  exploreRange?: ExploreRange;
   /** The dashboard's instance variable as a regex: only its instances are shown. */
   instanceFilter?: string;
   variableName?: string;
@@ -371,8 +372,10 @@ export interface ReportViewProps {
 
 /** The report itself, shared by the panel and the app's Insights page. */
 export function ReportView(props: ReportViewProps) {
-  const { series, state, error, width, height, exploreDatasource, instanceFilter, variableName, onClearFilter } = props;
+  const { series, state, error, width, height, exploreDatasource, exploreRange } = props;
+  const { instanceFilter, variableName, onClearFilter } = props;
   const styles = useStyles2(getStyles);
+  const explore = (expr: string) => exploreLink(expr, exploreDatasource, exploreRange, config.appSubUrl ?? '');
   const report = useMemo(() => readReport(series), [series]);
   const sparklines = useMemo(() => readSeries(series), [series]);
   const [minSeverity, setMinSeverity] = useState<Severity>('info');
@@ -523,7 +526,7 @@ export function ReportView(props: ReportViewProps) {
                       expanded={isOpen(i)}
                       onToggle={() => setExpanded({ ...expanded, [i.id]: !isOpen(i) })}
                       windowMs={windowMs}
-                      datasource={exploreDatasource}
+                      explore={explore}
                       series={sparklines.get(i.id)}
                     />
                   ))}

@@ -259,12 +259,6 @@ export function formatEvidence(name: string, value: number | null): string {
   return sig(value);
 }
 
-/** A link to Explore running `expr` (in the default or the given Prometheus data source). */
-export function exploreLink(expr: string, datasource?: string): string {
-  const left = { datasource, queries: [{ refId: 'A', expr }], range: { from: 'now-1h', to: 'now' } };
-  return `/explore?left=${encodeURIComponent(JSON.stringify(left))}`;
-}
-
 /** One insight's judged series over the window, from the `report` query's `series` frame. */
 export interface InsightSeries {
   /** `[ms since epoch, value]`, in time order. */
