@@ -63,7 +63,7 @@ func Backend() error {
 		return err
 	}
 	host := fmt.Sprintf("%s_%s", runtime.GOOS, runtime.GOARCH)
-	if err := installBinary(filepath.Join("target", "release", executable+exeSuffix(runtime.GOOS)), host, runtime.GOOS); err != nil {
+	if err := installBinary(cargoTarget("release", executable+exeSuffix(runtime.GOOS)), host, runtime.GOOS); err != nil {
 		return err
 	}
 	targets, err := output("rustup", "target", "list", "--installed")
@@ -81,7 +81,7 @@ func Backend() error {
 		if err := run("cargo", "build", "--release", "--locked", "--target", triple, "--bin", executable); err != nil {
 			return fmt.Errorf("cross-build for %s failed (install its linker or remove the target): %w", triple, err)
 		}
-		built := filepath.Join("target", triple, "release", executable+exeSuffix(goos))
+		built := cargoTarget(triple, "release", executable+exeSuffix(goos))
 		if err := installBinary(built, goos+"_"+goarch, goos); err != nil {
 			return err
 		}
@@ -214,19 +214,25 @@ func McpClients() error {
 	if err := run("cargo", "build", "--release", "--locked", "--bin", "gregg-insights", "-p", "gregg-insights", "--bin", "gregg-testenv", "-p", "gregg-testkit"); err != nil {
 		return err
 	}
-	target := "target"
-	if dir := os.Getenv("CARGO_TARGET_DIR"); dir != "" {
-		target = dir
-	}
-	python, err := venv(filepath.Join(target, "mcp-venv"), "requirements.txt")
+	python, err := venv(cargoTarget("mcp-venv"), "requirements.txt")
 	if err != nil {
 		return err
 	}
-	autogen, err := venv(filepath.Join(target, "autogen-venv"), "requirements-autogen.txt")
+	autogen, err := venv(cargoTarget("autogen-venv"), "requirements-autogen.txt")
 	if err != nil {
 		return err
 	}
-	return run(python, filepath.Join("tests", "mcp", "mcp_clients.py"), "--bin", filepath.Join(target, "release"), "--autogen-python", autogen)
+	return run(python, filepath.Join("tests", "mcp", "mcp_clients.py"), "--bin", cargoTarget("release"), "--autogen-python", autogen)
+}
+
+// cargoTarget is a path under Cargo's target directory: CARGO_TARGET_DIR when set (cargo
+// builds there, not in target/), else target/.
+func cargoTarget(parts ...string) string {
+	dir := os.Getenv("CARGO_TARGET_DIR")
+	if dir == "" {
+		dir = "target"
+	}
+	return filepath.Join(append([]string{dir}, parts...)...)
 }
 
 // venv creates a Python virtual environment at dir (once) with tests/mcp/<requirements>
@@ -256,7 +262,7 @@ func Demo() error {
 		return err
 	}
 	fmt.Println("\nStarting node_exporter and Prometheus on loopback (scraping every second)...")
-	env := exec.Command(filepath.Join("target", "release", "gregg-testenv"), "live")
+	env := exec.Command(cargoTarget("release", "gregg-testenv"), "live")
 	env.Stderr = os.Stderr
 	stdin, err := env.StdinPipe()
 	if err != nil {
@@ -285,7 +291,7 @@ func Demo() error {
 		return fmt.Errorf("unexpected test environment output %q: %w", line, err)
 	}
 	fmt.Printf("Prometheus %s scrapes node_exporter %s.\n\n", started.Prometheus, started.NodeExporter)
-	cli := filepath.Join("target", "release", "gregg-insights")
+	cli := cargoTarget("release", "gregg-insights")
 	// Health first: it reports what the analysis can and cannot see.
 	if err := run(cli, "health", "--prometheus", started.Prometheus); err != nil {
 		return err
@@ -349,7 +355,7 @@ func BenchFleet() error {
 	if hosts == "" {
 		hosts = "100,1000,10000"
 	}
-	return runEnvIn(".", env, filepath.Join("target", "release", "gregg-bench"), "--hosts", hosts, "--cli", filepath.Join("target", "release", "gregg-insights"), "--harness", filepath.Join("tests", "conformance"))
+	return runEnvIn(".", env, cargoTarget("release", "gregg-bench"), "--hosts", hosts, "--cli", cargoTarget("release", "gregg-insights"), "--harness", filepath.Join("tests", "conformance"))
 }
 
 // Provisioning regenerates provisioning/dashboards/use-method.json and
@@ -561,11 +567,11 @@ func harnessEnv() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	testenv, err := filepath.Abs(filepath.Join("target", "release", "gregg-testenv"))
+	testenv, err := filepath.Abs(cargoTarget("release", "gregg-testenv"))
 	if err != nil {
 		return nil, err
 	}
-	faultHooks, err := filepath.Abs(filepath.Join("target", "release", executable+"_fault_hooks"))
+	faultHooks, err := filepath.Abs(cargoTarget("release", executable+"_fault_hooks"))
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,16 @@
 //! are kept within [`BUDGET`] bytes in all (as [`Weigh`] estimates them), the oldest dropped
 //! first: a live dashboard over 10,000 hosts asks for a new analysis every refresh, and the
 //! ones it has moved past should not sit in memory for the rest of their TTL.
+//!
+//! A run belongs to the call that started it: nothing is spawned. When that call is dropped
+//! (Grafana's deadline passed or it cancelled the request, see [`super::deadline`]) the run
+//! stops with it, its Prometheus requests included, and one of the calls waiting for the same
+//! key takes over and runs it again (tokio's `OnceCell` hands the initialisation to the next
+//! waiter). Keeping the run going while anyone still waits would mean spawning it and
+//! reference-counting its waiters to abort it when the last one leaves; a run is rarely
+//! cancelled while others wait for it (the panels of one refresh share one deadline), so
+//! running it again costs little, whereas work that no request is waiting for is what an
+//! incident can least afford.
 
 use std::{
     collections::HashMap,
@@ -286,5 +296,71 @@ mod tests {
         assert!(cache.get_or_run("f".into(), fail).await.0.is_err());
         let (again, outcome) = cache.get_or_run("f".into(), slow).await;
         assert_eq!((*again.unwrap(), outcome), (7, Outcome::Computed));
+    }
+
+    /// Counts the runs whose state was dropped.
+    struct CountDrop<'a>(&'a AtomicUsize);
+
+    impl Drop for CountDrop<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_run_stops_and_a_waiter_takes_over() {
+        let cache: Cache<String, usize, String> = Cache::new();
+        let started = AtomicUsize::new(0);
+        let dropped = AtomicUsize::new(0);
+        let finished = Mutex::new(Vec::new());
+        let run = || async {
+            let number = started.fetch_add(1, Ordering::SeqCst) + 1;
+            let _state = CountDrop(&dropped);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            finished.lock().unwrap().push(number);
+            Ok::<usize, String>(7)
+        };
+        // The first caller's deadline passes while the second waits for its run.
+        let first =
+            tokio::time::timeout(Duration::from_millis(50), cache.get_or_run("k".into(), run));
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            cache.get_or_run("k".into(), run).await
+        };
+        let (first, (second, outcome)) = tokio::join!(first, second);
+        assert!(first.is_err(), "the first caller was cancelled");
+        assert_eq!(*second.expect("the waiter got an answer"), 7);
+        assert_eq!(outcome, Outcome::Computed, "the waiter took the run over");
+        // Long after: the cancelled run never went on (only the second finished).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+        assert_eq!(dropped.load(Ordering::SeqCst), 2);
+        assert_eq!(*finished.lock().unwrap(), vec![2]);
+        // Its result is shared like any other.
+        let (_, again) = cache.get_or_run("k".into(), run).await;
+        assert_eq!(
+            (again, started.load(Ordering::SeqCst)),
+            (Outcome::Shared, 2)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_run_cancelled_with_nobody_waiting_leaves_the_key_usable() {
+        let cache: Cache<String, usize, String> = Cache::new();
+        let dropped = AtomicUsize::new(0);
+        let never = || async {
+            let _state = CountDrop(&dropped);
+            std::future::pending::<()>().await;
+            Ok::<usize, String>(1)
+        };
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(20),
+            cache.get_or_run("k".into(), never),
+        );
+        assert!(cancelled.await.is_err());
+        assert_eq!(dropped.load(Ordering::SeqCst), 1, "the run was dropped");
+        let quick = || async { Ok::<usize, String>(3) };
+        let (result, outcome) = cache.get_or_run("k".into(), quick).await;
+        assert_eq!((*result.unwrap(), outcome), (3, Outcome::Computed));
     }
 }

@@ -14,7 +14,7 @@ use grafana_plugin_sdk::{
     prelude::*,
 };
 
-use super::{cache, instances::Instance, GreggPlugin};
+use super::{cache, instances::Instance, memory::Unfinished, GreggPlugin};
 use crate::{
     analysis::{self, Analysis, AnalysisRequest},
     catalog, frames,
@@ -263,11 +263,17 @@ async fn run_shared(
         .state
         .analyses
         .get_or_run(key, || async move {
-            // Admitted once per analysis computed; the queries sharing it wait for its result.
-            let _admitted = plugin.admit(instance).await?;
-            analysis::analyze(&client, catalog::builtin(), &request)
-                .await
-                .map_err(Failure::from)
+            let unfinished = Unfinished::watch(&plugin.state.telemetry, "cancelled");
+            let result = async {
+                // Admitted once per analysis computed; the queries sharing it wait for it.
+                let _admitted = plugin.admit(instance).await?;
+                analysis::analyze(&client, catalog::builtin(), &request)
+                    .await
+                    .map_err(Failure::from)
+            }
+            .await;
+            unfinished.finished();
+            result
         })
         .await;
     plugin.state.telemetry.analysis(match outcome {
@@ -276,7 +282,7 @@ async fn run_shared(
     });
     if outcome == cache::Outcome::Computed {
         // What the analysis needed while it ran (response bodies, guard masks) is free now.
-        tokio::task::spawn_blocking(super::memory::release_freed);
+        super::memory::release_freed_soon();
     }
     result
 }
@@ -358,11 +364,17 @@ pub(super) async fn shared_dashboard(
         .state
         .dashboards
         .get_or_run(key, || async move {
-            // Admitted once per dashboard analysis computed, as analyses are.
-            let _admitted = plugin.admit(instance).await?;
-            crate::analysis::dashboard::analyze(&grafana, &client, &request)
-                .await
-                .map_err(Failure::from)
+            let unfinished = Unfinished::watch(&plugin.state.telemetry, "dashboard_cancelled");
+            let result = async {
+                // Admitted once per dashboard analysis computed, as analyses are.
+                let _admitted = plugin.admit(instance).await?;
+                crate::analysis::dashboard::analyze(&grafana, &client, &request)
+                    .await
+                    .map_err(Failure::from)
+            }
+            .await;
+            unfinished.finished();
+            result
         })
         .await;
     plugin.state.telemetry.analysis(match outcome {

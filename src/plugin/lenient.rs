@@ -13,13 +13,15 @@
 //! Each wrapper here answers such input itself, per refId or with an HTTP status, removes what
 //! we never use (the user, request headers), and hands the rest to the SDK's implementation.
 //! QueryData also answers a refresh's repeated queries from [`super::responses`], already
-//! encoded, and keeps the encoded answers of those it passed on.
+//! encoded, and keeps the encoded answers of those it passed on. QueryData and CallResource
+//! answer "deadline exceeded" just before Grafana's deadline, stopping the work
+//! ([`super::deadline`]).
 
 use std::collections::HashMap;
 
 use grafana_plugin_sdk::pluginv2;
 
-use super::{responses, GreggPlugin};
+use super::{deadline, responses, GreggPlugin};
 
 /// QueryData: bad queries fail alone with status 400; the rest go to the SDK.
 #[derive(Clone)]
@@ -31,6 +33,7 @@ impl pluginv2::data_server::Data for LenientData {
         &self,
         request: tonic::Request<pluginv2::QueryDataRequest>,
     ) -> Result<tonic::Response<pluginv2::QueryDataResponse>, tonic::Status> {
+        let deadline = deadline::Deadline::of(&request);
         let mut request = request.into_inner();
         let mut responses = HashMap::new();
         let context_problem = context_problem(request.plugin_context.as_ref());
@@ -67,17 +70,28 @@ impl pluginv2::data_server::Data for LenientData {
             }
         }
         if !accepted.is_empty() {
+            let running: Vec<String> = accepted.iter().map(|q| q.ref_id.clone()).collect();
             request.queries = accepted;
             let inner = <GreggPlugin as pluginv2::data_server::Data>::query_data(
                 &self.0,
                 tonic::Request::new(request),
-            )
-            .await?;
-            for (ref_id, answer) in inner.into_inner().responses {
-                if let Some(key) = to_keep.remove(&ref_id) {
-                    state.responses.put(key, &answer);
+            );
+            match deadline::within(deadline, inner).await {
+                Ok(inner) => {
+                    for (ref_id, answer) in inner?.into_inner().responses {
+                        if let Some(key) = to_keep.remove(&ref_id) {
+                            state.responses.put(key, &answer);
+                        }
+                        responses.insert(ref_id, answer);
+                    }
                 }
-                responses.insert(ref_id, answer);
+                // The work was dropped: every query still running says why (504, as Grafana's
+                // own data sources answer a timeout).
+                Err(exceeded) => {
+                    for ref_id in running {
+                        responses.insert(ref_id, error_response(504, exceeded.to_string()));
+                    }
+                }
             }
         }
         Ok(tonic::Response::new(pluginv2::QueryDataResponse {
@@ -145,6 +159,7 @@ impl pluginv2::resource_server::Resource for LenientResource {
         &self,
         request: tonic::Request<pluginv2::CallResourceRequest>,
     ) -> Result<tonic::Response<Self::CallResourceStream>, tonic::Status> {
+        let deadline = deadline::Deadline::of(&request);
         let mut request = request.into_inner();
         let problem = context_problem(request.plugin_context.as_ref()).or_else(|| {
             http::Uri::try_from(format!("/{}", request.url))
@@ -152,29 +167,40 @@ impl pluginv2::resource_server::Resource for LenientResource {
                 .map(|_| "the resource path is not a valid URL path".to_string())
         });
         if let Some(message) = problem {
-            let body = serde_json::json!({ "error": message }).to_string();
-            let response = pluginv2::CallResourceResponse {
-                code: 400,
-                headers: HashMap::from([(
-                    "Content-Type".to_string(),
-                    pluginv2::StringList {
-                        values: vec!["application/json".to_string()],
-                    },
-                )]),
-                body: body.into(),
-            };
-            let stream = futures_util::stream::once(async move { Ok(response) });
-            return Ok(tonic::Response::new(Box::pin(stream)));
+            return Ok(json_error(400, message));
         }
         strip_user(request.plugin_context.as_mut());
         // Our routes read only the method and path; browser headers could fail conversion.
         request.headers.clear();
-        <GreggPlugin as pluginv2::resource_server::Resource>::call_resource(
+        let inner = <GreggPlugin as pluginv2::resource_server::Resource>::call_resource(
             &self.0,
             tonic::Request::new(request),
-        )
-        .await
+        );
+        match deadline::within(deadline, inner).await {
+            Ok(answer) => answer,
+            Err(exceeded) => Ok(json_error(504, exceeded.to_string())),
+        }
     }
+}
+
+/// A resource answer with `code` and `{"error": message}`.
+fn json_error(
+    code: i32,
+    message: String,
+) -> tonic::Response<<LenientResource as pluginv2::resource_server::Resource>::CallResourceStream> {
+    let body = serde_json::json!({ "error": message }).to_string();
+    let response = pluginv2::CallResourceResponse {
+        code,
+        headers: HashMap::from([(
+            "Content-Type".to_string(),
+            pluginv2::StringList {
+                values: vec!["application/json".to_string()],
+            },
+        )]),
+        body: body.into(),
+    };
+    let stream = futures_util::stream::once(async move { Ok(response) });
+    tonic::Response::new(Box::pin(stream))
 }
 
 fn error_response(status: i32, error: String) -> pluginv2::DataResponse {

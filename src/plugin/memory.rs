@@ -17,3 +17,49 @@ pub fn release_freed() {
         libc::malloc_trim(0);
     }
 }
+
+/// [`release_freed`] on a blocking thread, if called within a runtime (nothing to do otherwise:
+/// the process is ending).
+pub fn release_freed_soon() {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn_blocking(release_freed);
+    }
+}
+
+/// Watches one analysis run: if the run is dropped before it finishes (its request's deadline
+/// passed, or Grafana cancelled it), counts it as `outcome` and hands back the memory its
+/// half-built state held, as a finished analysis does.
+pub struct Unfinished<'a> {
+    telemetry: &'a super::telemetry::Telemetry,
+    outcome: &'static str,
+    finished: bool,
+}
+
+impl<'a> Unfinished<'a> {
+    /// Start watching a run; `outcome` is its `analyses_total` label if it is dropped.
+    pub fn watch(telemetry: &'a super::telemetry::Telemetry, outcome: &'static str) -> Self {
+        Self {
+            telemetry,
+            outcome,
+            finished: false,
+        }
+    }
+
+    /// The run ended (with a result or an error).
+    pub fn finished(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            tracing::info!(
+                outcome = self.outcome,
+                "An analysis was stopped before it finished."
+            );
+            self.telemetry.analysis(self.outcome);
+            release_freed_soon();
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod admission;
 pub mod cache;
 pub mod controller;
 pub mod data;
+pub mod deadline;
 pub mod diagnostics;
 #[cfg(feature = "fault-hooks")]
 pub mod fault_hooks;

@@ -78,7 +78,7 @@ impl Telemetry {
         let analyses = IntCounterVec::new(
             Opts::new(
                 "analyses_total",
-                "Analyses asked of the result cache: `computed` ran one, `shared` reused a fresh or in-flight one, `refused_busy` was refused by the per-data-source bound.",
+                "Analyses asked of the result cache: `computed` ran one, `shared` reused a fresh or in-flight one, `refused_busy` was refused by the per-data-source bound, `cancelled` was stopped before it finished (its request's deadline passed or Grafana cancelled it; `dashboard_` for dashboard analyses).",
             ),
             &["outcome"],
         )

@@ -31,8 +31,12 @@ const (
 	faultContentType fault = "content-type" // 200 with an HTML login page
 	faultClose       fault = "close"        // accept, then close the connection without a word
 	faultEchoHeaders fault = "echo-headers" // 500 whose body echoes every request header (a debug proxy)
+	faultSlow        fault = "slow"         // forward to the real Prometheus after slowDelay
 	promErrorText          = "parse error: gregg fault marker rejected by Prometheus"
 )
+
+// slowDelay is how long faultSlow holds a request before forwarding it.
+const slowDelay = 1500 * time.Millisecond
 
 // faultProxy stands between the plugin and a real Prometheus: it forwards every request, except
 // that it breaks those containing `marker` (or all of them when `always` is set) with the
@@ -54,6 +58,8 @@ type faultProxy struct {
 	maxInFlight atomic.Int64
 	requests    atomic.Int64
 	broken      atomic.Int64
+	// Requests faultSlow is holding right now (the client has not hung up on them).
+	delayed atomic.Int64
 }
 
 // startFaultProxy forwards to `upstream` (a Prometheus URL); `marker` selects requests to break.
@@ -101,6 +107,13 @@ func (fp *faultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	f, always := fp.fault, fp.always
 	fp.mu.Unlock()
 	marked := fp.marker != "" && (strings.Contains(r.URL.RawQuery, fp.marker) || bytes.Contains(body, []byte(fp.marker)))
+	if f == faultSlow && (always || marked) {
+		fp.broken.Add(1)
+		if !fp.hold(r) {
+			return
+		}
+		f = faultNone
+	}
 	if f == faultNone || !(always || marked) {
 		n := fp.inFlight.Add(1)
 		for {
@@ -115,6 +128,18 @@ func (fp *faultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	fp.broken.Add(1)
 	breakRequest(w, r, f)
+}
+
+// hold keeps `r` for slowDelay; false when its client hung up meanwhile.
+func (fp *faultProxy) hold(r *http.Request) bool {
+	fp.delayed.Add(1)
+	defer fp.delayed.Add(-1)
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-time.After(slowDelay):
+		return true
+	}
 }
 
 // breakRequest answers `r` with fault `f`.
