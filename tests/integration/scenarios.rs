@@ -226,6 +226,21 @@ fn a_short_burst_stays_a_burst_at_long_windows() {
                 describe(b)
             );
         }
+        // Figures: what the real peak costs beside the check's own grid query.
+        let took = |purpose: &str| {
+            analysis
+                .queries
+                .iter()
+                .find(|q| q.purpose == purpose)
+                .map(|q| format!("{:?} ({} series)", q.duration, q.series))
+                .unwrap_or_else(|| "not sent".to_string())
+        };
+        eprintln!(
+            "{hours} h: cpu.saturation.psi grid query {}, peak query {}; {} queries in all",
+            took("cpu.saturation.psi"),
+            took("cpu.saturation.psi/peak"),
+            analysis.queries.len()
+        );
         let pressure = bursts
             .iter()
             .find(|b| b.check == "cpu.saturation.psi")
