@@ -1,11 +1,11 @@
 //! What a check is: one declarative record, read from the TOML files under `checks/`.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
-use super::{NARRATIVE_PLACEHOLDERS, QUERY_PLACEHOLDERS};
+use super::{Thresholds, NARRATIVE_PLACEHOLDERS, QUERY_PLACEHOLDERS};
 use crate::{
     insight::{Component, IssueType, Severity, UseSignal},
     promql::{
@@ -328,6 +328,21 @@ pub struct Check {
     /// Targets where the check cannot be computed.
     #[serde(default)]
     pub coverage: Option<CoverageRule>,
+    /// Thresholds per block-device class (`device_classes.toml`), in place of `warning` and
+    /// `critical` for the devices of that class. Devices of no listed class, and every device
+    /// when a user overrides the check's thresholds, keep `warning` and `critical`.
+    #[serde(default)]
+    pub class_thresholds: BTreeMap<String, Thresholds>,
+    /// The query leaves out the steps where what it measures did not happen (an await needs
+    /// I/O: `ops > 0` in its denominator, as iostat shows no latency for an idle device). A
+    /// point missing there is an idle step, not missing data: it does not lower the confidence
+    /// of the points that are there (the instance's own data quality still does).
+    #[serde(default)]
+    pub sparse: bool,
+    /// Findings on stacked devices (dm, md) whose disk has a finding of this check fold into
+    /// the disk's (`device_classes.toml`, `[stacked]`): one problem reported once.
+    #[serde(default)]
+    pub fold_stacked: bool,
     /// node_exporter collectors the query needs (see `collectors.toml`).
     pub requires: Vec<String>,
     /// Base confidence (0–100) of a finding from this check alone, with good data.
@@ -602,6 +617,9 @@ impl Check {
             standalone: true,
             when: None,
             coverage: None,
+            class_thresholds: BTreeMap::new(),
+            sparse: false,
+            fold_stacked: false,
             requires: Vec::new(),
             confidence: d::CONFIDENCE,
             book_reference: d::BOOK_REFERENCE.into(),

@@ -118,6 +118,34 @@ fn check_section(out: &mut String, c: &Check) {
         "- Thresholds from: {}.",
         c.threshold_source.trim_end_matches('.')
     );
+    if !c.class_thresholds.is_empty() {
+        let per_class: Vec<String> = c
+            .class_thresholds
+            .iter()
+            .map(|(class, t)| {
+                format!(
+                    "{class} warning {}, critical {}",
+                    bound(c, t.warning),
+                    bound(c, t.critical)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "- Per device class (`device_classes.toml`; devices of no class keep the thresholds above): {}.",
+            per_class.join("; ")
+        );
+    }
+    if c.fold_stacked {
+        out.push_str(
+            "- Stacked devices (dm layers over a disk with a finding) fold into the disk's finding (`device_classes.toml`, `[stacked]`).\n",
+        );
+    }
+    if c.sparse {
+        out.push_str(
+            "- Sparse: steps with nothing to measure (no I/O) are left out and do not lower the confidence.\n",
+        );
+    }
     if let Some(g) = &c.when {
         let on = match (&g.query, &g.check) {
             (_, Some(check)) => format!("check `{check}`"),

@@ -15,6 +15,7 @@
 
 pub mod book;
 mod check;
+mod classes;
 pub mod docs;
 pub mod methods;
 mod thresholds;
@@ -31,6 +32,7 @@ pub use check::{
     format_evidence, Check, CoverageRule, Direction, Evaluation, EvidenceQuery, Fallback, Guard,
     SeverityMap, Unit, UserCheck, UserCheckError, UserCheckPart, USER_CHECK_ID,
 };
+pub use classes::{whole_disk, DeviceClass, DeviceClasses, Stacking};
 pub use methods::{Change, Measure, NextLevel, Peer};
 pub use thresholds::{layered, ThresholdOverride, ThresholdOverrides, Thresholds};
 
@@ -55,6 +57,7 @@ const UNOBSERVABLE: &str = include_str!("unobservable.toml");
 const WORKLOAD: &str = include_str!("workload.toml");
 const DRILLDOWN: &str = include_str!("drilldown.toml");
 const OUTLIERS: &str = include_str!("outliers.toml");
+const DEVICE_CLASSES: &str = include_str!("device_classes.toml");
 
 /// Placeholders of a drill-down query: the flagged hosts' `instance` matcher and the window.
 pub const NEXT_LEVEL_PLACEHOLDERS: &[&str] = &["hosts", "window"];
@@ -173,6 +176,7 @@ pub struct Catalog {
     measures: Vec<Measure>,
     next_levels: Vec<NextLevel>,
     peers: Vec<Peer>,
+    device_classes: DeviceClasses,
 }
 
 /// A catalog entry or a user's override that cannot be used.
@@ -283,6 +287,7 @@ impl Catalog {
             next_levels: parse_toml::<methods::NextLevelFile>("drilldown.toml", DRILLDOWN)?
                 .next_level,
             peers: parse_toml::<methods::PeerFile>("outliers.toml", OUTLIERS)?.peer,
+            device_classes: parse_toml("device_classes.toml", DEVICE_CLASSES)?,
         };
         catalog.validate()?;
         Ok(catalog)
@@ -317,12 +322,18 @@ impl Catalog {
             measures: Vec::new(),
             next_levels: base.next_levels.clone(),
             peers: Vec::new(),
+            device_classes: base.device_classes.clone(),
         })
     }
 
     /// All checks, in report order.
     pub fn checks(&self) -> &[Check] {
         &self.checks
+    }
+
+    /// The block-device classes per-class thresholds refer to.
+    pub fn device_classes(&self) -> &DeviceClasses {
+        &self.device_classes
     }
 
     /// The check with this id.
@@ -379,6 +390,16 @@ impl Catalog {
 
     fn validate(&self) -> Result<(), CatalogError> {
         self.validate_components()?;
+        self.device_classes
+            .validate()
+            .map_err(CatalogError::Invalid)?;
+        for q in [
+            &self.device_classes.info_query,
+            &self.device_classes.stacked.backing_query,
+        ] {
+            check_placeholders(q, &["selector"], &[])
+                .map_err(|e| CatalogError::Invalid(format!("device_classes.toml: {e}")))?;
+        }
         let collector_names: HashSet<&str> = self
             .collectors
             .iter()
@@ -449,6 +470,7 @@ impl Catalog {
             if let Some(guard) = &check.when {
                 self.validate_guard(check, guard).map_err(invalid)?;
             }
+            self.validate_class_thresholds(check).map_err(invalid)?;
             if let Some(f) = &check.fallback {
                 if !fallback_ranks
                     .entry(f.group.as_str())
@@ -484,6 +506,37 @@ impl Catalog {
                 return Err(CatalogError::Invalid(format!(
                     "collectors.toml lists `{name}`, which no check requires"
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Per-class thresholds name declared classes, are ordered like the check's, and need the
+    /// check's series to name their device.
+    fn validate_class_thresholds(&self, check: &Check) -> Result<(), String> {
+        if check.fold_stacked && check.device_label.as_deref() != Some("device") {
+            return Err("`fold_stacked` needs `device_label = \"device\"`".into());
+        }
+        if check.class_thresholds.is_empty() {
+            return Ok(());
+        }
+        if check.device_label.as_deref() != Some("device") {
+            return Err("`class_thresholds` needs `device_label = \"device\"`".into());
+        }
+        for (name, t) in &check.class_thresholds {
+            if self.device_classes.get(name).is_none() {
+                return Err(format!(
+                    "`class_thresholds.{name}`: device_classes.toml declares no class `{name}`"
+                ));
+            }
+            let ordered = match check.direction {
+                Direction::Above => t.warning <= t.critical,
+                Direction::Below => t.warning >= t.critical,
+            };
+            if !ordered || !t.warning.is_finite() || !t.critical.is_finite() {
+                return Err(format!(
+                    "`class_thresholds.{name}`: warning and critical must be finite and ordered for the direction"
+                ));
             }
         }
         Ok(())

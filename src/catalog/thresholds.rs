@@ -38,8 +38,10 @@ pub fn layered(base: &ThresholdOverrides, top: &ThresholdOverrides) -> Threshold
     merged
 }
 
-/// The thresholds in force for one check.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The thresholds in force for one check (or, in a check's `class_thresholds`, one class of
+/// device).
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Warning level.
     pub warning: f64,

@@ -97,12 +97,13 @@ impl<'a> Rules<'a> {
     /// A base confidence lowered for weak evidence (gaps, resets, short windows).
     fn adjusted(&self, r: Ref, base: f64) -> f64 {
         let f = self.finding(r);
+        let check = self.check(r);
         adjust(
             base,
             self.quality.get(&f.instance).copied().unwrap_or_default(),
             &f.assessment,
             self.timing,
-            self.check(r).evaluation,
+            Coverage::of(check),
         )
     }
 
@@ -394,14 +395,37 @@ fn cap(severity: Severity, confidence: f64) -> Severity {
     }
 }
 
+/// Whether points missing from a check's series count against its confidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Coverage {
+    /// A sustained check: every grid point is expected.
+    Expected,
+    /// A sustained check whose query leaves out idle steps (`sparse`): absent points are idle.
+    Sparse,
+    /// An event check: one point.
+    Instant,
+}
+
+impl Coverage {
+    /// The coverage rule of `check`.
+    pub(super) fn of(check: &Check) -> Coverage {
+        match (check.evaluation, check.sparse) {
+            (Evaluation::Event, _) => Coverage::Instant,
+            (Evaluation::Sustained, true) => Coverage::Sparse,
+            (Evaluation::Sustained, false) => Coverage::Expected,
+        }
+    }
+}
+
 /// Lower a base confidence for poor data: incomplete samples, counter resets, skipped
-/// (NaN/Inf) points, series shorter than the window, windows shorter than four scrapes.
+/// (NaN/Inf) points, series shorter than the window (unless the check's series are sparse by
+/// design), windows shorter than four scrapes.
 pub(super) fn adjust(
     base: f64,
     quality: Quality,
     assessment: &Assessment,
     timing: &Timing,
-    evaluation: Evaluation,
+    coverage: Coverage,
 ) -> f64 {
     let mut c = base * (0.6 + 0.4 * quality.completeness);
     if quality.resets > 0.0 {
@@ -411,9 +435,9 @@ pub(super) fn adjust(
     if total > 0 {
         c *= 1.0 - 0.5 * assessment.skipped as f64 / total as f64;
     }
-    if evaluation == Evaluation::Sustained {
-        let coverage = assessment.points as f64 / timing.expected_points.max(1) as f64;
-        c *= 0.7 + 0.3 * coverage.min(1.0);
+    if coverage == Coverage::Expected {
+        let covered = assessment.points as f64 / timing.expected_points.max(1) as f64;
+        c *= 0.7 + 0.3 * covered.min(1.0);
     }
     if timing.short_window() {
         c *= 0.8;

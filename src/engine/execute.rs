@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use crate::{
-    catalog::{Check, Evaluation, Thresholds},
+    catalog::{Check, DeviceClasses, Evaluation, Stacking, Thresholds},
     insight::Evidence,
     prometheus::PrometheusError,
     promql::Selector,
@@ -12,6 +12,7 @@ use crate::{
 };
 
 use super::{
+    classes,
     evaluate::{Grid, GuardPoints},
     evidence::{self, per_instance, INSTANCE_REGEX_LIMIT},
     finding::Finding,
@@ -19,6 +20,7 @@ use super::{
     judge::{judge_series, worse_first, Feed, Judge, Verdicts},
     levels::Column,
     outcome::CheckOutcome,
+    peaks, stacked,
 };
 
 /// What the plan hands a check besides the catalog entry.
@@ -103,6 +105,11 @@ pub(super) struct Target<'a> {
     pub check: &'a Check,
     /// Thresholds in force.
     pub thresholds: Thresholds,
+    /// The catalog's device classes, when the check's per-class thresholds apply (a user's
+    /// override of the check's thresholds applies to every device instead).
+    pub classes: Option<&'a DeviceClasses>,
+    /// How stacked devices map to disks, when the check folds them (`fold_stacked`).
+    pub stacking: Option<&'a Stacking>,
     /// The analysis' target selector.
     pub selector: &'a Selector,
     /// The time grid.
@@ -159,12 +166,26 @@ pub(super) async fn execute(
             return run;
         }
     };
+    let classes = match target.classes {
+        Some(classes) => {
+            classes::lookup(
+                recorder,
+                &mut run.log,
+                classes,
+                check,
+                &selector_text,
+                timing,
+            )
+            .await
+        }
+        None => None,
+    };
     let judged = match judge(
         recorder,
         &mut run.log,
         &target,
         &promql,
-        guard.as_ref(),
+        (guard.as_ref(), classes),
         inputs,
     )
     .await
@@ -178,6 +199,31 @@ pub(super) async fn execute(
     keep_judged(&mut run, &target, guard.map(|g| g.template), judged);
     if let Some(on_judged) = on_judged {
         on_judged(&mut run);
+    }
+    if let Some(stacking) = target.stacking.filter(|_| !run.findings.is_empty()) {
+        let mut findings = std::mem::take(&mut run.findings);
+        stacked::fold(
+            recorder,
+            &mut run.log,
+            stacking,
+            check,
+            base,
+            timing,
+            &mut findings,
+        )
+        .await;
+        run.findings = findings;
+    }
+    if !run.findings.is_empty() {
+        peaks::refine(
+            recorder,
+            &mut run.log,
+            check,
+            base,
+            timing,
+            &mut run.findings,
+        )
+        .await;
     }
     if !run.findings.is_empty() && !check.evidence.is_empty() {
         let mut findings = std::mem::take(&mut run.findings);
@@ -226,13 +272,14 @@ async fn judge(
     log: &mut QueryLog,
     target: &Target<'_>,
     promql: &str,
-    guard: Option<&ResolvedGuard>,
+    (guard, classes): (Option<&ResolvedGuard>, Option<classes::ClassBook>),
     inputs: Inputs<'_>,
 ) -> Result<(Verdicts, Vec<String>), PrometheusError> {
     let check = target.check;
     let judge = Judge {
         check: check.clone(),
         thresholds: target.thresholds,
+        classes,
         timing: *target.timing,
         grid: Grid::of(target.timing),
         guard: guard.map(|g| g.points.clone()),
@@ -285,12 +332,22 @@ fn keep_judged(
         .collect();
     run.findings = std::mem::take(&mut judged.findings)
         .into_iter()
-        .map(|(instance, device, assessment)| Finding {
-            queries: per_instance(&templates, target.selector, &instance, target.timing),
-            instance,
-            device,
-            assessment,
-            thresholds: target.thresholds,
+        .map(|flagged| Finding {
+            queries: per_instance(
+                &templates,
+                target.selector,
+                &flagged.instance,
+                target.timing,
+            ),
+            thresholds: flagged
+                .class
+                .as_ref()
+                .map_or(target.thresholds, |c| c.thresholds),
+            class: flagged.class.map(|c| c.label),
+            also_on: Vec::new(),
+            instance: flagged.instance,
+            device: flagged.device,
+            assessment: flagged.assessment,
             evidence: Evidence::new(),
         })
         .collect();

@@ -14,8 +14,13 @@ pub(crate) struct Finding {
     pub device: Option<String>,
     /// The verdict.
     pub assessment: Assessment,
-    /// Thresholds in force.
+    /// Thresholds in force (its device class', when the check has some for it).
     pub thresholds: Thresholds,
+    /// The label of the device class whose thresholds were used ("NVMe"), if any.
+    pub class: Option<String>,
+    /// Stacked devices (dm, md) over this disk whose findings of the same check were folded
+    /// into this one: the same I/O, reported once.
+    pub also_on: Vec<String>,
     /// Supporting values fetched for it.
     pub evidence: Evidence,
     /// The exact queries that produced it.

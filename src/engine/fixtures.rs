@@ -67,6 +67,8 @@ pub(super) fn execution(id: &str, findings: &[(&str, Option<&str>, Level, f64)])
                 warning: check.warning,
                 critical: check.critical,
             },
+            class: None,
+            also_on: Vec::new(),
             evidence: Evidence::new(),
             queries: Vec::new(),
         })

@@ -12,6 +12,7 @@ use crate::{
 };
 
 use super::{
+    classes::{ClassBook, Classed},
     evaluate::{self, guard_holds, Assessment, Grid, GuardPoints, Level},
     guard::{hold_mask, millis, target_key},
     levels::Column,
@@ -35,6 +36,8 @@ pub(super) struct Feed {
 pub(super) struct Judge {
     pub check: Check,
     pub thresholds: Thresholds,
+    /// Per-class thresholds of the check's devices, when they apply.
+    pub classes: Option<ClassBook>,
     pub timing: Timing,
     /// Where the points of the check's range fall (worked out once, not per series).
     pub grid: Grid,
@@ -48,11 +51,20 @@ pub(super) struct Judge {
     pub feeds: Vec<Feed>,
 }
 
+/// A target past a threshold (or with a burst), as judged.
+pub(super) struct Flagged {
+    pub instance: String,
+    pub device: Option<String>,
+    pub assessment: Assessment,
+    /// The device class whose thresholds judged it, if any.
+    pub class: Option<Classed>,
+}
+
 /// What the series of one check came to.
 #[derive(Default)]
 pub(super) struct Verdicts {
     pub observations: Vec<Observation>,
-    pub findings: Vec<(String, Option<String>, Assessment)>,
+    pub findings: Vec<Flagged>,
     /// The series of the findings' targets (sustained checks), thinned.
     pub series: Vec<TargetSeries>,
     pub targets: usize,
@@ -85,7 +97,12 @@ pub(super) fn judge_series(state: &mut (Judge, Verdicts), series: Series) {
         .as_ref()
         .and_then(|l| series.labels.get(l))
         .cloned();
-    let assessment = assess(judge, &series, instance, device.as_deref());
+    let class = match (&judge.classes, device.as_deref()) {
+        (Some(book), Some(d)) => book.class_of(instance, d),
+        _ => None,
+    };
+    let thresholds = class.as_ref().map_or(judge.thresholds, |c| c.thresholds);
+    let assessment = assess(judge, &thresholds, &series, instance, device.as_deref());
     if assessment.points == 0 {
         return;
     }
@@ -108,21 +125,32 @@ pub(super) fn judge_series(state: &mut (Judge, Verdicts), series: Series) {
             instance: instance.clone(),
             device: device.clone(),
             points: TargetSeries::thin(&series.points),
-            warning: judge.thresholds.warning,
-            critical: judge.thresholds.critical,
+            warning: thresholds.warning,
+            critical: thresholds.critical,
         });
     }
     if assessment.level > Level::Ok {
         judged.breaches += 1;
-        judged.findings.push((instance.clone(), device, assessment));
-    } else if assessment.burst.is_some() {
-        // Not a breach: a burst, reported as one (engine::diagnose).
-        judged.findings.push((instance.clone(), device, assessment));
+    }
+    // A burst is not a breach: it is reported as one (engine::diagnose).
+    if assessment.level > Level::Ok || assessment.burst.is_some() {
+        judged.findings.push(Flagged {
+            instance: instance.clone(),
+            device,
+            assessment,
+            class,
+        });
     }
 }
 
 /// The verdict on one series, under the check's guard.
-fn assess(judge: &Judge, series: &Series, instance: &str, device: Option<&str>) -> Assessment {
+fn assess(
+    judge: &Judge,
+    thresholds: &Thresholds,
+    series: &Series,
+    instance: &str,
+    device: Option<&str>,
+) -> Assessment {
     let check = &judge.check;
     let guard_key = target_key(instance, device);
     let mask = |g: &GuardPoints| g.get(&guard_key).or_else(|| g.get(instance)).copied();
@@ -136,7 +164,7 @@ fn assess(judge: &Judge, series: &Series, instance: &str, device: Option<&str>) 
             evaluate::sustained(
                 &series.points,
                 check.direction,
-                &judge.thresholds,
+                thresholds,
                 check.min_duration,
                 &judge.timing,
                 guard.as_ref().map(|g| g as &dyn Fn(i64) -> bool),
@@ -148,7 +176,7 @@ fn assess(judge: &Judge, series: &Series, instance: &str, device: Option<&str>) 
                 .guard
                 .as_ref()
                 .is_none_or(|g| guard_holds(mask(g).as_ref(), Some(0)));
-            evaluate::event(value, check.direction, &judge.thresholds, guard_ok)
+            evaluate::event(value, check.direction, thresholds, guard_ok)
         }
     }
 }

@@ -13,6 +13,7 @@
 //! of the other methods. The number of queries is set by the catalog, not by the number of
 //! hosts; memory per check is bounded by the findings, not by the answer's size.
 
+mod classes;
 mod coverage;
 mod diagnose;
 mod evaluate;
@@ -27,9 +28,11 @@ mod judge;
 pub mod levels;
 mod narrative;
 mod outcome;
+mod peaks;
 mod plan;
 mod quality;
 mod schedule;
+mod stacked;
 
 use std::{collections::HashMap, sync::Arc};
 

@@ -86,6 +86,18 @@ pub(super) fn insight(
                 *confidence,
                 timing,
             );
+            let mut also_on: Vec<String> = executions[utilization.0].findings[utilization.1]
+                .also_on
+                .clone();
+            for r in saturation {
+                let check = &catalog.checks()[executions[r.0].index];
+                let f = &executions[r.0].findings[r.1];
+                insight.observation.push_str(&class_note(check, f));
+                also_on.extend(f.also_on.iter().cloned());
+            }
+            also_on.sort_unstable();
+            also_on.dedup();
+            insight.observation.push_str(&also_on_note(&also_on));
             // The weaker signals of the same chain, where they ran: they agree or they don't.
             for (name, value) in corroboration {
                 if insight.evidence.get(name).is_none() {
@@ -170,7 +182,7 @@ fn single(check: &Check, f: &Finding, selector: &Selector, timing: &Timing) -> I
         use_signal: Some(check.signal),
         severity: check.severity.warning,
         title: fill(&check.title),
-        observation: fill(&check.observation),
+        observation: fill(&check.observation) + &class_note(check, f) + &also_on_note(&f.also_on),
         evidence,
         root_cause: fill(&check.root_cause),
         immediate_action: fill(&check.immediate_action),
@@ -322,6 +334,39 @@ fn bottleneck_evidence(
         }
     }
     (evidence, related)
+}
+
+/// Which device class' thresholds judged `f` (issue 17 item 8), as a sentence; empty when the
+/// check's own thresholds did.
+fn class_note(check: &Check, f: &Finding) -> String {
+    match &f.class {
+        Some(class) => format!(
+            " {} judged against the thresholds for {class} devices: warning {}, critical {}.",
+            capitalized(&check.label),
+            check.unit.format(f.thresholds.warning),
+            check.unit.format(f.thresholds.critical)
+        ),
+        None => String::new(),
+    }
+}
+
+/// The stacked devices (dm, md) folded into this disk's finding, as a sentence.
+fn also_on_note(also_on: &[String]) -> String {
+    if also_on.is_empty() {
+        return String::new();
+    }
+    format!(
+        " Also seen on {}, stacked on this disk: the same I/O, reported once.",
+        also_on.join(", ")
+    )
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// A condition that crossed a threshold and ended before holding `min_duration`: said as a

@@ -69,10 +69,17 @@ async fn execute_one(
             .then(|| plan.instances.clone()),
         ..inputs(catalog, check, board, plan, guards).await
     };
+    // A user's override of the check's thresholds holds for every device, whatever its class.
+    let overridden = plan.thresholds.contains_key(&check.id);
     let target = Target {
         index,
         check,
         thresholds,
+        classes: (!overridden && !check.class_thresholds.is_empty())
+            .then(|| catalog.device_classes()),
+        stacking: check
+            .fold_stacked
+            .then(|| &catalog.device_classes().stacked),
         selector: &plan.selector,
         timing: &plan.timing,
     };

@@ -175,10 +175,14 @@ scenario_tests!(
     memory_reclaim,
     cpu_frequency_and_irqs,
     raid_resync_and_hot_sensor,
+    await_on_idle_disk,
+    disk_classes,
+    stacked_devices_on_busy_disk,
 );
 
 /// Issue 17 item 2: a 3-minute burst judged at 1 h, 6 h and 24 h windows is a burst (info),
-/// with when it happened, never a sustained condition.
+/// with when it happened, never a sustained condition, and its peak is the burst's own value
+/// although the grid's points average 6 and 24 minutes.
 #[test]
 fn a_short_burst_stays_a_burst_at_long_windows() {
     let scenario = scenarios::short_burst_long_windows();
@@ -222,7 +226,54 @@ fn a_short_burst_stays_a_burst_at_long_windows() {
                 describe(b)
             );
         }
+        // Figures: what the real peak costs beside the check's own grid query.
+        let took = |purpose: &str| {
+            analysis
+                .queries
+                .iter()
+                .find(|q| q.purpose == purpose)
+                .map(|q| format!("{:?} ({} series)", q.duration, q.series))
+                .unwrap_or_else(|| "not sent".to_string())
+        };
+        eprintln!(
+            "{hours} h: cpu.saturation.psi grid query {}, peak query {}; {} queries in all",
+            took("cpu.saturation.psi"),
+            took("cpu.saturation.psi/peak"),
+            analysis.queries.len()
+        );
+        let pressure = bursts
+            .iter()
+            .find(|b| b.check == "cpu.saturation.psi")
+            .unwrap_or_else(|| panic!("{hours} h: no CPU pressure burst:\n{}", all.join("\n")));
+        let peak = pressure
+            .evidence
+            .get("cpu_pressure_some_peak_percent")
+            .expect("the burst's peak is evidence");
+        let generated = 100.0 * scenarios::BURST_CPU_PRESSURE;
+        assert!(
+            (peak - generated).abs() <= 0.03 * generated,
+            "{hours} h: peak {peak} vs the burst's {generated}: {}",
+            describe(pressure)
+        );
     }
+}
+
+/// Issue 17 item 8: a disk idle for part of the window has no await there (no I/O completed):
+/// those steps are idle, not gaps, and its slow-write finding is as confident as its twin's.
+#[test]
+fn idle_steps_do_not_lower_the_confidence_of_an_await_finding() {
+    let insights = check(&scenarios::await_on_idle_disk());
+    let confidence = |instance: &str| {
+        insights
+            .iter()
+            .find(|i| {
+                i.check == "disk.saturation.write_await" && i.instance.as_deref() == Some(instance)
+            })
+            .map(|i| i.confidence)
+            .unwrap_or_else(|| panic!("no write await finding on {instance}"))
+    };
+    assert!(confidence("twin-a:9100") >= 70.0);
+    assert_eq!(confidence("twin-b:9100"), confidence("twin-a:9100"));
 }
 
 #[test]

@@ -130,6 +130,12 @@ pub struct Disk {
     pub read_size: Shape,
     /// Mean write size, bytes per I/O (written bytes = write IOPS × this).
     pub write_size: Shape,
+    /// `/sys/block/<dev>/queue/rotational`, as node_exporter >= 1.9 labels `node_disk_info`;
+    /// `None`: the label is absent, as with older exporters (Debian 12's 1.5).
+    pub rotational: Option<bool>,
+    /// For a device-mapper device, the devices beneath it
+    /// (`node_disk_device_mapper_backing_device_info`, node_exporter >= 1.9).
+    pub backing: Vec<String>,
 }
 
 /// One mounted filesystem.
@@ -421,6 +427,8 @@ impl Host {
                 write_ms: Shape::c(3.0),
                 read_size: Shape::c(16_384.0),
                 write_size: Shape::c(32_768.0),
+                rotational: None,
+                backing: Vec::new(),
             }],
             filesystems: vec![Filesystem {
                 mountpoint: "/".into(),
@@ -1043,6 +1051,43 @@ impl<'a, W: Write> Writer<'a, W> {
         self.gauge("node_timex_maxerror_seconds", "timex", none, |h, _, _| {
             h.clock_maxerror
         })?;
+        let disk_info_labels = |h: &Host| {
+            h.disks
+                .iter()
+                .map(|d| {
+                    let mut labels = vec![("device".to_string(), d.name.clone())];
+                    if let Some(rotational) = d.rotational {
+                        labels.push(("rotational".to_string(), u8::from(rotational).to_string()));
+                    }
+                    labels
+                })
+                .collect()
+        };
+        self.gauge(
+            "node_disk_info",
+            "diskstats",
+            disk_info_labels,
+            |_, _, _| 1.0,
+        )?;
+        let backing_labels = |h: &Host| {
+            h.disks
+                .iter()
+                .flat_map(|d| {
+                    d.backing.iter().map(|b| {
+                        vec![
+                            ("device".to_string(), d.name.clone()),
+                            ("backing_device".to_string(), b.clone()),
+                        ]
+                    })
+                })
+                .collect()
+        };
+        self.gauge(
+            "node_disk_device_mapper_backing_device_info",
+            "diskstats",
+            backing_labels,
+            |_, _, _| 1.0,
+        )?;
         let md_labels = |h: &Host| {
             h.md.iter()
                 .map(|m| vec![("device".to_string(), m.name.clone())])

@@ -1,0 +1,184 @@
+//! Which thresholds each device of a check with per-class thresholds is judged against.
+//!
+//! The classes are the catalog's (`device_classes.toml`); the rotational flag of each device
+//! comes from one instant query of `node_disk_info` at the end of the window, sent only for
+//! checks with `class_thresholds` and only when a class depends on the flag. A device of no
+//! class, or whose flag is unknown, keeps the check's own thresholds.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::{
+    catalog::{Check, DeviceClasses, Thresholds},
+    samples::{QueryLog, Recorder, Timing},
+};
+
+/// One class a check has thresholds for.
+#[derive(Debug)]
+struct Rule {
+    devices: Regex,
+    class: crate::catalog::DeviceClass,
+    thresholds: Thresholds,
+}
+
+/// The thresholds of one check per device class, and the rotational flags seen.
+#[derive(Debug, Default)]
+pub(super) struct ClassBook {
+    rules: Vec<Rule>,
+    /// (instance, device) → rotational.
+    rotational: HashMap<(String, String), bool>,
+}
+
+/// The class a target was judged as: its label and thresholds.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Classed {
+    /// The class' label ("NVMe").
+    pub label: String,
+    /// Its thresholds for this check.
+    pub thresholds: Thresholds,
+}
+
+impl ClassBook {
+    /// The class of `device` on `instance`, among those the check has thresholds for.
+    pub fn class_of(&self, instance: &str, device: &str) -> Option<Classed> {
+        let rotational = self
+            .rotational
+            .get(&(instance.to_string(), device.to_string()))
+            .copied();
+        self.rules
+            .iter()
+            .find(|r| r.class.matches(&r.devices, device, rotational))
+            .map(|r| Classed {
+                label: r.class.label.clone(),
+                thresholds: r.thresholds,
+            })
+    }
+}
+
+/// The class book of `check`: `None` when it has no per-class thresholds. Reads the rotational
+/// flags when a class needs them; if that query fails, the log says so and those classes
+/// match nothing (their devices keep the check's own thresholds).
+pub(super) async fn lookup(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    classes: &DeviceClasses,
+    check: &Check,
+    selector: &str,
+    timing: &Timing,
+) -> Option<ClassBook> {
+    let rules: Vec<Rule> = classes
+        .classes
+        .iter()
+        .filter_map(|class| {
+            let thresholds = *check.class_thresholds.get(&class.name)?;
+            let devices = class.pattern().ok()?;
+            Some(Rule {
+                devices,
+                class: class.clone(),
+                thresholds,
+            })
+        })
+        .collect();
+    if rules.is_empty() {
+        return None;
+    }
+    let mut book = ClassBook {
+        rules,
+        rotational: HashMap::new(),
+    };
+    if book.rules.iter().any(|r| r.class.rotational.is_some()) {
+        book.rotational = rotational(recorder, log, classes, check, selector, timing).await;
+    }
+    Some(book)
+}
+
+/// Each device's rotational flag, from the catalog's info query.
+async fn rotational(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    classes: &DeviceClasses,
+    check: &Check,
+    selector: &str,
+    timing: &Timing,
+) -> HashMap<(String, String), bool> {
+    let failed = |log: &mut QueryLog, why: String| {
+        log.warn(format!(
+            "{}: device classes that depend on the rotational flag are unknown, those devices keep the default thresholds: {why}",
+            check.id
+        ));
+        HashMap::new()
+    };
+    let promql = match timing.render(&classes.info_query, selector) {
+        Ok(q) => q,
+        Err(e) => return failed(log, e.to_string()),
+    };
+    let purpose = format!("{}/device_classes", check.id);
+    let answer = match recorder.instant(log, purpose, &promql, timing.at).await {
+        Ok(answer) => answer,
+        Err(e) => return failed(log, e.to_string()),
+    };
+    answer
+        .into_vector()
+        .into_iter()
+        .filter_map(|s| {
+            let instance = s.labels.get("instance")?.clone();
+            let device = s.labels.get("device")?.clone();
+            let flag = match s.labels.get("rotational").map(String::as_str) {
+                Some("1") => true,
+                Some("0") => false,
+                _ => return None,
+            };
+            Some(((instance, device), flag))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog;
+
+    fn book(check: &str, rotational: &[(&str, &str, bool)]) -> ClassBook {
+        let catalog = catalog::builtin();
+        let check = catalog.check(check).expect("a check");
+        ClassBook {
+            rules: catalog
+                .device_classes()
+                .classes
+                .iter()
+                .filter_map(|c| {
+                    Some(Rule {
+                        devices: c.pattern().ok()?,
+                        thresholds: *check.class_thresholds.get(&c.name)?,
+                        class: c.clone(),
+                    })
+                })
+                .collect(),
+            rotational: rotational
+                .iter()
+                .map(|(i, d, r)| ((i.to_string(), d.to_string()), *r))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn each_device_gets_its_class_thresholds() {
+        let book = book(
+            "disk.saturation.read_await",
+            &[("h:9100", "sda", true), ("h:9100", "sdb", false)],
+        );
+        let class = |device: &str| book.class_of("h:9100", device);
+        let nvme = class("nvme0n1").expect("NVMe by name");
+        assert_eq!(nvme.label, "NVMe");
+        assert!(nvme.thresholds.warning < 10.0, "{nvme:?}");
+        let hdd = class("sda").expect("a rotational disk");
+        assert!(hdd.thresholds.warning > 10.0, "{hdd:?}");
+        let ssd = class("sdb").expect("an SSD");
+        assert!(ssd.thresholds.warning < hdd.thresholds.warning);
+        // No flag, another host, or a virtual disk: the check's own thresholds.
+        assert_eq!(class("sdc"), None);
+        assert_eq!(book.class_of("other:9100", "sda"), None);
+        assert_eq!(class("vda"), None);
+    }
+}

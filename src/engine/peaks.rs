@@ -1,0 +1,230 @@
+//! The real peak of a flagged target at long windows.
+//!
+//! Each grid point of a sustained check is a rate over its step: at a 6 h window a point
+//! averages 6 minutes, at 24 h 24 minutes, and a 3-minute burst to 80 % reads as about 40 % or
+//! 10 %. A "peak" taken from those points is the highest step average, not the peak. For the
+//! checks that flagged something (a finding or a burst), one more range query on the same grid
+//! takes, at each point, the worst of the finest robust values within its step: the check's
+//! query at a rate over four scrapes, evaluated every scrape interval,
+//! `max_over_time((<query>)[<step>:<scrape>])` (`min_over_time` for checks where low is bad).
+//! The window's peak and each period's (and burst's) peak are raised to it; levels, held time
+//! and means stay the grid's, so no verdict changes.
+//!
+//! Cost: one range query per flagged check, narrowed to its flagged instances. Prometheus
+//! evaluates the inner query once per scrape interval per series (5,760 times at 24 h and 15 s,
+//! against 60 for the grid), which is why it is sent only where a finding shows a peak and never
+//! for every check. Where the grid already uses four-scrape rates (windows up to 1 h at 15 s)
+//! its own peak is the real one and nothing is sent.
+
+use std::{collections::HashMap, time::Duration};
+
+use crate::{
+    catalog::{Check, Direction, Evaluation},
+    prometheus::Series,
+    promql::{format_duration, render_query, template::TemplateError, Selector},
+    samples::{Over, QueryLog, Recorder, Timing},
+};
+
+use super::{evaluate::Assessment, evidence::narrowed, finding::Finding};
+
+/// Fine peaks per target: (instance, device) → `(unix seconds, worst value in the step)`.
+type Peaks = HashMap<(String, Option<String>), Vec<(f64, f64)>>;
+
+/// The finest robust `rate()` window: four scrapes.
+fn fine_rate(timing: &Timing) -> Duration {
+    let scrape = timing.scrape_interval.as_secs().max(1);
+    Duration::from_secs(scrape.saturating_mul(4))
+}
+
+/// The peak query of `check` on `selector`, when its grid is coarser than the finest rate.
+pub(super) fn peak_query(
+    check: &Check,
+    selector: &str,
+    timing: &Timing,
+) -> Option<Result<String, TemplateError>> {
+    let fine = fine_rate(timing);
+    if check.evaluation != Evaluation::Sustained || timing.rate <= fine {
+        return None;
+    }
+    let worst = match check.direction {
+        Direction::Above => "max_over_time",
+        Direction::Below => "min_over_time",
+    };
+    let resolution = Duration::from_secs(timing.scrape_interval.as_secs().max(1));
+    Some(
+        render_query(&check.query, selector, fine, timing.window).map(|inner| {
+            format!(
+                "{worst}(({inner})[{}:{}])",
+                format_duration(timing.step),
+                format_duration(resolution)
+            )
+        }),
+    )
+}
+
+/// Raise the peaks of `findings` to the worst fine value of their steps (see the module doc).
+/// A failure leaves the grid's peaks and is said in the log.
+pub(super) async fn refine(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    check: &Check,
+    selector: &Selector,
+    timing: &Timing,
+    findings: &mut [Finding],
+) {
+    let mut instances: Vec<&str> = findings.iter().map(|f| f.instance.as_str()).collect();
+    instances.sort_unstable();
+    instances.dedup();
+    let narrowed = narrowed(selector, &instances).to_string();
+    let promql = match peak_query(check, &narrowed, timing) {
+        None => return,
+        Some(Ok(q)) => q,
+        Some(Err(e)) => {
+            log.warn(format!("{}: peaks stay the grid's: {e}", check.id));
+            return;
+        }
+    };
+    let device_label = check.device_label.clone();
+    let collect = move |acc: &mut Peaks, s: Series| {
+        let Some(instance) = s.labels.get("instance").cloned() else {
+            return;
+        };
+        let device = device_label.as_ref().and_then(|l| s.labels.get(l)).cloned();
+        acc.insert((instance, device), s.points);
+    };
+    let range = timing.range();
+    let purpose = format!("{}/peak", check.id);
+    let answer = recorder
+        .fold(
+            log,
+            purpose,
+            &promql,
+            Over::Range(&range),
+            Peaks::new(),
+            collect,
+            HashMap::len,
+        )
+        .await;
+    match answer {
+        Ok(peaks) => {
+            for f in findings.iter_mut() {
+                if let Some(points) = peaks.get(&(f.instance.clone(), f.device.clone())) {
+                    raise(check.direction, &mut f.assessment, points);
+                }
+            }
+        }
+        Err(e) => log.warn(format!("{}: peaks stay the grid's: {e}", check.id)),
+    }
+}
+
+/// Raise the window's peak and each period's to the worst of `points` within them.
+pub(super) fn raise(direction: Direction, a: &mut Assessment, points: &[(f64, f64)]) {
+    let worst_between = |from_ms: i64, to_ms: i64| {
+        points
+            .iter()
+            .filter(|(ts, v)| v.is_finite() && (from_ms..=to_ms).contains(&millis(*ts)))
+            .map(|(_, v)| *v)
+            .reduce(|x, y| direction.worse(x, y))
+    };
+    let worse = |current: f64, fine: f64| {
+        if current.is_finite() {
+            direction.worse(current, fine)
+        } else {
+            fine
+        }
+    };
+    if let Some(w) = worst_between(i64::MIN, i64::MAX) {
+        a.peak = worse(a.peak, w);
+    }
+    for p in a.periods.iter_mut().chain(a.burst.iter_mut()) {
+        if let Some(w) = worst_between(p.start.timestamp_millis(), p.end.timestamp_millis()) {
+            p.peak = worse(p.peak, w);
+        }
+    }
+}
+
+fn millis(ts: f64) -> i64 {
+    (ts * 1000.0).round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::{
+        catalog,
+        engine::{
+            evaluate::{Level, Period},
+            fixtures::assessment,
+        },
+    };
+
+    fn timing(hours: u64) -> Timing {
+        let at = DateTime::from_timestamp(1_700_000_400, 0).expect("a valid time");
+        Timing::new(
+            at,
+            Duration::from_secs(hours * 3600),
+            Some(Duration::from_secs(15)),
+        )
+    }
+
+    #[test]
+    fn long_windows_ask_for_fine_peaks_and_short_ones_do_not() {
+        let psi = catalog::builtin()
+            .check("cpu.saturation.psi")
+            .expect("a PSI check");
+        assert!(peak_query(psi, "", &timing(1)).is_none());
+        let q = peak_query(psi, "", &timing(6))
+            .expect("a peak query at 6 h")
+            .expect("renders");
+        assert!(q.starts_with("max_over_time(("), "{q}");
+        assert!(q.ends_with(")[6m:15s])"), "{q}");
+        assert!(q.contains("[1m]"), "the inner rate is four scrapes: {q}");
+        let q = peak_query(psi, "", &timing(24)).unwrap().unwrap();
+        assert!(q.ends_with(")[24m:15s])"), "{q}");
+        let event = catalog::builtin()
+            .check("memory.errors.oom_kills")
+            .expect("an event check");
+        assert!(peak_query(event, "", &timing(24)).is_none());
+    }
+
+    #[test]
+    fn peaks_rise_to_the_fine_values_of_their_periods() {
+        let at = |s: i64| DateTime::from_timestamp(s, 0).expect("a valid time");
+        let mut a = assessment(Level::Ok, 12.0);
+        a.peak = 40.0;
+        let burst = Period {
+            start: at(1_000),
+            end: at(1_360),
+            level: Level::Critical,
+            peak: 40.0,
+        };
+        let later = Period {
+            start: at(2_000),
+            end: at(2_000),
+            level: Level::Warning,
+            peak: 11.0,
+        };
+        a.periods = vec![burst.clone(), later];
+        a.burst = Some(burst);
+        let fine = [
+            (640.0, 3.0),
+            (1_000.0, 79.5),
+            (1_360.0, 20.0),
+            (2_000.0, 14.0),
+        ];
+        raise(Direction::Above, &mut a, &fine);
+        assert_eq!(a.peak, 79.5);
+        assert_eq!(a.periods[0].peak, 79.5);
+        assert_eq!(a.periods[1].peak, 14.0);
+        assert_eq!(a.burst.as_ref().map(|b| b.peak), Some(79.5));
+        // A fine value never lowers a peak; low is worse for `below` checks.
+        let mut b = assessment(Level::Warning, 60.0);
+        b.peak = 40.0;
+        raise(Direction::Below, &mut b, &[(1.0, 55.0), (2.0, f64::NAN)]);
+        assert_eq!(b.peak, 40.0);
+        raise(Direction::Below, &mut b, &[(1.0, 30.0)]);
+        assert_eq!(b.peak, 30.0);
+    }
+}

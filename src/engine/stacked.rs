@@ -1,0 +1,215 @@
+//! Stacked devices reported once, at their disk.
+//!
+//! A device-mapper layer (LVM, dm-crypt) over a disk shows that disk's I/O: a busy sda with an
+//! LVM volume on it would be found busy twice, as sda and as dm-0. For checks with
+//! `fold_stacked`, once the check is judged and only if it flagged a stacked device, one
+//! instant query reads what lies beneath the flagged stacked devices (the catalog's
+//! `stacked.backing_query`), partitions are mapped to their disk by name, and a stacked
+//! device's finding whose disk has a finding of the same check is folded into it: the disk's
+//! finding names it ("also seen on dm-0"). A stacked device whose disk is fine (its own queue,
+//! a slow layer) keeps its own finding, and so do md arrays, whose members node_exporter does
+//! not export.
+
+use std::collections::{HashMap, HashSet};
+
+use regex::Regex;
+
+use crate::{
+    catalog::{whole_disk, Check, Stacking},
+    promql::Selector,
+    samples::{QueryLog, Recorder, Timing},
+};
+
+use super::{evidence::narrowed, finding::Finding};
+
+/// Layers over layers (LVM over dm-crypt over a partition) are followed this deep.
+const MAX_DEPTH: usize = 4;
+
+/// (instance, stacked device) → the devices right beneath it.
+type Backing = HashMap<(String, String), Vec<String>>;
+
+/// Fold the findings on stacked devices of `check` into their disks' findings.
+pub(super) async fn fold(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    stacking: &Stacking,
+    check: &Check,
+    selector: &Selector,
+    timing: &Timing,
+    findings: &mut Vec<Finding>,
+) {
+    let Ok((stacked, partition)) = stacking.patterns() else {
+        return;
+    };
+    let is_stacked = |f: &Finding| f.device.as_deref().is_some_and(|d| stacked.is_match(d));
+    let mut instances: Vec<&str> = findings
+        .iter()
+        .filter(|f| is_stacked(f))
+        .map(|f| f.instance.as_str())
+        .collect();
+    if instances.is_empty() {
+        return;
+    }
+    instances.sort_unstable();
+    instances.dedup();
+    let narrowed = narrowed(selector, &instances).to_string();
+    let backing = match backing(recorder, log, stacking, check, &narrowed, timing).await {
+        Ok(b) => b,
+        Err(why) => {
+            log.warn(format!(
+                "{}: stacked devices are reported beside their disks: {why}",
+                check.id
+            ));
+            return;
+        }
+    };
+    fold_into_disks(findings, &backing, &stacked, &partition);
+}
+
+/// What lies beneath each stacked device, from the catalog's backing query.
+async fn backing(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    stacking: &Stacking,
+    check: &Check,
+    selector: &str,
+    timing: &Timing,
+) -> Result<Backing, String> {
+    let promql = timing
+        .render(&stacking.backing_query, selector)
+        .map_err(|e| e.to_string())?;
+    let purpose = format!("{}/stacked", check.id);
+    let answer = recorder
+        .instant(log, purpose, &promql, timing.at)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = Backing::new();
+    for s in answer.into_vector() {
+        let (Some(instance), Some(device), Some(beneath)) = (
+            s.labels.get("instance"),
+            s.labels.get("device"),
+            s.labels.get("backing_device"),
+        ) else {
+            continue;
+        };
+        out.entry((instance.clone(), device.clone()))
+            .or_default()
+            .push(beneath.clone());
+    }
+    Ok(out)
+}
+
+/// The disks beneath `device` on `instance`, through layers and partitions.
+fn disks_beneath(
+    backing: &Backing,
+    stacked: &Regex,
+    partition: &Regex,
+    instance: &str,
+    device: &str,
+) -> HashSet<String> {
+    let mut disks = HashSet::new();
+    let mut layer = vec![device.to_string()];
+    for _ in 0..MAX_DEPTH {
+        let mut next = Vec::new();
+        for d in &layer {
+            for beneath in backing
+                .get(&(instance.to_string(), d.clone()))
+                .into_iter()
+                .flatten()
+            {
+                if stacked.is_match(beneath) {
+                    next.push(beneath.clone());
+                } else {
+                    disks.insert(whole_disk(partition, beneath));
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        layer = next;
+    }
+    disks
+}
+
+/// Drop each stacked device's finding whose disk has a finding, naming it on the disk's.
+pub(super) fn fold_into_disks(
+    findings: &mut Vec<Finding>,
+    backing: &Backing,
+    stacked: &Regex,
+    partition: &Regex,
+) {
+    let mut folded = vec![false; findings.len()];
+    for i in 0..findings.len() {
+        let Some(device) = findings[i].device.clone().filter(|d| stacked.is_match(d)) else {
+            continue;
+        };
+        let instance = findings[i].instance.clone();
+        let disks = disks_beneath(backing, stacked, partition, &instance, &device);
+        let disk = findings.iter().position(|f| {
+            f.instance == instance && f.device.as_ref().is_some_and(|d| disks.contains(d))
+        });
+        if let Some(j) = disk {
+            findings[j].also_on.push(device);
+            folded[i] = true;
+        }
+    }
+    let mut index = 0;
+    findings.retain(|_| {
+        let keep = !folded[index];
+        index += 1;
+        keep
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{evaluate::Level, fixtures::execution};
+
+    #[test]
+    fn layers_fold_into_their_disk_and_others_stay() {
+        let mut findings = execution(
+            "disk.utilization",
+            &[
+                ("h:9100", Some("sda"), Level::Critical, 98.0),
+                ("h:9100", Some("dm-0"), Level::Critical, 98.0),
+                ("h:9100", Some("dm-1"), Level::Critical, 98.0),
+                ("h:9100", Some("dm-2"), Level::Warning, 80.0),
+                ("h:9100", Some("md0"), Level::Warning, 80.0),
+                ("other:9100", Some("dm-0"), Level::Warning, 80.0),
+            ],
+        )
+        .findings;
+        let key = |i: &str, d: &str| (i.to_string(), d.to_string());
+        let backing: Backing = [
+            (key("h:9100", "dm-0"), vec!["sda2".to_string()]),
+            // LVM over dm-crypt over the partition.
+            (key("h:9100", "dm-1"), vec!["dm-0".to_string()]),
+            // A layer over a disk that is fine: its own finding stays.
+            (key("h:9100", "dm-2"), vec!["sdb1".to_string()]),
+        ]
+        .into();
+        let (stacked, partition) = crate::catalog::builtin()
+            .device_classes()
+            .stacked
+            .patterns()
+            .unwrap();
+        fold_into_disks(&mut findings, &backing, &stacked, &partition);
+        let left: Vec<(&str, Option<&str>)> = findings
+            .iter()
+            .map(|f| (f.instance.as_str(), f.device.as_deref()))
+            .collect();
+        assert_eq!(
+            left,
+            vec![
+                ("h:9100", Some("sda")),
+                ("h:9100", Some("dm-2")),
+                ("h:9100", Some("md0")),
+                ("other:9100", Some("dm-0")),
+            ]
+        );
+        assert_eq!(findings[0].also_on, vec!["dm-0", "dm-1"]);
+        assert!(findings[1].also_on.is_empty());
+    }
+}
