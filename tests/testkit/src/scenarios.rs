@@ -1398,6 +1398,9 @@ pub fn raid_resync_and_hot_sensor() -> Scenario {
 pub const FS_BURST_SHORT_FROM: i64 = -120;
 /// See [`FS_BURST_SHORT_FROM`].
 pub const FS_BURST_FLAT_FROM: i64 = -600;
+/// GiB [`filesystem_burst_little_space`]'s burst writes: enough that the 6-hour line over its
+/// 2 hours of history would see the filesystem full within a day (about 16 h).
+pub const FS_BURST_FLAT_GIB: f64 = 8.0;
 
 /// A filesystem of `size_gib` GiB, `used_percent` used at the end, the last `gib` GiB of which
 /// were written in a burst from `from` to the end.
@@ -1443,14 +1446,19 @@ pub fn filesystem_steady_fill() -> Scenario {
 }
 
 /// Issue 17 item 3 (c): two hours of a flat line on a filesystem with little free space, then
-/// 5 GiB written in the last 10 minutes. The burst is not a trend: no time to full.
+/// 8 GiB written in the last 10 minutes. The burst is not a trend: no time to full.
 pub fn filesystem_burst_little_space() -> Scenario {
     let mut h = Host::healthy("batch-1:9100");
-    h.filesystems
-        .push(burst_fs("/scratch", 100.0, 85.0, 5.0, FS_BURST_FLAT_FROM));
+    h.filesystems.push(burst_fs(
+        "/scratch",
+        100.0,
+        85.0,
+        FS_BURST_FLAT_GIB,
+        FS_BURST_FLAT_FROM,
+    ));
     let mut s = Scenario::new(
         "filesystem_burst_little_space",
-        "/scratch (100 GiB) flat at 80% used for 2 hours, then 5 GiB written in the last 10 minutes (85% used): a burst, never extrapolated into a time to full",
+        "/scratch (100 GiB) flat at 77% used for 2 hours, then 8 GiB written in the last 10 minutes (85% used): a burst, never extrapolated into a time to full",
         vec![h],
         vec![],
     );
@@ -1784,10 +1792,14 @@ mod tests {
         let gib = 1024.0 * 1024.0 * 1024.0;
         assert!((one(&p, avail, at) - 15.0 * gib).abs() < 1e6);
         let before = one(&p, avail, at + FS_BURST_FLAT_FROM as f64 - 60.0);
-        assert!((before - 20.0 * gib).abs() < 1e6, "{before}");
+        let flat = (15.0 + FS_BURST_FLAT_GIB) * gib;
+        assert!((before - flat).abs() < 1e6, "{before}");
         assert_eq!(one(&p, avail, at - 7000.0), before, "flat before the burst");
         let halfway = one(&p, avail, at + FS_BURST_FLAT_FROM as f64 / 2.0);
-        assert!((halfway - 17.5 * gib).abs() < 0.2 * gib, "{halfway}");
+        let expected = (15.0 + FS_BURST_FLAT_GIB / 2.0) * gib;
+        // The instant query sees the last sample, up to a scrape interval of writes earlier.
+        let per_scrape = FS_BURST_FLAT_GIB * gib / -FS_BURST_FLAT_FROM as f64 * (STEP + 1) as f64;
+        assert!((halfway - expected).abs() < per_scrape, "{halfway}");
     }
 
     #[test]
