@@ -2,12 +2,17 @@
 //! Ch. 2 Methodologies: 2.5.11 Workload Characterization; 2.5.13 Latency Analysis"): every measure of `workload.toml`, its median over the analysis window against the
 //! window of the same length just before it, and against the same window yesterday where
 //! Prometheus has data. A material change becomes an insight with both numbers, the ratio, when
-//! it began and, where process-exporter or cAdvisor report them, who is behind it.
+//! it began and, where process-exporter or cAdvisor report them, who is behind it. A new level
+//! reached only in the window's last minutes (the incident under way) does not move the window's
+//! median; it is found as a late step ([`crate::stats::step`]) and dated.
 //!
 //! One range query per measure covers both windows (twice the analysis' points), folded series
 //! by series as it streams, so memory is bounded by the changes found, not by the fleet.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
 
 use futures_util::future::join_all;
 
@@ -23,7 +28,7 @@ use crate::{
     promql::format_duration,
     samples::{Over, QueryLog},
     stats::{
-        change::{compare, Comparison, MIN_POINTS},
+        change::{compare, late_step, Comparison, MIN_POINTS},
         robust::median,
     },
 };
@@ -283,11 +288,19 @@ async fn fold_measure(
                     Some(c) => {
                         acc.windows.push(c.window);
                         acc.baselines.push(c.baseline);
-                        if c.material {
+                        // A new level held over most of the window moves its median; one that
+                        // began in its last minutes (the incident) shows only as a late step.
+                        let material = if c.material {
+                            Some(c)
+                        } else {
+                            late_step(&series.points, split, factor, floor, change)
+                                .filter(|s| s.material)
+                        };
+                        if let Some(comparison) = material {
                             acc.changes.push(Change {
                                 instance: instance.clone(),
                                 device,
-                                comparison: c,
+                                comparison,
                                 yesterday: None,
                             });
                         }
@@ -418,9 +431,10 @@ struct Draft {
 }
 
 impl Draft {
-    /// The change in words (`Disk writes rose ×3.1 on db-1:9100 since about 14:05 UTC`) and in
-    /// numbers, low severity, the confidence from how much of the window holds the new level,
-    /// and the measure's query narrowed to the target to graph it.
+    /// The change in words (`Disk writes rose ×3.1 on db-1:9100 since about 14:05 UTC`, or
+    /// `… in a step at about 14:32 UTC` for a late step) and in numbers, low severity, the
+    /// confidence from how much of the window holds the new level, and the measure's query
+    /// narrowed to the target to graph it.
     fn headline(
         ctx: &Context<'_>,
         measure: &Measure,
@@ -428,31 +442,15 @@ impl Draft {
         since: Option<f64>,
     ) -> Draft {
         let c = &change.comparison;
-        let unit = measure.unit();
-        let window = format_duration(ctx.timing.window);
-        let target = match &change.device {
-            Some(d) => format!("{} {d}", change.instance),
-            None => change.instance.clone(),
-        };
-        let since_text = since
-            .and_then(time_of)
-            .map(|t| format!(" since about {}", t.format("%H:%M UTC")))
-            .unwrap_or_default();
-        let factor_text = if c.up {
-            format!("×{:.1}", c.ratio)
+        let words = Wording::of(ctx, measure, change, since);
+        let (title, observation) = if c.step {
+            words.step(ctx, since)
         } else {
-            format!("to {:.2}×", c.ratio)
+            words.shift()
         };
-        let verb = if c.up { "rose" } else { "fell" };
-        let label = capitalise(&measure.label);
         Draft {
-            title: format!("{label} {verb} {factor_text} on {target}{since_text}"),
-            observation: format!(
-                "{label} {verb} from {} (median of the previous {window}) to {} (median of the last {window}), {factor_text}{since_text}; {:.0}% of the window's points are at the new level.",
-                unit.format(c.baseline),
-                unit.format(c.window),
-                100.0 * c.held,
-            ),
+            title,
+            observation,
             severity: Severity::Low,
             confidence: 45.0 + 40.0 * c.held,
             evidence: change_evidence(measure, change),
@@ -557,6 +555,100 @@ impl Draft {
             started_at: since.and_then(time_of),
             ended_at: Some(ctx.timing.at),
         }
+    }
+}
+
+/// The parts a change's title and observation are written from.
+struct Wording {
+    label: String,
+    verb: &'static str,
+    factor: String,
+    target: String,
+    /// ` since about 14:05 UTC`, or nothing when the start is unknown.
+    since: String,
+    before: String,
+    after: String,
+    window: String,
+    held: f64,
+}
+
+impl Wording {
+    fn of(ctx: &Context<'_>, measure: &Measure, change: &Change, since: Option<f64>) -> Wording {
+        let c = &change.comparison;
+        let unit = measure.unit();
+        Wording {
+            label: capitalise(&measure.label),
+            verb: if c.up { "rose" } else { "fell" },
+            factor: if c.up {
+                format!("×{:.1}", c.ratio)
+            } else {
+                format!("to {:.2}×", c.ratio)
+            },
+            target: match &change.device {
+                Some(d) => format!("{} {d}", change.instance),
+                None => change.instance.clone(),
+            },
+            since: since
+                .and_then(time_of)
+                .map(|t| format!(" since about {}", t.format("%H:%M UTC")))
+                .unwrap_or_default(),
+            before: unit.format(c.baseline),
+            after: unit.format(c.window),
+            window: format_duration(ctx.timing.window),
+            held: c.held,
+        }
+    }
+
+    /// A new level over most of the window: the two windows' medians.
+    fn shift(&self) -> (String, String) {
+        let Wording {
+            label,
+            verb,
+            factor,
+            target,
+            since,
+            before,
+            after,
+            window,
+            held,
+        } = self;
+        (
+            format!("{label} {verb} {factor} on {target}{since}"),
+            format!(
+                "{label} {verb} from {before} (median of the previous {window}) to {after} (median of the last {window}), {factor}{since}; {:.0}% of the window's points are at the new level.",
+                100.0 * held,
+            ),
+        )
+    }
+
+    /// A step in the window's last minutes: when, the levels on either side, how long it held.
+    fn step(&self, ctx: &Context<'_>, since: Option<f64>) -> (String, String) {
+        let Wording {
+            label,
+            verb,
+            factor,
+            target,
+            before,
+            after,
+            window,
+            ..
+        } = self;
+        let at = self.since.replacen(" since about", " at about", 1);
+        let held = since
+            .map(|s| (unix(ctx.timing.at) - s).max(0.0))
+            .map(|s| {
+                format!(
+                    " for the last {}",
+                    format_duration(Duration::from_secs_f64(s))
+                )
+            })
+            .unwrap_or_default();
+        (
+            format!("{label} {verb} {factor} on {target} in a step{at}"),
+            format!(
+                "{label} {verb} in a step{at}, from {before} to {after} (medians before and after it), {factor}; the new level has held{held} of the {window} window, too short a time to move the window's median."
+            ),
+        )
     }
 }
 

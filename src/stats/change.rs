@@ -1,5 +1,6 @@
 //! Has a measure changed? One series over two windows, the baseline then the analysis window,
-//! compared by their medians (a spike moves neither), with the time the change began.
+//! compared by their medians (a spike moves neither), with the time the change began; or, when
+//! the new level holds only for the window's last minutes, a late step (see [`super::step`]).
 
 use crate::catalog::Change;
 
@@ -28,6 +29,9 @@ pub struct Comparison {
     pub material: bool,
     /// Whether the value went up.
     pub up: bool,
+    /// Whether the change is a late step found by [`late_step`] (the window's median did not
+    /// move yet), rather than by the medians of the two windows.
+    pub step: bool,
 }
 
 /// Compare the points before `split` (baseline) with those after it (window). `None` when
@@ -83,18 +87,55 @@ pub fn compare(
         }
     }
     let big_enough = baseline.max(window) >= floor;
-    let far_enough = match change {
-        Change::Both => ratio >= factor || ratio <= 1.0 / factor,
-        Change::Up => ratio >= factor,
-    };
     Some(Comparison {
         baseline,
         window,
         ratio,
         held,
         since,
-        material: big_enough && far_enough && held >= MIN_HELD,
+        material: big_enough && far_enough(ratio, factor, change) && held >= MIN_HELD,
         up,
+        step: false,
+    })
+}
+
+/// Whether `ratio` is a change of at least `factor` in the direction that counts.
+fn far_enough(ratio: f64, factor: f64, change: Change) -> bool {
+    match change {
+        Change::Both => ratio >= factor || ratio <= 1.0 / factor,
+        Change::Up => ratio >= factor,
+    }
+}
+
+/// A step inside the window (after `split`) that holds to its end: the levels before and after
+/// it compared like [`compare`]'s medians (`factor`, `floor`, `change`), and material only when
+/// the step is also clear of the series' noise ([`super::step::Step::is_clear`]). `held` is the
+/// share of the window's points from the step on; `since` is the step's first point.
+pub fn late_step(
+    points: &[(f64, f64)],
+    split: f64,
+    factor: f64,
+    floor: f64,
+    change: Change,
+) -> Option<Comparison> {
+    let step = super::step::last_step(points, split)?;
+    let in_window = points
+        .iter()
+        .filter(|(t, v)| *t > split && v.is_finite())
+        .count()
+        .max(1);
+    let tiny = (floor / 10.0).max(1e-9);
+    let ratio = step.after.max(0.0) / step.before.max(tiny);
+    let big_enough = step.before.max(step.after) >= floor;
+    Some(Comparison {
+        baseline: step.before,
+        window: step.after,
+        ratio,
+        held: step.points_after as f64 / in_window as f64,
+        since: Some(step.at),
+        material: big_enough && far_enough(ratio, factor, change) && step.is_clear(),
+        up: step.after >= step.before,
+        step: true,
     })
 }
 
@@ -142,5 +183,36 @@ mod tests {
         assert!(both.material && !both.up && !up.material);
         // No baseline.
         assert!(compare(&series(&[1.0; 5]), -1.0, 2.0, 0.0, Change::Both).is_none());
+    }
+
+    #[test]
+    fn a_step_in_the_last_fifth_is_material_only_as_a_late_step() {
+        // Ten baseline points and seven in the window at 9,000, then three at 45,000: the
+        // window's median does not move, the late step does.
+        let mut v = vec![9_000.0; 17];
+        v.extend([45_000.0; 3]);
+        let points = series(&v);
+        let medians = compare(&points, 9.0 * 60.0, 2.0, 1_000.0, Change::Both).unwrap();
+        assert!(!medians.material && !medians.step);
+        let c = late_step(&points, 9.0 * 60.0, 2.0, 1_000.0, Change::Both).unwrap();
+        assert!(c.material && c.step && c.up, "{c:?}");
+        assert_eq!((c.baseline, c.window, c.ratio), (9_000.0, 45_000.0, 5.0));
+        assert_eq!(c.since, Some(17.0 * 60.0));
+        assert!((c.held - 0.3).abs() < 1e-9);
+        // Under the floor, too small a factor, or the wrong direction: not material.
+        assert!(
+            !late_step(&points, 9.0 * 60.0, 2.0, 50_000.0, Change::Both)
+                .unwrap()
+                .material
+        );
+        assert!(
+            !late_step(&points, 9.0 * 60.0, 6.0, 1_000.0, Change::Both)
+                .unwrap()
+                .material
+        );
+        let mut v = vec![400.0; 17];
+        v.extend([100.0; 3]);
+        let fall = late_step(&series(&v), 9.0 * 60.0, 2.0, 10.0, Change::Up).unwrap();
+        assert!(!fall.material && !fall.up);
     }
 }

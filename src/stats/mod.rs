@@ -1,5 +1,6 @@
 //! Pure arithmetic the methods share, tested alone: robust statistics (median, MAD, modified
-//! z-scores) and change detection over a series.
+//! z-scores), change detection over a series and the last step in it.
 
 pub mod change;
 pub mod robust;
+pub mod step;

@@ -170,3 +170,79 @@ fn cpu_saturation_under_stress_ng_is_found() {
         Some(live.node_exporter.target().as_str())
     );
 }
+
+/// Issue 17 item 3: a disk write burst on this machine's filesystem, minutes after
+/// node_exporter started, is no trend. stress-ng writes and rewrites 256 MB in a temporary
+/// directory for 20 s after 15 s of quiet history; the analysis must project no time to full
+/// from it (no finding, and no target with a time to full within the warning horizon), and say
+/// that the history is too short to project a trend.
+#[test]
+fn a_disk_write_burst_gives_no_time_to_full() {
+    let live = Live::start();
+    assert!(
+        live.prometheus.wait_for(
+            "count_over_time(node_load1[30s]) >= 15",
+            Duration::from_secs(60)
+        ),
+        "15 s of history before the burst"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut stress = std::process::Command::new("stress-ng");
+    stress
+        .args([
+            "--hdd",
+            "1",
+            "--hdd-bytes",
+            "256M",
+            "--timeout",
+            "20s",
+            "--quiet",
+        ])
+        .arg("--temp-path")
+        .arg(dir.path());
+    let _stress =
+        gregg_testkit::process::Guard::spawn("stress-ng", stress, &dir.path().join("stress.log"))
+            .expect("stress-ng starts");
+    // Wait until Prometheus has seen a filesystem's free space swing by 100 MB and the burst
+    // has gone on for 10 s.
+    let burst = live.prometheus.wait_for(
+        "max_over_time(node_filesystem_avail_bytes[10s]) - min_over_time(node_filesystem_avail_bytes[10s]) > 100e6",
+        Duration::from_secs(20),
+    );
+    assert!(burst, "stress-ng wrote no visible burst within 20 s");
+    std::thread::sleep(Duration::from_secs(10));
+
+    let c = client(&live.prometheus.url());
+    let mut request = AnalysisRequest::new(Utc::now(), Duration::from_secs(30), Selector::empty());
+    request.observe = vec!["filesystem.time_to_full".into()];
+    let analysis = block_on(analysis::analyze(&c, catalog::builtin(), &request)).expect("analysis");
+    let all: Vec<String> = analysis
+        .insights
+        .iter()
+        .map(|i| format!("{} {} | {}", i.id, i.title, i.observation))
+        .collect();
+    assert!(
+        analysis
+            .insights
+            .iter()
+            .all(|i| i.check != "filesystem.time_to_full"),
+        "a time to full from a burst:\n{}",
+        all.join("\n")
+    );
+    let outcome = analysis
+        .outcome("filesystem.time_to_full")
+        .expect("check ran");
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    assert!(
+        outcome.observations.iter().all(|o| o.value > 24.0),
+        "a burst projected to fill a filesystem: {:?}",
+        outcome.observations
+    );
+    assert!(
+        analysis.insights.iter().any(|i| i.check == "coverage"
+            && i.observation
+                .contains("not enough history to project a trend")),
+        "no note that the history is too short:\n{}",
+        all.join("\n")
+    );
+}

@@ -178,6 +178,10 @@ scenario_tests!(
     await_on_idle_disk,
     disk_classes,
     stacked_devices_on_busy_disk,
+    filesystem_burst_short_history,
+    filesystem_steady_fill,
+    filesystem_burst_little_space,
+    late_step_change,
 );
 
 /// Issue 17 item 2: a 3-minute burst judged at 1 h, 6 h and 24 h windows is a burst (info),
@@ -274,6 +278,72 @@ fn idle_steps_do_not_lower_the_confidence_of_an_await_finding() {
     };
     assert!(confidence("twin-a:9100") >= 70.0);
     assert_eq!(confidence("twin-b:9100"), confidence("twin-a:9100"));
+/// Issue 17 item 3 (b): a steady fill is projected at its own rate: the time to full is the
+/// scenario's free space over its fill rate.
+#[test]
+fn a_steady_fill_is_projected_at_its_rate() {
+    let scenario = scenarios::filesystem_steady_fill();
+    let insights = check(&scenario);
+    let fs = scenario.hosts[0]
+        .filesystems
+        .iter()
+        .find(|f| f.mountpoint == "/var/lib/db")
+        .expect("the filling filesystem");
+    let expected_hours = fs.size * (1.0 - fs.used_percent / 100.0) / fs.growth / 3600.0;
+    let finding = insights
+        .iter()
+        .find(|i| i.check == "filesystem.time_to_full")
+        .expect("a time to full");
+    let hours = finding
+        .evidence
+        .get("hours_to_full_hours")
+        .expect("the projected hours");
+    assert!(
+        (hours - expected_hours).abs() < 0.02 * expected_hours,
+        "{hours} h projected, {expected_hours} h expected: {}",
+        describe(finding)
+    );
+}
+
+/// Issue 17 item 12: a step in the window's last quarter is a workload change, dated and with
+/// both levels; a host whose measure only wanders gets no workload insight at all.
+#[test]
+fn a_late_step_is_dated_and_noise_is_quiet() {
+    let scenario = scenarios::late_step_change();
+    let insights = check(&scenario);
+    let step = insights
+        .iter()
+        .find(|i| i.check == "workload.context_switches")
+        .expect("the step");
+    let host = scenario.host("step-1:9100").expect("step-1");
+    let started = step.started_at.expect("when the step began").timestamp();
+    let step_at = scenario.at + scenarios::LATE_STEP_FROM;
+    assert!(
+        (started - step_at).abs() <= 60,
+        "{started} vs the step at {step_at}: {}",
+        describe(step)
+    );
+    let level = |name: &str| step.evidence.get(name).expect(name);
+    let before = host.context_switches.at(-600.0);
+    let after = host.context_switches.at(0.0);
+    assert!(
+        (level("baseline_context_switches_per_second") - before).abs() < 0.05 * before
+            && (level("window_context_switches_per_second") - after).abs() < 0.05 * after,
+        "levels {before} → {after}: {}",
+        describe(step)
+    );
+    let noisy: Vec<String> = insights
+        .iter()
+        .filter(|i| {
+            i.instance.as_deref() == Some("noisy-1:9100") && i.check.starts_with("workload.")
+        })
+        .map(describe)
+        .collect();
+    assert!(
+        noisy.is_empty(),
+        "noise reported as a change:\n{}",
+        noisy.join("\n")
+    );
 }
 
 #[test]

@@ -153,6 +153,9 @@ pub struct Filesystem {
     pub used_percent: f64,
     /// Bytes written per second (available space shrinks by it; negative frees space).
     pub growth: f64,
+    /// Write bursts on top of `growth`: `(from, to, bytes per second)`, offsets relative to the
+    /// end; the space they take stays taken (`used_percent` includes it).
+    pub bursts: Vec<(i64, i64, f64)>,
     /// Percent of inodes used.
     pub inodes_used_percent: f64,
     /// Turned read-only at this offset.
@@ -161,6 +164,20 @@ pub struct Filesystem {
     pub readonly: bool,
     /// statfs fails.
     pub device_error: bool,
+}
+
+impl Filesystem {
+    /// Bytes its bursts write between `offset` and the end (what is still free at `offset`
+    /// beyond the end's available space).
+    pub fn burst_bytes_after(&self, offset: f64) -> f64 {
+        self.bursts
+            .iter()
+            .map(|(from, to, rate)| {
+                let (from, to) = ((*from as f64).max(offset), (*to as f64).min(0.0));
+                rate * (to - from).max(0.0)
+            })
+            .sum()
+    }
 }
 
 /// One network interface.
@@ -437,6 +454,7 @@ impl Host {
                 size: 100.0 * GIB,
                 used_percent: 45.0,
                 growth: 0.0,
+                bursts: Vec::new(),
                 inodes_used_percent: 10.0,
                 readonly_from: None,
                 readonly: false,
@@ -950,7 +968,7 @@ impl<'a, W: Write> Writer<'a, W> {
             |h, i, t| {
                 let f = &h.filesystems[i];
                 let at_end = f.size * (1.0 - f.used_percent / 100.0);
-                (at_end - f.growth * t.offset).clamp(0.0, f.size)
+                (at_end - f.growth * t.offset + f.burst_bytes_after(t.offset)).clamp(0.0, f.size)
             },
         )?;
         self.gauge(

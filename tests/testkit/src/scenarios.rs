@@ -249,6 +249,10 @@ pub fn all() -> Vec<Scenario> {
         await_on_idle_disk(),
         disk_classes(),
         stacked_devices_on_busy_disk(),
+        filesystem_burst_short_history(),
+        filesystem_steady_fill(),
+        filesystem_burst_little_space(),
+        late_step_change(),
     ]
 }
 
@@ -672,6 +676,7 @@ fn fs(mountpoint: &str, size_gib: f64, used_percent: f64, growth: f64) -> Filesy
         size: size_gib * 1024.0 * 1024.0 * 1024.0,
         used_percent,
         growth,
+        bursts: Vec::new(),
         inodes_used_percent: 5.0,
         readonly_from: None,
         readonly: false,
@@ -689,28 +694,34 @@ pub fn filesystem_full() -> Scenario {
     image.fstype = "squashfs".into();
     image.readonly = true;
     h.filesystems.push(image);
-    Scenario::new(
+    let mut s = Scenario::new(
         "filesystem_full",
-        "/ at 98% and growing 1 MB/s (full in under an hour); a squashfs image at 100% is ignored",
+        "/ at 98% and growing 1 MB/s for 2 hours (full in under an hour); a squashfs image at 100% is ignored",
         vec![h],
         vec![
             expect("logs-1:9100", "filesystem.space", "critical", "critical")
                 .on("/")
                 .mentioning("time until full"),
         ],
-    )
+    );
+    // A time to full needs an hour of history (issue 17 item 3).
+    s.history = 2 * 3600;
+    s
 }
 
 /// A data filesystem filling within a day.
 pub fn filesystem_filling() -> Scenario {
     let mut h = Host::healthy("app-1:9100");
     h.filesystems.push(fs("/data", 500.0, 70.0, 3_000_000.0));
-    Scenario::new(
+    let mut s = Scenario::new(
         "filesystem_filling",
-        "/data at 70% but growing 3 MB/s: full in about 15 hours",
+        "/data at 70% but growing 3 MB/s for 2 hours: full in about 15 hours",
         vec![h],
         vec![expect("app-1:9100", "filesystem.time_to_full", "high", "high").on("/data")],
-    )
+    );
+    // A time to full needs an hour of history (issue 17 item 3).
+    s.history = 2 * 3600;
+    s
 }
 
 /// An interface at line rate, dropping and retransmitting.
@@ -1507,6 +1518,112 @@ pub fn stacked_devices_on_busy_disk() -> Scenario {
     s
 }
 
+/// Offset at which the write bursts of the `filesystem_burst_*` scenarios start (2 minutes
+/// before the end for the short history, 10 minutes for the flat line).
+pub const FS_BURST_SHORT_FROM: i64 = -120;
+/// See [`FS_BURST_SHORT_FROM`].
+pub const FS_BURST_FLAT_FROM: i64 = -600;
+/// GiB [`filesystem_burst_little_space`]'s burst writes: enough that the 6-hour line over its
+/// 2 hours of history would see the filesystem full within a day (about 16 h).
+pub const FS_BURST_FLAT_GIB: f64 = 8.0;
+
+/// A filesystem of `size_gib` GiB, `used_percent` used at the end, the last `gib` GiB of which
+/// were written in a burst from `from` to the end.
+fn burst_fs(mountpoint: &str, size_gib: f64, used_percent: f64, gib: f64, from: i64) -> Filesystem {
+    let mut f = fs(mountpoint, size_gib, used_percent, 0.0);
+    f.bursts
+        .push((from, 0, gib * 1024.0 * 1024.0 * 1024.0 / -from as f64));
+    f
+}
+
+/// Issue 17 item 3 (a): 15 minutes of history ending in a write burst. `/` has plenty of free
+/// space; `/data` has little, but a quarter of an hour is no trend: no time to full on either,
+/// and a note that the history is too short to project one.
+pub fn filesystem_burst_short_history() -> Scenario {
+    let mut h = Host::healthy("fresh-1:9100");
+    h.filesystems[0] = burst_fs("/", 100.0, 30.0, 4.0, FS_BURST_SHORT_FROM);
+    h.filesystems
+        .push(burst_fs("/data", 100.0, 85.0, 4.0, FS_BURST_SHORT_FROM));
+    let mut s = Scenario::new(
+        "filesystem_burst_short_history",
+        "fresh-1 has 15 minutes of history; 4 GiB were written in its last 2 minutes on / (30% used) and on /data (85% used): no time to full, and a note that there is not enough history to project a trend on /data",
+        vec![h],
+        vec![expect("fresh-1:9100", "coverage", "info", "info")
+            .mentioning("not enough history to project a trend")],
+    );
+    s.history = 900;
+    s
+}
+
+/// Issue 17 item 3 (b): a steady fill over 7 hours on a filesystem with 15 % free.
+pub fn filesystem_steady_fill() -> Scenario {
+    let mut h = Host::healthy("db-1:9100");
+    h.filesystems
+        .push(fs("/var/lib/db", 200.0, 85.0, 1_500_000.0));
+    let mut s = Scenario::new(
+        "filesystem_steady_fill",
+        "/var/lib/db (200 GiB) at 85% used, filling at a steady 1.5 MB/s for 7 hours: full in about 6 hours",
+        vec![h],
+        vec![expect("db-1:9100", "filesystem.time_to_full", "high", "high").on("/var/lib/db")],
+    );
+    s.history = 7 * 3600;
+    s
+}
+
+/// Issue 17 item 3 (c): two hours of a flat line on a filesystem with little free space, then
+/// 8 GiB written in the last 10 minutes. The burst is not a trend: no time to full.
+pub fn filesystem_burst_little_space() -> Scenario {
+    let mut h = Host::healthy("batch-1:9100");
+    h.filesystems.push(burst_fs(
+        "/scratch",
+        100.0,
+        85.0,
+        FS_BURST_FLAT_GIB,
+        FS_BURST_FLAT_FROM,
+    ));
+    let mut s = Scenario::new(
+        "filesystem_burst_little_space",
+        "/scratch (100 GiB) flat at 77% used for 2 hours, then 8 GiB written in the last 10 minutes (85% used): a burst, never extrapolated into a time to full",
+        vec![h],
+        vec![],
+    );
+    s.history = 2 * 3600;
+    s
+}
+
+/// Offset of [`late_step_change`]'s step: 2.5 minutes before the end of a 10-minute window.
+pub const LATE_STEP_FROM: i64 = -150;
+
+/// Issue 17 item 12: a workload step in the window's last quarter, and a noisy host without one.
+pub fn late_step_change() -> Scenario {
+    let mut step = Host::healthy("step-1:9100");
+    step.context_switches = Shape::c(9_000.0).since(LATE_STEP_FROM, 45_000.0);
+    let mut noisy = Host::healthy("noisy-1:9100");
+    noisy.context_switches = noise(10_000.0, 5_000.0, SPAN);
+    Scenario::new(
+        "late_step_change",
+        "step-1's context switches step from 9,000 to 45,000/s 2.5 minutes before the end (past 75% of a 10-minute window); noisy-1's wander between 5,000 and 15,000/s each minute without a step",
+        vec![step, noisy],
+        vec![expect("step-1:9100", "workload.context_switches", "low", "low")
+            .mentioning("in a step at about 11:57 UTC")],
+    )
+}
+
+/// A level with deterministic noise in ±`amplitude`, a new value each minute over `history`.
+fn noise(level: f64, amplitude: f64, history: i64) -> Shape {
+    let mut shape = Shape::c(level);
+    let mut x: u64 = 17;
+    for minute in 0..history / 60 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let from = -history + 60 * minute;
+        shape = shape.burst(from, from + 60, level + amplitude * (2.0 * unit - 1.0));
+    }
+    shape
+}
+
 /// Issue 17 item 4: one host whose scraping stopped 20 minutes before the end, one that reports.
 /// Not in [`all`]: for a dedicated test (what the report says, not what it finds).
 pub fn scraping_stopped() -> Scenario {
@@ -1578,7 +1695,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 21..],
+            names[names.len() - 25..],
             [
                 "workload_shift",
                 "culprit_process",
@@ -1601,6 +1718,10 @@ mod tests {
                 "await_on_idle_disk",
                 "disk_classes",
                 "stacked_devices_on_busy_disk",
+                "filesystem_burst_short_history",
+                "filesystem_steady_fill",
+                "filesystem_burst_little_space",
+                "late_step_change",
             ]
         );
         let mut unique = names.clone();
@@ -1788,6 +1909,25 @@ mod tests {
         let during = one(&p, psi, (s.at + (TRANSIENT_FROM + TRANSIENT_TO) / 2) as f64);
         assert!((during - 0.40).abs() < 0.01, "{during}");
         assert!(one(&p, psi, s.at as f64) < 0.02);
+    }
+
+    #[test]
+    fn filesystem_bursts_are_served() {
+        let s = filesystem_burst_little_space();
+        let p = s.serve();
+        let at = s.at as f64;
+        let avail = "node_filesystem_avail_bytes{mountpoint=\"/scratch\"}";
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        assert!((one(&p, avail, at) - 15.0 * gib).abs() < 1e6);
+        let before = one(&p, avail, at + FS_BURST_FLAT_FROM as f64 - 60.0);
+        let flat = (15.0 + FS_BURST_FLAT_GIB) * gib;
+        assert!((before - flat).abs() < 1e6, "{before}");
+        assert_eq!(one(&p, avail, at - 7000.0), before, "flat before the burst");
+        let halfway = one(&p, avail, at + FS_BURST_FLAT_FROM as f64 / 2.0);
+        let expected = (15.0 + FS_BURST_FLAT_GIB / 2.0) * gib;
+        // The instant query sees the last sample, up to a scrape interval of writes earlier.
+        let per_scrape = FS_BURST_FLAT_GIB * gib / -FS_BURST_FLAT_FROM as f64 * (STEP + 1) as f64;
+        assert!((halfway - expected).abs() < per_scrape, "{halfway}");
     }
 
     #[test]
