@@ -186,7 +186,7 @@ pub async fn analyze_dashboard(
             notes.push(format!("Panel {id} is not on the dashboard."));
         }
     }
-    let mut ran = run_all(prometheus, proxies, &extraction.targets, &range.grid).await;
+    let (mut ran, others) = run_all(prometheus, proxies, &extraction.targets, &range.grid).await;
     notes.append(&mut ran.notes);
     if ran.targets.is_empty() {
         if let Some(e) = ran.first_error.take() {
@@ -201,12 +201,28 @@ pub async fn analyze_dashboard(
         window: &window,
     };
     let reading = read::judge_panels(&ran, &frame);
+    let sources: Vec<Option<String>> = reading
+        .origins
+        .iter()
+        .map(|i| ran.targets[*i].data_source.clone())
+        .collect();
     let mut insights = reading.insights;
-    let instances = shown_instances(&insights, &ran, &reading.flagged);
+    let shown = Shown {
+        insights: &insights,
+        sources: &sources,
+        ran: &ran,
+        flagged: &reading.flagged,
+    };
+    let instances = shown.on(None);
     let use_analysis = use_method(prometheus, request, range.length, &instances, &mut notes).await;
-    if let Some(u) = &use_analysis {
-        tie_to_use(&mut insights, &u.insights);
-    }
+    let other_uses = use_on_others(&others, &shown, request, range.length, &mut notes).await;
+    tie_per_source(
+        &mut insights,
+        &sources,
+        use_analysis.as_ref(),
+        &others,
+        &other_uses,
+    );
     let flagged_count = insights.len();
     insights.push(summary(
         dashboard,
@@ -220,7 +236,10 @@ pub async fn analyze_dashboard(
     sort_insights(&mut insights);
     let mut log = std::mem::take(&mut ran.log);
     log.stamp_offsets(started);
-    let header = header(dashboard, request, &resolved, &extraction, &ran);
+    // The USE queries run on the other data sources are part of what this analysis sent.
+    log.queries
+        .extend(other_uses.into_iter().flatten().flat_map(|u| u.queries));
+    let header = header(dashboard, request, &resolved, &extraction, &ran, &others);
     let analysis = report_model(
         prometheus,
         header,
@@ -285,14 +304,26 @@ impl Proxies<'_> {
     }
 }
 
+/// Another Prometheus data source some targets ran on, through Grafana's proxy.
+struct Other {
+    /// Its uid (what [`Extracted::data_source`] holds).
+    uid: String,
+    /// How notes and the report name it.
+    name: String,
+    /// A client through Grafana's data source proxy.
+    client: prometheus::Client,
+}
+
 /// Run every target: on the data source it names when that is another Prometheus Grafana
-/// knows (through Grafana's proxy), else on the plugin's own Prometheus.
+/// knows (through Grafana's proxy), else on the plugin's own Prometheus. Targets that ran on
+/// the own Prometheus end with no `data_source`, so what follows knows where each ran; the
+/// other data sources reached are returned for the USE Method to run on too.
 async fn run_all(
     prometheus: &prometheus::Client,
     proxies: &Proxies<'_>,
     targets: &[Extracted],
     grid: &QueryRange,
-) -> Ran {
+) -> (Ran, Vec<Other>) {
     let mut own = Vec::new();
     let mut others: BTreeMap<String, Vec<Extracted>> = BTreeMap::new();
     for t in targets {
@@ -304,14 +335,25 @@ async fn run_all(
     let mut routed = Vec::new();
     for (uid, group) in others {
         match proxies.other(&uid, prometheus) {
-            Some(found) => routed.push((found, group)),
-            None => own.extend(group),
+            Some(found) => routed.push((uid, found, group)),
+            None => own.extend(group.into_iter().map(|t| Extracted {
+                data_source: None,
+                ..t
+            })),
         }
     }
     let mut ran = read::run_queries(prometheus, "Prometheus", &own, grid).await;
-    for ((name, client), group) in routed {
+    let mut reached = Vec::new();
+    for (uid, (name, client), group) in routed {
         match client {
-            Ok(c) => ran.append(read::run_queries(&c, &name, &group, grid).await),
+            Ok(c) => {
+                ran.append(read::run_queries(&c, &name, &group, grid).await);
+                reached.push(Other {
+                    uid,
+                    name,
+                    client: c,
+                });
+            }
             Err(e) => ran.notes.extend(group.iter().map(|t| {
                 format!(
                     "{} query {}: {name} could not be reached: {e}",
@@ -321,7 +363,21 @@ async fn run_all(
             })),
         }
     }
-    ran
+    (ran, reached)
+}
+
+/// The findings read from one data source (`None`: the plugin's own Prometheus), `sources`
+/// being parallel to `insights`.
+fn from_source<'a>(
+    insights: &'a mut [Insight],
+    sources: &'a [Option<String>],
+    source: Option<&'a str>,
+) -> impl Iterator<Item = &'a mut Insight> {
+    insights
+        .iter_mut()
+        .zip(sources)
+        .filter(move |(_, s)| s.as_deref() == source)
+        .map(|(i, _)| i)
 }
 
 /// The scrape interval `$__rate_interval` is built on: the request's, else the spacing of
@@ -339,17 +395,79 @@ async fn scrape_interval(prometheus: &prometheus::Client, request: &DashboardReq
 /// Grafana's Prometheus data source's scrape interval when none is configured.
 const DEFAULT_SCRAPE: Duration = Duration::from_secs(15);
 
-/// The instances the findings and the flagged panels show.
-fn shown_instances(insights: &[Insight], ran: &Ran, flagged: &[usize]) -> BTreeSet<String> {
-    insights
-        .iter()
-        .filter_map(|i| i.instance.clone())
-        .chain(
-            flagged
-                .iter()
-                .flat_map(|i| ran.targets[*i].instances.iter().cloned()),
-        )
-        .collect()
+/// What the panels showed, to pick the instances the USE Method runs on per data source.
+struct Shown<'a> {
+    /// The dashboard's findings.
+    insights: &'a [Insight],
+    /// Parallel to `insights`: the data source each was read from (`None`: the own one).
+    sources: &'a [Option<String>],
+    /// The queries that answered.
+    ran: &'a Ran,
+    /// Indices into `ran.targets` of the flagged queries.
+    flagged: &'a [usize],
+}
+
+impl Shown<'_> {
+    /// The instances the findings and the flagged panels read from `source` show.
+    fn on(&self, source: Option<&str>) -> BTreeSet<String> {
+        let findings = self
+            .insights
+            .iter()
+            .zip(self.sources)
+            .filter(|(_, s)| s.as_deref() == source)
+            .filter_map(|(i, _)| i.instance.clone());
+        let flagged = self
+            .flagged
+            .iter()
+            .map(|i| &self.ran.targets[*i])
+            .filter(|t| t.data_source.as_deref() == source)
+            .flat_map(|t| t.instances.iter().cloned());
+        findings.chain(flagged).collect()
+    }
+}
+
+/// The USE Method on each other data source, for the instances its panels' findings show
+/// there (hosts that may be on no other Prometheus), parallel to `others`.
+async fn use_on_others(
+    others: &[Other],
+    shown: &Shown<'_>,
+    request: &DashboardRequest,
+    length: Duration,
+    notes: &mut Vec<String>,
+) -> Vec<Option<Analysis>> {
+    let mut uses = Vec::with_capacity(others.len());
+    for other in others {
+        let instances = shown.on(Some(&other.uid));
+        let mut other_notes = Vec::new();
+        let u = use_method(&other.client, request, length, &instances, &mut other_notes).await;
+        notes.extend(
+            other_notes
+                .into_iter()
+                .map(|n| format!("{}: {n}", other.name)),
+        );
+        uses.push(u);
+    }
+    uses
+}
+
+/// Tie each finding to the USE analysis of the data source it was read from: the plugin's
+/// own Prometheus, or another one (`other_uses` parallel to `others`).
+fn tie_per_source(
+    insights: &mut [Insight],
+    sources: &[Option<String>],
+    own: Option<&Analysis>,
+    others: &[Other],
+    other_uses: &[Option<Analysis>],
+) {
+    if let Some(u) = own {
+        tie_to_use(from_source(insights, sources, None), &u.insights, None);
+    }
+    for (other, u) in others.iter().zip(other_uses) {
+        if let Some(u) = u {
+            let mine = from_source(insights, sources, Some(&other.uid));
+            tie_to_use(mine, &u.insights, Some(&other.name));
+        }
+    }
 }
 
 /// The USE method over the same instances and (clamped) window.
@@ -447,6 +565,7 @@ fn header(
     resolved: &resolve::Resolved,
     extraction: &extract::Extraction,
     ran: &Ran,
+    others: &[Other],
 ) -> DashboardHeader {
     let key = |t: &Extracted| (t.panel_id, t.panel_title.clone());
     let judged: BTreeSet<_> = ran
@@ -469,6 +588,7 @@ fn header(
         .chain(ran.targets.iter().flat_map(|t| t.instances.iter().cloned()))
         .collect();
     DashboardHeader {
+        data_sources: instances_by_source(ran, others),
         uid: dashboard.uid.clone(),
         title: dashboard.title.clone(),
         from: request.from,
@@ -482,4 +602,37 @@ fn header(
         queries_answered: ran.targets.len(),
         instances: instances.into_iter().collect(),
     }
+}
+
+/// Which data source each instance the panels show came from, the plugin's own Prometheus
+/// first; empty when every query ran on it (nothing to tell apart).
+fn instances_by_source(ran: &Ran, others: &[Other]) -> Vec<(String, Vec<String>)> {
+    if others.is_empty() {
+        return Vec::new();
+    }
+    let mut by_source: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
+    for (t, series) in ran.targets.iter().zip(&ran.series) {
+        let shown = series
+            .iter()
+            .filter_map(|s| s.labels.get("instance").cloned())
+            .chain(t.instances.iter().cloned());
+        by_source
+            .entry(t.data_source.as_deref())
+            .or_default()
+            .extend(shown);
+    }
+    by_source
+        .into_iter()
+        .map(|(source, instances)| {
+            let name = match source {
+                None => "the plugin's Prometheus".to_string(),
+                Some(uid) => others
+                    .iter()
+                    .find(|o| o.uid == uid)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_else(|| format!("data source `{uid}`")),
+            };
+            (name, instances.into_iter().collect())
+        })
+        .collect()
 }

@@ -88,6 +88,11 @@ pub struct DashboardHeader {
     pub queries_answered: usize,
     /// Instances the panels show.
     pub instances: Vec<String>,
+    /// `(data source, instances it showed)` when some panels ran on another Prometheus data
+    /// source than the plugin's own (empty otherwise): which data source each instance came
+    /// from, and so where its USE context was read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_sources: Vec<(String, Vec<String>)>,
 }
 
 impl Analysis {

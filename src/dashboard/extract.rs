@@ -51,8 +51,9 @@ pub struct Extracted {
     /// Why the panel is not judged although its query runs: a transformation that changes
     /// what its series mean (the panel shows the transformed values, not these).
     pub not_judged: Option<String>,
-    /// The uid of the Prometheus data source the target names when it is a known one other
-    /// than the default (Grafana would run it there, not on the plugin's own Prometheus).
+    /// The uid of the Prometheus data source the target names (directly, or through a
+    /// datasource variable's value) when it is a known one other than the default (Grafana
+    /// would run it there, not on the plugin's own Prometheus).
     pub data_source: Option<String>,
 }
 
@@ -170,7 +171,13 @@ impl Reader<'_> {
             ));
             return;
         }
-        let panel_kind = kind(&panel.datasource, self.dashboard, self.data_sources, true);
+        let panel_kind = kind(
+            &panel.datasource,
+            self.dashboard,
+            self.data_sources,
+            values,
+            true,
+        );
         if let Kind::Other(t) = &panel_kind {
             if !panel.targets.is_empty() {
                 self.out.notes.push(format!(
@@ -237,10 +244,11 @@ impl Reader<'_> {
                 &DataSourceRef::Inherit,
                 self.dashboard,
                 self.data_sources,
+                values,
                 true,
             ),
             (DataSourceRef::Inherit, _) => panel_kind.clone(),
-            (ds, _) => kind(ds, self.dashboard, self.data_sources, false),
+            (ds, _) => kind(ds, self.dashboard, self.data_sources, values, false),
         };
         let Some((expr, parsed)) = self.runnable(panel, label, target, &target_kind, values) else {
             return;
@@ -269,6 +277,7 @@ impl Reader<'_> {
                     ds => ds,
                 },
                 self.data_sources,
+                values,
             ),
         });
     }
@@ -421,18 +430,40 @@ fn without_placeholders(legend: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The built-ins a panel's queries are interpolated with: its `minInterval`, when set and
-/// larger, raises `$__interval` (as Grafana does).
+/// The width in pixels a dashboard is assumed to be drawn at: a full-HD screen. Grafana asks
+/// each panel for as many points as it is pixels wide, so a panel of `gridPos.w` 12 of 24
+/// asks for 960.
+pub const DASHBOARD_WIDTH_PX: u32 = 1920;
+
+/// The points Grafana asks a panel for: its `maxDataPoints` when set, else its width in
+/// pixels on a [`DASHBOARD_WIDTH_PX`] dashboard; `None` when the panel says neither.
+pub fn panel_points(panel: &Panel) -> Option<u32> {
+    panel.max_data_points.or_else(|| {
+        panel.width.map(|w| {
+            let w = w.clamp(1, 24) as u32;
+            (DASHBOARD_WIDTH_PX * w).div_ceil(24)
+        })
+    })
+}
+
+/// The built-ins a panel's queries are interpolated with, as Grafana computes them for that
+/// panel: `$__interval` is the range over the panel's points ([`panel_points`]) rounded, no
+/// finer than the scrape interval or the panel's `minInterval`. A panel that says neither
+/// its width nor its points keeps the dashboard's interval (the request's point count).
 fn panel_intervals(panel: &Panel, intervals: &Intervals) -> Intervals {
-    panel
+    let min = panel
         .min_interval
         .as_deref()
-        .and_then(|i| crate::promql::parse_duration(i).ok())
-        .map(|min| Intervals {
-            interval: intervals.interval.max(min),
-            ..*intervals
-        })
-        .unwrap_or(*intervals)
+        .and_then(|i| crate::promql::parse_duration(i).ok());
+    let low = min.map_or(intervals.scrape, |m| m.max(intervals.scrape));
+    let interval = match panel_points(panel) {
+        Some(points) => super::interval::calculate(intervals.range, points, low),
+        None => intervals.interval.max(low),
+    };
+    Intervals {
+        interval,
+        ..*intervals
+    }
 }
 
 /// `Panel 12 "CPU Busy"`, an untitled panel named as [`shown_title`] names it.
@@ -471,21 +502,47 @@ fn kind_of_type(t: &str) -> Kind {
     }
 }
 
-/// The uid of the known, non-default Prometheus data source `ds` names by uid or name, if any.
-fn named_prometheus(ds: &DataSourceRef, known: &[KnownDataSource]) -> Option<String> {
+/// The uid of the known, non-default Prometheus data source `ds` names by uid or name, if any;
+/// a `${ds}` reference names the data source its variable's value names.
+fn named_prometheus(
+    ds: &DataSourceRef,
+    known: &[KnownDataSource],
+    values: &Values,
+) -> Option<String> {
     let text = match ds {
         DataSourceRef::Object { uid: Some(u), .. } => u.as_str(),
         DataSourceRef::Name(n) => n.as_str(),
         _ => return None,
     };
-    if variable_name(text).is_some() {
-        return None;
+    let concrete = match variable_name(text) {
+        Some(name) => variable_value(name, values)?,
+        None => text.to_string(),
+    };
+    lookup(known, &concrete)
+        .filter(|d| d.kind == "prometheus" && !d.is_default && !d.uid.is_empty())
+        .map(|d| d.uid.clone())
+}
+
+/// The value variable `name` has, as a data source reference reads it: a multi-value one
+/// by its first value (Grafana's data source service takes the first).
+fn variable_value(name: &str, values: &Values) -> Option<String> {
+    match values.get(name)? {
+        variables::Value::Single(v) | variables::Value::Custom(v) => Some(v.clone()),
+        variables::Value::Multi(list) => list.first().cloned(),
     }
+    .filter(|v| !v.is_empty())
+}
+
+/// The known data source `text` names by uid or name; `default` is the org's default.
+fn lookup<'k>(known: &'k [KnownDataSource], text: &str) -> Option<&'k KnownDataSource> {
     known
         .iter()
         .find(|d| d.uid == text || d.name == text)
-        .filter(|d| d.kind == "prometheus" && !d.is_default && !d.uid.is_empty())
-        .map(|d| d.uid.clone())
+        .or_else(|| {
+            (text == "default")
+                .then(|| known.iter().find(|d| d.is_default))
+                .flatten()
+        })
 }
 
 /// Resolve a data source reference to its type.
@@ -493,9 +550,15 @@ fn kind(
     ds: &DataSourceRef,
     dashboard: &Dashboard,
     known: &[KnownDataSource],
+    values: &Values,
     is_panel: bool,
 ) -> Kind {
     let by_variable = |name: &str| -> Option<Kind> {
+        // The data source the variable's value names, when Grafana knows it.
+        let named = variable_value(name, values).and_then(|v| lookup(known, &v));
+        if let Some(d) = named {
+            return Some(kind_of_type(&d.kind));
+        }
         if let Some(var) = dashboard
             .variables
             .iter()
@@ -527,6 +590,16 @@ fn kind(
             }
         }
         DataSourceRef::Object { kind: t, uid } => {
+            // A `${ds}` uid whose value names a data source Grafana knows: that data source's
+            // type, whatever type the reference was saved with (Grafana looks it up by uid).
+            let by_value = uid
+                .as_deref()
+                .and_then(variable_name)
+                .and_then(|name| variable_value(name, values))
+                .and_then(|v| lookup(known, &v));
+            if let Some(d) = by_value {
+                return kind_of_type(&d.kind);
+            }
             if let Some(t) = t.as_deref() {
                 if t == "datasource" {
                     // Grafana's own pseudo data sources: `-- Mixed --`, `-- Dashboard --`, `-- Grafana --`.
@@ -787,6 +860,124 @@ mod tests {
         let only = extract(&d, &values, &iv(), &[], Some(&[4]));
         assert_eq!(only.targets.len(), 1);
         assert_eq!(only.panels, 1);
+    }
+
+    #[test]
+    fn interval_follows_each_panels_width_or_max_data_points() {
+        let panel = |id: i64, extra: serde_json::Value| {
+            let mut p = json!({"id": id, "title": format!("P{id}"),
+                "targets": [{"refId": "A", "expr": "rate(x[$__interval])"}]});
+            if let (Some(p), Some(extra)) = (p.as_object_mut(), extra.as_object()) {
+                p.extend(extra.clone());
+            }
+            p
+        };
+        let d = model::parse(&json!({"panels": [
+            panel(1, json!({"gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}})),
+            panel(2, json!({"gridPos": {"x": 0, "y": 8, "w": 24, "h": 8}})),
+            panel(3, json!({"gridPos": {"x": 0, "y": 16, "w": 24, "h": 8}, "maxDataPoints": 100})),
+            panel(4, json!({"span": 6})),
+            panel(5, json!({})),
+            panel(6, json!({"gridPos": {"w": 24}, "interval": "5m"}))
+        ]}));
+        // One day; the dashboard's own interval (200 points) is 10m.
+        let day = Intervals {
+            interval: Duration::from_secs(600),
+            scrape: Duration::from_secs(15),
+            range: Duration::from_secs(86_400),
+        };
+        let x = extract(&d, &Values::new(), &day, &[], None);
+        let windows: Vec<&str> = x.targets.iter().map(|t| t.promql.as_str()).collect();
+        assert_eq!(
+            windows,
+            [
+                // 960 px: 90s rounds to 2m; 1920 px: 45s rounds to 1m.
+                "rate(x[2m])",
+                "rate(x[1m])",
+                // maxDataPoints wins over the width: 864s rounds to 10m.
+                "rate(x[10m])",
+                // An old schema's span 6 of 12 is half the width, as gridPos.w 12.
+                "rate(x[2m])",
+                // No width: the dashboard's interval.
+                "rate(x[10m])",
+                // The panel's min interval raises it.
+                "rate(x[5m])",
+            ],
+            "{:?}",
+            x.notes
+        );
+        assert_eq!(panel_points(&d.panels[0]), Some(960));
+    }
+
+    fn known(uid: &str, name: &str, kind: &str, is_default: bool) -> KnownDataSource {
+        KnownDataSource {
+            uid: uid.into(),
+            name: name.into(),
+            kind: kind.into(),
+            is_default,
+            url: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_datasource_variable_routes_targets_to_the_data_source_its_value_names() {
+        let d = model::parse(&json!({
+            "templating": {"list": [{"name": "ds", "type": "datasource", "query": "prometheus"}]},
+            "panels": [
+                {"id": 1, "title": "Object", "datasource": {"type": "prometheus", "uid": "${ds}"},
+                 "targets": [{"refId": "A", "datasource": {"uid": "${ds}"}, "expr": "up"}]},
+                {"id": 2, "title": "Bare", "datasource": "$ds",
+                 "targets": [{"refId": "A", "expr": "up"}]},
+                {"id": 3, "title": "No such variable", "datasource": {"uid": "${DS_PROMETHEUS}"},
+                 "targets": [{"refId": "A", "expr": "up"}]}
+            ]
+        }));
+        let sources = [
+            known("prom", "Prometheus", "prometheus", true),
+            known("second", "Second Prometheus", "prometheus", false),
+            known("logs", "Loki", "loki", false),
+        ];
+        let with = |value: &str| {
+            let mut v = Values::new();
+            v.set("ds", variables::Value::Single(value.into()));
+            extract(&d, &v, &iv(), &sources, None)
+        };
+        let routed = |x: &Extraction| -> Vec<(Option<i64>, Option<String>)> {
+            x.targets
+                .iter()
+                .map(|t| (t.panel_id, t.data_source.clone()))
+                .collect()
+        };
+        let second = Some("second".to_string());
+        // By uid or by name, in the object form and the older bare string form.
+        for value in ["second", "Second Prometheus"] {
+            let x = with(value);
+            assert_eq!(
+                routed(&x),
+                [
+                    (Some(1), second.clone()),
+                    (Some(2), second.clone()),
+                    (Some(3), None)
+                ],
+                "{value}: {:?}",
+                x.notes
+            );
+        }
+        // `default` and the default's own uid: the plugin's own Prometheus.
+        for value in ["default", "prom"] {
+            let x = with(value);
+            assert!(x.targets.iter().all(|t| t.data_source.is_none()), "{value}");
+            assert_eq!(x.targets.len(), 3, "{value}: {:?}", x.notes);
+        }
+        // A value naming a Loki data source: those panels are not Prometheus.
+        let x = with("logs");
+        assert_eq!(routed(&x), [(Some(3), None)], "{:?}", x.notes);
+        let notes = x.notes.join("\n");
+        assert!(
+            notes.contains("Panel 1 \"Object\": data source type `loki` is not Prometheus")
+                && notes.contains("Panel 2 \"Bare\": data source type `loki`"),
+            "{notes}"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 pub mod correlate;
 pub mod extract;
 pub mod interval;
+pub mod jsregex;
 pub mod judge;
 pub mod model;
 pub mod narrative;
@@ -106,8 +107,17 @@ pub enum DashboardError {
 }
 
 /// Reference, in each dashboard finding, the USE findings of the same instance and resource.
-pub fn tie_to_use(insights: &mut [Insight], use_insights: &[Insight]) {
-    for i in insights.iter_mut() {
+/// `on` names the data source the USE Method ran on when it is not the plugin's own
+/// Prometheus (the findings were read from that data source, so their USE context is there).
+pub fn tie_to_use<'a>(
+    insights: impl IntoIterator<Item = &'a mut Insight>,
+    use_insights: &[Insight],
+    on: Option<&str>,
+) {
+    let ran_on = on
+        .map(|name| format!(" (run on {name})"))
+        .unwrap_or_default();
+    for i in insights {
         let Some(instance) = &i.instance else {
             continue;
         };
@@ -123,7 +133,7 @@ pub fn tie_to_use(insights: &mut [Insight], use_insights: &[Insight]) {
         i.evidence.set("use_findings_count", matching.len() as f64);
         if matching.is_empty() {
             i.observation.push_str(&format!(
-                " The USE Method found nothing past its thresholds for {} on {instance} over the same window.",
+                " The USE Method{ran_on} found nothing past its thresholds for {} on {instance} over the same window.",
                 i.component
             ));
             continue;
@@ -133,7 +143,7 @@ pub fn tie_to_use(insights: &mut [Insight], use_insights: &[Insight]) {
             .map(|u| format!("\"{}\" ({}, {})", u.title, u.severity, u.id))
             .collect();
         i.observation.push_str(&format!(
-            " The USE Method agrees for {instance}: {}.",
+            " The USE Method agrees for {instance}{ran_on}: {}.",
             named.join("; ")
         ));
         i.confidence = (i.confidence + 15.0).min(95.0);

@@ -124,6 +124,11 @@ pub struct Panel {
     pub position: Option<(i64, i64)>,
     /// `transformations[].id`, in order.
     pub transformations: Vec<String>,
+    /// The panel's width in 24ths of the dashboard's (`gridPos.w`; an old schema's `span`
+    /// counts twelfths), which sets how many points Grafana asks for.
+    pub width: Option<i64>,
+    /// `maxDataPoints`: the points Grafana asks for when set, whatever the width.
+    pub max_data_points: Option<u32>,
 }
 
 /// A template variable.
@@ -345,6 +350,21 @@ fn panel(p: &Value, row: Option<(String, bool)>) -> Panel {
             let at = |k: &str| g.get(k).and_then(Value::as_i64).unwrap_or(0);
             (at("x"), at("y"))
         }),
+        width: p
+            .get("gridPos")
+            .and_then(|g| g.get("w"))
+            .and_then(Value::as_i64)
+            .or_else(|| {
+                p.get("span")
+                    .and_then(Value::as_f64)
+                    .map(|s| (s * 2.0) as i64)
+            })
+            .filter(|w| *w > 0),
+        max_data_points: p
+            .get("maxDataPoints")
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0)
+            .map(|n| n.min(u64::from(u32::MAX)) as u32),
         transformations: array(p, "transformations")
             .into_iter()
             .filter(|t| !t.get("disabled").and_then(Value::as_bool).unwrap_or(false))

@@ -127,6 +127,10 @@ pub struct Reading {
     pub insights: Vec<Insight>,
     /// Indices (into `Ran::targets`) of the flagged queries.
     pub flagged: Vec<usize>,
+    /// Parallel to `insights`: the query (index into `Ran::targets`) each finding comes from
+    /// (a correlation's or simultaneous change's first panel), so a finding can be tied to
+    /// the USE Method of the data source it was read from.
+    pub origins: Vec<usize>,
 }
 
 /// Where and when the panels were read.
@@ -158,7 +162,7 @@ pub fn judge_panels(ran: &Ran, frame: &Frame<'_>) -> Reading {
             None => judge::judge(&t.field, s),
         })
         .collect();
-    let mut insights = panel_findings(targets, &judgements, frame);
+    let (mut insights, mut origins) = panel_findings(targets, &judgements, frame);
     let panel_keys: Vec<String> = targets
         .iter()
         .map(|t| format!("{:?}|{}", t.panel_id, t.panel_title))
@@ -169,9 +173,34 @@ pub fn judge_panels(ran: &Ran, frame: &Frame<'_>) -> Reading {
         .filter(|(_, j)| j.breach.is_some() || j.plateau.is_some())
         .map(|(i, _)| i)
         .collect();
-    correlations(ran, &panel_keys, &flagged, frame, &mut insights);
-    simultaneous_changes(targets, &judgements, &panel_keys, frame, &mut insights);
-    Reading { insights, flagged }
+    let found = Found {
+        insights: &mut insights,
+        origins: &mut origins,
+    };
+    correlations(ran, &panel_keys, &flagged, frame, found);
+    let found = Found {
+        insights: &mut insights,
+        origins: &mut origins,
+    };
+    simultaneous_changes(targets, &judgements, &panel_keys, frame, found);
+    Reading {
+        insights,
+        flagged,
+        origins,
+    }
+}
+
+/// The findings gathered so far and, parallel to them, the query each comes from.
+struct Found<'a> {
+    insights: &'a mut Vec<Insight>,
+    origins: &'a mut Vec<usize>,
+}
+
+impl Found<'_> {
+    fn push(&mut self, insight: Insight, origin: usize) {
+        self.insights.push(insight);
+        self.origins.push(origin);
+    }
 }
 
 /// Each panel's own findings.
@@ -179,9 +208,10 @@ fn panel_findings(
     targets: &[Extracted],
     judgements: &[judge::Judgement],
     frame: &Frame<'_>,
-) -> Vec<Insight> {
+) -> (Vec<Insight>, Vec<usize>) {
     let mut insights = Vec::new();
-    for (t, j) in targets.iter().zip(judgements) {
+    let mut origins = Vec::new();
+    for (index, (t, j)) in targets.iter().zip(judgements).enumerate() {
         let judged = narrative::Judged {
             target: t,
             judgement: j,
@@ -195,9 +225,10 @@ fn panel_findings(
                 i.instance = Some(only.clone());
             }
         }
+        origins.extend(std::iter::repeat_n(index, found.len()));
         insights.extend(found);
     }
-    insights
+    (insights, origins)
 }
 
 /// Flagged queries that move with another panel's series.
@@ -206,7 +237,7 @@ fn correlations(
     panel_keys: &[String],
     flagged: &[usize],
     frame: &Frame<'_>,
-    insights: &mut Vec<Insight>,
+    mut found: Found<'_>,
 ) {
     let targets = &ran.targets;
     let scales: Vec<f64> = targets
@@ -236,7 +267,7 @@ fn correlations(
         .collect();
     for c in &correlate::correlations(&inputs, flagged) {
         let (a, b) = (&targets[c.a], &targets[c.b]);
-        insights.push(narrative::correlation(frame.uid, c, a, b, frame.at));
+        found.push(narrative::correlation(frame.uid, c, a, b, frame.at), c.a);
         // The flagged panel's own insight names its companion too.
         let prefix = format!(
             "dashboard:{}:{}:{}:",
@@ -244,7 +275,8 @@ fn correlations(
             a.panel_id.map(|x| x.to_string()).unwrap_or_default(),
             a.panel_title,
         );
-        for i in insights
+        for i in found
+            .insights
             .iter_mut()
             .filter(|i| i.check != "dashboard.correlation" && i.id.starts_with(&prefix))
         {
@@ -263,7 +295,7 @@ fn simultaneous_changes(
     judgements: &[judge::Judgement],
     panel_keys: &[String],
     frame: &Frame<'_>,
-    insights: &mut Vec<Insight>,
+    mut found: Found<'_>,
 ) {
     let step = frame.grid.step;
     let changes: Vec<(usize, f64)> = judgements
@@ -284,6 +316,9 @@ fn simultaneous_changes(
             .map(|(_, t)| *t)
             .unwrap_or_default();
         let members: Vec<&Extracted> = group.iter().map(|i| &targets[*i]).collect();
-        insights.push(narrative::simultaneous(frame.uid, &members, when, frame.at));
+        found.push(
+            narrative::simultaneous(frame.uid, &members, when, frame.at),
+            group[0],
+        );
     }
 }

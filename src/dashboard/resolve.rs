@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     interval,
+    jsregex::JsRegex,
     model::{Dashboard, Variable, ALL},
     variables::{self, Intervals, Value, Values},
     varquery::{self, Finder, Opt},
@@ -85,6 +86,10 @@ pub async fn resolve(dashboard: &Dashboard, cx: &Context<'_>, notes: &mut Vec<St
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
+            "datasource" => (
+                v.name.clone(),
+                data_source_display(out.values.get(&v.name), cx.data_sources),
+            ),
             _ => (v.name.clone(), display(out.values.get(&v.name))),
         })
         .collect();
@@ -115,15 +120,19 @@ fn auto_interval(var: &Variable, intervals: &Intervals) -> Option<String> {
     Some(interval::hms(interval::auto(intervals.range, *count, min)))
 }
 
-/// The variables each variable's query, regex and data source name.
+/// The variables each variable's query, regex and custom "All" value name.
 fn dependencies(var: &Variable, intervals: &Intervals) -> BTreeSet<String> {
     let empty = Values::new();
-    [var.query.as_deref(), var.regex.as_deref()]
-        .into_iter()
-        .flatten()
-        .flat_map(|t| variables::interpolate(t, &empty, intervals).unknown)
-        .filter(|n| n != &var.name)
-        .collect()
+    [
+        var.query.as_deref(),
+        var.regex.as_deref(),
+        var.all_value.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .flat_map(|t| variables::interpolate(t, &empty, intervals).unknown)
+    .filter(|n| n != &var.name)
+    .collect()
 }
 
 /// Variables in the order Grafana resolves them: each after the variables it depends on,
@@ -193,7 +202,7 @@ async fn default_value(
             let opts = var.query.as_deref().map(varquery::custom_options);
             pick(var, &opts.unwrap_or_default())
         }
-        "datasource" => Value::Single(datasource_value(var, cx.data_sources)),
+        "datasource" => datasource_value(var, cx, values, notes),
         "custom" => {
             let opts = match var.options.is_empty() {
                 true => varquery::custom_options(var.query.as_deref().unwrap_or("")),
@@ -209,19 +218,105 @@ async fn default_value(
     }
 }
 
-/// A datasource variable's value: the saved one, else the first data source of its type.
-fn datasource_value(var: &Variable, known: &[KnownDataSource]) -> String {
+/// A datasource variable's value as Grafana picks it: among its options
+/// ([`datasource_options`]) the saved one, else "All" or the first, exactly as for a query
+/// variable. The value is the data source's uid, which a target's `${ds}` then names. When
+/// Grafana's data sources could not be listed the saved value stands.
+fn datasource_value(
+    var: &Variable,
+    cx: &Context<'_>,
+    values: &Values,
+    notes: &mut Vec<String>,
+) -> Value {
+    let (known, intervals) = (cx.data_sources, cx.intervals);
     let current = var.current.first().cloned().unwrap_or_default();
-    if !current.is_empty() && current != "default" {
-        return current;
+    if known.is_empty() {
+        return Value::Single(current);
     }
-    let kind = var.query.as_deref().unwrap_or("prometheus");
-    known
-        .iter()
-        .filter(|d| d.kind == kind)
-        .max_by_key(|d| d.is_default)
-        .map(|d| d.name.clone())
-        .unwrap_or(current)
+    let opts = match datasource_options(var, known, values, intervals) {
+        Ok(opts) => opts,
+        Err(e) => {
+            notes.push(format!(
+                "Variable `{}`: {e}; every data source of its type was offered.",
+                var.name
+            ));
+            let unfiltered = Variable {
+                regex: None,
+                ..var.clone()
+            };
+            datasource_options(&unfiltered, known, values, intervals).unwrap_or_default()
+        }
+    };
+    if opts.is_empty() {
+        notes.push(format!(
+            "Variable `{}`: Grafana has no `{}` data source{}; it keeps its saved value `{current}`.",
+            var.name,
+            plugin_of(var),
+            if var.regex.is_some() { " its regex matches" } else { "" }
+        ));
+        return Value::Single(current);
+    }
+    pick(var, &opts)
+}
+
+/// The plugin type a datasource variable lists (`query`), Prometheus when none is given.
+fn plugin_of(var: &Variable) -> &str {
+    var.query
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .unwrap_or("prometheus")
+}
+
+/// Grafana's options of a datasource variable (`DataSourceVariable.getValueOptions`): every
+/// data source of its plugin type whose name its `regex` matches (text: the name, value: the
+/// uid), and `default` after the org's default data source when "default" matches too.
+fn datasource_options(
+    var: &Variable,
+    known: &[KnownDataSource],
+    values: &Values,
+    intervals: &Intervals,
+) -> Result<Vec<Opt>, varquery::RegexError> {
+    let regex = var
+        .regex
+        .as_deref()
+        .map(|r| JsRegex::new(&variables::interpolate(r, values, intervals).text))
+        .transpose()?;
+    let matches = |text: &str| -> Result<bool, varquery::RegexError> {
+        match &regex {
+            None => Ok(true),
+            Some(re) => re.is_match(text),
+        }
+    };
+    let mut opts = Vec::new();
+    for ds in known.iter().filter(|d| d.kind == plugin_of(var)) {
+        if matches(&ds.name)? {
+            let value = if ds.uid.is_empty() { &ds.name } else { &ds.uid };
+            opts.push(Opt {
+                text: ds.name.clone(),
+                value: value.clone(),
+            });
+        }
+        if ds.is_default && matches("default")? {
+            opts.push(Opt::plain("default"));
+        }
+    }
+    Ok(opts)
+}
+
+/// A datasource variable's value as the report shows it: the data source's name and uid.
+fn data_source_display(value: Option<&Value>, known: &[KnownDataSource]) -> String {
+    let one = |v: &String| match known.iter().find(|d| &d.uid == v || &d.name == v) {
+        Some(d) if d.uid == *v && d.name != *v => format!("{} (uid {})", d.name, d.uid),
+        _ => v.clone(),
+    };
+    match value {
+        Some(Value::Single(v)) if !v.is_empty() => one(v),
+        Some(Value::Multi(list)) if !list.is_empty() => {
+            list.iter().map(one).collect::<Vec<_>>().join(", ")
+        }
+        other => display(other),
+    }
 }
 
 /// Grafana's choice among `opts`: the saved value(s) still offered (or "All"), else "All"
@@ -408,6 +503,59 @@ mod tests {
         v.multi = true;
         v.current = vec!["a".into(), "b".into(), "c".into()];
         assert_eq!(pick(&v, &opts), Value::Multi(vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn a_datasource_variable_offers_data_sources_of_its_type_through_its_regex() {
+        let iv = Intervals {
+            interval: std::time::Duration::from_secs(20),
+            scrape: std::time::Duration::from_secs(15),
+            range: std::time::Duration::from_secs(3600),
+        };
+        let ds = |uid: &str, name: &str, kind: &str, is_default: bool| KnownDataSource {
+            uid: uid.into(),
+            name: name.into(),
+            kind: kind.into(),
+            is_default,
+            url: String::new(),
+        };
+        let known = [
+            ds("prom", "Prometheus", "prometheus", true),
+            ds("second", "Second Prometheus", "prometheus", false),
+            ds("lts", "Long-term Thanos", "prometheus", false),
+            ds("logs", "Loki", "loki", false),
+        ];
+        let mut v = var("datasource");
+        v.query = Some("prometheus".into());
+        let values = Values::new();
+        let options = |v: &Variable| {
+            datasource_options(v, &known, &values, &iv)
+                .expect("regex")
+                .into_iter()
+                .map(|o| o.value)
+                .collect::<Vec<_>>()
+        };
+        // Every Prometheus, `default` after the default one; no Loki.
+        assert_eq!(options(&v), ["prom", "default", "second", "lts"]);
+        v.regex = Some("/Prometheus$/".into());
+        assert_eq!(options(&v), ["prom", "second"]);
+        // A bare regex matches the whole name.
+        v.regex = Some("Second.*".into());
+        assert_eq!(options(&v), ["second"]);
+        v.regex = Some("/Prometheus$/".into());
+        let opts = datasource_options(&v, &known, &values, &iv).expect("regex");
+        // The saved value, by uid or (older dashboards) by name, is the data source's uid.
+        v.current = vec!["Second Prometheus".into()];
+        assert_eq!(pick(&v, &opts), Value::Single("second".into()));
+        v.current = vec!["second".into()];
+        assert_eq!(pick(&v, &opts), Value::Single("second".into()));
+        // A saved value the regex no longer offers: the first option, as Grafana.
+        v.current = vec!["lts".into()];
+        assert_eq!(pick(&v, &opts), Value::Single("prom".into()));
+        assert_eq!(
+            data_source_display(Some(&Value::Single("second".into())), &known),
+            "Second Prometheus (uid second)"
+        );
     }
 
     #[test]

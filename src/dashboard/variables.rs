@@ -88,8 +88,22 @@ pub struct Interpolated {
     pub unknown: Vec<String>,
 }
 
+/// How deep a custom "All" value naming other variables is interpolated (Grafana recurses
+/// without a bound; a value naming itself would never end).
+const MAX_NESTING: usize = 4;
+
 /// Replace variables and built-ins in `text`.
 pub fn interpolate(text: &str, values: &Values, intervals: &Intervals) -> Interpolated {
+    interpolate_nested(text, values, intervals, 0)
+}
+
+/// [`interpolate`] inside a custom "All" value `depth` levels down.
+fn interpolate_nested(
+    text: &str,
+    values: &Values,
+    intervals: &Intervals,
+    depth: usize,
+) -> Interpolated {
     let mut out = String::with_capacity(text.len());
     let mut unknown = Vec::new();
     let bytes = text.as_bytes();
@@ -133,8 +147,25 @@ pub fn interpolate(text: &str, values: &Values, intervals: &Intervals) -> Interp
             i += c.len_utf8();
             continue;
         }
-        match builtin(name, intervals).or_else(|| values.get(name).map(|v| format_value(v, format)))
-        {
+        let replacement = builtin(name, intervals).or_else(|| {
+            values.get(name).map(|v| match v {
+                // Grafana's `templateSrv.replace` interpolates a custom "All" value again,
+                // except for the text and percentencode formats: `allValue: "$cluster-.*"`.
+                Value::Custom(all)
+                    if depth < MAX_NESTING && !matches!(format, "text" | "percentencode") =>
+                {
+                    let inner = interpolate_nested(all, values, intervals, depth + 1);
+                    for u in inner.unknown {
+                        if !unknown.contains(&u) {
+                            unknown.push(u);
+                        }
+                    }
+                    inner.text
+                }
+                v => format_value(v, format),
+            })
+        });
+        match replacement {
             Some(replacement) => out.push_str(&replacement),
             None => {
                 // `$1` in label_replace is not a variable; Grafana leaves it too.
@@ -323,6 +354,26 @@ mod tests {
             format_value(&Value::Multi(vec!["a".into(), "b".into()]), "pipe"),
             "a|b"
         );
+    }
+
+    #[test]
+    fn a_custom_all_value_naming_other_variables_is_interpolated() {
+        let mut v = Values::new();
+        v.set("cluster", Value::Single("prod".into()));
+        v.set("node", Value::Custom("$cluster-.*".into()));
+        v.set("self", Value::Custom("a$self".into()));
+        v.set("gone", Value::Custom("${missing}.*".into()));
+        let r = interpolate(
+            r#"up{instance=~"$node", n="${node:text}", s=~"$self", g=~"$gone"}"#,
+            &v,
+            &iv(),
+        );
+        // The text format stays "All"; a value naming itself stops after a few levels.
+        assert_eq!(
+            r.text,
+            r#"up{instance=~"prod-.*", n="All", s=~"aaaaa$self", g=~"${missing}.*"}"#
+        );
+        assert_eq!(r.unknown, ["missing"]);
     }
 
     #[test]

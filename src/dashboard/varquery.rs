@@ -8,7 +8,9 @@
 
 use std::cmp::Ordering;
 
-use regex::Regex;
+use super::jsregex::{JsRegex, Match};
+
+pub use super::jsregex::RegexError;
 
 /// What a query variable asks Prometheus.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,135 +96,35 @@ impl Opt {
     }
 }
 
-/// A variable's `regex` that Rust's regex engine cannot compile (look-around, back
-/// references): the options are kept unfiltered and the caller says so.
-#[derive(Debug, thiserror::Error)]
-#[error("the variable's regex `{pattern}` is not supported ({reason})")]
-pub struct RegexError {
-    /// The regex as written.
-    pub pattern: String,
-    /// Why it did not compile.
-    pub reason: String,
-}
-
-/// Grafana's `stringToJsRegex`: `/pattern/flags`, or a bare text matched whole.
-fn js_regex(text: &str) -> Result<(Regex, bool), RegexError> {
-    let (pattern, flags) = match text.strip_prefix('/').and_then(|r| r.rsplit_once('/')) {
-        Some((p, f)) => (p.to_string(), f.to_string()),
-        None => (format!("^{text}$"), String::new()),
-    };
-    let inline: String = flags
-        .chars()
-        .filter(|c| matches!(c, 'i' | 'm' | 's'))
-        .collect();
-    let pattern = literal_braces(&pattern);
-    let full = if inline.is_empty() {
-        pattern
-    } else {
-        format!("(?{inline}){pattern}")
-    };
-    Regex::new(&full)
-        .map(|r| (r, flags.contains('g')))
-        .map_err(|e| RegexError {
-            pattern: text.to_string(),
-            reason: e
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim()
-                .to_string(),
-        })
-}
-
-/// JavaScript reads a `{` that does not start a `{n}`, `{n,}` or `{n,m}` quantifier (and a
-/// lone `}`) as a literal brace; Rust's engine refuses it. Escape those.
-fn literal_braces(pattern: &str) -> String {
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut out = String::with_capacity(pattern.len() + 4);
-    let (mut i, mut in_class, mut in_quantifier) = (0, false, false);
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\\' => {
-                out.push(c);
-                if let Some(n) = chars.get(i + 1) {
-                    out.push(*n);
-                }
-                i += 2;
-                continue;
-            }
-            '[' if !in_class => in_class = true,
-            ']' if in_class => in_class = false,
-            '{' if !in_class => {
-                let rest: String = chars[i + 1..].iter().collect();
-                let quantifier = rest.find('}').is_some_and(|end| {
-                    let body = &rest[..end];
-                    let mut parts = body.splitn(2, ',');
-                    let first = parts.next().unwrap_or("");
-                    !first.is_empty()
-                        && first.chars().all(|d| d.is_ascii_digit())
-                        && parts
-                            .next()
-                            .is_none_or(|m| m.chars().all(|d| d.is_ascii_digit()))
-                });
-                if quantifier {
-                    in_quantifier = true;
-                } else {
-                    out.push('\\');
-                }
-            }
-            '}' if !in_class => {
-                if in_quantifier {
-                    in_quantifier = false;
-                } else {
-                    out.push('\\');
-                }
-            }
-            _ => {}
-        }
-        out.push(c);
-        i += 1;
-    }
-    out
-}
-
 /// The options Grafana makes of `found` with the variable's `regex`: values that do not
 /// match are dropped; named groups `text`/`value` set those, else the first group sets both
 /// (each match its own option under a global regex); duplicates (by value) are dropped.
 pub fn options(found: Vec<Opt>, regex: Option<&str>, sort: i64) -> Result<Vec<Opt>, RegexError> {
-    let compiled = regex.map(js_regex).transpose()?;
+    let compiled = regex.map(JsRegex::new).transpose()?;
     let mut out: Vec<Opt> = Vec::new();
     for opt in found {
-        let Some((re, global)) = &compiled else {
+        let Some(re) = &compiled else {
             out.push(opt);
             continue;
         };
-        let matches: Vec<regex::Captures<'_>> = if *global {
-            re.captures_iter(&opt.value).collect()
-        } else {
-            re.captures(&opt.value).into_iter().collect()
-        };
+        let matches = re.matches(&opt.value)?;
         if matches.is_empty() {
             continue;
         }
-        let named = |name: &str| {
+        let named = |pick: fn(&Match) -> &Option<String>| {
             matches
                 .iter()
-                .find_map(|m| m.name(name).map(|x| x.as_str().to_string()))
+                .find_map(|m| pick(m).clone())
                 .filter(|s| !s.is_empty())
         };
-        let (value, text) = (named("value"), named("text"));
+        let (value, text) = (named(|m| &m.value), named(|m| &m.text));
         if value.is_some() || text.is_some() {
             let value = value.clone().or(text.clone()).unwrap_or_default();
             let text = text.or(Some(value.clone())).unwrap_or_default();
             out.push(Opt { text, value });
             continue;
         }
-        let firsts: Vec<String> = matches
-            .iter()
-            .filter_map(|m| m.get(1).map(|g| g.as_str().to_string()))
-            .collect();
+        let firsts: Vec<String> = matches.iter().filter_map(|m| m.first.clone()).collect();
         if firsts.is_empty() {
             out.push(opt);
         } else if matches.len() > 1 {
@@ -427,7 +329,12 @@ mod tests {
         assert_eq!(texts, ["N1", "n9", "n10"]);
         let desc = sorted(vec![Opt::plain("a"), Opt::plain("b")], 2);
         assert_eq!(desc[0].text, "b");
-        assert!(options(vec![], Some("/(?=x)/"), 0).is_err());
+        // Look-ahead (JavaScript has it, Rust's regex does not): options without canaries.
+        let hosts = vec![Opt::plain("web-1:9100"), Opt::plain("web-canary:9100")];
+        let got = options(hosts, Some("/^(?!.*canary)([^:]+)/"), 0).expect("look-ahead");
+        assert_eq!(got, [Opt::plain("web-1")]);
+        // Variable-length look-behind: neither engine takes it.
+        assert!(options(vec![], Some("/(?<=a+)b/"), 0).is_err());
         assert_eq!(
             custom_options(r"a\,b, c : 2,d"),
             [

@@ -324,7 +324,7 @@ pub fn dashboard_lines(h: &crate::analysis::DashboardHeader) -> Vec<(&'static st
     };
     let shown: Vec<&str> = h.instances.iter().take(10).map(String::as_str).collect();
     let more = h.instances.len().saturating_sub(shown.len());
-    vec![
+    let mut lines = vec![
         ("Dashboard", format!("\"{}\" ({})", h.title, h.uid)),
         (
             "Range",
@@ -366,5 +366,28 @@ pub fn dashboard_lines(h: &crate::analysis::DashboardHeader) -> Vec<(&'static st
                 }
             ),
         ),
-    ]
+    ];
+    if !h.data_sources.is_empty() {
+        lines.push(("Sources", data_source_line(&h.data_sources)));
+    }
+    lines
+}
+
+/// Which data source each instance came from: `source: a, b; other source: c` (ten
+/// instances per source at most, the rest counted).
+fn data_source_line(sources: &[(String, Vec<String>)]) -> String {
+    sources
+        .iter()
+        .map(|(source, instances)| {
+            let shown: Vec<&str> = instances.iter().take(10).map(String::as_str).collect();
+            let more = instances.len().saturating_sub(shown.len());
+            let list = match (shown.is_empty(), more) {
+                (true, _) => "no instance".to_string(),
+                (false, 0) => shown.join(", "),
+                (false, n) => format!("{} and {n} more", shown.join(", ")),
+            };
+            format!("{source}: {list}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

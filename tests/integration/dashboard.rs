@@ -666,3 +666,143 @@ fn a_target_naming_another_prometheus_runs_there_through_grafanas_proxy() {
     assert!(flagged(&result.analysis.insights, "CPU Busy (second)").is_empty());
     assert_eq!(result.targets.len(), 1, "{notes}");
 }
+
+/// A Grafana serving `datasource-variable.json` (its `$ds` saved as the second Prometheus),
+/// four data sources (two more Prometheus, one Loki), and the second one's proxy forwarded to
+/// `second`.
+fn datasource_variable_grafana(second: std::net::SocketAddr) -> GrafanaStub {
+    let mut routes = BTreeMap::new();
+    routes.insert(
+        "/api/dashboards/uid/ds-variable".to_string(),
+        ok(json!({"dashboard": data("datasource-variable.json"), "meta": {}})),
+    );
+    routes.insert(
+        "/api/datasources".to_string(),
+        ok(json!([
+            {"uid": "prom", "name": "Prometheus", "type": "prometheus", "isDefault": true},
+            {"uid": "second", "name": "Second Prometheus", "type": "prometheus", "isDefault": false},
+            {"uid": "lts", "name": "Long-term Thanos", "type": "prometheus", "isDefault": false},
+            {"uid": "loki", "name": "Loki", "type": "loki", "isDefault": false}
+        ])),
+    );
+    let proxy = BTreeMap::from([("/api/datasources/proxy/uid/second/".to_string(), second)]);
+    GrafanaStub::start_with_proxy(TOKEN, routes, proxy)
+}
+
+#[test]
+fn a_datasource_variable_whose_value_is_a_second_prometheus_runs_its_panels_there() {
+    // The plugin's own Prometheus: four healthy hosts. `$ds` = the second: api-1 saturated.
+    let own = serve(&scenarios::healthy_fleet());
+    let second = serve(&scenarios::dashboard_incident());
+    let stub = datasource_variable_grafana(second.addr());
+    let result = block_on(analysis::dashboard::analyze(
+        &grafana_client(&stub.url(), TOKEN),
+        &client(&own.url()),
+        &last_hour("ds-variable"),
+    ))
+    .expect("analysis");
+    let insights = &result.analysis.insights;
+    let dump = serde_json::to_string_pretty(insights).unwrap_or_default();
+    // api-1 exists only in the second Prometheus: both `$ds` panels (the `{"uid": "${ds}"}`
+    // form and the bare `"$ds"` form) ran there.
+    for panel in ["CPU Busy", "Load per CPU"] {
+        let found = flagged(insights, panel);
+        assert_eq!(found.len(), 1, "{panel}: {dump}\n{:?}", result.notes);
+        assert_eq!(found[0].instance.as_deref(), Some("api-1:9100"), "{panel}");
+        assert!(found[0].severity >= Severity::High, "{panel}: {dump}");
+    }
+    // The panel on the default data source judged the own, healthy fleet.
+    assert!(
+        flagged(insights, "CPU Busy (default data source)").is_empty(),
+        "{dump}"
+    );
+    let seen = stub.requests().join("\n");
+    let proxied = seen
+        .lines()
+        .filter(|l| l.starts_with("GET /api/datasources/proxy/uid/second/api/v1/query_range?"))
+        .count();
+    assert!(proxied >= 2, "{seen}");
+    // The report's head names the data source the variable resolved to.
+    let header = result.analysis.dashboard.clone().expect("header");
+    assert_eq!(
+        header.variables,
+        [(
+            "ds".to_string(),
+            "Second Prometheus (uid second)".to_string()
+        )]
+    );
+}
+
+#[test]
+fn hosts_shown_only_by_another_prometheus_are_tied_to_a_use_analysis_run_there() {
+    let own = serve(&scenarios::healthy_fleet());
+    let second = serve(&scenarios::dashboard_incident());
+    let stub = datasource_variable_grafana(second.addr());
+    let result = block_on(analysis::dashboard::analyze(
+        &grafana_client(&stub.url(), TOKEN),
+        &client(&own.url()),
+        &last_hour("ds-variable"),
+    ))
+    .expect("analysis");
+    let insights = &result.analysis.insights;
+    let dump = serde_json::to_string_pretty(insights).unwrap_or_default();
+    // api-1 is only on the second Prometheus: its USE context can only come from there.
+    for panel in ["CPU Busy", "Load per CPU"] {
+        let found = flagged(insights, panel);
+        assert_eq!(found.len(), 1, "{panel}: {dump}");
+        let observation = &found[0].observation;
+        assert!(
+            observation.contains(
+                "The USE Method agrees for api-1:9100 (run on Prometheus data source \"Second Prometheus\""
+            ) && observation.contains("cpu.bottleneck"),
+            "{panel}: {observation}\n{:?}",
+            result.notes
+        );
+        assert_eq!(
+            found[0]
+                .evidence
+                .get("use_findings_count")
+                .map(|n| n >= 1.0),
+            Some(true),
+            "{panel}"
+        );
+    }
+    // The USE Method's queries went through Grafana's proxy too (the panels send two).
+    let proxied = stub
+        .requests()
+        .iter()
+        .filter(|l| l.starts_with("GET /api/datasources/proxy/uid/second/"))
+        .count();
+    assert!(proxied > 2, "{:#?}", stub.requests());
+    // The head says which data source each instance came from.
+    let header = result.analysis.dashboard.clone().expect("header");
+    let second_source = header
+        .data_sources
+        .iter()
+        .find(|(name, _)| name.contains("Second Prometheus"))
+        .expect("the second data source in the header");
+    assert!(
+        second_source.1.contains(&"api-1:9100".to_string()),
+        "{:?}",
+        header.data_sources
+    );
+    let own_source = header
+        .data_sources
+        .iter()
+        .find(|(name, _)| name == "the plugin's Prometheus")
+        .expect("the own data source in the header");
+    assert!(
+        !own_source.1.contains(&"api-1:9100".to_string()),
+        "{:?}",
+        header.data_sources
+    );
+    let text = gregg_insights::report::render(
+        &result.analysis,
+        gregg_insights::catalog::builtin(),
+        gregg_insights::report::Format::Text,
+    );
+    assert!(
+        text.contains("Sources:") && text.contains("Second Prometheus"),
+        "{text}"
+    );
+}
