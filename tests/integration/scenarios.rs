@@ -278,6 +278,8 @@ fn idle_steps_do_not_lower_the_confidence_of_an_await_finding() {
     };
     assert!(confidence("twin-a:9100") >= 70.0);
     assert_eq!(confidence("twin-b:9100"), confidence("twin-a:9100"));
+}
+
 /// Issue 17 item 3 (b): a steady fill is projected at its own rate: the time to full is the
 /// scenario's free space over its fill rate.
 #[test]
