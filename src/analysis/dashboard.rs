@@ -165,11 +165,13 @@ pub async fn analyze_dashboard(
     let scrape = scrape_interval(prometheus, request).await;
     let range = Range::of(request, scrape)?;
     let mut notes = Vec::new();
+    let other_prometheus = variable_sources(dashboard, data_sources, prometheus, proxies);
     let cx = resolve::Context {
         prometheus,
         request,
         intervals: &range.intervals,
         data_sources,
+        other_prometheus: &other_prometheus,
     };
     let resolved = resolve::resolve(dashboard, &cx, &mut notes).await;
     let extraction = extract::extract(
@@ -302,6 +304,32 @@ impl Proxies<'_> {
         let client = prometheus::Client::new(&config, None).map_err(|e| e.to_string());
         Some((name, client))
     }
+}
+
+/// Clients (by uid) for the other Prometheus data sources a query variable may ask: only
+/// when some query variable names a data source at all, so a dashboard on the default data
+/// source builds none.
+fn variable_sources(
+    dashboard: &model::Dashboard,
+    data_sources: &[grafana::DataSourceRef],
+    prometheus: &prometheus::Client,
+    proxies: &Proxies<'_>,
+) -> BTreeMap<String, prometheus::Client> {
+    let names_one = dashboard
+        .variables
+        .iter()
+        .any(|v| v.kind == "query" && v.datasource != model::DataSourceRef::Inherit);
+    if !names_one {
+        return BTreeMap::new();
+    }
+    data_sources
+        .iter()
+        .filter(|d| d.kind == "prometheus")
+        .filter_map(|d| match proxies.other(&d.uid, prometheus)? {
+            (_, Ok(client)) => Some((d.uid.clone(), client)),
+            (_, Err(_)) => None,
+        })
+        .collect()
 }
 
 /// Another Prometheus data source some targets ran on, through Grafana's proxy.

@@ -390,16 +390,7 @@ impl Catalog {
 
     fn validate(&self) -> Result<(), CatalogError> {
         self.validate_components()?;
-        self.device_classes
-            .validate()
-            .map_err(CatalogError::Invalid)?;
-        for q in [
-            &self.device_classes.info_query,
-            &self.device_classes.stacked.backing_query,
-        ] {
-            check_placeholders(q, &["selector"], &[])
-                .map_err(|e| CatalogError::Invalid(format!("device_classes.toml: {e}")))?;
-        }
+        self.validate_device_classes()?;
         let collector_names: HashSet<&str> = self
             .collectors
             .iter()
@@ -471,33 +462,8 @@ impl Catalog {
                 self.validate_guard(check, guard).map_err(invalid)?;
             }
             self.validate_class_thresholds(check).map_err(invalid)?;
-            if let Some(f) = &check.fallback {
-                if !fallback_ranks
-                    .entry(f.group.as_str())
-                    .or_default()
-                    .insert(f.rank)
-                {
-                    return Err(invalid(format!(
-                        "rank {} is used twice in group {}",
-                        f.rank, f.group
-                    )));
-                }
-                let first = self
-                    .checks
-                    .iter()
-                    .find(|c| c.fallback.as_ref().is_some_and(|g| g.group == f.group))
-                    .filter(|c| {
-                        c.component != check.component
-                            || c.signal != check.signal
-                            || c.device_label != check.device_label
-                    });
-                if first.is_some() {
-                    return Err(invalid(format!(
-                        "every check of fallback group {} must share component, signal and device label",
-                        f.group
-                    )));
-                }
-            }
+            self.validate_fallback(check, &mut fallback_ranks)
+                .map_err(invalid)?;
         }
         self.validate_methods()?;
         let listed = self.collectors.iter().map(|c| c.name.as_str());
@@ -507,6 +473,55 @@ impl Catalog {
                     "collectors.toml lists `{name}`, which no check requires"
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// `device_classes.toml` is consistent and its queries name only the selector.
+    fn validate_device_classes(&self) -> Result<(), CatalogError> {
+        self.device_classes
+            .validate()
+            .map_err(CatalogError::Invalid)?;
+        for q in [
+            &self.device_classes.info_query,
+            &self.device_classes.stacked.backing_query,
+        ] {
+            check_placeholders(q, &["selector"], &[])
+                .map_err(|e| CatalogError::Invalid(format!("device_classes.toml: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// A check's fallback rank is unique in its group (`ranks` so far), and every check of
+    /// the group shares component, signal and device label.
+    fn validate_fallback<'a>(
+        &self,
+        check: &'a Check,
+        ranks: &mut BTreeMap<&'a str, BTreeSet<u8>>,
+    ) -> Result<(), String> {
+        let Some(f) = &check.fallback else {
+            return Ok(());
+        };
+        if !ranks.entry(f.group.as_str()).or_default().insert(f.rank) {
+            return Err(format!(
+                "rank {} is used twice in group {}",
+                f.rank, f.group
+            ));
+        }
+        let mismatched = self
+            .checks
+            .iter()
+            .find(|c| c.fallback.as_ref().is_some_and(|g| g.group == f.group))
+            .is_some_and(|c| {
+                c.component != check.component
+                    || c.signal != check.signal
+                    || c.device_label != check.device_label
+            });
+        if mismatched {
+            return Err(format!(
+                "every check of fallback group {} must share component, signal and device label",
+                f.group
+            ));
         }
         Ok(())
     }

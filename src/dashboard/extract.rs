@@ -504,7 +504,7 @@ fn kind_of_type(t: &str) -> Kind {
 
 /// The uid of the known, non-default Prometheus data source `ds` names by uid or name, if any;
 /// a `${ds}` reference names the data source its variable's value names.
-fn named_prometheus(
+pub(super) fn named_prometheus(
     ds: &DataSourceRef,
     known: &[KnownDataSource],
     values: &Values,

@@ -162,6 +162,8 @@ pub struct Variable {
     pub auto: Option<(u32, String)>,
     /// Ad hoc filters: `(key, operator, value)`.
     pub filters: Vec<(String, String, String)>,
+    /// The data source a query variable asks (often `${ds}`); inherit means the default.
+    pub datasource: DataSourceRef,
 }
 
 /// Grafana's value of the "All" option.
@@ -457,6 +459,7 @@ fn variable(v: &Value) -> Option<Variable> {
             .map(str::to_string),
         sort: v.get("sort").and_then(Value::as_i64).unwrap_or(0),
         refresh: v.get("refresh").and_then(Value::as_i64).unwrap_or(1),
+        datasource: datasource(v.get("datasource")),
         auto: v
             .get("auto")
             .and_then(Value::as_bool)

@@ -5,14 +5,14 @@
 //! "All" (for `includeAll`) or the first option, and a variable without options empty, as
 //! Grafana interpolates it. Values passed with the request win over all of that.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
 use super::{
-    interval,
+    extract, interval,
     jsregex::JsRegex,
-    model::{Dashboard, Variable, ALL},
+    model::{Dashboard, DataSourceRef, Variable, ALL},
     variables::{self, Intervals, Value, Values},
     varquery::{self, Finder, Opt},
     DashboardRequest,
@@ -43,6 +43,10 @@ pub struct Context<'a> {
     pub intervals: &'a Intervals,
     /// Grafana's data sources, for datasource variables.
     pub data_sources: &'a [KnownDataSource],
+    /// Clients for the other Prometheus data sources (by uid, through Grafana's data source
+    /// proxy): a query variable whose data source is one of them (often through `${ds}`) asks
+    /// it, as Grafana would, not the plugin's own Prometheus.
+    pub other_prometheus: &'a BTreeMap<String, prometheus::Client>,
 }
 
 /// Resolve every variable of `dashboard`; what could not be resolved is a note.
@@ -120,13 +124,19 @@ fn auto_interval(var: &Variable, intervals: &Intervals) -> Option<String> {
     Some(interval::hms(interval::auto(intervals.range, *count, min)))
 }
 
-/// The variables each variable's query, regex and custom "All" value name.
+/// The variables each variable's query, regex, custom "All" value and data source name.
 fn dependencies(var: &Variable, intervals: &Intervals) -> BTreeSet<String> {
     let empty = Values::new();
+    let source = match &var.datasource {
+        DataSourceRef::Object { uid, .. } => uid.as_deref(),
+        DataSourceRef::Name(name) => Some(name.as_str()),
+        DataSourceRef::Inherit => None,
+    };
     [
         var.query.as_deref(),
         var.regex.as_deref(),
         var.all_value.as_deref(),
+        source,
     ]
     .into_iter()
     .flatten()
@@ -373,11 +383,12 @@ async fn query_options(
         return var.options.iter().map(Opt::plain).collect();
     }
     let text = variables::interpolate(query, values, cx.intervals).text;
-    let found = match find(&varquery::finder(&text), cx).await {
+    let (client, asked) = variable_source(var, cx, values);
+    let found = match find(&varquery::finder(&text), client, cx.request).await {
         Ok(found) => found,
         Err(e) => {
             notes.push(format!(
-                "Variable `{}`: `{text}` failed against Prometheus ({e}); it has no options, so it is empty, as in Grafana.",
+                "Variable `{}`: `{text}` failed against {asked} ({e}); it has no options, so it is empty, as in Grafana.",
                 var.name
             ));
             return Vec::new();
@@ -404,9 +415,35 @@ async fn query_options(
     opts
 }
 
-/// Ask Prometheus what a variable's query finds.
-async fn find(finder: &Finder, cx: &Context<'_>) -> Result<Vec<Opt>, prometheus::PrometheusError> {
-    let (p, from, to) = (cx.prometheus, cx.request.from, cx.request.to);
+/// The Prometheus a query variable asks, and how a note names it: the other Prometheus data
+/// source its `datasource` names (directly or through a datasource variable's value) when
+/// there is a client for it, else the plugin's own.
+fn variable_source<'c>(
+    var: &Variable,
+    cx: &'c Context<'_>,
+    values: &Values,
+) -> (&'c prometheus::Client, String) {
+    extract::named_prometheus(&var.datasource, cx.data_sources, values)
+        .and_then(|uid| cx.other_prometheus.get_key_value(&uid))
+        .map(|(uid, client)| {
+            (
+                client,
+                format!(
+                    "data source `{}` (through Grafana's proxy)",
+                    crate::echo::short(uid)
+                ),
+            )
+        })
+        .unwrap_or((cx.prometheus, "Prometheus".to_string()))
+}
+
+/// Ask `p` what a variable's query finds over the request's range.
+async fn find(
+    finder: &Finder,
+    p: &prometheus::Client,
+    request: &DashboardRequest,
+) -> Result<Vec<Opt>, prometheus::PrometheusError> {
+    let (from, to) = (request.from, request.to);
     let plain = |v: Vec<String>| v.into_iter().map(Opt::plain).collect::<Vec<_>>();
     Ok(match finder {
         Finder::LabelValues { label, selector } => {
@@ -483,6 +520,7 @@ mod tests {
             refresh: 1,
             auto: None,
             filters: vec![],
+            datasource: DataSourceRef::Inherit,
         }
     }
 

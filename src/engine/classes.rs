@@ -5,10 +5,11 @@
 //! checks with `class_thresholds` and only when a class depends on the flag. A device of no
 //! class, or whose flag is unknown, keeps the check's own thresholds.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use regex::Regex;
 
+use super::guard::GuardCache;
 use crate::{
     catalog::{Check, DeviceClasses, Thresholds},
     samples::{QueryLog, Recorder, Timing},
@@ -26,8 +27,8 @@ struct Rule {
 #[derive(Debug, Default)]
 pub(super) struct ClassBook {
     rules: Vec<Rule>,
-    /// (instance, device) → rotational.
-    rotational: HashMap<(String, String), bool>,
+    /// (instance, device) → rotational (shared by every check of the analysis).
+    rotational: Arc<HashMap<(String, String), bool>>,
 }
 
 /// The class a target was judged as: its label and thresholds.
@@ -62,7 +63,7 @@ impl ClassBook {
 pub(super) async fn lookup(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
-    classes: &DeviceClasses,
+    (classes, shared): (&DeviceClasses, &GuardCache),
     check: &Check,
     selector: &str,
     timing: &Timing,
@@ -85,39 +86,51 @@ pub(super) async fn lookup(
     }
     let mut book = ClassBook {
         rules,
-        rotational: HashMap::new(),
+        rotational: Arc::default(),
     };
     if book.rules.iter().any(|r| r.class.rotational.is_some()) {
-        book.rotational = rotational(recorder, log, classes, check, selector, timing).await;
+        book.rotational =
+            rotational(recorder, log, (classes, shared), check, selector, timing).await;
     }
     Some(book)
 }
 
 /// Each device's rotational flag, from the catalog's info query.
+/// Asked once per analysis (through `shared`): the first check that needs the flags fetches
+/// them, the others wait for its answer.
 async fn rotational(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
-    classes: &DeviceClasses,
+    (classes, shared): (&DeviceClasses, &GuardCache),
     check: &Check,
     selector: &str,
     timing: &Timing,
-) -> HashMap<(String, String), bool> {
+) -> Arc<HashMap<(String, String), bool>> {
     let failed = |log: &mut QueryLog, why: String| {
         log.warn(format!(
             "{}: device classes that depend on the rotational flag are unknown, those devices keep the default thresholds: {why}",
             check.id
         ));
-        HashMap::new()
+        Arc::new(HashMap::new())
     };
     let promql = match timing.render(&classes.info_query, selector) {
         Ok(q) => q,
         Err(e) => return failed(log, e.to_string()),
     };
-    let purpose = format!("{}/device_classes", check.id);
-    let answer = match recorder.instant(log, purpose, &promql, timing.at).await {
-        Ok(answer) => answer,
-        Err(e) => return failed(log, e.to_string()),
-    };
+    let cell = shared.rotational_cell(&promql);
+    cell.get_or_init(|| async {
+        let purpose = format!("{}/device_classes", check.id);
+        match recorder.instant(log, purpose, &promql, timing.at).await {
+            Ok(answer) => Arc::new(flags(answer)),
+            Err(e) => failed(log, e.to_string()),
+        }
+    })
+    .await
+    .clone()
+}
+
+/// The rotational flag of each device an info query answered for.
+fn flags(answer: crate::prometheus::InstantValue) -> HashMap<(String, String), bool> {
     answer
         .into_vector()
         .into_iter()
@@ -155,10 +168,12 @@ mod tests {
                     })
                 })
                 .collect(),
-            rotational: rotational
-                .iter()
-                .map(|(i, d, r)| ((i.to_string(), d.to_string()), *r))
-                .collect(),
+            rotational: Arc::new(
+                rotational
+                    .iter()
+                    .map(|(i, d, r)| ((i.to_string(), d.to_string()), *r))
+                    .collect(),
+            ),
         }
     }
 

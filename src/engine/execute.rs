@@ -171,7 +171,7 @@ pub(super) async fn execute(
             classes::lookup(
                 recorder,
                 &mut run.log,
-                classes,
+                (classes, inputs.guards),
                 check,
                 &selector_text,
                 timing,

@@ -11,10 +11,27 @@ use crate::{
 
 use super::evaluate::{Grid, GuardPoints};
 
-/// Guards fetched during one analysis, by query, operator, value and device label.
+/// Guards fetched during one analysis, by query, operator, value and device label; and the
+/// device classes' rotational flags, which every check with class thresholds needs and one
+/// query answers for all of them.
 #[derive(Default)]
 pub(super) struct GuardCache {
     cells: std::sync::Mutex<HashMap<String, Arc<GuardCell>>>,
+    /// Rotational flags by the PromQL that fetched them.
+    pub rotational: std::sync::Mutex<HashMap<String, Arc<RotationalCell>>>,
+}
+
+/// Each device's rotational flag, by (instance, device), once per analysis.
+pub(super) type RotationalCell = tokio::sync::OnceCell<Arc<HashMap<(String, String), bool>>>;
+
+impl GuardCache {
+    /// The shared cell of the rotational flags `promql` fetches.
+    pub fn rotational_cell(&self, promql: &str) -> Arc<RotationalCell> {
+        match self.rotational.lock() {
+            Ok(mut cells) => cells.entry(promql.to_string()).or_default().clone(),
+            Err(_) => Arc::new(RotationalCell::new()),
+        }
+    }
 }
 
 type GuardCell = tokio::sync::OnceCell<Result<Arc<GuardPoints>, String>>;

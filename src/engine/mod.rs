@@ -29,10 +29,14 @@ pub mod levels;
 mod narrative;
 mod outcome;
 mod peaks;
+#[cfg(test)]
+mod peaks_tests;
 mod plan;
 mod quality;
 mod schedule;
 mod stacked;
+#[cfg(test)]
+mod stacked_tests;
 
 use std::{collections::HashMap, sync::Arc};
 

@@ -119,6 +119,21 @@ pub fn late_step(
     change: Change,
 ) -> Option<Comparison> {
     let step = super::step::last_step(points, split)?;
+    let up = step.after >= step.before;
+    // A level the baseline already visited (an on/off rhythm, a periodic job) is not a change:
+    // the step is new only when under a tenth of the baseline's points reached past the
+    // midpoint between the two levels.
+    let midpoint = (step.before + step.after) / 2.0;
+    let baseline: Vec<f64> = points
+        .iter()
+        .filter(|(t, v)| *t <= split && v.is_finite())
+        .map(|(_, v)| *v)
+        .collect();
+    let visited = baseline
+        .iter()
+        .filter(|v| if up { **v >= midpoint } else { **v <= midpoint })
+        .count();
+    let new_level = (visited as f64) < 0.1 * baseline.len() as f64 || baseline.is_empty();
     let in_window = points
         .iter()
         .filter(|(t, v)| *t > split && v.is_finite())
@@ -133,8 +148,8 @@ pub fn late_step(
         ratio,
         held: step.points_after as f64 / in_window as f64,
         since: Some(step.at),
-        material: big_enough && far_enough(ratio, factor, change) && step.is_clear(),
-        up: step.after >= step.before,
+        material: big_enough && far_enough(ratio, factor, change) && step.is_clear() && new_level,
+        up,
         step: true,
     })
 }
@@ -214,5 +229,19 @@ mod tests {
         v.extend([100.0; 3]);
         let fall = late_step(&series(&v), 9.0 * 60.0, 2.0, 10.0, Change::Up).unwrap();
         assert!(!fall.material && !fall.up);
+    }
+
+    #[test]
+    fn a_level_the_baseline_already_visited_is_no_late_step() {
+        // An on/off rhythm: the baseline has the same busy spell the window ends with.
+        let mut v = vec![0.0, 0.0, 0.0, 0.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0];
+        v.extend([0.0, 0.0, 0.0, 0.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0]);
+        let rhythm = late_step(&series(&v), 9.0 * 60.0, 2.0, 1.0, Change::Both).unwrap();
+        assert!(!rhythm.material, "{rhythm:?}");
+        // The same window after a quiet baseline is a new level.
+        let mut v = vec![0.0; 14];
+        v.extend([50.0; 6]);
+        let new = late_step(&series(&v), 9.0 * 60.0, 2.0, 1.0, Change::Both).unwrap();
+        assert!(new.material, "{new:?}");
     }
 }
