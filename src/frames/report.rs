@@ -270,21 +270,20 @@ mod tests {
             .map(|a| a.iter().flatten().map(str::to_string).collect())
             .unwrap_or_default();
         assert_eq!(ids, vec!["a", "a", "a"]);
-        let values: Vec<f64> = column(&frame, "value")
-            .values()
-            .as_any()
-            .downcast_ref::<PrimitiveArray<f64>>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default();
+        let values: Vec<f64> = numbers(&frame, "value");
         assert_eq!(values, vec![85.0, 93.0, 90.0]);
-        let warning = column(&frame, "warning")
-            .values()
-            .as_any()
-            .downcast_ref::<PrimitiveArray<f64>>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default();
+        let warning = numbers(&frame, "warning");
         assert_eq!(warning, vec![80.0; 3]);
         assert_eq!(column(&frame, "time").values().len(), 3);
+    }
+
+    fn numbers(frame: &Frame, name: &str) -> Vec<f64> {
+        column(frame, name)
+            .values()
+            .as_any()
+            .downcast_ref::<PrimitiveArray<f64>>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default()
     }
 
     fn ids_of(frame: &Frame) -> Vec<String> {
@@ -318,19 +317,9 @@ mod tests {
             &[&bottleneck],
         );
         assert_eq!(ids_of(&frame), vec!["cpu.bottleneck:web-1"; 2]);
-        let values = column(&frame, "value")
-            .values()
-            .as_any()
-            .downcast_ref::<PrimitiveArray<f64>>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default();
+        let values = numbers(&frame, "value");
         assert_eq!(values, vec![91.0, 97.0]);
-        let warning = column(&frame, "warning")
-            .values()
-            .as_any()
-            .downcast_ref::<PrimitiveArray<f64>>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default();
+        let warning = numbers(&frame, "warning");
         assert_eq!(warning, vec![80.0; 2], "the utilization's thresholds");
     }
 

@@ -689,9 +689,9 @@ fn datasource_variable_grafana(second: std::net::SocketAddr) -> GrafanaStub {
     GrafanaStub::start_with_proxy(TOKEN, routes, proxy)
 }
 
-#[test]
-fn a_datasource_variable_whose_value_is_a_second_prometheus_runs_its_panels_there() {
-    // The plugin's own Prometheus: four healthy hosts. `$ds` = the second: api-1 saturated.
+/// The `ds-variable` dashboard analysed with the plugin's own Prometheus serving four healthy
+/// hosts and `$ds` naming a second one where api-1 is saturated; the stub that served it.
+fn analyse_ds_variable_dashboard() -> (analysis::dashboard::DashboardAnalysis, GrafanaStub) {
     let own = serve(&scenarios::healthy_fleet());
     let second = serve(&scenarios::dashboard_incident());
     let stub = datasource_variable_grafana(second.addr());
@@ -701,6 +701,12 @@ fn a_datasource_variable_whose_value_is_a_second_prometheus_runs_its_panels_ther
         &last_hour("ds-variable"),
     ))
     .expect("analysis");
+    (result, stub)
+}
+
+#[test]
+fn a_datasource_variable_whose_value_is_a_second_prometheus_runs_its_panels_there() {
+    let (result, stub) = analyse_ds_variable_dashboard();
     let insights = &result.analysis.insights;
     let dump = serde_json::to_string_pretty(insights).unwrap_or_default();
     // api-1 exists only in the second Prometheus: both `$ds` panels (the `{"uid": "${ds}"}`
@@ -748,15 +754,7 @@ fn a_datasource_variable_whose_value_is_a_second_prometheus_runs_its_panels_ther
 
 #[test]
 fn hosts_shown_only_by_another_prometheus_are_tied_to_a_use_analysis_run_there() {
-    let own = serve(&scenarios::healthy_fleet());
-    let second = serve(&scenarios::dashboard_incident());
-    let stub = datasource_variable_grafana(second.addr());
-    let result = block_on(analysis::dashboard::analyze(
-        &grafana_client(&stub.url(), TOKEN),
-        &client(&own.url()),
-        &last_hour("ds-variable"),
-    ))
-    .expect("analysis");
+    let (result, stub) = analyse_ds_variable_dashboard();
     let insights = &result.analysis.insights;
     let dump = serde_json::to_string_pretty(insights).unwrap_or_default();
     // api-1 is only on the second Prometheus: its USE context can only come from there.
