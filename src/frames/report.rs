@@ -155,14 +155,14 @@ pub fn series(catalog: &Catalog, outcomes: &[CheckOutcome], insights: &[&Insight
     let mut values: Vec<f64> = Vec::new();
     let mut warnings: Vec<f64> = Vec::new();
     let mut criticals: Vec<f64> = Vec::new();
-    let flagged = insights
+    // The first SERIES_INSIGHTS flagged insights that have a series (most urgent first):
+    // insights without one do not use up the bound.
+    let drawn = insights
         .iter()
         .filter(|i| i.severity >= Severity::Low)
+        .filter_map(|i| insight_series(catalog, outcomes, i).map(|found| (i, found)))
         .take(SERIES_INSIGHTS);
-    for insight in flagged {
-        let Some(found) = insight_series(catalog, outcomes, insight) else {
-            continue;
-        };
+    for (insight, found) in drawn {
         for &(ts, value) in &found.points {
             let Some(time) = DateTime::from_timestamp_millis((ts * 1000.0).round() as i64) else {
                 continue;
@@ -333,14 +333,18 @@ mod tests {
             .iter()
             .map(|h| target(h, (0..60).map(|k| (f64::from(k), 90.0)).collect()))
             .collect();
-        let insights: Vec<Insight> = hosts
+        // Ten flagged insights without a series come first: they do not use up the bound.
+        let bare: Vec<String> = (0..10).map(|k| format!("bare-{k}")).collect();
+        let insights: Vec<Insight> = bare
             .iter()
+            .chain(&hosts)
             .map(|h| insight(h, Severity::High, h))
             .collect();
         let refs: Vec<&Insight> = insights.iter().collect();
         let frame = series(crate::catalog::builtin(), &[outcome], &refs);
         let ids = ids_of(&frame);
         assert_eq!(ids.len(), SERIES_INSIGHTS * 60);
+        assert_eq!(ids.first().map(String::as_str), Some("web-0"));
         assert_eq!(ids.last().map(String::as_str), Some("web-199"));
     }
 
