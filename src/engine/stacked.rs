@@ -146,8 +146,13 @@ pub(super) fn fold_into_disks(
         };
         let instance = findings[i].instance.clone();
         let disks = disks_beneath(backing, stacked, partition, &instance, &device);
+        // Folded only into a disk finding at least as severe: a layer worse than its disk
+        // (dm-crypt at 60 ms over an NVMe disk at 3 ms) is a problem of its own and stays.
+        let level = findings[i].assessment.level;
         let disk = findings.iter().position(|f| {
-            f.instance == instance && f.device.as_ref().is_some_and(|d| disks.contains(d))
+            f.instance == instance
+                && f.device.as_ref().is_some_and(|d| disks.contains(d))
+                && f.assessment.level >= level
         });
         if let Some(j) = disk {
             findings[j].also_on.push(device);

@@ -49,3 +49,32 @@ fn layers_fold_into_their_disk_and_others_stay() {
     assert_eq!(findings[0].also_on, vec!["dm-0", "dm-1"]);
     assert!(findings[1].also_on.is_empty());
 }
+
+#[test]
+fn a_layer_worse_than_its_disk_keeps_its_own_finding() {
+    let mut findings = execution(
+        "disk.utilization",
+        &[
+            ("h:9100", Some("nvme0n1"), Level::Warning, 80.0),
+            ("h:9100", Some("dm-0"), Level::Critical, 98.0),
+        ],
+    )
+    .findings;
+    let backing: Backing = [(
+        ("h:9100".to_string(), "dm-0".to_string()),
+        vec!["nvme0n1p2".to_string()],
+    )]
+    .into();
+    let (stacked, partition) = crate::catalog::builtin()
+        .device_classes()
+        .stacked
+        .patterns()
+        .unwrap();
+    fold_into_disks(&mut findings, &backing, &stacked, &partition);
+    assert_eq!(
+        findings.len(),
+        2,
+        "the critical layer is not hidden in a warning"
+    );
+    assert!(findings.iter().all(|f| f.also_on.is_empty()));
+}

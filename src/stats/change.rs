@@ -121,8 +121,9 @@ pub fn late_step(
     let step = super::step::last_step(points, split)?;
     let up = step.after >= step.before;
     // A level the baseline already visited (an on/off rhythm, a periodic job) is not a change:
-    // the step is new only when under a tenth of the baseline's points reached past the
-    // midpoint between the two levels.
+    // the step is new only when fewer baseline points reached past the midpoint between the
+    // two levels than a step needs ([`super::step::MIN_SEGMENT`]): an hourly job of a few
+    // minutes seen once in the baseline is enough.
     let midpoint = (step.before + step.after) / 2.0;
     let baseline: Vec<f64> = points
         .iter()
@@ -133,7 +134,7 @@ pub fn late_step(
         .iter()
         .filter(|v| if up { **v >= midpoint } else { **v <= midpoint })
         .count();
-    let new_level = (visited as f64) < 0.1 * baseline.len() as f64 || baseline.is_empty();
+    let new_level = visited < super::step::MIN_SEGMENT.min(step.points_after);
     let in_window = points
         .iter()
         .filter(|(t, v)| *t > split && v.is_finite())
@@ -243,5 +244,12 @@ mod tests {
         v.extend([50.0; 6]);
         let new = late_step(&series(&v), 9.0 * 60.0, 2.0, 1.0, Change::Both).unwrap();
         assert!(new.material, "{new:?}");
+        // A short job once in a long baseline (3 of 40 points) has been seen before too.
+        let mut v = vec![0.0; 40];
+        v[10..13].copy_from_slice(&[50.0; 3]);
+        v.extend([0.0; 14]);
+        v.extend([50.0; 6]);
+        let again = late_step(&series(&v), 39.0 * 60.0, 2.0, 1.0, Change::Both).unwrap();
+        assert!(!again.material, "{again:?}");
     }
 }
