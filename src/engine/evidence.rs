@@ -37,13 +37,7 @@ pub(super) async fn attach(
     timing: &Timing,
     findings: &mut [Finding],
 ) {
-    let mut instances: Vec<&str> = findings
-        .iter()
-        .map(|f| f.instance.as_str())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    instances.sort_unstable();
+    let instances = super::finding::instances_of(findings);
     let narrowed = narrowed(selector, &instances).to_string();
     let wanted: HashSet<String> = instances.iter().map(|s| s.to_string()).collect();
     let fetches = check.evidence.iter().map(|e| {

@@ -26,3 +26,12 @@ pub(crate) struct Finding {
     /// The exact queries that produced it.
     pub queries: Vec<String>,
 }
+
+/// The distinct instances of `findings`, sorted: what a follow-up query (evidence, peaks) is
+/// narrowed to.
+pub(super) fn instances_of(findings: &[Finding]) -> Vec<&str> {
+    let mut instances: Vec<&str> = findings.iter().map(|f| f.instance.as_str()).collect();
+    instances.sort_unstable();
+    instances.dedup();
+    instances
+}

@@ -72,9 +72,7 @@ pub(super) async fn refine(
     timing: &Timing,
     findings: &mut [Finding],
 ) {
-    let mut instances: Vec<&str> = findings.iter().map(|f| f.instance.as_str()).collect();
-    instances.sort_unstable();
-    instances.dedup();
+    let instances = super::finding::instances_of(findings);
     let narrowed = narrowed(selector, &instances).to_string();
     let promql = match peak_query(check, &narrowed, timing) {
         None => return,

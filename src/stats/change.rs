@@ -159,13 +159,7 @@ pub fn late_step(
 mod tests {
     use super::*;
 
-    fn series(values: &[f64]) -> Vec<(f64, f64)> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as f64 * 60.0, *v))
-            .collect()
-    }
+    use crate::stats::minute_series as series;
 
     #[test]
     fn a_held_rise_is_material_with_its_start() {

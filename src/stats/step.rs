@@ -129,13 +129,7 @@ fn held(tail: &[f64], before: f64, after: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn series(values: &[f64]) -> Vec<(f64, f64)> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as f64 * 60.0, *v))
-            .collect()
-    }
+    use crate::stats::minute_series as series;
 
     /// Deterministic noise in ±`amplitude` around `level` (a linear congruential sequence).
     fn noisy(level: f64, amplitude: f64, n: usize, seed: u64) -> Vec<f64> {

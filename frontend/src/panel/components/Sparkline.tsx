@@ -17,6 +17,22 @@ function round(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
+/** A threshold across the sparkline, dashed. */
+function ThresholdLine({ name, y, colour }: { name: 'warning' | 'critical'; y: number; colour: string }) {
+  return (
+    <line
+      data-testid={`gregg-sparkline-${name}`}
+      x1={PAD}
+      x2={WIDTH - PAD}
+      y1={y}
+      y2={y}
+      stroke={colour}
+      strokeDasharray="3 2"
+      strokeWidth={1}
+    />
+  );
+}
+
 /**
  * The insight's judged series over the window as a small line: the warning (and critical)
  * threshold dashed, the span the condition held shaded. Nothing without at least two points.
@@ -71,28 +87,10 @@ export function Sparkline({ insight, series }: { insight: Insight; series?: Insi
         />
       )}
       {series?.warning !== undefined && (
-        <line
-          data-testid="gregg-sparkline-warning"
-          x1={PAD}
-          x2={WIDTH - PAD}
-          y1={y(series.warning)}
-          y2={y(series.warning)}
-          stroke={theme.colors.warning.main}
-          strokeDasharray="3 2"
-          strokeWidth={1}
-        />
+        <ThresholdLine name="warning" y={y(series.warning)} colour={theme.colors.warning.main} />
       )}
       {series?.critical !== undefined && (
-        <line
-          data-testid="gregg-sparkline-critical"
-          x1={PAD}
-          x2={WIDTH - PAD}
-          y1={y(series.critical)}
-          y2={y(series.critical)}
-          stroke={theme.colors.error.main}
-          strokeDasharray="3 2"
-          strokeWidth={1}
-        />
+        <ThresholdLine name="critical" y={y(series.critical)} colour={theme.colors.error.main} />
       )}
       <path d={d} fill="none" stroke={theme.colors.text.primary} strokeWidth={1.5} data-testid="gregg-sparkline-line" />
     </svg>
