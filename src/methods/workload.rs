@@ -28,7 +28,7 @@ use crate::{
     promql::format_duration,
     samples::{Over, QueryLog},
     stats::{
-        change::{compare, late_step, Comparison, MIN_POINTS},
+        change::{compare, late_step, may_step, yesterday_level, Comparison},
         robust::median,
     },
 };
@@ -123,7 +123,7 @@ pub async fn run(
             for change in &mut fold.changes {
                 change.yesterday = values
                     .get(&(change.instance.clone(), change.device.clone()))
-                    .copied();
+                    .and_then(|points| yesterday_level(points, &change.comparison, DAY_SECONDS));
             }
         }
         summaries.push(summary(measure, &fold, None));
@@ -290,11 +290,14 @@ async fn fold_measure(
                         acc.baselines.push(c.baseline);
                         // A new level held over most of the window moves its median; one that
                         // began in its last minutes (the incident) shows only as a late step.
+                        // The search is skipped where an O(n) test shows it cannot succeed.
                         let material = if c.material {
                             Some(c)
-                        } else {
+                        } else if may_step(&series.points, split, factor, floor, change) {
                             late_step(&series.points, split, factor, floor, change)
                                 .filter(|s| s.material)
+                        } else {
+                            None
                         };
                         if let Some(comparison) = material {
                             acc.changes.push(Change {
@@ -313,14 +316,18 @@ async fn fold_measure(
     (answer.map_err(|e| e.to_string()), log, query)
 }
 
-/// The medians of the same window yesterday, for the changed targets.
+/// A day, in seconds.
+const DAY_SECONDS: f64 = 86_400.0;
+
+/// The points of yesterday's window, for the changed targets: each change is compared with its
+/// own span of them ([`yesterday_level`]).
 async fn yesterday(
     ctx: &Context<'_>,
     log: &mut QueryLog,
     measure: &Measure,
     query: &str,
     changes: &[Change],
-) -> HashMap<(String, Option<String>), f64> {
+) -> HashMap<(String, Option<String>), Vec<(f64, f64)>> {
     let instances: Vec<&str> = changes.iter().map(|c| c.instance.as_str()).collect();
     let narrowed = ctx.selector.narrowed_to_any(&instances);
     let query = if narrowed == *ctx.selector {
@@ -348,16 +355,11 @@ async fn yesterday(
             &query,
             Over::Range(&range),
             HashMap::new(),
-            move |acc: &mut HashMap<(String, Option<String>), f64>, series: Series| {
+            move |acc: &mut HashMap<(String, Option<String>), Vec<(f64, f64)>>, series: Series| {
                 let Some(key) = target(&series, device_label.as_deref()) else {
                     return;
                 };
-                let values: Vec<f64> = series.points.iter().map(|(_, v)| *v).collect();
-                if values.len() >= MIN_POINTS {
-                    if let Some(m) = median(&values) {
-                        acc.insert(key, m);
-                    }
-                }
+                acc.insert(key, series.points);
             },
             HashMap::len,
         )

@@ -155,11 +155,109 @@ pub fn late_step(
     })
 }
 
+/// Whether [`late_step`] could find a material step in `points` (same arguments): a necessary
+/// condition checked in O(n), so that the many series of a large fleet that cannot have one do
+/// not pay for the exhaustive search (O(n² log n) per series). It never rejects a series the
+/// search would flag, because each test below follows from what `material` requires of a rise:
+/// - the new level holds (`held` ≥ 0.75 of at least [`super::step::MIN_SEGMENT`] points), so at
+///   least three window points lie beyond the midpoint between the two levels;
+/// - the level is new (fewer than three baseline points reach the midpoint), so the midpoint
+///   lies beyond the baseline's third most extreme value, and so do those three window points;
+/// - the rise is at least `factor` (`after ≥ factor · before`), so the midpoint is at most
+///   `after · (1 + 1/factor) / 2`, and `after`, a median of window points, is at most their
+///   maximum: the window's maximum must reach past that value of the baseline by as much;
+/// - the level is big enough: the window's maximum reaches `floor`.
+///
+/// A fall (for [`Change::Both`]) is tested by the first two only.
+pub fn may_step(
+    points: &[(f64, f64)],
+    split: f64,
+    factor: f64,
+    floor: f64,
+    change: Change,
+) -> bool {
+    let finite = || points.iter().filter(|(_, v)| v.is_finite());
+    let baseline = Extremes::of(finite().filter(|(t, _)| *t <= split).map(|(_, v)| *v));
+    let window = || finite().filter(|(t, _)| *t > split).map(|(_, v)| *v);
+    let needed = super::step::MIN_SEGMENT;
+    let (highest, lowest) = match (baseline.third_highest(), baseline.third_lowest()) {
+        (Some(h), Some(l)) => (h, l),
+        // Under three baseline points every level is new: only the search can tell.
+        _ => return true,
+    };
+    let window_max = window().fold(f64::NEG_INFINITY, f64::max);
+    let rise = window().filter(|v| *v > highest).count() >= needed
+        && window_max >= floor
+        && window_max > 0.0
+        && window_max * (1.0 + 1.0 / factor) / 2.0 > highest;
+    let fall = change == Change::Both && window().filter(|v| *v < lowest).count() >= needed;
+    rise || fall
+}
+
+/// The three highest and three lowest of some values, in one pass.
+#[derive(Default)]
+struct Extremes {
+    high: Vec<f64>,
+    low: Vec<f64>,
+}
+
+impl Extremes {
+    fn of(values: impl Iterator<Item = f64>) -> Extremes {
+        let mut e = Extremes::default();
+        for v in values {
+            keep_three(&mut e.high, v, |a, b| b.total_cmp(a));
+            keep_three(&mut e.low, v, f64::total_cmp);
+        }
+        e
+    }
+
+    fn third_highest(&self) -> Option<f64> {
+        self.high.get(2).copied()
+    }
+
+    fn third_lowest(&self) -> Option<f64> {
+        self.low.get(2).copied()
+    }
+}
+
+/// Insert `v` into `kept` (sorted by `order`) and keep its first three.
+fn keep_three(kept: &mut Vec<f64>, v: f64, order: impl Fn(&f64, &f64) -> std::cmp::Ordering) {
+    let at = kept.partition_point(|k| order(k, &v) != std::cmp::Ordering::Greater);
+    if at < 3 {
+        kept.insert(at, v);
+        kept.truncate(3);
+    }
+}
+
+/// The level to compare a change with yesterday: the median of `yesterday`'s points over the
+/// span the change covers, a `day` earlier. For a change of the whole window that is
+/// yesterday's whole window; for a late step it is yesterday's last points only, from the time
+/// of the step a day earlier: a step that happens every day at that time then matches
+/// yesterday's level (the daily pattern), and one that did not happen yesterday does not,
+/// where yesterday's whole-window median would call both news. `None` without a point there.
+pub fn yesterday_level(yesterday: &[(f64, f64)], change: &Comparison, day: f64) -> Option<f64> {
+    // A whole window needs as many points as [`compare`] does; a late step's span is short.
+    let (from, needed) = match (change.step, change.since) {
+        (true, Some(since)) => (since - day, 1),
+        _ => (f64::NEG_INFINITY, MIN_POINTS),
+    };
+    let values: Vec<f64> = yesterday
+        .iter()
+        .filter(|(t, v)| *t >= from && v.is_finite())
+        .map(|(_, v)| *v)
+        .collect();
+    if values.len() < needed {
+        return None;
+    }
+    super::robust::median(&values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use crate::stats::minute_series as series;
+    use crate::stats::robust::median;
 
     #[test]
     fn a_held_rise_is_material_with_its_start() {
@@ -245,5 +343,134 @@ mod tests {
         v.extend([50.0; 6]);
         let again = late_step(&series(&v), 39.0 * 60.0, 2.0, 1.0, Change::Both).unwrap();
         assert!(!again.material, "{again:?}");
+    }
+
+    #[test]
+    fn a_late_step_is_compared_with_the_same_span_yesterday() {
+        let day = 86_400.0;
+        let mut v = vec![9_000.0; 17];
+        v.extend([45_000.0; 3]);
+        let today = series(&v);
+        let step = late_step(&today, 9.0 * 60.0, 2.0, 1_000.0, Change::Both).unwrap();
+        assert!(step.material && step.step);
+        let yesterday_of = |values: &[f64]| -> Vec<(f64, f64)> {
+            series(&values[10..])
+                .into_iter()
+                .map(|(t, v)| (t + 10.0 * 60.0 - day, v))
+                .collect()
+        };
+        // The same step at the same time yesterday: yesterday's last points are at the new
+        // level, so the step is the daily pattern (its whole-window median, 9,000, is not).
+        let daily = yesterday_of(&v);
+        assert_eq!(
+            median(&daily.iter().map(|p| p.1).collect::<Vec<_>>()),
+            Some(9_000.0)
+        );
+        assert_eq!(yesterday_level(&daily, &step, day), Some(45_000.0));
+        // No step yesterday: yesterday's last points are at the old level, the step is news.
+        let quiet = yesterday_of(&[9_000.0; 20]);
+        assert_eq!(yesterday_level(&quiet, &step, day), Some(9_000.0));
+        // A change of the whole window is compared with yesterday's whole window.
+        let mut w = vec![100.0; 13];
+        w.extend([500.0; 7]);
+        let shift = compare(&series(&w), 9.0 * 60.0, 2.0, 10.0, Change::Both).unwrap();
+        assert!(shift.material && !shift.step);
+        let y = yesterday_of(&w);
+        assert_eq!(yesterday_level(&y, &shift, day), Some(500.0));
+        let y = yesterday_of(&[100.0; 20]);
+        assert_eq!(yesterday_level(&y, &shift, day), Some(100.0));
+        // Nothing in the span: no value.
+        assert_eq!(yesterday_level(&[], &step, day), None);
+    }
+
+    /// Deterministic values in `[lo, hi)` (a linear congruential sequence).
+    fn random(lo: f64, hi: f64, n: usize, seed: &mut u64) -> Vec<f64> {
+        (0..n)
+            .map(|_| {
+                *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                lo + (hi - lo) * ((*seed >> 11) as f64 / (1u64 << 53) as f64)
+            })
+            .collect()
+    }
+
+    /// The series of the step and change tests, and many random ones with and without steps.
+    fn step_cases() -> Vec<Vec<f64>> {
+        let mut cases = vec![
+            [vec![9_000.0; 17], vec![45_000.0; 3]].concat(),
+            [vec![400.0; 17], vec![100.0; 3]].concat(),
+            [vec![500.0; 15], vec![100.0; 5]].concat(),
+            [vec![0.0; 14], vec![50.0; 6]].concat(),
+            [vec![100.0; 18], vec![900.0; 2]].concat(),
+            [vec![100.0; 5], vec![400.0; 15]].concat(),
+            [vec![0.0, 50.0].repeat(10), vec![0.0; 4], vec![50.0; 6]].concat(),
+        ];
+        let mut seed = 17;
+        for i in 0..400 {
+            let level = 10f64.powi(i % 5);
+            let mut v = random(0.5 * level, 1.5 * level, 10 + i as usize % 7, &mut seed);
+            let late = 3 + i as usize % 9;
+            let jump = [0.1, 0.4, 1.0, 2.2, 3.0, 8.0][i as usize % 6];
+            v.extend(random(0.9 * level, 1.1 * level, 17 - late, &mut seed));
+            v.extend(random(
+                0.9 * jump * level,
+                1.1 * jump * level,
+                late,
+                &mut seed,
+            ));
+            cases.push(v);
+        }
+        cases
+    }
+
+    #[test]
+    fn the_prefilter_never_rejects_a_step_the_search_flags() {
+        let (mut flagged, mut rejected) = (0, 0);
+        for v in step_cases() {
+            let points = series(&v);
+            let split = (v.len() as f64 / 2.0).floor() * 60.0 - 1.0;
+            for (factor, floor, change) in [
+                (2.0, 1.0, Change::Both),
+                (2.0, 1.0, Change::Up),
+                (1.5, 0.0, Change::Both),
+                (3.0, 100.0, Change::Both),
+            ] {
+                let material =
+                    late_step(&points, split, factor, floor, change).is_some_and(|c| c.material);
+                let passes = may_step(&points, split, factor, floor, change);
+                assert!(!material || passes, "{v:?} {factor} {floor} {change:?}");
+                flagged += usize::from(material);
+                rejected += usize::from(!passes);
+            }
+        }
+        // Both sides are exercised: steps the search flags, and series the prefilter spares it.
+        assert!(
+            flagged > 100 && rejected > 400,
+            "{flagged} flagged, {rejected} rejected"
+        );
+    }
+
+    #[test]
+    fn the_prefilter_spares_flat_and_noisy_series() {
+        let mut seed = 3;
+        let noisy = random(900.0, 1_100.0, 40, &mut seed);
+        assert!(!may_step(
+            &series(&noisy),
+            19.5 * 60.0,
+            2.0,
+            1.0,
+            Change::Up
+        ));
+        assert!(!may_step(
+            &series(&[5.0; 40]),
+            19.5 * 60.0,
+            2.0,
+            1.0,
+            Change::Both
+        ));
+        // Under the floor: no rise can be material.
+        let mut v = vec![2.0; 17];
+        v.extend([9.0; 3]);
+        assert!(!may_step(&series(&v), 9.5 * 60.0, 2.0, 20.0, Change::Up));
+        assert!(may_step(&series(&v), 9.5 * 60.0, 2.0, 1.0, Change::Up));
     }
 }
