@@ -249,6 +249,11 @@ pub struct Guard {
     pub op: Direction,
     /// The value the guard's query must be above or below.
     pub value: f64,
+    /// A stricter value for the critical level, when the levels have their own conditions
+    /// (node-mixin predicts a filesystem's warning under 40 % available, its critical only
+    /// under 20 %): where the guard holds at `value` but not here, a breach is a warning.
+    #[serde(default)]
+    pub critical: Option<f64>,
     /// Why the guard exists (documentation).
     pub reason: String,
 }

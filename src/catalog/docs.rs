@@ -152,10 +152,14 @@ fn check_section(out: &mut String, c: &Check) {
             (Some(q), None) => format!("`{}`", q.trim()),
             (None, None) => "—".to_string(),
         };
+        let op = if g.op.as_str() == "below" { "<" } else { "≥" };
+        let critical = g
+            .critical
+            .map(|c| format!("; {on} {op} {c} for critical"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "- Guard: {on} {} {} ({}).",
-            if g.op.as_str() == "below" { "<" } else { "≥" },
+            "- Guard: {on} {op} {}{critical} ({}).",
             g.value,
             g.reason.trim_end_matches('.')
         );

@@ -561,6 +561,17 @@ impl Catalog {
     /// yield series the guarded one can be joined with, and must not be guarded by reference
     /// itself (no chains, so no cycles).
     fn validate_guard(&self, check: &Check, guard: &Guard) -> Result<(), String> {
+        if let Some(critical) = guard.critical {
+            // The critical level's condition is the stricter one: it implies the warning's.
+            let stricter = critical.is_finite() && !guard.op.breaches(guard.value, critical);
+            if !stricter || critical == guard.value {
+                return Err(format!(
+                    "`when.critical` ({critical}) must be a stricter condition than `when.value` ({}) for `{}`",
+                    guard.value,
+                    guard.op.as_str()
+                ));
+            }
+        }
         match (&guard.query, &guard.check) {
             (Some(_), None) => Ok(()),
             (None, Some(id)) => {
@@ -948,6 +959,17 @@ mod tests {
         let literal = base.replacen("[${rate}]))\n  /", "[${rate}])) > 80\n  /", 1);
         let err = Catalog::load(&[("l.toml", &literal)]).unwrap_err();
         assert!(err.to_string().contains("literal 80"), "{err}");
+
+        // A guard's critical value must be the stricter condition (below 50 % idle: below 40).
+        let guard = r#"op = "below", value = 50.0,"#;
+        assert!(base.contains(guard));
+        let looser = base.replacen(guard, &format!("{guard} critical = 60.0,"), 1);
+        let err = Catalog::load(&[("g.toml", &looser)]).unwrap_err();
+        assert!(err.to_string().contains("`when.critical` (60)"), "{err}");
+        let stricter = base.replacen(guard, &format!("{guard} critical = 40.0,"), 1);
+        if let Err(e) = Catalog::load(&[("g.toml", &stricter)]) {
+            assert!(!e.to_string().contains("when.critical"), "{e}");
+        }
     }
 }
 

@@ -124,7 +124,44 @@ fn periods(states: &[(i64, Level, f64)], direction: Direction) -> Vec<Period> {
 /// alone for instant checks). A window has at most a dozen points, so 64 bits hold them with
 /// room to spare, at 8 bytes per target instead of a list of timestamps: fleets of 10,000 hosts
 /// with per-device guards stay small.
-pub type GuardPoints = HashMap<String, u64>;
+pub type GuardPoints = HashMap<String, Held>;
+
+/// Where a guard held for one target, per level: bit `i` of `warning` when it held for a
+/// warning at grid point `i`, of `critical` for a critical. The two are the same mask unless
+/// the guard has a stricter value for the critical level (node-mixin's filesystem predictions:
+/// a warning under 40 % available, a critical only under 20 %).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Where the guard held for a warning.
+    pub warning: u64,
+    /// Where it held for a critical.
+    pub critical: u64,
+}
+
+impl Held {
+    /// The same mask for both levels.
+    pub fn both(mask: u64) -> Held {
+        Held {
+            warning: mask,
+            critical: mask,
+        }
+    }
+
+    /// The highest level the guard allows at grid point `index`: `Ok` where it did not hold
+    /// (or no mask or point is known), `Warning` where only the warning's condition held.
+    pub fn cap(held: Option<&Held>, index: Option<u32>) -> Level {
+        let Some(held) = held else {
+            return Level::Ok;
+        };
+        if guard_holds(Some(&held.critical), index) {
+            Level::Critical
+        } else if guard_holds(Some(&held.warning), index) {
+            Level::Warning
+        } else {
+            Level::Ok
+        }
+    }
+}
 
 /// Where the points of a sustained check's range query fall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,7 +219,7 @@ pub fn sustained(
     thresholds: &Thresholds,
     min_duration: Duration,
     timing: &Timing,
-    guard: Option<&dyn Fn(i64) -> bool>,
+    guard: Option<&dyn Fn(i64) -> Level>,
 ) -> Assessment {
     let warn_exit = relaxed(direction, thresholds.warning);
     let crit_exit = relaxed(direction, thresholds.critical);
@@ -198,8 +235,9 @@ pub fn sustained(
             continue;
         }
         let ts_ms = (ts * 1000.0).round() as i64;
-        let allowed = guard.is_none_or(|g| g(ts_ms));
-        state = if !allowed {
+        // The highest level the guard allows here.
+        let allowed = guard.map_or(Level::Critical, |g| g(ts_ms));
+        state = if allowed == Level::Ok {
             Level::Ok
         } else {
             let past = |t: f64| direction.breaches(v, t);
@@ -214,6 +252,7 @@ pub fn sustained(
                 Level::Critical if past(warn_exit) => Level::Warning,
                 Level::Critical => Level::Ok,
             }
+            .min(allowed)
         };
         states.push((ts_ms, state, v));
         sum += v;
@@ -314,15 +353,16 @@ fn burst(
         .cloned()
 }
 
-/// Judge an instant value (event checks): thresholds directly, no hysteresis.
+/// Judge an instant value (event checks): thresholds directly, no hysteresis, at most the
+/// level the guard allows (`allowed`).
 pub fn event(
     value: f64,
     direction: Direction,
     thresholds: &Thresholds,
-    guard_ok: bool,
+    allowed: Level,
 ) -> Assessment {
     let valid = value.is_finite();
-    let level = if !valid || !guard_ok {
+    let level = if !valid {
         Level::Ok
     } else if direction.breaches(value, thresholds.critical) {
         Level::Critical
@@ -330,7 +370,8 @@ pub fn event(
         Level::Warning
     } else {
         Level::Ok
-    };
+    }
+    .min(allowed);
     Assessment {
         level,
         value,
@@ -533,8 +574,9 @@ mod tests {
             warning: 24.0,
             critical: 4.0,
         };
-        let yes = |_: i64| true;
-        let no = |_: i64| false;
+        let yes = |_: i64| Level::Critical;
+        let no = |_: i64| Level::Ok;
+        let warning_only = |_: i64| Level::Warning;
         let a = sustained(
             &pts,
             Direction::Below,
@@ -553,6 +595,33 @@ mod tests {
             Some(&no),
         );
         assert_eq!(b.level, Level::Ok);
+        // A guard that holds for a warning only (a stricter critical value) caps the level.
+        let c = sustained(
+            &pts,
+            Direction::Below,
+            &t,
+            Duration::from_secs(300),
+            &timing(),
+            Some(&warning_only),
+        );
+        assert_eq!(c.level, Level::Warning);
+        assert_eq!(
+            event(2.0, Direction::Below, &t, Level::Warning).level,
+            Level::Warning
+        );
+        assert_eq!(
+            event(2.0, Direction::Below, &t, Level::Critical).level,
+            Level::Critical
+        );
+        assert_eq!(event(2.0, Direction::Below, &t, Level::Ok).level, Level::Ok);
+        let held = Held {
+            warning: 0b11,
+            critical: 0b01,
+        };
+        assert_eq!(Held::cap(Some(&held), Some(0)), Level::Critical);
+        assert_eq!(Held::cap(Some(&held), Some(1)), Level::Warning);
+        assert_eq!(Held::cap(Some(&held), Some(2)), Level::Ok);
+        assert_eq!(Held::cap(None, Some(0)), Level::Ok);
     }
 
     #[test]
@@ -565,12 +634,15 @@ mod tests {
                     warning: 1.0,
                     critical: 5.0
                 },
-                true
+                Level::Critical
             )
             .level,
             Level::Warning
         );
-        assert_eq!(event(f64::NAN, Direction::Above, &T, true).level, Level::Ok);
+        assert_eq!(
+            event(f64::NAN, Direction::Above, &T, Level::Critical).level,
+            Level::Ok
+        );
         let t = timing();
         let grid = Grid::of(&t);
         let start = t.range().start.timestamp_millis();

@@ -9,7 +9,7 @@ use crate::{
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::evaluate::{Grid, GuardPoints};
+use super::evaluate::{Grid, GuardPoints, Held};
 
 /// Guards fetched during one analysis, by query, operator, value and device label; and the
 /// device classes' rotational flags, which every check with class thresholds needs and one
@@ -19,7 +19,12 @@ pub(super) struct GuardCache {
     cells: std::sync::Mutex<HashMap<String, Arc<GuardCell>>>,
     /// Rotational flags by the PromQL that fetched them.
     pub rotational: std::sync::Mutex<HashMap<String, Arc<RotationalCell>>>,
+    /// What lies beneath stacked devices, by the PromQL that fetched it.
+    pub backing: std::sync::Mutex<HashMap<String, Arc<BackingCell>>>,
 }
+
+/// The devices beneath each stacked device, once per analysis.
+pub(super) type BackingCell = tokio::sync::OnceCell<Arc<super::stacked::Backing>>;
 
 /// Each device's rotational flag, by (instance, device), once per analysis.
 pub(super) type RotationalCell = tokio::sync::OnceCell<Arc<HashMap<(String, String), bool>>>;
@@ -32,14 +37,22 @@ impl GuardCache {
             Err(_) => Arc::new(RotationalCell::new()),
         }
     }
+
+    /// The shared cell of the stacked devices' backing that `promql` fetches.
+    pub fn backing_cell(&self, promql: &str) -> Arc<BackingCell> {
+        match self.backing.lock() {
+            Ok(mut cells) => cells.entry(promql.to_string()).or_default().clone(),
+            Err(_) => Arc::new(BackingCell::new()),
+        }
+    }
 }
 
 type GuardCell = tokio::sync::OnceCell<Result<Arc<GuardPoints>, String>>;
 
 impl GuardCache {
-    fn cell(&self, promql: &str, check: &Check, op: Direction, value: f64) -> Arc<GuardCell> {
+    fn cell(&self, promql: &str, check: &Check, op: Direction, values: Values) -> Arc<GuardCell> {
         let key = format!(
-            "{promql}\u{1f}{op:?}\u{1f}{value}\u{1f}{:?}\u{1f}{:?}",
+            "{promql}\u{1f}{op:?}\u{1f}{values:?}\u{1f}{:?}\u{1f}{:?}",
             check.device_label, check.evaluation
         );
         match self.cells.lock() {
@@ -108,11 +121,12 @@ pub(super) async fn resolve(
         .map_err(|e| GuardFailure::Unavailable(e.to_string()))?;
     // Two checks may share a guard (packets per second for drop and error ratios): the first
     // asks Prometheus, the other waits for its answer.
-    let cell = cache.cell(&promql, check, guard.op, guard.value);
+    let values = Values::of(guard);
+    let cell = cache.cell(&promql, check, guard.op, values);
     let mut asked = None;
     let shared = cell
         .get_or_init(|| async {
-            let fetched = fetch(recorder, log, check, &promql, guard.op, guard.value, timing).await;
+            let fetched = fetch(recorder, log, check, &promql, (guard.op, values), timing).await;
             match fetched {
                 Ok(points) => Ok(Arc::new(points)),
                 Err(e) => {
@@ -149,6 +163,41 @@ pub(super) fn hold_mask(
     }
 }
 
+/// The values a guard's query is compared with: one for the warning level, one (the same
+/// unless the guard says otherwise) for the critical.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Values {
+    pub warning: f64,
+    pub critical: f64,
+}
+
+impl Values {
+    /// The values of `guard`.
+    pub fn of(guard: &crate::catalog::Guard) -> Values {
+        Values {
+            warning: guard.value,
+            critical: guard.critical.unwrap_or(guard.value),
+        }
+    }
+}
+
+/// Where `op values` holds for one series, per level (see [`hold_mask`]).
+pub(super) fn held(
+    series: &Series,
+    evaluation: Evaluation,
+    grid: &Grid,
+    (op, values): (Direction, Values),
+) -> Held {
+    let warning = hold_mask(millis(series), evaluation, grid, op, values.warning);
+    if values.critical == values.warning {
+        return Held::both(warning);
+    }
+    Held {
+        warning,
+        critical: hold_mask(millis(series), evaluation, grid, op, values.critical),
+    }
+}
+
 /// The key of a target in guard masks and lookups.
 pub(super) fn target_key(instance: &str, device: Option<&str>) -> String {
     match device {
@@ -171,8 +220,7 @@ async fn fetch(
     log: &mut QueryLog,
     check: &Check,
     promql: &str,
-    op: Direction,
-    value: f64,
+    condition: (Direction, Values),
     timing: &Timing,
 ) -> Result<GuardPoints, PrometheusError> {
     let device_label = check.device_label.clone();
@@ -183,8 +231,8 @@ async fn fetch(
             return;
         };
         let device = device_label.as_ref().and_then(|l| s.labels.get(l));
-        let mask = hold_mask(millis(&s), evaluation, &grid, op, value);
-        masks.insert(target_key(instance, device.map(String::as_str)), mask);
+        let held = held(&s, evaluation, &grid, condition);
+        masks.insert(target_key(instance, device.map(String::as_str)), held);
     };
     let range = timing.range();
     let over = match evaluation {

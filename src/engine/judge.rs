@@ -13,8 +13,8 @@ use crate::{
 
 use super::{
     classes::{ClassBook, Classed},
-    evaluate::{self, guard_holds, Assessment, Grid, GuardPoints, Level},
-    guard::{hold_mask, millis, target_key},
+    evaluate::{self, Assessment, Grid, GuardPoints, Held, Level},
+    guard::{held, target_key, Values},
     levels::Column,
     outcome::{Observation, TargetSeries},
 };
@@ -26,8 +26,8 @@ pub(super) struct Feed {
     pub check: String,
     /// Its guard's operator.
     pub op: Direction,
-    /// The value.
-    pub value: f64,
+    /// The values, per level.
+    pub values: Values,
     /// How the guarded check is evaluated (an instant check reads the last point).
     pub evaluation: Evaluation,
 }
@@ -159,7 +159,7 @@ fn assess(
             let grid = judge.grid;
             let guard = judge.guard.as_ref().map(|g| {
                 let mask = mask(g);
-                move |ts: i64| guard_holds(mask.as_ref(), grid.index(ts))
+                move |ts: i64| Held::cap(mask.as_ref(), grid.index(ts))
             });
             evaluate::sustained(
                 &series.points,
@@ -167,16 +167,16 @@ fn assess(
                 thresholds,
                 check.min_duration,
                 &judge.timing,
-                guard.as_ref().map(|g| g as &dyn Fn(i64) -> bool),
+                guard.as_ref().map(|g| g as &dyn Fn(i64) -> Level),
             )
         }
         Evaluation::Event => {
             let value = series.points.last().map(|p| p.1).unwrap_or(f64::NAN);
-            let guard_ok = judge
+            let allowed = judge
                 .guard
                 .as_ref()
-                .is_none_or(|g| guard_holds(mask(g).as_ref(), Some(0)));
-            evaluate::event(value, check.direction, thresholds, guard_ok)
+                .map_or(Level::Critical, |g| Held::cap(mask(g).as_ref(), Some(0)));
+            evaluate::event(value, check.direction, thresholds, allowed)
         }
     }
 }
@@ -186,8 +186,8 @@ fn feed(judge: &Judge, judged: &mut Verdicts, series: &Series, target: &str) {
     let grid = judge.grid;
     judged.fed.resize_with(judge.feeds.len(), GuardPoints::new);
     for (feed, masks) in judge.feeds.iter().zip(judged.fed.iter_mut()) {
-        let mask = hold_mask(millis(series), feed.evaluation, &grid, feed.op, feed.value);
-        masks.insert(target.to_string(), mask);
+        let held = held(series, feed.evaluation, &grid, (feed.op, feed.values));
+        masks.insert(target.to_string(), held);
     }
 }
 

@@ -162,7 +162,7 @@ fn feed(catalog: &Catalog, id: &str) -> Option<Feed> {
     Some(Feed {
         check: id.to_string(),
         op: guard.op,
-        value: guard.value,
+        values: super::guard::Values::of(guard),
         evaluation: guarded.evaluation,
     })
 }
