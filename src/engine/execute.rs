@@ -196,7 +196,8 @@ pub(super) async fn execute(
             return run;
         }
     };
-    keep_judged(&mut run, &target, guard.map(|g| g.template), judged);
+    let guard_template = guard.map(|g| g.template);
+    keep_judged(&mut run, &target, guard_template.clone(), judged);
     if let Some(on_judged) = on_judged {
         on_judged(&mut run);
     }
@@ -220,7 +221,7 @@ pub(super) async fn execute(
             &mut run.log,
             check,
             base,
-            timing,
+            (timing, guard_template.as_deref()),
             &mut run.findings,
         )
         .await;

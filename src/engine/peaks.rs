@@ -37,8 +37,13 @@ fn fine_rate(timing: &Timing) -> Duration {
 }
 
 /// The peak query of `check` on `selector`, when its grid is coarser than the finest rate.
+/// `guard` is the template of the check's guard (its own `when.query` or the series of the
+/// check it names): the fine values count only where the guard holds at the same resolution
+/// (at the warning's value, the loosest), as they do on the grid, so one slow I/O on an idle
+/// disk, which the grid ignores (fewer than one I/O per second), cannot set the peak.
 pub(super) fn peak_query(
     check: &Check,
+    guard: Option<&str>,
     selector: &str,
     timing: &Timing,
 ) -> Option<Result<String, TemplateError>> {
@@ -51,15 +56,33 @@ pub(super) fn peak_query(
         Direction::Below => "min_over_time",
     };
     let resolution = Duration::from_secs(timing.scrape_interval.as_secs().max(1));
-    Some(
-        render_query(&check.query, selector, fine, timing.window).map(|inner| {
-            format!(
-                "{worst}(({inner})[{}:{}])",
-                format_duration(timing.step),
-                format_duration(resolution)
-            )
-        }),
-    )
+    let render = || {
+        let inner = render_query(&check.query, selector, fine, timing.window)?;
+        let inner = match (guard, &check.when) {
+            (Some(template), Some(when)) => {
+                let condition = render_query(template, selector, fine, timing.window)?;
+                let op = match when.op {
+                    Direction::Above => ">=",
+                    Direction::Below => "<=",
+                };
+                let on = std::iter::once("instance")
+                    .chain(check.device_label.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "({inner}) and on ({on}) (({condition}) {op} {})",
+                    when.value
+                )
+            }
+            _ => inner,
+        };
+        Ok(format!(
+            "{worst}(({inner})[{}:{}])",
+            format_duration(timing.step),
+            format_duration(resolution)
+        ))
+    };
+    Some(render())
 }
 
 /// Raise the peaks of `findings` to the worst fine value of their steps (see the module doc).
@@ -69,12 +92,12 @@ pub(super) async fn refine(
     log: &mut QueryLog,
     check: &Check,
     selector: &Selector,
-    timing: &Timing,
+    (timing, guard): (&Timing, Option<&str>),
     findings: &mut [Finding],
 ) {
     let instances = super::finding::instances_of(findings);
     let narrowed = narrowed(selector, &instances).to_string();
-    let promql = match peak_query(check, &narrowed, timing) {
+    let promql = match peak_query(check, guard, &narrowed, timing) {
         None => return,
         Some(Ok(q)) => q,
         Some(Err(e)) => {

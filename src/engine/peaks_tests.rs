@@ -29,19 +29,51 @@ fn long_windows_ask_for_fine_peaks_and_short_ones_do_not() {
     let psi = catalog::builtin()
         .check("cpu.saturation.psi")
         .expect("a PSI check");
-    assert!(peak_query(psi, "", &timing(1)).is_none());
-    let q = peak_query(psi, "", &timing(6))
+    assert!(peak_query(psi, None, "", &timing(1)).is_none());
+    let q = peak_query(psi, None, "", &timing(6))
         .expect("a peak query at 6 h")
         .expect("renders");
     assert!(q.starts_with("max_over_time(("), "{q}");
     assert!(q.ends_with(")[6m:15s])"), "{q}");
     assert!(q.contains("[1m]"), "the inner rate is four scrapes: {q}");
-    let q = peak_query(psi, "", &timing(24)).unwrap().unwrap();
+    let q = peak_query(psi, None, "", &timing(24)).unwrap().unwrap();
     assert!(q.ends_with(")[24m:15s])"), "{q}");
     let event = catalog::builtin()
         .check("memory.errors.oom_kills")
         .expect("an event check");
-    assert!(peak_query(event, "", &timing(24)).is_none());
+    assert!(peak_query(event, None, "", &timing(24)).is_none());
+}
+
+/// Issue 17 item 3 (follow-up): the fine peak counts only where the check's guard holds, so
+/// one slow I/O on an idle disk (under one read per second, which the grid ignores) cannot set
+/// the peak of a read-latency finding.
+#[test]
+fn the_peak_query_applies_the_guard() {
+    let await_check = catalog::builtin()
+        .check("disk.saturation.read_await")
+        .expect("a read await check");
+    let when = await_check.when.as_ref().expect("a guard on I/O rate");
+    let template = when.query.as_deref().expect("its own guard query");
+    let q = peak_query(await_check, Some(template), "", &timing(6))
+        .expect("a peak query at 6 h")
+        .expect("renders");
+    assert!(q.starts_with("max_over_time(("), "{q}");
+    assert!(q.ends_with(")[6m:15s])"), "{q}");
+    assert!(
+        q.contains(") and on (instance, device) ((rate(node_disk_reads_completed_total{"),
+        "{q}"
+    );
+    assert!(q.ends_with(") >= 1))[6m:15s])"), "{q}");
+    // The guard's rate is as fine as the check's: four scrapes, not the grid's step.
+    assert!(
+        !q.contains("[6m])") && q.matches("[1m])").count() >= 2,
+        "{q}"
+    );
+    // Without a guard template, the check's query alone.
+    let bare = peak_query(await_check, None, "", &timing(6))
+        .unwrap()
+        .unwrap();
+    assert!(!bare.contains(" and on "), "{bare}");
 }
 
 #[test]
