@@ -9,7 +9,10 @@ use std::{collections::HashMap, sync::Arc};
 
 use regex::Regex;
 
-use super::guard::GuardCache;
+use super::{
+    guard::GuardCache,
+    stacked::{disks_beneath, Backing},
+};
 use crate::{
     catalog::{Check, DeviceClasses, Thresholds},
     samples::{QueryLog, Recorder, Timing},
@@ -29,6 +32,17 @@ pub(super) struct ClassBook {
     rules: Vec<Rule>,
     /// (instance, device) → rotational (shared by every check of the analysis).
     rotational: Arc<HashMap<(String, String), bool>>,
+    /// Stacked devices take their disk's class: the patterns of stacked devices and
+    /// partitions, and what lies beneath each stacked device (shared like the flags).
+    stacking: Option<Stacked>,
+}
+
+/// What a class book knows of stacked devices.
+#[derive(Debug)]
+struct Stacked {
+    devices: Regex,
+    partition: Regex,
+    backing: Arc<Backing>,
 }
 
 /// The class a target was judged as: its label and thresholds.
@@ -41,8 +55,14 @@ pub(super) struct Classed {
 }
 
 impl ClassBook {
-    /// The class of `device` on `instance`, among those the check has thresholds for.
+    /// The class of `device` on `instance`, among those the check has thresholds for: its own,
+    /// or for a stacked device (dm, md) the class its disks share.
     pub fn class_of(&self, instance: &str, device: &str) -> Option<Classed> {
+        self.own_class(instance, device)
+            .or_else(|| self.disk_class(instance, device))
+    }
+
+    fn own_class(&self, instance: &str, device: &str) -> Option<Classed> {
         let rotational = self
             .rotational
             .get(&(instance.to_string(), device.to_string()))
@@ -55,11 +75,42 @@ impl ClassBook {
                 thresholds: r.thresholds,
             })
     }
+
+    /// A stacked device queues and waits like the disks beneath it (an LVM volume on an HDD
+    /// is as slow as the HDD): it takes their class when they all have the same one. Over
+    /// disks of different classes, or none known, it keeps the check's own thresholds.
+    fn disk_class(&self, instance: &str, device: &str) -> Option<Classed> {
+        let stacking = self.stacking.as_ref()?;
+        if !stacking.devices.is_match(device) {
+            return None;
+        }
+        let mut disks: Vec<String> = disks_beneath(
+            &stacking.backing,
+            &stacking.devices,
+            &stacking.partition,
+            instance,
+            device,
+        )
+        .into_iter()
+        .collect();
+        disks.sort_unstable();
+        let classes: Vec<Option<Classed>> =
+            disks.iter().map(|d| self.own_class(instance, d)).collect();
+        let first = classes.first().cloned().flatten()?;
+        classes
+            .iter()
+            .all(|c| c.as_ref() == Some(&first))
+            .then(|| Classed {
+                label: format!("{} (from its disk {})", first.label, disks.join(", ")),
+                thresholds: first.thresholds,
+            })
+    }
 }
 
 /// The class book of `check`: `None` when it has no per-class thresholds. Reads the rotational
-/// flags when a class needs them; if that query fails, the log says so and those classes
-/// match nothing (their devices keep the check's own thresholds).
+/// flags when a class needs them, and what lies beneath stacked devices for checks that fold
+/// them (`fold_stacked`: disk checks); if a query fails, the log says so and the devices it
+/// was for keep the check's own thresholds.
 pub(super) async fn lookup(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
@@ -87,12 +138,52 @@ pub(super) async fn lookup(
     let mut book = ClassBook {
         rules,
         rotational: Arc::default(),
+        stacking: None,
     };
     if book.rules.iter().any(|r| r.class.rotational.is_some()) {
         book.rotational =
             rotational(recorder, log, (classes, shared), check, selector, timing).await;
     }
+    if check.fold_stacked {
+        book.stacking = stacking(recorder, log, (classes, shared), check, selector, timing).await;
+    }
     Some(book)
+}
+
+/// What lies beneath each stacked device, asked once per analysis (through `shared`).
+async fn stacking(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    (classes, shared): (&DeviceClasses, &GuardCache),
+    check: &Check,
+    selector: &str,
+    timing: &Timing,
+) -> Option<Stacked> {
+    let (devices, partition) = classes.stacked.patterns().ok()?;
+    let promql = timing
+        .render(&classes.stacked.backing_query, selector)
+        .ok()?;
+    let cell = shared.backing_cell(&promql);
+    let backing = cell
+        .get_or_init(|| async {
+            let answer =
+                super::stacked::backing(recorder, log, &classes.stacked, check, selector, timing)
+                    .await;
+            Arc::new(answer.unwrap_or_else(|why| {
+                log.warn(format!(
+                    "{}: stacked devices keep the default thresholds, their disks are unknown: {why}",
+                    check.id
+                ));
+                Backing::new()
+            }))
+        })
+        .await
+        .clone();
+    Some(Stacked {
+        devices,
+        partition,
+        backing,
+    })
 }
 
 /// Each device's rotational flag, from the catalog's info query.
@@ -174,6 +265,7 @@ mod tests {
                     .map(|(i, d, r)| ((i.to_string(), d.to_string()), *r))
                     .collect(),
             ),
+            stacking: None,
         }
     }
 
@@ -195,5 +287,65 @@ mod tests {
         assert_eq!(class("sdc"), None);
         assert_eq!(book.class_of("other:9100", "sda"), None);
         assert_eq!(class("vda"), None);
+    }
+
+    #[test]
+    fn queue_thresholds_per_class_and_stacked_devices_take_their_disks() {
+        let mut book = book(
+            "disk.saturation.queue",
+            &[("h:9100", "sda", true), ("h:9100", "sdb", false)],
+        );
+        let (devices, partition) = catalog::builtin()
+            .device_classes()
+            .stacked
+            .patterns()
+            .unwrap();
+        let beneath = |d: &str, under: &[&str]| {
+            (
+                ("h:9100".to_string(), d.to_string()),
+                under.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        book.stacking = Some(Stacked {
+            devices,
+            partition,
+            backing: Arc::new(
+                [
+                    beneath("dm-0", &["sda2"]),
+                    beneath("dm-1", &["nvme0n1p1"]),
+                    beneath("dm-2", &["dm-1"]),
+                    beneath("dm-3", &["sda1", "sdb1"]),
+                    beneath("dm-4", &["vdb"]),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        });
+        let warning = |device: &str| {
+            book.class_of("h:9100", device)
+                .map(|c| c.thresholds.warning)
+        };
+        // Gregg's checklist for a spindle, deeper queues for parallel devices.
+        assert_eq!(warning("sda"), Some(1.0));
+        assert_eq!(warning("sdb"), Some(4.0));
+        assert_eq!(warning("nvme0n1"), Some(8.0));
+        // Unknown class (virtio, unflagged sd*, md without members): the check's own 5.
+        assert_eq!(warning("vda"), None);
+        assert_eq!(warning("sdc"), None);
+        assert_eq!(warning("md0"), None);
+        // Stacked devices take their disk's class, through partitions and layers.
+        let dm0 = book.class_of("h:9100", "dm-0").expect("dm-0 over sda2");
+        assert_eq!(dm0.thresholds.warning, 1.0);
+        assert_eq!(dm0.label, "rotational (HDD) (from its disk sda)");
+        assert_eq!(warning("dm-1"), Some(8.0));
+        assert_eq!(warning("dm-2"), Some(8.0));
+        // Over disks of different classes, or of none: the check's own.
+        assert_eq!(warning("dm-3"), None);
+        assert_eq!(warning("dm-4"), None);
+        let check = catalog::builtin()
+            .check("disk.saturation.queue")
+            .unwrap()
+            .clone();
+        assert_eq!((check.warning, check.critical), (5.0, 10.0));
     }
 }

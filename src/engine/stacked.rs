@@ -67,7 +67,7 @@ pub(super) async fn fold(
 }
 
 /// What lies beneath each stacked device, from the catalog's backing query.
-async fn backing(
+pub(super) async fn backing(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
     stacking: &Stacking,
@@ -100,7 +100,7 @@ async fn backing(
 }
 
 /// The disks beneath `device` on `instance`, through layers and partitions.
-fn disks_beneath(
+pub(super) fn disks_beneath(
     backing: &Backing,
     stacked: &Regex,
     partition: &Regex,
