@@ -253,6 +253,10 @@ pub fn all() -> Vec<Scenario> {
         filesystem_steady_fill(),
         filesystem_burst_little_space(),
         late_step_change(),
+        disk_queue_classes(),
+        filesystem_hourly_bursts(),
+        filesystem_single_burst(),
+        filesystem_fill_levels(),
     ]
 }
 
@@ -1654,6 +1658,134 @@ pub fn all_scraping_stopped() -> Scenario {
     s
 }
 
+/// Issue 17 item 8 (follow-up): aqu-sz per device class. A spindle warns past 1 I/O queued
+/// (Gregg's checklist); devices of unknown class (virtio, an `sd*` disk without the rotational
+/// flag) serve I/Os in parallel and keep 5/10; an SSD 4/16 and NVMe 8/32. Stacked devices take
+/// their disk's class: an LVM volume on an HDD queueing 2.5 warns, one on NVMe with 6 in flight
+/// does not.
+pub fn disk_queue_classes() -> Scenario {
+    // Each host its own job: different machines, not peers the outlier method compares.
+    let host = |instance: &str, disks: &[(&str, Option<bool>, f64, &[&str])]| {
+        let mut h = Host::healthy(instance);
+        h.job = instance.split(':').next().unwrap_or(instance).to_string();
+        let template = h.disks[0].clone();
+        h.disks = disks
+            .iter()
+            .map(|(name, rotational, queue, backing)| Disk {
+                name: (*name).into(),
+                rotational: *rotational,
+                util: Shape::c(if *queue > 1.0 { 0.6 } else { 0.1 }),
+                queue: Shape::c(*queue),
+                backing: backing.iter().map(|b| (*b).to_string()).collect(),
+                ..template.clone()
+            })
+            .collect();
+        h
+    };
+    Scenario::new(
+        "disk_queue_classes",
+        "aqu-sz per class: spindle-2 HDD 2.5 queued (warning, over 1); virt-1 virtio vda 3 and legacy-1 sda without the rotational flag 3 (unknown class, 5/10: normal); ssd-2 SATA SSD 3 (4/16: normal); nvme-3 NVMe 6 (8/32: normal); lvm-hdd-1 dm-0 over an idle HDD's sda2 2.5 queued (the HDD's class: warning); lvm-nvme-1 dm-0 over an idle NVMe's partition 6 in flight (NVMe class: normal)",
+        vec![
+            host("spindle-2:9100", &[("sda", Some(true), 2.5, &[])]),
+            host("virt-1:9100", &[("vda", None, 3.0, &[])]),
+            host("legacy-1:9100", &[("sda", None, 3.0, &[])]),
+            host("ssd-2:9100", &[("sda", Some(false), 3.0, &[])]),
+            host("nvme-3:9100", &[("nvme0n1", None, 6.0, &[])]),
+            host(
+                "lvm-hdd-1:9100",
+                &[("sda", Some(true), 0.3, &[]), ("dm-0", None, 2.5, &["sda2"])],
+            ),
+            host(
+                "lvm-nvme-1:9100",
+                &[
+                    ("nvme0n1", None, 0.5, &[]),
+                    ("dm-0", None, 6.0, &["nvme0n1p2"]),
+                ],
+            ),
+        ],
+        vec![
+            expect("spindle-2:9100", "disk.saturation.queue", "high", "high").on("sda"),
+            expect("lvm-hdd-1:9100", "disk.saturation.queue", "high", "high")
+                .on("dm-0")
+                .mentioning("from its disk sda"),
+        ],
+    )
+}
+
+/// Length of each write burst of [`filesystem_hourly_bursts`].
+pub const HOURLY_BURST_SECONDS: i64 = 300;
+/// Mean fill rate of [`filesystem_hourly_bursts`], bytes per second.
+pub const HOURLY_BURST_MEAN_RATE: f64 = 1_500_000.0;
+
+/// Issue 17 item 3 (follow-up): a steady fill written in hourly bursts: a 5-minute burst at
+/// the top of every hour (the last 25 minutes before the end), 1.5 MB/s on average, on a
+/// filesystem with 15 % free (about 6 hours left). Half of any hour is always flat, yet the
+/// filesystem fills as surely as with a steady writer: node-mixin's alert would fire.
+pub fn filesystem_hourly_bursts() -> Scenario {
+    let mut h = Host::healthy("etl-1:9100");
+    let mut f = fs("/var/spool/etl", 200.0, 85.0, 0.0);
+    let rate = HOURLY_BURST_MEAN_RATE * 3600.0 / HOURLY_BURST_SECONDS as f64;
+    for hour in 0..8 {
+        let from = -1500 - 3600 * hour;
+        f.bursts.push((from, from + HOURLY_BURST_SECONDS, rate));
+    }
+    h.filesystems.push(f);
+    let mut s = Scenario::new(
+        "filesystem_hourly_bursts",
+        "/var/spool/etl (200 GiB) at 85% used, written in a 5-minute burst every hour (1.5 MB/s on average) for 8 hours: full in about 6 hours",
+        vec![h],
+        vec![expect("etl-1:9100", "filesystem.time_to_full", "high", "high").on("/var/spool/etl")],
+    );
+    s.history = 8 * 3600;
+    s
+}
+
+/// Issue 17 item 3 (follow-up): one 20-minute burst of 8 GiB across the middle of the last
+/// 6 hours (from 3 h 10 min to 2 h 50 min before the end, where both 3-hour fits see part of
+/// it at the end of the window) on a filesystem with 15 % free and flat otherwise: a burst,
+/// never a time to full.
+pub fn filesystem_single_burst() -> Scenario {
+    let mut h = Host::healthy("batch-2:9100");
+    let mut f = fs("/scratch", 100.0, 85.0, 0.0);
+    f.bursts
+        .push((-11_400, -10_200, 8.0 * 1024.0 * 1024.0 * 1024.0 / 1200.0));
+    h.filesystems.push(f);
+    let mut s = Scenario::new(
+        "filesystem_single_burst",
+        "/scratch (100 GiB) flat for 7 hours but for 8 GiB written from 3 h 10 min to 2 h 50 min before the end (85% used now): a burst, never a time to full",
+        vec![h],
+        vec![],
+    );
+    s.history = 7 * 3600;
+    s
+}
+
+/// Issue 17 item 3 (follow-up): node-mixin's per-level conditions on a time to full. Both
+/// filesystems fill steadily and will be full in 2 hours (under the 4-hour critical horizon):
+/// `/var/log` has 30 % available, under the warning's 40 % but not the critical's 20 %, so it
+/// is a warning; `/srv` has 15 % available, so it is critical.
+pub fn filesystem_fill_levels() -> Scenario {
+    let mut h = Host::healthy("logs-2:9100");
+    let two_hours = |size_gib: f64, used_percent: f64| {
+        size_gib * 1024.0 * 1024.0 * 1024.0 * (1.0 - used_percent / 100.0) / 7200.0
+    };
+    h.filesystems
+        .push(fs("/var/log", 100.0, 70.0, two_hours(100.0, 70.0)));
+    h.filesystems
+        .push(fs("/srv", 100.0, 85.0, two_hours(100.0, 85.0)));
+    let mut s = Scenario::new(
+        "filesystem_fill_levels",
+        "logs-2: /var/log (30% available) and /srv (15% available) both full in 2 hours at a steady rate: a warning on /var/log (a critical needs under 20% available), critical on /srv",
+        vec![h],
+        vec![
+            expect("logs-2:9100", "filesystem.time_to_full", "high", "high").on("/var/log"),
+            expect("logs-2:9100", "filesystem.time_to_full", "critical", "critical").on("/srv"),
+        ],
+    );
+    s.history = 4 * 3600;
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -1722,6 +1854,10 @@ mod tests {
                 "filesystem_steady_fill",
                 "filesystem_burst_little_space",
                 "late_step_change",
+                "disk_queue_classes",
+                "filesystem_hourly_bursts",
+                "filesystem_single_burst",
+                "filesystem_fill_levels",
             ]
         );
         let mut unique = names.clone();
