@@ -1676,6 +1676,9 @@ pub fn disk_queue_classes() -> Scenario {
                 rotational: *rotational,
                 util: Shape::c(if *queue > 1.0 { 0.6 } else { 0.1 }),
                 queue: Shape::c(*queue),
+                // Fast for every class: only the queue is under test.
+                read_ms: Shape::c(0.3),
+                write_ms: Shape::c(0.3),
                 backing: backing.iter().map(|b| (*b).to_string()).collect(),
                 ..template.clone()
             })
