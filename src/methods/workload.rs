@@ -319,6 +319,9 @@ async fn fold_measure(
 /// A day, in seconds.
 const DAY_SECONDS: f64 = 86_400.0;
 
+/// Yesterday's points per changed target (instance, device).
+type YesterdayPoints = HashMap<(String, Option<String>), Vec<(f64, f64)>>;
+
 /// The points of yesterday's window, for the changed targets: each change is compared with its
 /// own span of them ([`yesterday_level`]).
 async fn yesterday(
@@ -327,7 +330,7 @@ async fn yesterday(
     measure: &Measure,
     query: &str,
     changes: &[Change],
-) -> HashMap<(String, Option<String>), Vec<(f64, f64)>> {
+) -> YesterdayPoints {
     let instances: Vec<&str> = changes.iter().map(|c| c.instance.as_str()).collect();
     let narrowed = ctx.selector.narrowed_to_any(&instances);
     let query = if narrowed == *ctx.selector {
@@ -355,7 +358,7 @@ async fn yesterday(
             &query,
             Over::Range(&range),
             HashMap::new(),
-            move |acc: &mut HashMap<(String, Option<String>), Vec<(f64, f64)>>, series: Series| {
+            move |acc: &mut YesterdayPoints, series: Series| {
                 let Some(key) = target(&series, device_label.as_deref()) else {
                     return;
                 };

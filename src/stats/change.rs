@@ -402,7 +402,7 @@ mod tests {
             [vec![0.0; 14], vec![50.0; 6]].concat(),
             [vec![100.0; 18], vec![900.0; 2]].concat(),
             [vec![100.0; 5], vec![400.0; 15]].concat(),
-            [vec![0.0, 50.0].repeat(10), vec![0.0; 4], vec![50.0; 6]].concat(),
+            [[0.0, 50.0].repeat(10), vec![0.0; 4], vec![50.0; 6]].concat(),
         ];
         let mut seed = 17;
         for i in 0..400 {
