@@ -1830,7 +1830,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 25..],
+            names[names.len() - 29..],
             [
                 "workload_shift",
                 "culprit_process",
