@@ -21,7 +21,13 @@ type Value = (String, Option<String>, Option<String>, f64);
 
 /// `selector` narrowed to `instances` when there are few enough to list.
 pub(super) fn narrowed(selector: &Selector, instances: &[&str]) -> Selector {
-    if instances.len() > INSTANCE_REGEX_LIMIT {
+    narrowed_for(true, selector, instances)
+}
+
+/// [`narrowed`], unless the check's instances are no `instance` labels (containers): their
+/// series are then kept by instance after the query.
+pub(super) fn narrowed_for(targets: bool, selector: &Selector, instances: &[&str]) -> Selector {
+    if !targets || instances.len() > INSTANCE_REGEX_LIMIT {
         return selector.clone();
     }
     selector.narrowed_to_any(instances)
@@ -38,7 +44,8 @@ pub(super) async fn attach(
     findings: &mut [Finding],
 ) {
     let instances = super::finding::instances_of(findings);
-    let narrowed = narrowed(selector, &instances).to_string();
+    let targets = check.component.instance_is_target();
+    let narrowed = narrowed_for(targets, selector, &instances).to_string();
     let wanted: HashSet<String> = instances.iter().map(|s| s.to_string()).collect();
     let fetches = check.evidence.iter().map(|e| {
         let (narrowed, wanted) = (&narrowed, wanted.clone());

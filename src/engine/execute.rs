@@ -255,7 +255,7 @@ fn fallback_selector(
             ));
             None
         }
-        Some(only) if only.len() <= INSTANCE_REGEX_LIMIT => {
+        Some(only) if only.len() <= INSTANCE_REGEX_LIMIT && check.component.instance_is_target() => {
             run.outcome.note = Some(format!(
                 "ran for the {} instance(s) where {leader} had no data or found something",
                 only.len()

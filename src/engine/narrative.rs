@@ -164,7 +164,12 @@ fn single(check: &Check, f: &Finding, selector: &Selector, timing: &Timing) -> I
     }
 
     let mut related = f.queries.clone();
-    let narrowed = selector.narrowed_to(&f.instance).to_string();
+    let narrowed = if check.component.instance_is_target() {
+        selector.narrowed_to(&f.instance)
+    } else {
+        selector.narrowed_to_container(&f.instance)
+    }
+    .to_string();
     for q in &check.related_metrics {
         if let Ok(rendered) = timing.render(q, &narrowed) {
             if !related.contains(&rendered) {
