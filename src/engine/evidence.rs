@@ -58,7 +58,7 @@ pub(super) async fn attach(
     for (e, values, fetched_log) in futures_util::future::join_all(fetches).await {
         log.extend(fetched_log);
         match values {
-            Ok(values) => join(e, selector, timing, findings, values),
+            Ok(values) => join(e, (selector, targets), timing, findings, values),
             Err(why) => log.warn(format!(
                 "{}: evidence `{}` is missing from its findings: {why}",
                 check.id, e.name
@@ -112,7 +112,7 @@ async fn fetch(
 /// Join one evidence query's values to the findings of their instance (and device).
 fn join(
     evidence: &EvidenceQuery,
-    selector: &Selector,
+    selector: (&Selector, bool),
     timing: &Timing,
     findings: &mut [Finding],
     values: Vec<Value>,
@@ -138,14 +138,24 @@ fn join(
     }
 }
 
-/// Render `templates` for one instance of `selector`.
+/// `selector` narrowed to one instance: by its `instance` label for a scraped target, by its
+/// namespace, pod and container for a container (`targets` false).
+pub(super) fn narrowed_to_one(targets: bool, selector: &Selector, instance: &str) -> Selector {
+    if targets {
+        selector.narrowed_to(instance)
+    } else {
+        selector.narrowed_to_container(instance)
+    }
+}
+
+/// Render `templates` for one instance of `selector` (see [`narrowed_to_one`]).
 pub(super) fn per_instance(
     templates: &[&str],
-    selector: &Selector,
+    (selector, targets): (&Selector, bool),
     instance: &str,
     timing: &Timing,
 ) -> Vec<String> {
-    let narrowed = selector.narrowed_to(instance).to_string();
+    let narrowed = narrowed_to_one(targets, selector, instance).to_string();
     templates
         .iter()
         .filter_map(|t| timing.render(t, &narrowed).ok())

@@ -335,7 +335,7 @@ fn keep_judged(
         .map(|flagged| Finding {
             queries: per_instance(
                 &templates,
-                target.selector,
+                (target.selector, check.component.instance_is_target()),
                 &flagged.instance,
                 target.timing,
             ),

@@ -77,7 +77,7 @@ fn a_container_finding_carries_its_kubernetes_names_and_its_node() {
     assert!(throttled
         .related_metrics
         .iter()
-        .all(|q| !q.contains(r#"instance="shop/checkout-1/app""#)));
+        .all(|q| !q.contains(r#"instance="shop/checkout-1/app""#)), "{:#?}", throttled.related_metrics);
 }
 
 #[test]
