@@ -34,7 +34,8 @@ pub(super) fn place_on_nodes(insights: &mut [Insight]) {
 fn node_verdict(insight: &Insight) -> Option<String> {
     let check_has_node = |name: &str| {
         (name == "node_cpu_busy_percent" && insight.check.starts_with("container.cpu."))
-            || (name == "node_memory_used_percent" && insight.check.starts_with("container.memory."))
+            || (name == "node_memory_used_percent"
+                && insight.check.starts_with("container.memory."))
     };
     let (name, resource) = NODE_EVIDENCE.iter().find(|(n, _)| check_has_node(n))?;
     let node = insight.device.as_deref().unwrap_or("its node");
@@ -97,9 +98,15 @@ mod tests {
         ];
         let before = insights[3].observation.clone();
         place_on_nodes(&mut insights);
-        assert!(insights[0].observation.contains("Its node node-a has headroom (CPUs 35% used): the container hit its own limit"));
-        assert!(insights[1].observation.contains("Its node node-b is saturated too (CPUs 97% used): a noisy neighbour"));
-        assert!(insights[2].observation.contains("Whether its node is saturated too is unknown"));
+        assert!(insights[0].observation.contains(
+            "Its node node-a has headroom (CPUs 35% used): the container hit its own limit"
+        ));
+        assert!(insights[1]
+            .observation
+            .contains("Its node node-b is saturated too (CPUs 97% used): a noisy neighbour"));
+        assert!(insights[2]
+            .observation
+            .contains("Whether its node is saturated too is unknown"));
         assert_eq!(insights[3].observation, before);
     }
 }

@@ -255,7 +255,9 @@ fn fallback_selector(
             ));
             None
         }
-        Some(only) if only.len() <= INSTANCE_REGEX_LIMIT && check.component.instance_is_target() => {
+        Some(only)
+            if only.len() <= INSTANCE_REGEX_LIMIT && check.component.instance_is_target() =>
+        {
             run.outcome.note = Some(format!(
                 "ran for the {} instance(s) where {leader} had no data or found something",
                 only.len()

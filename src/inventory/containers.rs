@@ -101,7 +101,10 @@ mod tests {
             kube_state_metrics_pods: 1,
         };
         let said = only_ksm.describe().unwrap();
-        assert!(said.contains("cAdvisor is missing (lost: containers' CPU"), "{said}");
+        assert!(
+            said.contains("cAdvisor is missing (lost: containers' CPU"),
+            "{said}"
+        );
         assert!(said.contains("kube-state-metrics reports 1 pod."), "{said}");
     }
 }

@@ -129,15 +129,19 @@ impl Selector {
         let [namespace, pod, container] = parts.as_slice() else {
             return self.clone();
         };
-        [("namespace", namespace), ("pod", pod), ("container", container)]
-            .into_iter()
-            .fold(self.clone(), |s, (label, value)| {
-                s.with(Matcher {
-                    name: label.into(),
-                    op: MatchOp::Equal,
-                    value: value.to_string(),
-                })
+        [
+            ("namespace", namespace),
+            ("pod", pod),
+            ("container", container),
+        ]
+        .into_iter()
+        .fold(self.clone(), |s, (label, value)| {
+            s.with(Matcher {
+                name: label.into(),
+                op: MatchOp::Equal,
+                value: value.to_string(),
             })
+        })
     }
 
     /// The selector narrowed to any of `instances` (`instance=~"a|b"` added), for queries

@@ -7,8 +7,13 @@ use serde::Serialize;
 
 use super::Summary;
 use crate::{
-    analysis::Analysis, catalog::Catalog, engine::CheckOutcome, insight::{ContainerLabels, Insight},
-    inventory::Inventory, promql::format_duration, samples::ExecutedQuery,
+    analysis::Analysis,
+    catalog::Catalog,
+    engine::CheckOutcome,
+    insight::{ContainerLabels, Insight},
+    inventory::Inventory,
+    promql::format_duration,
+    samples::ExecutedQuery,
 };
 
 #[derive(Serialize)]

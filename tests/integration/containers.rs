@@ -74,10 +74,14 @@ fn a_container_finding_carries_its_kubernetes_names_and_its_node() {
         .related_metrics
         .iter()
         .any(|q| q.contains(r#"namespace="shop",pod="checkout-1",container="app""#)));
-    assert!(throttled
-        .related_metrics
-        .iter()
-        .all(|q| !q.contains(r#"instance="shop/checkout-1/app""#)), "{:#?}", throttled.related_metrics);
+    assert!(
+        throttled
+            .related_metrics
+            .iter()
+            .all(|q| !q.contains(r#"instance="shop/checkout-1/app""#)),
+        "{:#?}",
+        throttled.related_metrics
+    );
 }
 
 #[test]
@@ -93,9 +97,18 @@ fn a_cadvisor_only_prometheus_is_usable_and_says_what_is_missing() {
     ));
     let message = &report.message;
     assert_eq!(report.status, health::Status::Ok, "{message}");
-    assert!(message.contains("no target exposes node_exporter metrics"), "{message}");
-    assert!(message.contains("cAdvisor reports 1 container;"), "{message}");
-    assert!(message.contains("kube-state-metrics is missing (lost: restarts"), "{message}");
+    assert!(
+        message.contains("no target exposes node_exporter metrics"),
+        "{message}"
+    );
+    assert!(
+        message.contains("cAdvisor reports 1 container;"),
+        "{message}"
+    );
+    assert!(
+        message.contains("kube-state-metrics is missing (lost: restarts"),
+        "{message}"
+    );
     assert_eq!(report.details["containers"]["cadvisorContainers"], 1);
 }
 
@@ -114,7 +127,9 @@ fn a_host_and_container_prometheus_counts_both() {
     assert_eq!(report.status, health::Status::Ok, "{message}");
     assert!(
         message.contains("1 instance exposes node_exporter metrics")
-            && message.contains("Containers: cAdvisor reports 2 containers; kube-state-metrics reports 2 pods."),
+            && message.contains(
+                "Containers: cAdvisor reports 2 containers; kube-state-metrics reports 2 pods."
+            ),
         "{message}"
     );
     // A hosts-only Prometheus says nothing of containers.
@@ -126,7 +141,11 @@ fn a_host_and_container_prometheus_counts_both() {
         &Selector::empty(),
         at(&hosts),
     ));
-    assert!(!report.message.contains("Containers:"), "{}", report.message);
+    assert!(
+        !report.message.contains("Containers:"),
+        "{}",
+        report.message
+    );
 }
 
 #[test]
@@ -150,7 +169,10 @@ fn the_cli_report_names_the_container_and_its_node() {
     assert_eq!(api["component"], "container");
     assert_eq!(api["device"], "k8s-node-2");
     let observation = api["observation"].as_str().unwrap_or_default();
-    assert!(observation.contains("Its node k8s-node-2 is saturated too"), "{observation}");
+    assert!(
+        observation.contains("Its node k8s-node-2 is saturated too"),
+        "{observation}"
+    );
     assert_eq!(api["kubernetes"]["namespace"], "shop");
     assert_eq!(api["kubernetes"]["node"], "k8s-node-2");
     // The host's own finding names the containers behind it: one machine, told from both sides.

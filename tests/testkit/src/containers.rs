@@ -72,7 +72,10 @@ impl Container {
     }
 
     fn restarts_at(&self, offset: f64) -> f64 {
-        self.oom_kills.iter().filter(|k| (**k as f64) <= offset).count() as f64
+        self.oom_kills
+            .iter()
+            .filter(|k| (**k as f64) <= offset)
+            .count() as f64
     }
 }
 
@@ -254,7 +257,11 @@ fn cadvisor<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<
             .collect()
     };
     // 1 s / 100 ms: ten CFS periods a second while the container runs.
-    f.family("container_cpu_cfs_periods_total", "counter", cfs(|_, _| 10.0))?;
+    f.family(
+        "container_cpu_cfs_periods_total",
+        "counter",
+        cfs(|_, _| 10.0),
+    )?;
     f.family(
         "container_cpu_cfs_throttled_periods_total",
         "counter",
@@ -272,7 +279,10 @@ fn cadvisor<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<
     for c in &limited {
         let q = quota(c).unwrap_or(0.0);
         quotas.push((cadvisor_labels(c, &c.container), Box::new(move |_| q)));
-        period.push((cadvisor_labels(c, &c.container), Box::new(|_| CFS_PERIOD_US)));
+        period.push((
+            cadvisor_labels(c, &c.container),
+            Box::new(|_| CFS_PERIOD_US),
+        ));
     }
     // The pod cgroup's quota is the sum of its containers' (so the pod looks limited too).
     for c in &limited {
@@ -289,7 +299,10 @@ fn cadvisor<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<
         let limit = c.memory_limit.unwrap_or(0.0);
         limits.push((cadvisor_labels(c, &c.container), Box::new(move |_| limit)));
         limits.push((cadvisor_labels(c, "POD"), Box::new(|_| 0.0)));
-        working.push((cadvisor_labels(c, &c.container), Box::new(move |o| c.memory.at(o))));
+        working.push((
+            cadvisor_labels(c, &c.container),
+            Box::new(move |o| c.memory.at(o)),
+        ));
         working.push((cadvisor_labels(c, "POD"), Box::new(|_| 400.0 * 1024.0)));
         used.push((
             cadvisor_labels(c, &c.container),
@@ -342,10 +355,16 @@ fn kube_state_metrics<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> i
     for c in cs {
         let base = format!("{},node=\"{}\"", ksm_labels(c), c.node);
         if let Some(cpu) = c.cpu_limit {
-            limits.push((format!("{base},resource=\"cpu\",unit=\"core\""), Box::new(move |_| cpu)));
+            limits.push((
+                format!("{base},resource=\"cpu\",unit=\"core\""),
+                Box::new(move |_| cpu),
+            ));
         }
         if let Some(mem) = c.memory_limit {
-            limits.push((format!("{base},resource=\"memory\",unit=\"byte\""), Box::new(move |_| mem)));
+            limits.push((
+                format!("{base},resource=\"memory\",unit=\"byte\""),
+                Box::new(move |_| mem),
+            ));
         }
     }
     f.family("kube_pod_container_resource_limits", "gauge", limits)?;
@@ -356,7 +375,11 @@ fn kube_state_metrics<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> i
             s
         })
         .collect();
-    f.family("kube_pod_container_status_restarts_total", "counter", restarts)?;
+    f.family(
+        "kube_pod_container_status_restarts_total",
+        "counter",
+        restarts,
+    )?;
     let terminated: Vec<Series<'_>> = cs
         .iter()
         .filter_map(|c| {

@@ -2021,9 +2021,19 @@ pub fn container_oom_restarts() -> Scenario {
             "a container OOM-killed and restarted three times in ten minutes",
             vec![k8s_node("k8s-node-1")],
             vec![
-                expect("batch/report-1/worker", "container.errors.oom_kills", "high", "critical")
-                    .mentioning("OOM-killed"),
-                expect("batch/report-1/worker", "container.errors.restarts", "medium", "high"),
+                expect(
+                    "batch/report-1/worker",
+                    "container.errors.oom_kills",
+                    "high",
+                    "critical",
+                )
+                .mentioning("OOM-killed"),
+                expect(
+                    "batch/report-1/worker",
+                    "container.errors.restarts",
+                    "medium",
+                    "high",
+                ),
             ],
         ),
         Cluster::new(vec![worker]),
@@ -2039,7 +2049,8 @@ pub fn container_noisy_neighbour() -> Scenario {
     api.cpu = Shape::c(1.9);
     api.cpu_limit = Some(2.0);
     api.throttled = Shape::c(0.10);
-    let mut cruncher = Container::healthy("batch", "cruncher-1", "worker", "k8s-node-2").unlimited();
+    let mut cruncher =
+        Container::healthy("batch", "cruncher-1", "worker", "k8s-node-2").unlimited();
     cruncher.cpu = Shape::c(1.8);
     with_cluster(
         Scenario::new(
