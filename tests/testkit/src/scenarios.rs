@@ -1862,7 +1862,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 25..],
+            names[names.len() - 31..],
             [
                 "workload_shift",
                 "culprit_process",
@@ -1889,6 +1889,13 @@ mod tests {
                 "filesystem_steady_fill",
                 "filesystem_burst_little_space",
                 "late_step_change",
+                // Issue 21: containers, together at the end.
+                "container_cpu_throttled",
+                "container_memory_near_limit",
+                "container_oom_restarts",
+                "container_noisy_neighbour",
+                "containers_healthy",
+                "cadvisor_only",
             ]
         );
         let mut unique = names.clone();
