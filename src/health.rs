@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::{
     catalog::Catalog,
-    inventory::{self, Inventory},
+    inventory::{self, containers::ContainerPresence, Inventory},
     prometheus::{Client, PrometheusError},
     promql::{format_duration, Selector},
 };
@@ -48,7 +48,14 @@ pub async fn check_at(
     selector: &Selector,
     now: chrono::DateTime<Utc>,
 ) -> HealthReport {
+    // Containers are an addition: a failed count leaves them unsaid, never fails health.
+    let containers = ContainerPresence::take(client, selector, now)
+        .await
+        .unwrap_or_default();
     match inventory::take(client, catalog, selector, now).await {
+        Ok(inv) if inv.instances.is_empty() && containers.cadvisor_containers > 0 => {
+            containers_only(client, selector, &inv, containers)
+        }
         Ok(inv) if inv.instances.is_empty() => {
             // No data now: stopped scraping, or never any? Stale data is not "no data".
             let (stopped, _) = inventory::stopped(
@@ -62,7 +69,7 @@ pub async fn check_at(
             let stopped = stopped.unwrap_or_default();
             verdict(client, selector, &inv, &stopped, now)
         }
-        Ok(inv) => verdict(client, selector, &inv, &[], now),
+        Ok(inv) => with_containers(verdict(client, selector, &inv, &[], now), containers),
         Err(err) => failure(client, &err),
     }
 }
@@ -203,6 +210,47 @@ fn verdict(
         message,
         details,
     }
+}
+
+/// A Prometheus with cAdvisor but no node_exporter: usable, the container checks run on what
+/// exists; the message says what is missing and what that costs.
+fn containers_only(
+    client: &Client,
+    selector: &Selector,
+    inv: &Inventory,
+    containers: ContainerPresence,
+) -> HealthReport {
+    let version = server_name(inv.prometheus.as_ref());
+    let scope = if selector.is_empty() {
+        String::new()
+    } else {
+        format!(" matching the selector {{{selector}}}")
+    };
+    let said = containers.describe().unwrap_or_default();
+    HealthReport {
+        status: Status::Ok,
+        message: format!(
+            "{version} at {} is usable for containers only: no target{scope} exposes node_exporter metrics (node_cpu_seconds_total), so the hosts' CPU, memory, disk and network checks cannot run and no finding can be tied to a machine's own saturation. {said} The container checks run on what exists.",
+            client.url()
+        ),
+        details: json!({
+            "prometheusUrl": client.url(),
+            "prometheusVersion": inv.prometheus.as_ref().map(|b| b.version.clone()),
+            "instances": 0,
+            "targetSelector": selector.to_string(),
+            "containers": containers,
+        }),
+    }
+}
+
+/// `report` with the containers the exporters report, where there are any.
+fn with_containers(mut report: HealthReport, containers: ContainerPresence) -> HealthReport {
+    if let Some(said) = containers.describe() {
+        report.message.push(' ');
+        report.message.push_str(&said);
+        report.details["containers"] = json!(containers);
+    }
+    report
 }
 
 /// Scrape timestamps jitter by milliseconds; show the interval to the nearest second.

@@ -131,17 +131,21 @@ pub enum Component {
     Network,
     /// Software resources: file descriptors, PIDs, conntrack, clock.
     System,
+    /// Containers (cgroups) against their own limits: cAdvisor and kube-state-metrics series.
+    /// The instance of a container finding is `namespace/pod/container`, not a scrape target.
+    Container,
 }
 
 impl Component {
     /// Every component, in report order.
-    pub const ALL: [Component; 6] = [
+    pub const ALL: [Component; 7] = [
         Component::Cpu,
         Component::Memory,
         Component::Disk,
         Component::Filesystem,
         Component::Network,
         Component::System,
+        Component::Container,
     ];
 
     /// The lowercase name.
@@ -153,7 +157,15 @@ impl Component {
             Component::Filesystem => "filesystem",
             Component::Network => "network",
             Component::System => "system",
+            Component::Container => "container",
         }
+    }
+
+    /// Whether a finding's `instance` is a Prometheus `instance` label (a scraped host). A
+    /// container's is `namespace/pod/container`, built by its query: follow-up queries cannot
+    /// be narrowed to it by an `instance` matcher.
+    pub fn instance_is_target(self) -> bool {
+        self != Component::Container
     }
 
     /// Parse the lowercase name.
@@ -366,7 +378,36 @@ pub struct Insight {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+/// The Kubernetes names of a container finding: what frames carry as labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ContainerLabels<'a> {
+    /// The pod's namespace.
+    pub namespace: &'a str,
+    /// The pod.
+    pub pod: &'a str,
+    /// The container.
+    pub container: &'a str,
+    /// The node it runs on, where kube-state-metrics named it (the finding's device).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<&'a str>,
+}
+
 impl Insight {
+    /// Namespace, pod, container and node of a container finding (its instance is
+    /// `namespace/pod/container`, its device the node); `None` for every other finding.
+    pub fn container_labels(&self) -> Option<ContainerLabels<'_>> {
+        if self.component != Component::Container {
+            return None;
+        }
+        let mut parts = self.instance.as_deref()?.splitn(3, '/');
+        Some(ContainerLabels {
+            namespace: parts.next()?,
+            pod: parts.next()?,
+            container: parts.next()?,
+            node: self.device.as_deref(),
+        })
+    }
+
     /// Approximate bytes this insight holds (what a cache of analyses weighs).
     pub fn approximate_bytes(&self) -> usize {
         const STRING: usize = std::mem::size_of::<String>();

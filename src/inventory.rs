@@ -5,6 +5,8 @@
 //! because a collector is missing is reported as a coverage gap, never as "healthy". The number
 //! of queries does not depend on the number of instances.
 
+pub mod containers;
+
 use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, Utc};

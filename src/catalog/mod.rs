@@ -49,6 +49,10 @@ const CHECK_FILES: &[(&str, &str)] = &[
     ),
     ("checks/network.toml", include_str!("checks/network.toml")),
     ("checks/system.toml", include_str!("checks/system.toml")),
+    (
+        "checks/container.toml",
+        include_str!("checks/container.toml"),
+    ),
 ];
 
 const COMPONENTS: &str = include_str!("components.toml");

@@ -21,7 +21,13 @@ type Value = (String, Option<String>, Option<String>, f64);
 
 /// `selector` narrowed to `instances` when there are few enough to list.
 pub(super) fn narrowed(selector: &Selector, instances: &[&str]) -> Selector {
-    if instances.len() > INSTANCE_REGEX_LIMIT {
+    narrowed_for(true, selector, instances)
+}
+
+/// [`narrowed`], unless the check's instances are no `instance` labels (containers): their
+/// series are then kept by instance after the query.
+pub(super) fn narrowed_for(targets: bool, selector: &Selector, instances: &[&str]) -> Selector {
+    if !targets || instances.len() > INSTANCE_REGEX_LIMIT {
         return selector.clone();
     }
     selector.narrowed_to_any(instances)
@@ -38,7 +44,8 @@ pub(super) async fn attach(
     findings: &mut [Finding],
 ) {
     let instances = super::finding::instances_of(findings);
-    let narrowed = narrowed(selector, &instances).to_string();
+    let targets = check.component.instance_is_target();
+    let narrowed = narrowed_for(targets, selector, &instances).to_string();
     let wanted: HashSet<String> = instances.iter().map(|s| s.to_string()).collect();
     let fetches = check.evidence.iter().map(|e| {
         let (narrowed, wanted) = (&narrowed, wanted.clone());
@@ -51,7 +58,7 @@ pub(super) async fn attach(
     for (e, values, fetched_log) in futures_util::future::join_all(fetches).await {
         log.extend(fetched_log);
         match values {
-            Ok(values) => join(e, selector, timing, findings, values),
+            Ok(values) => join(e, (selector, targets), timing, findings, values),
             Err(why) => log.warn(format!(
                 "{}: evidence `{}` is missing from its findings: {why}",
                 check.id, e.name
@@ -105,7 +112,7 @@ async fn fetch(
 /// Join one evidence query's values to the findings of their instance (and device).
 fn join(
     evidence: &EvidenceQuery,
-    selector: &Selector,
+    selector: (&Selector, bool),
     timing: &Timing,
     findings: &mut [Finding],
     values: Vec<Value>,
@@ -131,14 +138,24 @@ fn join(
     }
 }
 
-/// Render `templates` for one instance of `selector`.
+/// `selector` narrowed to one instance: by its `instance` label for a scraped target, by its
+/// namespace, pod and container for a container (`targets` false).
+pub(super) fn narrowed_to_one(targets: bool, selector: &Selector, instance: &str) -> Selector {
+    if targets {
+        selector.narrowed_to(instance)
+    } else {
+        selector.narrowed_to_container(instance)
+    }
+}
+
+/// Render `templates` for one instance of `selector` (see [`narrowed_to_one`]).
 pub(super) fn per_instance(
     templates: &[&str],
-    selector: &Selector,
+    (selector, targets): (&Selector, bool),
     instance: &str,
     timing: &Timing,
 ) -> Vec<String> {
-    let narrowed = selector.narrowed_to(instance).to_string();
+    let narrowed = narrowed_to_one(targets, selector, instance).to_string();
     templates
         .iter()
         .filter_map(|t| timing.render(t, &narrowed).ok())

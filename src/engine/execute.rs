@@ -256,7 +256,9 @@ fn fallback_selector(
             ));
             None
         }
-        Some(only) if only.len() <= INSTANCE_REGEX_LIMIT => {
+        Some(only)
+            if only.len() <= INSTANCE_REGEX_LIMIT && check.component.instance_is_target() =>
+        {
             run.outcome.note = Some(format!(
                 "ran for the {} instance(s) where {leader} had no data or found something",
                 only.len()
@@ -336,7 +338,7 @@ fn keep_judged(
         .map(|flagged| Finding {
             queries: per_instance(
                 &templates,
-                target.selector,
+                (target.selector, check.component.instance_is_target()),
                 &flagged.instance,
                 target.timing,
             ),

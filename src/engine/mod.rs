@@ -14,6 +14,7 @@
 //! hosts; memory per check is bounded by the findings, not by the answer's size.
 
 mod classes;
+mod containers;
 mod coverage;
 mod diagnose;
 mod evaluate;
@@ -198,6 +199,7 @@ pub fn diagnose(
         .iter()
         .map(|d| narrative::insight(catalog, &executions, d, selector, timing))
         .collect();
+    containers::place_on_nodes(&mut insights);
     insights.extend(coverage::per_instance(
         catalog,
         &executions,

@@ -164,7 +164,8 @@ fn single(check: &Check, f: &Finding, selector: &Selector, timing: &Timing) -> I
     }
 
     let mut related = f.queries.clone();
-    let narrowed = selector.narrowed_to(&f.instance).to_string();
+    let targets = check.component.instance_is_target();
+    let narrowed = super::evidence::narrowed_to_one(targets, selector, &f.instance).to_string();
     for q in &check.related_metrics {
         if let Ok(rendered) = timing.render(q, &narrowed) {
             if !related.contains(&rendered) {

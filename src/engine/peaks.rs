@@ -25,7 +25,7 @@ use crate::{
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::{evaluate::Assessment, evidence::narrowed, finding::Finding};
+use super::{evaluate::Assessment, finding::Finding};
 
 /// Fine peaks per target: (instance, device) → `(unix seconds, worst value in the step)`.
 type Peaks = HashMap<(String, Option<String>), Vec<(f64, f64)>>;
@@ -96,7 +96,8 @@ pub(super) async fn refine(
     findings: &mut [Finding],
 ) {
     let instances = super::finding::instances_of(findings);
-    let narrowed = narrowed(selector, &instances).to_string();
+    let targets = check.component.instance_is_target();
+    let narrowed = super::evidence::narrowed_for(targets, selector, &instances).to_string();
     let promql = match peak_query(check, guard, &narrowed, timing) {
         None => return,
         Some(Ok(q)) => q,

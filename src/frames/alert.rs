@@ -65,14 +65,63 @@ pub fn alert(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> F
         components.push(component.as_str().to_string());
         checks.push(check);
     }
+    let kube = kubernetes_labels(&instances, &components, insights);
     let mut frame = Frame::new("alert").with_fields([
         instances.into_field("instance"),
         components.into_field("component"),
         checks.into_field("check"),
         levels.into_field("severity_level"),
     ]);
+    if let Some(columns) = kube {
+        // Grafana reads every string field of a number set as a label.
+        let [namespace, pod, container, node] = columns;
+        frame.add_field(namespace.into_field("namespace"));
+        frame.add_field(pod.into_field("pod"));
+        frame.add_field(container.into_field("container"));
+        frame.add_field(node.into_field("node"));
+    }
     let mut meta = Metadata::default();
     meta.preferred_visualisation = Some(VisType::Table);
     frame.meta = Some(meta);
     frame
+}
+
+/// Namespace, pod, container and node label columns when some rows are containers (hosts get
+/// empty values there), so an alert rule can route or silence by namespace; `None` without
+/// containers, leaving a hosts-only frame as it always was.
+fn kubernetes_labels(
+    instances: &[String],
+    components: &[String],
+    insights: &[&Insight],
+) -> Option<[Vec<String>; 4]> {
+    let container = Component::Container.as_str();
+    if !components.iter().any(|c| c == container) {
+        return None;
+    }
+    let node_of = |instance: &str| {
+        insights
+            .iter()
+            .filter(|i| i.instance.as_deref() == Some(instance))
+            .find_map(|i| i.container_labels().and_then(|c| c.node))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut columns: [Vec<String>; 4] = Default::default();
+    for (instance, component) in instances.iter().zip(components) {
+        let names: Vec<&str> = if component == container {
+            instance.splitn(3, '/').collect()
+        } else {
+            Vec::new()
+        };
+        let node = if names.len() == 3 {
+            node_of(instance)
+        } else {
+            String::new()
+        };
+        for (k, column) in columns.iter_mut().take(3).enumerate() {
+            column.push(names.get(k).copied().unwrap_or_default().to_string());
+        }
+        columns[3].push(node);
+    }
+    Some(columns)
 }

@@ -59,6 +59,20 @@ pub fn table(name: &str, insights: &[&Insight]) -> Frame {
         columns::text("check", all().map(|i| i.check.as_str())),
         all().map(|i| i.started_at).into_opt_field("started_at"),
         all().map(|i| i.ended_at).into_opt_field("ended_at"),
+        // Container findings' Kubernetes names, null on host findings.
+        columns::optional_text(
+            "namespace",
+            all().map(|i| i.container_labels().map(|c| c.namespace)),
+        ),
+        columns::optional_text("pod", all().map(|i| i.container_labels().map(|c| c.pod))),
+        columns::optional_text(
+            "container",
+            all().map(|i| i.container_labels().map(|c| c.container)),
+        ),
+        columns::optional_text(
+            "node",
+            all().map(|i| i.container_labels().and_then(|c| c.node)),
+        ),
     ]);
     let mut meta = Metadata::default();
     meta.preferred_visualisation = Some(VisType::Table);

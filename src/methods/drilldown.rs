@@ -153,6 +153,7 @@ pub fn commands(
 /// Does this finding get a drill-down?
 fn drillable(i: &Insight) -> bool {
     i.methodology == Methodology::UseMethod
+        && i.component.instance_is_target()
         && i.severity >= Severity::Low
         && i.issue_type != IssueType::Coverage
         && i.instance.is_some()

@@ -120,6 +120,30 @@ impl Selector {
         })
     }
 
+    /// The selector narrowed to one container named `namespace/pod/container` (a container
+    /// finding's instance): `namespace`, `pod` and `container` matchers added. A name of
+    /// another shape narrows nothing.
+    #[must_use]
+    pub fn narrowed_to_container(&self, name: &str) -> Self {
+        let parts: Vec<&str> = name.splitn(3, '/').collect();
+        let [namespace, pod, container] = parts.as_slice() else {
+            return self.clone();
+        };
+        [
+            ("namespace", namespace),
+            ("pod", pod),
+            ("container", container),
+        ]
+        .into_iter()
+        .fold(self.clone(), |s, (label, value)| {
+            s.with(Matcher {
+                name: label.into(),
+                op: MatchOp::Equal,
+                value: value.to_string(),
+            })
+        })
+    }
+
     /// The selector narrowed to any of `instances` (`instance=~"a|b"` added), for queries
     /// about a few flagged hosts. An empty list selects no target (`instance=~""`); the
     /// selector is left as it is only when the matcher cannot be built.
@@ -417,6 +441,16 @@ mod tests {
         assert!(err.contains("unterminated"), "{err}");
         let err = Selector::parse("job node").unwrap_err().to_string();
         assert!(err.contains("expected one of"), "{err}");
+    }
+
+    #[test]
+    fn a_container_is_narrowed_by_namespace_pod_and_container() {
+        let base = Selector::parse(r#"job="kubelet""#).unwrap();
+        assert_eq!(
+            base.narrowed_to_container("shop/web-7d9f/app").to_string(),
+            r#"job="kubelet",namespace="shop",pod="web-7d9f",container="app""#
+        );
+        assert_eq!(base.narrowed_to_container("host:9100"), base);
     }
 
     #[test]

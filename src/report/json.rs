@@ -7,8 +7,13 @@ use serde::Serialize;
 
 use super::Summary;
 use crate::{
-    analysis::Analysis, catalog::Catalog, engine::CheckOutcome, insight::Insight,
-    inventory::Inventory, promql::format_duration, samples::ExecutedQuery,
+    analysis::Analysis,
+    catalog::Catalog,
+    engine::CheckOutcome,
+    insight::{ContainerLabels, Insight},
+    inventory::Inventory,
+    promql::format_duration,
+    samples::ExecutedQuery,
 };
 
 #[derive(Serialize)]
@@ -24,12 +29,22 @@ struct Report<'a> {
     concurrency: usize,
     selector: &'a str,
     summary: Summary,
-    insights: &'a [Insight],
+    insights: Vec<ReportInsight<'a>>,
     checks: &'a [CheckOutcome],
     inventory: &'a Inventory,
     not_observable: Vec<NotObservable<'a>>,
     queries: &'a [ExecutedQuery],
     warnings: &'a [String],
+}
+
+/// An insight as the model serialises it, plus a container finding's Kubernetes names
+/// (`kubernetes: {namespace, pod, container, node}`), so scripts need not split its instance.
+#[derive(Serialize)]
+struct ReportInsight<'a> {
+    #[serde(flatten)]
+    insight: &'a Insight,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kubernetes: Option<ContainerLabels<'a>>,
 }
 
 #[derive(Serialize)]
@@ -67,7 +82,14 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         concurrency: analysis.concurrency,
         selector: &analysis.selector,
         summary: Summary::of(analysis),
-        insights: &analysis.insights,
+        insights: analysis
+            .insights
+            .iter()
+            .map(|insight| ReportInsight {
+                insight,
+                kubernetes: insight.container_labels(),
+            })
+            .collect(),
         checks: &analysis.outcomes,
         inventory: &analysis.inventory,
         not_observable: catalog

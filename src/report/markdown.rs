@@ -117,7 +117,9 @@ fn write_insight(out: &mut String, i: &Insight) {
     if let Some(instance) = &i.instance {
         let _ = write!(meta, " · `{}`", code(instance));
     }
-    if let Some(device) = &i.device {
+    if let Some(node) = i.container_labels().and_then(|k| k.node) {
+        let _ = write!(meta, " · node `{}`", code(node));
+    } else if let Some(device) = &i.device {
         let _ = write!(meta, " · `{}`", code(device));
     }
     let _ = write!(

@@ -259,7 +259,16 @@ fn write_insight(out: &mut String, n: usize, i: &Insight) {
     if let Some(instance) = &i.instance {
         let _ = write!(meta, "   Instance: {}", super::one_line(instance));
     }
-    if let Some(device) = &i.device {
+    if let Some(k) = i.container_labels() {
+        let _ = write!(
+            meta,
+            "   Namespace: {}   Pod: {}   Container: {}   Node: {}",
+            super::one_line(k.namespace),
+            super::one_line(k.pod),
+            super::one_line(k.container),
+            super::one_line(k.node.unwrap_or("unknown")),
+        );
+    } else if let Some(device) = &i.device {
         let _ = write!(meta, "   Device: {}", super::one_line(device));
     }
     let _ = writeln!(out, "{meta}");

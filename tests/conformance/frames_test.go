@@ -100,7 +100,7 @@ func TestOneAnalysisServesInsightsReportAlertAndMatrix(t *testing.T) {
 
 	// insights: one column per model field, sorted by severity then confidence.
 	ins := resp.Responses["I"].Frames[0]
-	want := "id,timestamp,severity,severity_level,methodology,component,issue_type,use_signal,title,observation,evidence,root_cause,immediate_action,investigation_steps,long_term_fix,related_metrics,confidence,book_reference,instance,device,check,started_at,ended_at"
+	want := "id,timestamp,severity,severity_level,methodology,component,issue_type,use_signal,title,observation,evidence,root_cause,immediate_action,investigation_steps,long_term_fix,related_metrics,confidence,book_reference,instance,device,check,started_at,ended_at,namespace,pod,container,node"
 	if got := strings.Join(fieldNames(ins), ","); got != want {
 		t.Fatalf("insights fields\n got %s\nwant %s", got, want)
 	}

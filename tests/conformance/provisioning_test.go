@@ -98,7 +98,7 @@ func TestShippedDashboardAndAlertRuleAreGeneratedAndAnswered(t *testing.T) {
 	}
 
 	// Panel types: Grafana's own, or ours (the nested panels' plugin.json).
-	known := map[string]bool{"timeseries": true, "table": true, "stat": true, "state-timeline": true, "text": true}
+	known := map[string]bool{"timeseries": true, "table": true, "stat": true, "state-timeline": true, "text": true, "row": true}
 	for _, nested := range []string{"panel", "matrix"} {
 		var panelPlugin struct {
 			ID string `json:"id"`

@@ -6,6 +6,7 @@ mod analysis;
 mod architecture;
 mod cli;
 mod client;
+mod containers;
 mod dashboard;
 mod live;
 mod methods;

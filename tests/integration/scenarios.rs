@@ -33,7 +33,7 @@ fn describe(i: &Insight) -> String {
 }
 
 /// Analyse `scenario` and check its expectations; returns the insights for further checks.
-fn check(scenario: &Scenario) -> Vec<Insight> {
+pub(crate) fn check(scenario: &Scenario) -> Vec<Insight> {
     let prometheus = serve(scenario);
     let c = client(&prometheus.url());
     let analysis = block_on(analysis::analyze(
@@ -186,6 +186,12 @@ scenario_tests!(
     filesystem_hourly_bursts,
     filesystem_single_burst,
     filesystem_fill_levels,
+    container_cpu_throttled,
+    container_memory_near_limit,
+    container_oom_restarts,
+    container_noisy_neighbour,
+    containers_healthy,
+    cadvisor_only,
 );
 
 /// Issue 17 item 2: a 3-minute burst judged at 1 h, 6 h and 24 h windows is a burst (info),

@@ -19,7 +19,7 @@ export type Severity = "info" | "low" | "medium" | "high" | "critical";
 /**
  * The resource a finding is about.
  */
-export type Component = "cpu" | "memory" | "disk" | "filesystem" | "network" | "system";
+export type Component = "cpu" | "memory" | "disk" | "filesystem" | "network" | "system" | "container";
 
 /**
  * Which of Gregg's methodologies produced a finding.

@@ -9,7 +9,7 @@ export type Signal = (typeof SIGNALS)[number];
 export const SIGNAL_LETTER: Record<Signal, string> = { utilization: 'U', saturation: 'S', errors: 'E' };
 
 /** Resources in the catalog's order; others follow alphabetically. */
-const COMPONENT_ORDER = ['cpu', 'memory', 'disk', 'filesystem', 'network', 'system'];
+const COMPONENT_ORDER = ['cpu', 'memory', 'disk', 'filesystem', 'network', 'system', 'container'];
 
 /** One row of the `use_matrix` frame (docs/frames.md). */
 export interface MatrixCell {

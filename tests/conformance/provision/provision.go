@@ -44,6 +44,7 @@ type Query struct {
 	Instances   string                `json:"instances,omitempty"`
 	MinSeverity string                `json:"minSeverity,omitempty"`
 	TimelineBy  string                `json:"timelineBy,omitempty"`
+	Components  []string              `json:"components,omitempty"`
 }
 
 // ImplementsDataqueryVariant makes Query a foundation-sdk data query.
@@ -78,6 +79,19 @@ func promRef() common.DataSourceRef {
 func q(uid, refID, queryType string) Query {
 	ds := gregg(uid)
 	return Query{RefID: refID, Datasource: &ds, QueryType: queryType, Window: "10m", Instances: "$instance"}
+}
+
+// containerMetric is a graph of one series per Kubernetes container (cAdvisor and
+// kube-state-metrics), pod cgroups and pause containers left out.
+func containerMetric(title, expr, unit string) *timeseries.PanelBuilder {
+	return timeseries.NewPanelBuilder().
+		Title(title).
+		Datasource(promRef()).
+		Unit(unit).
+		Min(0).
+		Height(8).
+		Span(8).
+		WithTarget(prometheus.NewDataqueryBuilder().RefId("A").Expr(expr).LegendFormat("{{namespace}}/{{pod}}/{{container}}"))
 }
 
 func metric(title, expr, unit string, max float64) *timeseries.PanelBuilder {
@@ -129,6 +143,12 @@ func build(uid string, variable cog.Builder[dashboard.VariableModel]) (dashboard
 	matrix.Instances = ""
 	matrixInsights := q(uid, "B", "insights")
 	matrixInsights.Instances = ""
+	// Containers are named namespace/pod/container, not instances of `$instance`: their row
+	// shows every container's findings.
+	containerInsights := q(uid, "A", "insights")
+	containerInsights.Instances = ""
+	containerInsights.MinSeverity = "info"
+	containerInsights.Components = []string{"container"}
 	d := dashboard.NewDashboardBuilder("USE Method — Gregg Insights").
 		Uid(DashboardUID).
 		Tags([]string{"gregg-insights", "use-method", "performance"}).
@@ -187,6 +207,17 @@ func build(uid string, variable cog.Builder[dashboard.VariableModel]) (dashboard
 			Height(10).
 			Span(24).
 			WithTarget(insights)).
+		WithRow(dashboard.NewRowBuilder("Containers")).
+		WithPanel(table.NewPanelBuilder().
+			Title("Container findings").
+			Description("Containers against their own limits (cAdvisor, kube-state-metrics): CPU and memory against the limit, CFS throttling, OOM kills, restarts, and those without limits. Each names its node and whether the node is saturated too.").
+			Datasource(gregg(uid)).
+			Height(8).
+			Span(24).
+			WithTarget(containerInsights)).
+		WithPanel(containerMetric("Container CPU of its limit", `100 * sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="", container!="POD"}[$__rate_interval])) / on (namespace, pod, container) max by (namespace, pod, container) (kube_pod_container_resource_limits{resource="cpu"})`, "percent")).
+		WithPanel(containerMetric("CFS periods throttled", `100 * sum by (namespace, pod, container) (rate(container_cpu_cfs_throttled_periods_total{container!="", container!="POD"}[$__rate_interval])) / on (namespace, pod, container) sum by (namespace, pod, container) (rate(container_cpu_cfs_periods_total{container!="", container!="POD"}[$__rate_interval]))`, "percent")).
+		WithPanel(containerMetric("Container memory of its limit", `100 * max by (namespace, pod, container) (container_memory_working_set_bytes{container!="", container!="POD"}) / on (namespace, pod, container) max by (namespace, pod, container) (container_spec_memory_limit_bytes{container!="", container!="POD"} > 0)`, "percent")).
 		Build()
 }
 

@@ -590,6 +590,7 @@ pub struct Writer<'a, W: Write> {
     out: &'a mut W,
     hosts: &'a [Host],
     histograms: &'a [Histogram],
+    cluster: Option<&'a crate::containers::Cluster>,
     end: i64,
     history: i64,
     step: i64,
@@ -622,6 +623,7 @@ impl<'a, W: Write> Writer<'a, W> {
             out,
             hosts,
             histograms: &[],
+            cluster: None,
             end,
             history,
             step,
@@ -640,6 +642,13 @@ impl<'a, W: Write> Writer<'a, W> {
         self
     }
 
+    /// Also write `cluster`'s cAdvisor and kube-state-metrics families, after the hosts'.
+    #[must_use]
+    pub fn containers(mut self, cluster: &'a crate::containers::Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
     /// Write every family, then `# EOF`; returns how many series and samples were written.
     pub fn write_all(mut self) -> io::Result<Written> {
         self.gauges()?;
@@ -655,6 +664,17 @@ impl<'a, W: Write> Writer<'a, W> {
         )?;
         self.written.series += h.series;
         self.written.samples += h.samples;
+        if let Some(cluster) = self.cluster {
+            let c = crate::containers::write_families(
+                self.out,
+                cluster,
+                self.end,
+                self.history,
+                self.step,
+            )?;
+            self.written.series += c.series;
+            self.written.samples += c.samples;
+        }
         writeln!(self.out, "# EOF")?;
         Ok(self.written)
     }

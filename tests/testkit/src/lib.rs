@@ -5,6 +5,7 @@
 //! is killed with this process if it dies, so no run leaves servers behind.
 
 pub mod backfill;
+pub mod containers;
 pub mod faults;
 pub mod grafana;
 pub mod histogram;

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::{
     backfill,
+    containers::{Cluster, Container, MIB},
     histogram::{Histogram, DEFAULT_BUCKETS},
     host::{Disk, Filesystem, Host, Md, Nic, Process, Shape, Writer},
     prometheus::Prometheus,
@@ -87,6 +88,8 @@ pub struct Scenario {
     pub slo: Option<&'static str>,
     /// Label grouping hosts for fleet outliers (`None`: the default, `job`).
     pub group_by: Option<&'static str>,
+    /// Containers beside the hosts (cAdvisor, kube-state-metrics); empty for most scenarios.
+    pub cluster: Cluster,
 }
 
 /// What the Go harness and other non-Rust users get to know about a scenario.
@@ -140,6 +143,7 @@ impl Scenario {
             histogram: None,
             slo: None,
             group_by: None,
+            cluster: Cluster::default(),
         }
     }
 
@@ -152,6 +156,7 @@ impl Scenario {
     pub fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<crate::host::Written> {
         Writer::new(out, &self.hosts, self.at, self.history, self.step)
             .histograms(&self.histograms)
+            .containers(&self.cluster)
             .write_all()
     }
 
@@ -257,6 +262,12 @@ pub fn all() -> Vec<Scenario> {
         filesystem_hourly_bursts(),
         filesystem_single_burst(),
         filesystem_fill_levels(),
+        container_cpu_throttled(),
+        container_memory_near_limit(),
+        container_oom_restarts(),
+        container_noisy_neighbour(),
+        containers_healthy(),
+        cadvisor_only(),
     ]
 }
 
@@ -959,6 +970,7 @@ pub fn fleet(n: usize) -> Scenario {
         histogram: None,
         slo: None,
         group_by: None,
+        cluster: Cluster::default(),
     }
 }
 
@@ -1789,6 +1801,161 @@ pub fn filesystem_fill_levels() -> Scenario {
     s
 }
 
+/// A Kubernetes node: a healthy host whose nodename (its instance without the port) is the
+/// node name kube-state-metrics reports.
+fn k8s_node(name: &str) -> Host {
+    Host::healthy(&format!("{name}:9100"))
+}
+
+/// `scenario` with `cluster` beside its hosts.
+fn with_cluster(mut scenario: Scenario, cluster: Cluster) -> Scenario {
+    scenario.cluster = cluster;
+    scenario
+}
+
+/// shop/checkout-1/app uses 0.3 of its 2-core limit (15 %) yet 45 % of its CFS periods are
+/// throttled for the last 30 minutes: saturated at low utilization, on a node with headroom.
+pub fn container_cpu_throttled() -> Scenario {
+    let mut checkout = Container::healthy("shop", "checkout-1", "app", "k8s-node-1");
+    checkout.cpu = Shape::c(0.3);
+    checkout.cpu_limit = Some(2.0);
+    checkout.throttled = Shape::c(0.02).since(-1800, 0.45);
+    let quiet = Container::healthy("shop", "cart-1", "app", "k8s-node-1");
+    with_cluster(
+        Scenario::new(
+            "container_cpu_throttled",
+            "a container throttled in 45 % of its CFS periods at 15 % of its CPU limit, its node idle",
+            vec![k8s_node("k8s-node-1")],
+            vec![
+                expect("shop/checkout-1/app", "container.cpu.throttling", "high", "high")
+                    .mentioning("hit its own limit"),
+            ],
+        ),
+        Cluster::new(vec![checkout, quiet]),
+    )
+}
+
+/// shop/search-1/indexer's working set sits at 980 MiB of its 1 GiB limit.
+pub fn container_memory_near_limit() -> Scenario {
+    let mut indexer = Container::healthy("shop", "search-1", "indexer", "k8s-node-1");
+    indexer.memory = Shape::c(400.0 * MIB).since(-2400, 980.0 * MIB);
+    with_cluster(
+        Scenario::new(
+            "container_memory_near_limit",
+            "a container's working set at 96 % of its memory limit, its node with free memory",
+            vec![k8s_node("k8s-node-1")],
+            vec![expect(
+                "shop/search-1/indexer",
+                "container.memory.utilization",
+                "critical",
+                "critical",
+            )
+            .mentioning("has headroom")],
+        ),
+        Cluster::new(vec![
+            indexer,
+            Container::healthy("shop", "cart-1", "app", "k8s-node-1"),
+        ]),
+    )
+}
+
+/// batch/report-1/worker is OOM-killed three times in the last half hour and restarts each time.
+pub fn container_oom_restarts() -> Scenario {
+    let mut worker = Container::healthy("batch", "report-1", "worker", "k8s-node-1");
+    worker.memory = Shape::c(600.0 * MIB);
+    worker.oom_kills = vec![-500, -300, -100];
+    with_cluster(
+        Scenario::new(
+            "container_oom_restarts",
+            "a container OOM-killed and restarted three times in ten minutes",
+            vec![k8s_node("k8s-node-1")],
+            vec![
+                expect(
+                    "batch/report-1/worker",
+                    "container.errors.oom_kills",
+                    "high",
+                    "critical",
+                )
+                .mentioning("OOM-killed"),
+                expect(
+                    "batch/report-1/worker",
+                    "container.errors.restarts",
+                    "medium",
+                    "high",
+                ),
+            ],
+        ),
+        Cluster::new(vec![worker]),
+    )
+}
+
+/// k8s-node-2 is CPU-saturated by batch/cruncher-1/worker, which has no limit; shop/api-1/app
+/// runs at 95 % of its 2-core limit there: its finding names the noisy neighbour.
+pub fn container_noisy_neighbour() -> Scenario {
+    let mut node = k8s_node("k8s-node-2");
+    cpu_saturated(&mut node);
+    let mut api = Container::healthy("shop", "api-1", "app", "k8s-node-2");
+    api.cpu = Shape::c(1.9);
+    api.cpu_limit = Some(2.0);
+    api.throttled = Shape::c(0.10);
+    let mut cruncher =
+        Container::healthy("batch", "cruncher-1", "worker", "k8s-node-2").unlimited();
+    cruncher.cpu = Shape::c(1.8);
+    with_cluster(
+        Scenario::new(
+            "container_noisy_neighbour",
+            "a container at 95 % of its CPU limit on a CPU-saturated node shared with an unlimited batch container",
+            vec![node],
+            vec![
+                expect("k8s-node-2:9100", "cpu.bottleneck", "critical", "critical"),
+                expect("shop/api-1/app", "container.cpu.utilization", "high", "high")
+                    .mentioning("noisy neighbour"),
+            ],
+        ),
+        Cluster::new(vec![api, cruncher]),
+    )
+}
+
+/// Quiet pods, with and without limits: nothing above low; the unlimited one is said to have
+/// no limit. The pod cgroups and pause containers are written too and must not be reported.
+pub fn containers_healthy() -> Scenario {
+    with_cluster(
+        Scenario::new(
+            "containers_healthy",
+            "quiet containers, one without limits",
+            vec![k8s_node("k8s-node-1")],
+            Vec::new(),
+        ),
+        Cluster::new(vec![
+            Container::healthy("shop", "cart-1", "app", "k8s-node-1"),
+            Container::healthy("shop", "web-1", "nginx", "k8s-node-1").unlimited(),
+        ]),
+    )
+}
+
+/// A Prometheus that scrapes only cAdvisor: no node_exporter, no kube-state-metrics. The
+/// throttled container is still found; its node cannot be judged.
+pub fn cadvisor_only() -> Scenario {
+    let mut checkout = Container::healthy("shop", "checkout-1", "app", "k8s-node-1");
+    checkout.cpu = Shape::c(0.3);
+    checkout.cpu_limit = Some(2.0);
+    checkout.throttled = Shape::c(0.55);
+    let mut cluster = Cluster::new(vec![checkout]);
+    cluster.kube_state_metrics = false;
+    with_cluster(
+        Scenario::new(
+            "cadvisor_only",
+            "only cAdvisor is scraped: a throttled container, no node_exporter, no kube-state-metrics",
+            Vec::new(),
+            vec![
+                expect("shop/checkout-1/app", "container.cpu.throttling", "critical", "critical")
+                    .mentioning("unknown"),
+            ],
+        ),
+        cluster,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -1830,7 +1997,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 29..],
+            names[names.len() - 35..],
             [
                 "workload_shift",
                 "culprit_process",
@@ -1861,6 +2028,13 @@ mod tests {
                 "filesystem_hourly_bursts",
                 "filesystem_single_burst",
                 "filesystem_fill_levels",
+                // Issue 21: containers, together at the end.
+                "container_cpu_throttled",
+                "container_memory_near_limit",
+                "container_oom_restarts",
+                "container_noisy_neighbour",
+                "containers_healthy",
+                "cadvisor_only",
             ]
         );
         let mut unique = names.clone();

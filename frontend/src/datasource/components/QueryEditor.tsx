@@ -35,6 +35,7 @@ const COMPONENTS = options<Component>({
   filesystem: 'filesystem',
   network: 'network',
   system: 'system',
+  container: 'container',
 });
 const METHODOLOGIES = options<QueryMethodology>({
   use_method: 'USE method',

@@ -1,0 +1,112 @@
+//! Gregg's distinction for a container that runs short of CPU or memory: did it hit its own
+//! limit, or is its node saturated too (a noisy neighbour)? The catalog fetches the node's
+//! utilization as evidence (`node_cpu_busy_percent`, `node_memory_used_percent`, with the node
+//! as the insight's device); this says which case it is, in words, on the container's insight.
+
+use crate::insight::{Component, Insight};
+
+/// A node this busy (percent of its CPUs, or of its memory) is saturated itself: the same bar
+/// as the host's own CPU utilization warning.
+const NODE_SATURATED_PERCENT: f64 = 80.0;
+
+/// The node evidence a container check carries, and what its resource is called.
+const NODE_EVIDENCE: &[(&str, &str)] = &[
+    ("node_cpu_busy_percent", "CPUs"),
+    ("node_memory_used_percent", "memory"),
+];
+
+/// Add the node's verdict to every container insight that knows its node's utilization.
+/// Without it (no kube-state-metrics, or no node_exporter on the node) the observation says
+/// that the node cannot be judged, so silence is not read as "the node is fine".
+pub(super) fn place_on_nodes(insights: &mut [Insight]) {
+    for insight in insights
+        .iter_mut()
+        .filter(|i| i.component == Component::Container)
+    {
+        if let Some(sentence) = node_verdict(insight) {
+            insight.observation.push(' ');
+            insight.observation.push_str(&sentence);
+        }
+    }
+}
+
+/// The sentence for one container insight, `None` for checks without node evidence.
+fn node_verdict(insight: &Insight) -> Option<String> {
+    let check_has_node = |name: &str| {
+        (name == "node_cpu_busy_percent" && insight.check.starts_with("container.cpu."))
+            || (name == "node_memory_used_percent"
+                && insight.check.starts_with("container.memory."))
+    };
+    let (name, resource) = NODE_EVIDENCE.iter().find(|(n, _)| check_has_node(n))?;
+    let node = insight.device.as_deref().unwrap_or("its node");
+    Some(match insight.evidence.get(name) {
+        Some(busy) if busy >= NODE_SATURATED_PERCENT => format!(
+            "Its node {node} is saturated too ({resource} {busy:.0}% used): a noisy neighbour, not only its own limit — look at the other pods on {node} (kubectl top pod -A --sort-by=cpu, on that node) before raising the limit."
+        ),
+        Some(busy) => format!(
+            "Its node {node} has headroom ({resource} {busy:.0}% used): the container hit its own limit, not a noisy neighbour."
+        ),
+        None => format!(
+            "Whether its node is saturated too is unknown: no kube-state-metrics kube_pod_info naming the node, or no node_exporter on {node} (node_uname_info{{nodename}})."
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insight::{Evidence, IssueType, Methodology, Severity, UseSignal};
+
+    fn container(check: &str, node: Option<&str>, busy: Option<f64>) -> Insight {
+        let mut evidence = Evidence::new();
+        if let Some(b) = busy {
+            evidence.set("node_cpu_busy_percent", b);
+        }
+        Insight {
+            id: check.into(),
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            methodology: Methodology::UseMethod,
+            component: Component::Container,
+            issue_type: IssueType::Saturation,
+            use_signal: Some(UseSignal::Saturation),
+            severity: Severity::High,
+            title: "t".into(),
+            observation: "Throttled.".into(),
+            evidence,
+            root_cause: String::new(),
+            immediate_action: String::new(),
+            investigation_steps: Vec::new(),
+            long_term_fix: String::new(),
+            related_metrics: Vec::new(),
+            confidence: 90.0,
+            book_reference: None,
+            instance: Some("shop/web-1/app".into()),
+            device: node.map(str::to_string),
+            check: check.into(),
+            started_at: None,
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn own_limit_and_noisy_neighbour_are_told_apart() {
+        let mut insights = vec![
+            container("container.cpu.throttling", Some("node-a"), Some(35.0)),
+            container("container.cpu.utilization", Some("node-b"), Some(97.0)),
+            container("container.cpu.throttling", None, None),
+            container("container.errors.restarts", None, None),
+        ];
+        let before = insights[3].observation.clone();
+        place_on_nodes(&mut insights);
+        assert!(insights[0].observation.contains(
+            "Its node node-a has headroom (CPUs 35% used): the container hit its own limit"
+        ));
+        assert!(insights[1]
+            .observation
+            .contains("Its node node-b is saturated too (CPUs 97% used): a noisy neighbour"));
+        assert!(insights[2]
+            .observation
+            .contains("Whether its node is saturated too is unknown"));
+        assert_eq!(insights[3].observation, before);
+    }
+}

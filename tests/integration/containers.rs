@@ -1,0 +1,191 @@
+//! Issue 21: containers and Kubernetes. Scenarios backfilled with cAdvisor and
+//! kube-state-metrics series (tests/testkit/src/containers.rs) analysed against a real
+//! Prometheus: names carried, pod cgroups and pause containers never reported, limits absent
+//! said, a cAdvisor-only Prometheus usable, and the CLI's report naming the containers.
+
+use std::process::Command;
+
+use gregg_insights::{
+    catalog, health,
+    insight::{Component, Insight, IssueType},
+    promql::Selector,
+};
+use gregg_testkit::scenarios;
+
+use crate::{
+    scenarios::check,
+    support::{at, block_on, client, serve},
+};
+
+fn on<'a>(insights: &'a [Insight], instance: &str, check: &str) -> &'a Insight {
+    insights
+        .iter()
+        .find(|i| i.instance.as_deref() == Some(instance) && i.check == check)
+        .unwrap_or_else(|| panic!("no {check} on {instance}"))
+}
+
+#[test]
+fn the_pod_cgroup_and_the_pause_container_are_never_reported() {
+    let insights = check(&scenarios::containers_healthy());
+    for i in &insights {
+        let instance = i.instance.as_deref().unwrap_or_default();
+        assert!(
+            !instance.ends_with('/') && !instance.ends_with("/POD") && !instance.contains("//"),
+            "a pod cgroup or pause container reported: {} {}",
+            instance,
+            i.title
+        );
+    }
+    // The quiet container with limits has nothing to say; the one without is said to have none.
+    assert!(insights
+        .iter()
+        .all(|i| i.instance.as_deref() != Some("shop/cart-1/app")));
+    let unlimited: Vec<&Insight> = insights
+        .iter()
+        .filter(|i| i.instance.as_deref() == Some("shop/web-1/nginx"))
+        .collect();
+    assert_eq!(unlimited.len(), 1, "one coverage note: {unlimited:?}");
+    let note = unlimited[0];
+    assert_eq!(note.issue_type, IssueType::Coverage);
+    assert!(
+        note.observation.contains("no CPU limit") && note.observation.contains("no memory limit"),
+        "{}",
+        note.observation
+    );
+}
+
+#[test]
+fn a_container_finding_carries_its_kubernetes_names_and_its_node() {
+    let insights = check(&scenarios::container_cpu_throttled());
+    let throttled = on(&insights, "shop/checkout-1/app", "container.cpu.throttling");
+    assert_eq!(throttled.component, Component::Container);
+    let labels = throttled.container_labels().expect("a container's names");
+    assert_eq!(
+        (labels.namespace, labels.pod, labels.container, labels.node),
+        ("shop", "checkout-1", "app", Some("k8s-node-1"))
+    );
+    // Saturated at low utilization: the evidence says both, and the queries to run next are
+    // narrowed to this container, not to an `instance` no series has.
+    let evidence = |name: &str| throttled.evidence.get(name).expect(name);
+    assert!((evidence("throttled_periods_percent") - 45.0).abs() < 3.0);
+    assert!((evidence("cpu_of_limit_percent") - 15.0).abs() < 1.5);
+    assert!(evidence("node_cpu_busy_percent") < 50.0);
+    assert!(throttled
+        .related_metrics
+        .iter()
+        .any(|q| q.contains(r#"namespace="shop",pod="checkout-1",container="app""#)));
+    assert!(
+        throttled
+            .related_metrics
+            .iter()
+            .all(|q| !q.contains(r#"instance="shop/checkout-1/app""#)),
+        "{:#?}",
+        throttled.related_metrics
+    );
+}
+
+#[test]
+fn a_cadvisor_only_prometheus_is_usable_and_says_what_is_missing() {
+    let s = scenarios::cadvisor_only();
+    let prometheus = serve(&s);
+    let c = client(&prometheus.url());
+    let report = block_on(health::check_at(
+        &c,
+        catalog::builtin(),
+        &Selector::empty(),
+        at(&s),
+    ));
+    let message = &report.message;
+    assert_eq!(report.status, health::Status::Ok, "{message}");
+    assert!(
+        message.contains("no target exposes node_exporter metrics"),
+        "{message}"
+    );
+    assert!(
+        message.contains("cAdvisor reports 1 container;"),
+        "{message}"
+    );
+    assert!(
+        message.contains("kube-state-metrics is missing (lost: restarts"),
+        "{message}"
+    );
+    assert_eq!(report.details["containers"]["cadvisorContainers"], 1);
+}
+
+#[test]
+fn a_host_and_container_prometheus_counts_both() {
+    let s = scenarios::container_noisy_neighbour();
+    let prometheus = serve(&s);
+    let c = client(&prometheus.url());
+    let report = block_on(health::check_at(
+        &c,
+        catalog::builtin(),
+        &Selector::empty(),
+        at(&s),
+    ));
+    let message = &report.message;
+    assert_eq!(report.status, health::Status::Ok, "{message}");
+    assert!(
+        message.contains("1 instance exposes node_exporter metrics")
+            && message.contains(
+                "Containers: cAdvisor reports 2 containers; kube-state-metrics reports 2 pods."
+            ),
+        "{message}"
+    );
+    // A hosts-only Prometheus says nothing of containers.
+    let hosts = scenarios::healthy_fleet();
+    let prometheus = serve(&hosts);
+    let report = block_on(health::check_at(
+        &client(&prometheus.url()),
+        catalog::builtin(),
+        &Selector::empty(),
+        at(&hosts),
+    ));
+    assert!(
+        !report.message.contains("Containers:"),
+        "{}",
+        report.message
+    );
+}
+
+#[test]
+fn the_cli_report_names_the_container_and_its_node() {
+    let s = scenarios::container_noisy_neighbour();
+    let prometheus = serve(&s);
+    let out = Command::new(env!("CARGO_BIN_EXE_gregg-insights"))
+        .args(["analyze", "--prometheus", &prometheus.url()])
+        .args(["--at", &s.at.to_string(), "--format", "json"])
+        .env_remove("GREGG_PROMETHEUS_URL")
+        .output()
+        .expect("the CLI runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let insights = report["insights"].as_array().expect("insights");
+    let api = insights
+        .iter()
+        .find(|i| i["instance"] == "shop/api-1/app" && i["check"] == "container.cpu.utilization")
+        .unwrap_or_else(|| panic!("no container finding in {text}"));
+    assert_eq!(api["component"], "container");
+    assert_eq!(api["device"], "k8s-node-2");
+    let observation = api["observation"].as_str().unwrap_or_default();
+    assert!(
+        observation.contains("Its node k8s-node-2 is saturated too"),
+        "{observation}"
+    );
+    assert_eq!(api["kubernetes"]["namespace"], "shop");
+    assert_eq!(api["kubernetes"]["node"], "k8s-node-2");
+    // The host's own finding names the containers behind it: one machine, told from both sides.
+    let host = insights
+        .iter()
+        .find(|i| i["instance"] == "k8s-node-2:9100" && i["check"] == "cpu.bottleneck")
+        .unwrap_or_else(|| panic!("no bottleneck on the node in {text}"));
+    let observation = host["observation"].as_str().unwrap_or_default();
+    assert!(
+        observation.contains("pods' containers by CPU")
+            && observation.contains("shop/api-1/app")
+            && observation.contains("batch/cruncher-1/worker"),
+        "{observation}"
+    );
+    assert!(host.get("kubernetes").is_none());
+}
