@@ -105,10 +105,11 @@ fn verdict(
     stopped: &[inventory::Stopped],
     now: chrono::DateTime<Utc>,
 ) -> HealthReport {
-    let version = server_name(inv.prometheus.as_ref());
+    let version = inv.server.name();
     let details = json!({
         "prometheusUrl": client.url(),
-        "prometheusVersion": inv.prometheus.as_ref().map(|b| b.version.clone()),
+        "prometheusVersion": inv.server.version,
+        "engine": inv.server.engine,
         "instances": inv.instances.len(),
         "nodeExporterVersions": inv.exporter_versions,
         "scrapeIntervalSeconds": inv.scrape_interval.map(|d| d.as_secs_f64()),
@@ -254,41 +255,7 @@ fn with_containers(mut report: HealthReport, containers: ContainerPresence) -> H
 }
 
 /// Scrape timestamps jitter by milliseconds; show the interval to the nearest second.
-/// How messages name the server: its version where `buildinfo` gave one, "version unknown"
-/// otherwise (engines such as VictoriaMetrics or an older Thanos answer `buildinfo` with an empty
-/// version, or not at all) — never a blank between "Prometheus" and "at".
-fn server_name(build: Option<&crate::prometheus::BuildInfo>) -> String {
-    match build.map(|b| b.version.trim()) {
-        Some(version) if !version.is_empty() => format!("Prometheus {version}"),
-        _ => "The Prometheus-compatible server (version unknown)".to_string(),
-    }
-}
-
 fn round_interval(d: std::time::Duration) -> std::time::Duration {
     let secs = d.as_secs_f64().round().max(1.0);
     std::time::Duration::from_secs(secs as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::prometheus::BuildInfo;
-
-    fn build(version: &str) -> BuildInfo {
-        BuildInfo {
-            version: version.into(),
-            revision: String::new(),
-            go_version: String::new(),
-        }
-    }
-
-    #[test]
-    fn the_server_is_never_named_with_a_blank_version() {
-        assert_eq!(server_name(Some(&build("2.45.3"))), "Prometheus 2.45.3");
-        for blank in [Some(build("")), Some(build("  ")), None] {
-            let name = server_name(blank.as_ref());
-            assert_eq!(name, "The Prometheus-compatible server (version unknown)");
-            assert!(!name.contains("  "));
-        }
-    }
 }

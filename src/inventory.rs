@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::{
     catalog::Catalog,
-    prometheus::{BuildInfo, Client, InstantValue, PrometheusError},
+    prometheus::{Client, InstantValue, PrometheusError, ServerInfo},
     promql::{MatchOp, Matcher, Selector},
     samples::{QueryLog, Recorder},
 };
@@ -55,8 +55,8 @@ pub struct MissingCollector {
 /// A snapshot of what the analyzer can see.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Inventory {
-    /// Prometheus' build info; `None` when the server does not offer the endpoint.
-    pub prometheus: Option<BuildInfo>,
+    /// The engine (Prometheus, Thanos, VictoriaMetrics) and its version, when it tells.
+    pub server: ServerInfo,
     /// Instances exposing node_exporter metrics that match the target selector, sorted.
     pub instances: Vec<String>,
     /// node_exporter versions and how many instances run each.
@@ -242,7 +242,7 @@ pub struct Basics {
 /// checks rather than before them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Details {
-    prometheus: Option<BuildInfo>,
+    server: ServerInfo,
     exporter_versions: BTreeMap<String, usize>,
     collectors: Vec<CollectorCoverage>,
     missing: BTreeMap<String, Vec<MissingCollector>>,
@@ -254,7 +254,7 @@ impl Inventory {
     /// The inventory made of its two parts (their queries are left to the caller).
     pub fn of(basics: &Basics, details: Details) -> Self {
         Inventory {
-            prometheus: details.prometheus,
+            server: details.server,
             instances: basics.instances.clone(),
             exporter_versions: details.exporter_versions,
             scrape_interval: basics.scrape_interval,
@@ -269,7 +269,7 @@ impl Inventory {
     /// source's scrape interval, nothing inventoried.
     pub fn seen(instances: Vec<String>, scrape_interval: Duration) -> Self {
         Inventory {
-            prometheus: None,
+            server: ServerInfo::default(),
             instances,
             exporter_versions: BTreeMap::new(),
             scrape_interval: Some(scrape_interval),
@@ -363,17 +363,12 @@ pub async fn details(
     let (mut versions_log, mut status_log, mut failing_log) =
         (QueryLog::new(), QueryLog::new(), QueryLog::new());
     let (build, versions, status, failing) = tokio::join!(
-        client.build_info(),
+        client.server_info(),
         recorder.instant(&mut versions_log, "inventory/versions", &versions_query, at),
         recorder.instant(&mut status_log, "inventory/collectors", &status_query, at),
         recorder.instant(&mut failing_log, "inventory/failing", &failing_query, at),
     );
-    let prometheus = match build {
-        Ok(info) => Some(info),
-        // Prometheus-compatible stores without the endpoint still answer queries.
-        Err(PrometheusError::NotFound { .. }) => None,
-        Err(e) => return Err(e),
-    };
+    let server = build?;
     let mut log = versions_log;
     let exporter_versions = by_label(versions?, "version")
         .into_iter()
@@ -401,7 +396,7 @@ pub async fn details(
         list.dedup_by(|a, b| a.name == b.name);
     }
     Ok(Details {
-        prometheus,
+        server,
         exporter_versions,
         collectors,
         missing,

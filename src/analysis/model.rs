@@ -173,6 +173,7 @@ pub(super) fn assemble(
     let QueryLog {
         queries,
         mut warnings,
+        doubtful_answers: _,
     } = log;
     warnings.extend(plan.stopped);
     warnings.sort();

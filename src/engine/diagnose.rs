@@ -94,17 +94,19 @@ impl<'a> Rules<'a> {
         &self.executions[r.0].findings[r.1]
     }
 
-    /// A base confidence lowered for weak evidence (gaps, resets, short windows).
+    /// A base confidence lowered for weak evidence (gaps, resets, short windows) and for
+    /// answers the server said may be partial.
     fn adjusted(&self, r: Ref, base: f64) -> f64 {
         let f = self.finding(r);
         let check = self.check(r);
-        adjust(
+        let c = adjust(
             base,
             self.quality.get(&f.instance).copied().unwrap_or_default(),
             &f.assessment,
             self.timing,
             Coverage::of(check),
-        )
+        );
+        doubted(c, self.executions[r.0].log.doubtful_answers)
     }
 
     /// How many other members of `r`'s fallback chain breached too.
@@ -445,6 +447,19 @@ pub(super) fn adjust(
     c.clamp(5.0, 99.0).round()
 }
 
+/// Confidence taken off a check whose answers came with server warnings: a partial answer
+/// (a Thanos store down, a shard missing) may hide the data that would change the verdict.
+pub(super) const DOUBTFUL_ANSWER_PENALTY: f64 = 15.0;
+
+/// `confidence` lowered when `doubtful` answers (with server warnings) fed it.
+pub(super) fn doubted(confidence: f64, doubtful: usize) -> f64 {
+    if doubtful == 0 {
+        confidence
+    } else {
+        (confidence - DOUBTFUL_ANSWER_PENALTY).clamp(5.0, 99.0)
+    }
+}
+
 /// The evidence name of a derived value: `cpu_utilization_percent` + `peak` →
 /// `cpu_utilization_peak_percent`, keeping the unit suffix last.
 pub(super) fn qualified(metric: &str, qualifier: &str) -> String {
@@ -626,6 +641,34 @@ mod tests {
         assert_eq!(severity(&clean[0]), Severity::Critical);
         assert!(confidence(&weak[0]) < confidence(&clean[0]), "{weak:?}");
         assert!(severity(&weak[0]) <= Severity::Medium, "{weak:?}");
+    }
+
+    #[test]
+    fn answers_with_server_warnings_lower_confidence() {
+        let runs = [execution(
+            "cpu.utilization",
+            &[(HOST, None, Level::Critical, 99.0)],
+        )];
+        let clean = drafts(&runs, &HashMap::new());
+        let mut partial = [execution(
+            "cpu.utilization",
+            &[(HOST, None, Level::Critical, 99.0)],
+        )];
+        partial[0].log.doubtful_answers = 2;
+        // Notices alone (PromQL infos, our own notes) are not doubt.
+        partial[0]
+            .log
+            .warn("PromQL info: metric might not be a counter");
+        let lowered = drafts(&partial, &HashMap::new());
+        let confidence = |d: &Draft| match d {
+            Draft::Single { confidence, .. } | Draft::Bottleneck { confidence, .. } => *confidence,
+        };
+        assert_eq!(
+            confidence(&lowered[0]),
+            confidence(&clean[0]) - DOUBTFUL_ANSWER_PENALTY
+        );
+        assert_eq!(doubted(40.0, 0), 40.0);
+        assert_eq!(doubted(10.0, 1), 5.0);
     }
 
     #[test]

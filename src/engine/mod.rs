@@ -200,6 +200,7 @@ pub fn diagnose(
         .map(|d| narrative::insight(catalog, &executions, d, selector, timing))
         .collect();
     containers::place_on_nodes(&mut insights);
+    say_why_doubted(&mut insights, catalog, &executions);
     insights.extend(coverage::per_instance(
         catalog,
         &executions,
@@ -231,6 +232,31 @@ pub fn diagnose(
         keep_execution(&mut diagnosis, plan, run);
     }
     Ok(diagnosis)
+}
+
+/// The first step of an insight whose check had answers the server marked as possibly partial
+/// (its confidence was lowered for them, `diagnose::doubted`).
+pub const DOUBTED_STEP: &str = "Prometheus (or the engine in front of it, e.g. Thanos Query) answered some of this check's queries with warnings: the data may be partial (see the notices), so confidence is lower. Rerun once every store answers.";
+
+/// Put [`DOUBTED_STEP`] first on each insight built on doubtful answers.
+fn say_why_doubted(
+    insights: &mut [Insight],
+    catalog: &Catalog,
+    executions: &[execute::CheckExecution],
+) {
+    let doubted: std::collections::HashSet<&str> = executions
+        .iter()
+        .filter(|r| r.log.doubtful_answers > 0)
+        .map(|r| catalog.checks()[r.index].id.as_str())
+        .collect();
+    for insight in insights
+        .iter_mut()
+        .filter(|i| doubted.contains(i.check.as_str()))
+    {
+        insight
+            .investigation_steps
+            .insert(0, DOUBTED_STEP.to_string());
+    }
 }
 
 /// Keep what the report needs of one execution: its outcome, log, columns.

@@ -259,6 +259,7 @@ impl Client {
         Ok(Answer {
             data,
             warnings: answer.warnings,
+            infos: answer.infos,
         })
     }
 
@@ -304,9 +305,13 @@ impl Client {
         let window = Within::range(range);
         let dropped: usize = data.iter_mut().map(|s| window.keep(s)).sum();
         self.count_samples(data.iter().map(|s| s.points.len()).sum());
-        let mut warnings = answer.warnings;
-        warnings.extend(window.warning(dropped));
-        Ok(Answer { data, warnings })
+        let mut infos = answer.infos;
+        infos.extend(window.warning(dropped));
+        Ok(Answer {
+            data,
+            warnings: answer.warnings,
+            infos,
+        })
     }
 
     /// Instant query at `at`, handing each sample (as a one-point series) to `on_series` as it
@@ -368,7 +373,7 @@ impl Client {
         };
         let mut answer = self.fold(endpoint, params, acc, checked).await?;
         let dropped = dropped.load(Ordering::Relaxed) as usize;
-        answer.warnings.extend(window.warning(dropped));
+        answer.infos.extend(window.warning(dropped));
         Ok(answer)
     }
 
@@ -448,12 +453,7 @@ impl Client {
                 }
                 self.inner.fitted.store(true, Ordering::Relaxed);
             }
-            Err(
-                PrometheusError::NotFound { .. }
-                | PrometheusError::Status { .. }
-                | PrometheusError::Api { .. }
-                | PrometheusError::Malformed { .. },
-            ) => {
+            Err(e) if endpoint_missing(&e) => {
                 self.inner.fitted.store(true, Ordering::Relaxed);
             }
             Err(_) => {}
@@ -471,6 +471,28 @@ impl Client {
             .call_path("buildinfo", "status/buildinfo", Method::GET, Vec::new())
             .await?;
         Ok(answer.data)
+    }
+
+    /// The server's command-line flags (`/api/v1/status/flags`), which name the engine.
+    pub async fn flags(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, PrometheusError> {
+        let answer: Answer<std::collections::BTreeMap<String, String>> = self
+            .call_path("flags", "status/flags", Method::GET, Vec::new())
+            .await?;
+        Ok(answer.data)
+    }
+
+    /// Which engine answers and its version ([`super::ServerInfo`]), from `buildinfo` and
+    /// `flags` asked at once. A server that cannot be reached or refuses the credentials is
+    /// an error; a missing or refused status endpoint only leaves the engine or its version
+    /// unknown (VictoriaMetrics, proxies).
+    pub async fn server_info(&self) -> Result<super::ServerInfo, PrometheusError> {
+        let (build, flags) = tokio::join!(self.build_info(), self.flags());
+        match build {
+            Err(e) if !endpoint_missing(&e) => Err(e),
+            build => Ok(super::ServerInfo::recognise(build.as_ref(), flags.as_ref())),
+        }
     }
 
     fn query_http_method(&self) -> Method {
@@ -622,9 +644,7 @@ impl Client {
         let data = envelope
             .data
             .ok_or_else(|| self.malformed(&api_path, "the answer has no `data`".to_string()))?;
-        let mut warnings = envelope.warnings;
-        warnings.extend(envelope.infos);
-        Ok(Answer { data, warnings })
+        Ok(Answer::annotated(data, envelope.warnings, envelope.infos))
     }
 
     /// Request a vector or matrix and hand each series to `on_series` while the body streams
@@ -714,10 +734,7 @@ impl Client {
             if !envelope.saw_data {
                 return Err(self.malformed(&api_path, "the answer has no `data`".to_string()));
             }
-            Ok(Answer {
-                data: acc,
-                warnings: envelope.warnings,
-            })
+            Ok(Answer::annotated(acc, envelope.warnings, envelope.infos))
         }
         .await
         .map_err(|e| e.redacted(&self.inner.secrets));
@@ -1122,6 +1139,18 @@ fn percent_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// The server answered, but not this status endpoint (absent, refused, or in another shape):
+/// engines other than Prometheus lack some of them.
+fn endpoint_missing(err: &PrometheusError) -> bool {
+    matches!(
+        err,
+        PrometheusError::NotFound { .. }
+            | PrometheusError::Status { .. }
+            | PrometheusError::Api { .. }
+            | PrometheusError::Malformed { .. }
+    )
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod client;
 mod config;
 pub mod decode;
+mod engine;
 mod error;
 mod limiter;
 mod response;
@@ -16,6 +17,7 @@ pub use config::{
     reserved_header, Auth, ClientConfig, QueryMethod, TlsOptions, DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, RESERVED_HEADERS,
 };
+pub use engine::{Engine, ServerInfo};
 pub use error::{ApiErrorKind, PrometheusError};
 pub use limiter::Priority;
 pub use response::{Answer, BuildInfo, InstantValue, Labels, RuntimeInfo, Sample, Series};

@@ -66,8 +66,30 @@ impl InstantValue {
 pub struct Answer<T> {
     /// The data.
     pub data: T,
-    /// Prometheus' `warnings` and `infos`, for notices.
+    /// The server's `warnings`: the answer may be incomplete (a Thanos store that did not
+    /// answer, a truncated result). Notices, and they lower the confidence of what is built on
+    /// the answer.
     pub warnings: Vec<String>,
+    /// Notices that do not make the answer doubtful: PromQL's `infos` (e.g. "metric might not
+    /// be a counter") and the client's own notes.
+    pub infos: Vec<String>,
+}
+
+impl<T> Answer<T> {
+    /// An answer with the server's `warnings` and `infos`. Thanos (0.36) sends PromQL's info
+    /// annotations among its `warnings`; they keep their "PromQL info:" prefix and are moved
+    /// to `infos`, so only real warnings make an answer doubtful.
+    pub(crate) fn annotated(data: T, warnings: Vec<String>, mut infos: Vec<String>) -> Self {
+        let (infos_in_warnings, warnings): (Vec<String>, Vec<String>) = warnings
+            .into_iter()
+            .partition(|w| w.starts_with("PromQL info:"));
+        infos.extend(infos_in_warnings);
+        Answer {
+            data,
+            warnings,
+            infos,
+        }
+    }
 }
 
 /// `/api/v1/status/buildinfo`.
@@ -289,6 +311,20 @@ fn sample_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Er
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn promql_infos_among_warnings_are_infos() {
+        let answer = Answer::annotated(
+            (),
+            vec![
+                "PromQL info: metric might not be a counter, name does not end in _total".into(),
+                "No StoreAPIs matched for this query".into(),
+            ],
+            vec!["PromQL info: ignored histogram".into()],
+        );
+        assert_eq!(answer.warnings, ["No StoreAPIs matched for this query"]);
+        assert_eq!(answer.infos.len(), 2);
+    }
     use super::*;
 
     fn parse_instant(json: &str) -> InstantValue {

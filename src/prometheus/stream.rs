@@ -20,6 +20,7 @@ pub(crate) struct Envelope {
     pub error_type: Option<String>,
     pub error: Option<String>,
     pub warnings: Vec<String>,
+    pub infos: Vec<String>,
     pub saw_data: bool,
     pub series: usize,
 }
@@ -92,9 +93,13 @@ impl<'de, A, F: FnMut(&mut A, Series)> Visitor<'de> for EnvelopeSeed<'_, A, F> {
                 "status" => envelope.status = map.next_value()?,
                 "errorType" => envelope.error_type = map.next_value()?,
                 "error" => envelope.error = map.next_value()?,
-                "warnings" | "infos" => {
+                "warnings" => {
                     let more: Option<Vec<String>> = map.next_value()?;
                     envelope.warnings.extend(more.unwrap_or_default());
+                }
+                "infos" => {
+                    let more: Option<Vec<String>> = map.next_value()?;
+                    envelope.infos.extend(more.unwrap_or_default());
                 }
                 "data" => {
                     envelope.saw_data = true;

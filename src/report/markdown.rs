@@ -46,11 +46,7 @@ fn write_header(out: &mut String, analysis: &Analysis) {
     }
     let _ = writeln!(out, "# Systems performance analysis report\n");
     let _ = writeln!(out, "_Based on Brendan Gregg's methodologies._\n");
-    let version = inv
-        .prometheus
-        .as_ref()
-        .map(|b| format!(" (Prometheus {})", b.version))
-        .unwrap_or_default();
+    let version = format!(" ({})", inv.server.name());
     let _ = writeln!(
         out,
         "- **Generated:** {}",

@@ -43,11 +43,7 @@ fn write_header(out: &mut String, analysis: &Analysis) {
     let _ = writeln!(out, "{rule}");
     let _ = writeln!(out);
     let _ = writeln!(out, "Generated:  {}", t.at.format("%Y-%m-%d %H:%M:%S UTC"));
-    let version = inv
-        .prometheus
-        .as_ref()
-        .map(|b| format!(" (Prometheus {})", b.version))
-        .unwrap_or_default();
+    let version = format!(" ({})", inv.server.name());
     let _ = writeln!(out, "Prometheus: {}{version}", analysis.prometheus_url);
     let versions: Vec<String> = inv
         .exporter_versions

@@ -92,6 +92,10 @@ pub struct QueryLog {
     pub queries: Vec<ExecutedQuery>,
     /// Notices for the report: Prometheus warnings, and what is missing and why.
     pub warnings: Vec<String>,
+    /// Answers the server marked as possibly incomplete (its `warnings`: a Thanos store that
+    /// did not answer, for one). What is built on them is less certain; PromQL's `infos` and
+    /// our own notices do not count.
+    pub doubtful_answers: usize,
 }
 
 impl QueryLog {
@@ -104,6 +108,7 @@ impl QueryLog {
     pub fn extend(&mut self, other: QueryLog) {
         self.queries.extend(other.queries);
         self.warnings.extend(other.warnings);
+        self.doubtful_answers += other.doubtful_answers;
     }
 
     /// Add a notice.

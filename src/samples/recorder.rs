@@ -106,7 +106,8 @@ impl<'a> Recorder<'a> {
     }
 }
 
-/// Complete the record, keep Prometheus' warnings, and hand back the data.
+/// Complete the record, keep Prometheus' warnings and infos as notices (counting the answers
+/// with warnings: they may be partial), and hand back the data.
 fn finish<T>(
     log: &mut QueryLog,
     record: ExecutedQuery,
@@ -116,7 +117,11 @@ fn finish<T>(
     match answer {
         Ok(answer) => {
             log.queries.push(record.finish(series(&answer.data), None));
+            if !answer.warnings.is_empty() {
+                log.doubtful_answers += 1;
+            }
             log.warnings.extend(answer.warnings);
+            log.warnings.extend(answer.infos);
             Ok(answer.data)
         }
         Err(e) => {

@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod containers;
 mod dashboard;
+mod engines;
 mod live;
 mod methods;
 mod scenarios;

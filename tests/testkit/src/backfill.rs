@@ -28,6 +28,12 @@ pub type WriteFile<'a> = Box<dyn FnOnce(&mut BufWriter<File>) -> io::Result<()> 
 /// Like [`serve`] for data written in several files (large fleets: promtool holds a block in
 /// memory, so smaller files bound its RSS). Blocks of different files may overlap in time.
 pub fn serve_chunks(writers: Vec<WriteFile<'_>>) -> Prometheus {
+    serve_chunks_with(Options::default(), writers)
+}
+
+/// Like [`serve_chunks`] with Prometheus started on `options` (external labels, a route prefix;
+/// its `data_dir` is the backfilled one).
+pub fn serve_chunks_with(options: Options, writers: Vec<WriteFile<'_>>) -> Prometheus {
     if let Err(e) = install::ensure_installed() {
         panic!("testkit: {e}");
     }
@@ -50,7 +56,7 @@ pub fn serve_chunks(writers: Vec<WriteFile<'_>>) -> Prometheus {
     // The blocks must outlive the server reading them: the Prometheus adopts the directory.
     let mut prometheus = Prometheus::start(Options {
         data_dir: Some(data),
-        ..Options::default()
+        ..options
     });
     prometheus.adopt(work);
     prometheus

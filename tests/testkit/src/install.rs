@@ -8,6 +8,7 @@ const BINARIES: &[(&str, &str)] = &[
     ("promtool", "prometheus"),
     ("prometheus-node-exporter", "prometheus-node-exporter"),
     ("stress-ng", "stress-ng"),
+    ("victoria-metrics", "victoria-metrics"),
 ];
 
 static INSTALL: Mutex<()> = Mutex::new(());

@@ -16,6 +16,8 @@ pub mod node_exporter;
 pub mod process;
 pub mod prometheus;
 pub mod scenarios;
+pub mod thanos;
+pub mod victoria;
 
 use std::time::Duration;
 

@@ -26,6 +26,11 @@ pub struct Options {
     pub app_targets: Vec<String>,
     /// `--enable-feature` flags, e.g. `native-histograms`.
     pub features: Vec<String>,
+    /// `global.external_labels` (a Thanos sidecar refuses a Prometheus without them).
+    pub external_labels: Vec<(String, String)>,
+    /// `--web.route-prefix`, e.g. `/prometheus`: the API is then served under it only, as
+    /// behind a reverse proxy or a multi-tenant gateway.
+    pub route_prefix: Option<String>,
 }
 
 /// A running Prometheus. Stopped and its directory removed when dropped.
@@ -96,6 +101,9 @@ impl Prometheus {
             // block, so generous retention keeps them.
             .arg("--storage.tsdb.retention.time=100y")
             .arg("--log.level=warn");
+        if let Some(prefix) = &options.route_prefix {
+            cmd.arg(format!("--web.route-prefix={prefix}"));
+        }
         for feature in &options.features {
             cmd.arg(format!("--enable-feature={feature}"));
         }
@@ -119,7 +127,7 @@ impl Prometheus {
                     thread::sleep(Duration::from_millis(300));
                     return true;
                 }
-            } else if matches!(http::get(self.addr, "/-/ready"), Some((200, _))) {
+            } else if matches!(http::get(self.addr, &self.path("/-/ready")), Some((200, _))) {
                 return true;
             }
             thread::sleep(Duration::from_millis(100));
@@ -132,9 +140,24 @@ impl Prometheus {
         self.adopted.push(dir);
     }
 
-    /// `http://127.0.0.1:<port>` (or https with a web config).
+    /// `http://127.0.0.1:<port>` (or https with a web config), with the route prefix if any:
+    /// the URL a data source is configured with.
     pub fn url(&self) -> String {
-        format!("{}://{}", self.scheme, self.addr)
+        format!("{}://{}{}", self.scheme, self.addr, self.path(""))
+    }
+
+    /// `path` under the route prefix.
+    fn path(&self, path: &str) -> String {
+        let prefix = self.options.route_prefix.as_deref().unwrap_or("");
+        format!("{}{path}", prefix.trim_end_matches('/'))
+    }
+
+    /// The TSDB directory (a Thanos sidecar reads it).
+    pub fn data_dir(&self) -> PathBuf {
+        self.options
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| self.dir.path().join("data"))
     }
 
     /// The listening address.
@@ -156,7 +179,7 @@ impl Prometheus {
     pub fn query(&self, promql: &str) -> Option<serde_json::Value> {
         let (status, body) = http::get(
             self.addr,
-            &format!("/api/v1/query?query={}", http::encode(promql)),
+            &self.path(&format!("/api/v1/query?query={}", http::encode(promql))),
         )?;
         if status != 200 {
             return None;
@@ -188,6 +211,12 @@ fn config_yaml(options: &Options, addr: SocketAddr) -> String {
     let interval = options.scrape_interval_secs.unwrap_or(1);
     let mut yaml =
         format!("global:\n  scrape_interval: {interval}s\n  evaluation_interval: {interval}s\n");
+    if !options.external_labels.is_empty() {
+        yaml.push_str("  external_labels:\n");
+        for (name, value) in &options.external_labels {
+            let _ = writeln!(yaml, "    {name}: '{value}'");
+        }
+    }
     let live = !options.scrape_targets.is_empty() || !options.app_targets.is_empty();
     if live {
         yaml.push_str("scrape_configs:\n");

@@ -152,6 +152,40 @@ impl Scenario {
         backfill::serve(|out| self.write(out).map(|_| ()))
     }
 
+    /// Like [`Self::serve`] with Prometheus started on `options` (external labels, a route
+    /// prefix).
+    pub fn serve_with(&self, options: crate::prometheus::Options) -> Prometheus {
+        backfill::serve_chunks_with(
+            options,
+            vec![Box::new(|out: &mut std::io::BufWriter<std::fs::File>| {
+                self.write(out).map(|_| ())
+            })],
+        )
+    }
+
+    /// This scenario's hosts dealt round-robin into `parts` scenarios (the application
+    /// histograms go with the first): the shards of a fleet spread over several servers.
+    pub fn split(&self, parts: usize) -> Vec<Scenario> {
+        let parts = parts.max(1);
+        (0..parts)
+            .map(|part| Scenario {
+                hosts: self
+                    .hosts
+                    .iter()
+                    .skip(part)
+                    .step_by(parts)
+                    .cloned()
+                    .collect(),
+                histograms: if part == 0 {
+                    self.histograms.clone()
+                } else {
+                    Vec::new()
+                },
+                ..self.clone()
+            })
+            .collect()
+    }
+
     /// Write this scenario's OpenMetrics (what [`Self::serve`] backfills).
     pub fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<crate::host::Written> {
         Writer::new(out, &self.hosts, self.at, self.history, self.step)

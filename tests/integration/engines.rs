@@ -1,0 +1,365 @@
+//! Issue 19: the analysis through Thanos Query and VictoriaMetrics equals the analysis on one
+//! Prometheus holding all the data, and each engine is recognised by name.
+//!
+//! Thanos: a scenario's hosts are dealt over two Prometheus servers (external labels `shard`
+//! and `replica`), the first shard has a replica, each server has a sidecar, and Thanos Query
+//! deduplicates on `replica`. VictoriaMetrics: the same samples imported through
+//! `/api/v1/import/prometheus`, queried at the root and under `/prometheus`. Equal means the
+//! same checks, instances, devices, severities and kinds, and no check failing on either side.
+
+use gregg_insights::{analysis, catalog, health, insight::Insight, promql::Selector};
+use gregg_testkit::{
+    scenarios::{self, Scenario},
+    thanos,
+    victoria::VictoriaMetrics,
+    Options, Prometheus,
+};
+
+use crate::support::{at, block_on, client, request, serve};
+
+/// One line per insight (with its confidence: a PromQL info Thanos passes as a warning must
+/// not lower it) and per failed check, sorted: what must be equal across engines.
+fn verdicts(url: &str, scenario: &Scenario) -> Vec<String> {
+    let c = client(url);
+    let analysis = block_on(analysis::analyze(
+        &c,
+        catalog::builtin(),
+        &request(scenario),
+    ))
+    .unwrap_or_else(|e| panic!("{} at {url}: {e}", scenario.name));
+    let mut lines: Vec<String> = analysis
+        .insights
+        .iter()
+        .map(verdict_and_confidence)
+        .collect();
+    lines.extend(
+        analysis
+            .outcomes
+            .iter()
+            .filter_map(|o| o.error.as_ref().map(|e| format!("{} failed: {e}", o.check))),
+    );
+    lines.sort();
+    lines
+}
+
+fn verdict(i: &Insight) -> String {
+    format!(
+        "{} on {} {} [{} {}]",
+        i.check,
+        i.instance.as_deref().unwrap_or("-"),
+        i.device.as_deref().unwrap_or("-"),
+        i.severity,
+        i.issue_type.as_str()
+    )
+}
+
+fn verdict_and_confidence(i: &Insight) -> String {
+    format!("{} conf {:.0}", verdict(i), i.confidence)
+}
+
+/// Assert that `url` gives the verdicts of one Prometheus holding `scenario`.
+fn assert_same_as_prometheus(engine: &str, url: &str, scenario: &Scenario) {
+    let reference = serve(scenario);
+    let expected = verdicts(&reference.url(), scenario);
+    assert!(
+        expected.iter().any(|l| !l.contains("[info")),
+        "{}: the reference found nothing to compare",
+        scenario.name
+    );
+    let got = verdicts(url, scenario);
+    assert_eq!(
+        got,
+        expected,
+        "{}: {engine} differs from Prometheus\n{engine}:\n{}\nPrometheus:\n{}",
+        scenario.name,
+        got.join("\n"),
+        expected.join("\n")
+    );
+}
+
+/// Two shards with a sidecar each (one for a single-host scenario), a replica of the first,
+/// Thanos Query in front.
+fn thanos_fleet(scenario: &Scenario) -> thanos::Fleet {
+    let shards = scenario.split(scenario.hosts.len().clamp(1, 2));
+    let labels = |shard: usize, replica: usize| Options {
+        external_labels: vec![
+            ("shard".into(), format!("s{shard}")),
+            ("replica".into(), format!("r{replica}")),
+        ],
+        ..Options::default()
+    };
+    let mut servers: Vec<Prometheus> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, shard)| shard.serve_with(labels(i, 0)))
+        .collect();
+    servers.push(shards[0].serve_with(labels(0, 1)));
+    thanos::Fleet::start(servers)
+}
+
+fn through_thanos(scenario: Scenario) {
+    let fleet = thanos_fleet(&scenario);
+    assert_same_as_prometheus("Thanos Query", &fleet.query.url(), &scenario);
+}
+
+fn through_victoria_metrics(scenario: Scenario) {
+    let vm = VictoriaMetrics::serve(&scenario);
+    assert_same_as_prometheus("VictoriaMetrics", &vm.url(), &scenario);
+    // The same API under the prefix Grafana users configure for VictoriaMetrics.
+    let prefixed = format!("{}/prometheus", vm.url());
+    assert_same_as_prometheus("VictoriaMetrics under /prometheus", &prefixed, &scenario);
+}
+
+macro_rules! engine_tests {
+    ($engine:ident: $($name:ident),* $(,)?) => {
+        mod $engine {
+            $(
+                #[test]
+                fn $name() {
+                    super::$engine(gregg_testkit::scenarios::$name());
+                }
+            )*
+        }
+    };
+}
+
+engine_tests!(through_thanos: mixed_fleet, fleet_outlier, disk_bottleneck, latency_slo);
+engine_tests!(through_victoria_metrics: mixed_fleet, fleet_outlier, disk_bottleneck, latency_slo);
+
+/// Health names the engine, never with a blank version: Thanos built from the module proxy
+/// and Debian's VictoriaMetrics give none, so "version unknown".
+#[test]
+fn health_names_the_engine() {
+    let scenario = scenarios::mixed_fleet();
+    let fleet = thanos_fleet(&scenario);
+    let vm = VictoriaMetrics::serve(&scenario);
+    let prometheus = &fleet.prometheus[0];
+    for (url, name) in [
+        (fleet.query.url(), "Thanos"),
+        (vm.url(), "VictoriaMetrics"),
+        (prometheus.url(), "Prometheus"),
+    ] {
+        let report = block_on(health::check_at(
+            &client(&url),
+            catalog::builtin(),
+            &Selector::empty(),
+            at(&scenario),
+        ));
+        assert_eq!(
+            report.status,
+            health::Status::Ok,
+            "{url}: {}",
+            report.message
+        );
+        assert!(
+            report.message.starts_with(&format!("{name} ")),
+            "{url}: {}",
+            report.message
+        );
+        assert!(!report.message.contains("  at"), "{}", report.message);
+        if name != "Prometheus" {
+            assert!(
+                report.message.contains("(version unknown) at"),
+                "{}",
+                report.message
+            );
+        }
+        assert_eq!(report.details["engine"], name.to_lowercase(), "{url}");
+    }
+}
+
+/// Path prefixes (a reverse proxy's `/prometheus`, a Mimir-style `/select/0/prometheus`) on a
+/// real Prometheus started with `--web.route-prefix`: health is OK and the verdicts equal the
+/// server's at the root.
+#[test]
+fn path_prefixes() {
+    let scenario = scenarios::fleet_outlier();
+    for prefix in ["/prometheus", "/select/0/prometheus"] {
+        let prometheus = scenario.serve_with(Options {
+            route_prefix: Some(prefix.into()),
+            ..Options::default()
+        });
+        let url = prometheus.url();
+        assert!(url.ends_with(prefix), "{url}");
+        let report = block_on(health::check_at(
+            &client(&url),
+            catalog::builtin(),
+            &Selector::empty(),
+            at(&scenario),
+        ));
+        assert_eq!(report.status, health::Status::Ok, "{}", report.message);
+        assert!(
+            report.message.starts_with("Prometheus "),
+            "{}",
+            report.message
+        );
+        assert_same_as_prometheus(prefix, &url, &scenario);
+    }
+}
+
+/// Tenancy checked by something real: Thanos Query enforcing tenancy from `X-Scope-OrgID`
+/// (`--query.enforce-tenancy`) over two tenants' Prometheus servers. The data source's custom
+/// header selects the tenant: with `team-a` the analysis sees team A's hosts only and equals one
+/// Prometheus holding them; without the header Thanos answers for its default tenant, which
+/// has no data, and health says so.
+#[test]
+fn tenant_header_selects_the_tenant() {
+    use gregg_insights::secret::Secret;
+    let scenario = scenarios::mixed_fleet();
+    let shards = scenario.split(2);
+    let tenant = |shard: usize, name: &str| Options {
+        external_labels: vec![
+            ("tenant_id".into(), name.into()),
+            ("replica".into(), format!("r{shard}")),
+        ],
+        ..Options::default()
+    };
+    let fleet = thanos::Fleet::start_with(
+        vec![
+            shards[0].serve_with(tenant(0, "team-a")),
+            shards[1].serve_with(tenant(1, "team-b")),
+        ],
+        &[
+            "--query.tenant-header=X-Scope-OrgID".into(),
+            "--query.enforce-tenancy".into(),
+            "--query.tenant-label-name=tenant_id".into(),
+        ],
+        false,
+    );
+    let url = fleet.query.url();
+    let team_a = crate::support::client_with(&url, |cfg| {
+        cfg.headers = vec![("X-Scope-OrgID".into(), Secret::new("team-a"))];
+    });
+    let report = block_on(health::check_at(
+        &team_a,
+        catalog::builtin(),
+        &Selector::empty(),
+        at(&scenario),
+    ));
+    assert_eq!(report.status, health::Status::Ok, "{}", report.message);
+    assert_eq!(
+        report.details["instances"],
+        shards[0].hosts.len(),
+        "{}",
+        report.message
+    );
+    let got = {
+        let analysis = block_on(analysis::analyze(
+            &team_a,
+            catalog::builtin(),
+            &request(&shards[0]),
+        ))
+        .expect("team A's analysis");
+        let mut lines: Vec<String> = analysis
+            .insights
+            .iter()
+            .map(verdict_and_confidence)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let alone = shards[0].serve();
+    assert_eq!(got, verdicts(&alone.url(), &shards[0]));
+    for host in &shards[1].hosts {
+        assert!(
+            !got.iter()
+                .any(|l| l.contains(&format!(" on {} ", host.instance))),
+            "team B's {} leaked into team A's analysis:\n{}",
+            host.instance,
+            got.join("\n")
+        );
+    }
+    let anonymous = block_on(health::check_at(
+        &client(&url),
+        catalog::builtin(),
+        &Selector::empty(),
+        at(&scenario),
+    ));
+    assert_eq!(
+        anonymous.status,
+        health::Status::Error,
+        "{}",
+        anonymous.message
+    );
+    assert!(
+        anonymous.message.contains("no node_exporter data"),
+        "{}",
+        anonymous.message
+    );
+}
+
+/// A Thanos store that stops answering: Thanos Query answers partially with a warning. The
+/// warning is a notice of the analysis, and the findings on the hosts still answering keep
+/// their severity bound but lose confidence (none gains any).
+#[test]
+fn a_partial_answer_is_a_notice_and_lowers_confidence() {
+    let scenario = scenarios::mixed_fleet();
+    let shards = scenario.split(2);
+    let labels = |shard: usize| Options {
+        external_labels: vec![
+            ("shard".into(), format!("s{shard}")),
+            ("replica".into(), "r0".into()),
+        ],
+        ..Options::default()
+    };
+    let mut fleet = thanos::Fleet::start_with(
+        vec![
+            shards[0].serve_with(labels(0)),
+            shards[1].serve_with(labels(1)),
+        ],
+        &[],
+        true,
+    );
+    let c = client(&fleet.query.url());
+    let run = || {
+        block_on(analysis::analyze(
+            &c,
+            catalog::builtin(),
+            &request(&scenario),
+        ))
+        .expect("analysis through Thanos")
+    };
+    // Thanos sends PromQL's infos ("metric might not be a counter") as warnings: notices
+    // that must not lower confidence.
+    let info = |w: &String| w.starts_with("PromQL info:");
+    let whole = run();
+    assert!(whole.warnings.iter().all(info), "{:?}", whole.warnings);
+    fleet.sidecars[1].stop();
+    let partial = run();
+    assert!(
+        partial.warnings.iter().any(|w| !info(w)),
+        "Thanos' partial-response warning is a notice: {:?}",
+        partial.warnings
+    );
+    let confidence = |a: &analysis::Analysis, key: &str| {
+        a.insights
+            .iter()
+            .find(|i| verdict(i) == key)
+            .map(|i| i.confidence)
+    };
+    let mut lowered = 0;
+    for i in partial.insights.iter().filter(|i| {
+        shards[0]
+            .hosts
+            .iter()
+            .any(|h| i.instance.as_deref() == Some(h.instance.as_str()))
+    }) {
+        let key = verdict(i);
+        let Some(before) = confidence(&whole, &key) else {
+            continue;
+        };
+        assert!(
+            i.confidence <= before,
+            "{key}: {before} -> {}",
+            i.confidence
+        );
+        if i.confidence < before {
+            lowered += 1;
+        }
+    }
+    assert!(
+        lowered > 0,
+        "no finding lost confidence:\n{:?}",
+        partial.warnings
+    );
+}
