@@ -60,6 +60,7 @@ pub(super) async fn plan(
         keep_levels: request.keep_levels,
         peer_checks,
         keep_episodes: request.range_step.is_some(),
+        sample_budget: request.query_sample_budget,
     };
     Ok(Plan {
         use_plan,

@@ -20,7 +20,9 @@ use super::{
     judge::{judge_series, worse_first, Feed, Judge, Verdicts},
     levels::Column,
     outcome::CheckOutcome,
-    peaks, stacked,
+    peaks,
+    split::{fold_in_groups, Coverage, GroupedQuery},
+    stacked,
 };
 
 /// What the plan hands a check besides the catalog entry.
@@ -112,6 +114,10 @@ pub(super) struct Target<'a> {
     pub stacking: Option<&'a Stacking>,
     /// The analysis' target selector.
     pub selector: &'a Selector,
+    /// The selection's instances, sorted: what the query is split by when it is too large.
+    pub instances: &'a [String],
+    /// Samples one query may load ([`super::groups`]).
+    pub sample_budget: u64,
     /// The time grid.
     pub timing: &'a Timing,
 }
@@ -134,6 +140,8 @@ pub(super) async fn execute(
     let Some(selector) = fallback_selector(&mut run, check, base, timing, &inputs) else {
         return run;
     };
+    // A fallback signal covers only the instances its leader left to it.
+    let only = inputs.only.take();
     let selector_text = selector.to_string();
     let promql = match timing.render(&check.query, &selector_text) {
         Ok(q) => q,
@@ -180,11 +188,17 @@ pub(super) async fn execute(
         }
         None => None,
     };
+    let coverage = Coverage {
+        selector: &selector,
+        instances: only.as_deref().unwrap_or(target.instances),
+        series_per_instance: check.series_per_instance,
+        budget: target.sample_budget,
+    };
     let judged = match judge(
         recorder,
         &mut run.log,
         &target,
-        &promql,
+        &coverage,
         (guard.as_ref(), classes),
         inputs,
     )
@@ -266,12 +280,13 @@ fn fallback_selector(
     }
 }
 
-/// Send the check's query and judge its series as they arrive.
+/// Send the check's query (in instance groups when it is too large for one) and judge its
+/// series as they arrive.
 async fn judge(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
     target: &Target<'_>,
-    promql: &str,
+    coverage: &Coverage<'_>,
     (guard, classes): (Option<&ResolvedGuard>, Option<classes::ClassBook>),
     inputs: Inputs<'_>,
 ) -> Result<(Verdicts, Vec<String>), PrometheusError> {
@@ -295,18 +310,21 @@ async fn judge(
         Evaluation::Event => Over::Instant(target.timing.at),
     };
     let state = (judge, Verdicts::default());
-    let kept = |(_, judged): &(Judge, Verdicts)| judged.targets;
-    let (judge, mut judged) = recorder
-        .fold(
-            log,
-            check.id.clone(),
-            promql,
-            over,
-            state,
-            judge_series,
-            kept,
-        )
-        .await?;
+    let kept: fn(&(Judge, Verdicts)) -> usize = |(_, judged)| judged.targets;
+    let query = GroupedQuery {
+        purpose: &check.id,
+        template: &check.query,
+        timing: target.timing,
+        over,
+    };
+    let (judge, mut judged) = fold_in_groups(
+        recorder,
+        log,
+        &query,
+        coverage,
+        (state, judge_series, kept),
+    )
+    .await?;
     judged.observations.sort_by(|a, b| {
         b.level
             .cmp(&a.level)

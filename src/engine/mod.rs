@@ -22,6 +22,7 @@ mod execute;
 mod finding;
 #[cfg(test)]
 mod fixtures;
+mod groups;
 mod guard;
 mod insight_series;
 mod judge;
@@ -34,6 +35,7 @@ mod peaks_tests;
 mod plan;
 mod quality;
 mod schedule;
+mod split;
 mod stacked;
 #[cfg(test)]
 mod stacked_tests;
@@ -43,6 +45,7 @@ use std::{collections::HashMap, sync::Arc};
 use thiserror::Error;
 
 pub use evaluate::{Level, Period};
+pub use groups::DEFAULT_SAMPLE_BUDGET;
 pub use insight_series::insight_series;
 pub use levels::Levels;
 pub use outcome::{CheckOutcome, Episode, Observation, TargetSeries, SERIES_POINTS};
@@ -77,6 +80,8 @@ pub struct UsePlan {
     pub peer_checks: Vec<String>,
     /// Keep every period each condition held ([`Episode`]), for range analyses.
     pub keep_episodes: bool,
+    /// Samples one query may load: larger check queries are sent in instance groups.
+    pub sample_budget: u64,
 }
 
 /// Which checks to run.

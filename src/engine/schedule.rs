@@ -81,6 +81,8 @@ async fn execute_one(
             .fold_stacked
             .then(|| &catalog.device_classes().stacked),
         selector: &plan.selector,
+        instances: &plan.instances,
+        sample_budget: plan.sample_budget,
         timing: &plan.timing,
     };
     let mut run = execute(recorder, target, inputs).await;

@@ -16,6 +16,6 @@ pub use config::{
     reserved_header, Auth, ClientConfig, QueryMethod, TlsOptions, DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, RESERVED_HEADERS,
 };
-pub use error::{ApiErrorKind, PrometheusError};
+pub use error::{ApiErrorKind, PrometheusError, SizeRefusal};
 pub use limiter::Priority;
 pub use response::{Answer, BuildInfo, InstantValue, Labels, RuntimeInfo, Sample, Series};

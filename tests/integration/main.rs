@@ -7,6 +7,7 @@ mod architecture;
 mod cli;
 mod client;
 mod dashboard;
+mod limits;
 mod live;
 mod methods;
 mod scenarios;

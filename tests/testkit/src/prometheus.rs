@@ -26,6 +26,8 @@ pub struct Options {
     pub app_targets: Vec<String>,
     /// `--enable-feature` flags, e.g. `native-histograms`.
     pub features: Vec<String>,
+    /// More command-line flags, e.g. `--query.max-samples=100000` for limit tests.
+    pub flags: Vec<String>,
 }
 
 /// A running Prometheus. Stopped and its directory removed when dropped.
@@ -99,6 +101,7 @@ impl Prometheus {
         for feature in &options.features {
             cmd.arg(format!("--enable-feature={feature}"));
         }
+        cmd.args(&options.flags);
         if let Some(web) = &options.web_config {
             let path = dir.join("web.yml");
             std::fs::write(&path, web)?;
@@ -125,6 +128,30 @@ impl Prometheus {
             thread::sleep(Duration::from_millis(100));
         }
         false
+    }
+
+    /// Another Prometheus serving a copy of this one's persisted blocks (a backfilled
+    /// scenario), started with `flags` besides: the same data under other settings, such as
+    /// a low `--query.max-samples`. Panics when this one has no data directory of its own.
+    pub fn twin(&self, flags: &[&str]) -> Prometheus {
+        let source = self
+            .options
+            .data_dir
+            .clone()
+            .expect("testkit: twin needs a Prometheus started on a data directory");
+        let copy = tempfile::Builder::new()
+            .prefix("gregg-twin-")
+            .tempdir()
+            .expect("cannot create a temporary directory");
+        let data = copy.path().join("data");
+        copy_blocks(&source, &data).expect("cannot copy the TSDB blocks");
+        let mut twin = Prometheus::start(Options {
+            data_dir: Some(data),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+            ..Options::default()
+        });
+        twin.adopt(copy);
+        twin
     }
 
     /// Keep `dir` until this Prometheus is dropped (after it has stopped).
@@ -214,6 +241,35 @@ fn config_yaml(options: &Options, addr: SocketAddr) -> String {
         );
     }
     yaml
+}
+
+/// Copy the persisted blocks of a TSDB directory (each a directory with a `meta.json`; the
+/// head and WAL of the running server are left out).
+fn copy_blocks(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        if path.join("meta.json").is_file() {
+            if let Some(name) = path.file_name() {
+                copy_tree(&path, &to.join(name))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// A loopback port that was free a moment ago.
