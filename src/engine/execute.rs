@@ -118,6 +118,8 @@ pub(super) struct Target<'a> {
     pub instances: &'a [String],
     /// Samples one query may load ([`super::groups`]).
     pub sample_budget: u64,
+    /// Read the check's recorded series (`gregg-insights rules`) instead of its query.
+    pub recorded: bool,
     /// The time grid.
     pub timing: &'a Timing,
 }
@@ -143,7 +145,8 @@ pub(super) async fn execute(
     // A fallback signal covers only the instances its leader left to it.
     let only = inputs.only.take();
     let selector_text = selector.to_string();
-    let promql = match timing.render(&check.query, &selector_text) {
+    let template = main_template(check, timing, target.recorded);
+    let promql = match timing.render(&template, &selector_text) {
         Ok(q) => q,
         Err(e) => {
             run.outcome.error = Some(e.to_string());
@@ -197,7 +200,7 @@ pub(super) async fn execute(
     let judged = match judge(
         recorder,
         &mut run.log,
-        &target,
+        (&target, &template),
         &coverage,
         (guard.as_ref(), classes),
         inputs,
@@ -214,6 +217,15 @@ pub(super) async fn execute(
     if let Some(on_judged) = on_judged {
         on_judged(&mut run);
     }
+    refine_findings(recorder, &mut run, &target).await;
+    unassessable(recorder, &mut run, check, &selector_text, timing).await;
+    run
+}
+
+/// What the findings need besides the judged series: stacked devices folded into their disks,
+/// the peaks, and the evidence.
+async fn refine_findings(recorder: &Recorder<'_>, run: &mut CheckExecution, target: &Target<'_>) {
+    let (check, base, timing) = (target.check, target.selector, target.timing);
     if let Some(stacking) = target.stacking.filter(|_| !run.findings.is_empty()) {
         let mut findings = std::mem::take(&mut run.findings);
         stacked::fold(
@@ -244,8 +256,20 @@ pub(super) async fn execute(
         evidence::attach(recorder, &mut run.log, check, base, timing, &mut findings).await;
         run.findings = findings;
     }
-    unassessable(recorder, &mut run, check, &selector_text, timing).await;
-    run
+}
+
+/// The template of the check's main query: its own, or where the engine records its signal
+/// with this grid's rate interval, the recorded series (the same values, already computed).
+fn main_template(check: &Check, timing: &Timing, recorded: bool) -> String {
+    if !recorded {
+        return check.query.clone();
+    }
+    format!(
+        "{}{{{}=\"{}\", ${{selector}}}}",
+        crate::rules::recorded_name(&check.id),
+        crate::rules::RATE_LABEL,
+        crate::promql::format_duration(timing.rate)
+    )
 }
 
 /// The selector this check runs on: the analysis' own, or for a weaker fallback signal the
@@ -285,7 +309,7 @@ fn fallback_selector(
 async fn judge(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
-    target: &Target<'_>,
+    (target, template): (&Target<'_>, &str),
     coverage: &Coverage<'_>,
     (guard, classes): (Option<&ResolvedGuard>, Option<classes::ClassBook>),
     inputs: Inputs<'_>,
@@ -313,18 +337,12 @@ async fn judge(
     let kept: fn(&(Judge, Verdicts)) -> usize = |(_, judged)| judged.targets;
     let query = GroupedQuery {
         purpose: &check.id,
-        template: &check.query,
+        template,
         timing: target.timing,
         over,
     };
-    let (judge, mut judged) = fold_in_groups(
-        recorder,
-        log,
-        &query,
-        coverage,
-        (state, judge_series, kept),
-    )
-    .await?;
+    let (judge, mut judged) =
+        fold_in_groups(recorder, log, &query, coverage, (state, judge_series, kept)).await?;
     judged.observations.sort_by(|a, b| {
         b.level
             .cmp(&a.level)

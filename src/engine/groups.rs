@@ -24,7 +24,11 @@ pub(super) const MAX_HALVINGS: u32 = 5;
 
 /// Samples a query over `instances` would load: every input series at every point of the
 /// range, plus the samples of one `rate()` window.
-pub(super) fn estimated_samples(instances: usize, series_per_instance: u32, timing: &Timing) -> u64 {
+pub(super) fn estimated_samples(
+    instances: usize,
+    series_per_instance: u32,
+    timing: &Timing,
+) -> u64 {
     let points = timing.expected_points as u64 + 1;
     let scrape = timing.scrape_interval.as_secs().max(1);
     let window = timing.rate.as_secs().div_ceil(scrape);
@@ -46,7 +50,9 @@ pub(super) fn planned_groups(
     }
     // As many instances a group as fit the budget (at least one), then enough groups.
     let per_instance = estimated_samples(1, series_per_instance, timing).max(1);
-    let per_group = usize::try_from(budget / per_instance).unwrap_or(usize::MAX).max(1);
+    let per_group = usize::try_from(budget / per_instance)
+        .unwrap_or(usize::MAX)
+        .max(1);
     instances.div_ceil(per_group).clamp(1, instances)
 }
 
@@ -87,7 +93,10 @@ mod tests {
 
     #[test]
     fn a_small_fleet_is_one_query() {
-        assert_eq!(planned_groups(1_000, 176, &timing(), DEFAULT_SAMPLE_BUDGET), 1);
+        assert_eq!(
+            planned_groups(1_000, 176, &timing(), DEFAULT_SAMPLE_BUDGET),
+            1
+        );
         assert_eq!(planned_groups(0, 176, &timing(), DEFAULT_SAMPLE_BUDGET), 1);
         assert_eq!(planned_groups(1, 176, &timing(), 1), 1);
     }
@@ -137,7 +146,11 @@ mod tests {
             let joined: Vec<String> = parts.concat();
             assert_eq!(joined, all);
         }
-        assert_eq!(partition(&[], 3).len(), 1, "one empty part: the query as it is");
+        assert_eq!(
+            partition(&[], 3).len(),
+            1,
+            "one empty part: the query as it is"
+        );
     }
 
     fn fleet(n: usize) -> Vec<String> {

@@ -82,6 +82,9 @@ pub struct UsePlan {
     pub keep_episodes: bool,
     /// Samples one query may load: larger check queries are sent in instance groups.
     pub sample_budget: u64,
+    /// Checks whose series the engine records (`gregg-insights rules`) for this grid: they
+    /// read the recorded series instead of evaluating their raw expressions.
+    pub recorded: std::collections::HashSet<String>,
 }
 
 /// Which checks to run.

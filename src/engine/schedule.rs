@@ -83,6 +83,7 @@ async fn execute_one(
         selector: &plan.selector,
         instances: &plan.instances,
         sample_budget: plan.sample_budget,
+        recorded: plan.recorded.contains(&check.id),
         timing: &plan.timing,
     };
     let mut run = execute(recorder, target, inputs).await;

@@ -37,8 +37,16 @@ fn findings(analysis: &Analysis) -> Vec<String> {
 
 /// Queries the engine refused for their size, and queries sent as a part of a group.
 fn refused_and_grouped(analysis: &Analysis) -> (usize, usize) {
-    let refused = analysis.queries.iter().filter(|q| q.refused.is_some()).count();
-    let grouped = analysis.queries.iter().filter(|q| q.group.is_some()).count();
+    let refused = analysis
+        .queries
+        .iter()
+        .filter(|q| q.refused.is_some())
+        .count();
+    let grouped = analysis
+        .queries
+        .iter()
+        .filter(|q| q.group.is_some())
+        .count();
     (refused, grouped)
 }
 
@@ -64,8 +72,16 @@ fn a_low_sample_limit_gives_the_same_findings_fetched_in_instance_groups() {
     };
     let default_budget = gregg_insights::engine::DEFAULT_SAMPLE_BUDGET;
     let baseline = run(&plain.url(), default_budget);
-    assert!(failed_checks(&baseline).is_empty(), "{:?}", failed_checks(&baseline));
-    assert_eq!(refused_and_grouped(&baseline), (0, 0), "no limit, no groups");
+    assert!(
+        failed_checks(&baseline).is_empty(),
+        "{:?}",
+        failed_checks(&baseline)
+    );
+    assert_eq!(
+        refused_and_grouped(&baseline),
+        (0, 0),
+        "no limit, no groups"
+    );
     let expected = findings(&baseline);
     assert!(
         expected.iter().any(|f| f.contains("cpu.")),
@@ -83,16 +99,18 @@ fn a_low_sample_limit_gives_the_same_findings_fetched_in_instance_groups() {
     assert_eq!(findings(&refused_first), expected);
     let (refused, grouped) = refused_and_grouped(&refused_first);
     eprintln!("limit {MAX_SAMPLES}, default budget: {refused} refused, {grouped} grouped");
-    assert!(refused > 0 && grouped > 0, "{refused} refused, {grouped} grouped");
+    assert!(
+        refused > 0 && grouped > 0,
+        "{refused} refused, {grouped} grouped"
+    );
     let utilization = refused_first
         .outcome("cpu.utilization")
         .expect("cpu.utilization ran");
     assert!(utilization.targets >= HOSTS, "{}", utilization.targets);
     assert!(
-        refused_first
-            .warnings
-            .iter()
-            .any(|w| w.starts_with("cpu.utilization: the engine refused the query for its size (too many samples)")),
+        refused_first.warnings.iter().any(|w| w.starts_with(
+            "cpu.utilization: the engine refused the query for its size (too many samples)"
+        )),
         "{:?}",
         refused_first.warnings
     );
@@ -103,10 +121,17 @@ fn a_low_sample_limit_gives_the_same_findings_fetched_in_instance_groups() {
 
     // A budget below the limit: groups planned up front, nothing refused.
     let planned = run(&limited.url(), MAX_SAMPLES / 2);
-    assert!(failed_checks(&planned).is_empty(), "{:?}", failed_checks(&planned));
+    assert!(
+        failed_checks(&planned).is_empty(),
+        "{:?}",
+        failed_checks(&planned)
+    );
     assert_eq!(findings(&planned), expected);
     let (refused, grouped) = refused_and_grouped(&planned);
-    eprintln!("limit {MAX_SAMPLES}, budget {}: {refused} refused, {grouped} grouped", MAX_SAMPLES / 2);
+    eprintln!(
+        "limit {MAX_SAMPLES}, budget {}: {refused} refused, {grouped} grouped",
+        MAX_SAMPLES / 2
+    );
     assert_eq!(refused, 0, "planned groups stay within the limit");
     assert!(grouped > 0);
     let parts: Vec<(usize, usize)> = planned
@@ -115,6 +140,9 @@ fn a_low_sample_limit_gives_the_same_findings_fetched_in_instance_groups() {
         .filter(|q| q.purpose == "cpu.utilization")
         .filter_map(|q| q.group)
         .collect();
-    let of = parts.first().map(|p| p.1).expect("cpu.utilization was grouped");
+    let of = parts
+        .first()
+        .map(|p| p.1)
+        .expect("cpu.utilization was grouped");
     assert_eq!(parts, (1..=of).map(|i| (i, of)).collect::<Vec<_>>());
 }

@@ -10,6 +10,7 @@ mod dashboard;
 mod limits;
 mod live;
 mod methods;
+mod rules;
 mod scenarios;
 mod stale;
 mod support;

@@ -134,6 +134,12 @@ impl Prometheus {
     /// scenario), started with `flags` besides: the same data under other settings, such as
     /// a low `--query.max-samples`. Panics when this one has no data directory of its own.
     pub fn twin(&self, flags: &[&str]) -> Prometheus {
+        self.twin_with(flags, &[])
+    }
+
+    /// Like [`Self::twin`], with the blocks of the TSDB directories `extra` besides (e.g. what
+    /// `promtool tsdb create-blocks-from rules` wrote).
+    pub fn twin_with(&self, flags: &[&str], extra: &[&Path]) -> Prometheus {
         let source = self
             .options
             .data_dir
@@ -144,7 +150,9 @@ impl Prometheus {
             .tempdir()
             .expect("cannot create a temporary directory");
         let data = copy.path().join("data");
-        copy_blocks(&source, &data).expect("cannot copy the TSDB blocks");
+        for from in std::iter::once(source.as_path()).chain(extra.iter().copied()) {
+            copy_blocks(from, &data).expect("cannot copy the TSDB blocks");
+        }
         let mut twin = Prometheus::start(Options {
             data_dir: Some(data),
             flags: flags.iter().map(|f| f.to_string()).collect(),
