@@ -36,6 +36,7 @@ pub mod prometheus;
 pub mod promql;
 pub mod report;
 pub mod request;
+pub mod rules;
 pub mod samples;
 pub mod secret;
 pub mod settings;

@@ -2,7 +2,7 @@
 //! need only the instances and the scrape interval (for the rate window); the rest of the
 //! inventory is asked for beside them.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use crate::{
     catalog::Catalog,
@@ -10,7 +10,9 @@ use crate::{
     inventory::{self, Basics},
     methods::Method,
     prometheus::Client,
-    samples::Timing,
+    promql::format_duration,
+    rules::{recorded_name, RATE_LABEL},
+    samples::{QueryLog, Timing},
 };
 
 use super::{AnalysisError, AnalysisRequest};
@@ -50,6 +52,7 @@ pub(super) async fn plan(
     } else {
         Vec::new()
     };
+    let recorded = recorded(client, catalog, &checks, request, &timing, &mut basics.log).await;
     let use_plan = UsePlan {
         checks,
         thresholds: request.thresholds.clone(),
@@ -60,12 +63,54 @@ pub(super) async fn plan(
         keep_levels: request.keep_levels,
         peer_checks,
         keep_episodes: request.range_step.is_some(),
+        sample_budget: request.query_sample_budget,
+        recorded,
     };
     Ok(Plan {
         use_plan,
         basics,
         stopped,
     })
+}
+
+/// The checks whose series `gregg-insights rules` recorded with this grid's `rate()` interval
+/// (`gregg_rate`) for the selection within the window: they read those instead of evaluating
+/// their raw expressions, and the report says how many. One label-values call, answered from
+/// the index (no samples loaded); when it fails every check evaluates its raw expression.
+async fn recorded(
+    client: &Client,
+    catalog: &Catalog,
+    checks: &[usize],
+    request: &AnalysisRequest,
+    timing: &Timing,
+    log: &mut QueryLog,
+) -> HashSet<String> {
+    let rate = format_duration(timing.rate);
+    let matcher = request.selector.to_string();
+    let sep = if matcher.is_empty() { "" } else { ", " };
+    let series = format!("{{{RATE_LABEL}=\"{rate}\"{sep}{matcher}}}");
+    let range = timing.range();
+    let Ok(names) = client
+        .label_values("__name__", &[series], range.start, range.end)
+        .await
+    else {
+        return HashSet::new();
+    };
+    let names: HashSet<String> = names.data.into_iter().collect();
+    let recorded: HashSet<String> = checks
+        .iter()
+        .filter_map(|&i| catalog.checks().get(i))
+        .filter(|c| names.contains(&recorded_name(&c.id)))
+        .map(|c| c.id.clone())
+        .collect();
+    if !recorded.is_empty() {
+        log.warn(format!(
+            "recorded series: {} of {} checks read from the rules of `gregg-insights rules` (gregg_insights:*, rate {rate}) instead of their raw expressions",
+            recorded.len(),
+            checks.len()
+        ));
+    }
+    recorded
 }
 
 /// What to say about instances that stopped reporting: inside the window, or (when nothing

@@ -35,6 +35,10 @@ pub struct AnalysisRequest {
     /// Judge over a grid with this step instead of ten points per window (a dashboard's whole
     /// range, for annotations and timelines), and keep every period each condition held.
     pub range_step: Option<Duration>,
+    /// Samples one check query may ask the engine to load: a larger one is sent in instance
+    /// groups ([`crate::engine::DEFAULT_SAMPLE_BUDGET`] by default, a fifth of Prometheus'
+    /// default `--query.max-samples`; set it below an engine's lower limit).
+    pub query_sample_budget: u64,
 }
 
 impl AnalysisRequest {
@@ -51,6 +55,7 @@ impl AnalysisRequest {
             keep_levels: false,
             methods: MethodsRequest::default(),
             range_step: None,
+            query_sample_budget: crate::engine::DEFAULT_SAMPLE_BUDGET,
         }
     }
 }

@@ -348,6 +348,12 @@ pub struct Check {
     /// the disk's (`device_classes.toml`, `[stacked]`): one problem reported once.
     #[serde(default)]
     pub fold_stacked: bool,
+    /// How many series of its largest input the query reads per instance on a typical server
+    /// (per CPU and mode, per device…): with the number of instances and points, what the
+    /// query would load, so a large fleet is fetched in instance groups that stay within the
+    /// engine's sample limit before the engine has to refuse anything.
+    #[serde(default = "default_series_per_instance")]
+    pub series_per_instance: u32,
     /// node_exporter collectors the query needs (see `collectors.toml`).
     pub requires: Vec<String>,
     /// Base confidence (0–100) of a finding from this check alone, with good data.
@@ -373,6 +379,11 @@ pub struct Check {
     /// Supporting numbers, fetched only for flagged targets.
     #[serde(default)]
     pub evidence: Vec<EvidenceQuery>,
+}
+
+/// A few devices, interfaces or file systems per host: what most checks read.
+fn default_series_per_instance() -> u32 {
+    8
 }
 
 fn default_min_duration() -> Duration {
@@ -625,6 +636,7 @@ impl Check {
             class_thresholds: BTreeMap::new(),
             sparse: false,
             fold_stacked: false,
+            series_per_instance: default_series_per_instance(),
             requires: Vec::new(),
             confidence: d::CONFIDENCE,
             book_reference: d::BOOK_REFERENCE.into(),

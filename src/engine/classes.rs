@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// One class a check has thresholds for.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Rule {
     devices: Regex,
     class: crate::catalog::DeviceClass,
@@ -27,7 +27,7 @@ struct Rule {
 }
 
 /// The thresholds of one check per device class, and the rotational flags seen.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct ClassBook {
     rules: Vec<Rule>,
     /// (instance, device) → rotational (shared by every check of the analysis).

@@ -20,7 +20,9 @@ use super::{
     judge::{judge_series, worse_first, Feed, Judge, Verdicts},
     levels::Column,
     outcome::CheckOutcome,
-    peaks, stacked,
+    peaks,
+    split::{fold_in_groups, Coverage, GroupedQuery},
+    stacked,
 };
 
 /// What the plan hands a check besides the catalog entry.
@@ -112,6 +114,12 @@ pub(super) struct Target<'a> {
     pub stacking: Option<&'a Stacking>,
     /// The analysis' target selector.
     pub selector: &'a Selector,
+    /// The selection's instances, sorted: what the query is split by when it is too large.
+    pub instances: &'a [String],
+    /// Samples one query may load ([`super::groups`]).
+    pub sample_budget: u64,
+    /// Read the check's recorded series (`gregg-insights rules`) instead of its query.
+    pub recorded: bool,
     /// The time grid.
     pub timing: &'a Timing,
 }
@@ -134,8 +142,11 @@ pub(super) async fn execute(
     let Some(selector) = fallback_selector(&mut run, check, base, timing, &inputs) else {
         return run;
     };
+    // A fallback signal covers only the instances its leader left to it.
+    let only = inputs.only.take();
     let selector_text = selector.to_string();
-    let promql = match timing.render(&check.query, &selector_text) {
+    let template = main_template(check, timing, target.recorded);
+    let promql = match timing.render(&template, &selector_text) {
         Ok(q) => q,
         Err(e) => {
             run.outcome.error = Some(e.to_string());
@@ -180,11 +191,17 @@ pub(super) async fn execute(
         }
         None => None,
     };
+    let coverage = Coverage {
+        selector: &selector,
+        instances: only.as_deref().unwrap_or(target.instances),
+        series_per_instance: check.series_per_instance,
+        budget: target.sample_budget,
+    };
     let judged = match judge(
         recorder,
         &mut run.log,
-        &target,
-        &promql,
+        (&target, &template),
+        &coverage,
         (guard.as_ref(), classes),
         inputs,
     )
@@ -201,6 +218,15 @@ pub(super) async fn execute(
     if let Some(on_judged) = on_judged {
         on_judged(&mut run);
     }
+    refine_findings(recorder, &mut run, &target).await;
+    unassessable(recorder, &mut run, check, &selector_text, timing).await;
+    run
+}
+
+/// What the findings need besides the judged series: stacked devices folded into their disks,
+/// the peaks, and the evidence.
+async fn refine_findings(recorder: &Recorder<'_>, run: &mut CheckExecution, target: &Target<'_>) {
+    let (check, base, timing) = (target.check, target.selector, target.timing);
     if let Some(stacking) = target.stacking.filter(|_| !run.findings.is_empty()) {
         let mut findings = std::mem::take(&mut run.findings);
         stacked::fold(
@@ -231,8 +257,20 @@ pub(super) async fn execute(
         evidence::attach(recorder, &mut run.log, check, base, timing, &mut findings).await;
         run.findings = findings;
     }
-    unassessable(recorder, &mut run, check, &selector_text, timing).await;
-    run
+}
+
+/// The template of the check's main query: its own, or where the engine records its signal
+/// with this grid's rate interval, the recorded series (the same values, already computed).
+fn main_template(check: &Check, timing: &Timing, recorded: bool) -> String {
+    if !recorded {
+        return check.query.clone();
+    }
+    format!(
+        "{}{{{}=\"{}\", ${{selector}}}}",
+        crate::rules::recorded_name(&check.id),
+        crate::rules::RATE_LABEL,
+        crate::promql::format_duration(timing.rate)
+    )
 }
 
 /// The selector this check runs on: the analysis' own, or for a weaker fallback signal the
@@ -269,12 +307,13 @@ fn fallback_selector(
     }
 }
 
-/// Send the check's query and judge its series as they arrive.
+/// Send the check's query (in instance groups when it is too large for one) and judge its
+/// series as they arrive.
 async fn judge(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
-    target: &Target<'_>,
-    promql: &str,
+    (target, template): (&Target<'_>, &str),
+    coverage: &Coverage<'_>,
     (guard, classes): (Option<&ResolvedGuard>, Option<classes::ClassBook>),
     inputs: Inputs<'_>,
 ) -> Result<(Verdicts, Vec<String>), PrometheusError> {
@@ -298,18 +337,15 @@ async fn judge(
         Evaluation::Event => Over::Instant(target.timing.at),
     };
     let state = (judge, Verdicts::default());
-    let kept = |(_, judged): &(Judge, Verdicts)| judged.targets;
-    let (judge, mut judged) = recorder
-        .fold(
-            log,
-            check.id.clone(),
-            promql,
-            over,
-            state,
-            judge_series,
-            kept,
-        )
-        .await?;
+    let kept: fn(&(Judge, Verdicts)) -> usize = |(_, judged)| judged.targets;
+    let query = GroupedQuery {
+        purpose: &check.id,
+        template,
+        timing: target.timing,
+        over,
+    };
+    let (judge, mut judged) =
+        fold_in_groups(recorder, log, &query, coverage, (state, judge_series, kept)).await?;
     judged.observations.sort_by(|a, b| {
         b.level
             .cmp(&a.level)

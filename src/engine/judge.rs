@@ -32,7 +32,9 @@ pub(super) struct Feed {
     pub evaluation: Evaluation,
 }
 
-/// What the check needs to judge series on the parser thread.
+/// What the check needs to judge series on the parser thread (cloned when a query is fetched
+/// in instance groups: each attempt starts from the same judge).
+#[derive(Clone)]
 pub(super) struct Judge {
     pub check: Check,
     pub thresholds: Thresholds,
@@ -52,6 +54,7 @@ pub(super) struct Judge {
 }
 
 /// A target past a threshold (or with a burst), as judged.
+#[derive(Clone)]
 pub(super) struct Flagged {
     pub instance: String,
     pub device: Option<String>,
@@ -61,7 +64,7 @@ pub(super) struct Flagged {
 }
 
 /// What the series of one check came to.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Verdicts {
     pub observations: Vec<Observation>,
     pub findings: Vec<Flagged>,

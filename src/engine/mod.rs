@@ -23,6 +23,7 @@ mod execute;
 mod finding;
 #[cfg(test)]
 mod fixtures;
+mod groups;
 mod guard;
 mod insight_series;
 mod judge;
@@ -35,6 +36,7 @@ mod peaks_tests;
 mod plan;
 mod quality;
 mod schedule;
+mod split;
 mod stacked;
 #[cfg(test)]
 mod stacked_tests;
@@ -44,6 +46,7 @@ use std::{collections::HashMap, sync::Arc};
 use thiserror::Error;
 
 pub use evaluate::{Level, Period};
+pub use groups::DEFAULT_SAMPLE_BUDGET;
 pub use insight_series::insight_series;
 pub use levels::Levels;
 pub use outcome::{CheckOutcome, Episode, Observation, TargetSeries, SERIES_POINTS};
@@ -78,6 +81,11 @@ pub struct UsePlan {
     pub peer_checks: Vec<String>,
     /// Keep every period each condition held ([`Episode`]), for range analyses.
     pub keep_episodes: bool,
+    /// Samples one query may load: larger check queries are sent in instance groups.
+    pub sample_budget: u64,
+    /// Checks whose series the engine records (`gregg-insights rules`) for this grid: they
+    /// read the recorded series instead of evaluating their raw expressions.
+    pub recorded: std::collections::HashSet<String>,
 }
 
 /// Which checks to run.

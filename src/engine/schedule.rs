@@ -81,6 +81,9 @@ async fn execute_one(
             .fold_stacked
             .then(|| &catalog.device_classes().stacked),
         selector: &plan.selector,
+        instances: &plan.instances,
+        sample_budget: plan.sample_budget,
+        recorded: plan.recorded.contains(&check.id),
         timing: &plan.timing,
     };
     let mut run = execute(recorder, target, inputs).await;

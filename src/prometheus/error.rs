@@ -55,6 +55,64 @@ impl ApiErrorKind {
     }
 }
 
+/// Why an engine refused a query for its size rather than for what it asks: the same query over
+/// fewer instances would be answered, so it is fetched in instance groups instead of failing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeRefusal {
+    /// Prometheus' `--query.max-samples` (HTTP 422 "query processing would load too many
+    /// samples into memory"), VictoriaMetrics' `-search.maxSamplesPerQuery`.
+    TooManySamples,
+    /// A series limit: Cortex/Mimir "max number of series", VictoriaMetrics
+    /// `-search.maxUniqueTimeseries`, a Thanos store's series limit.
+    TooManySeries,
+    /// The answer passed this client's response limit, or the engine's own.
+    ResponseTooLarge,
+    /// The engine's query timeout (`--query.timeout`, errorType `timeout`).
+    QueryTimeout,
+}
+
+impl SizeRefusal {
+    /// A short, stable name (query records, notices).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TooManySamples => "too many samples",
+            Self::TooManySeries => "too many series",
+            Self::ResponseTooLarge => "response too large",
+            Self::QueryTimeout => "query timeout",
+        }
+    }
+
+    /// Recognise a refusal from the engine's error text (Prometheus, Thanos, Cortex/Mimir and
+    /// VictoriaMetrics word them differently; each phrase below is one engine's own).
+    fn from_message(message: &str) -> Option<Self> {
+        const SAMPLES: [&str; 2] = [
+            "query processing would load too many samples into memory",
+            "-search.maxsamplesperquery",
+        ];
+        const SERIES: [&str; 4] = [
+            "max number of series",
+            "maximum number of series",
+            "-search.maxuniquetimeseries",
+            "exceeded series limit",
+        ];
+        const SIZE: [&str; 2] = ["response larger than", "-search.maxresponseseries"];
+        const TIMEOUT: [&str; 2] = ["query timed out", "timeout exceeded during query"];
+        let text = message.to_ascii_lowercase();
+        let has = |phrases: &[&str]| phrases.iter().any(|p| text.contains(p));
+        if has(&SAMPLES) {
+            Some(Self::TooManySamples)
+        } else if has(&SERIES) {
+            Some(Self::TooManySeries)
+        } else if has(&SIZE) {
+            Some(Self::ResponseTooLarge)
+        } else if has(&TIMEOUT) {
+            Some(Self::QueryTimeout)
+        } else {
+            None
+        }
+    }
+}
+
 /// Why a Prometheus request failed. Messages never contain credentials or header values.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -246,6 +304,23 @@ impl PrometheusError {
         }
     }
 
+    /// The engine refused the query for its size (see [`SizeRefusal`]), `None` for any other
+    /// failure. This client's own deadline is not one: the engine did not say the query was
+    /// too big, and retrying it in parts would multiply the wait on a slow or dying server.
+    pub fn size_refusal(&self) -> Option<SizeRefusal> {
+        match self {
+            Self::TooLarge { .. } => Some(SizeRefusal::ResponseTooLarge),
+            Self::Api {
+                kind: ApiErrorKind::Timeout,
+                ..
+            } => Some(SizeRefusal::QueryTimeout),
+            Self::Api { message, .. } | Self::Status { message, .. } => {
+                SizeRefusal::from_message(message)
+            }
+            _ => None,
+        }
+    }
+
     /// True when the problem is the query itself rather than Prometheus or the connection.
     pub fn is_query_error(&self) -> bool {
         matches!(
@@ -261,6 +336,73 @@ impl PrometheusError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn api(kind: &str, message: &str) -> PrometheusError {
+        PrometheusError::Api {
+            kind: ApiErrorKind::from_error_type(kind),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn each_engine_refusal_for_size_is_recognised() {
+        let cases = [
+            // Prometheus 2.x, --query.max-samples (HTTP 422).
+            (
+                api("execution", "query processing would load too many samples into memory in query execution"),
+                Some(SizeRefusal::TooManySamples),
+            ),
+            // VictoriaMetrics (errorType "422").
+            (
+                api("422", "cannot select more than -search.maxSamplesPerQuery=1000 samples; possible solutions: ..."),
+                Some(SizeRefusal::TooManySamples),
+            ),
+            (
+                api("422", "the number of matching timeseries exceeds 300000; either narrow down the search or increase -search.maxUniqueTimeseries"),
+                Some(SizeRefusal::TooManySeries),
+            ),
+            // Mimir / Cortex.
+            (
+                api("execution", "the query exceeded the maximum number of series (limit: 100000 series) (err-mimir-max-series-per-query)"),
+                Some(SizeRefusal::TooManySeries),
+            ),
+            (
+                api("timeout", "query timed out in expression evaluation"),
+                Some(SizeRefusal::QueryTimeout),
+            ),
+            (
+                PrometheusError::Status {
+                    url: "http://p".into(),
+                    endpoint: "/api/v1/query_range".into(),
+                    status: 503,
+                    message: "query timed out in query execution".into(),
+                },
+                Some(SizeRefusal::QueryTimeout),
+            ),
+            (
+                PrometheusError::TooLarge {
+                    url: "http://p".into(),
+                    endpoint: "/api/v1/query_range".into(),
+                    limit_mib: 64,
+                },
+                Some(SizeRefusal::ResponseTooLarge),
+            ),
+            // Not about size: a bad query, a query error, this client's own deadline.
+            (api("bad_data", "1:5: parse error: unexpected identifier"), None),
+            (api("execution", "found duplicate series for the match group"), None),
+            (
+                PrometheusError::Timeout {
+                    url: "http://p".into(),
+                    endpoint: "/api/v1/query".into(),
+                    timeout: Duration::from_secs(30),
+                },
+                None,
+            ),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(error.size_refusal(), expected, "{error}");
+        }
+    }
 
     #[test]
     fn secrets_quoted_by_the_server_are_redacted() {

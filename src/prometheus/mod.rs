@@ -18,6 +18,6 @@ pub use config::{
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, RESERVED_HEADERS,
 };
 pub use engine::{Engine, ServerInfo};
-pub use error::{ApiErrorKind, PrometheusError};
+pub use error::{ApiErrorKind, PrometheusError, SizeRefusal};
 pub use limiter::Priority;
 pub use response::{Answer, BuildInfo, InstantValue, Labels, RuntimeInfo, Sample, Series};

@@ -76,6 +76,8 @@ impl AnalysisKey {
             keep_levels,
             methods,
             range_step,
+            // How many parts a query is sent in changes no finding: not part of the key.
+            query_sample_budget: _,
         } = request;
         let MethodsRequest {
             methods,

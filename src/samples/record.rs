@@ -45,6 +45,13 @@ pub struct ExecutedQuery {
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The engine refused it for its size ([`crate::prometheus::SizeRefusal`]): it was then
+    /// fetched in smaller instance groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<&'static str>,
+    /// `(part, of)` when the query was sent in instance groups, part counted from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<(usize, usize)>,
     /// When it was sent (`offset` is derived from it once the analysis ends).
     #[serde(skip)]
     pub sent: Instant,
@@ -61,6 +68,8 @@ impl ExecutedQuery {
             duration: Duration::ZERO,
             offset: Duration::ZERO,
             error: None,
+            refused: None,
+            group: None,
             sent: Instant::now(),
         }
     }

@@ -125,7 +125,9 @@ fn finish<T>(
             Ok(answer.data)
         }
         Err(e) => {
-            log.queries.push(record.finish(0, Some(e.to_string())));
+            let mut record = record.finish(0, Some(e.to_string()));
+            record.refused = e.size_refusal().map(|r| r.as_str());
+            log.queries.push(record);
             Err(e)
         }
     }

@@ -89,10 +89,19 @@ pub enum Command {
         /// The label grouping hosts into peers for outlier detection.
         #[arg(long, default_value = "job", value_parser = parse_group, value_name = "LABEL")]
         group_by: String,
+        /// Samples one check query may ask Prometheus to load: a larger query is sent in
+        /// instance groups. Set it below the engine's limit (Prometheus --query.max-samples,
+        /// VictoriaMetrics -search.maxSamplesPerQuery) when that is lower than the default.
+        #[arg(long, default_value_t = gregg_insights::engine::DEFAULT_SAMPLE_BUDGET, value_parser = clap::value_parser!(u64).range(1..), value_name = "SAMPLES")]
+        query_sample_budget: u64,
     },
     /// Read a Grafana dashboard: run its panels' queries over the range, judge each panel
     /// against its own thresholds, correlate panels and tie them to the USE Method.
     Dashboard(DashboardArgs),
+    /// Write Prometheus recording and alerting rules generated from the catalog (for
+    /// Prometheus, Thanos Ruler or vmalert); checks no rule can express are listed at the
+    /// head of the file with why.
+    Rules(RulesArgs),
     /// Serve the analyses to assistants and agents over the Model Context Protocol: stdio by
     /// default, streamable HTTP at http://ADDR/mcp with --listen.
     Mcp(McpArgs),
@@ -251,6 +260,21 @@ impl DashboardArgs {
         config.timeout = self.timeout;
         Ok(config)
     }
+}
+
+/// `rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// `rate()` interval of the recorded signals. An analysis reads the recorded series when
+    /// its own rate interval is this one: 4 scrapes (2m for 30 s scrapes, 1m for 15 s).
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub rate: Duration,
+    /// How often the engine evaluates the rules.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Write the rules to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// How to reach Prometheus and which targets to analyse.

@@ -80,6 +80,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             histogram,
             slo,
             group_by,
+            query_sample_budget,
         } => {
             let started = std::time::Instant::now();
             let client = Client::new(&connection.client_config()?, None)?;
@@ -87,6 +88,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 AnalysisRequest::new(at.unwrap_or_else(Utc::now), window, connection.selector()?);
             request.thresholds = args::threshold_overrides(&thresholds)?;
             request.methods = args::methods_request(methods, histogram, slo, group_by);
+            request.query_sample_budget = query_sample_budget;
             catalog
                 .validate_overrides(&request.thresholds)
                 .context("--threshold")?;
@@ -104,6 +106,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Dashboard(args) => dashboard(args).await,
+        Command::Rules(args) => rules(args, catalog),
         Command::Mcp(args) => {
             let config = args.config()?;
             match args.listen {
@@ -115,6 +118,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `rules`: the catalog's recording and alerting rules, to a file or standard output; what
+/// was recorded and skipped to standard error.
+fn rules(args: args::RulesArgs, catalog: &catalog::Catalog) -> Result<ExitCode> {
+    let options = gregg_insights::rules::RuleOptions {
+        rate: args.rate,
+        interval: args.interval,
+    };
+    let file = gregg_insights::rules::generate(catalog, &options);
+    match &args.output {
+        Some(path) => std::fs::write(path, &file.yaml)
+            .with_context(|| format!("writing the rules to {}", path.display()))?,
+        None => print!("{}", file.yaml),
+    }
+    eprintln!(
+        "rules: {} checks recorded, {} alerts; skipped {} (listed at the head of the file)",
+        file.recorded,
+        file.alerts,
+        file.skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `dashboard`: the same dashboard analysis the plugin's `dashboard` query runs.
@@ -174,8 +199,18 @@ fn cost(
     let peak = peak_rss_kib()
         .map(|kib| format!(", peak RSS {:.1} MiB", kib as f64 / 1024.0))
         .unwrap_or_default();
+    let refused = analysis
+        .queries
+        .iter()
+        .filter(|q| q.refused.is_some())
+        .count();
+    let grouped = analysis
+        .queries
+        .iter()
+        .filter(|q| q.group.is_some())
+        .count();
     format!(
-        "stats: {} queries, {} insights, wall {:.2} s, query time summed {:.2} s, waited for slots {:.2} s summed, fetched {} samples in {:.1} MiB{peak}",
+        "stats: {} queries ({refused} refused for size, {grouped} sent in instance groups), {} insights, wall {:.2} s, query time summed {:.2} s, waited for slots {:.2} s summed, fetched {} samples in {:.1} MiB{peak}",
         analysis.queries.len(),
         analysis.insights.len(),
         wall.as_secs_f64(),

@@ -31,6 +31,8 @@ pub struct Options {
     /// `--web.route-prefix`, e.g. `/prometheus`: the API is then served under it only, as
     /// behind a reverse proxy or a multi-tenant gateway.
     pub route_prefix: Option<String>,
+    /// More command-line flags, e.g. `--query.max-samples=100000` for limit tests.
+    pub flags: Vec<String>,
 }
 
 /// A running Prometheus. Stopped and its directory removed when dropped.
@@ -107,6 +109,7 @@ impl Prometheus {
         for feature in &options.features {
             cmd.arg(format!("--enable-feature={feature}"));
         }
+        cmd.args(&options.flags);
         if let Some(web) = &options.web_config {
             let path = dir.join("web.yml");
             std::fs::write(&path, web)?;
@@ -133,6 +136,38 @@ impl Prometheus {
             thread::sleep(Duration::from_millis(100));
         }
         false
+    }
+
+    /// Another Prometheus serving a copy of this one's persisted blocks (a backfilled
+    /// scenario), started with `flags` besides: the same data under other settings, such as
+    /// a low `--query.max-samples`. Panics when this one has no data directory of its own.
+    pub fn twin(&self, flags: &[&str]) -> Prometheus {
+        self.twin_with(flags, &[])
+    }
+
+    /// Like [`Self::twin`], with the blocks of the TSDB directories `extra` besides (e.g. what
+    /// `promtool tsdb create-blocks-from rules` wrote).
+    pub fn twin_with(&self, flags: &[&str], extra: &[&Path]) -> Prometheus {
+        let source = self
+            .options
+            .data_dir
+            .clone()
+            .expect("testkit: twin needs a Prometheus started on a data directory");
+        let copy = tempfile::Builder::new()
+            .prefix("gregg-twin-")
+            .tempdir()
+            .expect("cannot create a temporary directory");
+        let data = copy.path().join("data");
+        for from in std::iter::once(source.as_path()).chain(extra.iter().copied()) {
+            copy_blocks(from, &data).expect("cannot copy the TSDB blocks");
+        }
+        let mut twin = Prometheus::start(Options {
+            data_dir: Some(data),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+            ..Options::default()
+        });
+        twin.adopt(copy);
+        twin
     }
 
     /// Keep `dir` until this Prometheus is dropped (after it has stopped).
@@ -243,6 +278,35 @@ fn config_yaml(options: &Options, addr: SocketAddr) -> String {
         );
     }
     yaml
+}
+
+/// Copy the persisted blocks of a TSDB directory (each a directory with a `meta.json`; the
+/// head and WAL of the running server are left out).
+fn copy_blocks(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        if path.join("meta.json").is_file() {
+            if let Some(name) = path.file_name() {
+                copy_tree(&path, &to.join(name))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// A loopback port that was free a moment ago.

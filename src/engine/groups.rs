@@ -1,0 +1,159 @@
+//! Planning instance groups: how many parts a check's query is sent in so that no part asks the
+//! engine to load more samples than it allows.
+//!
+//! Prometheus refuses a query that would hold more than `--query.max-samples` samples at once
+//! (50 million by default); Thanos, Cortex, Mimir and VictoriaMetrics have their own limits. A
+//! range query over a fleet holds about `instances × series per instance × points` samples, so
+//! the number of parts is planned up front from the instance count and the catalog's estimate
+//! of series per instance ([`crate::catalog::Check::series_per_instance`]), against a budget
+//! well below the default limit: a 100,000-host fleet is split before anything is refused.
+//! When the engine's limit is lower than the budget (or the estimate too low) and the engine
+//! refuses a part anyway, the groups are halved ([`next_after_refusal`]) a bounded number of
+//! times.
+
+use crate::samples::Timing;
+
+/// Samples one query may load by default: a fifth of Prometheus' default
+/// `--query.max-samples` (50,000,000), room for the estimate being off by up to five times
+/// and for other queries running at the same time.
+pub const DEFAULT_SAMPLE_BUDGET: u64 = 10_000_000;
+
+/// How many times the groups are halved after a refusal before the check is reported as
+/// failed: 2⁵ = 32 times as many groups as planned.
+pub(super) const MAX_HALVINGS: u32 = 5;
+
+/// Samples a query over `instances` would load: every input series at every point of the
+/// range, plus the samples of one `rate()` window.
+pub(super) fn estimated_samples(
+    instances: usize,
+    series_per_instance: u32,
+    timing: &Timing,
+) -> u64 {
+    let points = timing.expected_points as u64 + 1;
+    let scrape = timing.scrape_interval.as_secs().max(1);
+    let window = timing.rate.as_secs().div_ceil(scrape);
+    (instances as u64)
+        .saturating_mul(u64::from(series_per_instance.max(1)))
+        .saturating_mul(points + window)
+}
+
+/// How many groups a query over `instances` is sent in: enough that each stays within
+/// `budget`, at least one, at most one per instance.
+pub(super) fn planned_groups(
+    instances: usize,
+    series_per_instance: u32,
+    timing: &Timing,
+    budget: u64,
+) -> usize {
+    if instances <= 1 {
+        return 1;
+    }
+    // As many instances a group as fit the budget (at least one), then enough groups.
+    let per_instance = estimated_samples(1, series_per_instance, timing).max(1);
+    let per_group = usize::try_from(budget / per_instance)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    instances.div_ceil(per_group).clamp(1, instances)
+}
+
+/// The number of groups after the engine refused one of `groups`: twice as many (each half as
+/// large), or `None` when each group is already one instance or the halvings are used up.
+pub(super) fn next_after_refusal(groups: usize, instances: usize, halvings: u32) -> Option<usize> {
+    (halvings < MAX_HALVINGS && groups < instances).then(|| groups.saturating_mul(2).min(instances))
+}
+
+/// `instances` cut into `groups` contiguous parts of nearly equal size (the first ones one
+/// larger), none empty.
+pub(super) fn partition(instances: &[String], groups: usize) -> Vec<&[String]> {
+    let groups = groups.clamp(1, instances.len().max(1));
+    let base = instances.len() / groups;
+    let larger = instances.len() % groups;
+    let mut parts = Vec::with_capacity(groups);
+    let mut start = 0;
+    for i in 0..groups {
+        let len = base + usize::from(i < larger);
+        parts.push(&instances[start..start + len]);
+        start += len;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn timing() -> Timing {
+        let at = Utc.timestamp_opt(1_700_000_000, 0).single().expect("time");
+        Timing::new(at, Duration::from_secs(600), Some(Duration::from_secs(15)))
+    }
+
+    #[test]
+    fn a_small_fleet_is_one_query() {
+        assert_eq!(
+            planned_groups(1_000, 176, &timing(), DEFAULT_SAMPLE_BUDGET),
+            1
+        );
+        assert_eq!(planned_groups(0, 176, &timing(), DEFAULT_SAMPLE_BUDGET), 1);
+        assert_eq!(planned_groups(1, 176, &timing(), 1), 1);
+    }
+
+    #[test]
+    fn a_100000_host_fleet_never_asks_for_more_than_the_default_limit() {
+        const PROMETHEUS_DEFAULT_MAX_SAMPLES: u64 = 50_000_000;
+        const { assert!(DEFAULT_SAMPLE_BUDGET < PROMETHEUS_DEFAULT_MAX_SAMPLES) };
+        let t = timing();
+        for series in [1, 8, 176, 640] {
+            let groups = planned_groups(100_000, series, &t, DEFAULT_SAMPLE_BUDGET);
+            let largest = partition(&fleet(100_000), groups)
+                .iter()
+                .map(|p| p.len())
+                .max()
+                .expect("a part");
+            let samples = estimated_samples(largest, series, &t);
+            assert!(
+                samples <= DEFAULT_SAMPLE_BUDGET,
+                "{series} series/instance: {groups} groups of {largest} load {samples}"
+            );
+        }
+        // Over 10 minutes (11 points, a 4-point rate window) the 176 CPU-mode series of
+        // 100,000 hosts need dozens of parts, not thousands.
+        let cpu = planned_groups(100_000, 176, &t, DEFAULT_SAMPLE_BUDGET);
+        assert!((20..=200).contains(&cpu), "{cpu}");
+    }
+
+    #[test]
+    fn refusals_double_the_groups_a_bounded_number_of_times() {
+        assert_eq!(next_after_refusal(1, 100, 0), Some(2));
+        assert_eq!(next_after_refusal(3, 100, 1), Some(6));
+        assert_eq!(next_after_refusal(60, 100, 2), Some(100));
+        assert_eq!(next_after_refusal(100, 100, 3), None, "one instance each");
+        assert_eq!(next_after_refusal(4, 100, MAX_HALVINGS), None, "used up");
+    }
+
+    #[test]
+    fn parts_cover_every_instance_once_in_order() {
+        let all = fleet(10);
+        for groups in [1, 3, 4, 10, 25] {
+            let parts = partition(&all, groups);
+            assert_eq!(parts.len(), groups.min(10));
+            assert!(parts.iter().all(|p| !p.is_empty()));
+            let sizes: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+            assert!(sizes.iter().max().expect("a part") - sizes.iter().min().expect("a part") <= 1);
+            let joined: Vec<String> = parts.concat();
+            assert_eq!(joined, all);
+        }
+        assert_eq!(
+            partition(&[], 3).len(),
+            1,
+            "one empty part: the query as it is"
+        );
+    }
+
+    fn fleet(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("host-{i:06}:9100")).collect()
+    }
+}

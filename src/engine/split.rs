@@ -1,0 +1,150 @@
+//! Sending a check's query in instance groups and folding every group into one state: the
+//! engine answers each part within its limits, and the check's memory stays bounded by what
+//! the fold keeps (the series of one group are decoded at a time).
+//!
+//! ```text
+//!  planned groups (groups.rs) ─► part 1 … part n, one after another, folded into one state
+//!        ▲                                      │ the engine refused a part for its size
+//!        └──── twice as many groups, from the ◄─┘ (at most MAX_HALVINGS times)
+//!              start state again
+//! ```
+//!
+//! Every series belongs to one instance and so to one group: folding the groups in turn gives
+//! what the whole query would have given.
+
+use crate::{
+    prometheus::{ApiErrorKind, PrometheusError, Series, SizeRefusal},
+    promql::Selector,
+    samples::{Over, QueryLog, Recorder, Timing},
+};
+
+use super::groups::{next_after_refusal, partition, planned_groups};
+
+/// The query of a check, as a template its instance groups are rendered from.
+pub(super) struct GroupedQuery<'a> {
+    /// What it is for (the check id), for the query record and notices.
+    pub purpose: &'a str,
+    /// The PromQL template.
+    pub template: &'a str,
+    /// The time grid it is rendered and evaluated on.
+    pub timing: &'a Timing,
+    /// Instant or range.
+    pub over: Over<'a>,
+}
+
+/// Which instances the query covers, and what one instance weighs.
+pub(super) struct Coverage<'a> {
+    /// The check's selector, before it is narrowed to a group.
+    pub selector: &'a Selector,
+    /// The instances it covers, sorted. Empty: unknown, the query is sent whole.
+    pub instances: &'a [String],
+    /// The catalog's estimate of the series the query reads per instance.
+    pub series_per_instance: u32,
+    /// Samples one query may load.
+    pub budget: u64,
+}
+
+/// Fold the query's series into `start`, in as many instance groups as the budget needs, and
+/// in twice as many each time the engine refuses a part for its size. Failures other than a
+/// refusal, and a refusal once the halvings are used up, are returned as they are.
+pub(super) async fn fold_in_groups<A, F>(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    query: &GroupedQuery<'_>,
+    coverage: &Coverage<'_>,
+    (start, on_series, kept): (A, F, fn(&A) -> usize),
+) -> Result<A, PrometheusError>
+where
+    A: Clone + Send + 'static,
+    F: FnMut(&mut A, Series) + Clone + Send + 'static,
+{
+    let instances = coverage.instances.len();
+    let mut groups = planned_groups(
+        instances,
+        coverage.series_per_instance,
+        query.timing,
+        coverage.budget,
+    );
+    let mut refusals: Vec<SizeRefusal> = Vec::new();
+    loop {
+        let attempt = (start.clone(), on_series.clone(), kept);
+        match fold_parts(recorder, log, query, coverage, groups, attempt).await {
+            Ok(acc) => {
+                if let Some(first) = refusals.first() {
+                    log.warn(format!(
+                        "{}: the engine refused the query for its size ({}) {} time(s); it was fetched in {groups} instance groups instead",
+                        query.purpose,
+                        first.as_str(),
+                        refusals.len()
+                    ));
+                }
+                return Ok(acc);
+            }
+            Err(e) => {
+                let Some(refusal) = e.size_refusal() else {
+                    return Err(e);
+                };
+                refusals.push(refusal);
+                match next_after_refusal(groups, instances, refusals.len() as u32 - 1) {
+                    Some(next) => groups = next,
+                    None => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// One attempt: the query in `groups` parts, one after another, each folded into the state
+/// the previous one left.
+async fn fold_parts<A, F>(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    query: &GroupedQuery<'_>,
+    coverage: &Coverage<'_>,
+    groups: usize,
+    (mut acc, on_series, kept): (A, F, fn(&A) -> usize),
+) -> Result<A, PrometheusError>
+where
+    A: Send + 'static,
+    F: FnMut(&mut A, Series) + Clone + Send + 'static,
+{
+    let parts = partition(coverage.instances, groups);
+    let whole = groups <= 1 || coverage.instances.is_empty();
+    for (i, part) in parts.iter().enumerate() {
+        let selector = if whole {
+            coverage.selector.clone()
+        } else {
+            coverage.selector.narrowed_to_any(part)
+        };
+        // The template rendered once already for the whole selection (the caller's check),
+        // and the same placeholders render for any selector: this is not expected to fail.
+        let promql = query
+            .timing
+            .render(query.template, &selector.to_string())
+            .map_err(|e| PrometheusError::Api {
+                kind: ApiErrorKind::BadData,
+                message: e.to_string(),
+            })?;
+        let before = kept(&acc);
+        let counted = move |a: &A| kept(a).saturating_sub(before);
+        let answer = recorder
+            .fold(
+                log,
+                query.purpose,
+                &promql,
+                query.over,
+                acc,
+                on_series.clone(),
+                counted,
+            )
+            .await;
+        if !whole {
+            // The recorder has just recorded this part (answered or refused): say which it was.
+            if let Some(record) = log.queries.last_mut() {
+                record.group = Some((i + 1, parts.len()));
+            }
+        }
+        acc = answer?;
+    }
+    Ok(acc)
+}

@@ -1,0 +1,148 @@
+//! Engine query limits: a fleet served by a Prometheus with a low `--query.max-samples` gives
+//! the same findings as without the limit, its large check queries fetched in instance groups
+//! (after a refusal, or planned up front from a sample budget below the limit).
+
+use gregg_insights::{
+    analysis::{self, Analysis},
+    catalog,
+    methods::MethodsRequest,
+};
+use gregg_testkit::scenarios;
+
+use crate::support::{block_on, client, request};
+
+/// Hosts in the fleet: enough that the CPU checks' queries (2 CPUs × 11 modes per host at
+/// 11 points) pass the limit below while the per-host checks stay under it.
+const HOSTS: usize = 600;
+
+/// The twin's `--query.max-samples`: the CPU utilization query over 600 hosts loads several
+/// times more.
+const MAX_SAMPLES: u64 = 40_000;
+
+/// What a finding is, for comparing analyses: id, check, severity, instance, device.
+fn findings(analysis: &Analysis) -> Vec<String> {
+    let mut found: Vec<String> = analysis
+        .insights
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} {:?} {:?} {:?}",
+                i.id, i.check, i.severity, i.instance, i.device
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Queries the engine refused for their size, and queries sent as a part of a group.
+fn refused_and_grouped(analysis: &Analysis) -> (usize, usize) {
+    let refused = analysis
+        .queries
+        .iter()
+        .filter(|q| q.refused.is_some())
+        .count();
+    let grouped = analysis
+        .queries
+        .iter()
+        .filter(|q| q.group.is_some())
+        .count();
+    (refused, grouped)
+}
+
+fn failed_checks(analysis: &Analysis) -> Vec<String> {
+    analysis
+        .outcomes
+        .iter()
+        .filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.check)))
+        .collect()
+}
+
+#[test]
+fn a_low_sample_limit_gives_the_same_findings_fetched_in_instance_groups() {
+    let fleet = scenarios::fleet(HOSTS);
+    let plain = fleet.serve();
+    let limited = plain.twin(&[&format!("--query.max-samples={MAX_SAMPLES}")]);
+    let mut req = request(&fleet);
+    req.methods = MethodsRequest::use_only();
+    let run = |url: &str, budget: u64| {
+        let mut req = req.clone();
+        req.query_sample_budget = budget;
+        block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
+    };
+    let default_budget = gregg_insights::engine::DEFAULT_SAMPLE_BUDGET;
+    let baseline = run(&plain.url(), default_budget);
+    assert!(
+        failed_checks(&baseline).is_empty(),
+        "{:?}",
+        failed_checks(&baseline)
+    );
+    assert_eq!(
+        refused_and_grouped(&baseline),
+        (0, 0),
+        "no limit, no groups"
+    );
+    let expected = findings(&baseline);
+    assert!(
+        expected.iter().any(|f| f.contains("cpu.")),
+        "the fleet has CPU findings to lose: {expected:?}"
+    );
+
+    // The limit is far below the default budget: the CPU queries are refused, then fetched in
+    // groups; nothing is lost and the report says what happened.
+    let refused_first = run(&limited.url(), default_budget);
+    assert!(
+        failed_checks(&refused_first).is_empty(),
+        "{:?}",
+        failed_checks(&refused_first)
+    );
+    assert_eq!(findings(&refused_first), expected);
+    let (refused, grouped) = refused_and_grouped(&refused_first);
+    eprintln!("limit {MAX_SAMPLES}, default budget: {refused} refused, {grouped} grouped");
+    assert!(
+        refused > 0 && grouped > 0,
+        "{refused} refused, {grouped} grouped"
+    );
+    let utilization = refused_first
+        .outcome("cpu.utilization")
+        .expect("cpu.utilization ran");
+    assert!(utilization.targets >= HOSTS, "{}", utilization.targets);
+    assert!(
+        refused_first.warnings.iter().any(|w| w.starts_with(
+            "cpu.utilization: the engine refused the query for its size (too many samples)"
+        )),
+        "{:?}",
+        refused_first.warnings
+    );
+    // Each refused query is the whole or a group larger than the one that passed.
+    for q in refused_first.queries.iter().filter(|q| q.refused.is_some()) {
+        assert_eq!(q.refused, Some("too many samples"), "{q:?}");
+    }
+
+    // A budget below the limit: groups planned up front, nothing refused.
+    let planned = run(&limited.url(), MAX_SAMPLES / 2);
+    assert!(
+        failed_checks(&planned).is_empty(),
+        "{:?}",
+        failed_checks(&planned)
+    );
+    assert_eq!(findings(&planned), expected);
+    let (refused, grouped) = refused_and_grouped(&planned);
+    eprintln!(
+        "limit {MAX_SAMPLES}, budget {}: {refused} refused, {grouped} grouped",
+        MAX_SAMPLES / 2
+    );
+    assert_eq!(refused, 0, "planned groups stay within the limit");
+    assert!(grouped > 0);
+    let parts: Vec<(usize, usize)> = planned
+        .queries
+        .iter()
+        .filter(|q| q.purpose == "cpu.utilization")
+        .filter_map(|q| q.group)
+        .collect();
+    let of = parts
+        .first()
+        .map(|p| p.1)
+        .expect("cpu.utilization was grouped");
+    assert_eq!(parts, (1..=of).map(|i| (i, of)).collect::<Vec<_>>());
+}
