@@ -221,7 +221,7 @@ fn containers_only(
     inv: &Inventory,
     containers: ContainerPresence,
 ) -> HealthReport {
-    let version = server_name(inv.prometheus.as_ref());
+    let version = inv.server.name();
     let scope = if selector.is_empty() {
         String::new()
     } else {
@@ -236,7 +236,8 @@ fn containers_only(
         ),
         details: json!({
             "prometheusUrl": client.url(),
-            "prometheusVersion": inv.prometheus.as_ref().map(|b| b.version.clone()),
+            "prometheusVersion": inv.server.version,
+            "engine": inv.server.engine,
             "instances": 0,
             "targetSelector": selector.to_string(),
             "containers": containers,

@@ -38,7 +38,7 @@ pub(super) struct ClassBook {
 }
 
 /// What a class book knows of stacked devices.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Stacked {
     devices: Regex,
     partition: Regex,

@@ -218,14 +218,19 @@ pub(super) async fn execute(
     if let Some(on_judged) = on_judged {
         on_judged(&mut run);
     }
-    refine_findings(recorder, &mut run, &target).await;
+    refine_findings(recorder, &mut run, &target, guard_template.as_deref()).await;
     unassessable(recorder, &mut run, check, &selector_text, timing).await;
     run
 }
 
 /// What the findings need besides the judged series: stacked devices folded into their disks,
 /// the peaks, and the evidence.
-async fn refine_findings(recorder: &Recorder<'_>, run: &mut CheckExecution, target: &Target<'_>) {
+async fn refine_findings(
+    recorder: &Recorder<'_>,
+    run: &mut CheckExecution,
+    target: &Target<'_>,
+    guard_template: Option<&str>,
+) {
     let (check, base, timing) = (target.check, target.selector, target.timing);
     if let Some(stacking) = target.stacking.filter(|_| !run.findings.is_empty()) {
         let mut findings = std::mem::take(&mut run.findings);
@@ -247,7 +252,7 @@ async fn refine_findings(recorder: &Recorder<'_>, run: &mut CheckExecution, targ
             &mut run.log,
             check,
             base,
-            (timing, guard_template.as_deref()),
+            (timing, guard_template),
             &mut run.findings,
         )
         .await;
