@@ -23,6 +23,7 @@ use super::{
     config::{Auth, ClientConfig, QueryMethod, TlsOptions},
     error::{ApiErrorKind, PrometheusError},
     limiter::{Limiter, Permit, Priority},
+    range_cache::{self, replay, Keep, RangeCache, Shared, Span},
     response::{
         Answer, BuildInfo, Envelope, ErrorEnvelope, InstantValue, Labels, RawInstant, RawRange,
         Series,
@@ -43,6 +44,13 @@ pub trait RequestObserver: Send + Sync {
     /// A request waited `waited` for one of this client's own slots (the
     /// `maxConcurrentQueries` bound) before it was sent.
     fn slot_waited(&self, _waited: Duration) {}
+
+    /// A range query was looked up in the shared range cache: `hit` when a cached answer
+    /// served it.
+    fn range_cache_lookup(&self, _hit: bool) {}
+
+    /// The range cache now holds `samples` sample-equivalents.
+    fn range_cache_held(&self, _samples: u64) {}
 }
 
 /// When a request was asked for and when its HTTP exchange started (its slot was ours).
@@ -135,6 +143,8 @@ pub struct Client {
     inner: Arc<Inner>,
     /// Which queue this handle's requests wait in when the bound is reached.
     priority: Priority,
+    /// Range answers shared across overlapping windows (the plugin's; the CLI has none).
+    range_cache: Option<Shared>,
 }
 
 struct Inner {
@@ -207,7 +217,21 @@ impl Client {
                 secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
             }),
             priority: Priority::Urgent,
+            range_cache: None,
         })
+    }
+
+    /// The same client, sharing range answers through `cache` under `source` (the data
+    /// source's identity and settings revision: answers are reused only under the same one).
+    pub fn with_range_cache(&self, cache: Arc<RangeCache>, source: &str) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            priority: self.priority,
+            range_cache: Some(Shared {
+                cache,
+                source: Arc::from(source),
+            }),
+        }
     }
 
     /// The same client (connections, bound) whose requests wait behind urgent ones: for
@@ -216,6 +240,7 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             priority,
+            range_cache: self.range_cache.clone(),
         }
     }
 
@@ -296,6 +321,16 @@ impl Client {
         promql: &str,
         range: &QueryRange,
     ) -> Result<Answer<Vec<Series>>, PrometheusError> {
+        let shared = self.shared_range(promql);
+        if let Some(cached) =
+            shared.and_then(|s| s.cache.lookup(&s.source, promql, Span::of(range)))
+        {
+            let data = range_cache::slice(&cached, Span::of(range));
+            return Ok(Answer {
+                data,
+                warnings: Vec::new(),
+            });
+        }
         let params = self.range_params(promql, range);
         let answer: Answer<RawRange> = self
             .call("query_range", self.query_http_method(), params)
@@ -306,7 +341,18 @@ impl Client {
         self.count_samples(data.iter().map(|s| s.points.len()).sum());
         let mut warnings = answer.warnings;
         warnings.extend(window.warning(dropped));
+        if let (Some(s), true) = (shared, warnings.is_empty()) {
+            s.cache
+                .store(&s.source, promql, Span::of(range), data.clone());
+        }
         Ok(Answer { data, warnings })
+    }
+
+    /// The range cache, when this client shares range answers and `promql` may be shared.
+    fn shared_range(&self, promql: &str) -> Option<&Shared> {
+        self.range_cache
+            .as_ref()
+            .filter(|_| range_cache::cacheable(promql))
     }
 
     /// Instant query at `at`, handing each sample (as a one-point series) to `on_series` as it
@@ -333,15 +379,40 @@ impl Client {
         promql: &str,
         range: &QueryRange,
         acc: A,
-        on_series: F,
+        mut on_series: F,
     ) -> Result<Answer<A>, PrometheusError>
     where
         A: Send + 'static,
         F: FnMut(&mut A, Series) + Send + 'static,
     {
+        let Some(shared) = self.shared_range(promql) else {
+            let params = self.range_params(promql, range);
+            return self
+                .fold_within("query_range", params, Within::range(range), acc, on_series)
+                .await;
+        };
+        let span = Span::of(range);
+        if let Some(cached) = shared.cache.lookup(&shared.source, promql, span) {
+            return Ok(replay(&cached, span, acc, on_series));
+        }
         let params = self.range_params(promql, range);
-        self.fold_within("query_range", params, Within::range(range), acc, on_series)
-            .await
+        let kept = Arc::new(std::sync::Mutex::new(Keep::default()));
+        let keep = kept.clone();
+        let budget = shared.cache.entry_budget();
+        let collecting = move |acc: &mut A, series: Series| {
+            keep.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .offer(&series, budget);
+            on_series(acc, series);
+        };
+        let answer = self
+            .fold_within("query_range", params, Within::range(range), acc, collecting)
+            .await?;
+        let kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
+        if let (Some(series), true) = (kept.series, answer.warnings.is_empty()) {
+            shared.cache.store(&shared.source, promql, span, series);
+        }
+        Ok(answer)
     }
 
     /// [`Self::fold`], with every sample outside `window` dropped before `on_series` sees it

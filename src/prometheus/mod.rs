@@ -8,6 +8,7 @@ mod config;
 pub mod decode;
 mod error;
 mod limiter;
+mod range_cache;
 mod response;
 mod stream;
 
@@ -18,4 +19,5 @@ pub use config::{
 };
 pub use error::{ApiErrorKind, PrometheusError};
 pub use limiter::Priority;
+pub use range_cache::RangeCache;
 pub use response::{Answer, BuildInfo, InstantValue, Labels, RuntimeInfo, Sample, Series};
