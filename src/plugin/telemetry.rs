@@ -93,19 +93,7 @@ impl Telemetry {
             .buckets(LATENCY_BUCKETS.to_vec()),
         )
         .expect("static metric definition");
-        let range_cache_lookups = IntCounterVec::new(
-            Opts::new(
-                "range_cache_lookups_total",
-                "Range queries looked up in the range cache shared across overlapping windows: `hit` was answered from a cached answer, `miss` was sent to Prometheus.",
-            ),
-            &["outcome"],
-        )
-        .expect("static metric definition");
-        let range_cache_samples = IntGauge::new(
-            "range_cache_samples",
-            "Sample-equivalents held by the range cache (points, plus label bytes / 16); bounded at 2 M.",
-        )
-        .expect("static metric definition");
+        let (range_cache_lookups, range_cache_samples) = range_cache_metrics();
         let analyses_in_progress = IntGauge::new(
             "analyses_in_progress",
             "Analyses running, admitted by the per-data-source bound.",
@@ -188,6 +176,24 @@ impl Telemetry {
     }
 }
 
+/// The range cache's lookups by outcome and the samples it holds.
+fn range_cache_metrics() -> (IntCounterVec, IntGauge) {
+    let range_cache_lookups = IntCounterVec::new(
+            Opts::new(
+                "range_cache_lookups_total",
+                "Range queries looked up in the range cache shared across overlapping windows: `hit` was answered from a cached answer, `miss` was sent to Prometheus.",
+            ),
+            &["outcome"],
+        )
+        .expect("static metric definition");
+    let range_cache_samples = IntGauge::new(
+            "range_cache_samples",
+            "Sample-equivalents held by the range cache (points, plus label bytes / 16); bounded at 2 M.",
+        )
+        .expect("static metric definition");
+    (range_cache_lookups, range_cache_samples)
+}
+
 impl Default for Telemetry {
     fn default() -> Self {
         Self::new()
@@ -207,7 +213,9 @@ impl RequestObserver for Telemetry {
     fn slot_waited(&self, waited: Duration) {
         self.prometheus_slot_wait.observe(waited.as_secs_f64());
     }
+}
 
+impl crate::prometheus::RangeCacheObserver for Telemetry {
     fn range_cache_lookup(&self, hit: bool) {
         let outcome = if hit { "hit" } else { "miss" };
         self.range_cache_lookups.with_label_values(&[outcome]).inc();

@@ -44,13 +44,6 @@ pub trait RequestObserver: Send + Sync {
     /// A request waited `waited` for one of this client's own slots (the
     /// `maxConcurrentQueries` bound) before it was sent.
     fn slot_waited(&self, _waited: Duration) {}
-
-    /// A range query was looked up in the shared range cache: `hit` when a cached answer
-    /// served it.
-    fn range_cache_lookup(&self, _hit: bool) {}
-
-    /// The range cache now holds `samples` sample-equivalents.
-    fn range_cache_held(&self, _samples: u64) {}
 }
 
 /// When a request was asked for and when its HTTP exchange started (its slot was ours).
@@ -322,10 +315,8 @@ impl Client {
         range: &QueryRange,
     ) -> Result<Answer<Vec<Series>>, PrometheusError> {
         let shared = self.shared_range(promql);
-        if let Some(cached) =
-            shared.and_then(|s| s.cache.lookup(&s.source, promql, Span::of(range)))
-        {
-            let data = range_cache::slice(&cached, Span::of(range));
+        if let Some(cached) = shared.and_then(|s| s.cache.lookup(&s.source, promql, span(range))) {
+            let data = range_cache::slice(&cached, span(range));
             return Ok(Answer {
                 data,
                 warnings: Vec::new(),
@@ -342,8 +333,7 @@ impl Client {
         let mut warnings = answer.warnings;
         warnings.extend(window.warning(dropped));
         if let (Some(s), true) = (shared, warnings.is_empty()) {
-            s.cache
-                .store(&s.source, promql, Span::of(range), data.clone());
+            s.cache.store(&s.source, promql, span(range), data.clone());
         }
         Ok(Answer { data, warnings })
     }
@@ -391,7 +381,7 @@ impl Client {
                 .fold_within("query_range", params, Within::range(range), acc, on_series)
                 .await;
         };
-        let span = Span::of(range);
+        let span = span(range);
         if let Some(cached) = shared.cache.lookup(&shared.source, promql, span) {
             return Ok(replay(&cached, span, acc, on_series));
         }
@@ -1183,6 +1173,15 @@ fn body_excerpt(body: &[u8]) -> String {
     } else {
         trimmed
     }
+}
+
+/// A range's points as the range cache (and Prometheus) count them: Unix milliseconds.
+fn span(range: &QueryRange) -> Span {
+    Span::new(
+        range.start.timestamp_millis(),
+        range.end.timestamp_millis(),
+        i64::try_from(range.step.as_millis()).unwrap_or(i64::MAX),
+    )
 }
 
 fn unix_seconds(t: DateTime<Utc>) -> String {

@@ -19,5 +19,5 @@ pub use config::{
 };
 pub use error::{ApiErrorKind, PrometheusError};
 pub use limiter::Priority;
-pub use range_cache::RangeCache;
+pub use range_cache::{RangeCache, RangeCacheObserver};
 pub use response::{Answer, BuildInfo, InstantValue, Labels, RuntimeInfo, Sample, Series};

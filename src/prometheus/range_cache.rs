@@ -27,11 +27,16 @@ use std::{
 
 use tokio::time::Instant;
 
-use super::{
-    client::QueryRange,
-    response::{Answer, Series},
-    RequestObserver,
-};
+use super::response::{Answer, Series};
+
+/// Receives the cache's lookups and size, for the plugin's own metrics.
+pub trait RangeCacheObserver: Send + Sync {
+    /// A range query was looked up: `hit` when a cached answer served it.
+    fn range_cache_lookup(&self, hit: bool);
+
+    /// The cache now holds `samples` sample-equivalents.
+    fn range_cache_held(&self, samples: u64);
+}
 
 /// How long an answer is reused.
 pub const TTL: Duration = Duration::from_secs(30);
@@ -78,7 +83,7 @@ pub struct RangeCache {
     state: Mutex<State>,
     budget: u64,
     ttl: Duration,
-    observer: Option<Arc<dyn RequestObserver>>,
+    observer: Option<Arc<dyn RangeCacheObserver>>,
 }
 
 /// A client's handle on the cache: the cache and the identity of its data source.
@@ -97,13 +102,12 @@ pub(super) struct Span {
 }
 
 impl Span {
-    pub(super) fn of(range: &QueryRange) -> Span {
+    /// Points from `start_ms` to `end_ms` (Unix milliseconds), `step_ms` apart (at least 1).
+    pub(super) fn new(start_ms: i64, end_ms: i64, step_ms: i64) -> Span {
         Span {
-            start_ms: range.start.timestamp_millis(),
-            end_ms: range.end.timestamp_millis(),
-            step_ms: i64::try_from(range.step.as_millis())
-                .unwrap_or(i64::MAX)
-                .max(1),
+            start_ms,
+            end_ms,
+            step_ms: step_ms.max(1),
         }
     }
 }
@@ -151,7 +155,7 @@ pub(super) fn slice(series: &[Series], span: Span) -> Vec<Series> {
 impl RangeCache {
     /// An empty cache holding at most `budget` sample-equivalents, each answer for `ttl`;
     /// lookups and the samples held are reported to `observer`.
-    pub fn new(budget: u64, ttl: Duration, observer: Option<Arc<dyn RequestObserver>>) -> Self {
+    pub fn new(budget: u64, ttl: Duration, observer: Option<Arc<dyn RangeCacheObserver>>) -> Self {
         Self {
             state: Mutex::default(),
             budget,
@@ -161,7 +165,7 @@ impl RangeCache {
     }
 
     /// The plugin's cache: [`BUDGET`] and [`TTL`].
-    pub fn standard(observer: Option<Arc<dyn RequestObserver>>) -> Self {
+    pub fn standard(observer: Option<Arc<dyn RangeCacheObserver>>) -> Self {
         Self::new(BUDGET, TTL, observer)
     }
 
