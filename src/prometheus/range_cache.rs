@@ -12,9 +12,9 @@
 //! Bounds: entries live [`TTL`] (the newest points of a window that ends now are still
 //! settling, late scrapes and rule evaluations land after them, so no answer is reused past
 //! the TTL, the same freshness as the analysis cache); all entries together hold at most
-//! [`BUDGET`] sample-equivalents (a point is one, a series' labels count their bytes / 16),
-//! least recently used dropped first, and one answer over a quarter of the budget is never
-//! kept. 2 M samples are 32 MiB of points, about 40 MiB with labels and vectors. Answers with
+//! [`BUDGET`] sample-equivalents (16 bytes each: a point is one, a series' labels and vectors
+//! count their heap bytes / 16), least recently used dropped first, and one answer over a
+//! quarter of the budget is never kept: 2 M sample-equivalents are 32 MiB of heap. Answers with
 //! warnings (partial data, samples outside the range) are not kept. Keys carry the data
 //! source's identity and settings revision: a data source whose settings changed never
 //! reuses an answer from before.
@@ -118,13 +118,17 @@ pub(super) fn cacheable(promql: &str) -> bool {
     !compact.contains("start()") && !compact.contains("end()")
 }
 
-/// Weight of `series` in sample-equivalents.
+/// Weight of `series` in sample-equivalents (16 bytes each, a point's size), as the heap holds
+/// them: a label is two `String`s (24 bytes each plus their text, allocated in 16-byte steps)
+/// in a B-tree node (about 32 bytes a label); a series adds its vector and map (about 96
+/// bytes). Labels, not points, are most of a short window's answer.
 fn weigh(series: &[Series]) -> u64 {
+    let text = |s: &String| (s.len() as u64).div_ceil(16) * 16;
     series
         .iter()
         .map(|s| {
-            let labels: usize = s.labels.iter().map(|(k, v)| k.len() + v.len() + 16).sum();
-            s.points.len() as u64 + (labels as u64).div_ceil(16) + 4
+            let labels: u64 = s.labels.iter().map(|(k, v)| 80 + text(k) + text(v)).sum();
+            s.points.len() as u64 + (labels + 96).div_ceil(16)
         })
         .sum()
 }
