@@ -7,7 +7,9 @@
 //! beyond the queue a request fails at once with a "busy, retry" error that says it is ours,
 //! not Prometheus'. A request is also refused at once when the queue, at the pace analyses
 //! have recently run, would not reach it within [`QUEUE_WAIT`]: waiting 20 s only to be told
-//! "busy" is worse than hearing it at once. Analyses shared through the cache (a dashboard's panels asking for the
+//! "busy" is worse than hearing it at once, and so is a request whose own deadline (Grafana's,
+//! [`super::deadline`]) would pass before it is through the queue and run at that pace: it
+//! hears "busy" and why, instead of a "deadline exceeded" after waiting. Analyses shared through the cache (a dashboard's panels asking for the
 //! same one) are admitted once. Health checks and inventory calls are not analyses and never
 //! wait here.
 
@@ -41,13 +43,45 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(20);
 const MAX_GATES: usize = 256;
 
 /// Too many analyses at once on one data source.
-#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
-#[error("busy: {in_progress} analyses in progress on this data source and {waiting} waiting (at most {} at once, {} queued); retry in a few seconds", IN_PROGRESS, QUEUE)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Busy {
     /// Analyses running when the request was refused.
     pub in_progress: usize,
     /// Analyses queued when the request was refused.
     pub waiting: usize,
+    /// Set when the request was refused because, at the recent pace, its wait and run would
+    /// outlast what remained of its own deadline.
+    pub late: Option<Late>,
+}
+
+/// Why a request was refused against its deadline: what it would have needed and had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Late {
+    /// Expected wait for a place plus expected run time.
+    pub needed: Duration,
+    /// What remained of the request's deadline.
+    pub remaining: Duration,
+}
+
+impl std::error::Error for Busy {}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "busy: {} analyses in progress on this data source and {} waiting (at most {IN_PROGRESS} at once, {QUEUE} queued)",
+            self.in_progress, self.waiting
+        )?;
+        if let Some(late) = self.late {
+            write!(
+                f,
+                "; at the recent pace this analysis would finish in about {:.1} s, after its request's deadline ({:.1} s left), so it was refused at once rather than cut off",
+                late.needed.as_secs_f64(),
+                late.remaining.as_secs_f64()
+            )?;
+        }
+        write!(f, "; retry in a few seconds")
+    }
 }
 
 /// One data source's bound.
@@ -88,10 +122,16 @@ impl Gate {
         run.saturating_mul(rounds) / IN_PROGRESS as u32
     }
 
+    /// The expected run time of an analysis here (the moving average; zero before any).
+    fn expected_run(&self) -> Duration {
+        Duration::from_millis(self.recent_run_ms.load(Ordering::Relaxed))
+    }
+
     fn busy(&self) -> Busy {
         Busy {
             in_progress: IN_PROGRESS - self.running.available_permits().min(IN_PROGRESS),
             waiting: self.queued.load(Ordering::Relaxed),
+            late: None,
         }
     }
 }
@@ -150,12 +190,16 @@ impl Admissions {
 
     /// A place for one analysis on data source `uid`: at once if one is free, after a short
     /// wait in the queue, or [`Busy`] at once when the queue is full or would not reach the
-    /// request within [`QUEUE_WAIT`] (or after [`QUEUE_WAIT`], if runs slowed down meanwhile).
-    pub async fn admit(&self, uid: &str) -> Result<Admitted, Busy> {
+    /// request within [`QUEUE_WAIT`] (or after [`QUEUE_WAIT`], if runs slowed down meanwhile),
+    /// or when the expected wait plus the expected run would outlast `deadline` (what remains
+    /// of the request's own deadline). A request that finds a place free is never refused for
+    /// its deadline: the run time is an average over other analyses, and one refused while
+    /// nothing runs would never update it.
+    pub async fn admit(&self, uid: &str, deadline: Option<Duration>) -> Result<Admitted, Busy> {
         let gate = self.gate(uid);
         let permit = match gate.running.clone().try_acquire_owned() {
             Ok(permit) => permit,
-            Err(_) => self.wait(&gate).await?,
+            Err(_) => self.wait(&gate, deadline).await?,
         };
         self.telemetry.analyses_in_progress.inc();
         Ok(Admitted {
@@ -167,11 +211,23 @@ impl Admissions {
     }
 
     /// Wait in `gate`'s queue, if there is room in it and it moves fast enough.
-    async fn wait(&self, gate: &Gate) -> Result<OwnedSemaphorePermit, Busy> {
+    async fn wait(
+        &self,
+        gate: &Gate,
+        deadline: Option<Duration>,
+    ) -> Result<OwnedSemaphorePermit, Busy> {
         let ahead = gate.queued.fetch_add(1, Ordering::Relaxed);
-        if ahead >= QUEUE || gate.expected_wait(ahead) > QUEUE_WAIT {
+        let wait = gate.expected_wait(ahead);
+        let needed = wait.saturating_add(gate.expected_run());
+        let late = deadline
+            .filter(|remaining| !gate.expected_run().is_zero() && needed > *remaining)
+            .map(|remaining| Late { needed, remaining });
+        if ahead >= QUEUE || wait > QUEUE_WAIT || late.is_some() {
             gate.queued.fetch_sub(1, Ordering::Relaxed);
-            return Err(self.refused(gate));
+            return Err(Busy {
+                late,
+                ..self.refused(gate)
+            });
         }
         self.telemetry.analyses_queued.inc();
         let _queued = Queued(gate, &self.telemetry);
@@ -197,26 +253,27 @@ mod tests {
         let admissions = Arc::new(Admissions::new(Arc::new(Telemetry::new())));
         let mut held = Vec::new();
         for _ in 0..IN_PROGRESS {
-            held.push(admissions.admit("a").await.expect("a free place"));
+            held.push(admissions.admit("a", None).await.expect("a free place"));
         }
         // Another data source has its own places.
-        let other = admissions.admit("b").await.expect("b is idle");
+        let other = admissions.admit("b", None).await.expect("b is idle");
         drop(other);
         let queued: Vec<_> = (0..QUEUE)
             .map(|_| {
                 let admissions = admissions.clone();
-                tokio::spawn(async move { admissions.admit("a").await.map(|_| ()) })
+                tokio::spawn(async move { admissions.admit("a", None).await.map(|_| ()) })
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(50)).await;
         let started = std::time::Instant::now();
-        let busy = admissions.admit("a").await.err().expect("refused");
+        let busy = admissions.admit("a", None).await.err().expect("refused");
         assert!(started.elapsed() < Duration::from_millis(50), "at once");
         assert_eq!(
             busy,
             Busy {
                 in_progress: IN_PROGRESS,
-                waiting: QUEUE
+                waiting: QUEUE,
+                late: None,
             }
         );
         assert!(busy.to_string().starts_with("busy: 8 analyses in progress"));
@@ -230,7 +287,8 @@ mod tests {
             admissions.gate("a").busy(),
             Busy {
                 in_progress: 0,
-                waiting: 0
+                waiting: 0,
+                late: None,
             }
         );
     }
@@ -241,12 +299,12 @@ mod tests {
         // Eight analyses that each took 16 s: places free up at two per 4 s.
         let mut held = Vec::new();
         for _ in 0..IN_PROGRESS {
-            held.push(admissions.admit("a").await.expect("a free place"));
+            held.push(admissions.admit("a", None).await.expect("a free place"));
         }
         tokio::time::advance(Duration::from_secs(16)).await;
         held.clear();
         for _ in 0..IN_PROGRESS {
-            held.push(admissions.admit("a").await.expect("a free place"));
+            held.push(admissions.admit("a", None).await.expect("a free place"));
         }
         let gate = admissions.gate("a");
         assert_eq!(gate.expected_wait(0), Duration::from_secs(2));
@@ -254,13 +312,13 @@ mod tests {
         let queued: Vec<_> = (0..10)
             .map(|_| {
                 let admissions = admissions.clone();
-                tokio::spawn(async move { admissions.admit("a").await.map(|_| ()) })
+                tokio::spawn(async move { admissions.admit("a", None).await.map(|_| ()) })
             })
             .collect();
         tokio::task::yield_now().await;
         assert_eq!(gate.queued.load(Ordering::Relaxed), 10);
         let started = Instant::now();
-        let busy = admissions.admit("a").await.err().expect("refused");
+        let busy = admissions.admit("a", None).await.err().expect("refused");
         assert_eq!(
             started.elapsed(),
             Duration::ZERO,
@@ -272,6 +330,77 @@ mod tests {
         for q in queued {
             q.await.unwrap().expect("admitted from the queue");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_whose_deadline_would_pass_in_the_queue_is_refused_at_once() {
+        let admissions = Arc::new(Admissions::new(Arc::new(Telemetry::new())));
+        // Analyses here recently took 8 s each; all eight places are taken.
+        let mut held = Vec::new();
+        for _ in 0..IN_PROGRESS {
+            held.push(admissions.admit("a", None).await.expect("a free place"));
+        }
+        tokio::time::advance(Duration::from_secs(8)).await;
+        held.clear();
+        for _ in 0..IN_PROGRESS {
+            held.push(admissions.admit("a", None).await.expect("a free place"));
+        }
+        // First in the queue: a place in about 1 s, then an 8 s run. 5 s left is too little.
+        let started = Instant::now();
+        let busy = admissions
+            .admit("a", Some(Duration::from_secs(5)))
+            .await
+            .err()
+            .expect("refused for its deadline");
+        assert_eq!(started.elapsed(), Duration::ZERO, "at once");
+        assert_eq!(
+            busy.late,
+            Some(Late {
+                needed: Duration::from_secs(9),
+                remaining: Duration::from_secs(5)
+            })
+        );
+        let message = busy.to_string();
+        assert!(
+            message.starts_with("busy: 8 analyses in progress"),
+            "{message}"
+        );
+        assert!(
+            message.contains("about 9.0 s, after its request's deadline (5.0 s left)"),
+            "{message}"
+        );
+        assert!(!message.contains("Prometheus"), "{message}");
+        assert_eq!(
+            admissions.gate("a").queued.load(Ordering::Relaxed),
+            0,
+            "not left queued"
+        );
+        // With 10 s left it waits, and is admitted when a place frees up.
+        let patient = {
+            let admissions = admissions.clone();
+            tokio::spawn(async move {
+                admissions
+                    .admit("a", Some(Duration::from_secs(10)))
+                    .await
+                    .map(|_| ())
+            })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(admissions.gate("a").queued.load(Ordering::Relaxed), 1);
+        held.pop();
+        patient
+            .await
+            .unwrap()
+            .expect("admitted within its deadline");
+        // A free place admits even a request whose deadline is shorter than the average run.
+        held.clear();
+        let short = admissions
+            .admit("a", Some(Duration::from_millis(100)))
+            .await;
+        assert!(
+            short.is_ok(),
+            "a free place is never refused for the deadline"
+        );
     }
 
     #[test]

@@ -276,11 +276,11 @@ async fn run_shared(
             result
         })
         .await;
-    plugin.state.telemetry.analysis(match outcome {
-        cache::Outcome::Computed => "computed",
-        cache::Outcome::Shared => "shared",
-    });
-    if outcome == cache::Outcome::Computed {
+    let label = counted(outcome, &result, ["computed", "shared"]);
+    if let Some(label) = label {
+        plugin.state.telemetry.analysis(label);
+    }
+    if label == Some("computed") {
         // What the analysis needed while it ran (response bodies, guard masks) is free now.
         super::memory::release_freed_soon();
     }
@@ -377,11 +377,28 @@ pub(super) async fn shared_dashboard(
             result
         })
         .await;
-    plugin.state.telemetry.analysis(match outcome {
-        cache::Outcome::Computed => "dashboard_computed",
-        cache::Outcome::Shared => "dashboard_shared",
-    });
+    if let Some(label) = counted(outcome, &result, ["dashboard_computed", "dashboard_shared"]) {
+        plugin.state.telemetry.analysis(label);
+    }
     result
+}
+
+/// The `analyses_total` label of one call through a cache (`[computed, shared]` name its
+/// outcomes), or none when the admission already counted it: a run refused as busy computed
+/// nothing (the refusal is `refused_busy`, counted where it was refused), and a call sharing
+/// that refusal was refused too.
+fn counted<T>(
+    outcome: cache::Outcome,
+    result: &Result<T, Failure>,
+    [computed, shared]: [&'static str; 2],
+) -> Option<&'static str> {
+    let busy = matches!(result, Err(f) if f.status == crate::request::Status::Busy);
+    match (outcome, busy) {
+        (cache::Outcome::Computed, true) => None,
+        (cache::Outcome::Shared, true) => Some("refused_busy"),
+        (cache::Outcome::Computed, false) => Some(computed),
+        (cache::Outcome::Shared, false) => Some(shared),
+    }
 }
 
 /// `use_summary`: CPU only, its own small analysis.
@@ -394,4 +411,40 @@ async fn use_summary(
     let request = requests::use_summary_request(&instance.settings, query, at, check)?;
     let analysis = analysis::analyze(&instance.client, catalog::builtin(), &request).await?;
     Ok(frames::use_summary(&analysis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_refused_as_busy_is_not_counted_as_computed() {
+        let names = ["computed", "shared"];
+        let busy: Result<(), Failure> = Err(Failure {
+            status: crate::request::Status::Busy,
+            message: "busy: 8 analyses in progress".to_string(),
+        });
+        let failed: Result<(), Failure> = Err(Failure {
+            status: crate::request::Status::BadRequest,
+            message: "bad".to_string(),
+        });
+        // The admission counted the refusal of the run; a call sharing it was refused too.
+        assert_eq!(counted(cache::Outcome::Computed, &busy, names), None);
+        assert_eq!(
+            counted(cache::Outcome::Shared, &busy, names),
+            Some("refused_busy")
+        );
+        assert_eq!(
+            counted(cache::Outcome::Computed, &Ok(()), names),
+            Some("computed")
+        );
+        assert_eq!(
+            counted(cache::Outcome::Computed, &failed, names),
+            Some("computed")
+        );
+        assert_eq!(
+            counted(cache::Outcome::Shared, &Ok(()), names),
+            Some("shared")
+        );
+    }
 }

@@ -54,6 +54,28 @@ impl Deadline {
     }
 }
 
+impl Deadline {
+    /// What remains of the deadline before the answer must be sent.
+    pub fn remaining(&self) -> Duration {
+        self.answer_at.saturating_duration_since(Instant::now())
+    }
+}
+
+tokio::task_local! {
+    /// The deadline of the call this task serves, for admission to weigh.
+    static CURRENT: Option<Deadline>;
+}
+
+/// `work` run with `deadline` as the call's deadline ([`current`] inside it).
+pub async fn scoped<F: Future>(deadline: Option<Deadline>, work: F) -> F::Output {
+    CURRENT.scope(deadline, work).await
+}
+
+/// The deadline of the call being served, if it has one (and runs within [`scoped`]).
+pub fn current() -> Option<Deadline> {
+    CURRENT.try_with(|d| *d).ok().flatten()
+}
+
 /// The time kept back from `budget` to deliver the answer: an eighth, at most [`MAX_MARGIN`].
 fn margin(budget: Duration) -> Duration {
     (budget / 8).min(MAX_MARGIN)

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::telemetry::Telemetry;
 use crate::{
-    prometheus::{Client, PrometheusError},
+    prometheus::{Client, PrometheusError, RangeCache},
     settings::{InstanceSettings, Settings, SettingsError},
 };
 
@@ -83,6 +83,8 @@ pub struct Instances {
     entries: Mutex<HashMap<String, Entry>>,
     clock: std::sync::atomic::AtomicU64,
     telemetry: Arc<Telemetry>,
+    /// Range answers shared by every data source's analyses (keyed by source and revision).
+    ranges: Arc<RangeCache>,
 }
 
 impl Instances {
@@ -91,6 +93,7 @@ impl Instances {
         Self {
             entries: Mutex::new(HashMap::new()),
             clock: Default::default(),
+            ranges: Arc::new(RangeCache::standard(Some(telemetry.clone()))),
             telemetry,
         }
     }
@@ -125,7 +128,17 @@ impl Instances {
             secure_json_data: &grafana.decrypted_secure_json_data,
         })?;
         let observer: Arc<dyn crate::prometheus::RequestObserver> = self.telemetry.clone();
-        let client = Client::new(&settings.client, Some(observer))?;
+        // Keyed by uid and settings revision: answers from before a settings change (another
+        // URL, other credentials) are never reused.
+        let revision = format!(
+            "{}\0{}",
+            grafana.uid,
+            grafana
+                .updated
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+        );
+        let client = Client::new(&settings.client, Some(observer))?
+            .with_range_cache(self.ranges.clone(), &revision);
         let grafana_api = match crate::grafana::default_url(settings.grafana.url.as_ref()) {
             None => Err(crate::grafana::GrafanaError::NoUrl),
             Some(url) => crate::grafana::Client::new(&crate::grafana::GrafanaConfig::new(

@@ -15,7 +15,8 @@
 //! QueryData also answers a refresh's repeated queries from [`super::responses`], already
 //! encoded, and keeps the encoded answers of those it passed on. QueryData and CallResource
 //! answer "deadline exceeded" just before Grafana's deadline, stopping the work
-//! ([`super::deadline`]).
+//! ([`super::deadline`]); in QueryData per query, so the queries that finished keep their
+//! answers.
 
 use std::collections::HashMap;
 
@@ -69,28 +70,44 @@ impl pluginv2::data_server::Data for LenientData {
                 },
             }
         }
-        if !accepted.is_empty() {
-            let running: Vec<String> = accepted.iter().map(|q| q.ref_id.clone()).collect();
-            request.queries = accepted;
+        // Each query runs as its own call under the deadline: one that finished keeps its
+        // answer when another is still running as the deadline passes.
+        let calls = accepted.into_iter().map(|q| {
+            let ref_id = q.ref_id.clone();
+            let one = pluginv2::QueryDataRequest {
+                queries: vec![q],
+                ..request.clone()
+            };
             let inner = <GreggPlugin as pluginv2::data_server::Data>::query_data(
                 &self.0,
-                tonic::Request::new(request),
+                tonic::Request::new(one),
             );
-            match deadline::within(deadline, inner).await {
-                Ok(inner) => {
-                    for (ref_id, answer) in inner?.into_inner().responses {
+            async move {
+                (
+                    ref_id,
+                    deadline::within(deadline, deadline::scoped(deadline, inner)).await,
+                )
+            }
+        });
+        for (ref_id, answered) in futures_util::future::join_all(calls).await {
+            match answered {
+                Ok(Ok(inner)) => {
+                    for (ref_id, answer) in inner.into_inner().responses {
                         if let Some(key) = to_keep.remove(&ref_id) {
                             state.responses.put(key, &answer);
                         }
                         responses.insert(ref_id, answer);
                     }
                 }
-                // The work was dropped: every query still running says why (504, as Grafana's
-                // own data sources answer a timeout).
+                // The SDK refused the call (a conversion the screening above missed): this
+                // query fails alone.
+                Ok(Err(status)) => {
+                    responses.insert(ref_id, error_response(500, status.message().to_string()));
+                }
+                // Its work was dropped: it says why (504, as Grafana's own data sources answer
+                // a timeout).
                 Err(exceeded) => {
-                    for ref_id in running {
-                        responses.insert(ref_id, error_response(504, exceeded.to_string()));
-                    }
+                    responses.insert(ref_id, error_response(504, exceeded.to_string()));
                 }
             }
         }
@@ -176,7 +193,7 @@ impl pluginv2::resource_server::Resource for LenientResource {
             &self.0,
             tonic::Request::new(request),
         );
-        match deadline::within(deadline, inner).await {
+        match deadline::within(deadline, deadline::scoped(deadline, inner)).await {
             Ok(answer) => answer,
             Err(exceeded) => Ok(json_error(504, exceeded.to_string())),
         }

@@ -22,6 +22,8 @@ pub struct Telemetry {
     health_checks: IntCounterVec,
     analyses: IntCounterVec,
     prometheus_slot_wait: prometheus::Histogram,
+    range_cache_lookups: IntCounterVec,
+    range_cache_samples: IntGauge,
     /// Analyses running (admitted), over every data source.
     pub analyses_in_progress: IntGauge,
     /// Analyses waiting to be admitted, over every data source.
@@ -91,6 +93,7 @@ impl Telemetry {
             .buckets(LATENCY_BUCKETS.to_vec()),
         )
         .expect("static metric definition");
+        let (range_cache_lookups, range_cache_samples) = range_cache_metrics();
         let analyses_in_progress = IntGauge::new(
             "analyses_in_progress",
             "Analyses running, admitted by the per-data-source bound.",
@@ -114,6 +117,8 @@ impl Telemetry {
             Box::new(health_checks.clone()),
             Box::new(analyses.clone()),
             Box::new(prometheus_slot_wait.clone()),
+            Box::new(range_cache_lookups.clone()),
+            Box::new(range_cache_samples.clone()),
             Box::new(analyses_in_progress.clone()),
             Box::new(analyses_queued.clone()),
             Box::new(instances.clone()),
@@ -136,6 +141,8 @@ impl Telemetry {
             health_checks,
             analyses,
             prometheus_slot_wait,
+            range_cache_lookups,
+            range_cache_samples,
             analyses_in_progress,
             analyses_queued,
             instances,
@@ -169,6 +176,24 @@ impl Telemetry {
     }
 }
 
+/// The range cache's lookups by outcome and the samples it holds.
+fn range_cache_metrics() -> (IntCounterVec, IntGauge) {
+    let range_cache_lookups = IntCounterVec::new(
+            Opts::new(
+                "range_cache_lookups_total",
+                "Range queries looked up in the range cache shared across overlapping windows: `hit` was answered from a cached answer, `miss` was sent to Prometheus.",
+            ),
+            &["outcome"],
+        )
+        .expect("static metric definition");
+    let range_cache_samples = IntGauge::new(
+            "range_cache_samples",
+            "Sample-equivalents (16 bytes of heap each: points, labels and vectors) held by the range cache; bounded at 2 M (32 MiB).",
+        )
+        .expect("static metric definition");
+    (range_cache_lookups, range_cache_samples)
+}
+
 impl Default for Telemetry {
     fn default() -> Self {
         Self::new()
@@ -187,5 +212,17 @@ impl RequestObserver for Telemetry {
 
     fn slot_waited(&self, waited: Duration) {
         self.prometheus_slot_wait.observe(waited.as_secs_f64());
+    }
+}
+
+impl crate::prometheus::RangeCacheObserver for Telemetry {
+    fn range_cache_lookup(&self, hit: bool) {
+        let outcome = if hit { "hit" } else { "miss" };
+        self.range_cache_lookups.with_label_values(&[outcome]).inc();
+    }
+
+    fn range_cache_held(&self, samples: u64) {
+        self.range_cache_samples
+            .set(i64::try_from(samples).unwrap_or(i64::MAX));
     }
 }

@@ -23,6 +23,7 @@ use super::{
     config::{Auth, ClientConfig, QueryMethod, TlsOptions},
     error::{ApiErrorKind, PrometheusError},
     limiter::{Limiter, Permit, Priority},
+    range_cache::{self, replay, Keep, RangeCache, Shared, Span},
     response::{
         Answer, BuildInfo, Envelope, ErrorEnvelope, InstantValue, Labels, RawInstant, RawRange,
         Series,
@@ -135,6 +136,8 @@ pub struct Client {
     inner: Arc<Inner>,
     /// Which queue this handle's requests wait in when the bound is reached.
     priority: Priority,
+    /// Range answers shared across overlapping windows (the plugin's; the CLI has none).
+    range_cache: Option<Shared>,
 }
 
 struct Inner {
@@ -207,7 +210,21 @@ impl Client {
                 secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
             }),
             priority: Priority::Urgent,
+            range_cache: None,
         })
+    }
+
+    /// The same client, sharing range answers through `cache` under `source` (the data
+    /// source's identity and settings revision: answers are reused only under the same one).
+    pub fn with_range_cache(&self, cache: Arc<RangeCache>, source: &str) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            priority: self.priority,
+            range_cache: Some(Shared {
+                cache,
+                source: Arc::from(source),
+            }),
+        }
     }
 
     /// The same client (connections, bound) whose requests wait behind urgent ones: for
@@ -216,6 +233,7 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             priority,
+            range_cache: self.range_cache.clone(),
         }
     }
 
@@ -297,6 +315,14 @@ impl Client {
         promql: &str,
         range: &QueryRange,
     ) -> Result<Answer<Vec<Series>>, PrometheusError> {
+        let shared = self.shared_range(promql);
+        if let Some(cached) = shared.and_then(|s| s.cache.lookup(&s.source, promql, span(range))) {
+            let data = range_cache::slice(&cached, span(range));
+            return Ok(Answer {
+                data,
+                warnings: Vec::new(),
+            });
+        }
         let params = self.range_params(promql, range);
         let answer: Answer<RawRange> = self
             .call("query_range", self.query_http_method(), params)
@@ -307,11 +333,21 @@ impl Client {
         self.count_samples(data.iter().map(|s| s.points.len()).sum());
         let mut infos = answer.infos;
         infos.extend(window.warning(dropped));
+        if let (Some(s), true) = (shared, answer.warnings.is_empty()) {
+            s.cache.store(&s.source, promql, span(range), data.clone());
+        }
         Ok(Answer {
             data,
             warnings: answer.warnings,
             infos,
         })
+    }
+
+    /// The range cache, when this client shares range answers and `promql` may be shared.
+    fn shared_range(&self, promql: &str) -> Option<&Shared> {
+        self.range_cache
+            .as_ref()
+            .filter(|_| range_cache::cacheable(promql))
     }
 
     /// Instant query at `at`, handing each sample (as a one-point series) to `on_series` as it
@@ -338,15 +374,40 @@ impl Client {
         promql: &str,
         range: &QueryRange,
         acc: A,
-        on_series: F,
+        mut on_series: F,
     ) -> Result<Answer<A>, PrometheusError>
     where
         A: Send + 'static,
         F: FnMut(&mut A, Series) + Send + 'static,
     {
+        let Some(shared) = self.shared_range(promql) else {
+            let params = self.range_params(promql, range);
+            return self
+                .fold_within("query_range", params, Within::range(range), acc, on_series)
+                .await;
+        };
+        let span = span(range);
+        if let Some(cached) = shared.cache.lookup(&shared.source, promql, span) {
+            return Ok(replay(&cached, span, acc, on_series));
+        }
         let params = self.range_params(promql, range);
-        self.fold_within("query_range", params, Within::range(range), acc, on_series)
-            .await
+        let kept = Arc::new(std::sync::Mutex::new(Keep::default()));
+        let keep = kept.clone();
+        let budget = shared.cache.entry_budget();
+        let collecting = move |acc: &mut A, series: Series| {
+            keep.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .offer(&series, budget);
+            on_series(acc, series);
+        };
+        let answer = self
+            .fold_within("query_range", params, Within::range(range), acc, collecting)
+            .await?;
+        let kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
+        if let (Some(series), true) = (kept.series, answer.warnings.is_empty()) {
+            shared.cache.store(&shared.source, promql, span, series);
+        }
+        Ok(answer)
     }
 
     /// [`Self::fold`], with every sample outside `window` dropped before `on_series` sees it
@@ -1129,6 +1190,15 @@ fn body_excerpt(body: &[u8]) -> String {
     } else {
         trimmed
     }
+}
+
+/// A range's points as the range cache (and Prometheus) count them: Unix milliseconds.
+fn span(range: &QueryRange) -> Span {
+    Span::new(
+        range.start.timestamp_millis(),
+        range.end.timestamp_millis(),
+        i64::try_from(range.step.as_millis()).unwrap_or(i64::MAX),
+    )
 }
 
 fn unix_seconds(t: DateTime<Utc>) -> String {

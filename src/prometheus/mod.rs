@@ -9,6 +9,7 @@ pub mod decode;
 mod engine;
 mod error;
 mod limiter;
+mod range_cache;
 mod response;
 mod stream;
 
@@ -20,4 +21,5 @@ pub use config::{
 pub use engine::{Engine, ServerInfo};
 pub use error::{ApiErrorKind, PrometheusError, SizeRefusal};
 pub use limiter::Priority;
+pub use range_cache::{RangeCache, RangeCacheObserver};
 pub use response::{Answer, BuildInfo, InstantValue, Labels, RuntimeInfo, Sample, Series};

@@ -201,3 +201,47 @@ func TestDeadlineStopsTheAnalysisAndItsPrometheusRequests(t *testing.T) {
 		t.Errorf("an analysis after the deadlines: %v", r.Error)
 	}
 }
+
+func TestADeadlineStopsOnlyTheQueriesStillRunning(t *testing.T) {
+	e := startEnv(t, "scenario", "cpu_mixed")
+	// Range queries are held slowDelay each; the instances query sends none.
+	fp := startFaultProxy(t, e.Prometheus, "step=")
+	fp.set(faultSlow, false)
+	p := startPlugin(t)
+	at := time.Unix(e.Scenario.At, 0)
+	ds := settings(fp.URL(), map[string]any{"timeout": 30}, nil)
+	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
+		PluginContext: pluginContext(ds),
+		Queries: []backend.DataQuery{
+			query("A", "instances", at, nil),
+			query("B", "insights", at, map[string]any{"window": "1h"}),
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), deadlineBudget)
+	defer cancel()
+	began := time.Now()
+	raw, err := p.data.QueryData(ctx, req)
+	elapsed := time.Since(began)
+	if err != nil {
+		t.Fatalf("QueryData failed as a whole after %s: %v", elapsed, err)
+	}
+	resp, err := backend.FromProto().QueryDataResponse(raw)
+	if err != nil {
+		t.Fatalf("Grafana's decoder rejected the response: %v", err)
+	}
+	if elapsed > deadlineBound {
+		t.Errorf("QueryData returned after %s (bound %s)", elapsed, deadlineBound)
+	}
+	finished := resp.Responses["A"]
+	if finished.Error != nil || len(finished.Frames) == 0 || finished.Frames[0].Rows() == 0 {
+		t.Errorf("the query that finished lost its answer: error %v, %d frames", finished.Error, len(finished.Frames))
+	}
+	stopped := resp.Responses["B"]
+	if stopped.Error == nil {
+		t.Fatalf("the slow analysis finished within the deadline; the slow proxy did not slow it")
+	}
+	assertDeadlineMessage(t, "the unfinished query", stopped.Error.Error())
+	if stopped.Status != backend.StatusTimeout {
+		t.Errorf("the unfinished query's status is %d, want 504", stopped.Status)
+	}
+}

@@ -57,6 +57,7 @@ type faultProxy struct {
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
 	requests    atomic.Int64
+	ranges      atomic.Int64 // requests to /api/v1/query_range
 	broken      atomic.Int64
 	// Requests faultSlow is holding right now (the client has not hung up on them).
 	delayed atomic.Int64
@@ -96,6 +97,9 @@ func (fp *faultProxy) resetMax() { fp.maxInFlight.Store(fp.inFlight.Load()) }
 
 func (fp *faultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	fp.requests.Add(1)
+	if strings.HasSuffix(r.URL.Path, "/query_range") {
+		fp.ranges.Add(1)
+	}
 	for _, h := range []string{"Authorization", "X-Scope-Orgid"} {
 		if v := r.Header.Get(h); v != "" {
 			fp.seen.Store(v, true)

@@ -239,6 +239,11 @@ func TestStormOfDistinctAnalysesIsAdmittedOrRefusedFast(t *testing.T) {
 	if refused := analysesTotal(t, p, "refused_busy"); refused != len(s.busy) {
 		t.Errorf("the plugin's metrics count %d refused analyses, the harness saw %d", refused, len(s.busy))
 	}
+	// Every storm call asks for its own analysis: the served ones computed one, the refused ones
+	// computed nothing.
+	if computed := analysesTotal(t, p, "computed"); computed != len(s.served) {
+		t.Errorf("the plugin's metrics count %d computed analyses, the harness saw %d served", computed, len(s.served))
+	}
 	if !strings.Contains(metricsText(t, p), "gregg_insights_prometheus_slot_wait_seconds_count") {
 		t.Errorf("the slot wait is not in the plugin's metrics")
 	}
