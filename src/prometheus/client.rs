@@ -321,6 +321,7 @@ impl Client {
             return Ok(Answer {
                 data,
                 warnings: Vec::new(),
+                infos: Vec::new(),
             });
         }
         let params = self.range_params(promql, range);
@@ -333,7 +334,7 @@ impl Client {
         self.count_samples(data.iter().map(|s| s.points.len()).sum());
         let mut infos = answer.infos;
         infos.extend(window.warning(dropped));
-        if let (Some(s), true) = (shared, answer.warnings.is_empty()) {
+        if let (Some(s), true) = (shared, answer.warnings.is_empty() && infos.is_empty()) {
             s.cache.store(&s.source, promql, span(range), data.clone());
         }
         Ok(Answer {
@@ -404,7 +405,10 @@ impl Client {
             .fold_within("query_range", params, Within::range(range), acc, collecting)
             .await?;
         let kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
-        if let (Some(series), true) = (kept.series, answer.warnings.is_empty()) {
+        if let (Some(series), true) = (
+            kept.series,
+            answer.warnings.is_empty() && answer.infos.is_empty(),
+        ) {
             shared.cache.store(&shared.source, promql, span, series);
         }
         Ok(answer)

@@ -17,7 +17,7 @@
 //! quarter of the budget is never kept: 500,000 sample-equivalents are 8 MiB as weighed (about
 //! twice that in resident memory, with the allocator's overhead: 2 M raised one user's peak RSS
 //! from 21 to 79 MiB). Answers with
-//! warnings (partial data, samples outside the range) are not kept. Keys carry the data
+//! warnings or infos (partial data, samples outside the range, PromQL's notes) are not kept. Keys carry the data
 //! source's identity and settings revision: a data source whose settings changed never
 //! reuses an answer from before.
 
@@ -353,6 +353,7 @@ where
     Answer {
         data: acc,
         warnings: Vec::new(),
+        infos: Vec::new(),
     }
 }
 
