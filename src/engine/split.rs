@@ -5,8 +5,8 @@
 //! ```text
 //!  planned groups (groups.rs) ─► part 1 … part n, one after another, folded into one state
 //!        ▲                                      │ the engine refused a part for its size
-//!        └──── twice as many groups, from the ◄─┘ (at most MAX_HALVINGS times)
-//!              start state again
+//!        └──── twice as many groups, from the ◄─┘ (at most MAX_HALVINGS times; after an
+//!              start state again                   engine timeout, once)
 //! ```
 //!
 //! Every series belongs to one instance and so to one group: folding the groups in turn gives
@@ -18,7 +18,7 @@ use crate::{
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::groups::{next_after_refusal, partition, planned_groups};
+use super::groups::{next_after_refusal, partition, planned_groups, retry_allowed};
 
 /// The query of a check, as a template its instance groups are rendered from.
 pub(super) struct GroupedQuery<'a> {
@@ -46,7 +46,8 @@ pub(super) struct Coverage<'a> {
 
 /// Fold the query's series into `start`, in as many instance groups as the budget needs, and
 /// in twice as many each time the engine refuses a part for its size. Failures other than a
-/// refusal, and a refusal once the halvings are used up, are returned as they are.
+/// refusal, a refusal once the halvings are used up, and a second engine timeout (an
+/// overloaded server is not sent ever more queries) are returned as they are.
 pub(super) async fn fold_in_groups<A, F>(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
@@ -85,6 +86,9 @@ where
                     return Err(e);
                 };
                 refusals.push(refusal);
+                if !retry_allowed(&refusals) {
+                    return Err(e);
+                }
                 match next_after_refusal(groups, instances, refusals.len() as u32 - 1) {
                     Some(next) => groups = next,
                     None => return Err(e),
