@@ -193,7 +193,7 @@ pub(super) async fn execute(
     };
     let coverage = Coverage {
         selector: &selector,
-        instances: only.as_deref().unwrap_or(target.instances),
+        instances: covered_instances(check, only.as_deref(), target.instances),
         series_per_instance: check.series_per_instance,
         budget: target.sample_budget,
     };
@@ -276,6 +276,22 @@ fn main_template(check: &Check, timing: &Timing, recorded: bool) -> String {
         crate::rules::RATE_LABEL,
         crate::promql::format_duration(timing.rate)
     )
+}
+
+/// The instances a check's query may be split by. A container check's series carry the
+/// `instance` of cAdvisor or kube-state-metrics, not of the node_exporter hosts listed in the
+/// inventory: narrowed to those hosts every part would come back empty, so it is sent whole
+/// (and fails with the engine's refusal when it is too large).
+fn covered_instances<'a>(
+    check: &Check,
+    only: Option<&'a [String]>,
+    inventory: &'a [String],
+) -> &'a [String] {
+    if check.component.instance_is_target() {
+        only.unwrap_or(inventory)
+    } else {
+        &[]
+    }
 }
 
 /// The selector this check runs on: the analysis' own, or for a weaker fallback signal the
@@ -453,4 +469,30 @@ async fn unassessable(
 /// How long a sustained condition held, for narratives ("7m").
 pub(super) fn held_text(held: std::time::Duration) -> String {
     crate::promql::format_duration(std::time::Duration::from_secs(held.as_secs().max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_checks_are_never_split_by_node_instances() {
+        let catalog = crate::catalog::builtin();
+        let hosts = vec!["a:9100".to_string(), "b:9100".to_string()];
+        let container = catalog
+            .check("container.cpu.utilization")
+            .expect("a container check");
+        assert!(covered_instances(container, None, &hosts).is_empty());
+        assert!(covered_instances(container, Some(&hosts[..1]), &hosts).is_empty());
+        let host = catalog
+            .checks()
+            .iter()
+            .find(|c| c.component.instance_is_target())
+            .expect("a host check");
+        assert_eq!(covered_instances(host, None, &hosts), &hosts[..]);
+        assert_eq!(
+            covered_instances(host, Some(&hosts[..1]), &hosts),
+            &hosts[..1]
+        );
+    }
 }

@@ -11,7 +11,7 @@
 //! refuses a part anyway, the groups are halved ([`next_after_refusal`]) a bounded number of
 //! times.
 
-use crate::samples::Timing;
+use crate::{prometheus::SizeRefusal, samples::Timing};
 
 /// Samples one query may load by default: a fifth of Prometheus' default
 /// `--query.max-samples` (50,000,000), room for the estimate being off by up to five times
@@ -60,6 +60,21 @@ pub(super) fn planned_groups(
 /// large), or `None` when each group is already one instance or the halvings are used up.
 pub(super) fn next_after_refusal(groups: usize, instances: usize, halvings: u32) -> Option<usize> {
     (halvings < MAX_HALVINGS && groups < instances).then(|| groups.saturating_mul(2).min(instances))
+}
+
+/// How many times a query the engine gave up on for its time (errorType `timeout`) is halved:
+/// once. A timeout often means the server is overloaded rather than the query too large, and
+/// every halving doubles the queries sent to it.
+pub(super) const MAX_TIMEOUT_HALVINGS: usize = 1;
+
+/// Whether the query may be sent again in more groups after `refusals` (the latest last): not
+/// after more than [`MAX_TIMEOUT_HALVINGS`] timeouts.
+pub(super) fn retry_allowed(refusals: &[SizeRefusal]) -> bool {
+    let timeouts = refusals
+        .iter()
+        .filter(|r| **r == SizeRefusal::QueryTimeout)
+        .count();
+    timeouts <= MAX_TIMEOUT_HALVINGS
 }
 
 /// `instances` cut into `groups` contiguous parts of nearly equal size (the first ones one
@@ -132,6 +147,30 @@ mod tests {
         assert_eq!(next_after_refusal(60, 100, 2), Some(100));
         assert_eq!(next_after_refusal(100, 100, 3), None, "one instance each");
         assert_eq!(next_after_refusal(4, 100, MAX_HALVINGS), None, "used up");
+    }
+
+    #[test]
+    fn a_server_timeout_allows_one_halving_only() {
+        use SizeRefusal::{QueryTimeout, TooManySamples};
+        assert!(retry_allowed(&[QueryTimeout]), "one halving");
+        assert!(
+            !retry_allowed(&[QueryTimeout, QueryTimeout]),
+            "not a second"
+        );
+        assert!(!retry_allowed(&[
+            TooManySamples,
+            QueryTimeout,
+            QueryTimeout
+        ]));
+        assert!(
+            retry_allowed(&[TooManySamples; 5]),
+            "size refusals keep halving"
+        );
+        assert!(retry_allowed(&[
+            TooManySamples,
+            QueryTimeout,
+            TooManySamples
+        ]));
     }
 
     #[test]

@@ -5,12 +5,13 @@
 //! ```text
 //!  planned groups (groups.rs) ─► part 1 … part n, one after another, folded into one state
 //!        ▲                                      │ the engine refused a part for its size
-//!        └──── twice as many groups, from the ◄─┘ (at most MAX_HALVINGS times)
-//!              start state again
+//!        └──── twice as many groups, from the ◄─┘ (at most MAX_HALVINGS times; after an
+//!              start state again                   engine timeout, once)
 //! ```
 //!
-//! Every series belongs to one instance and so to one group: folding the groups in turn gives
-//! what the whole query would have given.
+//! Every series belongs to one instance and so to one group, or to the last part (instances
+//! the inventory did not list): folding the parts in turn gives what the whole query would
+//! have given.
 
 use crate::{
     prometheus::{ApiErrorKind, PrometheusError, Series, SizeRefusal},
@@ -18,7 +19,7 @@ use crate::{
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::groups::{next_after_refusal, partition, planned_groups};
+use super::groups::{next_after_refusal, partition, planned_groups, retry_allowed};
 
 /// The query of a check, as a template its instance groups are rendered from.
 pub(super) struct GroupedQuery<'a> {
@@ -46,7 +47,8 @@ pub(super) struct Coverage<'a> {
 
 /// Fold the query's series into `start`, in as many instance groups as the budget needs, and
 /// in twice as many each time the engine refuses a part for its size. Failures other than a
-/// refusal, and a refusal once the halvings are used up, are returned as they are.
+/// refusal, a refusal once the halvings are used up, and a second engine timeout (an
+/// overloaded server is not sent ever more queries) are returned as they are.
 pub(super) async fn fold_in_groups<A, F>(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
@@ -85,6 +87,9 @@ where
                     return Err(e);
                 };
                 refusals.push(refusal);
+                if !retry_allowed(&refusals) {
+                    return Err(e);
+                }
                 match next_after_refusal(groups, instances, refusals.len() as u32 - 1) {
                     Some(next) => groups = next,
                     None => return Err(e),
@@ -108,14 +113,10 @@ where
     A: Send + 'static,
     F: FnMut(&mut A, Series) + Clone + Send + 'static,
 {
-    let parts = partition(coverage.instances, groups);
-    let whole = groups <= 1 || coverage.instances.is_empty();
-    for (i, part) in parts.iter().enumerate() {
-        let selector = if whole {
-            coverage.selector.clone()
-        } else {
-            coverage.selector.narrowed_to_any(part)
-        };
+    let selectors = part_selectors(coverage, groups);
+    let whole = selectors.len() <= 1;
+    let count = selectors.len();
+    for (i, selector) in selectors.into_iter().enumerate() {
         // The template rendered once already for the whole selection (the caller's check),
         // and the same placeholders render for any selector: this is not expected to fail.
         let promql = query
@@ -141,10 +142,60 @@ where
         if !whole {
             // The recorder has just recorded this part (answered or refused): say which it was.
             if let Some(record) = log.queries.last_mut() {
-                record.group = Some((i + 1, parts.len()));
+                record.group = Some((i + 1, count));
             }
         }
         acc = answer?;
     }
     Ok(acc)
+}
+
+/// The selectors of the query's parts: the whole selector, or one per instance group and a
+/// last one for every instance not listed. The list is what the inventory saw at the end of
+/// the window; a host that stopped reporting inside it (often the one that crashed) is not in
+/// it, and the whole query would still have returned its series.
+fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
+    if groups <= 1 || coverage.instances.is_empty() {
+        return vec![coverage.selector.clone()];
+    }
+    let mut selectors: Vec<Selector> = partition(coverage.instances, groups)
+        .iter()
+        .map(|part| coverage.selector.narrowed_to_any(part))
+        .collect();
+    selectors.extend(coverage.selector.narrowed_to_none(coverage.instances));
+    selectors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouped_parts_end_with_the_unlisted_instances() {
+        let selector = Selector::parse(r#"job="node""#).expect("selector");
+        let instances = ["a:1".to_string(), "b:1".to_string(), "c:1".to_string()];
+        let coverage = Coverage {
+            selector: &selector,
+            instances: &instances,
+            series_per_instance: 1,
+            budget: 1,
+        };
+        let whole: Vec<String> = part_selectors(&coverage, 1)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(whole, [r#"job="node""#]);
+        let parts: Vec<String> = part_selectors(&coverage, 2)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                r#"job="node",instance=~"a:1|b:1""#,
+                r#"job="node",instance=~"c:1""#,
+                r#"job="node",instance!~"a:1|b:1|c:1""#,
+            ]
+        );
+    }
 }

@@ -67,7 +67,9 @@ pub enum SizeRefusal {
     TooManySeries,
     /// The answer passed this client's response limit, or the engine's own.
     ResponseTooLarge,
-    /// The engine's query timeout (`--query.timeout`, errorType `timeout`).
+    /// The engine's query timeout (`--query.timeout`, errorType `timeout`). It may mean an
+    /// overloaded server rather than a large query, so it allows one halving of the groups only
+    /// (`engine::groups::MAX_TIMEOUT_HALVINGS`).
     QueryTimeout,
 }
 
@@ -306,7 +308,8 @@ impl PrometheusError {
 
     /// The engine refused the query for its size (see [`SizeRefusal`]), `None` for any other
     /// failure. This client's own deadline is not one: the engine did not say the query was
-    /// too big, and retrying it in parts would multiply the wait on a slow or dying server.
+    /// too big, and retrying it in parts would multiply the wait on a slow or dying server. The
+    /// engine's own timeout is one, but is retried in more parts once only.
     pub fn size_refusal(&self) -> Option<SizeRefusal> {
         match self {
             Self::TooLarge { .. } => Some(SizeRefusal::ResponseTooLarge),

@@ -67,6 +67,12 @@ impl Matcher {
         let alternatives: Vec<String> = values.iter().map(|v| regex_escape(v.as_ref())).collect();
         Matcher::new(name, MatchOp::Regex, alternatives.join("|"))
     }
+
+    /// `name!~"a|b|…"`: none of `values`, each matched literally.
+    pub fn none_of<S: AsRef<str>>(name: &str, values: &[S]) -> Result<Self, SelectorError> {
+        let alternatives: Vec<String> = values.iter().map(|v| regex_escape(v.as_ref())).collect();
+        Matcher::new(name, MatchOp::NotRegex, alternatives.join("|"))
+    }
 }
 
 impl fmt::Display for Matcher {
@@ -153,6 +159,16 @@ impl Selector {
             Ok(m) => self.clone().with(m),
             Err(_) => self.clone(),
         }
+    }
+
+    /// The selector narrowed to the instances not in `instances` (`instance!~"a|b"` added):
+    /// what a query split into instance groups must still ask for. `None` when the matcher
+    /// cannot be built.
+    #[must_use]
+    pub fn narrowed_to_none<S: AsRef<str>>(&self, instances: &[S]) -> Option<Self> {
+        Matcher::none_of("instance", instances)
+            .ok()
+            .map(|m| self.clone().with(m))
     }
 
     /// Both selectors' matchers (a series must satisfy all of them).
@@ -464,6 +480,17 @@ mod tests {
         assert_eq!(
             base.narrowed_to_any(&none).to_string(),
             r#"job="node",instance=~"""#
+        );
+    }
+
+    #[test]
+    fn narrowed_to_none_excludes_the_listed_instances() {
+        let base = Selector::parse(r#"job="node""#).unwrap();
+        assert_eq!(
+            base.narrowed_to_none(&["a:9100", "b.x:9100"])
+                .expect("a matcher")
+                .to_string(),
+            r#"job="node",instance!~"a:9100|b\\.x:9100""#
         );
     }
 

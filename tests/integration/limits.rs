@@ -146,3 +146,38 @@ fn a_low_sample_limit_gives_the_same_findings_fetched_in_instance_groups() {
         .expect("cpu.utilization was grouped");
     assert_eq!(parts, (1..=of).map(|i| (i, of)).collect::<Vec<_>>());
 }
+
+/// The fleet with host-00007 (a CPU bottleneck) stopped reporting seven minutes before the
+/// end of the ten-minute window: the inventory, taken at the end, does not list it.
+#[test]
+fn a_host_that_stopped_inside_the_window_is_kept_when_grouped() {
+    let mut fleet = scenarios::fleet(HOSTS);
+    let stopped = "host-00007:9100";
+    let host = fleet
+        .hosts
+        .iter_mut()
+        .find(|h| h.instance == stopped)
+        .expect("host 7");
+    host.gap = Some((-420, 1));
+    let plain = fleet.serve();
+    let limited = plain.twin(&[&format!("--query.max-samples={MAX_SAMPLES}")]);
+    let mut req = request(&fleet);
+    req.methods = MethodsRequest::use_only();
+    let run = |url: &str| {
+        block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
+    };
+    let baseline = run(&plain.url());
+    let expected = findings(&baseline);
+    assert!(
+        expected.iter().any(|f| f.contains(stopped)),
+        "the stopped host has findings to lose: {expected:?}"
+    );
+    let grouped = run(&limited.url());
+    assert!(
+        failed_checks(&grouped).is_empty(),
+        "{:?}",
+        failed_checks(&grouped)
+    );
+    assert!(refused_and_grouped(&grouped).1 > 0, "grouped");
+    assert_eq!(findings(&grouped), expected);
+}
