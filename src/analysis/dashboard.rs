@@ -558,14 +558,15 @@ fn report_model(
         range.intervals.rate_interval(),
         range.intervals.scrape,
     );
-    let (inventory, selector) = match use_analysis {
+    let (inventory, selector, partial_data) = match use_analysis {
         Some(u) => {
             queries.extend(u.queries);
-            (u.inventory, u.selector)
+            (u.inventory, u.selector, u.partial_data)
         }
         None => (
             Inventory::seen(instances.into_iter().collect(), range.intervals.scrape),
             String::new(),
+            None,
         ),
     };
     Analysis {
@@ -583,6 +584,7 @@ fn report_model(
         episodes: Vec::new(),
         levels: Default::default(),
         dashboard: Some(header),
+        partial_data,
     }
 }
 

@@ -58,6 +58,11 @@ pub struct Analysis {
     /// What a dashboard analysis read, ran and skipped (`None` for other analyses).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dashboard: Option<DashboardHeader>,
+    /// "partial data: N checks' answers carried server warnings (…)" when any check had
+    /// answers the server marked as possibly partial: a shard that returned nothing lowers no
+    /// finding, so without this line the report would read healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_data: Option<String>,
 }
 
 /// The head of a dashboard report: which dashboard, over which range, with which variable
@@ -193,5 +198,53 @@ pub(super) fn assemble(
         episodes: diagnosis.episodes,
         levels: diagnosis.levels,
         dashboard: None,
+        partial_data: partial_data(&diagnosis.doubted_checks),
+    }
+}
+
+/// The report header's line for the checks whose answers carried server warnings (possibly
+/// partial data), naming the first few.
+pub(crate) fn partial_data(doubted: &[String]) -> Option<String> {
+    const NAMED: usize = 6;
+    let (first, rest) = doubted.split_at(doubted.len().min(NAMED));
+    let more = match rest.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let checks = match doubted.len() {
+        0 => return None,
+        1 => "1 check's answers".to_string(),
+        n => format!("{n} checks' answers"),
+    };
+    Some(format!(
+        "partial data: {checks} carried server warnings ({}{more}); a store or shard \
+         that did not answer leaves no finding, so what reads healthy here is not proven \
+         healthy. Rerun once every store answers.",
+        first.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partial_data;
+
+    #[test]
+    fn partial_data_counts_and_names_the_doubted_checks() {
+        assert_eq!(partial_data(&[]), None);
+        let one = partial_data(&["cpu.utilization".to_string()]).expect("one doubted");
+        assert!(
+            one.starts_with(
+                "partial data: 1 check's answers carried server warnings (cpu.utilization);"
+            ),
+            "{one}"
+        );
+        let ids: Vec<String> = (0..8).map(|n| format!("c{n}")).collect();
+        let many = partial_data(&ids).expect("eight doubted");
+        assert!(
+            many.starts_with(
+                "partial data: 8 checks' answers carried server warnings (c0, c1, c2, c3, c4, c5 and 2 more);"
+            ),
+            "{many}"
+        );
     }
 }

@@ -176,6 +176,10 @@ pub struct Diagnosis {
     pub episodes: Vec<Episode>,
     /// The queries sent (quality first, then each check's in catalog order) and notices.
     pub log: QueryLog,
+    /// Ids of the checks some of whose answers the server marked as possibly partial, in
+    /// catalog order: a store that did not answer leaves no finding to lower, so the report
+    /// says so in its header.
+    pub doubted_checks: Vec<String>,
 }
 
 impl Diagnosis {
@@ -209,6 +213,11 @@ pub fn diagnose(
         .collect();
     containers::place_on_nodes(&mut insights);
     say_why_doubted(&mut insights, catalog, &executions);
+    let doubted_checks = executions
+        .iter()
+        .filter(|r| r.log.doubtful_answers > 0)
+        .map(|r| catalog.checks()[r.index].id.clone())
+        .collect();
     insights.extend(coverage::per_instance(
         catalog,
         &executions,
@@ -235,6 +244,7 @@ pub fn diagnose(
         levels: Levels::new(plan.instances.clone()),
         peer_values: PeerValues::new(plan.instances.clone()),
         outcomes: Vec::with_capacity(executions.len()),
+        doubted_checks,
     };
     for run in executions {
         keep_execution(&mut diagnosis, plan, run);

@@ -52,6 +52,7 @@ pub fn report(analysis: &Analysis, catalog: &Catalog, insights: &[&Insight]) -> 
         episodes: Vec::new(),
         levels: Default::default(),
         dashboard: analysis.dashboard.clone(),
+        partial_data: analysis.partial_data.clone(),
     };
     let s = Summary::of(&filtered);
     let count = |n: usize| vec![n as f64];

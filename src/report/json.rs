@@ -28,6 +28,9 @@ struct Report<'a> {
     /// Requests sent to Prometheus at once at most.
     concurrency: usize,
     selector: &'a str,
+    /// "partial data: N checks' answers carried server warnings (…)", when any did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial_data: Option<&'a str>,
     summary: Summary,
     insights: Vec<ReportInsight<'a>>,
     checks: &'a [CheckOutcome],
@@ -81,6 +84,7 @@ pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
         prometheus: &analysis.prometheus_url,
         concurrency: analysis.concurrency,
         selector: &analysis.selector,
+        partial_data: analysis.partial_data.as_deref(),
         summary: Summary::of(analysis),
         insights: analysis
             .insights

@@ -15,6 +15,9 @@ use crate::{analysis::Analysis, catalog::Catalog, insight::Insight, promql::form
 pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let mut out = String::new();
     write_header(&mut out, analysis);
+    if let Some(partial) = &analysis.partial_data {
+        let _ = writeln!(out, "\n> **Warning:** {}", inline(partial));
+    }
     write_summary(&mut out, analysis);
     write_findings(&mut out, analysis);
     write_checks(&mut out, analysis, catalog);

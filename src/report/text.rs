@@ -16,6 +16,10 @@ const WIDTH: usize = 80;
 pub fn render(analysis: &Analysis, catalog: &Catalog) -> String {
     let mut out = String::new();
     write_header(&mut out, analysis);
+    if let Some(partial) = &analysis.partial_data {
+        wrap_into(&mut out, &format!("WARNING: {partial}"), "", "  ");
+        let _ = writeln!(out);
+    }
     write_summary(&mut out, analysis);
     write_findings(&mut out, analysis);
     write_checks(&mut out, analysis, catalog);

@@ -5,7 +5,8 @@
 //! ```text
 //!  catalog check ─► record  gregg_insights:<check>{gregg_rate="2m"}  (its query, no selector)
 //!                ─► alerts  Gregg<Check>Warning / …Critical: record past the threshold for
-//!                           min_duration, labels severity + check, annotations title,
+//!                           min_duration, labels severity (critical/warning/info) +
+//!                           gregg_severity + check, annotations title,
 //!                           summary, runbook, book
 //!                ─► or a line in the skipped list, with why
 //! ```
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use crate::{
     catalog::{Catalog, Check, Direction, Evaluation},
-    insight::Component,
+    insight::{Component, Severity},
     promql::{format_duration, render_query},
 };
 
@@ -216,11 +217,24 @@ fn alert(check: &Check, level: Level, record: &str, rate: &str) -> yaml::Rule {
         expr: format!("{record}{{{RATE_LABEL}=\"{rate}\"}} {op} {threshold}"),
         for_: format_duration(check.min_duration),
         labels: vec![
-            ("severity".into(), severity.as_str().into()),
+            ("severity".into(), alertmanager_severity(severity).into()),
+            ("gregg_severity".into(), severity.as_str().into()),
             ("check".into(), check.id.clone()),
             ("level".into(), level.as_str().into()),
         ],
         annotations: texts.annotations(),
+    }
+}
+
+/// The `severity` label standard Alertmanager routes match (kube-prometheus, the mixins:
+/// `critical` pages, `warning` goes to a ticket queue, `info` is muted by default): our
+/// critical pages, high and medium warn, low and info inform. Our own level stays in
+/// `gregg_severity`.
+fn alertmanager_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "critical",
+        Severity::High | Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "info",
     }
 }
 
@@ -302,12 +316,48 @@ mod tests {
             "expr: \"gregg_insights:cpu_utilization{gregg_rate=\\\"2m\\\"} > 95\"",
             "for: \"5m\"",
             "severity: \"critical\"",
+            "gregg_severity: \"critical\"",
             "check: \"cpu.utilization\"",
             "title: \"CPU busy on {{ $labels.instance }}: {{ $value | humanize }}% utilized, no saturation yet\"",
             "runbook: ",
             book.as_str(),
         ] {
             assert!(rule.contains(wanted), "{wanted} not in\n{rule}");
+        }
+    }
+
+    /// The text of the alerting rule `name` in the generated file.
+    fn alert_rule(file: &RuleFile, name: &str) -> String {
+        let at = file
+            .yaml
+            .find(&format!("alert: \"{name}\""))
+            .unwrap_or_else(|| panic!("{name} generated"));
+        let rule = &file.yaml[at..];
+        rule[..rule[1..].find("\n      - ").map_or(rule.len(), |e| e + 1)].to_string()
+    }
+
+    #[test]
+    fn severity_is_what_alertmanager_routes_match_and_ours_is_kept() {
+        let file = rules();
+        let warning = alert_rule(&file, "GreggMemoryUtilizationWarning");
+        for wanted in ["severity: \"warning\"", "gregg_severity: \"high\""] {
+            assert!(warning.contains(wanted), "{wanted} not in\n{warning}");
+        }
+        for level in ["high", "medium", "low"] {
+            assert!(
+                !file.yaml.contains(&format!("  severity: \"{level}\"")),
+                "severity {level} would match no standard route"
+            );
+        }
+        assert_eq!(alertmanager_severity(Severity::Low), "info");
+    }
+
+    #[test]
+    fn container_throttling_waits_fifteen_minutes_like_kubernetes_mixin() {
+        let file = rules();
+        for level in ["Warning", "Critical"] {
+            let rule = alert_rule(&file, &format!("GreggContainerCpuThrottling{level}"));
+            assert!(rule.contains("for: \"15m\""), "{rule}");
         }
     }
 

@@ -7,7 +7,12 @@
 //! `/api/v1/import/prometheus`, queried at the root and under `/prometheus`. Equal means the
 //! same checks, instances, devices, severities and kinds, and no check failing on either side.
 
-use gregg_insights::{analysis, catalog, health, insight::Insight, promql::Selector};
+use gregg_insights::{
+    analysis, catalog, health,
+    insight::Insight,
+    promql::Selector,
+    report::{self, Format},
+};
 use gregg_testkit::{
     scenarios::{self, Scenario},
     thanos,
@@ -324,8 +329,35 @@ fn a_partial_answer_is_a_notice_and_lowers_confidence() {
     let info = |w: &String| w.starts_with("PromQL info:");
     let whole = run();
     assert!(whole.warnings.iter().all(info), "{:?}", whole.warnings);
+    assert_eq!(whole.partial_data, None, "every store answered");
     fleet.sidecars[1].stop();
     let partial = run();
+    // The stopped shard's hosts have no finding left to lower: the header says the data is
+    // partial, in every report format.
+    let header = partial
+        .partial_data
+        .clone()
+        .expect("a partial-data line in the report header");
+    assert!(
+        header.starts_with("partial data: ")
+            && header.contains("answers carried server warnings ("),
+        "{header}"
+    );
+    let catalog = catalog::builtin();
+    let text = report::render(&partial, catalog, Format::Text);
+    let markdown = report::render(&partial, catalog, Format::Markdown);
+    let json = report::render(&partial, catalog, Format::Json);
+    let summary = text.find("SUMMARY:").unwrap_or(text.len());
+    assert!(
+        text[..summary].contains("WARNING: partial data: "),
+        "{text}"
+    );
+    assert!(
+        markdown.contains("> **Warning:** partial data: "),
+        "{markdown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON report");
+    assert_eq!(json["partial_data"].as_str(), Some(header.as_str()));
     assert!(
         partial.warnings.iter().any(|w| !info(w)),
         "Thanos' partial-response warning is a notice: {:?}",
