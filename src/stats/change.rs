@@ -388,7 +388,9 @@ mod tests {
         // step is not matched to it; the segment's points are.
         let span = |n: usize| -> Vec<(f64, f64)> {
             let since = step.since.unwrap() - day;
-            (0..n).map(|i| (since + i as f64 * 60.0, 45_000.0)).collect()
+            (0..n)
+                .map(|i| (since + i as f64 * 60.0, 45_000.0))
+                .collect()
         };
         assert_eq!(yesterday_level(&span(1), &step, day), None);
         assert_eq!(yesterday_level(&span(2), &step, day), None);
