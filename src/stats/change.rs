@@ -234,11 +234,14 @@ fn keep_three(kept: &mut Vec<f64>, v: f64, order: impl Fn(&f64, &f64) -> std::cm
 /// yesterday's whole window; for a late step it is yesterday's last points only, from the time
 /// of the step a day earlier: a step that happens every day at that time then matches
 /// yesterday's level (the daily pattern), and one that did not happen yesterday does not,
-/// where yesterday's whole-window median would call both news. `None` without a point there.
+/// where yesterday's whole-window median would call both news. `None` with fewer points there
+/// than a level needs: [`MIN_POINTS`] for a whole window, [`super::step::MIN_SEGMENT`] for a
+/// late step's span (one point, a lone scrape, is no level to call a step the daily pattern).
 pub fn yesterday_level(yesterday: &[(f64, f64)], change: &Comparison, day: f64) -> Option<f64> {
-    // A whole window needs as many points as [`compare`] does; a late step's span is short.
+    // A whole window needs as many points as [`compare`] does; a late step's span as many as
+    // a step's segment does ([`late_step`] asks as much of today's new level).
     let (from, needed) = match (change.step, change.since) {
-        (true, Some(since)) => (since - day, 1),
+        (true, Some(since)) => (since - day, super::step::MIN_SEGMENT),
         _ => (f64::NEG_INFINITY, MIN_POINTS),
     };
     let values: Vec<f64> = yesterday
@@ -381,6 +384,20 @@ mod tests {
         assert_eq!(yesterday_level(&y, &shift, day), Some(100.0));
         // Nothing in the span: no value.
         assert_eq!(yesterday_level(&[], &step, day), None);
+        // One point of yesterday's span (a lone scrape at the new level) is no level: the
+        // step is not matched to it; the segment's points are.
+        let span = |n: usize| -> Vec<(f64, f64)> {
+            let since = step.since.unwrap() - day;
+            (0..n)
+                .map(|i| (since + i as f64 * 60.0, 45_000.0))
+                .collect()
+        };
+        assert_eq!(yesterday_level(&span(1), &step, day), None);
+        assert_eq!(yesterday_level(&span(2), &step, day), None);
+        assert_eq!(
+            yesterday_level(&span(crate::stats::step::MIN_SEGMENT), &step, day),
+            Some(45_000.0)
+        );
     }
 
     /// Deterministic values in `[lo, hi)` (a linear congruential sequence).

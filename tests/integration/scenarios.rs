@@ -186,6 +186,7 @@ scenario_tests!(
     filesystem_hourly_bursts,
     filesystem_single_burst,
     filesystem_fill_levels,
+    filesystem_long_burst_short_history,
     container_cpu_throttled,
     container_memory_near_limit,
     container_oom_restarts,

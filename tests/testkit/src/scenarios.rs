@@ -296,6 +296,7 @@ pub fn all() -> Vec<Scenario> {
         filesystem_hourly_bursts(),
         filesystem_single_burst(),
         filesystem_fill_levels(),
+        filesystem_long_burst_short_history(),
         container_cpu_throttled(),
         container_memory_near_limit(),
         container_oom_restarts(),
@@ -745,7 +746,7 @@ pub fn filesystem_full() -> Scenario {
     h.filesystems.push(image);
     let mut s = Scenario::new(
         "filesystem_full",
-        "/ at 98% and growing 1 MB/s for 2 hours (full in under an hour); a squashfs image at 100% is ignored",
+        "/ at 98% and growing 1 MB/s for 7 hours (full in under an hour); a squashfs image at 100% is ignored",
         vec![h],
         vec![
             expect("logs-1:9100", "filesystem.space", "critical", "critical")
@@ -753,8 +754,8 @@ pub fn filesystem_full() -> Scenario {
                 .mentioning("time until full"),
         ],
     );
-    // A time to full needs an hour of history (issue 17 item 3).
-    s.history = 2 * 3600;
+    // A time to full needs the 6 hours of its fit, plus the hour it is held (issue 17 item 3).
+    s.history = 7 * 3600;
     s
 }
 
@@ -764,12 +765,12 @@ pub fn filesystem_filling() -> Scenario {
     h.filesystems.push(fs("/data", 500.0, 70.0, 3_000_000.0));
     let mut s = Scenario::new(
         "filesystem_filling",
-        "/data at 70% but growing 3 MB/s for 2 hours: full in about 15 hours",
+        "/data at 70% but growing 3 MB/s for 7 hours: full in about 15 hours",
         vec![h],
         vec![expect("app-1:9100", "filesystem.time_to_full", "high", "high").on("/data")],
     );
-    // A time to full needs an hour of history (issue 17 item 3).
-    s.history = 2 * 3600;
+    // A time to full needs the 6 hours of its fit, plus the hour it is held (issue 17 item 3).
+    s.history = 7 * 3600;
     s
 }
 
@@ -1641,6 +1642,25 @@ pub fn filesystem_burst_little_space() -> Scenario {
     s
 }
 
+/// Review fix (issue 17): two hours of history, the last 100 minutes of them a 10 GiB write on
+/// a filesystem with 15 % free. Every step of the held hour sees the write in the 6-hour and
+/// newer 3-hour lines, and there is no older half to be flat: without 6 hours of history the
+/// slowest line is the burst. No time to full, and a note that the history is too short.
+pub fn filesystem_long_burst_short_history() -> Scenario {
+    let mut h = Host::healthy("copy-1:9100");
+    h.filesystems
+        .push(burst_fs("/backup", 100.0, 85.0, 10.0, -6000));
+    let mut s = Scenario::new(
+        "filesystem_long_burst_short_history",
+        "/backup (100 GiB) has 2 hours of history, flat for 20 minutes, then 10 GiB written over the last 100 minutes (85% used now): no time to full from 2 hours, and a note that there is not enough history",
+        vec![h],
+        vec![expect("copy-1:9100", "coverage", "info", "info")
+            .mentioning("not enough history to project a trend")],
+    );
+    s.history = 2 * 3600;
+    s
+}
+
 /// Offset of [`late_step_change`]'s step: 2.5 minutes before the end of a 10-minute window.
 pub const LATE_STEP_FROM: i64 = -150;
 
@@ -1810,28 +1830,29 @@ pub fn filesystem_single_burst() -> Scenario {
 }
 
 /// Issue 17 item 3 (follow-up): node-mixin's per-level conditions on a time to full. Both
-/// filesystems fill steadily and will be full in 2 hours (under the 4-hour critical horizon):
+/// filesystems fill steadily (for 7 hours, the 6-hour fit plus the hour it is held) and will be
+/// full in 3.5 and 2 hours (under the 4-hour critical horizon):
 /// `/var/log` has 30 % available, under the warning's 40 % but not the critical's 20 %, so it
 /// is a warning; `/srv` has 15 % available, so it is critical.
 pub fn filesystem_fill_levels() -> Scenario {
     let mut h = Host::healthy("logs-2:9100");
-    let two_hours = |size_gib: f64, used_percent: f64| {
-        size_gib * 1024.0 * 1024.0 * 1024.0 * (1.0 - used_percent / 100.0) / 7200.0
+    let full_in = |hours: f64, size_gib: f64, used_percent: f64| {
+        size_gib * 1024.0 * 1024.0 * 1024.0 * (1.0 - used_percent / 100.0) / (hours * 3600.0)
     };
     h.filesystems
-        .push(fs("/var/log", 100.0, 70.0, two_hours(100.0, 70.0)));
+        .push(fs("/var/log", 100.0, 70.0, full_in(3.5, 100.0, 70.0)));
     h.filesystems
-        .push(fs("/srv", 100.0, 85.0, two_hours(100.0, 85.0)));
+        .push(fs("/srv", 100.0, 85.0, full_in(2.0, 100.0, 85.0)));
     let mut s = Scenario::new(
         "filesystem_fill_levels",
-        "logs-2: /var/log (30% available) and /srv (15% available) both full in 2 hours at a steady rate: a warning on /var/log (a critical needs under 20% available), critical on /srv",
+        "logs-2: /var/log (30% available) and /srv (15% available) full in 3.5 and 2 hours at a steady rate for 7 hours: a warning on /var/log (a critical needs under 20% available), critical on /srv",
         vec![h],
         vec![
             expect("logs-2:9100", "filesystem.time_to_full", "high", "high").on("/var/log"),
             expect("logs-2:9100", "filesystem.time_to_full", "critical", "critical").on("/srv"),
         ],
     );
-    s.history = 4 * 3600;
+    s.history = 7 * 3600;
     s
 }
 
@@ -2062,6 +2083,7 @@ mod tests {
                 "filesystem_hourly_bursts",
                 "filesystem_single_burst",
                 "filesystem_fill_levels",
+                "filesystem_long_burst_short_history",
                 // Issue 21: containers, together at the end.
                 "container_cpu_throttled",
                 "container_memory_near_limit",
