@@ -66,9 +66,10 @@ const DEVICE_CLASSES: &str = include_str!("device_classes.toml");
 /// Placeholders of a drill-down query: the flagged hosts' `instance` matcher and the window.
 pub const NEXT_LEVEL_PLACEHOLDERS: &[&str] = &["hosts", "window"];
 
-/// Placeholders a PromQL template may use: the target selector, the rate interval of sustained
-/// checks, and the whole analysis window.
-pub const QUERY_PLACEHOLDERS: &[&str] = &["selector", "rate", "window"];
+/// Placeholders a PromQL template may use: the target selector, the same for node-side series
+/// of container checks (never narrowed to a container), the rate interval of sustained checks,
+/// and the whole analysis window.
+pub const QUERY_PLACEHOLDERS: &[&str] = &["selector", "node_selector", "rate", "window"];
 
 /// Placeholders every check narrative may use (plus the check's evidence names).
 pub const NARRATIVE_PLACEHOLDERS: &[&str] = &[

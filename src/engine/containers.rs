@@ -17,17 +17,58 @@ const NODE_EVIDENCE: &[(&str, &str)] = &[
 
 /// Add the node's verdict to every container insight that knows its node's utilization.
 /// Without it (no kube-state-metrics, or no node_exporter on the node) the observation says
-/// that the node cannot be judged, so silence is not read as "the node is fine".
+/// that the node cannot be judged, so silence is not read as "the node is fine". An OOM
+/// finding that only kube-state-metrics saw is worded as what it is (see [`oom_from_restarts`]).
 pub(super) fn place_on_nodes(insights: &mut [Insight]) {
     for insight in insights
         .iter_mut()
         .filter(|i| i.component == Component::Container)
     {
+        oom_from_restarts(insight);
         if let Some(sentence) = node_verdict(insight) {
             insight.observation.push(' ');
             insight.observation.push_str(&sentence);
         }
     }
+}
+
+/// Without cAdvisor's container_oom_events_total the OOM check counts restarts whose last
+/// termination was OOMKilled: five probe restarts and one OOM kill are six restarts, the last
+/// by the OOM killer, not six OOM kills. Say so.
+fn oom_from_restarts(insight: &mut Insight) {
+    if insight.check != "container.errors.oom_kills"
+        || insight
+            .evidence
+            .get("oom_events_count")
+            .is_some_and(|n| n > 0.0)
+    {
+        return;
+    }
+    let name = insight.instance.as_deref().unwrap_or("?");
+    let restarts = insight
+        .evidence
+        .get("restarts_count")
+        .or_else(|| insight.evidence.get("oom_kills_count"))
+        .unwrap_or(0.0)
+        .round();
+    let times = if restarts == 1.0 { "once" } else { "times" };
+    let count = if restarts == 1.0 {
+        String::new()
+    } else {
+        format!("{restarts:.0} ")
+    };
+    insight.title =
+        format!("Container {name} restarted {count}{times}, the last by the OOM killer");
+    let rest = insight
+        .observation
+        .find("Its memory limit")
+        .map(|i| insight.observation[i..].to_string())
+        .unwrap_or_default();
+    insight.observation = format!(
+        "Container {name} restarted {count}{times} and its last termination was OOMKilled (kube-state-metrics); without cAdvisor's container_oom_events_total, how many of the restarts were OOM kills is unknown. {rest}"
+    )
+    .trim_end()
+    .to_string();
 }
 
 /// The sentence for one container insight, `None` for checks without node evidence.
@@ -39,7 +80,13 @@ fn node_verdict(insight: &Insight) -> Option<String> {
     };
     let (name, resource) = NODE_EVIDENCE.iter().find(|(n, _)| check_has_node(n))?;
     let node = insight.device.as_deref().unwrap_or("its node");
+    // CFS throttling is always the container's own quota, whatever its node does: the node's
+    // load is context there, never the cause.
+    let own_quota = insight.check == "container.cpu.throttling";
     Some(match insight.evidence.get(name) {
+        Some(busy) if own_quota => format!(
+            "For context, its node {node} had {resource} {busy:.0}% used over the window; throttling is the container's own CPU quota either way."
+        ),
         Some(busy) if busy >= NODE_SATURATED_PERCENT => format!(
             "Its node {node} is saturated too ({resource} {busy:.0}% used): a noisy neighbour, not only its own limit — look at the other pods on {node} (kubectl top pod -A --sort-by=cpu, on that node) before raising the limit."
         ),
@@ -98,9 +145,9 @@ mod tests {
         ];
         let before = insights[3].observation.clone();
         place_on_nodes(&mut insights);
-        assert!(insights[0].observation.contains(
-            "Its node node-a has headroom (CPUs 35% used): the container hit its own limit"
-        ));
+        assert!(insights[0]
+            .observation
+            .contains("For context, its node node-a had CPUs 35% used over the window; throttling is the container's own CPU quota"));
         assert!(insights[1]
             .observation
             .contains("Its node node-b is saturated too (CPUs 97% used): a noisy neighbour"));
@@ -108,5 +155,59 @@ mod tests {
             .observation
             .contains("Whether its node is saturated too is unknown"));
         assert_eq!(insights[3].observation, before);
+    }
+
+    #[test]
+    fn throttling_on_a_saturated_node_is_never_a_noisy_neighbour() {
+        let mut insights = vec![
+            container("container.cpu.throttling", Some("node-b"), Some(97.0)),
+            container("container.cpu.utilization", Some("node-a"), Some(35.0)),
+        ];
+        place_on_nodes(&mut insights);
+        let throttled = &insights[0].observation;
+        assert!(!throttled.contains("noisy neighbour"), "{throttled}");
+        assert!(
+            !throttled.contains("before raising the limit"),
+            "{throttled}"
+        );
+        assert!(
+            throttled.contains("node node-b had CPUs 97% used"),
+            "{throttled}"
+        );
+        assert!(insights[1]
+            .observation
+            .contains("Its node node-a has headroom (CPUs 35% used)"));
+    }
+
+    #[test]
+    fn restarts_ending_in_an_oom_kill_are_not_counted_as_oom_kills() {
+        let oom = |cadvisor: bool| {
+            let mut i = container("container.errors.oom_kills", None, None);
+            i.title = "Container shop/web-1/app OOM-killed: 6 times".into();
+            i.observation = "The kernel's OOM killer killed container shop/web-1/app n/a times in the last 1h (threshold 1); it restarted 6 times. Its memory limit is 512 MiB.".into();
+            i.evidence.set("oom_kills_count", 6.0);
+            i.evidence.set("restarts_count", 6.0);
+            if cadvisor {
+                i.evidence.set("oom_events_count", 6.0);
+            }
+            i
+        };
+        let mut insights = vec![oom(false), oom(true)];
+        let counted = insights[1].clone();
+        place_on_nodes(&mut insights);
+        assert_eq!(
+            insights[0].title,
+            "Container shop/web-1/app restarted 6 times, the last by the OOM killer"
+        );
+        let observation = &insights[0].observation;
+        assert!(!observation.contains("OOM killer killed"), "{observation}");
+        assert!(
+            observation.contains("last termination was OOMKilled")
+                && observation.ends_with("Its memory limit is 512 MiB."),
+            "{observation}"
+        );
+        // Where cAdvisor counted the OOM events, the count is the kills'.
+        assert_eq!(insights[1].title, counted.title);
+        assert_eq!(insights[1].observation, counted.observation);
     }
 }

@@ -148,7 +148,8 @@ pub(super) fn narrowed_to_one(targets: bool, selector: &Selector, instance: &str
     }
 }
 
-/// Render `templates` for one instance of `selector` (see [`narrowed_to_one`]).
+/// Render `templates` for one instance of `selector` (see [`narrowed_to_one`]); node-side
+/// series (`${node_selector}`) keep `selector` unnarrowed, as they carry no container labels.
 pub(super) fn per_instance(
     templates: &[&str],
     (selector, targets): (&Selector, bool),
@@ -156,8 +157,9 @@ pub(super) fn per_instance(
     timing: &Timing,
 ) -> Vec<String> {
     let narrowed = narrowed_to_one(targets, selector, instance).to_string();
+    let node_selector = selector.to_string();
     templates
         .iter()
-        .filter_map(|t| timing.render(t, &narrowed).ok())
+        .filter_map(|t| timing.render_split(t, &narrowed, &node_selector).ok())
         .collect()
 }

@@ -37,7 +37,11 @@ impl ContainerPresence {
         let cadvisor = format!(
             "count(count by (namespace, pod, container) (last_over_time(container_cpu_usage_seconds_total{{container!=\"\", container!=\"POD\", {selector}}}[5m])))"
         );
-        let ksm = format!("count(last_over_time(kube_pod_info{{{selector}}}[5m]))");
+        // Highly available kube-state-metrics (two replicas, both scraped) reports every pod
+        // twice: count pods, not series.
+        let ksm = format!(
+            "count(count by (namespace, pod) (last_over_time(kube_pod_info{{{selector}}}[5m])))"
+        );
         let (c, k) = tokio::join!(client.query(&cadvisor, at), client.query(&ksm, at));
         let count = |v: crate::prometheus::Answer<crate::prometheus::InstantValue>| {
             v.data

@@ -8,5 +8,5 @@ mod selector;
 pub mod template;
 
 pub use duration::{format_duration, parse_duration, DurationError};
-pub use query::render_query;
+pub use query::{render_query, render_query_split};
 pub use selector::{is_label_name, quote, regex_escape, MatchOp, Matcher, Selector, SelectorError};

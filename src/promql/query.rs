@@ -15,18 +15,34 @@ pub fn render_query(
     rate: Duration,
     window: Duration,
 ) -> Result<String, TemplateError> {
+    render_query_split(text, selector, selector, rate, window)
+}
+
+/// [`render_query`] with a different selector for `${node_selector}`: a container finding's
+/// follow-up queries narrow the container series to it (namespace, pod, container), which
+/// node_exporter and kube_pod_info series do not carry, so their selectors stay unnarrowed.
+pub fn render_query_split(
+    text: &str,
+    selector: &str,
+    node_selector: &str,
+    rate: Duration,
+    window: Duration,
+) -> Result<String, TemplateError> {
     let rate = format_duration(rate);
     let window = format_duration(window);
     // Whitespace is collapsed before user values go in, so their content is never touched.
     let mut text = collapse_whitespace(text);
-    if selector.is_empty() {
-        // `{mode="idle", ${selector}}` would render a valid but untidy trailing comma.
-        text = text
-            .replace(", ${selector}", "")
-            .replace(",${selector}", "");
+    for (name, value) in [("selector", selector), ("node_selector", node_selector)] {
+        if value.is_empty() {
+            // `{mode="idle", ${selector}}` would render a valid but untidy trailing comma.
+            text = text
+                .replace(&format!(", ${{{name}}}"), "")
+                .replace(&format!(",${{{name}}}"), "");
+        }
     }
     render(&text, |name| match name {
         "selector" => Some(selector),
+        "node_selector" => Some(node_selector),
         "rate" => Some(rate.as_str()),
         "window" => Some(window.as_str()),
         _ => None,

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     prometheus::QueryRange,
-    promql::{render_query, template::TemplateError},
+    promql::{render_query, render_query_split, template::TemplateError},
 };
 
 /// Scrape interval assumed when Prometheus does not tell (Prometheus' default is 1m; most
@@ -169,6 +169,17 @@ impl Timing {
     /// `${selector}` from `selector`.
     pub fn render(&self, template: &str, selector: &str) -> Result<String, TemplateError> {
         render_query(template, selector, self.rate, self.window)
+    }
+
+    /// [`Timing::render`] with `${node_selector}` from `node_selector` (see
+    /// [`render_query_split`]).
+    pub fn render_split(
+        &self,
+        template: &str,
+        selector: &str,
+        node_selector: &str,
+    ) -> Result<String, TemplateError> {
+        render_query_split(template, selector, node_selector, self.rate, self.window)
     }
 
     /// True when the window is too short for a solid `rate()` (under four scrapes).

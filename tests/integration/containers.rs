@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use gregg_insights::{
-    catalog, health,
+    analysis, catalog, health,
     insight::{Component, Insight, IssueType},
     promql::Selector,
 };
@@ -14,7 +14,7 @@ use gregg_testkit::scenarios;
 
 use crate::{
     scenarios::check,
-    support::{at, block_on, client, serve},
+    support::{at, block_on, client, request, serve},
 };
 
 fn on<'a>(insights: &'a [Insight], instance: &str, check: &str) -> &'a Insight {
@@ -56,7 +56,12 @@ fn the_pod_cgroup_and_the_pause_container_are_never_reported() {
 
 #[test]
 fn a_container_finding_carries_its_kubernetes_names_and_its_node() {
-    let insights = check(&scenarios::container_cpu_throttled());
+    let s = scenarios::container_cpu_throttled();
+    let prometheus = serve(&s);
+    let c = client(&prometheus.url());
+    let insights = block_on(analysis::analyze(&c, catalog::builtin(), &request(&s)))
+        .expect("analysis")
+        .insights;
     let throttled = on(&insights, "shop/checkout-1/app", "container.cpu.throttling");
     assert_eq!(throttled.component, Component::Container);
     let labels = throttled.container_labels().expect("a container's names");
@@ -81,6 +86,68 @@ fn a_container_finding_carries_its_kubernetes_names_and_its_node() {
             .all(|q| !q.contains(r#"instance="shop/checkout-1/app""#)),
         "{:#?}",
         throttled.related_metrics
+    );
+    // The node-side query to run next is narrowed by the container series only: node_exporter
+    // and kube_pod_info carry no container labels, so narrowing them would return nothing.
+    let node_query = throttled
+        .related_metrics
+        .iter()
+        .find(|q| q.contains("node_cpu_seconds_total"))
+        .unwrap_or_else(|| panic!("no node query in {:#?}", throttled.related_metrics));
+    assert!(!node_query.contains(r#"node_cpu_seconds_total{mode=~"idle|iowait|steal",namespace"#));
+    let answer = block_on(c.query(node_query, at(&s))).expect(node_query);
+    let node = answer.data.into_vector();
+    assert_eq!(node.len(), 1, "{node_query}: {node:?}");
+    assert!(node[0].value < 50.0, "{node_query}: {node:?}");
+}
+
+/// Kubelet's /metrics/cadvisor and a standalone cAdvisor both scraped, and two
+/// kube-state-metrics replicas: every series twice, under another instance and job. Nothing
+/// may be counted twice: the same findings, word for word.
+#[test]
+fn a_cluster_scraped_twice_gets_the_same_verdicts() {
+    let scenarios = [
+        scenarios::container_cpu_throttled(),
+        scenarios::container_memory_near_limit(),
+        scenarios::container_oom_restarts(),
+        scenarios::container_noisy_neighbour(),
+        scenarios::containers_healthy(),
+    ];
+    for once in scenarios {
+        let mut twice = once.clone();
+        twice.cluster.twice = true;
+        let verdicts = |s| {
+            let mut v: Vec<(String, String, String, String)> = check(s)
+                .into_iter()
+                .filter(|i| i.component == Component::Container)
+                .map(|i| {
+                    let instance = i.instance.unwrap_or_default();
+                    (i.check, instance, i.title, i.observation)
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(verdicts(&twice), verdicts(&once), "{}", once.name);
+    }
+    let s = {
+        let mut s = scenarios::container_noisy_neighbour();
+        s.cluster.twice = true;
+        s
+    };
+    let prometheus = serve(&s);
+    let report = block_on(health::check_at(
+        &client(&prometheus.url()),
+        catalog::builtin(),
+        &Selector::empty(),
+        at(&s),
+    ));
+    assert!(
+        report.message.contains(
+            "Containers: cAdvisor reports 2 containers; kube-state-metrics reports 2 pods."
+        ),
+        "{}",
+        report.message
     );
 }
 

@@ -91,6 +91,10 @@ pub struct Cluster {
     pub kube_state_metrics: bool,
     /// Whether cAdvisor is scraped.
     pub cadvisor: bool,
+    /// Every series scraped twice: cAdvisor by the kubelet's /metrics/cadvisor and by a
+    /// standalone cAdvisor DaemonSet, kube-state-metrics by two replicas (HA). The checks must
+    /// not count a container or a pod twice.
+    pub twice: bool,
 }
 
 impl Cluster {
@@ -100,6 +104,7 @@ impl Cluster {
             containers,
             kube_state_metrics: true,
             cadvisor: true,
+            twice: false,
         }
     }
 
@@ -132,6 +137,22 @@ struct Families<'w, W: Write> {
     history: i64,
     step: i64,
     written: Written,
+    /// See [`Cluster::twice`].
+    twice: bool,
+}
+
+/// The labels of the same series from the second scraper: a standalone cAdvisor on port 8080
+/// (job `cadvisor`), or the second kube-state-metrics replica.
+fn second_scraper(labels: &str) -> String {
+    labels
+        .replace(
+            ":10250\",job=\"kubelet\",metrics_path=\"/metrics/cadvisor\"",
+            ":8080\",job=\"cadvisor\"",
+        )
+        .replace(
+            "instance=\"kube-state-metrics:8080\"",
+            "instance=\"kube-state-metrics-b:8080\"",
+        )
 }
 
 impl<W: Write> Families<'_, W> {
@@ -147,15 +168,18 @@ impl<W: Write> Families<'_, W> {
         };
         writeln!(self.out, "# TYPE {meta} {kind}")?;
         for (labels, value) in series {
-            self.written.series += 1;
-            let mut t = self.end - self.history;
-            while t <= self.end {
-                let v = value((t - self.end) as f64);
-                if v.is_finite() {
-                    writeln!(self.out, "{name}{{{labels}}} {v} {t}.000")?;
-                    self.written.samples += 1;
+            let second = self.twice.then(|| second_scraper(&labels));
+            for labels in std::iter::once(labels).chain(second) {
+                self.written.series += 1;
+                let mut t = self.end - self.history;
+                while t <= self.end {
+                    let v = value((t - self.end) as f64);
+                    if v.is_finite() {
+                        writeln!(self.out, "{name}{{{labels}}} {v} {t}.000")?;
+                        self.written.samples += 1;
+                    }
+                    t += self.step;
                 }
-                t += self.step;
             }
         }
         Ok(())
@@ -212,6 +236,7 @@ pub fn write_families<W: Write>(
         history,
         step,
         written: Written::default(),
+        twice: cluster.twice,
     };
     if cluster.cadvisor {
         cadvisor(&mut f, cluster)?;
@@ -295,6 +320,7 @@ fn cadvisor<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<
     let mut limits: Vec<Series<'_>> = Vec::new();
     let mut working: Vec<Series<'_>> = Vec::new();
     let mut used: Vec<Series<'_>> = Vec::new();
+    let mut rss: Vec<Series<'_>> = Vec::new();
     for c in cs {
         let limit = c.memory_limit.unwrap_or(0.0);
         limits.push((cadvisor_labels(c, &c.container), Box::new(move |_| limit)));
@@ -308,10 +334,16 @@ fn cadvisor<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<
             cadvisor_labels(c, &c.container),
             Box::new(move |o| c.memory.at(o) + 50.0 * MIB),
         ));
+        // Anonymous memory: the working set less the active page cache (20 MiB here).
+        rss.push((
+            cadvisor_labels(c, &c.container),
+            Box::new(move |o| (c.memory.at(o) - 20.0 * MIB).max(0.0)),
+        ));
     }
     f.family("container_spec_memory_limit_bytes", "gauge", limits)?;
     f.family("container_memory_working_set_bytes", "gauge", working)?;
     f.family("container_memory_usage_bytes", "gauge", used)?;
+    f.family("container_memory_rss", "gauge", rss)?;
     let ooms: Vec<Series<'_>> = cs
         .iter()
         .map(|c| {
@@ -422,5 +454,22 @@ mod tests {
         assert!(text.contains("kube_pod_container_status_last_terminated_reason{"));
         // No sample is written where a series is absent.
         assert!(!text.contains("NaN"));
+    }
+
+    #[test]
+    fn a_cluster_scraped_twice_writes_every_series_under_both_scrapers() {
+        let c = Container::healthy("shop", "web-1", "app", "node-a");
+        let once = Cluster::new(vec![c]);
+        let twice = Cluster {
+            twice: true,
+            ..once.clone()
+        };
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let w1 = write_families(&mut a, &once, 10_000, 3600, 15).unwrap();
+        let w2 = write_families(&mut b, &twice, 10_000, 3600, 15).unwrap();
+        assert_eq!(w2.series, 2 * w1.series);
+        let text = String::from_utf8(b).unwrap();
+        assert!(text.contains("instance=\"node-a:8080\",job=\"cadvisor\""));
+        assert!(text.contains("instance=\"kube-state-metrics-b:8080\""));
     }
 }

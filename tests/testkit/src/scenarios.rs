@@ -1883,7 +1883,7 @@ pub fn container_cpu_throttled() -> Scenario {
             vec![k8s_node("k8s-node-1")],
             vec![
                 expect("shop/checkout-1/app", "container.cpu.throttling", "high", "high")
-                    .mentioning("hit its own limit"),
+                    .mentioning("the container's own CPU quota"),
             ],
         ),
         Cluster::new(vec![checkout, quiet]),
