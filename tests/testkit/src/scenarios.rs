@@ -2052,7 +2052,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 35..],
+            names[names.len() - 36..],
             [
                 "workload_shift",
                 "culprit_process",
