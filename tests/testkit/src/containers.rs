@@ -567,11 +567,7 @@ mod tests {
         // The container, its pod cgroup and its pause container; nothing for cart-1.
         let last = |labels: &str| -> f64 {
             let prefix = format!("container_pressure_cpu_waiting_seconds_total{{{labels}}} ");
-            let line = text
-                .lines()
-                .filter(|l| l.starts_with(&prefix))
-                .last()
-                .unwrap();
+            let line = text.lines().rfind(|l| l.starts_with(&prefix)).unwrap();
             line[prefix.len()..]
                 .split(' ')
                 .next()
