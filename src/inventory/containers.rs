@@ -1,7 +1,9 @@
 //! What a Prometheus has of containers: how many cAdvisor reports, and whether
 //! kube-state-metrics is there. Health says it beside node_exporter's story, so that a
 //! Prometheus with only cAdvisor and kube-state-metrics is usable (the container checks run)
-//! and a missing exporter is named with what it costs.
+//! and a missing exporter is named with what it costs. cAdvisor's pressure (PSI) families are
+//! counted apart: most clusters still run a cAdvisor or a cgroup version without them, and the
+//! container pressure checks then say nothing, which health must not leave unexplained.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -19,11 +21,16 @@ pub struct ContainerPresence {
     pub cadvisor_containers: usize,
     /// Pods kube-state-metrics reports (`kube_pod_info`).
     pub kube_state_metrics_pods: usize,
+    /// Containers with cAdvisor's pressure stall information (`container_pressure_*`, cAdvisor
+    /// v0.52.0 or later on cgroup v2).
+    pub pressure_containers: usize,
 }
 
 /// What is lost without cAdvisor (the catalog's `cadvisor` source says the same).
 const CADVISOR_LOST: &str =
     "containers' CPU and memory against their limits, CFS throttling and OOM kills";
+/// What is lost where no container has pressure stall information, and how to get it.
+const PSI_LOST: &str = "No container has pressure stall information (container_pressure_cpu_waiting_seconds_total and the other container_pressure_* families need cgroup v2 and cAdvisor v0.52.0 or later; the kubelet's /metrics/cadvisor exports them behind the KubeletPSI feature gate), so the time containers' tasks waited for CPU or stalled on memory is unobservable: memory saturation falls back to limit hits (container_memory_failcnt, counted on cgroup v1 only) and CPU saturation to CFS throttling";
 /// What is lost without kube-state-metrics.
 const KSM_LOST: &str = "restarts, OOMKilled terminations, limits from pod specs and the node of each pod (so container findings cannot say whether their node is saturated too)";
 
@@ -42,7 +49,14 @@ impl ContainerPresence {
         let ksm = format!(
             "count(count by (namespace, pod) (last_over_time(kube_pod_info{{{selector}}}[5m])))"
         );
-        let (c, k) = tokio::join!(client.query(&cadvisor, at), client.query(&ksm, at));
+        let pressure = format!(
+            "count(count by (namespace, pod, container) (last_over_time(container_pressure_cpu_waiting_seconds_total{{container!=\"\", container!=\"POD\", {selector}}}[5m])))"
+        );
+        let (c, k, p) = tokio::join!(
+            client.query(&cadvisor, at),
+            client.query(&ksm, at),
+            client.query(&pressure, at)
+        );
         let count = |v: crate::prometheus::Answer<crate::prometheus::InstantValue>| {
             v.data
                 .into_vector()
@@ -53,6 +67,7 @@ impl ContainerPresence {
         Ok(ContainerPresence {
             cadvisor_containers: count(c?),
             kube_state_metrics_pods: count(k?),
+            pressure_containers: count(p?),
         })
     }
 
@@ -75,7 +90,22 @@ impl ContainerPresence {
             0 => format!("kube-state-metrics is missing (lost: {KSM_LOST})"),
             n => format!("kube-state-metrics reports {n} pod{}", plural(n)),
         };
-        Some(format!("Containers: {cadvisor}; {ksm}."))
+        Some(format!("Containers: {cadvisor}; {ksm}.{}", self.pressure()))
+    }
+
+    /// The sentence on pressure stall information, empty where there is nothing to say (no
+    /// cAdvisor at all is said already).
+    fn pressure(&self) -> String {
+        match (self.cadvisor_containers, self.pressure_containers) {
+            (0, _) => String::new(),
+            (_, 0) => format!(" {PSI_LOST}."),
+            (all, with) if with >= all => {
+                " Every container has pressure stall information (cgroup PSI).".to_string()
+            }
+            (all, with) => format!(
+                " {with} of the {all} containers have pressure stall information (cgroup PSI); for the others the time their tasks waited for CPU or memory is unobservable (cgroup v1, or a cAdvisor older than v0.52.0)."
+            ),
+        }
     }
 }
 
@@ -97,12 +127,14 @@ mod tests {
         let only_cadvisor = ContainerPresence {
             cadvisor_containers: 3,
             kube_state_metrics_pods: 0,
+            pressure_containers: 3,
         };
         let said = only_cadvisor.describe().unwrap();
         assert!(said.starts_with("Containers: cAdvisor reports 3 containers; kube-state-metrics is missing (lost: restarts"), "{said}");
         let only_ksm = ContainerPresence {
             cadvisor_containers: 0,
             kube_state_metrics_pods: 1,
+            pressure_containers: 0,
         };
         let said = only_ksm.describe().unwrap();
         assert!(
@@ -110,5 +142,34 @@ mod tests {
             "{said}"
         );
         assert!(said.contains("kube-state-metrics reports 1 pod."), "{said}");
+        // Without cAdvisor there is no pressure to speak of: nothing more is said.
+        assert!(said.ends_with("reports 1 pod."), "{said}");
+    }
+
+    #[test]
+    fn missing_pressure_is_named_with_its_cost_and_its_fix() {
+        let count = |all, with| ContainerPresence {
+            cadvisor_containers: all,
+            kube_state_metrics_pods: all,
+            pressure_containers: with,
+        };
+        let none = count(2, 0).describe().unwrap();
+        assert!(
+            none.contains("reports 2 pods. No container has pressure stall information")
+                && none.contains("cAdvisor v0.52.0 or later")
+                && none.contains("KubeletPSI")
+                && none.contains("container_memory_failcnt"),
+            "{none}"
+        );
+        let some = count(3, 1).describe().unwrap();
+        assert!(
+            some.contains("1 of the 3 containers have pressure stall information"),
+            "{some}"
+        );
+        let all = count(2, 2).describe().unwrap();
+        assert!(
+            all.ends_with("Every container has pressure stall information (cgroup PSI)."),
+            "{all}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use gregg_insights::{
     analysis, catalog, health,
-    insight::{Component, Insight, IssueType},
+    insight::{Component, Insight, IssueType, UseSignal},
     promql::Selector,
 };
 use gregg_testkit::scenarios;
@@ -112,6 +112,8 @@ fn a_cluster_scraped_twice_gets_the_same_verdicts() {
         scenarios::container_oom_restarts(),
         scenarios::container_noisy_neighbour(),
         scenarios::containers_healthy(),
+        scenarios::container_memory_reclaim(),
+        scenarios::container_cpu_contention(),
     ];
     for once in scenarios {
         let mut twice = once.clone();
@@ -255,4 +257,120 @@ fn the_cli_report_names_the_container_and_its_node() {
         "{observation}"
     );
     assert!(host.get("kubernetes").is_none());
+}
+
+/// Memory saturation is measured by the cgroup's pressure where cAdvisor exports it (cgroup
+/// v2), by its limit hits where it does not (cgroup v1), and the latter says what it cannot see.
+#[test]
+fn memory_saturation_is_told_by_pressure_or_by_limit_hits() {
+    let insights = check(&scenarios::container_memory_reclaim());
+    let psi = on(
+        &insights,
+        "shop/search-1/indexer",
+        "container.memory.saturation.psi",
+    );
+    assert_eq!(psi.use_signal, Some(UseSignal::Saturation));
+    let evidence = |i: &Insight, name: &str| i.evidence.get(name).expect(name);
+    assert!((evidence(psi, "memory_pressure_some_percent") - 30.0).abs() < 2.0);
+    assert!((evidence(psi, "memory_pressure_full_percent") - 12.0).abs() < 1.5);
+    assert!((evidence(psi, "memory_of_limit_percent") - 90.8).abs() < 1.0);
+    assert!(
+        psi.observation.contains("Its node k8s-node-1 has headroom"),
+        "{}",
+        psi.observation
+    );
+    // cgroup v2 counts no failcnt: the weaker signal of the chain does not speak for it.
+    assert!(insights
+        .iter()
+        .all(|i| !(i.check == "container.memory.saturation.reclaim"
+            && i.instance.as_deref() == Some("shop/search-1/indexer"))));
+    let hits = on(
+        &insights,
+        "batch/report-2/worker",
+        "container.memory.saturation.reclaim",
+    );
+    assert!((evidence(hits, "limit_hits_per_second") - 40.0).abs() < 2.0);
+    assert!((evidence(hits, "memory_of_limit_percent") - 87.9).abs() < 1.0);
+    assert!(
+        hits.observation.contains("40/s on average")
+            && hits.observation.contains("is unobservable here")
+            && hits.observation.contains("v0.52.0"),
+        "{}",
+        hits.observation
+    );
+    assert!(insights
+        .iter()
+        .all(|i| !(i.check == "container.memory.saturation.psi"
+            && i.instance.as_deref() == Some("batch/report-2/worker"))));
+}
+
+/// CPU pressure without throttling: contention for the node's CPUs, not the container's quota.
+#[test]
+fn cpu_pressure_without_throttling_names_the_saturated_node() {
+    let insights = check(&scenarios::container_cpu_contention());
+    let waited = on(&insights, "shop/api-2/app", "container.cpu.pressure");
+    let evidence = |name: &str| waited.evidence.get(name).expect(name);
+    assert!((evidence("cpu_pressure_some_percent") - 35.0).abs() < 2.0);
+    assert!(evidence("throttled_periods_percent") < 0.5);
+    assert!((evidence("cpu_used_cores_ratio") - 1.2).abs() < 0.1);
+    assert!(evidence("node_cpu_busy_percent") > 80.0);
+    assert_eq!(waited.device.as_deref(), Some("k8s-node-3"));
+    assert!(
+        waited
+            .observation
+            .contains("Its node k8s-node-3 is saturated too"),
+        "{}",
+        waited.observation
+    );
+    assert!(insights
+        .iter()
+        .all(|i| i.check != "container.cpu.throttling"));
+}
+
+/// Low pressure is assessed, not skipped: the pressure checks see every container and flag
+/// none; health says the pressure families are there, and where they are not, what is lost.
+#[test]
+fn low_pressure_is_assessed_and_missing_pressure_is_said() {
+    let s = scenarios::containers_healthy_psi();
+    let prometheus = serve(&s);
+    let c = client(&prometheus.url());
+    let analysis =
+        block_on(analysis::analyze(&c, catalog::builtin(), &request(&s))).expect("analysis");
+    for id in ["container.memory.saturation.psi", "container.cpu.pressure"] {
+        let outcome = analysis
+            .outcomes
+            .iter()
+            .find(|o| o.check == id)
+            .unwrap_or_else(|| panic!("no outcome of {id}"));
+        assert_eq!((outcome.targets, outcome.breaches), (2, 0), "{id}");
+    }
+    let report = block_on(health::check_at(
+        &c,
+        catalog::builtin(),
+        &Selector::empty(),
+        at(&s),
+    ));
+    assert!(
+        report
+            .message
+            .contains("Every container has pressure stall information"),
+        "{}",
+        report.message
+    );
+    assert_eq!(report.details["containers"]["pressureContainers"], 2);
+    let without = scenarios::container_cpu_throttled();
+    let prometheus = serve(&without);
+    let report = block_on(health::check_at(
+        &client(&prometheus.url()),
+        catalog::builtin(),
+        &Selector::empty(),
+        at(&without),
+    ));
+    assert!(
+        report.message.contains(
+            "No container has pressure stall information (container_pressure_cpu_waiting_seconds_total"
+        ) && report.message.contains("cAdvisor v0.52.0 or later"),
+        "{}",
+        report.message
+    );
 }

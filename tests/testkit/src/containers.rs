@@ -8,6 +8,11 @@
 //! label in Prometheus) and the pause container (`container="POD"`). Both extra cgroups are
 //! written, the pod's with a quota and usage summed over its containers, so a check that does
 //! not exclude them reports them.
+//!
+//! The memory limit hits and the pressure families follow the two cgroup versions as cAdvisor
+//! reports them: `container_memory_failcnt` for every cgroup (counting only on cgroup v1; on
+//! v2 cAdvisor reports 0), and the `container_pressure_*` families (cAdvisor v0.52.0, cgroup v2
+//! only) for the containers that have [`Pressure`].
 
 use std::io::{self, Write};
 
@@ -39,6 +44,31 @@ pub struct Container {
     pub memory_limit: Option<f64>,
     /// Offsets (seconds before the end) at which the OOM killer killed it; it restarts each time.
     pub oom_kills: Vec<i64>,
+    /// Memory usage hitting the limit, per second (`container_memory_failcnt`'s rate): cgroup
+    /// v1 only; a container with [`Pressure`] runs on cgroup v2, where it stays 0.
+    pub limit_hits: Shape,
+    /// Pressure stall information (cgroup v2, cAdvisor v0.52.0 or later); `None`: none exported.
+    pub pressure: Option<Pressure>,
+}
+
+/// A cgroup's pressure stall information: the share of wall time (0–1) at least one of its
+/// tasks waited (PSI "some"); "full" (all of its non-idle tasks at once) is derived.
+#[derive(Clone, Debug)]
+pub struct Pressure {
+    /// Runnable tasks waiting for a CPU.
+    pub cpu: Shape,
+    /// Tasks stalled on memory (reclaim, refaults, swap-in).
+    pub memory: Shape,
+}
+
+impl Pressure {
+    /// Little pressure: 2 % CPU, 0.5 % memory.
+    pub fn low() -> Pressure {
+        Pressure {
+            cpu: Shape::c(0.02),
+            memory: Shape::c(0.005),
+        }
+    }
 }
 
 impl Container {
@@ -55,6 +85,8 @@ impl Container {
             memory: Shape::c(200.0 * MIB),
             memory_limit: Some(1024.0 * MIB),
             oom_kills: Vec::new(),
+            limit_hits: Shape::c(0.0),
+            pressure: None,
         }
     }
 
@@ -344,6 +376,8 @@ fn cadvisor<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<
     f.family("container_memory_working_set_bytes", "gauge", working)?;
     f.family("container_memory_usage_bytes", "gauge", used)?;
     f.family("container_memory_rss", "gauge", rss)?;
+    memory_limit_hits(f, cs)?;
+    pressure(f, cs)?;
     let ooms: Vec<Series<'_>> = cs
         .iter()
         .map(|c| {
@@ -355,6 +389,60 @@ fn cadvisor<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<
         })
         .collect();
     f.family("container_oom_events_total", "counter", ooms)
+}
+
+/// `container_memory_failcnt`: every cgroup has it; the pause container never hits a limit.
+/// cAdvisor types it a counter without the `_total` suffix, which OpenMetrics (what promtool
+/// backfills) refuses for a counter: written untyped, as node_exporter's netstat fields are.
+fn memory_limit_hits<W: Write>(f: &mut Families<'_, W>, cs: &[Container]) -> io::Result<()> {
+    let (start, step) = (-(f.history as f64), f.step as f64);
+    let mut hits: Vec<Series<'_>> = Vec::new();
+    for c in cs {
+        hits.push((
+            cadvisor_labels(c, &c.container),
+            Box::new(move |o| integral(|t| c.limit_hits.at(t), start, o, step).round()),
+        ));
+        hits.push((cadvisor_labels(c, "POD"), Box::new(|_| 0.0)));
+    }
+    f.family("container_memory_failcnt", "unknown", hits)
+}
+
+/// The six `container_pressure_*` families (seconds stalled) of the containers with PSI, their
+/// pod cgroups (which stall whenever a container of theirs does) and pause containers (idle).
+fn pressure<W: Write>(f: &mut Families<'_, W>, cs: &[Container]) -> io::Result<()> {
+    let (start, step) = (-(f.history as f64), f.step as f64);
+    type Share = fn(&Pressure, f64) -> f64;
+    let families: [(&str, Share); 6] = [
+        ("container_pressure_cpu_stalled_seconds_total", |p, t| {
+            0.3 * p.cpu.at(t)
+        }),
+        ("container_pressure_cpu_waiting_seconds_total", |p, t| {
+            p.cpu.at(t)
+        }),
+        ("container_pressure_io_stalled_seconds_total", |_, _| 0.001),
+        ("container_pressure_io_waiting_seconds_total", |_, _| 0.002),
+        ("container_pressure_memory_stalled_seconds_total", |p, t| {
+            0.4 * p.memory.at(t)
+        }),
+        ("container_pressure_memory_waiting_seconds_total", |p, t| {
+            p.memory.at(t)
+        }),
+    ];
+    for (name, share) in families {
+        let mut series: Vec<Series<'_>> = Vec::new();
+        for c in cs {
+            let Some(p) = &c.pressure else { continue };
+            for cgroup in [c.container.as_str(), ""] {
+                series.push((
+                    cadvisor_labels(c, cgroup),
+                    Box::new(move |o| integral(|t| share(p, t), start, o, step)),
+                ));
+            }
+            series.push((cadvisor_labels(c, "POD"), Box::new(|_| 0.0)));
+        }
+        f.family(name, "counter", series)?;
+    }
+    Ok(())
 }
 
 fn kube_state_metrics<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<()> {
@@ -454,6 +542,45 @@ mod tests {
         assert!(text.contains("kube_pod_container_status_last_terminated_reason{"));
         // No sample is written where a series is absent.
         assert!(!text.contains("NaN"));
+        // Limit hits for every cgroup; no pressure without PSI (cgroup v1, cAdvisor < v0.52).
+        assert!(text.contains("# TYPE container_memory_failcnt unknown"));
+        assert!(!text.contains("container_pressure_"));
+    }
+
+    #[test]
+    fn pressure_is_written_as_cadvisor_exports_it_on_cgroup_v2() {
+        let mut c = Container::healthy("shop", "web-1", "app", "node-a");
+        c.pressure = Some(Pressure {
+            cpu: Shape::c(0.2),
+            memory: Shape::c(0.1),
+        });
+        let quiet = Container::healthy("shop", "cart-1", "app", "node-a");
+        let mut out = Vec::new();
+        write_families(&mut out, &Cluster::new(vec![c, quiet]), 10_000, 3600, 15).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for resource in ["cpu", "memory", "io"] {
+            for kind in ["waiting", "stalled"] {
+                let family = format!("# TYPE container_pressure_{resource}_{kind}_seconds counter");
+                assert_eq!(text.matches(&family).count(), 1, "{family}");
+            }
+        }
+        // The container, its pod cgroup and its pause container; nothing for cart-1.
+        let last = |labels: &str| -> f64 {
+            let prefix = format!("container_pressure_cpu_waiting_seconds_total{{{labels}}} ");
+            let line = text.lines().rfind(|l| l.starts_with(&prefix)).unwrap();
+            line[prefix.len()..]
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let c = Container::healthy("shop", "web-1", "app", "node-a");
+        // 0.2 of each second over the hour (the last step's rate not yet integrated).
+        assert!((last(&cadvisor_labels(&c, "app")) - 0.2 * 3600.0).abs() < 10.0);
+        assert!((last(&cadvisor_labels(&c, "")) - 0.2 * 3600.0).abs() < 10.0);
+        assert_eq!(last(&cadvisor_labels(&c, "POD")), 0.0);
+        assert!(!text.contains("container_pressure_cpu_waiting_seconds_total{container=\"app\",id=\"/kubepods/burstable/podcart-1"));
     }
 
     #[test]

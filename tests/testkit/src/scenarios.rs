@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::{
     backfill,
-    containers::{Cluster, Container, MIB},
+    containers::{Cluster, Container, Pressure, MIB},
     histogram::{Histogram, DEFAULT_BUCKETS},
     host::{Disk, Filesystem, Host, Md, Nic, Process, Shape, Writer},
     prometheus::Prometheus,
@@ -303,6 +303,9 @@ pub fn all() -> Vec<Scenario> {
         container_noisy_neighbour(),
         containers_healthy(),
         cadvisor_only(),
+        container_memory_reclaim(),
+        container_cpu_contention(),
+        containers_healthy_psi(),
     ]
 }
 
@@ -2011,6 +2014,112 @@ pub fn cadvisor_only() -> Scenario {
     )
 }
 
+/// Memory saturation at the limit, on both cgroup versions, for the last 40 minutes.
+/// shop/search-1/indexer runs on a cgroup v2 node whose cAdvisor exports pressure: its tasks
+/// stall on memory 30 % of the time (PSI some) with its working set at 91 % of its limit, and
+/// its failcnt stays 0 as cAdvisor reports it on v2. batch/report-2/worker runs on a cgroup v1
+/// node: no PSI, but its usage hits the limit 40 times a second (failcnt) with its working set
+/// at 88 %: the finding says the stall time is unobservable there. Both nodes have free memory.
+pub fn container_memory_reclaim() -> Scenario {
+    let from = -2400;
+    let mut indexer = Container::healthy("shop", "search-1", "indexer", "k8s-node-1");
+    indexer.memory = Shape::c(500.0 * MIB).since(from, 930.0 * MIB);
+    indexer.pressure = Some(Pressure {
+        cpu: Shape::c(0.02),
+        memory: Shape::c(0.005).since(from, 0.30),
+    });
+    let mut worker = Container::healthy("batch", "report-2", "worker", "k8s-node-2");
+    worker.memory = Shape::c(500.0 * MIB).since(from, 900.0 * MIB);
+    worker.limit_hits = Shape::c(0.0).since(from, 40.0);
+    with_cluster(
+        Scenario::new(
+            "container_memory_reclaim",
+            "two containers reclaiming at their memory limits: one on cgroup v2 stalled 30 % of the time (PSI), one on cgroup v1 hitting its limit 40 times a second (failcnt, no PSI)",
+            vec![k8s_node("k8s-node-1"), k8s_node("k8s-node-2")],
+            vec![
+                expect(
+                    "shop/search-1/indexer",
+                    "container.memory.saturation.psi",
+                    "critical",
+                    "critical",
+                )
+                .mentioning("cgroup PSI memory some"),
+                expect(
+                    "shop/search-1/indexer",
+                    "container.memory.utilization",
+                    "high",
+                    "high",
+                ),
+                expect(
+                    "batch/report-2/worker",
+                    "container.memory.saturation.reclaim",
+                    "medium",
+                    "high",
+                )
+                .mentioning("unobservable"),
+                expect(
+                    "batch/report-2/worker",
+                    "container.memory.utilization",
+                    "high",
+                    "high",
+                ),
+            ],
+        ),
+        Cluster::new(vec![indexer, worker]),
+    )
+}
+
+/// shop/api-2/app uses 1.2 of its 4 cores (30 %), is never throttled, yet its runnable tasks
+/// wait for a CPU 35 % of the time (cgroup PSI) for the last 40 minutes: k8s-node-3 is
+/// CPU-saturated by batch/cruncher-2/worker, which has no limit. Contention, not its quota.
+pub fn container_cpu_contention() -> Scenario {
+    let mut node = k8s_node("k8s-node-3");
+    cpu_saturated(&mut node);
+    let mut api = Container::healthy("shop", "api-2", "app", "k8s-node-3");
+    api.cpu = Shape::c(1.2);
+    api.cpu_limit = Some(4.0);
+    api.pressure = Some(Pressure {
+        cpu: Shape::c(0.03).since(-2400, 0.35),
+        memory: Shape::c(0.002),
+    });
+    let mut cruncher =
+        Container::healthy("batch", "cruncher-2", "worker", "k8s-node-3").unlimited();
+    cruncher.cpu = Shape::c(2.6);
+    cruncher.pressure = Some(Pressure::low());
+    with_cluster(
+        Scenario::new(
+            "container_cpu_contention",
+            "a container waiting for CPU 35 % of the time (PSI) at 30 % of its limit and never throttled, on a node saturated by an unlimited batch container",
+            vec![node],
+            vec![
+                expect("k8s-node-3:9100", "cpu.bottleneck", "critical", "critical"),
+                expect("shop/api-2/app", "container.cpu.pressure", "critical", "critical")
+                    .mentioning("noisy neighbour"),
+            ],
+        ),
+        Cluster::new(vec![api, cruncher]),
+    )
+}
+
+/// Quiet containers on cgroup v2 with pressure exported and low (2 % CPU, 0.5 % memory): the
+/// pressure checks assess them and find nothing.
+pub fn containers_healthy_psi() -> Scenario {
+    let mut cart = Container::healthy("shop", "cart-1", "app", "k8s-node-1");
+    cart.pressure = Some(Pressure::low());
+    let mut web = Container::healthy("shop", "web-1", "nginx", "k8s-node-1");
+    web.memory = Shape::c(700.0 * MIB);
+    web.pressure = Some(Pressure::low());
+    with_cluster(
+        Scenario::new(
+            "containers_healthy_psi",
+            "quiet containers on cgroup v2 with low pressure (PSI) exported",
+            vec![k8s_node("k8s-node-1")],
+            Vec::new(),
+        ),
+        Cluster::new(vec![cart, web]),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -2052,7 +2161,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 36..],
+            names[names.len() - 39..],
             [
                 "workload_shift",
                 "culprit_process",
@@ -2091,6 +2200,10 @@ mod tests {
                 "container_noisy_neighbour",
                 "containers_healthy",
                 "cadvisor_only",
+                // Issue 21: container memory and CPU pressure.
+                "container_memory_reclaim",
+                "container_cpu_contention",
+                "containers_healthy_psi",
             ]
         );
         let mut unique = names.clone();
