@@ -1,14 +1,25 @@
 //! Frame encoding: what the plugin spends turning an analysis' insights into Grafana's wire
-//! format (the `insights` frame, checked and encoded as Arrow IPC by the SDK, exactly as a
-//! `QueryData` answer is), for 1,000 and 10,000 insights with the text of a real finding.
+//! format (the `insights` frame built on the column model and written as Arrow IPC by arrow-rs,
+//! exactly as a `QueryData` answer is: `frames::ipc::encode`), for 1,000 and 10,000 insights
+//! with the text of a real finding. Beside it, the same frame through the SDK's `Frame` and
+//! arrow2 writer (the path before issue 19: text columns moved into arrow2 arrays without a
+//! copy, `check`, `DataResponse::new`), for comparison.
 //! Figures only, nothing asserted: `cargo bench --bench frames` (or `go run mage.go bench`).
 
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use grafana_plugin_sdk::backend::DataResponse;
+use grafana_plugin_sdk::{
+    arrow2::{array::Utf8Array, buffer::Buffer, datatypes::DataType, offset::OffsetsBuffer},
+    backend::DataResponse,
+    data,
+    prelude::*,
+};
 use gregg_insights::{
-    frames,
+    frames::{
+        self,
+        model::{Frame, Values},
+    },
     insight::{Component, Evidence, Insight, IssueType, Methodology, Severity, UseSignal},
 };
 
@@ -17,49 +28,118 @@ const RUNS: usize = 21;
 
 fn main() {
     println!(
-        "{:>9} {:>12} {:>12} {:>12}   median by phase: build frame / check / Arrow IPC",
-        "insights", "median", "p90", "slowest"
+        "{:>9} {:>8} {:>10} {:>10} {:>10}   median by phase",
+        "insights", "path", "median", "p90", "slowest"
     );
     for n in [1_000usize, 10_000] {
         let insights = fleet_of_findings(n);
         let refs: Vec<&Insight> = insights.iter().collect();
-        let mut runs: Vec<[Duration; 3]> = Vec::with_capacity(RUNS);
-        for _ in 0..RUNS {
-            let started = Instant::now();
-            let frame = frames::insights::table("insights", &refs);
-            let built = started.elapsed();
-            let checked = match frame.check() {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("the insights frame does not check: {e}");
-                    std::process::exit(1);
-                }
-            };
-            let checked_at = started.elapsed();
-            let response = DataResponse::new("A".to_string(), vec![checked]);
-            let total = started.elapsed();
-            std::hint::black_box(response);
-            runs.push([built, checked_at - built, total - checked_at]);
+        // The two paths alternate, each going first every other run, so that neither is
+        // measured only on memory the other has already faulted in.
+        let (mut new, mut old) = (Vec::with_capacity(RUNS), Vec::with_capacity(RUNS));
+        for run in 0..RUNS {
+            if run % 2 == 0 {
+                new.push(arrow_rs(&refs));
+                old.push(sdk(&refs));
+            } else {
+                old.push(sdk(&refs));
+                new.push(arrow_rs(&refs));
+            }
         }
-        let phase = |k: usize| {
-            let mut v: Vec<Duration> = runs.iter().map(|r| r[k]).collect();
-            v.sort();
-            v[RUNS / 2]
-        };
-        let mut totals: Vec<Duration> = runs.iter().map(|r| r[0] + r[1] + r[2]).collect();
-        totals.sort();
-        let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
-        println!(
-            "{:>9} {:>12} {:>12} {:>12}   {} / {} / {}",
-            n,
-            ms(totals[RUNS / 2]),
-            ms(totals[RUNS * 9 / 10]),
-            ms(totals[RUNS - 1]),
-            ms(phase(0)),
-            ms(phase(1)),
-            ms(phase(2))
-        );
+        print("arrow-rs", n, &new, "build frame / Arrow IPC (arrow-rs)");
+        print("sdk", n, &old, "build frame / check + Arrow IPC (arrow2)");
     }
+}
+
+/// The plugin's path: the column model, written by arrow-rs.
+fn arrow_rs(refs: &[&Insight]) -> [Duration; 2] {
+    let started = Instant::now();
+    let frame = frames::insights::table("insights", refs);
+    let built = started.elapsed();
+    let bytes = frames::ipc::encode(frame, "A").unwrap_or_else(|e| fail(&e));
+    let total = started.elapsed();
+    std::hint::black_box(bytes);
+    [built, total - built]
+}
+
+/// The path before issue 19: the SDK's frame, checked and encoded by arrow2.
+fn sdk(refs: &[&Insight]) -> [Duration; 2] {
+    let started = Instant::now();
+    let frame = sdk_frame(frames::insights::table("insights", refs));
+    let built = started.elapsed();
+    let checked = frame.check().unwrap_or_else(|e| fail(&e));
+    let response = DataResponse::new("A".to_string(), vec![checked]);
+    let total = started.elapsed();
+    std::hint::black_box(response);
+    [built, total - built]
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ! {
+    eprintln!("the insights frame does not encode: {e}");
+    std::process::exit(1);
+}
+
+fn print(path: &str, n: usize, runs: &[[Duration; 2]], phases: &str) {
+    let phase = |k: usize| {
+        let mut v: Vec<Duration> = runs.iter().map(|r| r[k]).collect();
+        v.sort();
+        v[RUNS / 2]
+    };
+    let mut totals: Vec<Duration> = runs.iter().map(|r| r[0] + r[1]).collect();
+    totals.sort();
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "{:>9} {:>8} {:>10} {:>10} {:>10}   {} / {} ({phases})",
+        n,
+        path,
+        ms(totals[RUNS / 2]),
+        ms(totals[RUNS * 9 / 10]),
+        ms(totals[RUNS - 1]),
+        ms(phase(0)),
+        ms(phase(1)),
+    );
+}
+
+/// The model's frame as the SDK's, as the plugin built it before: text buffers moved into
+/// arrow2 arrays, other columns through the SDK's constructors.
+fn sdk_frame(frame: Frame) -> data::Frame {
+    let mut out = data::Frame::new(frame.name.clone());
+    out.meta = frame.meta.clone();
+    for field in frame.into_fields() {
+        let nullable = field.nullable;
+        let f = match field.values {
+            Values::Text(t) => {
+                let mut f = std::iter::empty::<&str>().into_field(field.name.as_str());
+                let array = OffsetsBuffer::try_from(t.offsets).ok().and_then(|o| {
+                    Utf8Array::<i32>::try_new(DataType::Utf8, o, Buffer::from(t.bytes), None).ok()
+                });
+                if let Some(array) = array {
+                    let _ = f.set_values_array(array);
+                }
+                f
+            }
+            Values::Float64(v, _) => v.into_field(field.name.as_str()),
+            Values::Time(v, valid) if nullable => v
+                .into_iter()
+                .zip(
+                    valid
+                        .unwrap_or_default()
+                        .into_iter()
+                        .chain(std::iter::repeat(true)),
+                )
+                .map(|(ns, ok)| ok.then(|| Utc.timestamp_nanos(ns)))
+                .into_opt_field(field.name.as_str()),
+            Values::Time(v, _) => v
+                .into_iter()
+                .map(|ns| Utc.timestamp_nanos(ns))
+                .into_field(field.name.as_str()),
+            Values::Int64(v, _) => v.into_field(field.name.as_str()),
+            Values::UInt64(v, _) => v.into_field(field.name.as_str()),
+            Values::Bool(v, _) => v.into_field(field.name.as_str()),
+        };
+        out.add_field(f);
+    }
+    out
 }
 
 /// `n` insights shaped like the analyzer's CPU bottleneck finding (full narrative, 20 evidence

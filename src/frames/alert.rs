@@ -9,10 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use grafana_plugin_sdk::{
-    data::{Frame, Metadata, VisType},
-    prelude::*,
-};
+use grafana_plugin_sdk::data::VisType;
+
+use super::model::{Frame, IntoField, Metadata};
 
 use crate::{
     analysis::Analysis,

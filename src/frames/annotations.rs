@@ -5,7 +5,7 @@
 //! `text`, and `tags` (comma-joined: component, severity, check, instance). Event checks (OOM
 //! kills, ECC errors…) have no time within their window and appear as insights, not regions.
 
-use grafana_plugin_sdk::{data::Frame, prelude::*};
+use super::model::{Frame, IntoField};
 
 use crate::{
     analysis::Analysis,

@@ -7,15 +7,9 @@
 //! value buffer once, and copies every string exactly once (JSON columns are serialised into
 //! that buffer directly, without a `String` per row). `benches/frames.rs` shows the effect.
 
-use grafana_plugin_sdk::{
-    arrow2::{
-        array::Utf8Array, bitmap::Bitmap, buffer::Buffer, datatypes::DataType,
-        offset::OffsetsBuffer,
-    },
-    data::Field,
-    prelude::*,
-};
 use serde::Serialize;
+
+use super::model::{Field, Text, Values};
 
 /// A non-nullable string column named `name`.
 pub fn text<'a, I>(name: &str, values: I) -> Field
@@ -27,7 +21,7 @@ where
     for v in values {
         column.push(Some(v));
     }
-    column.into_field(name, Nulls::None)
+    column.into_field(name)
 }
 
 /// A string column named `name` whose rows may be null. Its type stays the SDK's for an
@@ -42,7 +36,7 @@ where
     for v in values {
         column.push(v);
     }
-    column.into_field(name, Nulls::Unmarked)
+    column.into_field(name)
 }
 
 /// A non-nullable column of the JSON text of each value (lists and maps the frame carries as
@@ -56,30 +50,20 @@ where
     for v in values {
         // Plain data (strings, numbers, maps with string keys) always serialises; should it
         // ever fail, the row says `null` rather than the frame failing.
-        let start = column.values.len();
-        if serde_json::to_writer(&mut column.values, v).is_err() {
-            column.values.truncate(start);
-            column.values.extend_from_slice(b"null");
+        let start = column.text.bytes.len();
+        if serde_json::to_writer(&mut column.text.bytes, v).is_err() {
+            column.text.bytes.truncate(start);
+            column.text.bytes.extend_from_slice(b"null");
         }
-        column.end_row(true);
+        column.end_row();
     }
-    column.into_field(name, Nulls::None)
+    column.into_field(name)
 }
 
-/// Whether a column has null rows, and how its type says so.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Nulls {
-    /// Every row has a value.
-    None,
-    /// Rows may be null; the type is the SDK's for `Option<&str>` items (not marked nullable).
-    Unmarked,
-}
-
-/// Values and offsets of one Utf8 column being written.
+/// One Utf8 column being written (not nullable: a null row is an empty string, as Grafana
+/// reads it).
 struct Column {
-    values: Vec<u8>,
-    offsets: Vec<i32>,
-    valid: Vec<bool>,
+    text: Text,
     /// Set when the text outgrew Arrow's 32-bit offsets (2 GiB): the column is then empty
     /// rather than wrong.
     overflow: bool,
@@ -87,97 +71,64 @@ struct Column {
 
 impl Column {
     fn with_capacity(rows: usize, bytes: usize) -> Column {
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
         Column {
-            values: Vec::with_capacity(bytes),
-            offsets,
-            valid: Vec::with_capacity(rows),
+            text: Text::with_capacity(rows, bytes),
             overflow: false,
         }
     }
 
     fn push(&mut self, value: Option<&str>) {
         if let Some(v) = value {
-            self.values.extend_from_slice(v.as_bytes());
+            self.text.bytes.extend_from_slice(v.as_bytes());
         }
-        self.end_row(value.is_some());
+        self.end_row();
     }
 
-    fn end_row(&mut self, valid: bool) {
-        match i32::try_from(self.values.len()) {
-            Ok(end) => self.offsets.push(end),
+    fn end_row(&mut self) {
+        match i32::try_from(self.text.bytes.len()) {
+            Ok(end) => self.text.offsets.push(end),
             Err(_) => self.overflow = true,
         }
-        self.valid.push(valid);
     }
 
-    /// The finished column as a field, typed as the SDK's own constructors type it.
-    fn into_field(self, name: &str, nulls: Nulls) -> Field {
-        let mut field = match nulls {
-            Nulls::None => std::iter::empty::<&str>().into_field(name),
-            Nulls::Unmarked => std::iter::empty::<Option<&str>>().into_field(name),
+    /// The finished column as a field not marked nullable, as the SDK's constructors type it.
+    fn into_field(self, name: &str) -> Field {
+        let text = if self.overflow {
+            Text::with_capacity(0, 0)
+        } else {
+            self.text
         };
-        if self.overflow {
-            return field;
-        }
-        let validity = (nulls == Nulls::Unmarked && self.valid.iter().any(|v| !v))
-            .then(|| self.valid.iter().copied().collect::<Bitmap>());
-        let array = OffsetsBuffer::try_from(self.offsets)
-            .map_err(|e| e.to_string())
-            .and_then(|offsets| {
-                Utf8Array::<i32>::try_new(
-                    DataType::Utf8,
-                    offsets,
-                    Buffer::from(self.values),
-                    validity,
-                )
-                .map_err(|e| e.to_string())
-            });
-        // Offsets built from the lengths of valid `str`s always make a valid array; were that
-        // not so, an empty column beats a wrong one.
-        if let Ok(array) = array {
-            let _ = field.set_values_array(array);
-        }
-        field
+        Field::new(name, Values::Text(text), false)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frames::model::IntoField;
 
-    fn strings(field: &Field) -> Vec<Option<String>> {
-        field
-            .values()
-            .as_any()
-            .downcast_ref::<Utf8Array<i32>>()
-            .map(|a| a.iter().map(|v| v.map(str::to_string)).collect())
-            .unwrap_or_default()
+    fn strings(field: &Field) -> Vec<Option<&str>> {
+        (0..field.len()).map(|r| field.values.text(r)).collect()
     }
 
     #[test]
     fn columns_hold_exactly_the_values_with_the_sdks_nullability() {
         let text = text("t", ["a", "", "ünïcode"].into_iter());
-        assert_eq!(
-            strings(&text),
-            [Some("a"), Some(""), Some("ünïcode")].map(|v| v.map(String::from))
-        );
+        assert_eq!(strings(&text), [Some("a"), Some(""), Some("ünïcode")]);
         assert_eq!(text, ["a", "", "ünïcode"].into_field("t"));
+        assert!(!text.nullable);
 
+        // Not marked nullable: Grafana reads the null as an empty string.
         let optional = optional_text("o", [Some("x"), None].into_iter());
-        assert_eq!(strings(&optional), vec![Some("x".to_string()), None]);
+        assert_eq!(strings(&optional), [Some("x"), Some("")]);
         assert_eq!(optional, [Some("x"), None].into_field("o"));
-        assert!(optional.values().validity().is_some());
+        assert!(!optional.nullable);
 
         let lists = [vec!["a \"quoted\" step"], vec![]];
         let json = json("j", lists.iter(), 0);
         assert_eq!(
             strings(&json),
-            vec![
-                Some(r#"["a \"quoted\" step"]"#.to_string()),
-                Some("[]".to_string())
-            ]
+            [Some(r#"["a \"quoted\" step"]"#), Some("[]")]
         );
     }
 }

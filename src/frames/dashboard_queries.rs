@@ -2,10 +2,9 @@
 //! queries as its executed query, what was skipped as notices) and `dashboard_queries` (one
 //! row per panel query that ran: `panel_id`, `panel_title`, `ref_id`, `promql`, `series`).
 
-use grafana_plugin_sdk::{
-    data::{Frame, Notice, Severity as NoticeSeverity},
-    prelude::*,
-};
+use grafana_plugin_sdk::data::{Notice, Severity as NoticeSeverity};
+
+use super::model::{Frame, IntoField};
 
 use crate::{analysis::dashboard::DashboardAnalysis, insight::Insight};
 

@@ -3,12 +3,12 @@
 //! Lists and maps (evidence, investigation steps, related metrics) are JSON strings; optional
 //! fields are nullable. Rows come sorted by severity, then confidence (the engine's order).
 
-use grafana_plugin_sdk::{
-    data::{Frame, Metadata, VisType},
-    prelude::*,
-};
+use grafana_plugin_sdk::data::VisType;
 
-use super::columns;
+use super::{
+    columns,
+    model::{Frame, IntoField, IntoOptField, Metadata},
+};
 use crate::insight::Insight;
 
 /// The table of `insights`, named `name`.

@@ -2,23 +2,30 @@
 //!
 //! Rules every frame here follows (see docs/frames.md): errors never go in frames (they are
 //! the refId's error); notices never set `inspect` (Grafana's Go decoder rejects the Rust SDK's
-//! encoding of it); a field never carries both labels and a config (SDK 0.5 drops the labels).
+//! encoding of it); a field never carries both labels and a config (SDK 0.5 dropped the labels;
+//! our writer keeps both, but the contract in docs/frames.md predates it).
+//!
+//! Frames are built on the column model ([`model`]) and written as Arrow IPC by arrow-rs
+//! ([`ipc`]); the SDK's `Frame` and its arrow2 writer are not used (issue 19).
 
 pub mod alert;
 pub mod annotations;
 pub mod columns;
 pub mod dashboard_queries;
 pub mod insights;
+pub mod ipc;
+pub mod model;
 pub mod report;
 pub mod severity_timeline;
 pub mod use_matrix;
 pub mod use_summary;
 
-use grafana_plugin_sdk::data::{Frame, Notice, Severity as NoticeSeverity};
+use grafana_plugin_sdk::data::{Notice, Severity as NoticeSeverity};
 
 pub use alert::alert;
 pub use annotations::annotations;
 pub use dashboard_queries::dashboard;
+pub use model::Frame;
 pub use report::report;
 pub use severity_timeline::severity_timeline;
 pub use use_matrix::use_matrix;

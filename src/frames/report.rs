@@ -9,10 +9,9 @@
 //! - `series`: the judged series of each flagged insight's target over the window, with the
 //!   thresholds in force, for the panel's sparklines (see [`series`]).
 
-use grafana_plugin_sdk::{
-    data::{Frame, Metadata, VisType},
-    prelude::*,
-};
+use grafana_plugin_sdk::data::VisType;
+
+use super::model::{Frame, IntoField, Metadata};
 
 use chrono::{DateTime, Utc};
 
@@ -194,8 +193,6 @@ fn table_meta() -> Metadata {
 
 #[cfg(test)]
 mod tests {
-    use grafana_plugin_sdk::arrow2::array::{PrimitiveArray, Utf8Array};
-
     use super::*;
     use crate::{
         engine::TargetSeries,
@@ -239,11 +236,9 @@ mod tests {
         }
     }
 
-    fn column<'a>(frame: &'a Frame, name: &str) -> &'a grafana_plugin_sdk::data::Field {
+    fn column<'a>(frame: &'a Frame, name: &str) -> &'a crate::frames::model::Field {
         frame
-            .fields()
-            .iter()
-            .find(|f| f.name == name)
+            .field(name)
             .unwrap_or_else(|| panic!("no field {name}"))
     }
 
@@ -264,36 +259,26 @@ mod tests {
             &[&flagged, &info, &unjudged],
         );
         assert_eq!(frame.name, "series");
-        let ids: Vec<String> = column(&frame, "insight_id")
-            .values()
-            .as_any()
-            .downcast_ref::<Utf8Array<i32>>()
-            .map(|a| a.iter().flatten().map(str::to_string).collect())
-            .unwrap_or_default();
-        assert_eq!(ids, vec!["a", "a", "a"]);
+        assert_eq!(ids_of(&frame), vec!["a", "a", "a"]);
         let values: Vec<f64> = numbers(&frame, "value");
         assert_eq!(values, vec![85.0, 93.0, 90.0]);
         let warning = numbers(&frame, "warning");
         assert_eq!(warning, vec![80.0; 3]);
-        assert_eq!(column(&frame, "time").values().len(), 3);
+        assert_eq!(column(&frame, "time").len(), 3);
     }
 
     fn numbers(frame: &Frame, name: &str) -> Vec<f64> {
-        column(frame, name)
-            .values()
-            .as_any()
-            .downcast_ref::<PrimitiveArray<f64>>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default()
+        let field = column(frame, name);
+        (0..field.len())
+            .filter_map(|r| field.values.number(r))
+            .collect()
     }
 
     fn ids_of(frame: &Frame) -> Vec<String> {
-        column(frame, "insight_id")
-            .values()
-            .as_any()
-            .downcast_ref::<Utf8Array<i32>>()
-            .map(|a| a.iter().flatten().map(str::to_string).collect())
-            .unwrap_or_default()
+        let field = column(frame, "insight_id");
+        (0..field.len())
+            .filter_map(|r| field.values.text(r).map(str::to_string))
+            .collect()
     }
 
     #[test]

@@ -5,10 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use grafana_plugin_sdk::{
-    data::{Frame, Metadata, VisType},
-    prelude::*,
-};
+use grafana_plugin_sdk::data::VisType;
+
+use super::model::{Frame, IntoField, IntoOptField, Metadata};
 
 use crate::{
     analysis::Analysis,

@@ -3,10 +3,9 @@
 //! Utilization is the mean over the window; severity is the worst CPU finding on the instance
 //! (a bottleneck, a busy CPU, saturation, steal, imbalance or errors), `ok` without one.
 
-use grafana_plugin_sdk::{
-    data::{FieldConfig, Frame, Metadata, VisType},
-    prelude::*,
-};
+use grafana_plugin_sdk::data::VisType;
+
+use super::model::{FieldConfig, Frame, IntoField, Metadata};
 
 use crate::{
     analysis::Analysis,

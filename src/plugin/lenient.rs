@@ -11,7 +11,9 @@
 //! - a resource call with a header or URL that `http` rejects.
 //!
 //! Each wrapper here answers such input itself, per refId or with an HTTP status, removes what
-//! we never use (the user, request headers), and hands the rest to the SDK's implementation.
+//! we never use (the user, request headers), and hands the rest to the SDK's implementation;
+//! QueryData's rest is converted with the SDK's request types and answered by
+//! [`GreggPlugin::query_data`], which writes its frames as Arrow IPC itself (`frames::ipc`).
 //! QueryData also answers a refresh's repeated queries from [`super::responses`], already
 //! encoded, and keeps the encoded answers of those it passed on. QueryData and CallResource
 //! answer "deadline exceeded" just before Grafana's deadline, stopping the work
@@ -20,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use grafana_plugin_sdk::pluginv2;
+use grafana_plugin_sdk::{backend, pluginv2};
 
 use super::{deadline, responses, GreggPlugin};
 
@@ -78,10 +80,15 @@ impl pluginv2::data_server::Data for LenientData {
                 queries: vec![q],
                 ..request.clone()
             };
-            let inner = <GreggPlugin as pluginv2::data_server::Data>::query_data(
-                &self.0,
-                tonic::Request::new(one),
-            );
+            let plugin = self.0.clone();
+            // The SDK converts the request (settings, time ranges) with its own types; our
+            // answer writes the frames itself ([`GreggPlugin::query_data`]).
+            let inner = async move {
+                match backend::QueryDataRequest::<serde_json::Value, GreggPlugin>::try_from(one) {
+                    Ok(typed) => Ok(plugin.query_data(typed).await),
+                    Err(e) => Err(e.to_string()),
+                }
+            };
             async move {
                 (
                     ref_id,
@@ -91,8 +98,8 @@ impl pluginv2::data_server::Data for LenientData {
         });
         for (ref_id, answered) in futures_util::future::join_all(calls).await {
             match answered {
-                Ok(Ok(inner)) => {
-                    for (ref_id, answer) in inner.into_inner().responses {
+                Ok(Ok(answers)) => {
+                    for (ref_id, answer) in answers {
                         if let Some(key) = to_keep.remove(&ref_id) {
                             state.responses.put(key, &answer);
                         }
@@ -101,8 +108,8 @@ impl pluginv2::data_server::Data for LenientData {
                 }
                 // The SDK refused the call (a conversion the screening above missed): this
                 // query fails alone.
-                Ok(Err(status)) => {
-                    responses.insert(ref_id, error_response(500, status.message().to_string()));
+                Ok(Err(message)) => {
+                    responses.insert(ref_id, error_response(500, message));
                 }
                 // Its work was dropped: it says why (504, as Grafana's own data sources answer
                 // a timeout).
