@@ -136,6 +136,8 @@ def main():
     ap.add_argument("--engine", action="append", required=True, help="name=URL[,--cli-arg,...]")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--direct", action="store_true", help="also time the plain client")
+    ap.add_argument("--workers", default="8,bound",
+                    help="plain client's requests in flight: numbers and/or `bound` (the analysis' own)")
     ap.add_argument("--cli-arg", action="append", default=[], help="extra CLI argument, every engine")
     ap.add_argument("--out", default="compare-out")
     opts = ap.parse_args()
@@ -160,7 +162,8 @@ def main():
         for e in engines:
             if opts.direct and e["requests"]:
                 walls = {}
-                for workers in sorted({8, e["bound"]}):
+                wanted = {e["bound"] if w == "bound" else int(w) for w in opts.workers.split(",")}
+                for workers in sorted(wanted):
                     load = load_average()
                     wall, failures = send_all(e["url"], e["requests"], workers)
                     walls[workers] = wall
