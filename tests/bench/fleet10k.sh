@@ -11,7 +11,8 @@
 #   tests/bench/fleet10k.sh engines    # Thanos Query + VictoriaMetrics against Prometheus
 #   tests/bench/fleet10k.sh plugin     # BenchmarkFleetAnalysis (Go harness) on each engine
 #   tests/bench/fleet10k.sh limits     # --query.max-samples=500000 against no limit
-#   tests/bench/fleet10k.sh recorded   # recorded series (rules backfilled) against raw
+#   tests/bench/fleet10k.sh rules_backfill  # the generated rules evaluated into blocks
+#   tests/bench/fleet10k.sh recorded   # recorded series (those blocks beside the fleet's) against raw
 #   tests/bench/fleet10k.sh stop       # every server this script started
 #
 # Environment: BIN (release binaries: gregg-insights, gregg-testenv, gpx_gregg_insights;
@@ -34,7 +35,7 @@ mkdir -p "$WORK"
 
 # Fixed loopback ports, one per server.
 P_THANOS_PROM=19191 P_SIDECAR_HTTP=19192 P_SIDECAR_GRPC=19193 P_QUERY_HTTP=19194 P_QUERY_GRPC=19195
-P_VM=${P_VM:-19196} P_LIMITED=19197 P_RECORDED=19198
+P_VM=${P_VM:-19196} P_LIMITED=19197 P_RECORDED=19198 P_RULE_SOURCE=19199
 
 # Start "$@" in its own process group, logging to $WORK/$name.log.
 spawn() {
@@ -58,7 +59,7 @@ prometheus_copy() {
   rm -rf "$WORK/$name"; mkdir -p "$WORK/$name"
   cp -a "$WORK/blocks" "$WORK/$name/data"
   printf 'global:\n  scrape_interval: 30s\n%s\n' "${EXTERNAL:+  external_labels: $EXTERNAL}" > "$WORK/$name/prometheus.yml"
-  spawn "$name" prometheus --config.file="$WORK/$name/prometheus.yml" \
+  spawn "$name" ${NICE:+nice -n "$NICE"} prometheus --config.file="$WORK/$name/prometheus.yml" \
     --storage.tsdb.path="$WORK/$name/data" --web.listen-address=127.0.0.1:"$port" \
     --storage.tsdb.retention.time=100y --log.level=warn "$@"
   wait_http "http://127.0.0.1:$port/-/ready" 300
@@ -148,15 +149,24 @@ limits() {
   uptime
 }
 
-recorded() {
+# The generated rules evaluated over the last 15 minutes of the fleet's history into blocks, from
+# a Prometheus on a copy of the blocks started at nice 19 (so the backfill can run beside another
+# measurement without taking its CPU), stopped afterwards.
+rules_backfill() {
   local at; at=$(fleet_at)
   "$BIN/gregg-insights" rules --output "$WORK/rules.yml"
   promtool check rules "$WORK/rules.yml"
+  NICE=19 prometheus_copy rule-source $P_RULE_SOURCE
   rm -rf "$WORK/rule-blocks"
   local t0=$SECONDS
-  promtool tsdb create-blocks-from rules --start=$((at - 900)) --end="$at" --eval-interval=60s \
-    --url="$(fleet_url)" --output-dir="$WORK/rule-blocks" "$WORK/rules.yml"
+  nice -n 19 promtool tsdb create-blocks-from rules --start=$((at - 900)) --end="$at" \
+    --eval-interval=60s --url="http://127.0.0.1:$P_RULE_SOURCE" --output-dir="$WORK/rule-blocks" \
+    "$WORK/rules.yml"
   echo "rules backfilled in $((SECONDS - t0)) s"
+  stop rule-source
+}
+
+recorded() {
   rm -rf "$WORK/recorded"; mkdir -p "$WORK/recorded"
   cp -a "$WORK/blocks" "$WORK/recorded/data"
   cp -a "$WORK/rule-blocks"/01* "$WORK/recorded/data/"
@@ -166,7 +176,7 @@ recorded() {
     --storage.tsdb.retention.time=100y --log.level=warn
   wait_http "http://127.0.0.1:$P_RECORDED/-/ready" 300
   uptime
-  python3 "$repo/tests/bench/compare.py" --cli "$BIN/gregg-insights" --at "$at" \
+  python3 "$repo/tests/bench/compare.py" --cli "$BIN/gregg-insights" --at "$(fleet_at)" \
     --rounds "$ROUNDS" --direct --workers "$WORKERS" --out "$WORK/out-recorded" \
     --engine "raw=$(fleet_url)" \
     --engine "recorded=http://127.0.0.1:$P_RECORDED"
