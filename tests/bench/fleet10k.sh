@@ -49,6 +49,17 @@ wait_http() { # URL [seconds]
   echo "no answer from $1" >&2; return 1
 }
 
+# Wait until the Prometheus on PORT uses under 5 % of a core over 2 s (compaction of copied or
+# backfilled blocks done), at most 5 minutes, as gregg-bench does.
+settle() {
+  local cpu last=""
+  for _ in $(seq 1 150); do
+    cpu=$(curl -s "http://127.0.0.1:$1/metrics" | awk '/^process_cpu_seconds_total /{print $2}')
+    if [ -n "$last" ] && awk -v a="$last" -v b="$cpu" 'BEGIN{exit !((b - a) / 2 < 0.05)}'; then return 0; fi
+    last=$cpu; sleep 2
+  done
+}
+
 fleet_url() { jq -r .prometheus "$WORK/fleet.json"; }
 fleet_at() { jq -r .at "$WORK/fleet.json"; }
 
@@ -63,6 +74,7 @@ prometheus_copy() {
     --storage.tsdb.path="$WORK/$name/data" --web.listen-address=127.0.0.1:"$port" \
     --storage.tsdb.retention.time=100y --log.level=warn "$@"
   wait_http "http://127.0.0.1:$port/-/ready" 300
+  settle "$port"
 }
 
 start() {
@@ -175,6 +187,9 @@ recorded() {
     --storage.tsdb.path="$WORK/recorded/data" --web.listen-address=127.0.0.1:$P_RECORDED \
     --storage.tsdb.retention.time=100y --log.level=warn
   wait_http "http://127.0.0.1:$P_RECORDED/-/ready" 300
+  local t0=$SECONDS
+  settle $P_RECORDED
+  echo "recorded: Prometheus idle after $((SECONDS - t0)) s (compaction of the rule blocks)"
   uptime
   python3 "$repo/tests/bench/compare.py" --cli "$BIN/gregg-insights" --at "$(fleet_at)" \
     --rounds "$ROUNDS" --direct --workers "$WORKERS" --out "$WORK/out-recorded" \
