@@ -9,6 +9,7 @@
 #                                      # a sidecar, Thanos Query in front
 #   tests/bench/fleet10k.sh victoria   # VictoriaMetrics with the same samples imported
 #   tests/bench/fleet10k.sh engines    # Thanos Query + VictoriaMetrics against Prometheus
+#   tests/bench/fleet10k.sh victoria_nocache  # VictoriaMetrics again, its result cache off
 #   tests/bench/fleet10k.sh plugin     # BenchmarkFleetAnalysis (Go harness) on each engine
 #   tests/bench/fleet10k.sh limits     # --query.max-samples=500000 against no limit
 #   tests/bench/fleet10k.sh rules_backfill  # the generated rules evaluated into blocks
@@ -137,6 +138,19 @@ engines() {
     --engine "prometheus=$(fleet_url)" \
     --engine "thanos=http://127.0.0.1:$P_QUERY_HTTP" \
     --engine "victoriametrics=http://127.0.0.1:$P_VM"
+  uptime
+}
+
+# VictoriaMetrics answers a repeated range query from its rollup result cache: the rounds of
+# `engines` repeat the same queries, so they measure it warm. This restarts it with the cache
+# off and compares the analysis with the plain client on it alone.
+victoria_nocache() {
+  stop victoria-metrics
+  VM_FLAGS="$VM_FLAGS -search.disableCache=true" victoria_server
+  uptime
+  python3 "$repo/tests/bench/compare.py" --cli "$BIN/gregg-insights" --at "$(fleet_at)" \
+    --rounds "$ROUNDS" --direct --workers "$WORKERS" --out "$WORK/out-victoria-nocache" \
+    --engine "victoriametrics-nocache=http://127.0.0.1:$P_VM"
   uptime
 }
 
