@@ -217,7 +217,11 @@ stop() {
   [ -f "$WORK/pids" ] || return 0
   local name pid
   while read -r name pid; do
-    if [ -z "${1:-}" ] || [ "$1" = "$name" ]; then kill -- "-$pid" 2> /dev/null || true; fi
+    if [ -z "${1:-}" ] || [ "$1" = "$name" ]; then
+      kill -- "-$pid" 2> /dev/null || true
+      # Until it has exited: a server restarted on the same data needs its lock released.
+      while kill -0 -- "-$pid" 2> /dev/null; do sleep 0.5; done
+    fi
   done < "$WORK/pids"
   if [ -z "${1:-}" ]; then rm -f "$WORK/pids"; fi
 }
