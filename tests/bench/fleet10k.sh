@@ -10,7 +10,7 @@
 #   tests/bench/fleet10k.sh victoria   # VictoriaMetrics with the same samples imported
 #   tests/bench/fleet10k.sh engines    # Thanos Query + VictoriaMetrics against Prometheus
 #   tests/bench/fleet10k.sh victoria_nocache  # VictoriaMetrics again, its result cache off
-#   tests/bench/fleet10k.sh plugin     # BenchmarkFleetAnalysis (Go harness) on each engine
+#   tests/bench/fleet10k.sh plugin [URL...]  # BenchmarkFleetAnalysis (Go harness) on each engine
 #   tests/bench/fleet10k.sh limits     # --query.max-samples=500000 against no limit
 #   tests/bench/fleet10k.sh rules_backfill  # the generated rules evaluated into blocks
 #   tests/bench/fleet10k.sh recorded   # recorded series (those blocks beside the fleet's) against raw
@@ -154,9 +154,11 @@ victoria_nocache() {
   uptime
 }
 
+# The plugin through the Go harness on the engines given (URLs; default: all three).
 plugin() {
-  local url
-  for url in "$(fleet_url)" "http://127.0.0.1:$P_QUERY_HTTP" "http://127.0.0.1:$P_VM"; do
+  local url urls=("$@")
+  [ ${#urls[@]} -gt 0 ] || urls=("$(fleet_url)" "http://127.0.0.1:$P_QUERY_HTTP" "http://127.0.0.1:$P_VM")
+  for url in "${urls[@]}"; do
     echo "== plugin on $url ($(cut -d' ' -f1-3 /proc/loadavg))"
     (cd "$repo/tests/conformance" && GREGG_PLUGIN_BINARY="$BIN/gpx_gregg_insights" \
       GREGG_TESTENV="$BIN/gregg-testenv" GREGG_BENCH_PROMETHEUS="$url" GREGG_BENCH_AT="$(fleet_at)" \
