@@ -18,7 +18,8 @@
 #
 # Environment: BIN (release binaries: gregg-insights, gregg-testenv, gpx_gregg_insights;
 # default target/release), WORK (scratch, default /tmp/gregg-fleet10k: about 6 GB with the
-# OpenMetrics text kept for VictoriaMetrics), HOSTS (10000), ROUNDS (3), GREGG_THANOS (default:
+# OpenMetrics text kept for VictoriaMetrics, which is hard-linked: WORK must be on the file system
+# of /tmp), HOSTS (10000), ROUNDS (3), GREGG_THANOS (default:
 # what `go run mage.go thanos` caches). Needs Debian's prometheus, promtool, victoria-metrics,
 # mawk and curl. Every server runs in its own process group, recorded in $WORK/pids.
 set -euo pipefail
