@@ -21,7 +21,7 @@
 # OpenMetrics text kept for VictoriaMetrics, which is hard-linked: WORK must be on the file system
 # of /tmp), HOSTS (10000), ROUNDS (3), GREGG_THANOS (default:
 # what `go run mage.go thanos` caches). Needs Debian's prometheus, promtool, victoria-metrics,
-# mawk and curl. Every server runs in its own process group, recorded in $WORK/pids.
+# mawk, curl and jq. Every server runs in its own process group, recorded in $WORK/pids.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
