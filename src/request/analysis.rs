@@ -72,6 +72,7 @@ pub fn analysis_request(
     request.components = query.filters.components.clone();
     request.methods = query.methods.clone();
     request.keep_levels = true;
+    request.query_sample_budget = settings.query_sample_budget;
     Ok(request)
 }
 
