@@ -63,7 +63,8 @@ pub struct Settings {
     /// Samples one query may load (`jsonData.querySampleBudget`, the CLI's
     /// `--query-sample-budget`): a check's query over more instances is planned in instance
     /// groups. Set it below the engine's own limit when that is lower than the default.
-    pub query_sample_budget: u64,
+    /// `None`: the analysis' default (`engine::DEFAULT_SAMPLE_BUDGET`, 10,000,000).
+    pub query_sample_budget: Option<u64>,
 }
 
 /// Grafana's HTTP API as configured on the data source: `jsonData.grafanaUrl` (empty: the URL
@@ -208,9 +209,8 @@ impl Settings {
             },
             token: secret("grafanaToken"),
         };
-        let query_sample_budget = fields
-            .positive_integer("querySampleBudget", MAX_QUERY_SAMPLE_BUDGET)?
-            .unwrap_or(crate::engine::DEFAULT_SAMPLE_BUDGET);
+        let query_sample_budget =
+            fields.positive_integer("querySampleBudget", MAX_QUERY_SAMPLE_BUDGET)?;
         Ok(Settings {
             client,
             selector,
@@ -402,7 +402,7 @@ mod tests {
         assert_eq!(s.client.timeout, crate::prometheus::DEFAULT_TIMEOUT);
         assert!(s.selector.is_empty());
         assert!(s.thresholds.is_empty());
-        assert_eq!(s.query_sample_budget, 10_000_000, "the CLI's default");
+        assert_eq!(s.query_sample_budget, None, "the analysis' default");
         // Grafana may send null jsonData for a data source saved without options.
         assert!(parse("http://prom:9090", false, Value::Null, &[]).is_ok());
     }
@@ -522,9 +522,9 @@ mod tests {
     #[test]
     fn the_sample_budget_is_a_whole_number_or_a_numeric_string() {
         for (value, budget) in [
-            (json!(40_000), 40_000),
-            (json!("250000"), 250_000),
-            (json!(""), 10_000_000),
+            (json!(40_000), Some(40_000)),
+            (json!("250000"), Some(250_000)),
+            (json!(""), None),
         ] {
             let s = parse(
                 "http://prom",

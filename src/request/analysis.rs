@@ -72,7 +72,9 @@ pub fn analysis_request(
     request.components = query.filters.components.clone();
     request.methods = query.methods.clone();
     request.keep_levels = true;
-    request.query_sample_budget = settings.query_sample_budget;
+    if let Some(budget) = settings.query_sample_budget {
+        request.query_sample_budget = budget;
+    }
     Ok(request)
 }
 
