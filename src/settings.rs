@@ -23,6 +23,10 @@ use crate::{
 /// Ceiling of `maxResponseMiB`: 4096 let one data source hold 3.4 GB for 200k series.
 pub const MAX_RESPONSE_MIB: u64 = 1024;
 
+/// Ceiling of `querySampleBudget`: twenty times Prometheus' default `--query.max-samples`
+/// (50,000,000); a budget above every engine's limit plans no groups at all.
+pub const MAX_QUERY_SAMPLE_BUDGET: u64 = 1_000_000_000;
+
 /// Longest per-request timeout accepted; Grafana's own data proxy gives up well before.
 const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -56,6 +60,11 @@ pub struct Settings {
     pub thresholds: ThresholdOverrides,
     /// How to reach Grafana's HTTP API, for dashboard analysis.
     pub grafana: GrafanaSettings,
+    /// Samples one query may load (`jsonData.querySampleBudget`, the CLI's
+    /// `--query-sample-budget`): a check's query over more instances is planned in instance
+    /// groups. Set it below the engine's own limit when that is lower than the default.
+    /// `None`: the analysis' default (`engine::DEFAULT_SAMPLE_BUDGET`, 10,000,000).
+    pub query_sample_budget: Option<u64>,
 }
 
 /// Grafana's HTTP API as configured on the data source: `jsonData.grafanaUrl` (empty: the URL
@@ -200,11 +209,14 @@ impl Settings {
             },
             token: secret("grafanaToken"),
         };
+        let query_sample_budget =
+            fields.positive_integer("querySampleBudget", MAX_QUERY_SAMPLE_BUDGET)?;
         Ok(Settings {
             client,
             selector,
             thresholds,
             grafana,
+            query_sample_budget,
         })
     }
 }
@@ -390,6 +402,7 @@ mod tests {
         assert_eq!(s.client.timeout, crate::prometheus::DEFAULT_TIMEOUT);
         assert!(s.selector.is_empty());
         assert!(s.thresholds.is_empty());
+        assert_eq!(s.query_sample_budget, None, "the analysis' default");
         // Grafana may send null jsonData for a data source saved without options.
         assert!(parse("http://prom:9090", false, Value::Null, &[]).is_ok());
     }
@@ -473,6 +486,22 @@ mod tests {
                 "jsonData.maxConcurrentQueries",
             ),
             (json!({"maxResponseMiB": 4096}), "jsonData.maxResponseMiB"),
+            (
+                json!({"querySampleBudget": 0}),
+                "jsonData.querySampleBudget",
+            ),
+            (
+                json!({"querySampleBudget": 2.5}),
+                "jsonData.querySampleBudget",
+            ),
+            (
+                json!({"querySampleBudget": "lots"}),
+                "jsonData.querySampleBudget",
+            ),
+            (
+                json!({"querySampleBudget": 2_000_000_000u64}),
+                "jsonData.querySampleBudget",
+            ),
         ];
         for (json, field) in cases {
             let err = parse("http://prom", false, json.clone(), &[])
@@ -488,6 +517,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("http://"), "{err}");
+    }
+
+    #[test]
+    fn the_sample_budget_is_a_whole_number_or_a_numeric_string() {
+        for (value, budget) in [
+            (json!(40_000), Some(40_000)),
+            (json!("250000"), Some(250_000)),
+            (json!(""), None),
+        ] {
+            let s = parse(
+                "http://prom",
+                false,
+                json!({"querySampleBudget": value}),
+                &[],
+            )
+            .expect("valid");
+            assert_eq!(s.query_sample_budget, budget, "{value}");
+        }
     }
 
     #[test]

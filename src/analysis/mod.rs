@@ -16,6 +16,7 @@
 pub mod dashboard;
 mod model;
 mod plan;
+mod recorded;
 mod request;
 mod stages;
 

@@ -181,6 +181,7 @@ pub(super) fn assemble(
         doubtful_answers: _,
     } = log;
     warnings.extend(plan.stopped);
+    warnings.extend(crate::samples::refusal_notices(&queries));
     warnings.sort();
     warnings.dedup();
     Analysis {

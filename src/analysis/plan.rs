@@ -2,7 +2,7 @@
 //! need only the instances and the scrape interval (for the rate window); the rest of the
 //! inventory is asked for beside them.
 
-use std::{collections::HashSet, sync::Arc};
+use std::sync::Arc;
 
 use crate::{
     catalog::Catalog,
@@ -10,9 +10,7 @@ use crate::{
     inventory::{self, Basics},
     methods::Method,
     prometheus::Client,
-    promql::format_duration,
-    rules::{recorded_name, RATE_LABEL},
-    samples::{QueryLog, Timing},
+    samples::Timing,
 };
 
 use super::{AnalysisError, AnalysisRequest};
@@ -52,7 +50,15 @@ pub(super) async fn plan(
     } else {
         Vec::new()
     };
-    let recorded = recorded(client, catalog, &checks, request, &timing, &mut basics.log).await;
+    let recorded = super::recorded::recorded(
+        client,
+        catalog,
+        &checks,
+        &request.selector,
+        &timing,
+        &mut basics.log,
+    )
+    .await;
     let use_plan = UsePlan {
         checks,
         thresholds: request.thresholds.clone(),
@@ -71,46 +77,6 @@ pub(super) async fn plan(
         basics,
         stopped,
     })
-}
-
-/// The checks whose series `gregg-insights rules` recorded with this grid's `rate()` interval
-/// (`gregg_rate`) for the selection within the window: they read those instead of evaluating
-/// their raw expressions, and the report says how many. One label-values call, answered from
-/// the index (no samples loaded); when it fails every check evaluates its raw expression.
-async fn recorded(
-    client: &Client,
-    catalog: &Catalog,
-    checks: &[usize],
-    request: &AnalysisRequest,
-    timing: &Timing,
-    log: &mut QueryLog,
-) -> HashSet<String> {
-    let rate = format_duration(timing.rate);
-    let matcher = request.selector.to_string();
-    let sep = if matcher.is_empty() { "" } else { ", " };
-    let series = format!("{{{RATE_LABEL}=\"{rate}\"{sep}{matcher}}}");
-    let range = timing.range();
-    let Ok(names) = client
-        .label_values("__name__", &[series], range.start, range.end)
-        .await
-    else {
-        return HashSet::new();
-    };
-    let names: HashSet<String> = names.data.into_iter().collect();
-    let recorded: HashSet<String> = checks
-        .iter()
-        .filter_map(|&i| catalog.checks().get(i))
-        .filter(|c| names.contains(&recorded_name(&c.id)))
-        .map(|c| c.id.clone())
-        .collect();
-    if !recorded.is_empty() {
-        log.warn(format!(
-            "recorded series: {} of {} checks read from the rules of `gregg-insights rules` (gregg_insights:*, rate {rate}) instead of their raw expressions",
-            recorded.len(),
-            checks.len()
-        ));
-    }
-    recorded
 }
 
 /// What to say about instances that stopped reporting: inside the window, or (when nothing

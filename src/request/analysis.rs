@@ -72,6 +72,9 @@ pub fn analysis_request(
     request.components = query.filters.components.clone();
     request.methods = query.methods.clone();
     request.keep_levels = true;
+    if let Some(budget) = settings.query_sample_budget {
+        request.query_sample_budget = budget;
+    }
     Ok(request)
 }
 

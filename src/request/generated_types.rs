@@ -186,6 +186,10 @@ struct GreggJsonData {
     /// Largest Prometheus answer read, in MiB (at most 1024).
     #[ts(rename = "maxResponseMiB")]
     max_response_mib: Option<u32>,
+    /// Samples one query may load (default 10,000,000, at most 1,000,000,000): a check's query
+    /// over more instances is sent in instance groups. Set it below the engine's own limit
+    /// (Prometheus `--query.max-samples`) when that is lower.
+    query_sample_budget: Option<u32>,
     /// Threshold overrides by check id, over the catalog's defaults.
     thresholds: Option<ThresholdOverrides>,
     /// Dashboard analysis: the Grafana API to read dashboards from (empty: Grafana's own URL).

@@ -14,9 +14,11 @@
 mod peer_values;
 mod record;
 mod recorder;
+mod refusals;
 mod timing;
 
 pub use peer_values::{widen, PeerColumn, PeerValues};
 pub use record::{ExecutedQuery, QueryKind, QueryLog};
 pub use recorder::{Over, Recorder};
+pub use refusals::refusal_notices;
 pub use timing::{after, before, steps, Timing, ASSUMED_SCRAPE_INTERVAL, MAX_RANGE_POINTS};

@@ -181,3 +181,104 @@ fn a_host_that_stopped_inside_the_window_is_kept_when_grouped() {
     assert!(refused_and_grouped(&grouped).1 > 0, "grouped");
     assert_eq!(findings(&grouped), expected);
 }
+
+/// The data source's `querySampleBudget` (jsonData), read as the plugin reads its settings and
+/// queries: below the engine's limit, the check queries are planned in groups up front and
+/// nothing is refused; the findings are those of the unlimited engine.
+#[test]
+fn the_data_source_sample_budget_plans_groups_through_the_plugin_request() {
+    use gregg_insights::{
+        request::{analysis::analysis_request, query},
+        settings::{InstanceSettings, Settings},
+    };
+    use serde_json::json;
+
+    let fleet = scenarios::fleet(HOSTS);
+    let plain = fleet.serve();
+    let limited = plain.twin(&[&format!("--query.max-samples={MAX_SAMPLES}")]);
+    let settings_of = |url: &str, json_data: serde_json::Value| {
+        Settings::from_grafana(&InstanceSettings {
+            uid: "gregg",
+            name: "Gregg Insights",
+            url,
+            basic_auth_enabled: false,
+            basic_auth_user: "",
+            json_data: &json_data,
+            secure_json_data: &Default::default(),
+        })
+        .expect("valid settings")
+    };
+    let query =
+        query::parse("insights", &json!({"window": "10m", "methods": ["use"]})).expect("a query");
+    let at = crate::support::at(&fleet);
+    let run = |url: &str, json_data| {
+        let settings = settings_of(url, json_data);
+        let mut req = analysis_request(&settings, &query, at).expect("a request");
+        req.methods = MethodsRequest::use_only();
+        block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
+    };
+    let baseline = run(&plain.url(), json!({}));
+    let planned = run(
+        &limited.url(),
+        json!({"querySampleBudget": MAX_SAMPLES / 2}),
+    );
+    assert!(
+        failed_checks(&planned).is_empty(),
+        "{:?}",
+        failed_checks(&planned)
+    );
+    let (refused, grouped) = refused_and_grouped(&planned);
+    assert_eq!(refused, 0, "planned groups stay within the limit");
+    assert!(grouped > 0, "the budget planned groups");
+    assert_eq!(findings(&planned), findings(&baseline));
+}
+
+/// A lower limit than the other tests', every method, the check queries planned below it: what
+/// the engine still refuses and nobody fetches in groups (guards, evidence, other methods'
+/// measures such as `latency.runqueue`) is each named in a notice, never left out silently.
+#[test]
+fn nothing_refused_for_its_size_is_silent() {
+    // Low enough that the workload and latency methods' per-disk and run-queue measures are
+    // refused (five of them when written), high enough for the inventory's queries (which
+    // fail the whole analysis when refused).
+    const TIGHT: u64 = 28_000;
+    let fleet = scenarios::fleet(HOSTS);
+    let plain = fleet.serve();
+    let tight = plain.twin(&[&format!("--query.max-samples={TIGHT}")]);
+    let mut req = request(&fleet);
+    req.query_sample_budget = TIGHT / 2;
+    let analysis = block_on(analysis::analyze(
+        &client(&tight.url()),
+        catalog::builtin(),
+        &req,
+    ))
+    .expect("analysis");
+    let grouped: std::collections::HashSet<&str> = analysis
+        .queries
+        .iter()
+        .filter(|q| q.group.is_some())
+        .map(|q| q.purpose.as_str())
+        .collect();
+    let unsplit: Vec<&str> = analysis
+        .queries
+        .iter()
+        .filter(|q| q.refused.is_some() && !grouped.contains(q.purpose.as_str()))
+        .map(|q| q.purpose.as_str())
+        .collect();
+    eprintln!("refused and not split: {unsplit:?}");
+    assert!(
+        !unsplit.is_empty(),
+        "the limit refuses some query nobody splits"
+    );
+    for purpose in unsplit {
+        let said = format!("{purpose}: the engine refused the query for its size");
+        assert!(
+            analysis
+                .warnings
+                .iter()
+                .any(|w| w.starts_with(&said) && w.ends_with("missing from this analysis")),
+            "{purpose} is refused without a notice: {:?}",
+            analysis.warnings
+        );
+    }
+}

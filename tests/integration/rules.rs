@@ -111,17 +111,12 @@ fn an_analysis_reads_the_recorded_series_and_finds_the_same() {
     let dir = tempdir();
     let rules = generate(dir.path());
     let blocks = dir.path().join("recorded");
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "rules"])
-        .arg(format!("--start={}", fleet.at - fleet.history))
-        .arg(format!("--end={}", fleet.at))
-        .arg(format!("--url={}", plain.url()))
-        .arg(format!("--output-dir={}", blocks.display()))
-        .arg("--eval-interval=60s")
-        .arg(&rules)
-        .output()
-        .expect("run promtool");
-    assert!(out.status.success(), "{}", text(&out));
+    backfill_rules(
+        &rules,
+        &plain.url(),
+        (fleet.at - fleet.history, fleet.at),
+        &blocks,
+    );
     let recorded = plain.twin_with(&[], &[blocks.as_path()]);
     let mut req = request(&fleet);
     req.methods = MethodsRequest::use_only();
@@ -167,4 +162,90 @@ fn an_analysis_reads_the_recorded_series_and_finds_the_same() {
         utilization.breaches,
         raw.outcome("cpu.utilization").expect("ran").breaches
     );
+}
+
+/// Evaluate `rules` over `span` (Unix seconds) against the Prometheus at `url`, every 60 s
+/// from a minute boundary (the analysis' grid), into TSDB blocks in `out`.
+fn backfill_rules(rules: &Path, url: &str, span: (i64, i64), out: &Path) {
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "rules"])
+        .arg(format!("--start={}", span.0))
+        .arg(format!("--end={}", span.1))
+        .arg(format!("--url={url}"))
+        .arg(format!("--output-dir={}", out.display()))
+        .arg("--eval-interval=60s")
+        .arg(rules)
+        .output()
+        .expect("run promtool");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// Rules loaded only five minutes before the end of the ten-minute window, and rules evaluated
+/// on one shard of two (half the instances): read as if complete, either would judge part of
+/// the data. The checks evaluate their raw expressions instead, find what the raw analysis
+/// finds, and the notice says why.
+#[test]
+fn recorded_series_that_start_late_or_cover_half_the_fleet_are_not_read() {
+    use gregg_insights::{analysis, catalog, methods::MethodsRequest};
+
+    use crate::support::{block_on, client, request};
+
+    let fleet = gregg_testkit::scenarios::fleet(200);
+    let plain = fleet.serve();
+    let dir = tempdir();
+    let rules = generate(dir.path());
+    let late = dir.path().join("late");
+    backfill_rules(&rules, &plain.url(), (fleet.at - 300, fleet.at), &late);
+    let shard = fleet.split(2).swap_remove(0).serve();
+    let half = dir.path().join("half");
+    backfill_rules(
+        &rules,
+        &shard.url(),
+        (fleet.at - fleet.history, fleet.at),
+        &half,
+    );
+    let mut req = request(&fleet);
+    req.methods = MethodsRequest::use_only();
+    let run = |url: &str| {
+        block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
+    };
+    let findings = |a: &analysis::Analysis| {
+        let mut f: Vec<String> = a
+            .insights
+            .iter()
+            .map(|i| format!("{} {:?} {:?} {:?}", i.id, i.severity, i.instance, i.device))
+            .collect();
+        f.sort();
+        f
+    };
+    let raw = run(&plain.url());
+    assert!(!findings(&raw).is_empty());
+    for (blocks, why) in [
+        (&late, "into the window"),
+        (&half, "recorded series cover 100 of 200 instances"),
+    ] {
+        let served = plain.twin_with(&[], &[blocks.as_path()]);
+        let read = run(&served.url());
+        let said = read
+            .warnings
+            .iter()
+            .find(|w| w.starts_with("recorded series: "))
+            .unwrap_or_else(|| panic!("a recorded-series notice: {:?}", read.warnings));
+        assert!(said.contains(why), "{said}");
+        assert!(said.contains("cpu.utilization"), "{said}");
+        for check in ["cpu.utilization", "memory.utilization", "disk.utilization"] {
+            let outcome = read.outcome(check).expect("ran");
+            assert!(
+                !outcome.query.starts_with("gregg_insights:"),
+                "{check} read partial recorded series: {}",
+                outcome.query
+            );
+            assert_eq!(
+                outcome.breaches,
+                raw.outcome(check).expect("ran").breaches,
+                "{check}"
+            );
+        }
+        assert_eq!(findings(&read), findings(&raw), "{why}");
+    }
 }

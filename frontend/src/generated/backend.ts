@@ -228,6 +228,12 @@ maxConcurrentQueries?: number,
  */
 maxResponseMiB?: number,
 /**
+ * Samples one query may load (default 10,000,000, at most 1,000,000,000): a check's query
+ * over more instances is sent in instance groups. Set it below the engine's own limit
+ * (Prometheus `--query.max-samples`) when that is lower.
+ */
+querySampleBudget?: number,
+/**
  * Threshold overrides by check id, over the catalog's defaults.
  */
 thresholds?: ThresholdOverrides,

@@ -52,6 +52,23 @@ describe('ConfigEditor', () => {
     await screen.findByTestId('threshold-overrides');
   });
 
+  it('shows a configured query sample budget and writes a new one as a number', async () => {
+    const onOptionsChange = jest.fn();
+    render(<ConfigEditor options={settings({ querySampleBudget: 40000 })} onOptionsChange={onOptionsChange} />);
+    // A configured budget opens the advanced section so it is seen.
+    const input = screen.getByTestId('query-sample-budget');
+    expect(input).toHaveValue(40000);
+    fireEvent.change(input, { target: { value: '250000' } });
+    expect(onOptionsChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: expect.objectContaining({ querySampleBudget: 250000 }) })
+    );
+    fireEvent.change(input, { target: { value: '' } });
+    expect(onOptionsChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: expect.objectContaining({ querySampleBudget: undefined }) })
+    );
+    await screen.findByTestId('threshold-overrides');
+  });
+
   it('keeps a configured bearer token write-only and resettable', async () => {
     const onOptionsChange = jest.fn();
     render(<ConfigEditor options={settings({}, { bearerToken: true })} onOptionsChange={onOptionsChange} />);

@@ -112,7 +112,11 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         title="Advanced settings"
         description="Timeout and how much the plugin may ask of Prometheus at once."
         isCollapsible
-        isInitiallyOpen={jsonData.timeout !== undefined || jsonData.maxConcurrentQueries !== undefined}
+        isInitiallyOpen={
+          jsonData.timeout !== undefined ||
+          jsonData.maxConcurrentQueries !== undefined ||
+          jsonData.querySampleBudget !== undefined
+        }
       >
         <Field label="Timeout" description="Seconds for each Prometheus request, queueing included. Default 30.">
           <Input
@@ -140,6 +144,24 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             placeholder="8"
             onChange={(e: ChangeEvent<HTMLInputElement>) =>
               setJson({ maxConcurrentQueries: e.target.value === '' ? undefined : Number(e.target.value) })
+            }
+          />
+        </Field>
+        <Field
+          label="Query sample budget"
+          description="Samples one query may load; a larger check query is sent in instance groups. Set it below the engine's limit (Prometheus --query.max-samples) when that is lower. Default 10,000,000."
+        >
+          <Input
+            data-testid="query-sample-budget"
+            type="number"
+            width={20}
+            min={1}
+            max={1000000000}
+            step={1}
+            value={jsonData.querySampleBudget ?? ''}
+            placeholder="10000000"
+            onChange={(e: ChangeEvent<HTMLInputElement>) =>
+              setJson({ querySampleBudget: e.target.value === '' ? undefined : Number(e.target.value) })
             }
           />
         </Field>
