@@ -410,3 +410,51 @@ fn oom_kills_fall_back_to_kube_state_metrics_without_double_counting() {
     );
     assert_eq!(oom.evidence.get("oom_kills_count"), Some(3.0));
 }
+
+/// Issue 21: a target selector naming node_exporter's job (`job="node"`) selects hosts; the
+/// kubelet's cAdvisor and kube-state-metrics are other jobs, and the same matcher must not
+/// hide every container. Container checks run without the scrape target matchers, their
+/// queries say so, the host checks keep them, and health says what was left out.
+#[test]
+fn a_selector_naming_the_node_job_does_not_hide_the_containers() {
+    let s = scenarios::container_noisy_neighbour();
+    let prometheus = serve(&s);
+    let c = client(&prometheus.url());
+    let selector = Selector::parse(r#"job="node""#).expect("a selector");
+    let mut r = request(&s);
+    r.selector = selector.clone();
+    let insights = block_on(analysis::analyze(&c, catalog::builtin(), &r))
+        .expect("analysis")
+        .insights;
+    let api = on(&insights, "shop/api-1/app", "container.cpu.utilization");
+    assert!(
+        api.observation
+            .contains("Its node k8s-node-2 is saturated too"),
+        "{}",
+        api.observation
+    );
+    assert!(
+        api.related_metrics
+            .iter()
+            .all(|q| !q.contains(r#"job="node""#)),
+        "{:#?}",
+        api.related_metrics
+    );
+    let host = on(&insights, "k8s-node-2:9100", "cpu.bottleneck");
+    assert!(
+        host.related_metrics
+            .iter()
+            .any(|q| q.contains(r#"job="node""#)),
+        "{:#?}",
+        host.related_metrics
+    );
+    let report = block_on(health::check_at(&c, catalog::builtin(), &selector, at(&s)));
+    let message = &report.message;
+    assert!(
+        message.contains(
+            "Containers: cAdvisor reports 2 containers; kube-state-metrics reports 2 pods. The target selector's job=\"node\" names node_exporter's scrape targets: container checks (cAdvisor, kube-state-metrics) run without it, on every container series."
+        ),
+        "{message}"
+    );
+    assert_eq!(report.details["containerSelector"], "");
+}
