@@ -236,20 +236,44 @@ mod tests {
 
     #[test]
     fn findings_sharing_a_span_share_one_query() {
-        use crate::engine::{evaluate::Level, fixtures};
+        use crate::{
+            catalog::Thresholds,
+            engine::evaluate::{Assessment, Level},
+            insight::Evidence,
+        };
         let step = Duration::from_secs(60);
         let timing = Timing::new(t(3_600), Duration::from_secs(3_600), None);
         let finding = |device: Option<&str>, start: i64, with_evidence: bool| {
-            let one = [("shop/api-1/app", device, Level::Critical, 98.0)];
-            let mut f = fixtures::execution("container.cpu.utilization", &one)
-                .findings
-                .remove(0);
-            f.assessment.started_at = Some(t(start));
-            f.assessment.ended_at = Some(t(start + 600));
+            let mut evidence = Evidence::new();
             if with_evidence {
-                f.evidence.set("node_cpu_busy_percent", 10.0);
+                evidence.set("node_cpu_busy_percent", 10.0);
             }
-            f
+            Finding {
+                instance: "shop/api-1/app".into(),
+                device: device.map(str::to_string),
+                assessment: Assessment {
+                    level: Level::Critical,
+                    value: 98.0,
+                    mean: 98.0,
+                    peak: 98.0,
+                    last: 98.0,
+                    held: Duration::from_secs(600),
+                    started_at: Some(t(start)),
+                    ended_at: Some(t(start + 600)),
+                    points: 10,
+                    skipped: 0,
+                    periods: Vec::new(),
+                    burst: None,
+                },
+                thresholds: Thresholds {
+                    warning: 80.0,
+                    critical: 95.0,
+                },
+                class: None,
+                also_on: Vec::new(),
+                evidence,
+                queries: Vec::new(),
+            }
         };
         let findings = vec![
             finding(Some("node-a"), 600, true),
