@@ -49,7 +49,7 @@ pub async fn check_at(
     now: chrono::DateTime<Utc>,
 ) -> HealthReport {
     // Containers are an addition: a failed count leaves them unsaid, never fails health.
-    let containers = ContainerPresence::take(client, selector, now)
+    let containers = ContainerPresence::take(client, &selector.for_containers(), now)
         .await
         .unwrap_or_default();
     match inventory::take(client, catalog, selector, now).await {
@@ -69,7 +69,11 @@ pub async fn check_at(
             let stopped = stopped.unwrap_or_default();
             verdict(client, selector, &inv, &stopped, now)
         }
-        Ok(inv) => with_containers(verdict(client, selector, &inv, &[], now), containers),
+        Ok(inv) => with_containers(
+            verdict(client, selector, &inv, &[], now),
+            containers,
+            selector,
+        ),
         Err(err) => failure(client, &err),
     }
 }
@@ -227,7 +231,10 @@ fn containers_only(
     } else {
         format!(" matching the selector {{{selector}}}")
     };
-    let said = containers.describe().unwrap_or_default();
+    let mut said = containers.describe().unwrap_or_default();
+    if let Some(note) = container_selector_note(selector) {
+        said = format!("{said} {note}");
+    }
     HealthReport {
         status: Status::Ok,
         message: format!(
@@ -240,19 +247,54 @@ fn containers_only(
             "engine": inv.server.engine,
             "instances": 0,
             "targetSelector": selector.to_string(),
+            "containerSelector": selector.for_containers().to_string(),
             "containers": containers,
         }),
     }
 }
 
 /// `report` with the containers the exporters report, where there are any.
-fn with_containers(mut report: HealthReport, containers: ContainerPresence) -> HealthReport {
+fn with_containers(
+    mut report: HealthReport,
+    containers: ContainerPresence,
+    selector: &Selector,
+) -> HealthReport {
     if let Some(said) = containers.describe() {
         report.message.push(' ');
         report.message.push_str(&said);
+        if let Some(note) = container_selector_note(selector) {
+            report.message.push(' ');
+            report.message.push_str(&note);
+        }
         report.details["containers"] = json!(containers);
+        report.details["containerSelector"] = json!(selector.for_containers().to_string());
     }
     report
+}
+
+/// Where the target selector names scrape targets (`job="node"`), say that container series
+/// are read without those matchers: the kubelet and kube-state-metrics are other targets, and
+/// a reader who wrote `job="node"` should not wonder why containers still show, nor lose them.
+fn container_selector_note(selector: &Selector) -> Option<String> {
+    let left_out = selector.left_out_for_containers();
+    if left_out.is_empty() {
+        return None;
+    }
+    let (verb, them) = if left_out.len() == 1 {
+        ("names", "it")
+    } else {
+        ("name", "them")
+    };
+    let rest = selector.for_containers();
+    let on = if rest.is_empty() {
+        "every container series".to_string()
+    } else {
+        format!("container series matching {{{rest}}}")
+    };
+    Some(format!(
+        "The target selector's {} {verb} node_exporter's scrape targets: container checks (cAdvisor, kube-state-metrics) run without {them}, on {on}.",
+        left_out.join(", ")
+    ))
 }
 
 /// Scrape timestamps jitter by milliseconds; show the interval to the nearest second.

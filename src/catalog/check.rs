@@ -281,6 +281,12 @@ pub struct EvidenceQuery {
     /// CPU's `cpu`), for checks aggregated per instance.
     #[serde(default)]
     pub device_from: Option<String>,
+    /// A per-`device_from` expression (one series per node, say) evaluated at every step of
+    /// the finding's own span: its mean there replaces the value at the end of the window.
+    /// A ten-minute episode in a day's window is judged by what its node did during those ten
+    /// minutes, not over the day (see `engine::span`).
+    #[serde(default)]
+    pub span_query: Option<String>,
 }
 
 /// One check of the catalog: the query, how to judge it, and the story to tell.
@@ -402,6 +408,7 @@ impl Check {
             .chain(self.when.iter().filter_map(|w| w.query.as_deref()))
             .chain(self.coverage.iter().map(|c| c.query.as_str()))
             .chain(self.evidence.iter().map(|e| e.query.as_str()))
+            .chain(self.evidence.iter().filter_map(|e| e.span_query.as_deref()))
             .chain(self.related_metrics.iter().map(String::as_str))
     }
 

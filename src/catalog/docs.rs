@@ -16,7 +16,8 @@ pub fn checks_markdown(catalog: &Catalog) -> String {
          <!-- Generated from src/catalog (checks/*.toml, collectors.toml) by catalog::docs; do not edit by hand. \
          Regenerate: GREGG_UPDATE_DOCS=1 cargo test --release --lib catalog::docs -->\n\n\
          Every check the USE engine runs, with its rule and its reference. `${selector}` is the \
-         target selector, `${rate}` the rate window of the analysis' grid (at least four scrapes \
+         target selector (for container checks without its `job` and `instance` matchers, \
+         which name node_exporter's scrape targets), `${rate}` the rate window of the analysis' grid (at least four scrapes \
          and one step) and `${window}` the whole analysis window. A *sustained* check must hold \
          past its threshold for its minimum duration within the window (with 5 % hysteresis); \
          an *event* check is one instant query over the window. The guard (`when`) must hold at \

@@ -5,6 +5,8 @@
 
 use crate::insight::{Component, Insight};
 
+use super::span::SPAN_SECONDS;
+
 /// A node this busy (percent of its CPUs, or of its memory) is saturated itself: the same bar
 /// as the host's own CPU utilization warning.
 const NODE_SATURATED_PERCENT: f64 = 80.0;
@@ -32,9 +34,10 @@ pub(super) fn place_on_nodes(insights: &mut [Insight]) {
     }
 }
 
-/// Without cAdvisor's container_oom_events_total the OOM check counts restarts whose last
-/// termination was OOMKilled: five probe restarts and one OOM kill are six restarts, the last
-/// by the OOM killer, not six OOM kills. Say so.
+/// Without cAdvisor's container_oom_events_total the OOM check counts restarts in a window
+/// where kube-state-metrics gave OOMKilled as the last termination's reason at least once:
+/// two probe failures and one OOM kill are three restarts, at least one (not three) by the OOM
+/// killer, and the counter cannot tell more. Say so, with the bounds it does give.
 fn oom_from_restarts(insight: &mut Insight) {
     if insight.check != "container.errors.oom_kills"
         || insight
@@ -51,21 +54,27 @@ fn oom_from_restarts(insight: &mut Insight) {
         .or_else(|| insight.evidence.get("oom_kills_count"))
         .unwrap_or(0.0)
         .round();
-    let times = if restarts == 1.0 { "once" } else { "times" };
-    let count = if restarts == 1.0 {
-        String::new()
+    let (title_tail, how_many) = if restarts <= 1.0 {
+        (
+            "restarted once, by the OOM killer".to_string(),
+            "that restart was an OOM kill".to_string(),
+        )
     } else {
-        format!("{restarts:.0} ")
+        (
+            format!("restarted {restarts:.0} times, at least once by the OOM killer"),
+            format!(
+                "between 1 and {restarts:.0} of the restarts were OOM kills, how many is unknown"
+            ),
+        )
     };
-    insight.title =
-        format!("Container {name} restarted {count}{times}, the last by the OOM killer");
+    insight.title = format!("Container {name} {title_tail}");
     let rest = insight
         .observation
         .find("Its memory limit")
         .map(|i| insight.observation[i..].to_string())
         .unwrap_or_default();
     insight.observation = format!(
-        "Container {name} restarted {count}{times} and its last termination was OOMKilled (kube-state-metrics); without cAdvisor's container_oom_events_total, how many of the restarts were OOM kills is unknown. {rest}"
+        "Container {name} {title_tail}: kube-state-metrics gave OOMKilled as the reason of its last termination (kube_pod_container_status_last_terminated_reason) and counted the restarts; without cAdvisor's container_oom_events_total, {how_many}. {rest}"
     )
     .trim_end()
     .to_string();
@@ -80,23 +89,41 @@ fn node_verdict(insight: &Insight) -> Option<String> {
     };
     let (name, resource) = NODE_EVIDENCE.iter().find(|(n, _)| check_has_node(n))?;
     let node = insight.device.as_deref().unwrap_or("its node");
+    let when = when_judged(insight);
     // CFS throttling is always the container's own quota, whatever its node does: the node's
     // load is context there, never the cause.
     let own_quota = insight.check == "container.cpu.throttling";
     Some(match insight.evidence.get(name) {
         Some(busy) if own_quota => format!(
-            "For context, its node {node} had {resource} {busy:.0}% used over the window; throttling is the container's own CPU quota either way."
+            "For context, its node {node} had {resource} {busy:.0}% used {when}; throttling is the container's own CPU quota either way."
         ),
         Some(busy) if busy >= NODE_SATURATED_PERCENT => format!(
-            "Its node {node} is saturated too ({resource} {busy:.0}% used): a noisy neighbour, not only its own limit — look at the other pods on {node} (kubectl top pod -A --sort-by=cpu, on that node) before raising the limit."
+            "Its node {node} is saturated too ({resource} {busy:.0}% used {when}): a noisy neighbour, not only its own limit — look at the other pods on {node} (kubectl top pod -A --sort-by=cpu, on that node) before raising the limit."
         ),
         Some(busy) => format!(
-            "Its node {node} has headroom ({resource} {busy:.0}% used): the container hit its own limit, not a noisy neighbour."
+            "Its node {node} has headroom ({resource} {busy:.0}% used {when}): the container hit its own limit, not a noisy neighbour."
         ),
         None => format!(
             "Whether its node is saturated too is unknown: no kube-state-metrics kube_pod_info naming the node, or no node_exporter on {node} (node_uname_info{{nodename}})."
         ),
     })
+}
+
+/// Over what the node was judged: the finding's own span where the engine judged it there
+/// (`span::SPAN_SECONDS` long, ending at the finding's end), else the whole window.
+fn when_judged(insight: &Insight) -> String {
+    let span = insight.evidence.get(SPAN_SECONDS);
+    match (span, insight.ended_at) {
+        (Some(seconds), Some(end)) if seconds.is_finite() && seconds > 0.0 => {
+            let start = end - chrono::Duration::seconds(seconds.round() as i64);
+            format!(
+                "from {} to {} UTC, the finding's own span",
+                start.format("%H:%M"),
+                end.format("%H:%M")
+            )
+        }
+        _ => "over the window".to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -148,9 +175,9 @@ mod tests {
         assert!(insights[0]
             .observation
             .contains("For context, its node node-a had CPUs 35% used over the window; throttling is the container's own CPU quota"));
-        assert!(insights[1]
-            .observation
-            .contains("Its node node-b is saturated too (CPUs 97% used): a noisy neighbour"));
+        assert!(insights[1].observation.contains(
+            "Its node node-b is saturated too (CPUs 97% used over the window): a noisy neighbour"
+        ));
         assert!(insights[2]
             .observation
             .contains("Whether its node is saturated too is unknown"));
@@ -176,7 +203,36 @@ mod tests {
         );
         assert!(insights[1]
             .observation
-            .contains("Its node node-a has headroom (CPUs 35% used)"));
+            .contains("Its node node-a has headroom (CPUs 35% used over the window)"));
+    }
+
+    #[test]
+    fn a_node_judged_over_the_findings_span_says_so() {
+        use chrono::TimeZone;
+        let at = |h, m| chrono::Utc.with_ymd_and_hms(2026, 12, 3, h, m, 0).unwrap();
+        let mut spanned = container("container.cpu.utilization", Some("node-b"), Some(92.0));
+        spanned.started_at = Some(at(10, 6));
+        spanned.ended_at = Some(at(10, 20));
+        spanned.evidence.set(SPAN_SECONDS, 900.0);
+        // The same times without the engine's mark: the value is the window's, said so.
+        let mut windowed = spanned.clone();
+        windowed.evidence = Evidence::new().with("node_cpu_busy_percent", 30.0);
+        let mut insights = vec![spanned, windowed];
+        place_on_nodes(&mut insights);
+        assert!(
+            insights[0].observation.contains(
+                "Its node node-b is saturated too (CPUs 92% used from 10:05 to 10:20 UTC, the finding's own span): a noisy neighbour"
+            ),
+            "{}",
+            insights[0].observation
+        );
+        assert!(
+            insights[1]
+                .observation
+                .contains("has headroom (CPUs 30% used over the window)"),
+            "{}",
+            insights[1].observation
+        );
     }
 
     #[test]
@@ -197,12 +253,13 @@ mod tests {
         place_on_nodes(&mut insights);
         assert_eq!(
             insights[0].title,
-            "Container shop/web-1/app restarted 6 times, the last by the OOM killer"
+            "Container shop/web-1/app restarted 6 times, at least once by the OOM killer"
         );
         let observation = &insights[0].observation;
         assert!(!observation.contains("OOM killer killed"), "{observation}");
         assert!(
-            observation.contains("last termination was OOMKilled")
+            observation
+                .contains("between 1 and 6 of the restarts were OOM kills, how many is unknown")
                 && observation.ends_with("Its memory limit is 512 MiB."),
             "{observation}"
         );

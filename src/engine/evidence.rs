@@ -139,12 +139,23 @@ fn join(
 }
 
 /// `selector` narrowed to one instance: by its `instance` label for a scraped target, by its
-/// namespace, pod and container for a container (`targets` false).
+/// namespace, pod and container for a container (`targets` false; the selector's scrape
+/// target matchers left out, see [`Selector::for_containers`]).
 pub(super) fn narrowed_to_one(targets: bool, selector: &Selector, instance: &str) -> Selector {
     if targets {
         selector.narrowed_to(instance)
     } else {
-        selector.narrowed_to_container(instance)
+        selector.for_containers().narrowed_to_container(instance)
+    }
+}
+
+/// The selector a check's queries run on: the analysis' own, or for container checks (their
+/// instances are no scrape targets) the same without its scrape target matchers.
+pub(super) fn for_check(targets: bool, selector: &Selector) -> Selector {
+    if targets {
+        selector.clone()
+    } else {
+        selector.for_containers()
     }
 }
 
@@ -157,7 +168,7 @@ pub(super) fn per_instance(
     timing: &Timing,
 ) -> Vec<String> {
     let narrowed = narrowed_to_one(targets, selector, instance).to_string();
-    let node_selector = selector.to_string();
+    let node_selector = for_check(targets, selector).to_string();
     templates
         .iter()
         .filter_map(|t| timing.render_split(t, &narrowed, &node_selector).ok())

@@ -20,7 +20,7 @@ use super::{
     judge::{judge_series, worse_first, Feed, Judge, Verdicts},
     levels::Column,
     outcome::CheckOutcome,
-    peaks,
+    peaks, span,
     split::{fold_in_groups, Coverage, GroupedQuery},
     stacked,
 };
@@ -260,6 +260,7 @@ async fn refine_findings(
     if !run.findings.is_empty() && !check.evidence.is_empty() {
         let mut findings = std::mem::take(&mut run.findings);
         evidence::attach(recorder, &mut run.log, check, base, timing, &mut findings).await;
+        span::refine(recorder, &mut run.log, check, base, timing, &mut findings).await;
         run.findings = findings;
     }
 }

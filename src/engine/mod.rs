@@ -36,6 +36,7 @@ mod peaks_tests;
 mod plan;
 mod quality;
 mod schedule;
+mod span;
 mod split;
 mod stacked;
 #[cfg(test)]

@@ -166,7 +166,7 @@ fn single(check: &Check, f: &Finding, selector: &Selector, timing: &Timing) -> I
     let mut related = f.queries.clone();
     let targets = check.component.instance_is_target();
     let narrowed = super::evidence::narrowed_to_one(targets, selector, &f.instance).to_string();
-    let node_selector = selector.to_string();
+    let node_selector = super::evidence::for_check(targets, selector).to_string();
     for q in &check.related_metrics {
         if let Ok(rendered) = timing.render_split(q, &narrowed, &node_selector) {
             if !related.contains(&rendered) {

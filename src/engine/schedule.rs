@@ -71,6 +71,7 @@ async fn execute_one(
     };
     // A user's override of the check's thresholds holds for every device, whatever its class.
     let overridden = plan.thresholds.contains_key(&check.id);
+    let selector = super::evidence::for_check(check.component.instance_is_target(), &plan.selector);
     let target = Target {
         index,
         check,
@@ -80,7 +81,7 @@ async fn execute_one(
         stacking: check
             .fold_stacked
             .then(|| &catalog.device_classes().stacked),
-        selector: &plan.selector,
+        selector: &selector,
         instances: &plan.instances,
         sample_budget: plan.sample_budget,
         recorded: plan.recorded.contains(&check.id),

@@ -81,6 +81,11 @@ impl fmt::Display for Matcher {
     }
 }
 
+/// The labels Prometheus gives every series from its scrape target: they tell node_exporter
+/// from the kubelet's cAdvisor and from kube-state-metrics, so container queries drop
+/// matchers on them (see [`Selector::for_containers`]).
+pub const SCRAPE_TARGET_LABELS: &[&str] = &["job", "instance"];
+
 /// A list of matchers, rendered without braces so it can be spliced into any selector.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selector {
@@ -169,6 +174,33 @@ impl Selector {
         Matcher::none_of("instance", instances)
             .ok()
             .map(|m| self.clone().with(m))
+    }
+
+    /// The selector for container series (cAdvisor, kube-state-metrics): without its matchers
+    /// on [`SCRAPE_TARGET_LABELS`]. `job="node"` or `instance=~"web-.*:9100"` name the
+    /// node_exporter targets; the kubelet and kube-state-metrics are other targets, and the
+    /// same matchers would hide every container. Other matchers (`cluster`, `env`: labels a
+    /// fleet's targets share) still apply.
+    #[must_use]
+    pub fn for_containers(&self) -> Self {
+        Self {
+            matchers: self
+                .matchers
+                .iter()
+                .filter(|m| !SCRAPE_TARGET_LABELS.contains(&m.name.as_str()))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The matchers [`Self::for_containers`] leaves out, rendered (`job="node"`); empty when
+    /// none.
+    pub fn left_out_for_containers(&self) -> Vec<String> {
+        self.matchers
+            .iter()
+            .filter(|m| SCRAPE_TARGET_LABELS.contains(&m.name.as_str()))
+            .map(Matcher::to_string)
+            .collect()
     }
 
     /// Both selectors' matchers (a series must satisfy all of them).
@@ -509,5 +541,21 @@ mod tests {
         let m = Matcher::new("l", MatchOp::Equal, original).unwrap();
         let reparsed = Selector::parse(&m.to_string()).unwrap();
         assert_eq!(reparsed.matchers()[0].value, original);
+    }
+
+    #[test]
+    fn container_series_keep_every_matcher_but_the_scrape_targets() {
+        let user = Selector::parse(r#"job="node", cluster="prod", instance=~"web-.*""#).unwrap();
+        assert_eq!(user.for_containers().to_string(), r#"cluster="prod""#);
+        assert_eq!(
+            user.left_out_for_containers(),
+            vec![
+                r#"job="node""#.to_string(),
+                r#"instance=~"web-.*""#.to_string()
+            ]
+        );
+        let plain = Selector::parse(r#"cluster="prod""#).unwrap();
+        assert_eq!(plain.for_containers(), plain);
+        assert!(plain.left_out_for_containers().is_empty());
     }
 }

@@ -10,7 +10,10 @@ use gregg_insights::{
     insight::{Component, Insight, IssueType, UseSignal},
     promql::Selector,
 };
-use gregg_testkit::scenarios;
+use gregg_testkit::{
+    prometheus::Prometheus,
+    scenarios::{self, Scenario},
+};
 
 use crate::{
     scenarios::check,
@@ -373,4 +376,203 @@ fn low_pressure_is_assessed_and_missing_pressure_is_said() {
         "{}",
         report.message
     );
+}
+
+/// The scenario analysed over its six hours (the span scenarios' window), with its Prometheus
+/// kept for direct queries.
+fn over_six_hours(s: &Scenario) -> (Prometheus, Vec<Insight>) {
+    let prometheus = serve(s);
+    let mut r = request(s);
+    r.window = std::time::Duration::from_secs(6 * 3600);
+    let insights = block_on(analysis::analyze(
+        &client(&prometheus.url()),
+        catalog::builtin(),
+        &r,
+    ))
+    .expect("analysis")
+    .insights;
+    (prometheus, insights)
+}
+
+/// The node's CPU busy percent over the scenario's six hours, straight from Prometheus: what
+/// the node was judged by before its finding's own span was.
+fn node_busy_over_six_hours(prometheus: &Prometheus, s: &Scenario) -> f64 {
+    let promql = r#"100 * (1 - sum(rate(node_cpu_seconds_total{mode=~"idle|iowait|steal"}[6h])) / sum(rate(node_cpu_seconds_total[6h])))"#;
+    let answer = block_on(client(&prometheus.url()).query(promql, at(s))).expect(promql);
+    let v = answer.data.into_vector();
+    assert_eq!(v.len(), 1, "{promql}: {v:?}");
+    v[0].value
+}
+
+/// The container's finding at its limit, judged over the episode: its span inside the
+/// episode (within a step of the grid, 6 minutes at six hours) and the node judged over it.
+fn at_its_limit<'a>(s: &Scenario, insights: &'a [Insight]) -> &'a Insight {
+    let api = on(insights, "shop/api-1/app", "container.cpu.utilization");
+    let (from, to) = scenarios::EPISODE;
+    let (start, end) = (
+        api.started_at.expect("a span"),
+        api.ended_at.expect("a span"),
+    );
+    let step = 360;
+    assert!(
+        start.timestamp() >= s.at + from && end.timestamp() <= s.at + to + step,
+        "{start}..{end} vs the episode {}..{}",
+        s.at + from,
+        s.at + to
+    );
+    let span = api
+        .evidence
+        .get("node_span_seconds")
+        .expect("judged over its span");
+    assert!((360.0..=900.0 + 360.0).contains(&span), "{span}");
+    api
+}
+
+/// Issue 21: a container at its limit for 15 minutes of 6 hours on a node saturated during
+/// those minutes only. Over the window the node is quiet; over the finding's own span it is
+/// saturated: a noisy neighbour, and the text says over when.
+#[test]
+fn a_node_saturated_during_the_episode_only_is_a_noisy_neighbour() {
+    let s = scenarios::container_episode_on_busy_node();
+    let (prometheus, insights) = over_six_hours(&s);
+    let window = node_busy_over_six_hours(&prometheus, &s);
+    assert!(window < 30.0, "the node over six hours: {window}");
+    let api = at_its_limit(&s, &insights);
+    let busy = api.evidence.get("node_cpu_busy_percent").expect("node CPU");
+    assert!(busy > 90.0, "the node over the span: {busy}");
+    let observation = &api.observation;
+    assert!(
+        observation.contains("Its node k8s-node-3 is saturated too")
+            && observation.contains("the finding's own span): a noisy neighbour"),
+        "{observation}"
+    );
+}
+
+/// The converse: the node saturated all the time except during the container's episode.
+/// Over the window it is saturated; over the span it has headroom: the container's own limit.
+#[test]
+fn a_node_busy_outside_the_episode_only_leaves_the_container_its_own_limit() {
+    let s = scenarios::container_episode_on_quiet_node();
+    let (prometheus, insights) = over_six_hours(&s);
+    let window = node_busy_over_six_hours(&prometheus, &s);
+    assert!(window > 85.0, "the node over six hours: {window}");
+    let api = at_its_limit(&s, &insights);
+    let busy = api.evidence.get("node_cpu_busy_percent").expect("node CPU");
+    assert!(busy < 30.0, "the node over the span: {busy}");
+    let observation = &api.observation;
+    assert!(
+        observation.contains("Its node k8s-node-4 has headroom")
+            && observation.contains("the container hit its own limit, not a noisy neighbour"),
+        "{observation}"
+    );
+    assert!(!observation.contains("saturated too"), "{observation}");
+}
+
+/// Issue 21: without cAdvisor's container_oom_events_total, OOM kills come from
+/// kube-state-metrics (restarts, last terminated reason OOMKilled): the finding stands and says
+/// what the fallback cannot count. With both sources, cAdvisor's count is the count: never the
+/// restarts, never the two added.
+#[test]
+fn oom_kills_fall_back_to_kube_state_metrics_without_double_counting() {
+    let s = scenarios::container_oom_without_cadvisor_events();
+    let insights = check(&s);
+    let oom = on(
+        &insights,
+        "batch/report-2/worker",
+        "container.errors.oom_kills",
+    );
+    assert_eq!(oom.evidence.get("oom_kills_count"), Some(3.0));
+    assert_eq!(oom.evidence.get("oom_events_count"), None);
+    assert_eq!(
+        oom.title,
+        "Container batch/report-2/worker restarted 3 times, at least once by the OOM killer"
+    );
+    assert!(
+        oom.observation
+            .contains("between 1 and 3 of the restarts were OOM kills, how many is unknown")
+            && !oom.observation.contains("OOM killer killed"),
+        "{}",
+        oom.observation
+    );
+    // Both sources: one OOM kill among three restarts is one OOM kill.
+    let mut both = s.clone();
+    both.cluster.oom_events = true;
+    let prometheus = serve(&both);
+    let insights = block_on(analysis::analyze(
+        &client(&prometheus.url()),
+        catalog::builtin(),
+        &request(&both),
+    ))
+    .expect("analysis")
+    .insights;
+    let oom = on(
+        &insights,
+        "batch/report-2/worker",
+        "container.errors.oom_kills",
+    );
+    assert_eq!(oom.evidence.get("oom_kills_count"), Some(1.0));
+    assert_eq!(oom.evidence.get("oom_events_count"), Some(1.0));
+    assert!(oom.title.contains("OOM-killed: 1 "), "{}", oom.title);
+    let restarts = on(
+        &insights,
+        "batch/report-2/worker",
+        "container.errors.restarts",
+    );
+    assert_eq!(restarts.evidence.get("restarts_count"), Some(3.0));
+    // Three OOM kills, three restarts, both sources: three, not six.
+    let insights = check(&scenarios::container_oom_restarts());
+    let oom = on(
+        &insights,
+        "batch/report-1/worker",
+        "container.errors.oom_kills",
+    );
+    assert_eq!(oom.evidence.get("oom_kills_count"), Some(3.0));
+}
+
+/// Issue 21: a target selector naming node_exporter's job (`job="node"`) selects hosts; the
+/// kubelet's cAdvisor and kube-state-metrics are other jobs, and the same matcher must not
+/// hide every container. Container checks run without the scrape target matchers, their
+/// queries say so, the host checks keep them, and health says what was left out.
+#[test]
+fn a_selector_naming_the_node_job_does_not_hide_the_containers() {
+    let s = scenarios::container_noisy_neighbour();
+    let prometheus = serve(&s);
+    let c = client(&prometheus.url());
+    let selector = Selector::parse(r#"job="node""#).expect("a selector");
+    let mut r = request(&s);
+    r.selector = selector.clone();
+    let insights = block_on(analysis::analyze(&c, catalog::builtin(), &r))
+        .expect("analysis")
+        .insights;
+    let api = on(&insights, "shop/api-1/app", "container.cpu.utilization");
+    assert!(
+        api.observation
+            .contains("Its node k8s-node-2 is saturated too"),
+        "{}",
+        api.observation
+    );
+    assert!(
+        api.related_metrics
+            .iter()
+            .all(|q| !q.contains(r#"job="node""#)),
+        "{:#?}",
+        api.related_metrics
+    );
+    let host = on(&insights, "k8s-node-2:9100", "cpu.bottleneck");
+    assert!(
+        host.related_metrics
+            .iter()
+            .any(|q| q.contains(r#"job="node""#)),
+        "{:#?}",
+        host.related_metrics
+    );
+    let report = block_on(health::check_at(&c, catalog::builtin(), &selector, at(&s)));
+    let message = &report.message;
+    assert!(
+        message.contains(
+            "Containers: cAdvisor reports 2 containers; kube-state-metrics reports 2 pods. The target selector's job=\"node\" names node_exporter's scrape targets: container checks (cAdvisor, kube-state-metrics) run without it, on every container series."
+        ),
+        "{message}"
+    );
+    assert_eq!(report.details["containerSelector"], "");
 }

@@ -196,6 +196,9 @@ scenario_tests!(
     container_memory_reclaim,
     container_cpu_contention,
     containers_healthy_psi,
+    container_episode_on_busy_node,
+    container_episode_on_quiet_node,
+    container_oom_without_cadvisor_events,
 );
 
 /// Issue 17 item 2: a 3-minute burst judged at 1 h, 6 h and 24 h windows is a burst (info),

@@ -44,6 +44,9 @@ pub struct Container {
     pub memory_limit: Option<f64>,
     /// Offsets (seconds before the end) at which the OOM killer killed it; it restarts each time.
     pub oom_kills: Vec<i64>,
+    /// Offsets at which it exited otherwise (a crash, a failed liveness probe); it restarts
+    /// each time, and kube-state-metrics' last terminated reason is then `Error`.
+    pub crashes: Vec<i64>,
     /// Memory usage hitting the limit, per second (`container_memory_failcnt`'s rate): cgroup
     /// v1 only; a container with [`Pressure`] runs on cgroup v2, where it stays 0.
     pub limit_hits: Shape,
@@ -87,6 +90,7 @@ impl Container {
             oom_kills: Vec::new(),
             limit_hits: Shape::c(0.0),
             pressure: None,
+            crashes: Vec::new(),
         }
     }
 
@@ -103,11 +107,39 @@ impl Container {
         format!("{}/{}/{}", self.namespace, self.pod, self.container)
     }
 
-    fn restarts_at(&self, offset: f64) -> f64 {
+    /// OOM kills by `offset`: cAdvisor's container_oom_events_total.
+    fn oom_kills_at(&self, offset: f64) -> f64 {
         self.oom_kills
             .iter()
             .filter(|k| (**k as f64) <= offset)
             .count() as f64
+    }
+
+    /// Restarts by `offset` (OOM kills and crashes): kube-state-metrics' restarts counter.
+    fn restarts_at(&self, offset: f64) -> f64 {
+        self.oom_kills_at(offset)
+            + self
+                .crashes
+                .iter()
+                .filter(|k| (**k as f64) <= offset)
+                .count() as f64
+    }
+
+    /// The reason of its last termination by `offset`, if it terminated.
+    fn last_terminated_at(&self, offset: f64) -> Option<&'static str> {
+        let last = |times: &[i64]| {
+            times
+                .iter()
+                .copied()
+                .filter(|t| (*t as f64) <= offset)
+                .max()
+        };
+        match (last(&self.oom_kills), last(&self.crashes)) {
+            (Some(oom), Some(crash)) if crash > oom => Some("Error"),
+            (Some(_), _) => Some("OOMKilled"),
+            (None, Some(_)) => Some("Error"),
+            (None, None) => None,
+        }
     }
 }
 
@@ -127,6 +159,9 @@ pub struct Cluster {
     /// standalone cAdvisor DaemonSet, kube-state-metrics by two replicas (HA). The checks must
     /// not count a container or a pod twice.
     pub twice: bool,
+    /// Whether cAdvisor exports container_oom_events_total (v0.39 and later; older releases
+    /// and some kubelets do not, and kube-state-metrics is then the only source of OOM kills).
+    pub oom_events: bool,
 }
 
 impl Cluster {
@@ -137,6 +172,7 @@ impl Cluster {
             kube_state_metrics: true,
             cadvisor: true,
             twice: false,
+            oom_events: true,
         }
     }
 
@@ -378,12 +414,15 @@ fn cadvisor<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> io::Result<
     f.family("container_memory_rss", "gauge", rss)?;
     memory_limit_hits(f, cs)?;
     pressure(f, cs)?;
+    if !cluster.oom_events {
+        return Ok(());
+    }
     let ooms: Vec<Series<'_>> = cs
         .iter()
         .map(|c| {
             let s: Series<'_> = (
                 cadvisor_labels(c, &c.container),
-                Box::new(move |o| c.restarts_at(o)),
+                Box::new(move |o| c.oom_kills_at(o)),
             );
             s
         })
@@ -500,18 +539,24 @@ fn kube_state_metrics<W: Write>(f: &mut Families<'_, W>, cluster: &Cluster) -> i
         "counter",
         restarts,
     )?;
-    let terminated: Vec<Series<'_>> = cs
-        .iter()
-        .filter_map(|c| {
-            let first = *c.oom_kills.iter().min()? as f64;
-            let s: Series<'_> = (
-                format!("{},reason=\"OOMKilled\"", ksm_labels(c)),
-                // Absent before the first kill: KSM writes the reason of the last termination.
-                Box::new(move |o| if o >= first { 1.0 } else { f64::NAN }),
-            );
-            Some(s)
-        })
-        .collect();
+    // kube-state-metrics writes 1 for the reason of the last termination (one series per
+    // reason seen, the others absent), nothing before the first.
+    let mut terminated: Vec<Series<'_>> = Vec::new();
+    for c in cs {
+        let reasons = [("OOMKilled", &c.oom_kills), ("Error", &c.crashes)];
+        for (reason, _) in reasons.into_iter().filter(|(_, at)| !at.is_empty()) {
+            terminated.push((
+                format!("{},reason=\"{reason}\"", ksm_labels(c)),
+                Box::new(move |o| {
+                    if c.last_terminated_at(o) == Some(reason) {
+                        1.0
+                    } else {
+                        f64::NAN
+                    }
+                }),
+            ));
+        }
+    }
     f.family(
         "kube_pod_container_status_last_terminated_reason",
         "gauge",

@@ -306,6 +306,9 @@ pub fn all() -> Vec<Scenario> {
         container_memory_reclaim(),
         container_cpu_contention(),
         containers_healthy_psi(),
+        container_episode_on_busy_node(),
+        container_episode_on_quiet_node(),
+        container_oom_without_cadvisor_events(),
     ]
 }
 
@@ -2120,6 +2123,125 @@ pub fn containers_healthy_psi() -> Scenario {
     )
 }
 
+/// Offsets (seconds before the end) of the CPU episode of the two span scenarios: fifteen
+/// minutes, three hours before the end of a six-hour history.
+pub const EPISODE: (i64, i64) = (-3 * 3600, -3 * 3600 + 900);
+
+/// History of the span scenarios: six hours, and the analyses judge all of them.
+pub const EPISODE_HISTORY: i64 = 6 * 3600 + 600;
+
+/// shop/api-1/app at 98 % of its 2-core limit for fifteen minutes, three hours before the end,
+/// 15 % otherwise.
+fn episode_container(node: &str) -> Container {
+    let (from, to) = EPISODE;
+    let mut api = Container::healthy("shop", "api-1", "app", node);
+    api.cpu = Shape::c(0.3).burst(from, to, 1.96);
+    api.cpu_limit = Some(2.0);
+    api
+}
+
+/// CPU user and system shares, CPU pressure, run-queue wait, running tasks and load of a
+/// saturated host (as [`cpu_saturated`]), or of a quiet one (as [`Host::healthy`]).
+fn cpu_state(saturated: bool) -> (f64, f64, f64, f64, f64, f64) {
+    if saturated {
+        (0.85, 0.12, 0.40, 1.5, 10.0, 10.5)
+    } else {
+        (0.10, 0.04, 0.01, 0.02, 1.5, 0.8)
+    }
+}
+
+/// `h` saturated (`saturated_in_episode`) only during [`EPISODE`], or everywhere but there.
+fn node_around_episode(h: &mut Host, saturated_in_episode: bool) {
+    let (from, to) = EPISODE;
+    let inside = cpu_state(saturated_in_episode);
+    let outside = cpu_state(!saturated_in_episode);
+    let shape = |o: f64, i: f64| Shape::c(o).burst(from, to, i);
+    h.cpu.user = shape(outside.0, inside.0);
+    h.cpu.system = shape(outside.1, inside.1);
+    h.pressure.cpu = shape(outside.2, inside.2);
+    h.runqueue_wait = shape(outside.3, inside.3);
+    h.running = shape(outside.4, inside.4);
+    h.load1 = shape(outside.5, inside.5);
+}
+
+/// Issue 21: a container at its CPU limit for fifteen minutes of a six-hour window, on a node
+/// saturated during those fifteen minutes only. Judged over the whole window the node is quiet
+/// (14 % busy); over the finding's own span it is saturated: a noisy neighbour. Nothing is
+/// left at the end (a 10-minute window finds nothing); `tests/integration/containers.rs`
+/// judges the six hours.
+pub fn container_episode_on_busy_node() -> Scenario {
+    let mut node = k8s_node("k8s-node-3");
+    node_around_episode(&mut node, true);
+    let mut s = with_cluster(
+        Scenario::new(
+            "container_episode_on_busy_node",
+            "a container at 98 % of its CPU limit for 15 minutes of 6 hours, its node saturated during those 15 minutes only: a noisy neighbour over the finding's span",
+            vec![node],
+            Vec::new(),
+        ),
+        Cluster::new(vec![episode_container("k8s-node-3")]),
+    );
+    s.history = EPISODE_HISTORY;
+    s
+}
+
+/// The converse: the node is saturated for the whole window except the container's episode,
+/// when it is half idle. Judged over the window the node is saturated (90 %); over the
+/// finding's span it has headroom: the container hit its own limit. At the end (a 10-minute
+/// window) only the node's CPU bottleneck is seen.
+pub fn container_episode_on_quiet_node() -> Scenario {
+    let mut node = k8s_node("k8s-node-4");
+    node_around_episode(&mut node, false);
+    let mut s = with_cluster(
+        Scenario::new(
+            "container_episode_on_quiet_node",
+            "a container at 98 % of its CPU limit for 15 minutes of 6 hours, its node saturated all the rest of the time but quiet during the episode: its own limit over the finding's span",
+            vec![node],
+            vec![expect("k8s-node-4:9100", "cpu.bottleneck", "critical", "critical")],
+        ),
+        Cluster::new(vec![episode_container("k8s-node-4")]),
+    );
+    s.history = EPISODE_HISTORY;
+    s
+}
+
+/// Issue 21: cAdvisor without container_oom_events_total (releases before v0.39, some
+/// kubelets): batch/report-2/worker crashed (a failed probe), was OOM-killed, then crashed
+/// again, so kube-state-metrics shows 3 restarts and OOMKilled as the last terminated reason
+/// for a while, Error at the end. The OOM finding stands on kube-state-metrics alone and says
+/// it cannot tell how many of the restarts were OOM kills (at least one).
+pub fn container_oom_without_cadvisor_events() -> Scenario {
+    let mut worker = Container::healthy("batch", "report-2", "worker", "k8s-node-1");
+    worker.memory = Shape::c(600.0 * MIB);
+    worker.crashes = vec![-500, -100];
+    worker.oom_kills = vec![-300];
+    let mut cluster = Cluster::new(vec![worker]);
+    cluster.oom_events = false;
+    with_cluster(
+        Scenario::new(
+            "container_oom_without_cadvisor_events",
+            "cAdvisor without container_oom_events_total: a crash, an OOM kill, a crash, seen by kube-state-metrics only (3 restarts, last terminated OOMKilled then Error)",
+            vec![k8s_node("k8s-node-1")],
+            vec![
+                expect(
+                    "batch/report-2/worker",
+                    "container.errors.oom_kills",
+                    "high",
+                    "critical",
+                )
+                .mentioning("at least once by the OOM killer"),
+                expect(
+                    "batch/report-2/worker",
+                    "container.errors.restarts",
+                    "medium",
+                    "high",
+                ),
+            ],
+        ),
+        cluster,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -2161,7 +2283,7 @@ mod tests {
     fn new_scenarios_are_listed_last_in_order() {
         let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         assert_eq!(
-            names[names.len() - 39..],
+            names[names.len() - 42..],
             [
                 "workload_shift",
                 "culprit_process",
@@ -2204,6 +2326,10 @@ mod tests {
                 "container_memory_reclaim",
                 "container_cpu_contention",
                 "containers_healthy_psi",
+                // Issue 21's rest: the node over the finding's span, the OOM fallback.
+                "container_episode_on_busy_node",
+                "container_episode_on_quiet_node",
+                "container_oom_without_cadvisor_events",
             ]
         );
         let mut unique = names.clone();
