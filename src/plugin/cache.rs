@@ -4,10 +4,11 @@
 //! same analysis at once, in separate queries (often separate requests). Each asks this cache
 //! for the analysis its filters and time describe; the first runs it, the others wait for that
 //! run and share its result, so Prometheus sees one analysis, not four. Entries live
-//! [`TTL`]; failures are not kept beyond the waiters of the run that failed. Finished results
-//! are kept within [`BUDGET`] bytes in all (as [`Weigh`] estimates them), the oldest dropped
-//! first: a live dashboard over 10,000 hosts asks for a new analysis every refresh, and the
-//! ones it has moved past should not sit in memory for the rest of their TTL.
+//! [`TTL`] from the moment they are ready; failures are not kept beyond the waiters of the run
+//! that failed. Finished results are kept within [`BUDGET`] bytes in all (as [`Weigh`]
+//! estimates them), the oldest dropped first: a live dashboard over 10,000 hosts asks for a
+//! new analysis every refresh, and the ones it has moved past should not sit in memory for
+//! the rest of their TTL.
 //!
 //! A run belongs to the call that started it: nothing is spawned. When that call is dropped
 //! (Grafana's deadline passed or it cancelled the request, see [`super::deadline`]) the run
@@ -31,8 +32,15 @@ use chrono::{DateTime, Utc};
 
 use tokio::sync::OnceCell;
 
-/// How long a result is served again.
+/// How long a result is served again, counted from the moment it was ready: an analysis of a
+/// 10,000-host fleet on a loaded engine can itself take longer than this, and counted from its
+/// start it would be stale the moment it finished and never shared with the next refresh.
 pub const TTL: Duration = Duration::from_secs(30);
+
+/// How long a run still in progress stays in the cache for later callers to join. A run is
+/// ended long before this by Grafana's deadline or the Prometheus timeouts; an entry older than
+/// this whose run never finished belongs to a run cancelled with nobody waiting, and goes.
+const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(600);
 
 /// Evaluation times are rounded up to this, so the panels of one refresh (whose `to` differ by
 /// milliseconds) share one analysis.
@@ -71,13 +79,28 @@ pub trait Weigh {
 type Shared<T, E> = Arc<OnceCell<Result<Arc<T>, E>>>;
 
 struct Entry<T, E> {
+    /// When the run started, replaced by when its result was ready.
     created: Instant,
     cell: Shared<T, E>,
+}
+
+impl<T, E> Entry<T, E> {
+    /// Whether later callers may still share this entry: a finished result within [`TTL`] of
+    /// being ready, or a run still in progress.
+    fn is_live(&self, ttl: Duration) -> bool {
+        let age = self.created.elapsed();
+        if self.cell.initialized() {
+            age < ttl
+        } else {
+            age < IN_FLIGHT_LIMIT
+        }
+    }
 }
 
 /// Results of type `T` (or errors `E`) by key `K`.
 pub struct Cache<K, T, E> {
     entries: Mutex<HashMap<K, Entry<T, E>>>,
+    ttl: Duration,
 }
 
 /// Whether a result was computed by this call or shared.
@@ -92,8 +115,14 @@ pub enum Outcome {
 impl<K: Hash + Eq + Clone, T: Weigh, E: Clone> Cache<K, T, E> {
     /// An empty cache.
     pub fn new() -> Self {
+        Self::with_ttl(TTL)
+    }
+
+    /// An empty cache serving results for `ttl` after they are ready (tests use a short one).
+    fn with_ttl(ttl: Duration) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
+            ttl,
         }
     }
 
@@ -105,7 +134,7 @@ impl<K: Hash + Eq + Clone, T: Weigh, E: Clone> Cache<K, T, E> {
     {
         let cell = {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.retain(|_, e| e.created.elapsed() < TTL);
+            entries.retain(|_, e| e.is_live(self.ttl));
             if entries.len() >= MAX_ENTRIES {
                 if let Some(oldest) = entries
                     .iter()
@@ -133,6 +162,7 @@ impl<K: Hash + Eq + Clone, T: Weigh, E: Clone> Cache<K, T, E> {
             .await
             .clone();
         if result.is_ok() && ran {
+            self.mark_ready(&key, &cell);
             self.keep_within_budget(&key);
         }
         if result.is_err() && ran {
@@ -161,6 +191,14 @@ where
     K: Hash + Eq + Clone,
     T: Weigh,
 {
+    /// Start the result's [`TTL`] now that it is ready (if `key` still holds this run's cell).
+    fn mark_ready(&self, key: &K, cell: &Shared<T, E>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = entries.get_mut(key).filter(|e| Arc::ptr_eq(&e.cell, cell)) {
+            entry.created = Instant::now();
+        }
+    }
+
     /// Drop the oldest finished results (never `newest`) while they weigh more than [`BUDGET`].
     fn keep_within_budget(&self, newest: &K) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -264,6 +302,34 @@ mod tests {
             .0
             .is_ok());
         assert_eq!(outcome("huge").await, Outcome::Shared);
+    }
+
+    #[tokio::test]
+    async fn a_run_longer_than_the_ttl_is_shared_while_running_and_served_after() {
+        let ttl = Duration::from_millis(100);
+        let cache: Cache<String, usize, String> = Cache::with_ttl(ttl);
+        let runs = AtomicUsize::new(0);
+        let slow = || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok::<usize, String>(7)
+        };
+        let late_joiner = async {
+            // Joins the run after more than a TTL has passed since it started.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            cache.get_or_run("k".into(), slow).await
+        };
+        let (first, joined) = tokio::join!(cache.get_or_run("k".into(), slow), late_joiner);
+        assert_eq!((first.1, joined.1), (Outcome::Computed, Outcome::Shared));
+        // Ready 300 ms after it started: served again within the TTL of that moment.
+        let (_, again) = cache.get_or_run("k".into(), slow).await;
+        assert_eq!((again, runs.load(Ordering::SeqCst)), (Outcome::Shared, 1));
+        tokio::time::sleep(ttl + Duration::from_millis(20)).await;
+        let (_, expired) = cache.get_or_run("k".into(), slow).await;
+        assert_eq!(
+            (expired, runs.load(Ordering::SeqCst)),
+            (Outcome::Computed, 2)
+        );
     }
 
     #[tokio::test]
