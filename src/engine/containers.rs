@@ -35,15 +35,14 @@ pub(super) fn place_on_nodes(insights: &mut [Insight]) {
 }
 
 /// Without cAdvisor's container_oom_events_total the OOM check counts restarts in a window
-/// where kube-state-metrics gave OOMKilled as the last termination's reason at least once:
+/// where kube-state-metrics gave OOMKilled as the last termination's reason at its end, or
+/// began to inside it (the catalog's query); where cAdvisor exports the counter, its count
+/// stands, 0 included:
 /// two probe failures and one OOM kill are three restarts, at least one (not three) by the OOM
 /// killer, and the counter cannot tell more. Say so, with the bounds it does give.
 fn oom_from_restarts(insight: &mut Insight) {
     if insight.check != "container.errors.oom_kills"
-        || insight
-            .evidence
-            .get("oom_events_count")
-            .is_some_and(|n| n > 0.0)
+        || insight.evidence.get("oom_events_count").is_some()
     {
         return;
     }
@@ -99,6 +98,11 @@ fn node_verdict(insight: &Insight) -> Option<String> {
         ),
         Some(busy) if busy >= NODE_SATURATED_PERCENT => format!(
             "Its node {node} is saturated too ({resource} {busy:.0}% used {when}): a noisy neighbour, not only its own limit — look at the other pods on {node} (kubectl top pod -A --sort-by=cpu, on that node) before raising the limit."
+        ),
+        // CPU pressure with an idle node is not always a limit: a container without one can
+        // still wait, held by its cpuset or its own threads outnumbering its CPUs.
+        Some(busy) if insight.check == "container.cpu.pressure" => format!(
+            "Its node {node} has headroom ({resource} {busy:.0}% used {when}): not a noisy neighbour; the wait is the container's own — its CPU quota where it has one (see its throttling), else its cpuset or more runnable threads than the CPUs it may use."
         ),
         Some(busy) => format!(
             "Its node {node} has headroom ({resource} {busy:.0}% used {when}): the container hit its own limit, not a noisy neighbour."
@@ -204,6 +208,20 @@ mod tests {
         assert!(insights[1]
             .observation
             .contains("Its node node-a has headroom (CPUs 35% used over the window)"));
+    }
+
+    #[test]
+    fn cpu_pressure_on_an_idle_node_does_not_claim_a_limit() {
+        let mut insights = vec![container(
+            "container.cpu.pressure",
+            Some("node-c"),
+            Some(20.0),
+        )];
+        place_on_nodes(&mut insights);
+        let text = &insights[0].observation;
+        assert!(text.contains("not a noisy neighbour"), "{text}");
+        assert!(text.contains("else its cpuset"), "{text}");
+        assert!(!text.contains("hit its own limit"), "{text}");
     }
 
     #[test]

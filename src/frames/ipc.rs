@@ -137,6 +137,12 @@ fn array(values: Values) -> Result<(ArrayRef, usize), ArrowError> {
                     "text offsets must start at 0".to_string(),
                 ));
             }
+            // `OffsetBuffer::new` asserts (panics) on decreasing offsets.
+            if t.offsets.windows(2).any(|w| w[1] < w[0]) {
+                return Err(ArrowError::InvalidArgumentError(
+                    "text offsets must not decrease".to_string(),
+                ));
+            }
             let offsets = OffsetBuffer::new(ScalarBuffer::from(t.offsets));
             let array = StringArray::try_new(offsets, Buffer::from_vec(t.bytes), valid)?;
             (Arc::new(array), size)
@@ -322,6 +328,15 @@ mod tests {
         };
         let broken = Frame::new("t").with_fields([Field::new("t", Values::Text(bad_text), false)]);
         assert!(encode(broken, "A").is_err());
+        let decreasing = Text {
+            offsets: vec![0, 3, 1],
+            bytes: b"abc".to_vec(),
+            valid: None,
+        };
+        let backwards =
+            Frame::new("d").with_fields([Field::new("d", Values::Text(decreasing), false)]);
+        let err = encode(backwards, "A").expect_err("decreasing offsets");
+        assert!(err.to_string().contains("must not decrease"), "{err}");
         let flags = Frame::new("f").with_fields([Field::new(
             "f",
             Values::Float64(vec![1.0], Some(vec![true, false])),
