@@ -67,9 +67,9 @@ pub(super) async fn attach(
     }
 }
 
-/// Why a piece of evidence could not be fetched.
+/// Why a piece of evidence could not be fetched, over the window or over a finding's span.
 #[derive(Debug, thiserror::Error)]
-enum Missing {
+pub(super) enum Missing {
     #[error(transparent)]
     Template(#[from] crate::promql::template::TemplateError),
     #[error(transparent)]

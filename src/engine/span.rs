@@ -20,7 +20,7 @@ use crate::{
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::finding::Finding;
+use super::{evidence::Missing, finding::Finding};
 
 /// The evidence that says over how long a finding's `span_query` evidence was judged (its own
 /// span, margin included, ending at the finding's `ended_at`). Without it the evidence is the
@@ -144,15 +144,6 @@ fn apply(
     }
 }
 
-/// Why the span's values could not be fetched.
-#[derive(Debug, thiserror::Error)]
-enum Unfetched {
-    #[error(transparent)]
-    Template(#[from] crate::promql::template::TemplateError),
-    #[error(transparent)]
-    Prometheus(#[from] crate::prometheus::PrometheusError),
-}
-
 /// The `span_query`'s value per `device_from` label over `span_timing`'s window.
 async fn fetch(
     recorder: &Recorder<'_>,
@@ -161,7 +152,7 @@ async fn fetch(
     evidence: &EvidenceQuery,
     selector: &Selector,
     span_timing: Timing,
-) -> Result<HashMap<String, f64>, Unfetched> {
+) -> Result<HashMap<String, f64>, Missing> {
     let template = evidence.span_query.as_deref().unwrap_or_default();
     let promql = span_timing.render(template, &selector.to_string())?;
     let label = evidence

@@ -100,19 +100,25 @@ func assertDeadlineMessage(t *testing.T, what, msg string) {
 	}
 }
 
+// slowRangeQueries starts the cpu_mixed scenario behind a fault proxy that holds every range
+// query (its form has `step=`) slowDelay, and a plugin whose data source points at the proxy:
+// an analysis needs many range queries in turn, so it cannot finish within a short deadline,
+// while health checks and instance lists, which send none, answer at once.
+func slowRangeQueries(t *testing.T) (*faultProxy, *plugin, time.Time, *backend.DataSourceInstanceSettings) {
+	e := startEnv(t, "scenario", "cpu_mixed")
+	fp := startFaultProxy(t, e.Prometheus, "step=")
+	fp.set(faultSlow, false)
+	p := startPlugin(t)
+	ds := settings(fp.URL(), map[string]any{"timeout": 30}, nil)
+	return fp, p, time.Unix(e.Scenario.At, 0), ds
+}
+
 func TestDeadlineStopsTheAnalysisAndItsPrometheusRequests(t *testing.T) {
 	const (
 		cancelled   = 50
 		rssSlackMiB = 8 // over idle, after the cancelled work is gone
 	)
-	e := startEnv(t, "scenario", "cpu_mixed")
-	// Range queries (their form has `step=`) are held slowDelay each: an analysis needs many
-	// of them in turn, so it cannot finish within the deadline. Health checks use none.
-	fp := startFaultProxy(t, e.Prometheus, "step=")
-	fp.set(faultSlow, false)
-	p := startPlugin(t)
-	at := time.Unix(e.Scenario.At, 0)
-	ds := settings(fp.URL(), map[string]any{"timeout": 30}, nil)
+	fp, p, at, ds := slowRangeQueries(t)
 	p.checkHealth(t, ds)
 	idle := procStatusKiB(t, p.pid(), "VmRSS")
 
@@ -203,13 +209,8 @@ func TestDeadlineStopsTheAnalysisAndItsPrometheusRequests(t *testing.T) {
 }
 
 func TestADeadlineStopsOnlyTheQueriesStillRunning(t *testing.T) {
-	e := startEnv(t, "scenario", "cpu_mixed")
-	// Range queries are held slowDelay each; the instances query sends none.
-	fp := startFaultProxy(t, e.Prometheus, "step=")
-	fp.set(faultSlow, false)
-	p := startPlugin(t)
-	at := time.Unix(e.Scenario.At, 0)
-	ds := settings(fp.URL(), map[string]any{"timeout": 30}, nil)
+	// The instances query sends no range query, so only the analysis is held.
+	_, p, at, ds := slowRangeQueries(t)
 	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
 		PluginContext: pluginContext(ds),
 		Queries: []backend.DataQuery{
