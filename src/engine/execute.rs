@@ -154,6 +154,12 @@ pub(super) async fn execute(
         }
     };
     run.outcome.query = promql.clone();
+    let coverage = Coverage {
+        selector: &selector,
+        instances: covered_instances(check, only.as_deref(), target.instances),
+        series_per_instance: check.series_per_instance,
+        budget: target.sample_budget,
+    };
     // The guard first: the main series are judged against it as they stream in.
     let guard_input = std::mem::replace(&mut inputs.guard, GuardInput::None);
     let guard = guard::resolve(
@@ -162,7 +168,7 @@ pub(super) async fn execute(
         inputs.guards,
         check,
         guard_input,
-        &selector_text,
+        &coverage,
         timing,
     )
     .await;
@@ -190,12 +196,6 @@ pub(super) async fn execute(
             .await
         }
         None => None,
-    };
-    let coverage = Coverage {
-        selector: &selector,
-        instances: covered_instances(check, only.as_deref(), target.instances),
-        series_per_instance: check.series_per_instance,
-        budget: target.sample_budget,
     };
     let judged = match judge(
         recorder,

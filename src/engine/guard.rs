@@ -9,7 +9,10 @@ use crate::{
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::evaluate::{Grid, GuardPoints, Held};
+use super::{
+    evaluate::{Grid, GuardPoints, Held},
+    split::{fold_in_groups, Coverage, GroupedQuery},
+};
 
 /// Guards fetched during one analysis, by query, operator, value and device label; and the
 /// device classes' rotational flags, which every check with class thresholds needs and one
@@ -92,14 +95,16 @@ pub(super) enum GuardFailure {
 }
 
 /// Work out `check`'s guard: nothing, the masks another check published, or this check's own
-/// guard query (shared through `cache` with every check that has the same guard).
+/// guard query (shared through `cache` with every check that has the same guard), sent in the
+/// instance groups `coverage` plans, as the check's own query is: a refused guard would leave
+/// the check out.
 pub(super) async fn resolve(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
     cache: &GuardCache,
     check: &Check,
     input: GuardInput,
-    selector: &str,
+    coverage: &Coverage<'_>,
     timing: &Timing,
 ) -> Result<Option<ResolvedGuard>, GuardFailure> {
     let Some(guard) = &check.when else {
@@ -117,7 +122,7 @@ pub(super) async fn resolve(
         GuardInput::Query(template) => template,
     };
     let promql = timing
-        .render(&template, selector)
+        .render(&template, &coverage.selector.to_string())
         .map_err(|e| GuardFailure::Unavailable(e.to_string()))?;
     // Two checks may share a guard (packets per second for drop and error ratios): the first
     // asks Prometheus, the other waits for its answer.
@@ -126,7 +131,8 @@ pub(super) async fn resolve(
     let mut asked = None;
     let shared = cell
         .get_or_init(|| async {
-            let fetched = fetch(recorder, log, check, &promql, (guard.op, values), timing).await;
+            let query = (template.as_str(), coverage);
+            let fetched = fetch(recorder, log, check, query, (guard.op, values), timing).await;
             match fetched {
                 Ok(points) => Ok(Arc::new(points)),
                 Err(e) => {
@@ -214,12 +220,13 @@ pub(super) fn millis(series: &Series) -> impl DoubleEndedIterator<Item = (i64, f
         .map(|(ts, v)| ((ts * 1000.0).round() as i64, *v))
 }
 
-/// Fetch a guard's series and turn them into masks per target.
+/// Fetch a guard's series (its template, in the instance groups `coverage` plans) and turn
+/// them into masks per target.
 async fn fetch(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
     check: &Check,
-    promql: &str,
+    (template, coverage): (&str, &Coverage<'_>),
     condition: (Direction, Values),
     timing: &Timing,
 ) -> Result<GuardPoints, PrometheusError> {
@@ -240,15 +247,19 @@ async fn fetch(
         Evaluation::Event => Over::Instant(timing.at),
     };
     let purpose = format!("{}/guard", check.id);
-    recorder
-        .fold(
-            log,
-            purpose,
-            promql,
-            over,
-            GuardPoints::new(),
-            collect,
-            HashMap::len,
-        )
-        .await
+    let query = GroupedQuery {
+        purpose: &purpose,
+        template,
+        timing,
+        over,
+    };
+    let kept: fn(&GuardPoints) -> usize = HashMap::len;
+    fold_in_groups(
+        recorder,
+        log,
+        &query,
+        coverage,
+        (GuardPoints::new(), collect, kept),
+    )
+    .await
 }

@@ -9,9 +9,10 @@
 //!              start state again                   engine timeout, once)
 //! ```
 //!
-//! Every series belongs to one instance and so to one group, or to the last part (instances
-//! the inventory did not list): folding the parts in turn gives what the whole query would
-//! have given.
+//! Each group is a range of instance names (from its first instance up to the next group's
+//! first), and the ranges meet end to start: every series falls in exactly one part, the
+//! instances the inventory did not list included, and folding the parts in turn gives what the
+//! whole query would have given. A part's query text is as long whatever the group's size.
 
 use crate::{
     prometheus::{ApiErrorKind, PrometheusError, Series, SizeRefusal},
@@ -150,20 +151,30 @@ where
     Ok(acc)
 }
 
-/// The selectors of the query's parts: the whole selector, or one per instance group and a
-/// last one for every instance not listed. The list is what the inventory saw at the end of
-/// the window; a host that stopped reporting inside it (often the one that crashed) is not in
-/// it, and the whole query would still have returned its series.
+/// The selectors of the query's parts: the whole selector, or one per instance group, each a
+/// range of instance names from its first instance up to the next group's first
+/// ([`Selector::narrowed_to_range`]); the first group is open below and the last above. The
+/// ranges meet end to start, so a series whose instance the inventory did not list (a host
+/// that stopped reporting inside the window, often the one that crashed) still falls in
+/// exactly one part, as it would have been in the whole query's answer.
 fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
     if groups <= 1 || coverage.instances.is_empty() {
         return vec![coverage.selector.clone()];
     }
-    let mut selectors: Vec<Selector> = partition(coverage.instances, groups)
+    let parts = partition(coverage.instances, groups);
+    let firsts: Vec<Option<&str>> = parts
         .iter()
-        .map(|part| coverage.selector.narrowed_to_any(part))
+        .map(|part| part.first().map(String::as_str))
         .collect();
-    selectors.extend(coverage.selector.narrowed_to_none(coverage.instances));
-    selectors
+    // A range is empty only when two bounds are the same once cut to their first 64
+    // characters; its instances are then in the next range.
+    (0..parts.len())
+        .filter_map(|i| {
+            let from = if i == 0 { None } else { firsts[i] };
+            let to = firsts.get(i + 1).copied().flatten();
+            coverage.selector.narrowed_to_range(from, to)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -171,7 +182,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grouped_parts_end_with_the_unlisted_instances() {
+    fn grouped_parts_are_consecutive_ranges_of_instance_names() {
         let selector = Selector::parse(r#"job="node""#).expect("selector");
         let instances = ["a:1".to_string(), "b:1".to_string(), "c:1".to_string()];
         let coverage = Coverage {
@@ -180,22 +191,56 @@ mod tests {
             series_per_instance: 1,
             budget: 1,
         };
-        let whole: Vec<String> = part_selectors(&coverage, 1)
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(whole, [r#"job="node""#]);
-        let parts: Vec<String> = part_selectors(&coverage, 2)
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
         assert_eq!(
-            parts,
+            part_selectors(&coverage, 1),
+            std::slice::from_ref(&selector)
+        );
+        assert_eq!(
+            part_selectors(&coverage, 2),
             [
-                r#"job="node",instance=~"a:1|b:1""#,
-                r#"job="node",instance=~"c:1""#,
-                r#"job="node",instance!~"a:1|b:1|c:1""#,
+                selector
+                    .narrowed_to_range(None, Some("c:1"))
+                    .expect("a range"),
+                selector
+                    .narrowed_to_range(Some("c:1"), None)
+                    .expect("a range"),
             ]
         );
+        assert_eq!(
+            part_selectors(&coverage, 3)[1],
+            selector
+                .narrowed_to_range(Some("b:1"), Some("c:1"))
+                .expect("a range")
+        );
+    }
+
+    #[test]
+    fn a_part_of_a_100000_host_fleet_is_a_short_query() {
+        // VictoriaMetrics refuses query text over 16,384 bytes by default.
+        let selector = Selector::parse(r#"job="node""#).expect("selector");
+        let instances: Vec<String> = (0..100_000)
+            .map(|i| {
+                format!(
+                    "ip-10-{}-{}-{}.eu-west-1.compute.internal:9100",
+                    i / 65536,
+                    i / 256 % 256,
+                    i % 256
+                )
+            })
+            .collect();
+        let mut sorted = instances.clone();
+        sorted.sort();
+        let coverage = Coverage {
+            selector: &selector,
+            instances: &sorted,
+            series_per_instance: 176,
+            budget: 1,
+        };
+        let longest = part_selectors(&coverage, 5_000)
+            .iter()
+            .map(|s| s.to_string().len())
+            .max()
+            .expect("parts");
+        assert!(longest < 4_096, "{longest} bytes");
     }
 }

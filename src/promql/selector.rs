@@ -166,14 +166,22 @@ impl Selector {
         }
     }
 
-    /// The selector narrowed to the instances not in `instances` (`instance!~"a|b"` added):
-    /// what a query split into instance groups must still ask for. `None` when the matcher
-    /// cannot be built.
+    /// The selector narrowed to the instances from `from` (included) up to `to` (excluded)
+    /// in byte order, either end open (one `instance=~` matcher added, see
+    /// [`super::between`]): one group of a query split into instance groups, whatever its
+    /// size, in a few hundred bytes of query text. `None` when the range is empty.
     #[must_use]
-    pub fn narrowed_to_none<S: AsRef<str>>(&self, instances: &[S]) -> Option<Self> {
-        Matcher::none_of("instance", instances)
-            .ok()
-            .map(|m| self.clone().with(m))
+    pub fn narrowed_to_range(&self, from: Option<&str>, to: Option<&str>) -> Option<Self> {
+        let regex = match (from, to) {
+            (None, None) => return Some(self.clone()),
+            (Some(from), None) => super::at_least(from),
+            (from, Some(to)) => super::between(from.unwrap_or(""), to)?,
+        };
+        Some(self.clone().with(Matcher {
+            name: "instance".into(),
+            op: MatchOp::Regex,
+            value: regex,
+        }))
     }
 
     /// The selector for container series (cAdvisor, kube-state-metrics): without its matchers
@@ -516,14 +524,23 @@ mod tests {
     }
 
     #[test]
-    fn narrowed_to_none_excludes_the_listed_instances() {
+    fn narrowed_to_range_adds_a_matcher_per_bound() {
         let base = Selector::parse(r#"job="node""#).unwrap();
-        assert_eq!(
-            base.narrowed_to_none(&["a:9100", "b.x:9100"])
-                .expect("a matcher")
-                .to_string(),
-            r#"job="node",instance!~"a:9100|b\\.x:9100""#
-        );
+        assert_eq!(base.narrowed_to_range(None, None), Some(base.clone()));
+        assert_eq!(base.narrowed_to_range(Some("d"), Some("b")), None);
+        let both = base
+            .narrowed_to_range(Some("b"), Some("d"))
+            .expect("a range");
+        let ops: Vec<(&str, MatchOp)> = both
+            .matchers()
+            .iter()
+            .map(|m| (m.name.as_str(), m.op))
+            .collect();
+        assert_eq!(ops, [("job", MatchOp::Equal), ("instance", MatchOp::Regex)]);
+        let reparsed = Selector::parse(&both.to_string()).unwrap();
+        assert_eq!(reparsed, both, "the regexes survive PromQL quoting");
+        let first = base.narrowed_to_range(None, Some("d")).expect("a range");
+        assert_eq!(first.matchers().len(), 2);
     }
 
     #[test]

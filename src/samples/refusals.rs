@@ -1,9 +1,9 @@
 //! Queries the engine refused for their size and nobody fetched in parts: each is a notice
 //! naming what it was for and what the analysis lacks because of it.
 //!
-//! A check's main query is sent again in instance groups when it is refused
-//! ([`crate::engine`]'s split), and that is said where it happens. Every other query (a
-//! guard, evidence, peaks, coverage, another method's measure) fails as it is; its caller may
+//! A check's main query and its guard are sent again in instance groups when they are refused
+//! ([`crate::engine`]'s split), and that is said where it happens. Every other query
+//! (evidence, peaks, coverage, another method's measure) fails as it is; its caller may
 //! drop what it was for and carry on, which would leave part of the analysis out with no
 //! word in the report. This pass over the query records says it, whatever sent the query.
 

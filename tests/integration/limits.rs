@@ -7,7 +7,7 @@ use gregg_insights::{
     catalog,
     methods::MethodsRequest,
 };
-use gregg_testkit::scenarios;
+use gregg_testkit::{scenarios, victoria::VictoriaMetrics};
 
 use crate::support::{block_on, client, request};
 
@@ -134,6 +134,14 @@ fn a_low_sample_limit_gives_the_same_findings_fetched_in_instance_groups() {
     );
     assert_eq!(refused, 0, "planned groups stay within the limit");
     assert!(grouped > 0);
+    // Guards are planned in groups like the checks' own queries.
+    assert!(
+        planned
+            .queries
+            .iter()
+            .any(|q| q.purpose.ends_with("/guard") && q.group.is_some()),
+        "no guard was fetched in groups"
+    );
     let parts: Vec<(usize, usize)> = planned
         .queries
         .iter()
@@ -281,4 +289,73 @@ fn nothing_refused_for_its_size_is_silent() {
             analysis.warnings
         );
     }
+}
+
+/// VictoriaMetrics' `-search.maxQueryLen` for the test below, in bytes (a quarter of its
+/// default): a third of the fleet's instances listed in a regex (16 bytes each) does not fit.
+const VM_MAX_QUERY_LEN: usize = 4_096;
+
+/// The sample budget of the test below: the CPU queries of 600 hosts (176 series a host) are
+/// planned in three groups of 200 instances.
+const VM_TEST_BUDGET: u64 = 800_000;
+
+/// Bytes an instance took in a group listed in a regex (`host-00000:9100|`).
+const LISTED_BYTES: usize = 16;
+
+/// VictoriaMetrics with a query-length limit a quarter of its default, the CPU queries planned
+/// in three instance groups: each group's text stays short (a range of instance names, not a
+/// list of them), nothing is refused, and the findings are those of the same engine without
+/// limits. (Its `-search.maxSamplesPerQuery` counts the samples of an
+/// instant query's whole look-back, so a limit low enough to refuse the CPU queries of 600
+/// hosts refuses the inventory first; refusals and halving are tested on Prometheus above.)
+#[test]
+fn victoria_metrics_under_a_short_query_length_limit_gives_the_same_findings_in_groups() {
+    let fleet = scenarios::fleet(HOSTS);
+    let plain = VictoriaMetrics::serve(&fleet);
+    let limited = VictoriaMetrics::serve_with(
+        &fleet,
+        &[&format!("-search.maxQueryLen={VM_MAX_QUERY_LEN}")],
+    );
+    let mut req = request(&fleet);
+    req.methods = MethodsRequest::use_only();
+    let run = |url: &str, budget: u64| {
+        let mut req = req.clone();
+        req.query_sample_budget = budget;
+        block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
+    };
+    let baseline = run(&plain.url(), gregg_insights::engine::DEFAULT_SAMPLE_BUDGET);
+    assert!(
+        failed_checks(&baseline).is_empty(),
+        "{:?}",
+        failed_checks(&baseline)
+    );
+    let grouped_run = run(&limited.url(), VM_TEST_BUDGET);
+    assert!(
+        failed_checks(&grouped_run).is_empty(),
+        "{:?}",
+        failed_checks(&grouped_run)
+    );
+    assert_eq!(findings(&grouped_run), findings(&baseline));
+    let parts: Vec<_> = grouped_run
+        .queries
+        .iter()
+        .filter_map(|q| Some((q, q.group?.1)))
+        .collect();
+    assert!(!parts.is_empty(), "the budget planned groups");
+    let longest = parts.iter().map(|(q, _)| q.promql.len()).max().unwrap_or(0);
+    // What the same part would have been with its instances listed: each of its instance
+    // matchers naming a group's share of the fleet.
+    let listed = |(q, groups): &(&gregg_insights::samples::ExecutedQuery, usize)| {
+        q.promql.matches("instance=~").count() * HOSTS / groups * LISTED_BYTES
+    };
+    let listed_longest = parts.iter().map(listed).max().unwrap_or(0);
+    eprintln!(
+        "{} parts, the longest {longest} bytes; listed, the longest would be over {listed_longest}",
+        parts.len()
+    );
+    assert!(longest <= VM_MAX_QUERY_LEN, "{longest} bytes");
+    assert!(
+        listed_longest > VM_MAX_QUERY_LEN,
+        "listing the instances would have fit too ({listed_longest} bytes)"
+    );
 }

@@ -24,6 +24,12 @@ pub struct VictoriaMetrics {
 impl VictoriaMetrics {
     /// Start on an empty storage and wait until `/health` answers.
     pub fn start() -> VictoriaMetrics {
+        VictoriaMetrics::start_with(&[])
+    }
+
+    /// Like [`Self::start`] with more command-line flags (query limits such as
+    /// `-search.maxQueryLen=2048`).
+    pub fn start_with(flags: &[&str]) -> VictoriaMetrics {
         if let Err(e) = install::ensure_installed() {
             panic!("testkit: {e}");
         }
@@ -42,7 +48,8 @@ impl VictoriaMetrics {
         .arg("-retentionPeriod=100y")
         // Imported samples are final: answer with them at once, not 30 s later.
         .arg("-search.latencyOffset=0s")
-        .arg("-loggerLevel=WARN");
+        .arg("-loggerLevel=WARN")
+        .args(flags);
         let guard = Guard::spawn(
             "victoria-metrics",
             cmd,
@@ -61,7 +68,12 @@ impl VictoriaMetrics {
 
     /// Start and import `scenario`.
     pub fn serve(scenario: &Scenario) -> VictoriaMetrics {
-        let vm = VictoriaMetrics::start();
+        VictoriaMetrics::serve_with(scenario, &[])
+    }
+
+    /// Like [`Self::serve`] with more command-line flags (see [`Self::start_with`]).
+    pub fn serve_with(scenario: &Scenario, flags: &[&str]) -> VictoriaMetrics {
+        let vm = VictoriaMetrics::start_with(flags);
         let mut text = Vec::new();
         scenario
             .write(&mut text)
