@@ -9,13 +9,17 @@ use crate::{
     samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::evaluate::{Grid, GuardPoints, Held};
+use super::{
+    evaluate::{Grid, Held},
+    masks::{GuardPoints, MaskBuilder},
+};
 
 /// Guards fetched during one analysis, by query, operator, value and device label; and the
 /// device classes' rotational flags, which every check with class thresholds needs and one
 /// query answers for all of them.
-#[derive(Default)]
 pub(super) struct GuardCache {
+    /// The analysis' instances, sorted: guard masks are keyed by their index.
+    instances: Arc<[String]>,
     cells: std::sync::Mutex<HashMap<String, Arc<GuardCell>>>,
     /// Rotational flags by the PromQL that fetched them.
     pub rotational: std::sync::Mutex<HashMap<String, Arc<RotationalCell>>>,
@@ -30,6 +34,21 @@ pub(super) type BackingCell = tokio::sync::OnceCell<Arc<super::stacked::Backing>
 pub(super) type RotationalCell = tokio::sync::OnceCell<Arc<HashMap<(String, String), bool>>>;
 
 impl GuardCache {
+    /// No guards fetched yet, for an analysis of `instances` (sorted).
+    pub fn new(instances: Arc<[String]>) -> Self {
+        Self {
+            instances,
+            cells: Default::default(),
+            rotational: Default::default(),
+            backing: Default::default(),
+        }
+    }
+
+    /// The analysis' instances, sorted.
+    pub fn instances(&self) -> &Arc<[String]> {
+        &self.instances
+    }
+
     /// The shared cell of the rotational flags `promql` fetches.
     pub fn rotational_cell(&self, promql: &str) -> Arc<RotationalCell> {
         match self.rotational.lock() {
@@ -126,7 +145,14 @@ pub(super) async fn resolve(
     let mut asked = None;
     let shared = cell
         .get_or_init(|| async {
-            let fetched = fetch(recorder, log, check, &promql, (guard.op, values), timing).await;
+            let fetched = fetch(
+                recorder,
+                log,
+                (check, &promql),
+                (guard.op, values),
+                (timing, cache.instances()),
+            )
+            .await;
             match fetched {
                 Ok(points) => Ok(Arc::new(points)),
                 Err(e) => {
@@ -218,21 +244,20 @@ pub(super) fn millis(series: &Series) -> impl DoubleEndedIterator<Item = (i64, f
 async fn fetch(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
-    check: &Check,
-    promql: &str,
+    (check, promql): (&Check, &str),
     condition: (Direction, Values),
-    timing: &Timing,
+    (timing, instances): (&Timing, &Arc<[String]>),
 ) -> Result<GuardPoints, PrometheusError> {
     let device_label = check.device_label.clone();
     let grid = Grid::of(timing);
     let evaluation = check.evaluation;
-    let collect = move |masks: &mut GuardPoints, s: Series| {
+    let collect = move |masks: &mut MaskBuilder, s: Series| {
         let Some(instance) = s.labels.get("instance") else {
             return;
         };
         let device = device_label.as_ref().and_then(|l| s.labels.get(l));
         let held = held(&s, evaluation, &grid, condition);
-        masks.insert(target_key(instance, device.map(String::as_str)), held);
+        masks.insert(instance, device.map(String::as_str), held);
     };
     let range = timing.range();
     let over = match evaluation {
@@ -240,15 +265,16 @@ async fn fetch(
         Evaluation::Event => Over::Instant(timing.at),
     };
     let purpose = format!("{}/guard", check.id);
-    recorder
+    let masks = recorder
         .fold(
             log,
             purpose,
             promql,
             over,
-            GuardPoints::new(),
+            MaskBuilder::new(instances.clone()),
             collect,
-            HashMap::len,
+            MaskBuilder::len,
         )
-        .await
+        .await?;
+    Ok(masks.build())
 }
