@@ -224,14 +224,6 @@ pub(super) fn held(
     }
 }
 
-/// The key of a target in guard masks and lookups.
-pub(super) fn target_key(instance: &str, device: Option<&str>) -> String {
-    match device {
-        Some(d) => format!("{instance}\u{1f}{d}"),
-        None => instance.to_string(),
-    }
-}
-
 /// A series' points with millisecond timestamps, as the grid counts them.
 pub(super) fn millis(series: &Series) -> impl DoubleEndedIterator<Item = (i64, f64)> + '_ {
     series

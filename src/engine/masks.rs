@@ -9,7 +9,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use super::{evaluate::Held, guard::target_key};
+use super::evaluate::Held;
 
 /// The device index of a target that is an instance as a whole.
 const WHOLE: u32 = u32::MAX;
@@ -130,6 +130,14 @@ impl MaskBuilder {
             targets: targets.into_boxed_slice(),
             others: self.others,
         }
+    }
+}
+
+/// The key of a target whose instance the analysis does not list.
+fn target_key(instance: &str, device: Option<&str>) -> String {
+    match device {
+        Some(d) => format!("{instance}\u{1f}{d}"),
+        None => instance.to_string(),
     }
 }
 

@@ -96,8 +96,10 @@ async fn host_groups(
 ) -> Result<HashMap<String, String>, PrometheusError> {
     let label = group_by.to_string();
     let group = move |groups: &mut HashMap<String, String>, mut s: Series| {
+        // Read first: the group label may be `instance` itself.
+        let group = s.labels.get(&label).cloned().unwrap_or_default();
         if let Some(instance) = s.labels.remove("instance") {
-            groups.insert(instance, s.labels.remove(&label).unwrap_or_default());
+            groups.insert(instance, group);
         }
     };
     let purpose = "outliers/groups";
