@@ -14,9 +14,9 @@ use serde::Serialize;
 
 use crate::{
     catalog::Catalog,
-    prometheus::{Client, InstantValue, PrometheusError, ServerInfo},
+    prometheus::{Client, InstantValue, PrometheusError, Series, ServerInfo},
     promql::{MatchOp, Matcher, Selector},
-    samples::{QueryLog, Recorder},
+    samples::{Over, QueryLog, Recorder},
 };
 
 /// How many instances run one collector successfully.
@@ -317,16 +317,29 @@ pub async fn basics(
         let interval = scrape_interval(&recorder, &mut log, selector, &sampled, at).await;
         (interval, log)
     };
+    // Folded as it streams in: decoded whole, 10,000 instances' label maps took several MiB.
     let instances = async {
         let mut log = QueryLog::new();
         let query = format!("group by (instance) ({presence})");
-        let answer = recorder.instant(&mut log, "inventory", &query, at).await;
+        let name =
+            |names: &mut Vec<String>, mut s: Series| names.extend(s.labels.remove("instance"));
+        let answer = recorder
+            .fold(
+                &mut log,
+                "inventory",
+                &query,
+                Over::Instant(at),
+                Vec::new(),
+                name,
+                Vec::len,
+            )
+            .await;
         (answer, log)
     };
     let ((instances, mut log), (interval, interval_log), ()) =
         tokio::join!(instances, interval, client.fit_bound_to_server());
     log.extend(interval_log);
-    let mut instances: Vec<String> = label_values(instances?, "instance");
+    let mut instances = instances?;
     instances.sort();
     instances.dedup();
     Ok(Basics {

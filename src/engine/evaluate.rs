@@ -10,7 +10,7 @@
 //! a sustained condition. Points that are NaN or ±Inf are skipped and counted, and lower the
 //! confidence.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -120,16 +120,13 @@ fn periods(states: &[(i64, Level, f64)], direction: Direction) -> Vec<Period> {
     out
 }
 
-/// Per target: bit `i` is set when the guard held at point `i` of the window's grid (bit 0
-/// alone for instant checks). A window has at most a dozen points, so 64 bits hold them with
-/// room to spare, at 8 bytes per target instead of a list of timestamps: fleets of 10,000 hosts
-/// with per-device guards stay small.
-pub type GuardPoints = HashMap<String, Held>;
-
 /// Where a guard held for one target, per level: bit `i` of `warning` when it held for a
-/// warning at grid point `i`, of `critical` for a critical. The two are the same mask unless
-/// the guard has a stricter value for the critical level (node-mixin's filesystem predictions:
-/// a warning under 40 % available, a critical only under 20 %).
+/// warning at grid point `i` of the window's grid (bit 0 alone for instant checks), of
+/// `critical` for a critical. A window has at most a dozen points, so 64 bits hold them with
+/// room to spare, instead of a list of timestamps. The two are the same mask unless the guard
+/// has a stricter value for the critical level (node-mixin's filesystem predictions: a warning
+/// under 40 % available, a critical only under 20 %). Kept per target in
+/// [`super::masks::GuardPoints`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Held {
     /// Where the guard held for a warning.

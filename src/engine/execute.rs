@@ -13,12 +13,13 @@ use crate::{
 
 use super::{
     classes,
-    evaluate::{Grid, GuardPoints},
+    evaluate::Grid,
     evidence::{self, per_instance, INSTANCE_REGEX_LIMIT},
     finding::Finding,
     guard::{self, GuardCache, GuardFailure, GuardInput, ResolvedGuard},
     judge::{judge_series, worse_first, Feed, Judge, Verdicts},
     levels::Column,
+    masks::{GuardPoints, MaskBuilder},
     outcome::CheckOutcome,
     peaks, span,
     split::{fold_in_groups, Coverage, GroupedQuery},
@@ -347,6 +348,7 @@ async fn judge(
         timing: *target.timing,
         grid: Grid::of(target.timing),
         guard: guard.map(|g| g.points.clone()),
+        instances: inputs.guards.instances().clone(),
         keep_observations: inputs.keep_observations,
         levels: inputs.levels,
         peer_values: inputs.peer_values,
@@ -420,7 +422,10 @@ fn keep_judged(
     run.levels = judged.levels;
     run.peer_values = judged.peer_values;
     run.present = judged.present;
-    run.fed = feeds.into_iter().zip(judged.fed).collect();
+    run.fed = feeds
+        .into_iter()
+        .zip(judged.fed.into_iter().map(MaskBuilder::build))
+        .collect();
 }
 
 /// The check's coverage rule: the targets it cannot assess although its collectors run.

@@ -10,15 +10,17 @@ use crate::{
 };
 
 use super::{
-    evaluate::{Grid, GuardPoints, Held},
+    evaluate::{Grid, Held},
+    masks::{GuardPoints, MaskBuilder},
     split::{fold_in_groups, Coverage, GroupedQuery},
 };
 
 /// Guards fetched during one analysis, by query, operator, value and device label; and the
 /// device classes' rotational flags, which every check with class thresholds needs and one
 /// query answers for all of them.
-#[derive(Default)]
 pub(super) struct GuardCache {
+    /// The analysis' instances, sorted: guard masks are keyed by their index.
+    instances: Arc<[String]>,
     cells: std::sync::Mutex<HashMap<String, Arc<GuardCell>>>,
     /// Rotational flags by the PromQL that fetched them.
     pub rotational: std::sync::Mutex<HashMap<String, Arc<RotationalCell>>>,
@@ -33,6 +35,21 @@ pub(super) type BackingCell = tokio::sync::OnceCell<Arc<super::stacked::Backing>
 pub(super) type RotationalCell = tokio::sync::OnceCell<Arc<HashMap<(String, String), bool>>>;
 
 impl GuardCache {
+    /// No guards fetched yet, for an analysis of `instances` (sorted).
+    pub fn new(instances: Arc<[String]>) -> Self {
+        Self {
+            instances,
+            cells: Default::default(),
+            rotational: Default::default(),
+            backing: Default::default(),
+        }
+    }
+
+    /// The analysis' instances, sorted.
+    pub fn instances(&self) -> &Arc<[String]> {
+        &self.instances
+    }
+
     /// The shared cell of the rotational flags `promql` fetches.
     pub fn rotational_cell(&self, promql: &str) -> Arc<RotationalCell> {
         match self.rotational.lock() {
@@ -131,8 +148,14 @@ pub(super) async fn resolve(
     let mut asked = None;
     let shared = cell
         .get_or_init(|| async {
-            let query = (template.as_str(), coverage);
-            let fetched = fetch(recorder, log, check, query, (guard.op, values), timing).await;
+            let fetched = fetch(
+                recorder,
+                log,
+                (check, template.as_str(), coverage),
+                (guard.op, values),
+                (timing, cache.instances()),
+            )
+            .await;
             match fetched {
                 Ok(points) => Ok(Arc::new(points)),
                 Err(e) => {
@@ -204,14 +227,6 @@ pub(super) fn held(
     }
 }
 
-/// The key of a target in guard masks and lookups.
-pub(super) fn target_key(instance: &str, device: Option<&str>) -> String {
-    match device {
-        Some(d) => format!("{instance}\u{1f}{d}"),
-        None => instance.to_string(),
-    }
-}
-
 /// A series' points with millisecond timestamps, as the grid counts them.
 pub(super) fn millis(series: &Series) -> impl DoubleEndedIterator<Item = (i64, f64)> + '_ {
     series
@@ -225,21 +240,20 @@ pub(super) fn millis(series: &Series) -> impl DoubleEndedIterator<Item = (i64, f
 async fn fetch(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
-    check: &Check,
-    (template, coverage): (&str, &Coverage<'_>),
+    (check, template, coverage): (&Check, &str, &Coverage<'_>),
     condition: (Direction, Values),
-    timing: &Timing,
+    (timing, instances): (&Timing, &Arc<[String]>),
 ) -> Result<GuardPoints, PrometheusError> {
     let device_label = check.device_label.clone();
     let grid = Grid::of(timing);
     let evaluation = check.evaluation;
-    let collect = move |masks: &mut GuardPoints, s: Series| {
+    let collect = move |masks: &mut MaskBuilder, s: Series| {
         let Some(instance) = s.labels.get("instance") else {
             return;
         };
         let device = device_label.as_ref().and_then(|l| s.labels.get(l));
         let held = held(&s, evaluation, &grid, condition);
-        masks.insert(target_key(instance, device.map(String::as_str)), held);
+        masks.insert(instance, device.map(String::as_str), held);
     };
     let range = timing.range();
     let over = match evaluation {
@@ -253,13 +267,8 @@ async fn fetch(
         timing,
         over,
     };
-    let kept: fn(&GuardPoints) -> usize = HashMap::len;
-    fold_in_groups(
-        recorder,
-        log,
-        &query,
-        coverage,
-        (GuardPoints::new(), collect, kept),
-    )
-    .await
+    let start = MaskBuilder::new(instances.clone());
+    let kept: fn(&MaskBuilder) -> usize = MaskBuilder::len;
+    let masks = fold_in_groups(recorder, log, &query, coverage, (start, collect, kept)).await?;
+    Ok(masks.build())
 }

@@ -13,9 +13,10 @@ use crate::{
 
 use super::{
     classes::{ClassBook, Classed},
-    evaluate::{self, Assessment, Grid, GuardPoints, Held, Level},
-    guard::{held, target_key, Values},
+    evaluate::{self, Assessment, Grid, Held, Level},
+    guard::{held, Values},
     levels::Column,
+    masks::{GuardPoints, MaskBuilder},
     outcome::{Observation, TargetSeries},
 };
 
@@ -44,6 +45,8 @@ pub(super) struct Judge {
     /// Where the points of the check's range fall (worked out once, not per series).
     pub grid: Grid,
     pub guard: Option<Arc<GuardPoints>>,
+    /// The analysis' instances, sorted: what the masks fed to other checks are keyed by.
+    pub instances: Arc<[String]>,
     pub keep_observations: bool,
     /// The instances a levels column is indexed by, when one is kept.
     pub levels: Option<Arc<[String]>>,
@@ -77,7 +80,7 @@ pub(super) struct Verdicts {
     pub peer_values: Option<PeerColumn>,
     pub present: HashMap<String, f64>,
     /// Parallel to `Judge::feeds`.
-    pub fed: Vec<GuardPoints>,
+    pub fed: Vec<MaskBuilder>,
 }
 
 /// Which of two values of `check` is worse (the worse one orders first).
@@ -111,12 +114,7 @@ pub(super) fn judge_series(state: &mut (Judge, Verdicts), series: Series) {
     }
     judged.targets += 1;
     if !judge.feeds.is_empty() {
-        feed(
-            judge,
-            judged,
-            &series,
-            &target_key(instance, device.as_deref()),
-        );
+        feed(judge, judged, &series, (instance, device.as_deref()));
     }
     if judge.track_presence {
         judged.present.insert(instance.clone(), assessment.mean);
@@ -155,8 +153,7 @@ fn assess(
     device: Option<&str>,
 ) -> Assessment {
     let check = &judge.check;
-    let guard_key = target_key(instance, device);
-    let mask = |g: &GuardPoints| g.get(&guard_key).or_else(|| g.get(instance)).copied();
+    let mask = |g: &GuardPoints| g.get(instance, device);
     match check.evaluation {
         Evaluation::Sustained => {
             let grid = judge.grid;
@@ -185,12 +182,19 @@ fn assess(
 }
 
 /// Work out, for each check whose guard refers to this one, where the guard holds.
-fn feed(judge: &Judge, judged: &mut Verdicts, series: &Series, target: &str) {
+fn feed(
+    judge: &Judge,
+    judged: &mut Verdicts,
+    series: &Series,
+    (instance, device): (&str, Option<&str>),
+) {
     let grid = judge.grid;
-    judged.fed.resize_with(judge.feeds.len(), GuardPoints::new);
+    judged.fed.resize_with(judge.feeds.len(), || {
+        MaskBuilder::new(judge.instances.clone())
+    });
     for (feed, masks) in judge.feeds.iter().zip(judged.fed.iter_mut()) {
         let held = held(series, feed.evaluation, &grid, (feed.op, feed.values));
-        masks.insert(target.to_string(), held);
+        masks.insert(instance, device, held);
     }
 }
 

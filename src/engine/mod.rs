@@ -28,6 +28,7 @@ mod guard;
 mod insight_series;
 mod judge;
 pub mod levels;
+mod masks;
 mod narrative;
 mod outcome;
 mod peaks;

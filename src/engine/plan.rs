@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::catalog::{Catalog, Check};
 
-use super::evaluate::GuardPoints;
+use super::masks::GuardPoints;
 
 /// What a finished check tells the checks that wait for it.
 #[derive(Debug, Default)]

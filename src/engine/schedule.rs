@@ -28,7 +28,7 @@ pub(super) async fn execute_all(
     plan: &UsePlan,
 ) -> Vec<CheckExecution> {
     let board = Board::new(catalog, &plan.checks);
-    let guards = GuardCache::default();
+    let guards = GuardCache::new(plan.instances.clone());
     let checks = plan.checks.iter().map(|&index| {
         let check = &catalog.checks()[index];
         execute_one(recorder, catalog, plan, &board, &guards, index, check)

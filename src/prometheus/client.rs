@@ -736,8 +736,7 @@ impl Client {
                 deadline,
                 api_path,
             } = opened;
-            // Two chunks in flight: the parser keeps up, and every chunk held here pins one of
-            // hyper's read buffers (up to ~400 KiB each) in memory.
+            // Two pieces in flight (`stream::forward`): enough for the parser to keep up.
             let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(2);
             let fetched = self.inner.fetched.clone();
             let parser = tokio::task::spawn_blocking(move || {
@@ -769,7 +768,7 @@ impl Client {
                     if total > limit {
                         return Err(self.too_large(&api_path, limit));
                     }
-                    if tx.send(chunk).await.is_err() {
+                    if !stream::forward(&tx, chunk).await {
                         // The parser stopped early (it found an error); it will say which.
                         break;
                     }

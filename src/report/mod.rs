@@ -41,6 +41,21 @@ pub fn render(analysis: &Analysis, catalog: &Catalog, format: Format) -> String 
     }
 }
 
+/// Write `analysis` in `format` to `out`: the same text as [`render`], with the JSON document
+/// serialised straight into `out` rather than built in memory first (the CLI's report of a
+/// large fleet).
+pub fn write(
+    analysis: &Analysis,
+    catalog: &Catalog,
+    format: Format,
+    mut out: impl std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(analysis, catalog, out),
+        _ => out.write_all(render(analysis, catalog, format).as_bytes()),
+    }
+}
+
 /// Counts of findings by severity: the report's SUMMARY.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {

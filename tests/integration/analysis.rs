@@ -247,8 +247,15 @@ fn reports_agree_with_the_analysis() {
     assert!(text.contains(&format!("Total Findings:  {}", analysis.insights.len())));
     assert!(text.contains("NOT OBSERVABLE WITH NODE_EXPORTER"));
 
-    let json: serde_json::Value =
-        serde_json::from_str(&report::render(&analysis, catalog, Format::Json)).expect("JSON");
+    let rendered = report::render(&analysis, catalog, Format::Json);
+    let mut written = Vec::new();
+    report::write(&analysis, catalog, Format::Json, &mut written).expect("written");
+    assert_eq!(
+        String::from_utf8(written).expect("UTF-8"),
+        rendered,
+        "the CLI's streamed JSON differs from the rendered one"
+    );
+    let json: serde_json::Value = serde_json::from_str(&rendered).expect("JSON");
     for key in [
         "evaluated_at",
         "window",
