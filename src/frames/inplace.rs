@@ -76,6 +76,12 @@ impl<'a> Row<'a> {
         super::json::strings(self.0, items);
     }
 
+    /// Append the JSON text of `evidence` (as its `Serialize` writes it, faster: see
+    /// [`super::json`]).
+    pub fn push_evidence(&mut self, evidence: &crate::insight::Evidence) {
+        super::json::evidence(self.0, evidence);
+    }
+
     /// Append the JSON text of `value`. Plain data (strings, numbers, maps with string keys)
     /// always serialises; should it ever fail, the row says `null` rather than the frame
     /// failing.

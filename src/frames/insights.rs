@@ -53,7 +53,10 @@ const COLUMNS: [(&str, Rows); 27] = [
     ),
     ("title", Rows::Text(|i| i.title.as_str())),
     ("observation", Rows::Text(|i| i.observation.as_str())),
-    ("evidence", Rows::Json(|i, row| row.push_json(&i.evidence))),
+    (
+        "evidence",
+        Rows::Json(|i, row| row.push_evidence(&i.evidence)),
+    ),
     ("root_cause", Rows::Text(|i| i.root_cause.as_str())),
     (
         "immediate_action",

@@ -1,11 +1,16 @@
-//! Lists of strings as JSON text, byte for byte as `serde_json` writes them, faster.
+//! The insights table's JSON columns, byte for byte as `serde_json` writes them, faster.
 //!
 //! The insights table carries each insight's investigation steps and related PromQL as JSON
-//! lists: at 10,000 insights about 18 MiB of text, full of quotes (`{mode="idle"}`). Profiled,
-//! serde_json's escaping was the largest single cost of building the table (27 % of the
-//! benchmark's samples): it looks at every byte, and copies the text between two escapes as a
-//! separate fragment. Here eight bytes are checked at once and each run without an escape is
-//! copied in one go; the output is the same (`tests` compares it with serde_json's).
+//! lists, and its evidence as a JSON map: at 10,000 insights about 26 MiB of text, full of
+//! quotes (`{mode="idle"}`). Profiled, serde_json's escaping was the largest single cost of
+//! building the table (27 % of the benchmark's samples): it looks at every byte, and copies the
+//! text between two escapes as a separate fragment. Here eight bytes are checked at once and
+//! copied in one move when none needs an escape; numbers are still formatted by serde_json's
+//! own formatter. The output is the same (`tests` compares it with serde_json's).
+
+use serde_json::ser::{CompactFormatter, Formatter};
+
+use crate::insight::Evidence;
 
 /// `["a","b"]`: the JSON text of `items`, appended to `out`.
 pub fn strings(out: &mut Vec<u8>, items: &[String]) {
@@ -19,41 +24,53 @@ pub fn strings(out: &mut Vec<u8>, items: &[String]) {
     out.push(b']');
 }
 
+/// `{"name":97.5,"other":null}`: `evidence` as its `Serialize` writes it (non-finite values as
+/// `null`), appended to `out`.
+pub fn evidence(out: &mut Vec<u8>, evidence: &Evidence) {
+    out.push(b'{');
+    for (k, (name, value)) in evidence.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        string(out, name);
+        out.push(b':');
+        // Writing into a `Vec` cannot fail.
+        if !value.is_finite() || CompactFormatter.write_f64(out, value).is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+    out.push(b'}');
+}
+
 /// `"text"`, escaped as serde_json escapes it: `"`, `\` and the control characters below
-/// U+0020 (those with a short form as `\n`, the others as `\u00XX`); nothing else.
+/// U+0020 (those with a short form as `\n`, the others as `\u00XX`); nothing else. Eight bytes
+/// at a time: a word without anything to escape is copied whole (a single move, where a copy
+/// of each run between two escapes would be a `memcpy` call for a few bytes).
 pub fn string(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut clean = 0;
-    while let Some(at) = next_escape(bytes, clean) {
-        out.extend_from_slice(&bytes[clean..at]);
-        escape(out, bytes[at]);
-        clean = at + 1;
-    }
-    out.extend_from_slice(&bytes[clean..]);
-    out.push(b'"');
-}
-
-/// The position of the first byte at or after `from` that JSON must escape.
-fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    let rest = bytes.get(from..)?;
-    let mut words = rest.chunks_exact(8);
-    let mut at = from;
+    let mut words = bytes.chunks_exact(8);
     for word in words.by_ref() {
         let mut eight = [0; 8];
         eight.copy_from_slice(word);
         if any_to_escape(u64::from_le_bytes(eight)) {
-            // One of these eight; which, byte by byte.
-            return word.iter().position(|b| needs_escape(*b)).map(|k| at + k);
+            word.iter().for_each(|b| byte(out, *b));
+        } else {
+            out.extend_from_slice(&eight);
         }
-        at += 8;
     }
-    words
-        .remainder()
-        .iter()
-        .position(|b| needs_escape(*b))
-        .map(|k| at + k)
+    words.remainder().iter().for_each(|b| byte(out, *b));
+    out.push(b'"');
+}
+
+/// One byte of a string, escaped if it must be.
+fn byte(out: &mut Vec<u8>, byte: u8) {
+    if needs_escape(byte) {
+        escape(out, byte);
+    } else {
+        out.push(byte);
+    }
 }
 
 fn needs_escape(byte: u8) -> bool {
@@ -120,6 +137,21 @@ mod tests {
         for items in &cases {
             let expected = serde_json::to_string(items).expect("serde_json");
             assert_eq!(ours(items), expected);
+        }
+        let evidence = Evidence::new()
+            .with("cpu_utilization_percent", 97.0)
+            .with("held_seconds", 600.0)
+            .with("robust_z_ratio", f64::NAN)
+            .with("peak", f64::NEG_INFINITY)
+            .with("tiny", 5e-324)
+            .with("huge", 1.7976931348623157e308)
+            .with("negative_zero", -0.0)
+            .with("third", 1.0 / 3.0)
+            .with("odd \"name\"\n", 90.001);
+        for evidence in [Evidence::new(), evidence] {
+            let mut out = Vec::new();
+            super::evidence(&mut out, &evidence);
+            assert_eq!(out, serde_json::to_vec(&evidence).expect("serde_json"));
         }
         // Every length and position around the eight-byte words, for every escaped byte.
         for len in 0..20 {
