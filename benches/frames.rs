@@ -45,8 +45,11 @@ const RUNS: usize = 21;
 /// A measured run: its phases, in order.
 type Phases = [Duration; 3];
 
+/// A path: its name, one run of it, and what its phases are.
+type Path = (&'static str, fn(&[&Insight]) -> Phases, &'static str);
+
 fn main() {
-    let paths: [(&str, fn(&[&Insight]) -> Phases, &str); 3] = [
+    let paths: [Path; 3] = [
         (
             "plugin",
             plugin,

@@ -121,7 +121,7 @@ fn field(name: &str, rows: &Rows, insights: &[&Insight]) -> Field {
         Rows::OptionalText(f) => columns::optional_text(name, all().map(f)),
         Rows::Json(f) => {
             let bytes = all().map(json_bytes).sum();
-            columns::written(name, all(), bytes, |i, row| f(i, row))
+            columns::written(name, all(), bytes, f)
         }
         Rows::Number(f) => all().map(f).into_field(name),
         Rows::Time(f) => all().map(f).into_field(name),
@@ -146,7 +146,7 @@ pub fn encode(head: &Frame, insights: &[&Insight], ref_id: &str) -> Result<Vec<u
         match rows {
             Rows::Text(f) => file.text(all(), |i, row| row.push_str(f(i))),
             Rows::OptionalText(f) => file.text(all(), |i, row| row.push_str(f(i).unwrap_or(""))),
-            Rows::Json(f) => file.text(all(), |i, row| f(i, row)),
+            Rows::Json(f) => file.text(all(), f),
             Rows::Number(f) => file.values(all().map(|i| Some(f(i)))),
             Rows::Time(f) => file.values(all().map(|i| Some(Nanos(model::nanos(f(i)))))),
             Rows::OptionalTime(f) => {

@@ -193,7 +193,7 @@ enum Answer {
     /// that is 30 MiB of memory less and most of the encoding's time (issue 19).
     Insights {
         /// The table without rows, its metadata filled in (`frames::describe`).
-        head: Frame,
+        head: Box<Frame>,
         /// The analysis whose insights are the rows, once `filters` chose them.
         analysis: Arc<Analysis>,
         filters: Filters,
@@ -239,7 +239,7 @@ async fn answer(
             let mut head = frames::insights::table("insights", &[]);
             frames::describe(&mut head, &analysis);
             return Ok(Answer::Insights {
-                head,
+                head: Box::new(head),
                 analysis,
                 filters: query.filters.clone(),
             });
