@@ -1,18 +1,34 @@
-//! Frame encoding: what the plugin spends turning an analysis' insights into Grafana's wire
-//! format (the `insights` frame built on the column model and written as Arrow IPC by arrow-rs,
-//! exactly as a `QueryData` answer is: `frames::ipc::encode`), for 1,000 and 10,000 insights
-//! with the text of a real finding. Beside it, the same frame through the SDK's `Frame` and
-//! arrow2 writer (the path before issue 19: text columns moved into arrow2 arrays without a
-//! copy, `check`, `DataResponse::new`), for comparison.
+//! Frame encoding: what the plugin spends turning an analysis' insights into the bytes of its
+//! gRPC answer, for 1,000 and 10,000 insights with the text of a real finding. Three paths:
+//!
+//! - `plugin`, what an `insights` query answers (src/plugin/data.rs): the table written
+//!   straight into its Arrow IPC file (`frames::insights::encode`, issue 19), then the
+//!   protobuf `QueryDataResponse`, encoded as tonic encodes it (prost into a `BytesMut` that
+//!   starts at tonic's 8 KiB and grows);
+//! - `model`, the path before it (and still that of the report and dashboard frames): the
+//!   table built on the column model, written by arrow-rs (`frames::ipc::encode`), then the
+//!   same protobuf answer;
+//! - `sdk`, the path before arrow-rs: the SDK's `Frame` and arrow2 writer (text columns moved
+//!   into arrow2 arrays without a copy, `check`, `DataResponse::new`), which stops before the
+//!   protobuf bytes.
+//!
+//! The frame's metadata is set as `frames::describe` sets it (the PromQL of an analysis).
 //! Figures only, nothing asserted: `cargo bench --bench frames` (or `go run mage.go bench`).
+//! `cargo bench --bench frames -- --peak PATH` runs one path once at 10,000 insights and prints
+//! how much the process' peak RSS grew (glibc's malloc, as the plugin runs); `-- --path PATH`
+//! measures that path only (to profile it: `perf record` on the bench binary).
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
+use bytes::{BufMut, BytesMut};
 use chrono::{TimeZone, Utc};
 use grafana_plugin_sdk::{
     arrow2::{array::Utf8Array, buffer::Buffer, datatypes::DataType, offset::OffsetsBuffer},
     backend::DataResponse,
-    data,
+    data, pluginv2,
     prelude::*,
 };
 use gregg_insights::{
@@ -26,7 +42,47 @@ use gregg_insights::{
 /// Runs per size; the median and the slowest are printed.
 const RUNS: usize = 21;
 
+/// A measured run: its phases, in order.
+type Phases = [Duration; 3];
+
+/// A path: its name, one run of it, and what its phases are.
+type Path = (&'static str, fn(&[&Insight]) -> Phases, &'static str);
+
 fn main() {
+    let paths: [Path; 3] = [
+        (
+            "plugin",
+            plugin,
+            "Arrow IPC (columns written in place) / - / protobuf",
+        ),
+        (
+            "model",
+            model,
+            "build frame / Arrow IPC (arrow-rs) / protobuf",
+        ),
+        (
+            "sdk",
+            sdk,
+            "build frame / check + Arrow IPC (arrow2) / - (no protobuf)",
+        ),
+    ];
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--peak") {
+        let name = args.get(at + 1).map_or("plugin", String::as_str);
+        match paths.iter().find(|p| p.0 == name) {
+            Some(path) => peak(path.0, path.1),
+            None => fail(&format!("no path {name}")),
+        }
+        return;
+    }
+    let only = args
+        .iter()
+        .position(|a| a == "--path")
+        .and_then(|at| args.get(at + 1));
+    let paths: Vec<_> = paths
+        .into_iter()
+        .filter(|p| only.is_none_or(|name| name == p.0))
+        .collect();
     println!(
         "{:>9} {:>8} {:>10} {:>10} {:>10}   median by phase",
         "insights", "path", "median", "p90", "slowest"
@@ -34,44 +90,117 @@ fn main() {
     for n in [1_000usize, 10_000] {
         let insights = fleet_of_findings(n);
         let refs: Vec<&Insight> = insights.iter().collect();
-        // The two paths alternate, each going first every other run, so that neither is
-        // measured only on memory the other has already faulted in.
-        let (mut new, mut old) = (Vec::with_capacity(RUNS), Vec::with_capacity(RUNS));
+        // The paths take turns going first, so that none is measured only on memory another
+        // has just faulted in and freed.
+        let mut runs: Vec<Vec<Phases>> = vec![Vec::with_capacity(RUNS); paths.len()];
         for run in 0..RUNS {
-            if run % 2 == 0 {
-                new.push(arrow_rs(&refs));
-                old.push(sdk(&refs));
-            } else {
-                old.push(sdk(&refs));
-                new.push(arrow_rs(&refs));
+            for k in 0..paths.len() {
+                let p = (run + k) % paths.len();
+                runs[p].push((paths[p].1)(&refs));
             }
         }
-        print("arrow-rs", n, &new, "build frame / Arrow IPC (arrow-rs)");
-        print("sdk", n, &old, "build frame / check + Arrow IPC (arrow2)");
+        for ((name, _, phases), runs) in paths.iter().zip(&runs) {
+            print(name, n, runs, phases);
+        }
     }
 }
 
-/// The plugin's path: the column model, written by arrow-rs.
-fn arrow_rs(refs: &[&Insight]) -> [Duration; 2] {
+/// One run of `path` at 10,000 insights: how far the peak RSS rose above the resident set
+/// holding the insights.
+fn peak(name: &str, path: fn(&[&Insight]) -> Phases) {
+    let insights = fleet_of_findings(10_000);
+    let refs: Vec<&Insight> = insights.iter().collect();
+    let before = status_kib("VmRSS:");
+    let phases = path(&refs);
+    let after = status_kib("VmHWM:");
+    #[allow(clippy::cast_precision_loss)]
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "{name}: 10000 insights, peak RSS {:.1} MiB over the insights' {:.1} MiB ({:.2} ms)",
+        mib(after.saturating_sub(before)),
+        mib(before),
+        phases.iter().sum::<Duration>().as_secs_f64() * 1000.0
+    );
+}
+
+/// A figure of `/proc/self/status` in KiB: `VmRSS:` (resident now), `VmHWM:` (its peak).
+fn status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// What the plugin does for an `insights` query: the table written into its IPC file, then
+/// the gRPC answer.
+fn plugin(refs: &[&Insight]) -> Phases {
     let started = Instant::now();
-    let frame = frames::insights::table("insights", refs);
+    let mut head = frames::insights::table("insights", &[]);
+    describe(&mut head);
+    let file = frames::insights::encode(&head, refs, "A").unwrap_or_else(|e| fail(&e));
+    let written = started.elapsed();
+    protobuf(file);
+    [written, Duration::ZERO, started.elapsed() - written]
+}
+
+/// The table on the column model, written by arrow-rs, then the gRPC answer.
+fn model(refs: &[&Insight]) -> Phases {
+    let started = Instant::now();
+    let mut frame = frames::insights::table("insights", refs);
+    describe(&mut frame);
     let built = started.elapsed();
-    let bytes = frames::ipc::encode(frame, "A").unwrap_or_else(|e| fail(&e));
-    let total = started.elapsed();
-    std::hint::black_box(bytes);
-    [built, total - built]
+    let file = frames::ipc::encode(frame, "A").unwrap_or_else(|e| fail(&e));
+    let written = started.elapsed();
+    protobuf(file);
+    [built, written - built, started.elapsed() - written]
 }
 
 /// The path before issue 19: the SDK's frame, checked and encoded by arrow2.
-fn sdk(refs: &[&Insight]) -> [Duration; 2] {
+fn sdk(refs: &[&Insight]) -> Phases {
     let started = Instant::now();
-    let frame = sdk_frame(frames::insights::table("insights", refs));
+    let mut frame = frames::insights::table("insights", refs);
+    describe(&mut frame);
+    let frame = sdk_frame(frame);
     let built = started.elapsed();
     let checked = frame.check().unwrap_or_else(|e| fail(&e));
     let response = DataResponse::new("A".to_string(), vec![checked]);
     let total = started.elapsed();
     std::hint::black_box(response);
-    [built, total - built]
+    [built, total - built, Duration::ZERO]
+}
+
+/// The metadata `frames::describe` sets: the PromQL an analysis ran, one query per line.
+fn describe(frame: &mut Frame) {
+    let queries: Vec<String> = (0..40)
+        .map(|k| {
+            format!("max by (instance) (rate(node_cpu_seconds_total{{mode!=\"idle\"}}[{k}m]))")
+        })
+        .collect();
+    if let Some(meta) = frame.meta.as_mut() {
+        meta.executed_query_string = Some(queries.join("\n"));
+    }
+}
+
+/// The `QueryDataResponse` carrying `file`, encoded as tonic 0.12 encodes a message: a 5-byte
+/// gRPC header, then prost into a `BytesMut` that starts at tonic's 8 KiB buffer and grows.
+fn protobuf(file: Vec<u8>) {
+    let answer = pluginv2::DataResponse {
+        frames: vec![file],
+        status: 200,
+        error: String::new(),
+        json_meta: Vec::new(),
+    };
+    let response = pluginv2::QueryDataResponse {
+        responses: HashMap::from([("A".to_string(), answer)]),
+    };
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    buf.put_bytes(0, 5);
+    prost::Message::encode(&response, &mut buf).unwrap_or_else(|e| fail(&e));
+    std::hint::black_box(buf);
 }
 
 fn fail(e: &dyn std::fmt::Display) -> ! {
@@ -79,24 +208,25 @@ fn fail(e: &dyn std::fmt::Display) -> ! {
     std::process::exit(1);
 }
 
-fn print(path: &str, n: usize, runs: &[[Duration; 2]], phases: &str) {
-    let phase = |k: usize| {
-        let mut v: Vec<Duration> = runs.iter().map(|r| r[k]).collect();
+fn print(path: &str, n: usize, runs: &[Phases], phases: &str) {
+    let median = |mut v: Vec<Duration>| {
         v.sort();
-        v[RUNS / 2]
+        v[v.len() / 2]
     };
-    let mut totals: Vec<Duration> = runs.iter().map(|r| r[0] + r[1]).collect();
+    let mut totals: Vec<Duration> = runs.iter().map(|r| r.iter().sum()).collect();
     totals.sort();
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    let by_phase: Vec<String> = (0..3)
+        .map(|k| ms(median(runs.iter().map(|r| r[k]).collect())))
+        .collect();
     println!(
-        "{:>9} {:>8} {:>10} {:>10} {:>10}   {} / {} ({phases})",
+        "{:>9} {:>8} {:>10} {:>10} {:>10}   {} ({phases})",
         n,
         path,
-        ms(totals[RUNS / 2]),
-        ms(totals[RUNS * 9 / 10]),
-        ms(totals[RUNS - 1]),
-        ms(phase(0)),
-        ms(phase(1)),
+        ms(totals[totals.len() / 2]),
+        ms(totals[totals.len() * 9 / 10]),
+        ms(totals[totals.len() - 1]),
+        by_phase.join(" / "),
     );
 }
 

@@ -7,9 +7,10 @@
 //! value buffer once, and copies every string exactly once (JSON columns are serialised into
 //! that buffer directly, without a `String` per row). `benches/frames.rs` shows the effect.
 
-use serde::Serialize;
-
-use super::model::{Field, Text, Values};
+use super::{
+    inplace::Row,
+    model::{Field, Text, Values},
+};
 
 /// A non-nullable string column named `name`.
 pub fn text<'a, I>(name: &str, values: I) -> Field
@@ -39,22 +40,18 @@ where
     column.into_field(name)
 }
 
-/// A non-nullable column of the JSON text of each value (lists and maps the frame carries as
-/// strings). `bytes_hint` is a guess of the total size; the buffer grows past it if needed.
-pub fn json<'a, T, I>(name: &str, values: I, bytes_hint: usize) -> Field
-where
-    T: Serialize + 'a,
-    I: Iterator<Item = &'a T>,
-{
-    let mut column = Column::with_capacity(values.size_hint().0, bytes_hint);
-    for v in values {
-        // Plain data (strings, numbers, maps with string keys) always serialises; should it
-        // ever fail, the row says `null` rather than the frame failing.
-        let start = column.text.bytes.len();
-        if serde_json::to_writer(&mut column.text.bytes, v).is_err() {
-            column.text.bytes.truncate(start);
-            column.text.bytes.extend_from_slice(b"null");
-        }
+/// A non-nullable string column of text `write` writes for each item (the JSON of lists and
+/// maps the frame carries as strings), straight into the column: no `String` per row.
+/// `bytes_hint` is a guess of the total size; the buffer grows past it if needed.
+pub fn written<T>(
+    name: &str,
+    items: impl Iterator<Item = T>,
+    bytes_hint: usize,
+    mut write: impl FnMut(T, &mut Row<'_>),
+) -> Field {
+    let mut column = Column::with_capacity(items.size_hint().0, bytes_hint);
+    for item in items {
+        write(item, &mut Row::new(&mut column.text.bytes));
         column.end_row();
     }
     column.into_field(name)
@@ -125,7 +122,7 @@ mod tests {
         assert!(!optional.nullable);
 
         let lists = [vec!["a \"quoted\" step"], vec![]];
-        let json = json("j", lists.iter(), 0);
+        let json = written("j", lists.iter(), 0, |l, row| row.push_json(l));
         assert_eq!(
             strings(&json),
             [Some(r#"["a \"quoted\" step"]"#), Some("[]")]

@@ -52,13 +52,39 @@ pub enum EncodeError {
 /// `frame` as Arrow IPC file bytes, its `refId` set to `ref_id`. Takes the frame: its buffers
 /// become the arrays without a copy.
 pub fn encode(frame: Frame, ref_id: &str) -> Result<Vec<u8>, EncodeError> {
+    let schema = Arc::new(schema(&frame, ref_id)?);
     let name = frame.name.clone();
-    let json = |source| EncodeError::Json {
+    let arrow = |source| EncodeError::Arrow {
         frame: name.clone(),
         source,
     };
-    let arrow = |source| EncodeError::Arrow {
-        frame: name.clone(),
+    let mut columns = Vec::with_capacity(frame.fields().len());
+    let mut bytes = 0;
+    for field in frame.into_fields() {
+        // A null bitmap, should the column have one.
+        bytes += field.len() / 8 + 1;
+        let (column, size) = array(field.values).map_err(arrow)?;
+        bytes += size;
+        columns.push(column);
+    }
+    // The batch's body plus room for the schema (twice: stream header and footer) and each
+    // buffer's padding to 64 bytes, so the output never grows (a fresh mapping to fault in).
+    let mut out = Vec::with_capacity(bytes + 4096 + 512 * columns.len());
+    let mut writer = FileWriter::try_new(&mut out, &schema).map_err(arrow)?;
+    if !columns.is_empty() {
+        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(arrow)?;
+        writer.write(&batch).map_err(arrow)?;
+    }
+    writer.finish().map_err(arrow)?;
+    drop(writer);
+    Ok(out)
+}
+
+/// The Arrow schema of `frame` (its fields' types need no rows), with the metadata Grafana
+/// reads: `name`, `refId` (`ref_id`, whatever the frame says) and `meta` when set.
+pub fn schema(frame: &Frame, ref_id: &str) -> Result<Schema, EncodeError> {
+    let json = |source| EncodeError::Json {
+        frame: frame.name.clone(),
         source,
     };
     let mut metadata = HashMap::from([
@@ -71,29 +97,13 @@ pub fn encode(frame: Frame, ref_id: &str) -> Result<Vec<u8>, EncodeError> {
             serde_json::to_string(meta).map_err(json)?,
         );
     }
-    let mut fields = Vec::with_capacity(frame.fields().len());
-    let mut columns = Vec::with_capacity(frame.fields().len());
-    let mut bytes = 0;
-    for field in frame.into_fields() {
-        fields.push(schema_field(&field).map_err(json)?);
-        // A null bitmap, should the column have one.
-        bytes += field.len() / 8 + 1;
-        let (column, size) = array(field.values).map_err(arrow)?;
-        bytes += size;
-        columns.push(column);
-    }
-    let schema = Arc::new(Schema::new(fields).with_metadata(metadata));
-    // The batch's body plus room for the schema (twice: stream header and footer) and each
-    // buffer's padding to 64 bytes, so the output never grows (a fresh mapping to fault in).
-    let mut out = Vec::with_capacity(bytes + 4096 + 512 * columns.len());
-    let mut writer = FileWriter::try_new(&mut out, &schema).map_err(arrow)?;
-    if !columns.is_empty() {
-        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(arrow)?;
-        writer.write(&batch).map_err(arrow)?;
-    }
-    writer.finish().map_err(arrow)?;
-    drop(writer);
-    Ok(out)
+    let fields = frame
+        .fields()
+        .iter()
+        .map(schema_field)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(json)?;
+    Ok(Schema::new(fields).with_metadata(metadata))
 }
 
 /// The Arrow field of `field`, with the metadata Grafana reads.

@@ -267,7 +267,7 @@ primitive_cell!(bool, Bool, |v| v);
 primitive_cell!(DateTime<Utc>, Time, nanos);
 
 /// Nanoseconds since the epoch (saturating outside ±292 years, as no analysis reaches).
-fn nanos(at: DateTime<Utc>) -> i64 {
+pub fn nanos(at: DateTime<Utc>) -> i64 {
     at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 {
         i64::MIN
     } else {

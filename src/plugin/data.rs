@@ -26,6 +26,7 @@ use crate::{
     request::{
         analysis::{self as requests, Range},
         error::Problem,
+        filters::Filters,
         key::AnalysisKey,
         query::{self, Query, QueryType, TimelineBy},
         Failure, Status,
@@ -169,7 +170,7 @@ impl GreggPlugin {
                 answer(&self, &instance, &parsed, &range)
                     .await
                     .map_err(|f| QueryFailure::new(&q.ref_id, f))
-                    .and_then(|frames| encoded(&q.ref_id, frames))
+                    .and_then(|answer| encoded(&q.ref_id, answer))
             }
         };
         let status = if result.is_ok() { "ok" } else { "error" };
@@ -183,39 +184,70 @@ impl GreggPlugin {
     }
 }
 
-/// The frames written as Arrow IPC, the refId's answer (each frame's `refId` is the query's).
-fn encoded(ref_id: &str, frames: Vec<Frame>) -> Result<(String, Vec<Vec<u8>>), QueryFailure> {
+/// What a query answers, before it is written as Arrow IPC.
+enum Answer {
+    /// Frames on the column model, each written by `frames::ipc`.
+    Frames(Vec<Frame>),
+    /// An `insights` query's table, written straight into its IPC file
+    /// (`frames::insights::encode`) rather than built first and copied: at 10,000 insights
+    /// that is 30 MiB of memory less and most of the encoding's time (issue 19).
+    Insights {
+        /// The table without rows, its metadata filled in (`frames::describe`).
+        head: Box<Frame>,
+        /// The analysis whose insights are the rows, once `filters` chose them.
+        analysis: Arc<Analysis>,
+        filters: Filters,
+    },
+}
+
+/// The answer written as Arrow IPC, the refId's frames (each frame's `refId` is the query's).
+fn encoded(ref_id: &str, answer: Answer) -> Result<(String, Vec<Vec<u8>>), QueryFailure> {
     #[cfg(feature = "fault-hooks")]
     super::fault_hooks::after_analysis(ref_id);
-    let mut encoded = Vec::with_capacity(frames.len());
-    for frame in frames {
-        encoded.push(
-            frames::ipc::encode(frame, ref_id)
-                .map_err(|e| QueryFailure::new(ref_id, Bug::from(e)))?,
-        );
-    }
+    let encoded = match answer {
+        Answer::Frames(frames) => frames
+            .into_iter()
+            .map(|frame| frames::ipc::encode(frame, ref_id))
+            .collect::<Result<Vec<_>, _>>(),
+        Answer::Insights {
+            head,
+            analysis,
+            filters,
+        } => frames::insights::encode(&head, &filters.apply(&analysis.insights), ref_id)
+            .map(|file| vec![file]),
+    };
+    let encoded = encoded.map_err(|e| QueryFailure::new(ref_id, Bug::from(e)))?;
     Ok((ref_id.to_string(), encoded))
 }
 
-/// Run one parsed query: its frames.
+/// Run one parsed query: its answer.
 async fn answer(
     plugin: &GreggPlugin,
     instance: &Arc<Instance>,
     query: &Query,
     range: &Range,
-) -> Result<Vec<Frame>, Failure> {
+) -> Result<Answer, Failure> {
     let catalog = catalog::builtin();
-    Ok(match query.query_type {
+    Ok(Answer::Frames(match query.query_type {
         QueryType::UseSummary => {
             let _admitted = plugin.admit(instance).await?;
             vec![use_summary(instance, query, range.to).await?]
         }
         QueryType::Instances => vec![instances(instance, query, range).await?],
-        QueryType::Insights | QueryType::Report | QueryType::Alert | QueryType::UseMatrix => {
+        QueryType::Insights => {
+            let analysis = shared_analysis(plugin, instance, query, range.to).await?;
+            let mut head = frames::insights::table("insights", &[]);
+            frames::describe(&mut head, &analysis);
+            return Ok(Answer::Insights {
+                head: Box::new(head),
+                analysis,
+                filters: query.filters.clone(),
+            });
+        }
+        QueryType::Report | QueryType::Alert | QueryType::UseMatrix => {
             let analysis = shared_analysis(plugin, instance, query, range.to).await?;
             let insights = query.filters.apply(&analysis.insights);
             let mut frames = match query.query_type {
-                QueryType::Insights => vec![frames::insights::table("insights", &insights)],
                 QueryType::Report => frames::report(&analysis, catalog, &insights),
                 QueryType::Alert => vec![frames::alert(&analysis, catalog, &insights)],
                 _ => {
@@ -242,7 +274,7 @@ async fn answer(
             vec![promql_check(instance, query, range.to).await?]
         }
         QueryType::Dashboard => dashboard(plugin, instance, query, range).await?,
-    })
+    }))
 }
 
 /// The frame of a range analysis: annotations or a severity timeline.
