@@ -228,7 +228,9 @@ mod tests {
             long_term_fix: "Scale out.".into(),
             related_metrics: vec!["rate(node_cpu_seconds_total{mode=\"idle\"}[1m])".into()],
             confidence: 95.5,
-            book_reference: Some("Systems Performance 2nd ed., Ch. 6".into()),
+            book_reference: Some(
+                "Systems Performance 2nd ed., Ch. 6 CPUs: 6.5.2 USE Method".into(),
+            ),
             instance: Some("web-1:9100".into()),
             device: None,
             check: "cpu.bottleneck".into(),
