@@ -112,10 +112,10 @@ thanos() {
   until curl -s "http://127.0.0.1:$P_QUERY_HTTP/api/v1/stores" | jq -e '[.data[][] | select(.lastError == null and .lastCheck != null)] | length >= 1' > /dev/null; do sleep 1; done
 }
 
-# VictoriaMetrics refuses a query text over -search.maxQueryLen (16384 bytes by default): the
-# analysis' instance groups at 10,000 hosts name 1,000-3,334 instances in a regex (16-55 KB), so
-# the default fails cpu.utilization and cpu.imbalance (docs/performance.md). VM_FLAGS raises it.
-VM_FLAGS=${VM_FLAGS:--search.maxQueryLen=1048576}
+# VictoriaMetrics' own flags (default none). Its -search.maxQueryLen (16384 bytes) once refused
+# the analysis' instance groups, which listed their instances; they are ranges of a few hundred
+# bytes now (docs/performance.md, "Groups as ranges of instance names").
+VM_FLAGS=${VM_FLAGS:-}
 
 victoria_server() {
   # shellcheck disable=SC2086
