@@ -161,6 +161,8 @@ fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
     if groups <= 1 || coverage.instances.is_empty() {
         return vec![coverage.selector.clone()];
     }
+    // Ranges follow the list's order: unsorted, whole groups would be empty ranges.
+    debug_assert!(coverage.instances.windows(2).all(|w| w[0] <= w[1]));
     let parts = partition(coverage.instances, groups);
     let firsts: Vec<Option<&str>> = parts
         .iter()
@@ -212,6 +214,35 @@ mod tests {
                 .narrowed_to_range(Some("b:1"), Some("c:1"))
                 .expect("a range")
         );
+    }
+
+    #[test]
+    fn every_catalog_query_in_a_group_of_the_longest_names_fits_the_default_query_length() {
+        // VictoriaMetrics' default `-search.maxQueryLen`.
+        const MAX_QUERY_LEN: usize = 16_384;
+        let selector = Selector::parse(r#"job="node""#).expect("selector");
+        // Two bounds apart from their first character, longer than the cut, dots (escaped)
+        // everywhere: the longest range there is.
+        let from = "a.".repeat(40);
+        let to = "b.".repeat(40);
+        let part = selector
+            .narrowed_to_range(Some(&from), Some(&to))
+            .expect("a range")
+            .to_string();
+        let timing = crate::samples::Timing::new(
+            chrono::DateTime::from_timestamp(1_748_865_600, 0).expect("time"),
+            std::time::Duration::from_secs(600),
+            Some(std::time::Duration::from_secs(15)),
+        );
+        for check in crate::catalog::builtin().checks() {
+            let query = timing.render(&check.query, &part).expect("renders");
+            assert!(
+                query.len() <= MAX_QUERY_LEN,
+                "{}: {} bytes",
+                check.id,
+                query.len()
+            );
+        }
     }
 
     #[test]

@@ -67,12 +67,6 @@ impl Matcher {
         let alternatives: Vec<String> = values.iter().map(|v| regex_escape(v.as_ref())).collect();
         Matcher::new(name, MatchOp::Regex, alternatives.join("|"))
     }
-
-    /// `name!~"a|b|…"`: none of `values`, each matched literally.
-    pub fn none_of<S: AsRef<str>>(name: &str, values: &[S]) -> Result<Self, SelectorError> {
-        let alternatives: Vec<String> = values.iter().map(|v| regex_escape(v.as_ref())).collect();
-        Matcher::new(name, MatchOp::NotRegex, alternatives.join("|"))
-    }
 }
 
 impl fmt::Display for Matcher {
