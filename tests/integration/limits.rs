@@ -50,6 +50,17 @@ fn refused_and_grouped(analysis: &Analysis) -> (usize, usize) {
     (refused, grouped)
 }
 
+/// `req` analysed on the engine at `url` with `budget` as its sample budget.
+fn analyze_with_budget(
+    url: &str,
+    req: &gregg_insights::analysis::AnalysisRequest,
+    budget: u64,
+) -> Analysis {
+    let mut req = req.clone();
+    req.query_sample_budget = budget;
+    block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
+}
+
 fn failed_checks(analysis: &Analysis) -> Vec<String> {
     analysis
         .outcomes
@@ -65,11 +76,7 @@ fn a_low_sample_limit_gives_the_same_findings_fetched_in_instance_groups() {
     let limited = plain.twin(&[&format!("--query.max-samples={MAX_SAMPLES}")]);
     let mut req = request(&fleet);
     req.methods = MethodsRequest::use_only();
-    let run = |url: &str, budget: u64| {
-        let mut req = req.clone();
-        req.query_sample_budget = budget;
-        block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
-    };
+    let run = |url: &str, budget: u64| analyze_with_budget(url, &req, budget);
     let default_budget = gregg_insights::engine::DEFAULT_SAMPLE_BUDGET;
     let baseline = run(&plain.url(), default_budget);
     assert!(
@@ -318,11 +325,7 @@ fn victoria_metrics_under_a_short_query_length_limit_gives_the_same_findings_in_
     );
     let mut req = request(&fleet);
     req.methods = MethodsRequest::use_only();
-    let run = |url: &str, budget: u64| {
-        let mut req = req.clone();
-        req.query_sample_budget = budget;
-        block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
-    };
+    let run = |url: &str, budget: u64| analyze_with_budget(url, &req, budget);
     let baseline = run(&plain.url(), gregg_insights::engine::DEFAULT_SAMPLE_BUDGET);
     assert!(
         failed_checks(&baseline).is_empty(),
