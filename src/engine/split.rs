@@ -168,8 +168,8 @@ fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
         .iter()
         .map(|part| part.first().map(String::as_str))
         .collect();
-    // A range is empty only when two bounds are the same once cut to their first 64
-    // characters; its instances are then in the next range.
+    // A range is empty only when two bounds are the same once cut to their first
+    // `MAX_BOUND_CHARS` characters; its instances are then in the next range.
     (0..parts.len())
         .filter_map(|i| {
             let from = if i == 0 { None } else { firsts[i] };

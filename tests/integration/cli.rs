@@ -1,6 +1,6 @@
 //! The `gregg-insights` binary, run as a user would.
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use gregg_testkit::{
     faults::{Fault, FaultServer},
@@ -106,6 +106,36 @@ fn analyze_prints_reports_in_every_format_and_honours_fail_on() {
         instances.iter().all(|i| *i == "idle-1:9100"),
         "{instances:?}"
     );
+}
+
+/// `analyze | head`: the reader closes the pipe before the report is written. The CLI stops
+/// writing quietly and its exit code is still the analysis' verdict.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    let scenario = scenarios::cpu_mixed();
+    let prometheus = serve(&scenario);
+    let (url, at) = (prometheus.url(), scenario.at.to_string());
+    for (fail_on, code) in [("critical", 0), ("medium", 3)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gregg-insights"))
+            .args([
+                "analyze",
+                "--prometheus",
+                &url,
+                "--at",
+                &at,
+                "--fail-on",
+                fail_on,
+            ])
+            .env_remove("GREGG_PROMETHEUS_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the CLI starts");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("the CLI finishes");
+        assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
+        assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    }
 }
 
 #[test]

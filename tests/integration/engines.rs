@@ -10,6 +10,7 @@
 use gregg_insights::{
     analysis, catalog, health,
     insight::Insight,
+    prometheus::InstantValue,
     promql::Selector,
     report::{self, Format},
 };
@@ -394,4 +395,101 @@ fn a_partial_answer_is_a_notice_and_lowers_confidence() {
         "no finding lost confidence:\n{:?}",
         partial.warnings
     );
+}
+
+/// Names that stress the range regexes of instance groups: `~` and DEL (the classes around
+/// the top of ASCII), non-ASCII text of every UTF-8 length, the top code point, regex
+/// metacharacters, quotes and backslashes, and names that are prefixes of one another.
+const AWKWARD_NAMES: &[&str] = &[
+    " ",
+    "!",
+    "a",
+    "a b",
+    "a\"b",
+    "a*b",
+    "a.b",
+    "a:9100",
+    "a\\b",
+    "a|b",
+    "a~",
+    "a~b",
+    "a\u{7f}",
+    "b[1]",
+    "host-1:9100",
+    "host-1:9100x",
+    "host-10:9100",
+    "~",
+    "~~",
+    "\u{7f}",
+    "\u{80}",
+    "é",
+    "é:9100",
+    "中文:9100",
+    "\u{ffff}",
+    "🙂:9100",
+    "\u{10ffff}",
+];
+
+/// Every name of [`AWKWARD_NAMES`] as one series of `probe` at `at` (Unix seconds).
+fn awkward_openmetrics(at: i64) -> String {
+    let mut text = String::from("# TYPE probe gauge\n");
+    for name in AWKWARD_NAMES {
+        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
+        text.push_str(&format!("probe{{instance=\"{escaped}\"}} 1 {at}\n"));
+    }
+    text.push_str("# EOF\n");
+    text
+}
+
+/// The instances of `probe` in the range `from ≤ instance < to` on the engine at `url`.
+fn probes_in_range(url: &str, from: Option<&str>, to: Option<&str>, at: i64) -> Vec<String> {
+    let selector = Selector::empty()
+        .narrowed_to_range(from, to)
+        .expect("a non-empty range");
+    let time = chrono::DateTime::from_timestamp(at, 0).expect("a time");
+    let answer = block_on(client(url).query(&format!("probe{{{selector}}}"), time))
+        .unwrap_or_else(|e| panic!("{url} refused the range {from:?}..{to:?}: {e}"));
+    let InstantValue::Vector(samples) = answer.data else {
+        panic!("not a vector: {:?}", answer.data);
+    };
+    let mut names: Vec<String> = samples
+        .into_iter()
+        .filter_map(|s| s.labels.get("instance").cloned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Instance groups are ranges of names written as regexes, and VictoriaMetrics rewrites a
+/// regex before compiling it (a class starting at a control character comes out unparseable;
+/// issue 19). Split at every name, each range holds exactly its own name, on Prometheus and
+/// VictoriaMetrics alike: the first range open below, the last open above.
+#[test]
+fn instance_ranges_hold_exactly_their_names_on_every_engine() {
+    let at = scenarios::mixed_fleet().at;
+    let text = awkward_openmetrics(at);
+    let prometheus = gregg_testkit::backfill::serve(|w| {
+        use std::io::Write;
+        w.write_all(text.as_bytes())
+    });
+    let victoria = VictoriaMetrics::start();
+    victoria.import_openmetrics(text.as_bytes());
+    let mut names: Vec<&str> = AWKWARD_NAMES.to_vec();
+    names.sort_unstable();
+    for url in [prometheus.url(), victoria.url()] {
+        assert_eq!(
+            probes_in_range(&url, None, None, at).len(),
+            names.len(),
+            "{url} holds every name"
+        );
+        for (i, name) in names.iter().enumerate() {
+            let from = (i > 0).then_some(*name);
+            let to = names.get(i + 1).copied();
+            assert_eq!(
+                probes_in_range(&url, from, to, at),
+                vec![name.to_string()],
+                "{url}: the range {from:?}..{to:?}"
+            );
+        }
+    }
 }

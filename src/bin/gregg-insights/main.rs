@@ -184,15 +184,20 @@ async fn dashboard(args: args::DashboardArgs) -> Result<ExitCode> {
 
 /// The report on standard output, written as it is rendered (a JSON report of 10,000 hosts is
 /// about 9 MiB: built in memory first it was the CLI's peak).
+///
+/// A reader that stops early (`gregg-insights analyze | head`) closes the pipe: that is its
+/// choice, not a failure, so the rest of the report is dropped quietly and the exit code still
+/// says what `--fail-on` found, as Unix filters do.
 fn print_report(
     analysis: &analysis::Analysis,
     catalog: &catalog::Catalog,
     format: report::Format,
 ) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    report::write(analysis, catalog, format, &mut out)
-        .and_then(|()| out.flush())
-        .context("writing the report to standard output")
+    match report::write(analysis, catalog, format, &mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("writing the report to standard output"),
+    }
 }
 
 /// One line on what the analysis cost, for `--stats`.
