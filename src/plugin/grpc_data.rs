@@ -93,7 +93,9 @@ async fn query_data(
 async fn decode(
     request: http::Request<BoxBody>,
 ) -> Result<tonic::Request<pluginv2::QueryDataRequest>, Status> {
-    refuse_compression(request.headers())?;
+    if let Some(refused) = compression_refused(request.headers()) {
+        return Err(refused);
+    }
     let (parts, body) = request.into_parts();
     let mut codec =
         ProstCodec::<pluginv2::QueryDataResponse, pluginv2::QueryDataRequest>::default();
@@ -114,14 +116,12 @@ async fn decode(
     ))
 }
 
-/// tonic's answer to a compressed request when no compression is enabled: UNIMPLEMENTED,
-/// saying which encodings are accepted.
-fn refuse_compression(headers: &HeaderMap) -> Result<(), Status> {
-    let Some(encoding) = headers.get("grpc-encoding") else {
-        return Ok(());
-    };
+/// tonic's answer to a compressed request when no compression is enabled, if `headers` say
+/// the request is compressed: UNIMPLEMENTED, saying which encodings are accepted.
+fn compression_refused(headers: &HeaderMap) -> Option<Status> {
+    let encoding = headers.get("grpc-encoding")?;
     if encoding.as_bytes() == b"identity" {
-        return Ok(());
+        return None;
     }
     let mut status = Status::unimplemented(format!(
         "Content is compressed with `{}` which isn't supported",
@@ -131,7 +131,7 @@ fn refuse_compression(headers: &HeaderMap) -> Result<(), Status> {
         "grpc-accept-encoding",
         MetadataValue::from_static("identity"),
     );
-    Err(status)
+    Some(status)
 }
 
 /// What the generated server answers for a method it does not have.
@@ -224,11 +224,11 @@ mod tests {
         );
         assert_eq!(other.headers().get(CONTENT_TYPE), Some(&GRPC_CONTENT_TYPE));
         let mut headers = HeaderMap::new();
-        assert!(refuse_compression(&headers).is_ok());
+        assert!(compression_refused(&headers).is_none());
         headers.insert("grpc-encoding", HeaderValue::from_static("identity"));
-        assert!(refuse_compression(&headers).is_ok());
+        assert!(compression_refused(&headers).is_none());
         headers.insert("grpc-encoding", HeaderValue::from_static("gzip"));
-        let refused = refuse_compression(&headers).err();
+        let refused = compression_refused(&headers);
         assert_eq!(
             refused.as_ref().map(Status::code),
             Some(tonic::Code::Unimplemented)
