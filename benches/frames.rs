@@ -1,13 +1,16 @@
 //! Frame encoding: what the plugin spends turning an analysis' insights into the bytes of its
-//! gRPC answer, for 1,000 and 10,000 insights with the text of a real finding. Three paths:
+//! gRPC answer, for 1,000 and 10,000 insights with the text of a real finding. Four paths:
 //!
 //! - `plugin`, what an `insights` query answers (src/plugin/data.rs): the table written
-//!   straight into its Arrow IPC file (`frames::insights::encode`, issue 19), then the
-//!   protobuf `QueryDataResponse`, encoded as tonic encodes it (prost into a `BytesMut` that
-//!   starts at tonic's 8 KiB and grows);
-//! - `model`, the path before it (and still that of the report and dashboard frames): the
-//!   table built on the column model, written by arrow-rs (`frames::ipc::encode`), then the
-//!   same protobuf answer;
+//!   straight into its Arrow IPC file (`frames::insights::encode`, issue 19), then the gRPC
+//!   message of the `QueryDataResponse` as the body chunks the plugin sends
+//!   (`plugin::answer::message_chunks`: the frame's bytes are a chunk as they are);
+//! - `tonic`, the same IPC file, then the answer encoded as tonic's generated server encoded
+//!   it before (prost into a `BytesMut` that starts at tonic's 8 KiB and grows): the copy the
+//!   chunks save;
+//! - `model`, the path before the IPC file written in place (and still that of the report and
+//!   dashboard frames): the table built on the column model, written by arrow-rs
+//!   (`frames::ipc::encode`), then the body chunks;
 //! - `sdk`, the path before arrow-rs: the SDK's `Frame` and arrow2 writer (text columns moved
 //!   into arrow2 arrays without a copy, `check`, `DataResponse::new`), which stops before the
 //!   protobuf bytes.
@@ -23,7 +26,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use chrono::{TimeZone, Utc};
 use grafana_plugin_sdk::{
     arrow2::{array::Utf8Array, buffer::Buffer, datatypes::DataType, offset::OffsetsBuffer},
@@ -37,6 +40,7 @@ use gregg_insights::{
         model::{Frame, Values},
     },
     insight::{Component, Evidence, Insight, IssueType, Methodology, Severity, UseSignal},
+    plugin::answer::{self, DataAnswer, QueryAnswer},
 };
 
 /// Runs per size; the median and the slowest are printed.
@@ -49,16 +53,21 @@ type Phases = [Duration; 3];
 type Path = (&'static str, fn(&[&Insight]) -> Phases, &'static str);
 
 fn main() {
-    let paths: [Path; 3] = [
+    let paths: [Path; 4] = [
         (
             "plugin",
             plugin,
-            "Arrow IPC (columns written in place) / - / protobuf",
+            "Arrow IPC (columns written in place) / - / gRPC body chunks",
+        ),
+        (
+            "tonic",
+            tonic,
+            "Arrow IPC (columns written in place) / - / protobuf copy (tonic's encoder)",
         ),
         (
             "model",
             model,
-            "build frame / Arrow IPC (arrow-rs) / protobuf",
+            "build frame / Arrow IPC (arrow-rs) / gRPC body chunks",
         ),
         (
             "sdk",
@@ -136,14 +145,24 @@ fn status_kib(key: &str) -> u64 {
 }
 
 /// What the plugin does for an `insights` query: the table written into its IPC file, then
-/// the gRPC answer.
+/// the gRPC message's body chunks.
 fn plugin(refs: &[&Insight]) -> Phases {
+    in_place(refs, chunks)
+}
+
+/// The IPC file written in place, then the answer encoded as tonic's generated server did.
+fn tonic(refs: &[&Insight]) -> Phases {
+    in_place(refs, protobuf)
+}
+
+/// The table written into its IPC file, then `answer` of it.
+fn in_place(refs: &[&Insight], answer: fn(Vec<u8>)) -> Phases {
     let started = Instant::now();
     let mut head = frames::insights::table("insights", &[]);
     describe(&mut head);
     let file = frames::insights::encode(&head, refs, "A").unwrap_or_else(|e| fail(&e));
     let written = started.elapsed();
-    protobuf(file);
+    answer(file);
     [written, Duration::ZERO, started.elapsed() - written]
 }
 
@@ -155,7 +174,7 @@ fn model(refs: &[&Insight]) -> Phases {
     let built = started.elapsed();
     let file = frames::ipc::encode(frame, "A").unwrap_or_else(|e| fail(&e));
     let written = started.elapsed();
-    protobuf(file);
+    chunks(file);
     [built, written - built, started.elapsed() - written]
 }
 
@@ -183,6 +202,21 @@ fn describe(frame: &mut Frame) {
     if let Some(meta) = frame.meta.as_mut() {
         meta.executed_query_string = Some(queries.join("\n"));
     }
+}
+
+/// The gRPC message of the `QueryDataResponse` carrying `file`, as the chunks the plugin hands
+/// to the HTTP/2 body (src/plugin/grpc_data.rs): the file's bytes are one of them, not copied.
+fn chunks(file: Vec<u8>) {
+    let answer = QueryAnswer::from([(
+        "A".to_string(),
+        DataAnswer::from(pluginv2::DataResponse {
+            frames: vec![file],
+            status: 200,
+            ..Default::default()
+        }),
+    )]);
+    let chunks: Vec<Bytes> = answer::message_chunks(&answer).unwrap_or_else(|e| fail(&e));
+    std::hint::black_box(chunks);
 }
 
 /// The `QueryDataResponse` carrying `file`, encoded as tonic 0.12 encodes a message: a 5-byte

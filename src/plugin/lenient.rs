@@ -13,7 +13,8 @@
 //! Each wrapper here answers such input itself, per refId or with an HTTP status, removes what
 //! we never use (the user, request headers), and hands the rest to the SDK's implementation;
 //! QueryData's rest is converted with the SDK's request types and answered by
-//! [`GreggPlugin::query_data`], which writes its frames as Arrow IPC itself (`frames::ipc`).
+//! [`GreggPlugin::query_data`], which writes its frames as Arrow IPC itself (`frames::ipc`);
+//! [`super::grpc_data`] sends the answer without copying the frames again.
 //! QueryData also answers a refresh's repeated queries from [`super::responses`], already
 //! encoded, and keeps the encoded answers of those it passed on. QueryData and CallResource
 //! answer "deadline exceeded" just before Grafana's deadline, stopping the work
@@ -24,21 +25,25 @@ use std::collections::HashMap;
 
 use grafana_plugin_sdk::{backend, pluginv2};
 
-use super::{deadline, responses, GreggPlugin};
+use super::{
+    answer::{DataAnswer, QueryAnswer},
+    deadline, responses, GreggPlugin,
+};
 
 /// QueryData: bad queries fail alone with status 400; the rest go to the SDK.
 #[derive(Clone)]
 pub struct LenientData(pub GreggPlugin);
 
-#[tonic::async_trait]
-impl pluginv2::data_server::Data for LenientData {
-    async fn query_data(
+impl LenientData {
+    /// Every query's answer: rejected, from the response cache, or from the plugin within
+    /// the call's deadline (`grpc-timeout` in `request`'s metadata).
+    pub async fn query_data(
         &self,
         request: tonic::Request<pluginv2::QueryDataRequest>,
-    ) -> Result<tonic::Response<pluginv2::QueryDataResponse>, tonic::Status> {
+    ) -> QueryAnswer {
         let deadline = deadline::Deadline::of(&request);
         let mut request = request.into_inner();
-        let mut responses = HashMap::new();
+        let mut responses = QueryAnswer::new();
         let context_problem = context_problem(request.plugin_context.as_ref());
         strip_user(request.plugin_context.as_mut());
         let mut accepted = Vec::with_capacity(request.queries.len());
@@ -100,6 +105,8 @@ impl pluginv2::data_server::Data for LenientData {
             match answered {
                 Ok(Ok(answers)) => {
                     for (ref_id, answer) in answers {
+                        // The frames' allocations move into the answer as they are.
+                        let answer = DataAnswer::from(answer);
                         if let Some(key) = to_keep.remove(&ref_id) {
                             state.responses.put(key, &answer);
                         }
@@ -118,9 +125,7 @@ impl pluginv2::data_server::Data for LenientData {
                 }
             }
         }
-        Ok(tonic::Response::new(pluginv2::QueryDataResponse {
-            responses,
-        }))
+        responses
     }
 }
 
@@ -227,13 +232,8 @@ fn json_error(
     tonic::Response::new(Box::pin(stream))
 }
 
-fn error_response(status: i32, error: String) -> pluginv2::DataResponse {
-    pluginv2::DataResponse {
-        frames: Vec::new(),
-        status,
-        error,
-        json_meta: Vec::new(),
-    }
+fn error_response(status: i32, error: String) -> DataAnswer {
+    DataAnswer::failed(status, error)
 }
 
 /// The user is never used, and an unknown role would fail the SDK's conversion.

@@ -7,6 +7,7 @@
 //! everything into the gRPC server Grafana launches.
 
 pub mod admission;
+pub mod answer;
 pub mod cache;
 pub mod controller;
 pub mod data;
@@ -14,6 +15,7 @@ pub mod deadline;
 pub mod diagnostics;
 #[cfg(feature = "fault-hooks")]
 pub mod fault_hooks;
+pub mod grpc_data;
 pub mod instances;
 pub mod isolate;
 pub mod lenient;

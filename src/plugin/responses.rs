@@ -7,7 +7,7 @@
 //! analysis (`insights`, `report`, `alert`, `use_matrix`) under everything that decides it:
 //! the data source and its settings' version, the refId (it is written into the frames), the
 //! query's JSON as sent, and the evaluation time rounded to the analysis cache's bucket. A hit
-//! is a copy of bytes; nothing is recomputed.
+//! shares the kept frames' bytes (`Bytes`, no copy); nothing is recomputed.
 //!
 //! Only successful answers are kept, for [`cache::TTL`], within [`MAX_BYTES`] in total (the
 //! oldest are dropped first); an answer larger than [`MAX_ENTRY_BYTES`] is not kept at all.
@@ -16,7 +16,7 @@ use std::{collections::HashMap, sync::Mutex, time::Instant};
 
 use grafana_plugin_sdk::pluginv2;
 
-use super::cache;
+use super::{answer::DataAnswer, cache};
 use crate::request::query::{self, QueryType};
 
 /// Total size of the answers kept.
@@ -28,7 +28,7 @@ pub const MAX_ENTRY_BYTES: usize = 4 << 20;
 struct Entry {
     created: Instant,
     bytes: usize,
-    response: pluginv2::DataResponse,
+    response: DataAnswer,
 }
 
 /// The cache: answers by key.
@@ -85,7 +85,7 @@ pub fn cacheable(
 
 impl Responses {
     /// The answer kept under `key`, if fresh.
-    pub fn get(&self, key: &str) -> Option<pluginv2::DataResponse> {
+    pub fn get(&self, key: &str) -> Option<DataAnswer> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
@@ -94,11 +94,11 @@ impl Responses {
     }
 
     /// Keep `response` under `key` if it succeeded and is small enough.
-    pub fn put(&self, key: String, response: &pluginv2::DataResponse) {
-        if !response.error.is_empty() {
+    pub fn put(&self, key: String, response: &DataAnswer) {
+        if !response.rest.error.is_empty() {
             return;
         }
-        let bytes = response.frames.iter().map(Vec::len).sum::<usize>() + key.len();
+        let bytes = response.frame_bytes() + key.len();
         if bytes > MAX_ENTRY_BYTES {
             return;
         }
@@ -169,12 +169,12 @@ mod tests {
         }
     }
 
-    fn ok(bytes: usize) -> pluginv2::DataResponse {
-        pluginv2::DataResponse {
+    fn ok(bytes: usize) -> DataAnswer {
+        DataAnswer::from(pluginv2::DataResponse {
             frames: vec![vec![0; bytes]],
             status: 200,
             ..Default::default()
-        }
+        })
     }
 
     #[test]
@@ -222,11 +222,11 @@ mod tests {
         let r = Responses::default();
         r.put("a".into(), &ok(10));
         assert!(r.get("a").is_some());
-        let failed = pluginv2::DataResponse {
-            error: "boom".into(),
-            status: 502,
-            ..Default::default()
-        };
+        // A hit shares the kept bytes.
+        let (first, second) = (r.get("a"), r.get("a"));
+        let frame = |a: &Option<DataAnswer>| a.as_ref().map(|a| a.frames[0].as_ptr());
+        assert_eq!(frame(&first), frame(&second));
+        let failed = DataAnswer::failed(502, "boom".into());
         r.put("b".into(), &failed);
         assert!(r.get("b").is_none());
         r.put("big".into(), &ok(MAX_ENTRY_BYTES + 1));

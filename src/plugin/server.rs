@@ -2,13 +2,14 @@
 //!
 //! Built by hand rather than with the SDK's `Plugin::start` so that we can (1) put the lenient
 //! services in front of the SDK's, (2) add go-plugin's controller service for graceful
-//! shutdown, (3) mark the go-plugin `plugin` health service as serving, and (4) accept request
-//! bodies above tonic's 4 MiB default.
+//! shutdown, (3) mark the go-plugin `plugin` health service as serving, (4) accept request
+//! bodies above tonic's 4 MiB default, and (5) send QueryData's frames without the copy
+//! tonic's encoder makes ([`super::grpc_data`]).
 
 use std::{sync::Arc, time::Duration};
 
 use grafana_plugin_sdk::pluginv2::{
-    data_server::DataServer, diagnostics_server::DiagnosticsServer, resource_server::ResourceServer,
+    diagnostics_server::DiagnosticsServer, resource_server::ResourceServer,
 };
 use tokio::{net::TcpListener, sync::Notify};
 use tonic::transport::server::TcpIncoming;
@@ -16,13 +17,10 @@ use tonic_health::ServingStatus;
 
 use super::{
     controller::ControllerServer,
+    grpc_data::{DataService, MAX_REQUEST_BYTES},
     lenient::{LenientData, LenientDiagnostics, LenientResource},
     GreggPlugin,
 };
-
-/// Largest gRPC request accepted (Grafana's own limit for plugin requests is larger than
-/// tonic's 4 MiB default).
-const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
 
 /// How long in-flight requests get to finish once shutdown is requested.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
@@ -35,7 +33,7 @@ pub async fn serve(listener: TcpListener, plugin: GreggPlugin) -> Result<(), Ser
     reporter
         .set_serving::<DiagnosticsServer<LenientDiagnostics>>()
         .await;
-    reporter.set_serving::<DataServer<LenientData>>().await;
+    reporter.set_serving::<DataService>().await;
     reporter
         .set_serving::<ResourceServer<LenientResource>>()
         .await;
@@ -61,10 +59,8 @@ pub async fn serve(listener: TcpListener, plugin: GreggPlugin) -> Result<(), Ser
     let server = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(DiagnosticsServer::new(LenientDiagnostics(plugin.clone())))
-        .add_service(
-            DataServer::new(LenientData(plugin.clone()))
-                .max_decoding_message_size(MAX_REQUEST_BYTES),
-        )
+        // QueryData's answer is sent without re-encoding its frames (not `DataServer`).
+        .add_service(DataService(LenientData(plugin.clone())))
         .add_service(
             ResourceServer::new(LenientResource(plugin))
                 .max_decoding_message_size(MAX_REQUEST_BYTES),

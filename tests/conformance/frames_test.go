@@ -15,6 +15,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	"google.golang.org/protobuf/proto"
 )
 
 // fieldNames lists a frame's field names.
@@ -606,5 +607,57 @@ func TestARepeatedRefreshIsAnsweredFromTheEncodedAnswers(t *testing.T) {
 	refresh(&saved, panels(tenMinutes)...)
 	if got := metricSum(t, p, `gregg_insights_analyses_total{outcome="computed"}`); got != 3 {
 		t.Errorf("re-saved settings should compute afresh, computed %v", got)
+	}
+}
+
+// TestManyAnswersInOneCallArriveWhole: one call of 200 `report` queries (one analysis, 200
+// refIds) is a message of many map entries and frames, sent as body chunks with the frames'
+// bytes as they are: Grafana's decoder reads every answer, each frame under its own refId.
+func TestManyAnswersInOneCallArriveWhole(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "mixed_fleet")
+	ds := settings(e.Prometheus, nil, nil)
+	at := time.Unix(e.Scenario.At, 0)
+	const n = 200
+	queries := make([]backend.DataQuery, 0, n)
+	for i := 0; i < n; i++ {
+		queries = append(queries, query(fmt.Sprintf("R%03d", i), "report", at, map[string]any{"window": "10m"}))
+	}
+	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{PluginContext: pluginContext(ds), Queries: queries})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	raw, err := p.data.QueryData(ctx, req)
+	if err != nil {
+		t.Fatalf("QueryData: %v", err)
+	}
+	size := proto.Size(raw)
+	resp, err := backend.FromProto().QueryDataResponse(raw)
+	if err != nil {
+		t.Fatalf("Grafana's decoder rejected the answer: %v", err)
+	}
+	if len(resp.Responses) != n {
+		t.Fatalf("%d answers for %d queries", len(resp.Responses), n)
+	}
+	var shape string
+	for ref, r := range resp.Responses {
+		if r.Error != nil || len(r.Frames) == 0 {
+			t.Fatalf("%s: error %v, %d frames", ref, r.Error, len(r.Frames))
+		}
+		rows := make([]string, 0, len(r.Frames))
+		for _, f := range r.Frames {
+			if f.RefID != ref {
+				t.Errorf("%s: a frame of refId %q", ref, f.RefID)
+			}
+			rows = append(rows, fmt.Sprintf("%s:%d", f.Name, f.Rows()))
+		}
+		if got := strings.Join(rows, ","); shape == "" {
+			shape = got
+		} else if got != shape {
+			t.Errorf("%s: frames %s, the others %s", ref, got, shape)
+		}
+	}
+	t.Logf("%d answers, %.1f MiB, frames %s", n, float64(size)/(1<<20), shape)
+	if size < 1<<20 {
+		t.Errorf("the answer is only %d bytes: not the many-chunk message this test is about", size)
 	}
 }

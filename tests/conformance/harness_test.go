@@ -30,6 +30,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 const pluginID = "gregg-insights-datasource"
@@ -87,7 +88,9 @@ type plugin struct {
 	data        grpcplugin.DataClient
 	diagnostics grpcplugin.DiagnosticsClient
 	resource    grpcplugin.ResourceClient
-	logs        *syncBuffer
+	// conn is the gRPC connection itself, for calls the SDK's clients cannot make.
+	conn *grpc.ClientConn
+	logs *syncBuffer
 }
 
 // startPlugin launches the binary the way Grafana's pkg/plugins/backendplugin/grpcplugin does.
@@ -139,8 +142,13 @@ func startPluginWith(t testing.TB, binary string, extraEnv []string) *plugin {
 		}
 		return raw
 	}
+	grpcClient, ok := rpc.(*goplugin.GRPCClient)
+	if !ok {
+		t.Fatalf("the plugin client is a %T, not go-plugin's gRPC client", rpc)
+	}
 	return &plugin{
 		client:      client,
+		conn:        grpcClient.Conn,
 		data:        dispense("data").(grpcplugin.DataClient),
 		diagnostics: dispense("diagnostics").(grpcplugin.DiagnosticsClient),
 		resource:    dispense("resource").(grpcplugin.ResourceClient),

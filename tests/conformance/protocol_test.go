@@ -14,6 +14,10 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/status"
 )
 
 var handshakeLine = regexp.MustCompile(`^1\|2\|tcp\|127\.0\.0\.1:\d+\|grpc\n$`)
@@ -120,5 +124,31 @@ func TestCollectMetricsExposesPluginAndProcessMetrics(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q:\n%s", want, text)
 		}
+	}
+}
+
+// The Data service is the plugin's own (it sends QueryData's frames without copying them):
+// what tonic's generated server refused, it refuses the same way, and the connection goes on
+// serving QueryData.
+func TestQueryDataRefusesWhatTonicRefuses(t *testing.T) {
+	p := startPlugin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := &pluginv2.QueryDataRequest{PluginContext: &pluginv2.PluginContext{}}
+	err := p.conn.Invoke(ctx, "/pluginv2.Data/QueryData", req, new(pluginv2.QueryDataResponse), grpc.UseCompressor(gzip.Name))
+	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "gzip") {
+		t.Errorf("a gzip-compressed request: want UNIMPLEMENTED naming gzip, got %v", err)
+	}
+	err = p.conn.Invoke(ctx, "/pluginv2.Data/QueryDataStream", req, new(pluginv2.QueryDataResponse))
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("an unknown method: want UNIMPLEMENTED, got %v", err)
+	}
+	req.Queries = []*pluginv2.DataQuery{{RefId: "A", Json: []byte("{"), TimeRange: &pluginv2.TimeRange{FromEpochMS: 0, ToEpochMS: 1}}}
+	resp := new(pluginv2.QueryDataResponse)
+	if err := p.conn.Invoke(ctx, "/pluginv2.Data/QueryData", req, resp); err != nil {
+		t.Fatalf("QueryData after the refusals: %v", err)
+	}
+	if a := resp.Responses["A"]; a == nil || a.Status != 400 || !strings.Contains(a.Error, "not valid JSON") {
+		t.Errorf("a query that is not JSON: want its 400, got %+v", a)
 	}
 }
