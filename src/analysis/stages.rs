@@ -71,7 +71,10 @@ async fn use_method(
             catalog,
             &request.selector,
             request.at,
-            instances
+            inventory::Reach {
+                instances,
+                budget: request.query_sample_budget,
+            },
         ),
     );
     let mut details = details?;
