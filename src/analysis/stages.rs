@@ -196,5 +196,6 @@ fn context<'a>(
         timing: &plan.use_plan.timing,
         selector: &request.selector,
         instances: &plan.basics.instances,
+        sample_budget: request.query_sample_budget,
     }
 }

@@ -192,7 +192,7 @@ pub(super) async fn execute(
                 &mut run.log,
                 (classes, inputs.guards),
                 check,
-                &selector_text,
+                &coverage,
                 timing,
             )
             .await
@@ -261,7 +261,8 @@ async fn refine_findings(
     }
     if !run.findings.is_empty() && !check.evidence.is_empty() {
         let mut findings = std::mem::take(&mut run.findings);
-        evidence::attach(recorder, &mut run.log, check, base, timing, &mut findings).await;
+        let scope = (base, target.sample_budget);
+        evidence::attach(recorder, &mut run.log, check, scope, timing, &mut findings).await;
         span::refine(recorder, &mut run.log, check, base, timing, &mut findings).await;
         run.findings = findings;
     }

@@ -1,8 +1,9 @@
-//! Issue 19, item 4: the inventory's queries survive an engine's size limits. VictoriaMetrics
-//! counts an instant query's whole look-back against `-search.maxSamplesPerQuery`, so under a
-//! low limit `count_values by (collector) (node_scrape_collector_success)` is the first query
-//! it refuses; before the inventory was fetched in instance groups, that refusal failed the
-//! whole analysis.
+//! Issue 19, item 4: the inventory's queries and the workload and latency measures survive an
+//! engine's size limits, fetched in instance groups. VictoriaMetrics counts an instant query's
+//! whole look-back against `-search.maxSamplesPerQuery`, so under a low limit
+//! `count_values by (collector) (node_scrape_collector_success)` is the first query it
+//! refuses; before the inventory was fetched in instance groups, that refusal failed the whole
+//! analysis. A per-disk or run-queue measure refused whole lost its part of the workload.
 
 use std::time::Instant;
 
@@ -10,7 +11,7 @@ use gregg_insights::{
     analysis::{self, Analysis},
     catalog,
     inventory::{self, Inventory, Reach},
-    methods::MethodsRequest,
+    methods::{Method, MethodsRequest},
     promql::Selector,
 };
 use gregg_testkit::{scenarios, victoria::VictoriaMetrics};
@@ -81,7 +82,8 @@ fn a_refused_inventory_query_is_fetched_in_instance_groups_on_victoria_metrics()
     // Sent whole, as the inventory sent it before, the collectors' query is refused.
     let whole = r#"count_values by (collector) ("success", node_scrape_collector_success)"#;
     let refused = block_on(client(&limited.url()).query(whole, at(&fleet)))
-        .expect_err("the whole collectors query is refused");
+        .err()
+        .expect("the whole collectors query is refused");
     assert!(refused.size_refusal().is_some(), "{refused}");
 
     let mut req = request(&fleet);
@@ -201,5 +203,88 @@ fn the_inventory_refused_whole_is_the_same_in_groups() {
         )),
         "{:?}",
         log.warnings
+    );
+}
+
+/// Prometheus' `--query.max-samples` for the test below: the run-queue latency measure of 600
+/// hosts (two per-CPU series a CPU, over both windows) loads several times more.
+const PROMETHEUS_MAX_SAMPLES: u64 = 28_000;
+
+/// A Prometheus whose limit refuses the workload and latency measures sent whole: with the
+/// analysis' budget below the limit they are planned in instance groups, and every measure's
+/// summary (targets, medians, changes) and every change found are the unlimited engine's.
+#[test]
+fn workload_and_latency_measures_are_fetched_in_instance_groups_under_a_sample_limit() {
+    let fleet = scenarios::fleet(HOSTS);
+    let plain = fleet.serve();
+    let limited = plain.twin(&[&format!("--query.max-samples={PROMETHEUS_MAX_SAMPLES}")]);
+    let mut req = request(&fleet);
+    req.methods = MethodsRequest {
+        methods: vec![Method::Workload],
+        ..MethodsRequest::default()
+    };
+    let runqueue = catalog::builtin()
+        .measures()
+        .iter()
+        .find(|m| m.id == "latency.runqueue")
+        .expect("the run-queue measure");
+    // The measure over both windows, as the workload method sends it.
+    let timing = gregg_insights::samples::Timing::new(at(&fleet), req.window, None);
+    let whole = timing.render(&runqueue.query, "").expect("renders");
+    let points = timing.expected_points as u64;
+    let range = gregg_insights::prometheus::QueryRange {
+        start: gregg_insights::samples::before(
+            timing.at,
+            gregg_insights::samples::steps(timing.step, 2 * points - 1),
+        ),
+        end: timing.at,
+        step: timing.step,
+    };
+    let refused = block_on(client(&limited.url()).query_range(&whole, &range))
+        .err()
+        .expect("the whole run-queue measure is refused");
+    assert!(refused.size_refusal().is_some(), "{refused}");
+
+    let baseline = block_on(analysis::analyze(
+        &client(&plain.url()),
+        catalog::builtin(),
+        &req,
+    ))
+    .expect("analysis without limits");
+    assert!(baseline.workload.iter().all(|m| m.error.is_none()));
+    assert!(baseline.workload.iter().any(|m| m.targets >= HOSTS));
+    req.query_sample_budget = PROMETHEUS_MAX_SAMPLES / 2;
+    let started = Instant::now();
+    let grouped = block_on(analysis::analyze(
+        &client(&limited.url()),
+        catalog::builtin(),
+        &req,
+    ))
+    .expect("analysis under the limit");
+    let wall = started.elapsed();
+    assert_eq!(grouped.workload, baseline.workload);
+    assert_eq!(findings(&grouped), findings(&baseline));
+    let parts: Vec<_> = grouped
+        .queries
+        .iter()
+        .filter(|q| q.purpose == "latency.runqueue")
+        .collect();
+    assert!(
+        parts.len() > 1 && parts.iter().all(|q| q.group.is_some() && q.error.is_none()),
+        "{parts:?}"
+    );
+    let longest = grouped
+        .queries
+        .iter()
+        .map(|q| q.promql.len())
+        .max()
+        .unwrap_or(0);
+    eprintln!(
+        "Prometheus --query.max-samples={PROMETHEUS_MAX_SAMPLES}, budget {}: {} requests, {} parts ({} of latency.runqueue), longest query {longest} bytes, {} refused, wall {wall:.2?}",
+        req.query_sample_budget,
+        grouped.queries.len(),
+        grouped.queries.iter().filter(|q| q.group.is_some()).count(),
+        parts.len(),
+        grouped.queries.iter().filter(|q| q.refused.is_some()).count(),
     );
 }
