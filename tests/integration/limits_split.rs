@@ -12,7 +12,9 @@ use gregg_insights::{
     catalog,
     inventory::{self, Inventory, Reach},
     methods::{Method, MethodsRequest},
+    prometheus::{PrometheusError, QueryRange},
     promql::Selector,
+    samples,
 };
 use gregg_testkit::{scenarios, victoria::VictoriaMetrics};
 
@@ -54,6 +56,17 @@ fn failed_checks(analysis: &Analysis) -> Vec<String> {
         .collect()
 }
 
+/// The engine refused the query for its size.
+fn refused<T>(answer: Result<T, PrometheusError>) {
+    match answer {
+        Ok(_) => panic!("the engine answered a query it should refuse for its size"),
+        Err(e) => assert!(
+            e.size_refusal().is_some(),
+            "refused for another reason: {e}"
+        ),
+    }
+}
+
 /// The inventory as the report shows it, without the engine's build (the same on both).
 fn coverage(inventory: &Inventory) -> String {
     format!(
@@ -81,10 +94,7 @@ fn a_refused_inventory_query_is_fetched_in_instance_groups_on_victoria_metrics()
 
     // Sent whole, as the inventory sent it before, the collectors' query is refused.
     let whole = r#"count_values by (collector) ("success", node_scrape_collector_success)"#;
-    let refused = block_on(client(&limited.url()).query(whole, at(&fleet)))
-        .err()
-        .expect("the whole collectors query is refused");
-    assert!(refused.size_refusal().is_some(), "{refused}");
+    refused(block_on(client(&limited.url()).query(whole, at(&fleet))));
 
     let mut req = request(&fleet);
     req.methods = MethodsRequest::use_only();
@@ -220,31 +230,9 @@ fn workload_and_latency_measures_are_fetched_in_instance_groups_under_a_sample_l
     let limited = plain.twin(&[&format!("--query.max-samples={PROMETHEUS_MAX_SAMPLES}")]);
     let mut req = request(&fleet);
     req.methods = MethodsRequest {
-        methods: vec![Method::Workload],
+        methods: vec![Method::Workload, Method::Latency],
         ..MethodsRequest::default()
     };
-    let runqueue = catalog::builtin()
-        .measures()
-        .iter()
-        .find(|m| m.id == "latency.runqueue")
-        .expect("the run-queue measure");
-    // The measure over both windows, as the workload method sends it.
-    let timing = gregg_insights::samples::Timing::new(at(&fleet), req.window, None);
-    let whole = timing.render(&runqueue.query, "").expect("renders");
-    let points = timing.expected_points as u64;
-    let range = gregg_insights::prometheus::QueryRange {
-        start: gregg_insights::samples::before(
-            timing.at,
-            gregg_insights::samples::steps(timing.step, 2 * points - 1),
-        ),
-        end: timing.at,
-        step: timing.step,
-    };
-    let refused = block_on(client(&limited.url()).query_range(&whole, &range))
-        .err()
-        .expect("the whole run-queue measure is refused");
-    assert!(refused.size_refusal().is_some(), "{refused}");
-
     let baseline = block_on(analysis::analyze(
         &client(&plain.url()),
         catalog::builtin(),
@@ -253,6 +241,26 @@ fn workload_and_latency_measures_are_fetched_in_instance_groups_under_a_sample_l
     .expect("analysis without limits");
     assert!(baseline.workload.iter().all(|m| m.error.is_none()));
     assert!(baseline.workload.iter().any(|m| m.targets >= HOSTS));
+    // The run-queue measure sent whole, over both windows as the workload method sends it,
+    // is refused by the limited engine.
+    let whole = baseline
+        .queries
+        .iter()
+        .find(|q| q.purpose == "latency.runqueue")
+        .expect("the run-queue measure was sent");
+    let t = &baseline.timing;
+    let range = QueryRange {
+        start: samples::before(
+            t.at,
+            samples::steps(t.step, 2 * t.expected_points as u64 - 1),
+        ),
+        end: t.at,
+        step: t.step,
+    };
+    refused(block_on(
+        client(&limited.url()).query_range(&whole.promql, &range),
+    ));
+
     req.query_sample_budget = PROMETHEUS_MAX_SAMPLES / 2;
     let started = Instant::now();
     let grouped = block_on(analysis::analyze(
