@@ -62,8 +62,14 @@ pub async fn check_at(
                 client,
                 selector,
                 now,
-                inventory::STOPPED_LOOKBACK,
-                std::time::Duration::from_secs(60),
+                (
+                    inventory::STOPPED_LOOKBACK,
+                    std::time::Duration::from_secs(60),
+                ),
+                inventory::Reach {
+                    instances: &[],
+                    budget: crate::samples::DEFAULT_SAMPLE_BUDGET,
+                },
             )
             .await;
             let stopped = stopped.unwrap_or_default();

@@ -3,9 +3,14 @@
 //!
 //! Health checks are built from this, and every analysis carries it: a check that cannot run
 //! because a collector is missing is reported as a coverage gap, never as "healthy". The number
-//! of queries does not depend on the number of instances.
+//! of queries does not depend on the number of instances, unless a query is larger than the
+//! sample budget or the engine refuses it for its size: then it is sent in instance groups
+//! (`grouped`), and what is still refused in the smallest groups is left unknown with a notice.
 
 pub mod containers;
+mod grouped;
+
+pub use grouped::{Reach, LOOKBACK_SAMPLES};
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -18,6 +23,8 @@ use crate::{
     promql::{MatchOp, Matcher, Selector},
     samples::{Over, QueryLog, Recorder},
 };
+
+use grouped::{degraded, value, Asked};
 
 /// How many instances run one collector successfully.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -129,48 +136,72 @@ pub const STOPPED_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Instances of the selection with node_exporter samples in the `lookback` before `at` but none
 /// at `at`: their scraping stopped. Without this a Prometheus whose samples stopped an hour ago
 /// reads as one that never had any, and an instance that stopped inside the window silently
-/// drops out of the analysis. One query: the newest sample's timestamp per instance, over a
-/// subquery at `resolution` (its error bound), minus the instances present at `at`.
+/// drops out of the analysis. One query (in instance groups over `reach` when it is large:
+/// the ranges cover the names of instances no longer listed too): the newest sample's
+/// timestamp per instance, over a subquery at `resolution` (its error bound), minus the
+/// instances present at `at`.
 pub async fn stopped(
     client: &Client,
     selector: &Selector,
     at: DateTime<Utc>,
-    lookback: Duration,
-    resolution: Duration,
+    (lookback, resolution): (Duration, Duration),
+    reach: Reach<'_>,
 ) -> (Result<Vec<Stopped>, PrometheusError>, QueryLog) {
-    let presence = presence(selector);
-    let query = format!(
-        "max by (instance) (max_over_time(timestamp({presence})[{}:{}])) unless on (instance) {presence}",
-        crate::promql::format_duration(lookback),
-        crate::promql::format_duration(resolution.max(Duration::from_secs(1))),
-    );
+    let resolution = resolution.max(Duration::from_secs(1));
+    let build = |selector: &Selector| {
+        let presence = presence(selector);
+        format!(
+            "max by (instance) (max_over_time(timestamp({presence})[{}:{}])) unless on (instance) {presence}",
+            crate::promql::format_duration(lookback),
+            crate::promql::format_duration(resolution),
+        )
+    };
+    let points = (lookback.as_secs() / resolution.as_secs()).saturating_add(1);
+    let asked = Asked {
+        recorder: Recorder::new(client),
+        selector,
+        at,
+        reach,
+    };
     let mut log = QueryLog::new();
-    let answer = Recorder::new(client)
-        .instant(&mut log, "inventory/stopped", &query, at)
+    let newest = |found: &mut Vec<(String, f64)>, mut s: Series| {
+        let seconds = value(&s);
+        found.extend(s.labels.remove("instance").map(|i| (i, seconds)));
+    };
+    let per_instance = points.saturating_add(LOOKBACK_SAMPLES);
+    let answer = asked
+        .fold(
+            &mut log,
+            ("inventory/stopped", &build),
+            per_instance,
+            (Vec::new(), newest, Vec::len),
+        )
         .await;
-    let stopped = answer.map(|value| {
-        let mut stopped: Vec<Stopped> = by_label(value, "instance")
-            .into_iter()
-            .filter_map(|(instance, seconds)| {
-                let millis = (seconds * 1000.0).round();
-                // Timestamps come from Prometheus; one it cannot represent is dropped, not trusted.
-                (millis.is_finite() && millis.abs() < 1e15)
-                    .then(|| DateTime::from_timestamp_millis(millis as i64))
-                    .flatten()
-                    .map(|last_sample| Stopped {
-                        instance,
-                        last_sample,
-                    })
-            })
-            .collect();
-        stopped.sort_by(|a, b| {
-            b.last_sample
-                .cmp(&a.last_sample)
-                .then(a.instance.cmp(&b.instance))
-        });
-        stopped
+    (answer.map(stopped_of), log)
+}
+
+/// The stopped instances from their newest samples' times (Unix seconds), the latest first.
+fn stopped_of(newest: Vec<(String, f64)>) -> Vec<Stopped> {
+    let mut stopped: Vec<Stopped> = newest
+        .into_iter()
+        .filter_map(|(instance, seconds)| {
+            let millis = (seconds * 1000.0).round();
+            // Timestamps come from Prometheus; one it cannot represent is dropped, not trusted.
+            (millis.is_finite() && millis.abs() < 1e15)
+                .then(|| DateTime::from_timestamp_millis(millis as i64))
+                .flatten()
+                .map(|last_sample| Stopped {
+                    instance,
+                    last_sample,
+                })
+        })
+        .collect();
+    stopped.sort_by(|a, b| {
+        b.last_sample
+            .cmp(&a.last_sample)
+            .then(a.instance.cmp(&b.instance))
     });
-    (stopped, log)
+    stopped
 }
 
 /// What to say about instances whose scraping stopped before `at`: when their newest samples
@@ -287,7 +318,11 @@ pub async fn take(
     at: DateTime<Utc>,
 ) -> Result<Inventory, PrometheusError> {
     let basics = self::basics(client, selector, at).await?;
-    let details = self::details(client, catalog, selector, at, &basics.instances).await?;
+    let reach = Reach {
+        instances: &basics.instances,
+        budget: crate::samples::DEFAULT_SAMPLE_BUDGET,
+    };
+    let details = self::details(client, catalog, selector, at, reach).await?;
     Ok(Inventory::of(&basics, details))
 }
 
@@ -349,97 +384,124 @@ pub async fn basics(
     })
 }
 
-/// Prometheus' build, the exporters' versions and the collectors' coverage over `instances`.
+/// Series of `node_scrape_collector_success` one node_exporter exposes, for planning the
+/// collectors query's groups: about 40 collectors are enabled by default, a few more by flags.
+const COLLECTORS_PER_INSTANCE: u64 = 48;
+
+/// Prometheus' build, the exporters' versions and the collectors' coverage over `reach`'s
+/// instances. Each query is sent in instance groups when it is larger than the budget or the
+/// engine refuses it whole; one the engine refuses even in the smallest groups leaves its part
+/// of the inventory unknown, with a notice, rather than failing the analysis.
 pub async fn details(
     client: &Client,
     catalog: &Catalog,
     selector: &Selector,
     at: DateTime<Utc>,
-    instances: &[String],
+    reach: Reach<'_>,
 ) -> Result<Details, PrometheusError> {
-    let recorder = Recorder::new(client);
-    let relied: Vec<&str> = catalog
-        .collectors()
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
-    let relied_matcher = Matcher::any_of("collector", &relied)
-        .map(|m| selector.clone().with(m).to_string())
-        .unwrap_or_else(|_| selector.to_string());
-    let versions_query = format!("count by (version) (node_exporter_build_info{{{selector}}})");
-    // Per collector, how many instances report success (1) and failure (0): both the working
-    // and the reporting counts from one query.
-    let status_query = format!(
-        "count_values by (collector) (\"success\", node_scrape_collector_success{{{selector}}})"
-    );
-    let failing_query = format!("node_scrape_collector_success{{{relied_matcher}}} == 0");
+    let asked = Asked {
+        recorder: Recorder::new(client),
+        selector,
+        at,
+        reach,
+    };
     let (mut versions_log, mut status_log, mut failing_log) =
         (QueryLog::new(), QueryLog::new(), QueryLog::new());
     let (build, versions, status, failing) = tokio::join!(
         client.server_info(),
-        recorder.instant(&mut versions_log, "inventory/versions", &versions_query, at),
-        recorder.instant(&mut status_log, "inventory/collectors", &status_query, at),
-        recorder.instant(&mut failing_log, "inventory/failing", &failing_query, at),
+        exporter_versions(&asked, &mut versions_log),
+        CollectorStatus::fetch(&asked, &mut status_log),
+        failing_collectors(&asked, catalog, &mut failing_log),
     );
     let server = build?;
     let mut log = versions_log;
-    let exporter_versions = by_label(versions?, "version")
-        .into_iter()
-        .map(|(k, v)| (k, v as usize))
-        .collect();
+    let unknown = "the node_exporter versions are unknown";
+    let exporter_versions = degraded(&mut log, "inventory/versions", unknown, versions)?;
     log.extend(status_log);
-    let status = CollectorStatus::of(status?);
+    let unknown = "which collectors work where is unknown (no coverage gaps are reported)";
+    let status = degraded(&mut log, "inventory/collectors", unknown, status)?.flatten();
     log.extend(failing_log);
-    let mut missing = failing_collectors(failing?);
+    let unknown = "which instances' collectors fail is unknown";
+    let mut missing = degraded(&mut log, "inventory/failing", unknown, failing)?;
+    let missing_known = missing.get_or_insert_with(BTreeMap::new);
     let collectors = match status {
         Some(status) => {
-            let lacking = Lacking {
-                recorder,
-                catalog,
-                selector,
-                at,
-                instances,
-            };
-            lacking.collectors(&status, &mut missing, &mut log).await?
+            let lacking = Lacking { asked, catalog };
+            lacking.collectors(&status, missing_known, &mut log).await?
         }
         None => Vec::new(),
     };
+    let mut missing = missing.unwrap_or_default();
     for list in missing.values_mut() {
         list.sort_by(|a, b| a.name.cmp(&b.name));
         list.dedup_by(|a, b| a.name == b.name);
     }
     Ok(Details {
         server,
-        exporter_versions,
+        exporter_versions: exporter_versions.unwrap_or_default(),
         collectors,
         missing,
         log,
     })
 }
 
+/// node_exporter versions and how many instances run each: the groups' counts add up.
+async fn exporter_versions(
+    asked: &Asked<'_>,
+    log: &mut QueryLog,
+) -> Result<BTreeMap<String, usize>, PrometheusError> {
+    let build = |s: &Selector| format!("count by (version) (node_exporter_build_info{{{s}}})");
+    let add = |counts: &mut BTreeMap<String, f64>, s: Series| {
+        if let Some(version) = s.labels.get("version") {
+            *counts.entry(version.clone()).or_insert(0.0) += value(&s).max(0.0);
+        }
+    };
+    let start = (BTreeMap::new(), add, BTreeMap::len as fn(&_) -> usize);
+    let purpose = (
+        "inventory/versions",
+        &build as &(dyn Fn(&Selector) -> String + Sync),
+    );
+    let counts = asked.fold(log, purpose, LOOKBACK_SAMPLES, start).await?;
+    Ok(counts.into_iter().map(|(k, v)| (k, v as usize)).collect())
+}
+
 /// Per collector, how many instances report it working and how many report it at all.
+#[derive(Clone, Default)]
 struct CollectorStatus {
     working: BTreeMap<String, f64>,
     reporting: BTreeMap<String, f64>,
 }
 
 impl CollectorStatus {
-    /// From the `count_values` answer; `None` when no instance reports collector status.
-    fn of(status: InstantValue) -> Option<Self> {
-        let (mut working, mut reporting) = (BTreeMap::new(), BTreeMap::new());
-        for sample in status.into_vector() {
-            let (Some(collector), Some(success)) =
-                (sample.labels.get("collector"), sample.labels.get("success"))
-            else {
-                continue;
-            };
-            let n = sample.value.max(0.0);
-            *reporting.entry(collector.clone()).or_insert(0.0) += n;
-            if success == "1" {
-                *working.entry(collector.clone()).or_insert(0.0) += n;
-            }
+    /// Both counts from one `count_values` query (success 1 and 0 per collector), the groups'
+    /// counts added up; `None` when no instance reports collector status.
+    async fn fetch(asked: &Asked<'_>, log: &mut QueryLog) -> Result<Option<Self>, PrometheusError> {
+        let build = |s: &Selector| {
+            format!(
+                "count_values by (collector) (\"success\", node_scrape_collector_success{{{s}}})"
+            )
+        };
+        let kept: fn(&Self) -> usize = |s| s.reporting.len();
+        let start = (Self::default(), Self::add, kept);
+        let per_instance = COLLECTORS_PER_INSTANCE * LOOKBACK_SAMPLES;
+        let status = asked
+            .fold(log, ("inventory/collectors", &build), per_instance, start)
+            .await?;
+        Ok((!status.reporting.is_empty()).then_some(status))
+    }
+
+    /// Add one `{collector, success}` count.
+    fn add(&mut self, sample: Series) {
+        let (Some(collector), Some(success)) =
+            (sample.labels.get("collector"), sample.labels.get("success"))
+        else {
+            return;
+        };
+        let n = value(&sample).max(0.0);
+        *self.reporting.entry(collector.clone()).or_insert(0.0) += n;
+        if success == "1" {
+            *self.working.entry(collector.clone()).or_insert(0.0) += n;
         }
-        (!reporting.is_empty()).then_some(Self { working, reporting })
     }
 
     fn working(&self, collector: &str) -> usize {
@@ -451,33 +513,43 @@ impl CollectorStatus {
     }
 }
 
-/// Instances whose collectors report failure, by instance.
-fn failing_collectors(failing: InstantValue) -> BTreeMap<String, Vec<MissingCollector>> {
-    let mut missing: BTreeMap<String, Vec<MissingCollector>> = BTreeMap::new();
-    for sample in failing.into_vector() {
-        if let (Some(instance), Some(collector)) = (
-            sample.labels.get("instance"),
-            sample.labels.get("collector"),
-        ) {
-            missing
-                .entry(instance.clone())
-                .or_default()
-                .push(MissingCollector {
-                    name: collector.clone(),
-                    failing: true,
-                });
+/// Instances whose relied-on collectors report failure, by instance: the groups' lists joined.
+async fn failing_collectors(
+    asked: &Asked<'_>,
+    catalog: &Catalog,
+    log: &mut QueryLog,
+) -> Result<BTreeMap<String, Vec<MissingCollector>>, PrometheusError> {
+    let relied: Vec<&str> = catalog
+        .collectors()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    let matcher = Matcher::any_of("collector", &relied).ok();
+    let build = move |s: &Selector| {
+        let only = matcher.iter().fold(s.clone(), |s, m| s.with(m.clone()));
+        format!("node_scrape_collector_success{{{only}}} == 0")
+    };
+    let add = |missing: &mut BTreeMap<String, Vec<MissingCollector>>, mut s: Series| {
+        if let (Some(instance), Some(name)) =
+            (s.labels.remove("instance"), s.labels.remove("collector"))
+        {
+            missing.entry(instance).or_default().push(MissingCollector {
+                name,
+                failing: true,
+            });
         }
-    }
-    missing
+    };
+    let start = (BTreeMap::new(), add, BTreeMap::len as fn(&_) -> usize);
+    let per_instance = (relied.len() as u64).max(1) * LOOKBACK_SAMPLES;
+    asked
+        .fold(log, ("inventory/failing", &build), per_instance, start)
+        .await
 }
 
 /// Which instances lack which collector entirely.
 struct Lacking<'a> {
-    recorder: Recorder<'a>,
+    asked: Asked<'a>,
     catalog: &'a Catalog,
-    selector: &'a Selector,
-    at: DateTime<Utc>,
-    instances: &'a [String],
 }
 
 impl Lacking<'_> {
@@ -489,7 +561,7 @@ impl Lacking<'_> {
         missing: &mut BTreeMap<String, Vec<MissingCollector>>,
         log: &mut QueryLog,
     ) -> Result<Vec<CollectorCoverage>, PrometheusError> {
-        let count = self.instances.len();
+        let count = self.asked.reach.instances.len();
         let asked = self.catalog.collectors().iter().map(|c| async move {
             let mut log = QueryLog::new();
             let lacking = self.instances_lacking(&c.name, status.reported(&c.name), &mut log);
@@ -499,7 +571,9 @@ impl Lacking<'_> {
         let mut collectors = Vec::new();
         for (c, (lacking, asked_log)) in self.catalog.collectors().iter().zip(answers) {
             log.extend(asked_log);
-            for instance in lacking? {
+            let purpose = format!("inventory/lacking {}", c.name);
+            let unknown = format!("which instances lack the {} collector is unknown", c.name);
+            for instance in degraded(log, &purpose, &unknown, lacking)?.unwrap_or_default() {
                 missing.entry(instance).or_default().push(MissingCollector {
                     name: c.name.clone(),
                     failing: false,
@@ -518,31 +592,40 @@ impl Lacking<'_> {
         Ok(collectors)
     }
 
-    /// The instances not reporting `collector` (`reported` of them do).
+    /// The instances not reporting `collector` (`reported` of them do); the groups' lists
+    /// joined (`unless on (instance)` keeps each instance in its own group).
     async fn instances_lacking(
         &self,
         collector: &str,
         reported: usize,
         log: &mut QueryLog,
     ) -> Result<Vec<String>, PrometheusError> {
+        let instances = self.asked.reach.instances;
         if reported == 0 {
-            return Ok(self.instances.to_vec());
+            return Ok(instances.to_vec());
         }
-        if reported >= self.instances.len() {
+        if reported >= instances.len() {
             return Ok(Vec::new());
         }
-        let only = self.selector.clone().with(Matcher {
+        let only = Matcher {
             name: "collector".into(),
             op: MatchOp::Equal,
             value: collector.to_string(),
-        });
-        let query = format!(
-            "group by (instance) ({}) unless on (instance) node_scrape_collector_success{{{only}}}",
-            presence(self.selector)
-        );
+        };
+        let build = move |s: &Selector| {
+            format!(
+                "group by (instance) ({}) unless on (instance) node_scrape_collector_success{{{}}}",
+                presence(s),
+                s.clone().with(only.clone())
+            )
+        };
+        let name =
+            |names: &mut Vec<String>, mut s: Series| names.extend(s.labels.remove("instance"));
+        let start = (Vec::new(), name, Vec::len as fn(&_) -> usize);
         let purpose = format!("inventory/lacking {collector}");
-        let answer = self.recorder.instant(log, purpose, &query, self.at).await?;
-        Ok(label_values(answer, "instance"))
+        self.asked
+            .fold(log, (&purpose, &build), 2 * LOOKBACK_SAMPLES, start)
+            .await
     }
 }
 
@@ -574,14 +657,6 @@ async fn scrape_interval(
     }
     gaps.sort_by(f64::total_cmp);
     Ok(Some(Duration::from_secs_f64(gaps[gaps.len() / 2])))
-}
-
-fn by_label(value: InstantValue, label: &str) -> BTreeMap<String, f64> {
-    value
-        .into_vector()
-        .into_iter()
-        .filter_map(|s| s.labels.get(label).cloned().map(|l| (l, s.value)))
-        .collect()
 }
 
 fn label_values(value: InstantValue, label: &str) -> Vec<String> {

@@ -97,8 +97,18 @@ async fn stopped(
         .scrape_interval
         .unwrap_or(std::time::Duration::from_secs(60))
         .max(lookback / 2000);
-    let (stopped, log) =
-        inventory::stopped(client, &request.selector, request.at, lookback, resolution).await;
+    let reach = inventory::Reach {
+        instances: &basics.instances,
+        budget: request.query_sample_budget,
+    };
+    let (stopped, log) = inventory::stopped(
+        client,
+        &request.selector,
+        request.at,
+        (lookback, resolution),
+        reach,
+    )
+    .await;
     basics.log.extend(log);
     inventory::describe_stopped(&stopped.ok()?, request.at)
 }

@@ -71,7 +71,10 @@ async fn use_method(
             catalog,
             &request.selector,
             request.at,
-            instances
+            inventory::Reach {
+                instances,
+                budget: request.query_sample_budget,
+            },
         ),
     );
     let mut details = details?;
@@ -193,5 +196,6 @@ fn context<'a>(
         timing: &plan.use_plan.timing,
         selector: &request.selector,
         instances: &plan.basics.instances,
+        sample_budget: request.query_sample_budget,
     }
 }

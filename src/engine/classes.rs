@@ -11,11 +11,12 @@ use regex::Regex;
 
 use super::{
     guard::GuardCache,
-    stacked::{disks_beneath, Backing},
+    stacked::{disks_beneath, per_device, Backing},
 };
 use crate::{
     catalog::{Check, DeviceClasses, Thresholds},
-    samples::{QueryLog, Recorder, Timing},
+    prometheus::Series,
+    samples::{Coverage, QueryLog, Recorder, Timing},
 };
 
 /// One class a check has thresholds for.
@@ -116,7 +117,7 @@ pub(super) async fn lookup(
     log: &mut QueryLog,
     (classes, shared): (&DeviceClasses, &GuardCache),
     check: &Check,
-    selector: &str,
+    coverage: &Coverage<'_>,
     timing: &Timing,
 ) -> Option<ClassBook> {
     let rules: Vec<Rule> = classes
@@ -142,10 +143,10 @@ pub(super) async fn lookup(
     };
     if book.rules.iter().any(|r| r.class.rotational.is_some()) {
         book.rotational =
-            rotational(recorder, log, (classes, shared), check, selector, timing).await;
+            rotational(recorder, log, (classes, shared), check, coverage, timing).await;
     }
     if check.fold_stacked {
-        book.stacking = stacking(recorder, log, (classes, shared), check, selector, timing).await;
+        book.stacking = stacking(recorder, log, (classes, shared), check, coverage, timing).await;
     }
     Some(book)
 }
@@ -156,18 +157,21 @@ async fn stacking(
     log: &mut QueryLog,
     (classes, shared): (&DeviceClasses, &GuardCache),
     check: &Check,
-    selector: &str,
+    coverage: &Coverage<'_>,
     timing: &Timing,
 ) -> Option<Stacked> {
     let (devices, partition) = classes.stacked.patterns().ok()?;
     let promql = timing
-        .render(&classes.stacked.backing_query, selector)
+        .render(
+            &classes.stacked.backing_query,
+            &coverage.selector.to_string(),
+        )
         .ok()?;
     let cell = shared.backing_cell(&promql);
     let backing = cell
         .get_or_init(|| async {
             let answer =
-                super::stacked::backing(recorder, log, &classes.stacked, check, selector, timing)
+                super::stacked::backing(recorder, log, &classes.stacked, check, coverage, timing)
                     .await;
             Arc::new(answer.unwrap_or_else(|why| {
                 log.warn(format!(
@@ -194,7 +198,7 @@ async fn rotational(
     log: &mut QueryLog,
     (classes, shared): (&DeviceClasses, &GuardCache),
     check: &Check,
-    selector: &str,
+    coverage: &Coverage<'_>,
     timing: &Timing,
 ) -> Arc<HashMap<(String, String), bool>> {
     let failed = |log: &mut QueryLog, why: String| {
@@ -204,15 +208,16 @@ async fn rotational(
         ));
         Arc::new(HashMap::new())
     };
-    let promql = match timing.render(&classes.info_query, selector) {
+    let promql = match timing.render(&classes.info_query, &coverage.selector.to_string()) {
         Ok(q) => q,
         Err(e) => return failed(log, e.to_string()),
     };
     let cell = shared.rotational_cell(&promql);
     cell.get_or_init(|| async {
         let purpose = format!("{}/device_classes", check.id);
-        match recorder.instant(log, purpose, &promql, timing.at).await {
-            Ok(answer) => Arc::new(flags(answer)),
+        let query = (purpose.as_str(), classes.info_query.as_str());
+        match per_device(recorder, log, query, coverage, timing, add_flag).await {
+            Ok(flags) => Arc::new(flags),
             Err(e) => failed(log, e.to_string()),
         }
     })
@@ -220,22 +225,17 @@ async fn rotational(
     .clone()
 }
 
-/// The rotational flag of each device an info query answered for.
-fn flags(answer: crate::prometheus::InstantValue) -> HashMap<(String, String), bool> {
-    answer
-        .into_vector()
-        .into_iter()
-        .filter_map(|s| {
-            let instance = s.labels.get("instance")?.clone();
-            let device = s.labels.get("device")?.clone();
-            let flag = match s.labels.get("rotational").map(String::as_str) {
-                Some("1") => true,
-                Some("0") => false,
-                _ => return None,
-            };
-            Some(((instance, device), flag))
-        })
-        .collect()
+/// The rotational flag of one device the info query answered for.
+fn add_flag(flags: &mut HashMap<(String, String), bool>, mut s: Series) {
+    let flag = match s.labels.get("rotational").map(String::as_str) {
+        Some("1") => true,
+        Some("0") => false,
+        _ => return,
+    };
+    if let (Some(instance), Some(device)) = (s.labels.remove("instance"), s.labels.remove("device"))
+    {
+        flags.insert((instance, device), flag);
+    }
 }
 
 #[cfg(test)]

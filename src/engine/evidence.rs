@@ -7,7 +7,10 @@ use crate::{
     catalog::{Check, EvidenceQuery},
     prometheus::{PrometheusError, Series},
     promql::Selector,
-    samples::{Over, QueryLog, Recorder, Timing},
+    samples::{
+        estimated_samples, fold_in_groups, Coverage, GroupedQuery, Over, QueryLog, QueryText,
+        Recorder, Timing,
+    },
 };
 
 use super::finding::Finding;
@@ -35,23 +38,38 @@ pub(super) fn narrowed_for(targets: bool, selector: &Selector, instances: &[&str
 
 /// Fetch the check's evidence queries for the flagged targets, at the end of the window. A
 /// piece of evidence that cannot be fetched is said in the log: the finding stands without it.
+/// A query the engine refuses for its size (or larger than `budget`: over 200 flagged
+/// instances it reads the whole selection) is sent in ranges of the flagged instances' names
+/// ([`fold_in_groups`]); every evidence query of a scraped target keeps `instance`, so each
+/// value falls in one group. Container evidence (no `instance` targets) is sent whole.
 pub(super) async fn attach(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
     check: &Check,
-    selector: &Selector,
+    (selector, budget): (&Selector, u64),
     timing: &Timing,
     findings: &mut [Finding],
 ) {
     let instances = super::finding::instances_of(findings);
     let targets = check.component.instance_is_target();
-    let narrowed = narrowed_for(targets, selector, &instances).to_string();
+    let narrowed = narrowed_for(targets, selector, &instances);
     let wanted: HashSet<String> = instances.iter().map(|s| s.to_string()).collect();
+    // Sorted, as `instances_of` gives them.
+    let grouped: Vec<String> = match targets {
+        true => instances.iter().map(|s| s.to_string()).collect(),
+        false => Vec::new(),
+    };
+    let coverage = Coverage {
+        selector: &narrowed,
+        instances: &grouped,
+        samples_per_instance: estimated_samples(1, check.series_per_instance, timing),
+        budget,
+    };
     let fetches = check.evidence.iter().map(|e| {
-        let (narrowed, wanted) = (&narrowed, wanted.clone());
+        let (coverage, wanted) = (&coverage, wanted.clone());
         async move {
             let mut log = QueryLog::new();
-            let values = fetch(recorder, &mut log, check, e, narrowed, timing, wanted).await;
+            let values = fetch(recorder, &mut log, check, e, coverage, timing, wanted).await;
             (e, values, log)
         }
     });
@@ -82,11 +100,12 @@ async fn fetch(
     log: &mut QueryLog,
     check: &Check,
     evidence: &EvidenceQuery,
-    narrowed: &str,
+    coverage: &Coverage<'_>,
     timing: &Timing,
     wanted: HashSet<String>,
 ) -> Result<Vec<Value>, Missing> {
-    let promql = timing.render(&evidence.query, narrowed)?;
+    // Rendered whole once: a template that does not render is said as it is.
+    timing.render(&evidence.query, &coverage.selector.to_string())?;
     let device_label = check.device_label.clone();
     let device_from = evidence.device_from.clone();
     let collect = move |acc: &mut Vec<Value>, s: Series| {
@@ -102,9 +121,13 @@ async fn fetch(
         acc.push((instance.clone(), device, from, value));
     };
     let purpose = format!("{}/{}", check.id, evidence.name);
-    let over = Over::Instant(timing.at);
-    recorder
-        .fold(log, purpose, &promql, over, Vec::new(), collect, Vec::len)
+    let query = GroupedQuery {
+        purpose: &purpose,
+        text: QueryText::Template(&evidence.query, timing),
+        over: Over::Instant(timing.at),
+    };
+    let kept: fn(&Vec<Value>) -> usize = Vec::len;
+    fold_in_groups(recorder, log, &query, coverage, (Vec::new(), collect, kept))
         .await
         .map_err(Missing::from)
 }

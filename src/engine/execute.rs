@@ -8,7 +8,10 @@ use crate::{
     insight::Evidence,
     prometheus::PrometheusError,
     promql::Selector,
-    samples::{Over, PeerColumn, QueryLog, Recorder, Timing},
+    samples::{
+        estimated_samples, fold_in_groups, Coverage, GroupedQuery, Over, PeerColumn, QueryLog,
+        QueryText, Recorder, Timing,
+    },
 };
 
 use super::{
@@ -21,9 +24,7 @@ use super::{
     levels::Column,
     masks::{GuardPoints, MaskBuilder},
     outcome::CheckOutcome,
-    peaks, span,
-    split::{fold_in_groups, Coverage, GroupedQuery},
-    stacked,
+    peaks, span, stacked,
 };
 
 /// What the plan hands a check besides the catalog entry.
@@ -117,7 +118,7 @@ pub(super) struct Target<'a> {
     pub selector: &'a Selector,
     /// The selection's instances, sorted: what the query is split by when it is too large.
     pub instances: &'a [String],
-    /// Samples one query may load ([`super::groups`]).
+    /// Samples one query may load ([`crate::samples::fold_in_groups`]).
     pub sample_budget: u64,
     /// Read the check's recorded series (`gregg-insights rules`) instead of its query.
     pub recorded: bool,
@@ -158,7 +159,7 @@ pub(super) async fn execute(
     let coverage = Coverage {
         selector: &selector,
         instances: covered_instances(check, only.as_deref(), target.instances),
-        series_per_instance: check.series_per_instance,
+        samples_per_instance: estimated_samples(1, check.series_per_instance, timing),
         budget: target.sample_budget,
     };
     // The guard first: the main series are judged against it as they stream in.
@@ -191,7 +192,7 @@ pub(super) async fn execute(
                 &mut run.log,
                 (classes, inputs.guards),
                 check,
-                &selector_text,
+                &coverage,
                 timing,
             )
             .await
@@ -260,7 +261,8 @@ async fn refine_findings(
     }
     if !run.findings.is_empty() && !check.evidence.is_empty() {
         let mut findings = std::mem::take(&mut run.findings);
-        evidence::attach(recorder, &mut run.log, check, base, timing, &mut findings).await;
+        let scope = (base, target.sample_budget);
+        evidence::attach(recorder, &mut run.log, check, scope, timing, &mut findings).await;
         span::refine(recorder, &mut run.log, check, base, timing, &mut findings).await;
         run.findings = findings;
     }
@@ -364,8 +366,7 @@ async fn judge(
     let kept: fn(&(Judge, Verdicts)) -> usize = |(_, judged)| judged.targets;
     let query = GroupedQuery {
         purpose: &check.id,
-        template,
-        timing: target.timing,
+        text: QueryText::Template(template, target.timing),
         over,
     };
     let (judge, mut judged) =

@@ -6,13 +6,14 @@ use std::{collections::HashMap, sync::Arc};
 use crate::{
     catalog::{Check, Direction, Evaluation},
     prometheus::{PrometheusError, Series},
-    samples::{Over, QueryLog, Recorder, Timing},
+    samples::{
+        fold_in_groups, Coverage, GroupedQuery, Over, QueryLog, QueryText, Recorder, Timing,
+    },
 };
 
 use super::{
     evaluate::{Grid, Held},
     masks::{GuardPoints, MaskBuilder},
-    split::{fold_in_groups, Coverage, GroupedQuery},
 };
 
 /// Guards fetched during one analysis, by query, operator, value and device label; and the
@@ -263,8 +264,7 @@ async fn fetch(
     let purpose = format!("{}/guard", check.id);
     let query = GroupedQuery {
         purpose: &purpose,
-        template,
-        timing,
+        text: QueryText::Template(template, timing),
         over,
     };
     let start = MaskBuilder::new(instances.clone());

@@ -23,7 +23,6 @@ mod execute;
 mod finding;
 #[cfg(test)]
 mod fixtures;
-mod groups;
 mod guard;
 mod insight_series;
 mod judge;
@@ -38,7 +37,6 @@ mod plan;
 mod quality;
 mod schedule;
 mod span;
-mod split;
 mod stacked;
 #[cfg(test)]
 mod stacked_tests;
@@ -47,8 +45,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use thiserror::Error;
 
+pub use crate::samples::DEFAULT_SAMPLE_BUDGET;
 pub use evaluate::{Level, Period};
-pub use groups::DEFAULT_SAMPLE_BUDGET;
 pub use insight_series::insight_series;
 pub use levels::Levels;
 pub use outcome::{CheckOutcome, Episode, Observation, TargetSeries, SERIES_POINTS};

@@ -16,8 +16,11 @@ use regex::Regex;
 
 use crate::{
     catalog::{whole_disk, Check, Stacking},
+    prometheus::{PrometheusError, Series},
     promql::Selector,
-    samples::{QueryLog, Recorder, Timing},
+    samples::{
+        fold_in_groups, Coverage, GroupedQuery, Over, QueryLog, QueryText, Recorder, Timing,
+    },
 };
 
 use super::{evidence::narrowed, finding::Finding};
@@ -52,8 +55,15 @@ pub(super) async fn fold(
     }
     instances.sort_unstable();
     instances.dedup();
-    let narrowed = narrowed(selector, &instances).to_string();
-    let backing = match backing(recorder, log, stacking, check, &narrowed, timing).await {
+    let narrowed = narrowed(selector, &instances);
+    // A few flagged instances, listed: sent whole.
+    let coverage = Coverage {
+        selector: &narrowed,
+        instances: &[],
+        samples_per_instance: 1,
+        budget: u64::MAX,
+    };
+    let backing = match backing(recorder, log, stacking, check, &coverage, timing).await {
         Ok(b) => b,
         Err(why) => {
             log.warn(format!(
@@ -66,37 +76,72 @@ pub(super) async fn fold(
     fold_into_disks(findings, &backing, &stacked, &partition);
 }
 
-/// What lies beneath each stacked device, from the catalog's backing query.
+/// What lies beneath each stacked device, from the catalog's backing query over `coverage`.
 pub(super) async fn backing(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
     stacking: &Stacking,
     check: &Check,
-    selector: &str,
+    coverage: &Coverage<'_>,
     timing: &Timing,
 ) -> Result<Backing, String> {
-    let promql = timing
-        .render(&stacking.backing_query, selector)
+    // Rendered whole once: a template that does not render is said as it is.
+    timing
+        .render(&stacking.backing_query, &coverage.selector.to_string())
         .map_err(|e| e.to_string())?;
     let purpose = format!("{}/stacked", check.id);
-    let answer = recorder
-        .instant(log, purpose, &promql, timing.at)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut out = Backing::new();
-    for s in answer.into_vector() {
+    let add = |out: &mut Backing, mut s: Series| {
         let (Some(instance), Some(device), Some(beneath)) = (
-            s.labels.get("instance"),
-            s.labels.get("device"),
-            s.labels.get("backing_device"),
+            s.labels.remove("instance"),
+            s.labels.remove("device"),
+            s.labels.remove("backing_device"),
         ) else {
-            continue;
+            return;
         };
-        out.entry((instance.clone(), device.clone()))
-            .or_default()
-            .push(beneath.clone());
-    }
-    Ok(out)
+        out.entry((instance, device)).or_default().push(beneath);
+    };
+    let query = (purpose.as_str(), stacking.backing_query.as_str());
+    per_device(recorder, log, query, coverage, timing, add)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Devices one instance has, for planning the instance groups of a per-device query.
+const DEVICES_PER_INSTANCE: u64 = 8;
+
+/// An instant query per (instance, device) at the end of the window, its series folded into a
+/// map: in instance groups when it is larger than `coverage`'s budget or the engine refuses it
+/// for its size (each device is in one instance's group, so the maps merge exactly).
+pub(super) async fn per_device<V, F>(
+    recorder: &Recorder<'_>,
+    log: &mut QueryLog,
+    (purpose, template): (&str, &str),
+    coverage: &Coverage<'_>,
+    timing: &Timing,
+    add: F,
+) -> Result<HashMap<(String, String), V>, PrometheusError>
+where
+    V: Clone + Send + 'static,
+    F: FnMut(&mut HashMap<(String, String), V>, Series) + Clone + Send + 'static,
+{
+    let coverage = Coverage {
+        samples_per_instance: DEVICES_PER_INSTANCE * crate::inventory::LOOKBACK_SAMPLES,
+        ..*coverage
+    };
+    let query = GroupedQuery {
+        purpose,
+        text: QueryText::Template(template, timing),
+        over: Over::Instant(timing.at),
+    };
+    let kept: fn(&HashMap<(String, String), V>) -> usize = HashMap::len;
+    fold_in_groups(
+        recorder,
+        log,
+        &query,
+        &coverage,
+        (HashMap::new(), add, kept),
+    )
+    .await
 }
 
 /// The disks beneath `device` on `instance`, through layers and partitions.

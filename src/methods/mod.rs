@@ -320,6 +320,8 @@ pub struct Context<'a> {
     pub selector: &'a Selector,
     /// node_exporter instances in the selection.
     pub instances: &'a [String],
+    /// Samples one query may load: a larger per-instance measure is sent in instance groups.
+    pub sample_budget: u64,
 }
 
 /// What a method adds to the analysis.

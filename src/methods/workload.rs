@@ -26,7 +26,9 @@ use crate::{
     inventory,
     prometheus::{QueryRange, Series},
     promql::format_duration,
-    samples::{Over, QueryLog},
+    samples::{
+        estimated_samples, fold_in_groups, Coverage, GroupedQuery, Over, QueryLog, QueryText,
+    },
     stats::{
         change::{compare, late_step, may_step, yesterday_level, Comparison},
         robust::median,
@@ -68,7 +70,7 @@ struct Change {
     yesterday: Option<f64>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Fold {
     changes: Vec<Change>,
     /// Each target's level in the window and before it, while the series stream in.
@@ -271,6 +273,14 @@ type Contributors<'a> = (&'a NextLevel, &'a [Item], &'a str);
 
 type Folded = (Result<Fold, String>, QueryLog, String);
 
+/// Series a workload measure reads per instance, for planning its instance groups: a few
+/// disks or interfaces, two selectors in the ratio measures.
+const MEASURE_SERIES_PER_INSTANCE: u32 = 8;
+
+/// The measure's series over both windows, each compared as it streams in. A query larger than
+/// the budget, or refused by the engine for its size, is sent in instance groups: every measure
+/// keeps `instance` (aggregated `by (instance)` or per device), so each series falls in one
+/// group and the medians are taken over all of them once the groups are folded.
 async fn fold_measure(
     ctx: &Context<'_>,
     measure: &Measure,
@@ -285,60 +295,80 @@ async fn fold_measure(
     let mut log = QueryLog::new();
     let (factor, floor, change) = (measure.factor, measure.floor, measure.change);
     let device_label = measure.device_label.clone();
-    let answer = ctx
-        .recorder
-        .fold(
-            &mut log,
-            measure.id.clone(),
-            &query,
-            Over::Range(range),
-            Fold::default(),
-            move |acc: &mut Fold, series: Series| {
-                let Some((instance, device)) = target(&series, device_label.as_deref()) else {
-                    return;
-                };
-                acc.targets += 1;
-                match compare(&series.points, split, factor, floor, change) {
-                    None => {
-                        // A series that starts inside the window has no baseline (a new
-                        // target); one with a few points on both sides is merely sparse
-                        // (await without I/O).
-                        let before = series.points.iter().filter(|(t, _)| *t <= split).count();
-                        let after = series.points.len() - before;
-                        if before == 0 && after > 0 {
-                            acc.without_baseline += 1;
-                        }
-                    }
-                    Some(c) => {
-                        acc.windows.push(c.window);
-                        acc.baselines.push(c.baseline);
-                        // A new level held over most of the window moves its median; one that
-                        // began in its last minutes (the incident) shows only as a late step.
-                        // The search is skipped where an O(n) test shows it cannot succeed.
-                        let material = if c.material {
-                            Some(c)
-                        } else if may_step(&series.points, split, factor, floor, change) {
-                            late_step(&series.points, split, factor, floor, change)
-                                .filter(|s| s.material)
-                        } else {
-                            None
-                        };
-                        if let Some(comparison) = material {
-                            acc.changes.push(Change {
-                                instance: instance.clone(),
-                                device,
-                                comparison,
-                                yesterday: None,
-                            });
-                        }
-                    }
-                }
-            },
-            |fold| fold.targets,
-        )
-        .await;
+    let on_series = move |acc: &mut Fold, series: Series| {
+        if let Some(target) = target(&series, device_label.as_deref()) {
+            acc.add(target, &series.points, (split, factor, floor, change));
+        }
+    };
+    // Both windows' points: twice the grid's.
+    let per_instance = 2 * estimated_samples(1, MEASURE_SERIES_PER_INSTANCE, ctx.timing);
+    let coverage = Coverage {
+        selector: ctx.selector,
+        instances: ctx.instances,
+        samples_per_instance: per_instance,
+        budget: ctx.sample_budget,
+    };
+    let grouped = GroupedQuery {
+        purpose: &measure.id,
+        text: QueryText::Template(&measure.query, ctx.timing),
+        over: Over::Range(range),
+    };
+    let kept: fn(&Fold) -> usize = |fold| fold.targets;
+    let answer = fold_in_groups(
+        &ctx.recorder,
+        &mut log,
+        &grouped,
+        &coverage,
+        (Fold::default(), on_series, kept),
+    )
+    .await;
     let settled = answer.map(Fold::settle).map_err(|e| e.to_string());
     (settled, log, query)
+}
+
+impl Fold {
+    /// One target's points: its levels in both windows, and its change when it is material.
+    fn add(
+        &mut self,
+        (instance, device): (String, Option<String>),
+        points: &[(f64, f64)],
+        (split, factor, floor, change): (f64, f64, f64, crate::catalog::Change),
+    ) {
+        self.targets += 1;
+        match compare(points, split, factor, floor, change) {
+            None => {
+                // A series that starts inside the window has no baseline (a new target); one
+                // with a few points on both sides is merely sparse.
+                let before = points.iter().filter(|(t, _)| *t <= split).count();
+                let after = points.len() - before;
+                if before == 0 && after > 0 {
+                    self.without_baseline += 1;
+                }
+            }
+            Some(c) => {
+                self.windows.push(c.window);
+                self.baselines.push(c.baseline);
+                // A new level held over most of the window moves its median; one that began
+                // in its last minutes (the incident) shows only as a late step. The search is
+                // skipped where an O(n) test shows it cannot succeed.
+                let material = if c.material {
+                    Some(c)
+                } else if may_step(points, split, factor, floor, change) {
+                    late_step(points, split, factor, floor, change).filter(|s| s.material)
+                } else {
+                    None
+                };
+                if let Some(comparison) = material {
+                    self.changes.push(Change {
+                        instance,
+                        device,
+                        comparison,
+                        yesterday: None,
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// A day, in seconds.

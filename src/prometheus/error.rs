@@ -69,7 +69,7 @@ pub enum SizeRefusal {
     ResponseTooLarge,
     /// The engine's query timeout (`--query.timeout`, errorType `timeout`). It may mean an
     /// overloaded server rather than a large query, so it allows one halving of the groups only
-    /// (`engine::groups::MAX_TIMEOUT_HALVINGS`).
+    /// (`samples::groups::MAX_TIMEOUT_HALVINGS`).
     QueryTimeout,
 }
 

@@ -2,7 +2,7 @@
 //! naming what it was for and what the analysis lacks because of it.
 //!
 //! A check's main query and its guard are sent again in instance groups when they are refused
-//! ([`crate::engine`]'s split), and that is said where it happens. Every other query
+//! ([`super::fold_in_groups`]), and that is said where it happens. Every other query
 //! (evidence, peaks, coverage, another method's measure) fails as it is; its caller may
 //! drop what it was for and carry on, which would leave part of the analysis out with no
 //! word in the report. This pass over the query records says it, whatever sent the query.

@@ -248,14 +248,16 @@ fn the_data_source_sample_budget_plans_groups_through_the_plugin_request() {
     assert_eq!(findings(&planned), findings(&baseline));
 }
 
-/// A lower limit than the other tests', every method, the check queries planned below it: what
-/// the engine still refuses and nobody fetches in groups (guards, evidence, other methods'
-/// measures such as `latency.runqueue`) is each named in a notice, never left out silently.
+/// A lower limit than the other tests', every method, the check queries planned below it: the
+/// workload and latency measures it refuses whole (`latency.runqueue` and the per-disk ones)
+/// are fetched in instance groups like the checks, nothing is missing, and whatever the engine
+/// still refuses and nobody fetches in groups is each named in a notice, never left out
+/// silently.
 #[test]
 fn nothing_refused_for_its_size_is_silent() {
     // Low enough that the workload and latency methods' per-disk and run-queue measures are
-    // refused (five of them when written), high enough for the inventory's queries (which
-    // fail the whole analysis when refused).
+    // refused whole (five of them when written), high enough for the inventory's instance
+    // listing (which nothing can split: it is what the groups are planned from).
     const TIGHT: u64 = 28_000;
     let fleet = scenarios::fleet(HOSTS);
     let plain = fleet.serve();
@@ -268,12 +270,27 @@ fn nothing_refused_for_its_size_is_silent() {
         &req,
     ))
     .expect("analysis");
+    assert!(
+        failed_checks(&analysis).is_empty(),
+        "{:?}",
+        failed_checks(&analysis)
+    );
+    let missing: Vec<_> = analysis
+        .workload
+        .iter()
+        .filter_map(|m| Some((&m.id, m.error.as_ref()?)))
+        .collect();
+    assert!(missing.is_empty(), "measures missing: {missing:?}");
     let grouped: std::collections::HashSet<&str> = analysis
         .queries
         .iter()
         .filter(|q| q.group.is_some())
         .map(|q| q.purpose.as_str())
         .collect();
+    assert!(
+        grouped.contains("latency.runqueue"),
+        "the run-queue measure was planned in groups: {grouped:?}"
+    );
     let unsplit: Vec<&str> = analysis
         .queries
         .iter()
@@ -281,10 +298,6 @@ fn nothing_refused_for_its_size_is_silent() {
         .map(|q| q.purpose.as_str())
         .collect();
     eprintln!("refused and not split: {unsplit:?}");
-    assert!(
-        !unsplit.is_empty(),
-        "the limit refuses some query nobody splits"
-    );
     for purpose in unsplit {
         let said = format!("{purpose}: the engine refused the query for its size");
         assert!(

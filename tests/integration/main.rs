@@ -10,6 +10,7 @@ mod containers;
 mod dashboard;
 mod engines;
 mod limits;
+mod limits_split;
 mod live;
 mod methods;
 mod rules;

@@ -1,6 +1,7 @@
-//! Sending a check's query in instance groups and folding every group into one state: the
-//! engine answers each part within its limits, and the check's memory stays bounded by what
-//! the fold keeps (the series of one group are decoded at a time).
+//! Sending a query in instance groups and folding every group into one state: the engine
+//! answers each part within its limits, and the caller's memory stays bounded by what the
+//! fold keeps (the series of one group are decoded at a time). The USE checks and guards, the
+//! inventory and the other methods' per-instance measures all go through here.
 //!
 //! ```text
 //!  planned groups (groups.rs) ─► part 1 … part n, one after another, folded into one state
@@ -17,31 +18,61 @@
 use crate::{
     prometheus::{ApiErrorKind, PrometheusError, Series, SizeRefusal},
     promql::Selector,
-    samples::{Over, QueryLog, Recorder, Timing},
 };
 
-use super::groups::{next_after_refusal, partition, planned_groups, retry_allowed};
+use super::{
+    groups::{next_after_refusal, partition, planned_groups, retry_allowed},
+    Over, QueryLog, Recorder, Timing,
+};
 
-/// The query of a check, as a template its instance groups are rendered from.
-pub(super) struct GroupedQuery<'a> {
-    /// What it is for (the check id), for the query record and notices.
+/// The query, as text its instance groups are rendered from.
+pub struct GroupedQuery<'a> {
+    /// What it is for (a check id, `inventory/collectors`), for the query record and notices.
     pub purpose: &'a str,
-    /// The PromQL template.
-    pub template: &'a str,
-    /// The time grid it is rendered and evaluated on.
-    pub timing: &'a Timing,
+    /// How a part's PromQL is written from its selector.
+    pub text: QueryText<'a>,
     /// Instant or range.
     pub over: Over<'a>,
 }
 
+/// How the PromQL of one part is written from the part's selector.
+#[derive(Clone, Copy)]
+pub enum QueryText<'a> {
+    /// A catalog template (`${selector}`, `${rate}`, `${window}`) rendered on a time grid.
+    Template(&'a str, &'a Timing),
+    /// PromQL built in code from the selector (the inventory's and the methods' queries):
+    /// every series selector of the query must take the given selector, so that the part
+    /// reads only its instances.
+    Built(&'a (dyn Fn(&Selector) -> String + Sync)),
+}
+
+impl QueryText<'_> {
+    /// The PromQL of the part whose selector is `selector`.
+    fn render(&self, selector: &Selector) -> Result<String, PrometheusError> {
+        match self {
+            // The template rendered once already for the whole selection (the caller's
+            // check), and the same placeholders render for any selector: this is not
+            // expected to fail.
+            QueryText::Template(template, timing) => timing
+                .render(template, &selector.to_string())
+                .map_err(|e| PrometheusError::Api {
+                    kind: ApiErrorKind::BadData,
+                    message: e.to_string(),
+                }),
+            QueryText::Built(build) => Ok(build(selector)),
+        }
+    }
+}
+
 /// Which instances the query covers, and what one instance weighs.
-pub(super) struct Coverage<'a> {
-    /// The check's selector, before it is narrowed to a group.
+pub struct Coverage<'a> {
+    /// The query's selector, before it is narrowed to a group.
     pub selector: &'a Selector,
     /// The instances it covers, sorted. Empty: unknown, the query is sent whole.
     pub instances: &'a [String],
-    /// The catalog's estimate of the series the query reads per instance.
-    pub series_per_instance: u32,
+    /// The estimate of the samples the query loads per instance
+    /// ([`super::groups::estimated_samples`] for a check on its grid).
+    pub samples_per_instance: u64,
     /// Samples one query may load.
     pub budget: u64,
 }
@@ -50,7 +81,7 @@ pub(super) struct Coverage<'a> {
 /// in twice as many each time the engine refuses a part for its size. Failures other than a
 /// refusal, a refusal once the halvings are used up, and a second engine timeout (an
 /// overloaded server is not sent ever more queries) are returned as they are.
-pub(super) async fn fold_in_groups<A, F>(
+pub async fn fold_in_groups<A, F>(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
     query: &GroupedQuery<'_>,
@@ -62,12 +93,7 @@ where
     F: FnMut(&mut A, Series) + Clone + Send + 'static,
 {
     let instances = coverage.instances.len();
-    let mut groups = planned_groups(
-        instances,
-        coverage.series_per_instance,
-        query.timing,
-        coverage.budget,
-    );
+    let mut groups = planned_groups(instances, coverage.samples_per_instance, coverage.budget);
     let mut refusals: Vec<SizeRefusal> = Vec::new();
     loop {
         let attempt = (start.clone(), on_series.clone(), kept);
@@ -118,15 +144,7 @@ where
     let whole = selectors.len() <= 1;
     let count = selectors.len();
     for (i, selector) in selectors.into_iter().enumerate() {
-        // The template rendered once already for the whole selection (the caller's check),
-        // and the same placeholders render for any selector: this is not expected to fail.
-        let promql = query
-            .timing
-            .render(query.template, &selector.to_string())
-            .map_err(|e| PrometheusError::Api {
-                kind: ApiErrorKind::BadData,
-                message: e.to_string(),
-            })?;
+        let promql = query.text.render(&selector)?;
         let before = kept(&acc);
         let counted = move |a: &A| kept(a).saturating_sub(before);
         let answer = recorder
@@ -190,7 +208,7 @@ mod tests {
         let coverage = Coverage {
             selector: &selector,
             instances: &instances,
-            series_per_instance: 1,
+            samples_per_instance: 1,
             budget: 1,
         };
         assert_eq!(
@@ -264,7 +282,7 @@ mod tests {
         let coverage = Coverage {
             selector: &selector,
             instances: &sorted,
-            series_per_instance: 176,
+            samples_per_instance: 176,
             budget: 1,
         };
         let longest = part_selectors(&coverage, 5_000)

@@ -11,7 +11,9 @@
 //! refuses a part anyway, the groups are halved ([`next_after_refusal`]) a bounded number of
 //! times.
 
-use crate::{prometheus::SizeRefusal, samples::Timing};
+use crate::prometheus::SizeRefusal;
+
+use super::Timing;
 
 /// Samples one query may load by default: a fifth of Prometheus' default
 /// `--query.max-samples` (50,000,000), room for the estimate being off by up to five times
@@ -20,15 +22,11 @@ pub const DEFAULT_SAMPLE_BUDGET: u64 = 10_000_000;
 
 /// How many times the groups are halved after a refusal before the check is reported as
 /// failed: 2⁵ = 32 times as many groups as planned.
-pub(super) const MAX_HALVINGS: u32 = 5;
+pub const MAX_HALVINGS: u32 = 5;
 
 /// Samples a query over `instances` would load: every input series at every point of the
 /// range, plus the samples of one `rate()` window.
-pub(super) fn estimated_samples(
-    instances: usize,
-    series_per_instance: u32,
-    timing: &Timing,
-) -> u64 {
+pub fn estimated_samples(instances: usize, series_per_instance: u32, timing: &Timing) -> u64 {
     let points = timing.expected_points as u64 + 1;
     let scrape = timing.scrape_interval.as_secs().max(1);
     let window = timing.rate.as_secs().div_ceil(scrape);
@@ -37,19 +35,15 @@ pub(super) fn estimated_samples(
         .saturating_mul(points + window)
 }
 
-/// How many groups a query over `instances` is sent in: enough that each stays within
-/// `budget`, at least one, at most one per instance.
-pub(super) fn planned_groups(
-    instances: usize,
-    series_per_instance: u32,
-    timing: &Timing,
-    budget: u64,
-) -> usize {
+/// How many groups a query over `instances` is sent in, each loading about
+/// `samples_per_instance` per instance: enough that each stays within `budget`, at least
+/// one, at most one per instance.
+pub(super) fn planned_groups(instances: usize, samples_per_instance: u64, budget: u64) -> usize {
     if instances <= 1 {
         return 1;
     }
     // As many instances a group as fit the budget (at least one), then enough groups.
-    let per_instance = estimated_samples(1, series_per_instance, timing).max(1);
+    let per_instance = samples_per_instance.max(1);
     let per_group = usize::try_from(budget / per_instance)
         .unwrap_or(usize::MAX)
         .max(1);
@@ -65,7 +59,7 @@ pub(super) fn next_after_refusal(groups: usize, instances: usize, halvings: u32)
 /// How many times a query the engine gave up on for its time (errorType `timeout`) is halved:
 /// once. A timeout often means the server is overloaded rather than the query too large, and
 /// every halving doubles the queries sent to it.
-pub(super) const MAX_TIMEOUT_HALVINGS: usize = 1;
+pub const MAX_TIMEOUT_HALVINGS: usize = 1;
 
 /// Whether the query may be sent again in more groups after `refusals` (the latest last): not
 /// after more than [`MAX_TIMEOUT_HALVINGS`] timeouts.
@@ -108,12 +102,9 @@ mod tests {
 
     #[test]
     fn a_small_fleet_is_one_query() {
-        assert_eq!(
-            planned_groups(1_000, 176, &timing(), DEFAULT_SAMPLE_BUDGET),
-            1
-        );
-        assert_eq!(planned_groups(0, 176, &timing(), DEFAULT_SAMPLE_BUDGET), 1);
-        assert_eq!(planned_groups(1, 176, &timing(), 1), 1);
+        assert_eq!(planned(1_000, 176, &timing(), DEFAULT_SAMPLE_BUDGET), 1);
+        assert_eq!(planned(0, 176, &timing(), DEFAULT_SAMPLE_BUDGET), 1);
+        assert_eq!(planned(1, 176, &timing(), 1), 1);
     }
 
     #[test]
@@ -122,7 +113,7 @@ mod tests {
         const { assert!(DEFAULT_SAMPLE_BUDGET < PROMETHEUS_DEFAULT_MAX_SAMPLES) };
         let t = timing();
         for series in [1, 8, 176, 640] {
-            let groups = planned_groups(100_000, series, &t, DEFAULT_SAMPLE_BUDGET);
+            let groups = planned(100_000, series, &t, DEFAULT_SAMPLE_BUDGET);
             let largest = partition(&fleet(100_000), groups)
                 .iter()
                 .map(|p| p.len())
@@ -136,7 +127,7 @@ mod tests {
         }
         // Over 10 minutes (11 points, a 4-point rate window) the 176 CPU-mode series of
         // 100,000 hosts need dozens of parts, not thousands.
-        let cpu = planned_groups(100_000, 176, &t, DEFAULT_SAMPLE_BUDGET);
+        let cpu = planned(100_000, 176, &t, DEFAULT_SAMPLE_BUDGET);
         assert!((20..=200).contains(&cpu), "{cpu}");
     }
 
@@ -190,6 +181,11 @@ mod tests {
             1,
             "one empty part: the query as it is"
         );
+    }
+
+    /// The groups of a check reading `series` series per instance on `timing`'s grid.
+    fn planned(instances: usize, series: u32, timing: &Timing, budget: u64) -> usize {
+        planned_groups(instances, estimated_samples(1, series, timing), budget)
     }
 
     fn fleet(n: usize) -> Vec<String> {
