@@ -74,11 +74,14 @@ async fn query_data(
 ) -> Result<http::Response<BoxBody>, Status> {
     let request = decode(request).await?;
     let answer = data.query_data(request).await;
-    let chunks = answer::message_chunks(&answer).map_err(|e| match e {
-        AnswerError::TooLarge(_) => Status::resource_exhausted(e.to_string()),
-        AnswerError::Encode(_) => Status::internal(e.to_string()),
+    let chunks = answer::message_chunks(&answer).map_err(|e| {
+        tracing::warn!(error = %e, "QueryData answer not sent.");
+        match e {
+            AnswerError::TooLarge(_) => Status::resource_exhausted(e.to_string()),
+            AnswerError::Encode(_) => Status::internal(e.to_string()),
+        }
     })?;
-    let mut response = http::Response::new(tonic::body::boxed(Message {
+    let mut response = http::Response::new(tonic::body::boxed(AnswerBody {
         chunks: chunks.into_iter(),
         trailers: Some(ok_trailers()),
     }));
@@ -154,12 +157,12 @@ fn ok_trailers() -> HeaderMap {
 }
 
 /// A response body: the message's chunks, then its trailers.
-struct Message {
+struct AnswerBody {
     chunks: std::vec::IntoIter<Bytes>,
     trailers: Option<HeaderMap>,
 }
 
-impl http_body::Body for Message {
+impl http_body::Body for AnswerBody {
     type Data = Bytes;
     type Error = Status;
 
@@ -191,7 +194,7 @@ mod tests {
     #[test]
     fn the_body_is_the_chunks_then_the_trailers() {
         let chunks = vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cde")];
-        let mut body = Message {
+        let mut body = AnswerBody {
             chunks: chunks.clone().into_iter(),
             trailers: Some(ok_trailers()),
         };
@@ -228,10 +231,15 @@ mod tests {
         headers.insert("grpc-encoding", HeaderValue::from_static("identity"));
         assert!(compression_refused(&headers).is_none());
         headers.insert("grpc-encoding", HeaderValue::from_static("gzip"));
-        let refused = compression_refused(&headers);
+        let refused = compression_refused(&headers).expect("gzip is refused");
+        assert_eq!(refused.code(), tonic::Code::Unimplemented);
         assert_eq!(
-            refused.as_ref().map(Status::code),
-            Some(tonic::Code::Unimplemented)
+            refused.message(),
+            "Content is compressed with `gzip` which isn't supported"
+        );
+        assert_eq!(
+            refused.metadata().get("grpc-accept-encoding"),
+            Some(&MetadataValue::from_static("identity"))
         );
     }
 }

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -150,5 +151,39 @@ func TestQueryDataRefusesWhatTonicRefuses(t *testing.T) {
 	}
 	if a := resp.Responses["A"]; a == nil || a.Status != 400 || !strings.Contains(a.Error, "not valid JSON") {
 		t.Errorf("a query that is not JSON: want its 400, got %+v", a)
+	}
+}
+
+// Grafana sends big QueryData requests (a dashboard's many queries): the plugin takes up to
+// 32 MiB, above gRPC's 4 MiB default, and refuses a bigger one as tonic does (OUT_OF_RANGE),
+// answering the next call on the same connection.
+func TestQueryDataTakesRequestsUpTo32MiB(t *testing.T) {
+	p := startPlugin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	withJSON := func(size int) *pluginv2.QueryDataRequest {
+		// Not JSON ("{" then spaces): a request that is read whole gets its 400.
+		body := append([]byte("{"), bytes.Repeat([]byte(" "), size)...)
+		return &pluginv2.QueryDataRequest{
+			PluginContext: &pluginv2.PluginContext{},
+			Queries:       []*pluginv2.DataQuery{{RefId: "A", Json: body, TimeRange: &pluginv2.TimeRange{FromEpochMS: 0, ToEpochMS: 1}}},
+		}
+	}
+	for _, size := range []int{6 << 20, 31 << 20} {
+		resp := new(pluginv2.QueryDataResponse)
+		if err := p.conn.Invoke(ctx, "/pluginv2.Data/QueryData", withJSON(size), resp); err != nil {
+			t.Fatalf("a %d MiB request: %v", size>>20, err)
+		}
+		if a := resp.Responses["A"]; a == nil || a.Status != 400 || !strings.Contains(a.Error, "not valid JSON") {
+			t.Errorf("a %d MiB request: want its query's 400, got %+v", size>>20, a)
+		}
+	}
+	err := p.conn.Invoke(ctx, "/pluginv2.Data/QueryData", withJSON(33<<20), new(pluginv2.QueryDataResponse))
+	if status.Code(err) != codes.OutOfRange {
+		t.Errorf("a 33 MiB request: want OUT_OF_RANGE, got %v", err)
+	}
+	resp := new(pluginv2.QueryDataResponse)
+	if err := p.conn.Invoke(ctx, "/pluginv2.Data/QueryData", withJSON(10), resp); err != nil || resp.Responses["A"] == nil {
+		t.Errorf("the call after the refusal: %v %+v", err, resp)
 	}
 }
