@@ -102,6 +102,7 @@ impl pluginv2::data_server::Data for LenientData {
                     for (ref_id, answer) in answers {
                         if let Some(key) = to_keep.remove(&ref_id) {
                             state.responses.put(key, &answer);
+                            self.0.expire_caches_later();
                         }
                         responses.insert(ref_id, answer);
                     }
