@@ -6,9 +6,10 @@
 
 use std::process::ExitCode;
 
-use gregg_insights::plugin::{logging, server, GreggPlugin};
+use gregg_insights::plugin::{logging, memory, server, GreggPlugin};
 
 pub fn main() -> ExitCode {
+    memory::keep_large_allocations_mapped();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("gregg-insights")

@@ -118,6 +118,14 @@ impl<K: Hash + Eq + Clone, T: Weigh, E: Clone> Cache<K, T, E> {
         Self::with_ttl(TTL)
     }
 
+    /// Drop the finished results past their TTL now rather than at the next lookup: the
+    /// analysis a dashboard has moved past (or stopped asking for) is not kept until the next
+    /// analysis is asked for, and at 10,000 hosts that next one may run for a minute.
+    pub fn expire(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, e| e.is_live(self.ttl));
+    }
+
     /// An empty cache serving results for `ttl` after they are ready (tests use a short one).
     fn with_ttl(ttl: Duration) -> Self {
         Self {
@@ -305,6 +313,23 @@ mod tests {
             .0
             .is_ok());
         assert_eq!(outcome("huge").await, Outcome::Shared);
+    }
+
+    #[tokio::test]
+    async fn expired_results_can_be_dropped_without_a_lookup() {
+        let ttl = Duration::from_millis(200);
+        let cache: Cache<String, usize, String> = Cache::with_ttl(ttl);
+        let held = |cache: &Cache<String, usize, String>| cache.entries.lock().unwrap().len();
+        let (result, _) = cache
+            .get_or_run("k".into(), || async { Ok::<usize, String>(7) })
+            .await;
+        assert!(result.is_ok());
+        cache.expire();
+        assert_eq!(held(&cache), 1, "a fresh result stays");
+        tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+        assert_eq!(held(&cache), 1, "nothing looked it up: still held");
+        cache.expire();
+        assert_eq!(held(&cache), 0);
     }
 
     #[tokio::test]

@@ -342,6 +342,7 @@ async fn run_shared(
     if label == Some("computed") {
         // What the analysis needed while it ran (response bodies, guard masks) is free now.
         super::memory::release_freed_soon();
+        plugin.expire_caches_later();
     }
     result
 }
@@ -436,8 +437,12 @@ pub(super) async fn shared_dashboard(
             result
         })
         .await;
-    if let Some(label) = counted(outcome, &result, ["dashboard_computed", "dashboard_shared"]) {
+    let label = counted(outcome, &result, ["dashboard_computed", "dashboard_shared"]);
+    if let Some(label) = label {
         plugin.state.telemetry.analysis(label);
+    }
+    if label == Some("dashboard_computed") {
+        plugin.expire_caches_later();
     }
     result
 }

@@ -98,6 +98,11 @@ impl Instances {
         }
     }
 
+    /// Drop the range answers past their TTL ([`RangeCache::expire_stale`]).
+    pub fn expire_ranges(&self) {
+        self.ranges.expire_stale();
+    }
+
     /// The cached instance of `uid` if its settings are still those of `updated`.
     fn cached(&self, uid: &str, updated: DateTime<Utc>, tick: u64) -> Option<Arc<Instance>> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());

@@ -109,6 +109,7 @@ impl LenientData {
                         let answer = DataAnswer::from(answer);
                         if let Some(key) = to_keep.remove(&ref_id) {
                             state.responses.put(key, &answer);
+                            self.0.expire_caches_later();
                         }
                         responses.insert(ref_id, answer);
                     }

@@ -23,6 +23,31 @@ pub fn release_freed() {
     }
 }
 
+/// Allocations of this many bytes or more get pages of their own from the system (`mmap`), and
+/// give them back when freed.
+pub const MMAP_THRESHOLD: usize = 128 << 10;
+
+/// Keep large allocations out of glibc's arenas for the life of the process (glibc only;
+/// elsewhere nothing to do). Called once at start, before the runtime's threads exist.
+///
+/// glibc maps allocations of [`MMAP_THRESHOLD`] (its own default) or more separately, but
+/// raises that threshold, up to 32 MiB, each time such a mapping is freed: after the first
+/// large response body or frame of an analysis, every buffer of a few hundred KiB to a few MiB
+/// (hyper's read buffers, a 10,000-series answer, the 3 MiB `insights` answer of a 10,000-host
+/// fleet) comes from the arenas instead. Freed there, between the small allocations the
+/// analysis keeps (its insights, cache entries), it leaves pages `malloc_trim` cannot return,
+/// and the next analysis, served by another arena, adds its own: at 10,000 hosts the plugin's
+/// peak RSS rose from 73 MiB after one analysis to 113 MiB after three (docs/performance.md).
+/// Setting the threshold fixes it at its default and turns the raising off.
+pub fn keep_large_allocations_mapped() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` takes no pointers; it sets one of glibc's malloc parameters under the
+    // allocator's lock. `MMAP_THRESHOLD` (128 KiB) is far within its accepted range.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD as libc::c_int);
+    }
+}
+
 /// Trims asked for within this long of the first one of a burst are served by that one.
 pub const COALESCE: Duration = Duration::from_millis(250);
 
@@ -134,6 +159,35 @@ mod tests {
             "the action ran {} times, expected {n}",
             RUNS.load(Ordering::SeqCst)
         );
+    }
+
+    /// Whether glibc gave `block` pages of its own: the `IS_MMAPPED` bit (2) of the chunk size
+    /// glibc keeps in the word before the block.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn mapped(block: &[u8]) -> bool {
+        // SAFETY: `block` is a live allocation from glibc's malloc (the global allocator is the
+        // system's), which is always preceded by its chunk's size word.
+        let size = unsafe { block.as_ptr().cast::<usize>().sub(1).read_unaligned() };
+        size & 2 != 0
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn large_allocations_stay_mapped_after_a_larger_one_is_freed() {
+        keep_large_allocations_mapped();
+        let large = std::hint::black_box(vec![1u8; 8 << 20]);
+        assert!(mapped(&large));
+        // Without the fixed threshold, glibc would raise it to 8 MiB here...
+        drop(large);
+        // ...and serve this from an arena.
+        let block = std::hint::black_box(vec![1u8; 2 * MMAP_THRESHOLD]);
+        assert!(
+            mapped(&block),
+            "a {} KiB block came from an arena",
+            block.len() >> 10
+        );
+        let small = std::hint::black_box(vec![1u8; MMAP_THRESHOLD / 4]);
+        assert!(!mapped(&small), "small blocks stay in the arenas");
     }
 
     #[tokio::test(start_paused = true)]

@@ -125,6 +125,13 @@ impl Responses {
         );
     }
 
+    /// Drop the answers past their TTL now rather than at the next `put` (see
+    /// [`super::cache::Cache::expire`]).
+    pub fn expire(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, e| e.created.elapsed() < cache::TTL);
+    }
+
     /// The number of answers kept (for tests).
     pub fn len(&self) -> usize {
         self.entries
@@ -240,5 +247,21 @@ mod tests {
             .get(&format!("k{}", MAX_BYTES / MAX_ENTRY_BYTES))
             .is_some());
         assert!(r.len() <= MAX_BYTES / MAX_ENTRY_BYTES);
+    }
+
+    #[test]
+    fn expired_answers_can_be_dropped_without_a_put() {
+        let r = Responses::default();
+        r.put("old".into(), &ok(10));
+        r.put("new".into(), &ok(10));
+        let held = || r.entries.lock().unwrap().len();
+        r.expire();
+        assert_eq!(held(), 2, "fresh answers stay");
+        // "old" made a TTL ago (std's Instant cannot be paused).
+        r.entries.lock().unwrap().get_mut("old").unwrap().created -= cache::TTL;
+        assert_eq!(held(), 2, "nothing put since: still held");
+        r.expire();
+        assert_eq!(held(), 1);
+        assert!(r.get("new").is_some());
     }
 }

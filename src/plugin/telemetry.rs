@@ -188,7 +188,7 @@ fn range_cache_metrics() -> (IntCounterVec, IntGauge) {
         .expect("static metric definition");
     let range_cache_samples = IntGauge::new(
             "range_cache_samples",
-            "Sample-equivalents (16 bytes of heap each: points, labels and vectors) held by the range cache; bounded at 2 M (32 MiB).",
+            "Sample-equivalents (16 bytes of heap each: points, labels and vectors) held by the range cache; bounded at 262,144 (4 MiB).",
         )
         .expect("static metric definition");
     (range_cache_lookups, range_cache_samples)

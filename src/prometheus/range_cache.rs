@@ -13,13 +13,16 @@
 //! settling, late scrapes and rule evaluations land after them, so no answer is reused past
 //! the TTL, the same freshness as the analysis cache); all entries together hold at most
 //! [`BUDGET`] sample-equivalents (16 bytes each: a point is one, a series' labels and vectors
-//! count their heap bytes / 16), least recently used dropped first, and one answer over a
-//! quarter of the budget is never kept: 500,000 sample-equivalents are 8 MiB as weighed (about
-//! twice that in resident memory, with the allocator's overhead: 2 M raised one user's peak RSS
-//! from 21 to 79 MiB). Answers with
-//! warnings or infos (partial data, samples outside the range, PromQL's notes) are not kept. Keys carry the data
-//! source's identity and settings revision: a data source whose settings changed never
-//! reuses an answer from before.
+//! count the bytes the allocator hands out for them / 16), 4 MiB, least recently used dropped
+//! first, and one answer over a quarter of the budget (1 MiB) is never kept. The bound is
+//! tight because what the cache holds is not all it costs: an answer is copied as it streams
+//! in until it outgrows an entry, and the allocator's overhead comes on top. With the former
+//! 8 MiB (as then weighed, B-tree nodes left out) the plugin's peak RSS over one analysis of
+//! 10,000 hosts was 62 MiB; 50 MiB without the cache (docs/performance.md). A 1 h answer of
+//! a 100-host fleet (a series per host, 60 points) weighs about 170 KiB. Answers with
+//! warnings or infos (partial data, samples outside the range, PromQL's notes) are not kept.
+//! Keys carry the data source's identity and settings revision: a data source whose settings
+//! changed never reuses an answer from before.
 
 use std::{
     collections::HashMap,
@@ -43,8 +46,8 @@ pub trait RangeCacheObserver: Send + Sync {
 /// How long an answer is reused.
 pub const TTL: Duration = Duration::from_secs(30);
 
-/// Sample-equivalents held at most over every data source.
-pub const BUDGET: u64 = 500_000;
+/// Sample-equivalents held at most over every data source: 4 MiB.
+pub const BUDGET: u64 = (4 << 20) / 16;
 
 /// Which answer: a data source (with its settings revision), a query and a step.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -120,17 +123,34 @@ pub(super) fn cacheable(promql: &str) -> bool {
     !compact.contains("start()") && !compact.contains("end()")
 }
 
-/// Weight of `series` in sample-equivalents (16 bytes each, a point's size), as the heap holds
-/// them: a label is two `String`s (24 bytes each plus their text, allocated in 16-byte steps)
-/// in a B-tree node (about 32 bytes a label); a series adds its vector and map (about 96
-/// bytes). Labels, not points, are most of a short window's answer.
+/// Bytes glibc's malloc takes for a block of `n` bytes: its 8-byte header, rounded up to 16,
+/// at least 32 (nothing for an empty block, which Rust does not allocate).
+fn chunk(n: u64) -> u64 {
+    if n == 0 {
+        0
+    } else {
+        ((n + 8).div_ceil(16) * 16).max(32)
+    }
+}
+
+/// A B-tree leaf of `String` labels in its chunk: room for 11 keys and 11 values (528 bytes)
+/// and its links, however few labels it holds.
+const LABEL_NODE: u64 = 560;
+
+/// Weight of `series` in sample-equivalents (16 bytes each, a point's size): the bytes the
+/// allocator hands out for them. A series is 48 bytes in its vector, its label map a B-tree
+/// node per 11 labels, each label's name and value a block of its own (at least 32 bytes),
+/// its points one block. Labels, not points, are most of a short window's answer: a
+/// node_exporter series with four labels holds some 860 bytes before its first point.
 fn weigh(series: &[Series]) -> u64 {
-    let text = |s: &String| (s.len() as u64).div_ceil(16) * 16;
+    let text = |s: &String| chunk(s.len() as u64);
     series
         .iter()
         .map(|s| {
-            let labels: u64 = s.labels.iter().map(|(k, v)| 80 + text(k) + text(v)).sum();
-            s.points.len() as u64 + (labels + 96).div_ceil(16)
+            let nodes = (s.labels.len() as u64).div_ceil(11).max(1);
+            let labels: u64 = s.labels.iter().map(|(k, v)| text(k) + text(v)).sum();
+            let points = chunk(16 * s.points.len() as u64);
+            (48 + nodes * LABEL_NODE + labels + points).div_ceil(16)
         })
         .sum()
 }
@@ -258,6 +278,19 @@ impl RangeCache {
                     break;
                 }
             }
+            state.held
+        };
+        if let Some(observer) = &self.observer {
+            observer.range_cache_held(held);
+        }
+    }
+
+    /// Drop the answers past their TTL now rather than at the next lookup (the plugin calls it
+    /// once its analyses' results expire, so that an idle plugin holds no answers).
+    pub fn expire_stale(&self) {
+        let held = {
+            let mut state = self.lock();
+            self.expire(&mut state);
             state.held
         };
         if let Some(observer) = &self.observer {

@@ -130,6 +130,43 @@ async fn answers_are_not_reused_past_the_ttl() {
 }
 
 #[test]
+fn a_series_weighs_what_the_allocator_hands_out_for_it() {
+    let mut labels = BTreeMap::new();
+    labels.insert("instance".to_string(), "host-00001:9100".to_string());
+    labels.insert("job".to_string(), "node".to_string());
+    let two_labels = |points: usize| Series {
+        labels: labels.clone(),
+        points: vec![(0.0, 0.0); points],
+    };
+    // 48 in the vector, one 560-byte node, four 32-byte texts; the points' block with its
+    // header rounded up to 16 bytes (656 for 40 points).
+    assert_eq!(weigh(&[two_labels(0)]) * 16, 48 + 560 + 4 * 32);
+    assert_eq!(weigh(&[two_labels(40)]) * 16, 48 + 560 + 4 * 32 + 656);
+    // More than 11 labels take more nodes (counted as leaves: series that wide are rare).
+    let twelve: BTreeMap<String, String> = (0..12)
+        .map(|i| (format!("l{i}"), "v".to_string()))
+        .collect();
+    let many = Series {
+        labels: twelve,
+        points: Vec::new(),
+    };
+    assert_eq!(weigh(&[many]) * 16, 48 + 2 * 560 + 24 * 32);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stale_answers_can_be_dropped_without_a_lookup() {
+    let cache = RangeCache::new(BUDGET, TTL, None);
+    let hour = window(60);
+    cache.store(&source("a"), "up", hour, vec![series("h", &hour)]);
+    cache.expire_stale();
+    assert!(cache.held() > 0, "a fresh answer stays");
+    tokio::time::advance(TTL).await;
+    assert!(cache.held() > 0, "nothing looked it up: still held");
+    cache.expire_stale();
+    assert_eq!(cache.held(), 0);
+}
+
+#[test]
 fn a_folded_answer_is_kept_only_while_it_fits_one_entry() {
     let hour = window(60);
     let one = weigh(&[series("h", &hour)]);
