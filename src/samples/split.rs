@@ -179,9 +179,18 @@ fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
     if groups <= 1 || coverage.instances.is_empty() {
         return vec![coverage.selector.clone()];
     }
-    // Ranges follow the list's order: unsorted, whole groups would be empty ranges.
-    debug_assert!(coverage.instances.windows(2).all(|w| w[0] <= w[1]));
-    let parts = partition(coverage.instances, groups);
+    // Ranges follow the list's order: unsorted, ranges would overlap (series counted twice) or
+    // be empty. Callers pass sorted lists; a copy is sorted otherwise, cheap next to the queries.
+    let sorted_copy;
+    let instances = if coverage.instances.is_sorted() {
+        coverage.instances
+    } else {
+        let mut copy = coverage.instances.to_vec();
+        copy.sort_unstable();
+        sorted_copy = copy;
+        &sorted_copy[..]
+    };
+    let parts = partition(instances, groups);
     let firsts: Vec<Option<&str>> = parts
         .iter()
         .map(|part| part.first().map(String::as_str))
@@ -230,6 +239,31 @@ mod tests {
             part_selectors(&coverage, 3)[1],
             selector
                 .narrowed_to_range(Some("b:1"), Some("c:1"))
+                .expect("a range")
+        );
+    }
+
+    #[test]
+    fn an_unsorted_instance_list_gives_the_ranges_of_the_sorted_one() {
+        let selector = Selector::parse(r#"job="node""#).expect("selector");
+        let sorted: Vec<String> = ["a:1", "b:1", "c:1", "d:1"].map(String::from).to_vec();
+        let unsorted: Vec<String> = ["c:1", "a:1", "d:1", "b:1"].map(String::from).to_vec();
+        let parts = |instances: &[String]| {
+            part_selectors(
+                &Coverage {
+                    selector: &selector,
+                    instances,
+                    samples_per_instance: 1,
+                    budget: 1,
+                },
+                2,
+            )
+        };
+        assert_eq!(parts(&unsorted), parts(&sorted));
+        assert_eq!(
+            parts(&unsorted)[1],
+            selector
+                .narrowed_to_range(Some("c:1"), None)
                 .expect("a range")
         );
     }
