@@ -95,6 +95,7 @@ where
     let instances = coverage.instances.len();
     let mut groups = planned_groups(instances, coverage.samples_per_instance, coverage.budget);
     let mut refusals: Vec<SizeRefusal> = Vec::new();
+    let sent_before = log.queries.len();
     loop {
         let attempt = (start.clone(), on_series.clone(), kept);
         match fold_parts(recorder, log, query, coverage, groups, attempt).await {
@@ -114,16 +115,34 @@ where
                     return Err(e);
                 };
                 refusals.push(refusal);
-                if !retry_allowed(&refusals) {
-                    return Err(e);
-                }
-                match next_after_refusal(groups, instances, refusals.len() as u32 - 1) {
+                let next = retry_allowed(&refusals)
+                    .then(|| next_after_refusal(groups, instances, refusals.len() as u32 - 1))
+                    .flatten();
+                match next {
                     Some(next) => groups = next,
-                    None => return Err(e),
+                    None => {
+                        let sent = log.queries.len().saturating_sub(sent_before);
+                        gave_up(log, query.purpose, (refusal, groups, sent));
+                        return Err(e);
+                    }
                 }
             }
         }
     }
+}
+
+/// Say that the query for `purpose` was refused (`why`) even in `groups` instance groups after
+/// `sent` requests: the caller may drop what it was for (the stopped instances, a measure) and
+/// carry on, and the refusal notices leave out purposes fetched in groups, so without this the
+/// loss would go unsaid. A query refused whole and never split is left to those notices.
+fn gave_up(log: &mut QueryLog, purpose: &str, (why, groups, sent): (SizeRefusal, usize, usize)) {
+    if groups <= 1 {
+        return;
+    }
+    log.warn(format!(
+        "{purpose}: refused for its size ({}) even in {groups} instance groups ({sent} requests)",
+        why.as_str()
+    ));
 }
 
 /// One attempt: the query in `groups` parts, one after another, each folded into the state

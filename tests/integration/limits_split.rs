@@ -216,6 +216,50 @@ fn the_inventory_refused_whole_is_the_same_in_groups() {
     );
 }
 
+/// An engine whose limit refuses the inventory's queries even in the smallest groups the
+/// halvings reach: each refusal is said, with how many groups and requests were tried, and
+/// the inventory carries on without what it lacks.
+#[test]
+fn a_refusal_even_in_the_smallest_groups_is_said() {
+    let fleet = scenarios::fleet(HOSTS);
+    let plain = VictoriaMetrics::serve(&fleet);
+    // Fewer samples than one host's collectors hold over the look-back.
+    let limited = VictoriaMetrics::serve_with(&fleet, &["-search.maxSamplesPerQuery=100"]);
+    let log = block_on(async {
+        let selector = Selector::empty();
+        let basics = inventory::basics(&client(&plain.url()), &selector, at(&fleet)).await?;
+        let reach = Reach {
+            instances: &basics.instances,
+            budget: gregg_insights::engine::DEFAULT_SAMPLE_BUDGET,
+        };
+        let details = inventory::details(
+            &client(&limited.url()),
+            catalog::builtin(),
+            &selector,
+            at(&fleet),
+            reach,
+        )
+        .await?;
+        Ok::<_, PrometheusError>(details.log)
+    })
+    .expect("the inventory carries on");
+    let said = |purpose: &str| {
+        log.warnings.iter().any(|w| {
+            w.starts_with(&format!(
+                "{purpose}: refused for its size (too many samples) even in 32 instance groups ("
+            ))
+        })
+    };
+    assert!(said("inventory/collectors"), "{:?}", log.warnings);
+    assert!(said("inventory/versions"), "{:?}", log.warnings);
+    let collectors = log
+        .queries
+        .iter()
+        .filter(|q| q.purpose == "inventory/collectors")
+        .count();
+    assert!(collectors > 32, "{collectors} requests");
+}
+
 /// Prometheus' `--query.max-samples` for the test below: the run-queue latency measure of 600
 /// hosts (two per-CPU series a CPU, over both windows) loads several times more.
 const PROMETHEUS_MAX_SAMPLES: u64 = 28_000;
