@@ -252,12 +252,20 @@ fn a_refusal_even_in_the_smallest_groups_is_said() {
     };
     assert!(said("inventory/collectors"), "{:?}", log.warnings);
     assert!(said("inventory/versions"), "{:?}", log.warnings);
+    // Each attempt stops at its first refused part: the whole query, then 2, 4 … 32 groups.
     let collectors = log
         .queries
         .iter()
         .filter(|q| q.purpose == "inventory/collectors")
         .count();
-    assert!(collectors > 32, "{collectors} requests");
+    assert_eq!(collectors, 6);
+    assert!(
+        log.warnings
+            .iter()
+            .any(|w| w.starts_with("inventory/collectors:") && w.contains("(6 requests)")),
+        "{:?}",
+        log.warnings
+    );
 }
 
 /// Prometheus' `--query.max-samples` for the test below: the run-queue latency measure of 600
