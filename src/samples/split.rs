@@ -21,7 +21,7 @@ use crate::{
 };
 
 use super::{
-    groups::{next_after_refusal, partition, planned_groups, retry_allowed},
+    groups::{most_groups, next_after_refusal, partition, planned_groups, retry_allowed, MAX_PARTS},
     Over, QueryLog, Recorder, Timing,
 };
 
@@ -122,7 +122,8 @@ where
                     Some(next) => groups = next,
                     None => {
                         let sent = log.queries.len().saturating_sub(sent_before);
-                        gave_up(log, query.purpose, (refusal, groups, sent));
+                        let capped = groups == MAX_PARTS && most_groups(instances) == MAX_PARTS;
+                        gave_up(log, query.purpose, (refusal, groups, sent), capped);
                         return Err(e);
                     }
                 }
@@ -135,14 +136,27 @@ where
 /// `sent` requests: the caller may drop what it was for (the stopped instances, a measure) and
 /// carry on, and the refusal notices leave out purposes fetched in groups, so without this the
 /// loss would go unsaid. A query refused whole and never split is left to those notices.
-fn gave_up(log: &mut QueryLog, purpose: &str, (why, groups, sent): (SizeRefusal, usize, usize)) {
+/// `capped`: the groups stopped at [`MAX_PARTS`], not at one instance each, and the way out
+/// is the engine's limit.
+fn gave_up(
+    log: &mut QueryLog,
+    purpose: &str,
+    (why, groups, sent): (SizeRefusal, usize, usize),
+    capped: bool,
+) {
     if groups <= 1 {
         return;
     }
-    log.warn(format!(
+    let mut notice = format!(
         "{purpose}: refused for its size ({}) even in {groups} instance groups ({sent} requests)",
         why.as_str()
-    ));
+    );
+    if capped {
+        notice.push_str(&format!(
+            "; no query is sent in more than {MAX_PARTS} parts: the engine's limit is too low for this fleet, raise it (and the data source's querySampleBudget with it)"
+        ));
+    }
+    log.warn(notice);
 }
 
 /// One attempt: the query in `groups` parts, one after another, each folded into the state
