@@ -160,7 +160,7 @@ mod tests {
     fn no_query_is_sent_in_more_than_max_parts() {
         // 600 hosts at a budget of 12,000 once planned 2,132 requests; 10,000 hosts at one
         // instance a group, 10,000.
-        assert_eq!(planned_groups(600, 1_000, 12_000), MAX_PARTS);
+        assert_eq!(planned_groups(600, 100_000, 12_000), MAX_PARTS);
         assert_eq!(planned_groups(10_000, 1_000, 1), MAX_PARTS);
         assert_eq!(planned_groups(200, 1_000, 1), 200, "one per instance below the cap");
         assert_eq!(next_after_refusal(200, 10_000, 0), Some(MAX_PARTS));
