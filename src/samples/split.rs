@@ -17,7 +17,7 @@
 
 use crate::{
     prometheus::{ApiErrorKind, PrometheusError, Series, SizeRefusal},
-    promql::Selector,
+    promql::{Selector, MAX_BOUND_CHARS, MAX_PREFIX_CHARS},
 };
 
 use super::{
@@ -224,19 +224,50 @@ fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
         &sorted_copy[..]
     };
     let parts = partition(instances, groups);
+    let prefix = fleet_prefix(instances);
     let firsts: Vec<Option<&str>> = parts
         .iter()
-        .map(|part| part.first().map(String::as_str))
+        .map(|part| part.first().and_then(|i| i.get(prefix.len()..)))
         .collect();
     // A range is empty only when two bounds are the same once cut to their first
-    // `MAX_BOUND_CHARS` characters; its instances are then in the next range.
-    (0..parts.len())
-        .filter_map(|i| {
-            let from = if i == 0 { None } else { firsts[i] };
-            let to = firsts.get(i + 1).copied().flatten();
-            coverage.selector.narrowed_to_range(from, to)
-        })
-        .collect()
+    // `MAX_BOUND_CHARS` characters (after the prefix); its instances are then in the next range.
+    let ranges = (0..parts.len()).filter_map(|i| {
+        let from = if i == 0 { None } else { firsts[i] };
+        let to = firsts.get(i + 1).copied().flatten();
+        match prefix {
+            "" => coverage.selector.narrowed_to_range(from, to),
+            _ => coverage
+                .selector
+                .narrowed_to_prefixed_range(prefix, from, to),
+        }
+    });
+    let mut selectors: Vec<Selector> = ranges.collect();
+    if !prefix.is_empty() {
+        // The instances without the fleet's prefix (an unlisted host): one more part.
+        selectors.push(coverage.selector.outside_prefix(prefix));
+    }
+    selectors
+}
+
+/// The prefix the sorted `instances` all share, up to [`MAX_PREFIX_CHARS`] characters, when it
+/// is long enough that names would otherwise be alike once cut to [`MAX_BOUND_CHARS`] (half of
+/// it or more); empty otherwise, and the ranges are written on the whole names. Their first
+/// and last share what all of them share.
+fn fleet_prefix(instances: &[String]) -> &str {
+    let (Some(first), Some(last)) = (instances.first(), instances.last()) else {
+        return "";
+    };
+    let shared = first
+        .char_indices()
+        .zip(last.chars())
+        .take(MAX_PREFIX_CHARS)
+        .take_while(|((_, a), b)| a == b)
+        .map(|((at, a), _)| at + a.len_utf8());
+    let (chars, end) = shared.fold((0, 0), |(n, _), end| (n + 1, end));
+    if chars < MAX_BOUND_CHARS / 2 {
+        return "";
+    }
+    &first[..end]
 }
 
 #[cfg(test)]
@@ -314,13 +345,23 @@ mod tests {
             .narrowed_to_range(Some(&from), Some(&to))
             .expect("a range")
             .to_string();
+        // The same range behind the longest fleet-wide prefix kept, dots again.
+        let prefix = ".".repeat(crate::promql::MAX_PREFIX_CHARS);
+        let prefixed = selector
+            .narrowed_to_prefixed_range(&prefix, Some(&from), Some(&to))
+            .expect("a range")
+            .to_string();
+        let longest = [&part, &prefixed]
+            .into_iter()
+            .max_by_key(|p| p.len())
+            .expect("parts");
         let timing = crate::samples::Timing::new(
             chrono::DateTime::from_timestamp(1_748_865_600, 0).expect("time"),
             std::time::Duration::from_secs(600),
             Some(std::time::Duration::from_secs(15)),
         );
         for check in crate::catalog::builtin().checks() {
-            let query = timing.render(&check.query, &part).expect("renders");
+            let query = timing.render(&check.query, longest).expect("renders");
             assert!(
                 query.len() <= MAX_QUERY_LEN,
                 "{}: {} bytes",
@@ -328,6 +369,44 @@ mod tests {
                 query.len()
             );
         }
+    }
+
+    #[test]
+    fn a_fleet_sharing_a_40_character_prefix_splits_into_the_planned_parts() {
+        let selector = Selector::parse(r#"job="node""#).expect("selector");
+        let prefix = "gke-production-europe-west1-default-pool-";
+        assert_eq!(prefix.len(), 41);
+        let instances: Vec<String> = (0..1_000)
+            .map(|i| format!("{prefix}{:08x}-{i:04}:9100", i * 7919))
+            .collect();
+        let mut sorted = instances.clone();
+        sorted.sort();
+        let coverage = Coverage {
+            selector: &selector,
+            instances: &sorted,
+            samples_per_instance: 1,
+            budget: 1,
+        };
+        let parts = part_selectors(&coverage, 10);
+        assert_eq!(parts.len(), 11, "ten ranges and the names outside the prefix");
+        let matches = |part: &Selector, value: &str| {
+            part.matchers().iter().filter(|m| m.name == "instance").all(|m| {
+                let re = regex::Regex::new(&format!("^(?:{})$", m.value)).expect("valid");
+                re.is_match(value) == (m.op == crate::promql::MatchOp::Regex)
+            })
+        };
+        let mut sizes = vec![0; parts.len()];
+        let others = ["", "gke-production", "gke-staging-x:9100", "zzz", prefix];
+        for value in sorted.iter().map(String::as_str).chain(others) {
+            let in_parts: Vec<usize> = (0..parts.len())
+                .filter(|&k| matches(&parts[k], value))
+                .collect();
+            assert_eq!(in_parts.len(), 1, "{value:?} in {in_parts:?}");
+            if value.starts_with(prefix) && value.len() > prefix.len() {
+                sizes[in_parts[0]] += 1;
+            }
+        }
+        assert_eq!(sizes[..10], [100; 10], "{sizes:?}");
     }
 
     #[test]
