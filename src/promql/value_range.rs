@@ -347,7 +347,10 @@ mod tests {
             .map(|(i, w)| {
                 let from = if i == 0 { None } else { w[0] };
                 let range = prefixed_range(prefix, from, w[1]).expect("a range");
-                (regex::Regex::new(&format!("^(?:{range})$")).expect("valid"), true)
+                (
+                    regex::Regex::new(&format!("^(?:{range})$")).expect("valid"),
+                    true,
+                )
             })
             .collect();
         let outside = regex::Regex::new(&format!("^(?:{})$", starting_with(prefix)));

@@ -56,7 +56,9 @@ pub(super) fn planned_groups(instances: usize, samples_per_instance: u64, budget
     let per_group = usize::try_from(budget / per_instance)
         .unwrap_or(usize::MAX)
         .max(1);
-    instances.div_ceil(per_group).clamp(1, most_groups(instances))
+    instances
+        .div_ceil(per_group)
+        .clamp(1, most_groups(instances))
 }
 
 /// The most groups a query over `instances` is sent in: one per instance, at most
@@ -162,7 +164,11 @@ mod tests {
         // instance a group, 10,000.
         assert_eq!(planned_groups(600, 100_000, 12_000), MAX_PARTS);
         assert_eq!(planned_groups(10_000, 1_000, 1), MAX_PARTS);
-        assert_eq!(planned_groups(200, 1_000, 1), 200, "one per instance below the cap");
+        assert_eq!(
+            planned_groups(200, 1_000, 1),
+            200,
+            "one per instance below the cap"
+        );
         assert_eq!(next_after_refusal(200, 10_000, 0), Some(MAX_PARTS));
         assert_eq!(next_after_refusal(MAX_PARTS, 10_000, 0), None, "capped");
         assert_eq!(next_after_refusal(1, 10_000, 0), Some(2));

@@ -21,7 +21,9 @@ use crate::{
 };
 
 use super::{
-    groups::{most_groups, next_after_refusal, partition, planned_groups, retry_allowed, MAX_PARTS},
+    groups::{
+        most_groups, next_after_refusal, partition, planned_groups, retry_allowed, MAX_PARTS,
+    },
     Over, QueryLog, Recorder, Timing,
 };
 
@@ -388,12 +390,19 @@ mod tests {
             budget: 1,
         };
         let parts = part_selectors(&coverage, 10);
-        assert_eq!(parts.len(), 11, "ten ranges and the names outside the prefix");
+        assert_eq!(
+            parts.len(),
+            11,
+            "ten ranges and the names outside the prefix"
+        );
         let matches = |part: &Selector, value: &str| {
-            part.matchers().iter().filter(|m| m.name == "instance").all(|m| {
-                let re = regex::Regex::new(&format!("^(?:{})$", m.value)).expect("valid");
-                re.is_match(value) == (m.op == crate::promql::MatchOp::Regex)
-            })
+            part.matchers()
+                .iter()
+                .filter(|m| m.name == "instance")
+                .all(|m| {
+                    let re = regex::Regex::new(&format!("^(?:{})$", m.value)).expect("valid");
+                    re.is_match(value) == (m.op == crate::promql::MatchOp::Regex)
+                })
         };
         let mut sizes = vec![0; parts.len()];
         let others = ["", "gke-production", "gke-staging-x:9100", "zzz", prefix];

@@ -148,6 +148,20 @@ fn a_refused_inventory_query_is_fetched_in_instance_groups_on_victoria_metrics()
         .iter()
         .filter(|q| q.group.is_some())
         .count();
+    // No query fans out beyond the cap (2,108 parts were planned before it).
+    let widest = limited_run
+        .queries
+        .iter()
+        .filter_map(|q| q.group.map(|(_, of)| of))
+        .max()
+        .unwrap_or(0);
+    assert!(widest <= samples::MAX_PARTS, "{widest} parts");
+    // 2,132 requests before the cap, 1,444 with it.
+    assert!(
+        limited_run.queries.len() < 1_800,
+        "{} requests",
+        limited_run.queries.len()
+    );
     let longest = limited_run
         .queries
         .iter()
