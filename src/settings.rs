@@ -63,7 +63,7 @@ pub struct Settings {
     /// Samples one query may load (`jsonData.querySampleBudget`, the CLI's
     /// `--query-sample-budget`): a check's query over more instances is planned in instance
     /// groups. Set it below the engine's own limit when that is lower than the default.
-    /// `None`: the analysis' default (`engine::DEFAULT_SAMPLE_BUDGET`, 10,000,000).
+    /// `None`: the analysis' default ([`crate::samples::DEFAULT_SAMPLE_BUDGET`], 10,000,000).
     pub query_sample_budget: Option<u64>,
 }
 

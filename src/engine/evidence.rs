@@ -22,6 +22,23 @@ pub(super) const INSTANCE_REGEX_LIMIT: usize = 200;
 /// One evidence value: instance, device, the device it names (`device_from`), value.
 type Value = (String, Option<String>, Option<String>, f64);
 
+/// The selection a flagged-instances query reads: the check's selector, the selection's
+/// instances (sorted; empty when unknown) and the samples one query may load.
+pub(super) type Scope<'a> = (&'a Selector, &'a [String], u64);
+
+/// The instances a query for the `flagged` ones (sorted) is planned over: the flagged ones
+/// while they are listed in its selector ([`narrowed`]); above [`INSTANCE_REGEX_LIMIT`] the
+/// query reads the whole selection, so its groups are planned over `all` the selection's
+/// instances (sorted), else each part would hold the hosts between two flagged ones, up to
+/// the whole fleet. The flagged ones when `all` is unknown (the ranges still meet end to
+/// start, only their sizes are off).
+pub(super) fn planned_over(flagged: &[&str], all: &[String]) -> Vec<String> {
+    if flagged.len() > INSTANCE_REGEX_LIMIT && !all.is_empty() {
+        return all.to_vec();
+    }
+    flagged.iter().map(|s| s.to_string()).collect()
+}
+
 /// `selector` narrowed to `instances` when there are few enough to list.
 pub(super) fn narrowed(selector: &Selector, instances: &[&str]) -> Selector {
     narrowed_for(true, selector, instances)
@@ -40,13 +57,14 @@ pub(super) fn narrowed_for(targets: bool, selector: &Selector, instances: &[&str
 /// piece of evidence that cannot be fetched is said in the log: the finding stands without it.
 /// A query the engine refuses for its size (or larger than `budget`: over 200 flagged
 /// instances it reads the whole selection) is sent in ranges of the flagged instances' names
-/// ([`fold_in_groups`]); every evidence query of a scraped target keeps `instance`, so each
-/// value falls in one group. Container evidence (no `instance` targets) is sent whole.
+/// ([`fold_in_groups`], planned over [`planned_over`]); every evidence query of a scraped
+/// target keeps `instance`, so each value falls in one group. Container evidence (no
+/// `instance` targets) is sent whole.
 pub(super) async fn attach(
     recorder: &Recorder<'_>,
     log: &mut QueryLog,
     check: &Check,
-    (selector, budget): (&Selector, u64),
+    (selector, all, budget): Scope<'_>,
     timing: &Timing,
     findings: &mut [Finding],
 ) {
@@ -56,7 +74,7 @@ pub(super) async fn attach(
     let wanted: HashSet<String> = instances.iter().map(|s| s.to_string()).collect();
     // Sorted, as `instances_of` gives them.
     let grouped: Vec<String> = match targets {
-        true => instances.iter().map(|s| s.to_string()).collect(),
+        true => planned_over(&instances, all),
         false => Vec::new(),
     };
     let coverage = Coverage {
@@ -196,4 +214,23 @@ pub(super) fn per_instance(
         .iter()
         .filter_map(|t| timing.render_split(t, &narrowed, &node_selector).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_the_regex_limit_groups_are_planned_over_the_whole_selection() {
+        let all: Vec<String> = (0..10_000).map(|i| format!("host-{i:05}:9100")).collect();
+        let flagged = |n: usize| -> Vec<&str> { all[..n].iter().map(String::as_str).collect() };
+        let listed = flagged(INSTANCE_REGEX_LIMIT);
+        assert_eq!(planned_over(&listed, &all).len(), INSTANCE_REGEX_LIMIT);
+        assert_eq!(planned_over(&flagged(INSTANCE_REGEX_LIMIT + 1), &all), all);
+        assert_eq!(
+            planned_over(&flagged(INSTANCE_REGEX_LIMIT + 1), &[]).len(),
+            INSTANCE_REGEX_LIMIT + 1,
+            "the selection unknown"
+        );
+    }
 }

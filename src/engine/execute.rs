@@ -241,7 +241,7 @@ async fn refine_findings(
             &mut run.log,
             stacking,
             check,
-            base,
+            (base, target.instances, target.sample_budget),
             timing,
             &mut findings,
         )
@@ -261,7 +261,7 @@ async fn refine_findings(
     }
     if !run.findings.is_empty() && !check.evidence.is_empty() {
         let mut findings = std::mem::take(&mut run.findings);
-        let scope = (base, target.sample_budget);
+        let scope = (base, target.instances, target.sample_budget);
         evidence::attach(recorder, &mut run.log, check, scope, timing, &mut findings).await;
         span::refine(recorder, &mut run.log, check, base, timing, &mut findings).await;
         run.findings = findings;

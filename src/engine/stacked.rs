@@ -17,13 +17,15 @@ use regex::Regex;
 use crate::{
     catalog::{whole_disk, Check, Stacking},
     prometheus::{PrometheusError, Series},
-    promql::Selector,
     samples::{
         fold_in_groups, Coverage, GroupedQuery, Over, QueryLog, QueryText, Recorder, Timing,
     },
 };
 
-use super::{evidence::narrowed, finding::Finding};
+use super::{
+    evidence::{narrowed, planned_over, Scope},
+    finding::Finding,
+};
 
 /// Layers over layers (LVM over dm-crypt over a partition) are followed this deep.
 const MAX_DEPTH: usize = 4;
@@ -37,7 +39,7 @@ pub(super) async fn fold(
     log: &mut QueryLog,
     stacking: &Stacking,
     check: &Check,
-    selector: &Selector,
+    (selector, all, budget): Scope<'_>,
     timing: &Timing,
     findings: &mut Vec<Finding>,
 ) {
@@ -56,12 +58,14 @@ pub(super) async fn fold(
     instances.sort_unstable();
     instances.dedup();
     let narrowed = narrowed(selector, &instances);
-    // A few flagged instances, listed: sent whole.
+    // Listed in the selector up to the regex limit, the whole selection above it.
+    let grouped = planned_over(&instances, all);
     let coverage = Coverage {
         selector: &narrowed,
-        instances: &[],
+        instances: &grouped,
+        // Set by `per_device`.
         samples_per_instance: 1,
-        budget: u64::MAX,
+        budget,
     };
     let backing = match backing(recorder, log, stacking, check, &coverage, timing).await {
         Ok(b) => b,

@@ -90,15 +90,15 @@ pub(super) fn degraded<T>(
         Ok(value) => Ok(Some(value)),
         Err(e) => match e.size_refusal() {
             Some(why) => {
-                // Refused whole only (never fetched in groups): the refusal notices of the
-                // report say it already.
+                // Refused in groups, `fold_in_groups` said the refusal; refused whole only,
+                // the refusal notices of the report say it. Here: what it costs.
                 let grouped = log
                     .queries
                     .iter()
                     .any(|q| q.purpose == purpose && q.group.is_some());
                 if grouped {
                     log.warn(format!(
-                        "{purpose}: the engine refused the query for its size ({}) even in the smallest instance groups: {unknown} in this analysis",
+                        "{purpose}: {unknown} in this analysis (the engine refused the query for its size: {})",
                         why.as_str()
                     ));
                 }

@@ -205,12 +205,7 @@ fn keep_largest_changes(measure: &Measure, fold: &mut Fold, log: &mut QueryLog) 
             measure.id
         ));
     }
-    fold.changes.sort_by(|a, b| {
-        b.comparison
-            .ratio
-            .max(1.0 / b.comparison.ratio)
-            .total_cmp(&a.comparison.ratio.max(1.0 / a.comparison.ratio))
-    });
+    sort_by_size(&mut fold.changes);
     if fold.changes.len() > MAX_CHANGES {
         log.warn(format!(
             "{}: {} targets changed; the {MAX_CHANGES} largest changes are reported",
@@ -219,6 +214,19 @@ fn keep_largest_changes(measure: &Measure, fold: &mut Fold, log: &mut QueryLog) 
         ));
         fold.changes.truncate(MAX_CHANGES);
     }
+}
+
+/// The largest changes (by ratio, up or down) first; equal ones by instance, then device. The
+/// series arrive in an order that depends on how the query was split into instance groups:
+/// without the tie-break, which of equal changes survive the cut to [`MAX_CHANGES`] would too.
+fn sort_by_size(changes: &mut [Change]) {
+    let size = |c: &Change| c.comparison.ratio.max(1.0 / c.comparison.ratio);
+    changes.sort_by(|a, b| {
+        size(b)
+            .total_cmp(&size(a))
+            .then_with(|| a.instance.cmp(&b.instance))
+            .then_with(|| a.device.cmp(&b.device))
+    });
 }
 
 /// Who is behind the changes: each contributor level's top items on the changed hosts.
@@ -771,5 +779,60 @@ fn capitalise(text: &str) -> String {
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(instance: &str, device: Option<&str>, ratio: f64) -> Change {
+        Change {
+            instance: instance.to_string(),
+            device: device.map(str::to_string),
+            comparison: Comparison {
+                baseline: 1.0,
+                window: ratio,
+                ratio,
+                held: 1.0,
+                since: None,
+                material: true,
+                up: ratio > 1.0,
+                step: false,
+            },
+            yesterday: None,
+        }
+    }
+
+    fn order(changes: &[Change]) -> Vec<(String, Option<String>)> {
+        changes
+            .iter()
+            .map(|c| (c.instance.clone(), c.device.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn equal_changes_are_kept_in_the_same_order_however_they_arrived() {
+        let arrived = vec![
+            change("b:9100", Some("sda"), 4.0),
+            change("a:9100", Some("sdb"), 0.25),
+            change("c:9100", None, 8.0),
+            change("a:9100", Some("sda"), 4.0),
+            change("a:9100", None, 2.0),
+        ];
+        let mut first = arrived.clone();
+        let mut second: Vec<Change> = arrived.into_iter().rev().collect();
+        sort_by_size(&mut first);
+        sort_by_size(&mut second);
+        assert_eq!(order(&first), order(&second));
+        let expected = [
+            ("c:9100", None),
+            ("a:9100", Some("sda")),
+            ("a:9100", Some("sdb")),
+            ("b:9100", Some("sda")),
+            ("a:9100", None),
+        ]
+        .map(|(i, d)| (i.to_string(), d.map(str::to_string)));
+        assert_eq!(order(&first), expected);
     }
 }

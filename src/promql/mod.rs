@@ -11,4 +11,6 @@ mod value_range;
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use query::{render_query, render_query_split};
 pub use selector::{is_label_name, quote, regex_escape, MatchOp, Matcher, Selector, SelectorError};
-pub use value_range::{at_least, between, MAX_BOUND_CHARS};
+pub use value_range::{
+    at_least, between, prefixed_range, starting_with, MAX_BOUND_CHARS, MAX_PREFIX_CHARS,
+};

@@ -178,6 +178,36 @@ impl Selector {
         }))
     }
 
+    /// The selector narrowed to the instances that start with `prefix` and whose rest is from
+    /// `from` (included) up to `to` (excluded), either end open ([`super::prefixed_range`]);
+    /// `None` when the range is empty. With `outside_prefix`, the groups of a fleet whose
+    /// names share a long prefix.
+    #[must_use]
+    pub fn narrowed_to_prefixed_range(
+        &self,
+        prefix: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Option<Self> {
+        let regex = super::prefixed_range(prefix, from, to)?;
+        Some(self.clone().with(Matcher {
+            name: "instance".into(),
+            op: MatchOp::Regex,
+            value: regex,
+        }))
+    }
+
+    /// The selector narrowed to the instances that do not start with `prefix`: with
+    /// [`Self::narrowed_to_prefixed_range`], every instance is in exactly one part.
+    #[must_use]
+    pub fn outside_prefix(&self, prefix: &str) -> Self {
+        self.clone().with(Matcher {
+            name: "instance".into(),
+            op: MatchOp::NotRegex,
+            value: super::starting_with(prefix),
+        })
+    }
+
     /// The selector for container series (cAdvisor, kube-state-metrics): without its matchers
     /// on [`SCRAPE_TARGET_LABELS`]. `job="node"` or `instance=~"web-.*:9100"` name the
     /// node_exporter targets; the kubelet and kube-state-metrics are other targets, and the

@@ -24,8 +24,16 @@
 /// monotone (a ≤ b keeps cut(a) ≤ cut(b)), so the groups still meet end to start; they only
 /// change size (names alike in their first 32 characters share a group). Each character costs
 /// about 20 bytes of regex and a catalog query repeats its selector up to 8 times: 32 keeps
-/// the longest part under VictoriaMetrics' default 16 KB (see the engine's split tests).
+/// the longest part under VictoriaMetrics' default 16 KB (see the split tests in
+/// `samples/split.rs`).
 pub const MAX_BOUND_CHARS: usize = 32;
+
+/// The longest fleet-wide prefix written as a literal in front of a range
+/// ([`prefixed_range`]), in characters: names alike in their first [`MAX_BOUND_CHARS`]
+/// characters (GKE node names, `gke-production-europe-west1-default-pool-…`) still split on
+/// the characters after it, and the query text stays bounded (a literal costs a byte or two
+/// a character, not the twenty of a bound).
+pub const MAX_PREFIX_CHARS: usize = 200;
 
 /// Newlines match `.` from here on: written once at the front of every regex.
 const DOT_ALL: &str = "(?s)";
@@ -49,6 +57,36 @@ pub fn at_least(bound: &str) -> String {
 /// The part both bounds share is written once: `host-00150:9100` to `host-00300:9100` is
 /// `host-00` followed by the range of `150:9100` to `300:9100`.
 pub fn between(from: &str, to: &str) -> Option<String> {
+    Some(format!("{DOT_ALL}{}", between_body(from, to)?))
+}
+
+/// An RE2 regex matching exactly the values that start with `prefix` and whose rest is from
+/// `from` (included) up to `to` (excluded), either end open; `None` when the range is empty.
+/// The prefix is written once, as a literal, and the bounds are cut after it: the ranges of
+/// one prefix meet end to start as [`between`]'s do, and [`starting_with`] covers the values
+/// without the prefix.
+pub fn prefixed_range(prefix: &str, from: Option<&str>, to: Option<&str>) -> Option<String> {
+    let body = match (from, to) {
+        (None, None) => ".*".to_string(),
+        (Some(from), None) => from_bound(&chars(from)),
+        (from, Some(to)) => between_body(from.unwrap_or(""), to)?,
+    };
+    Some(format!("{DOT_ALL}{}(?:{body})", literal(prefix)))
+}
+
+/// An RE2 regex matching exactly the values that start with `prefix` (for a `!~` matcher: the
+/// values outside the ranges of [`prefixed_range`]).
+pub fn starting_with(prefix: &str) -> String {
+    format!("{DOT_ALL}{}.*", literal(prefix))
+}
+
+/// `text` as a regex literal.
+fn literal(text: &str) -> String {
+    text.chars().map(literal_char).collect()
+}
+
+/// [`between`] without its flags.
+fn between_body(from: &str, to: &str) -> Option<String> {
     let (from, to) = (chars(from), chars(to));
     if from >= to {
         return None;
@@ -73,7 +111,7 @@ pub fn between(from: &str, to: &str) -> Option<String> {
             alternatives.join("|")
         }
     };
-    Some(format!("{DOT_ALL}{prefix}(?:{rest})"))
+    Some(format!("{prefix}(?:{rest})"))
 }
 
 /// A regex for the values at or above `bound` (no flags): a value is at or above `c₁c₂…cₙ` when
@@ -295,6 +333,39 @@ mod tests {
                 .filter(|&k| k == bounds.len() || !lower[k].is_match(value))
                 .collect();
             assert_eq!(groups.len(), 1, "{value:?} in groups {groups:?}");
+        }
+    }
+
+    #[test]
+    fn prefixed_ranges_and_the_values_outside_the_prefix_cover_every_value_once() {
+        let prefix = "gke-production-europe-west1-default-pool-1a2b3c4d-";
+        let rest = ["", "a", "b7x9:9100", "k2mz:9100", "k2mz:9101", "zz"];
+        let bounds = [None, Some("b7x9:9100"), Some("k2mz:9100"), None];
+        let mut regexes: Vec<(regex::Regex, bool)> = bounds
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                let from = if i == 0 { None } else { w[0] };
+                let range = prefixed_range(prefix, from, w[1]).expect("a range");
+                (
+                    regex::Regex::new(&format!("^(?:{range})$")).expect("valid"),
+                    true,
+                )
+            })
+            .collect();
+        let outside = regex::Regex::new(&format!("^(?:{})$", starting_with(prefix)));
+        regexes.push((outside.expect("valid"), false));
+        let values = rest
+            .iter()
+            .map(|r| format!("{prefix}{r}"))
+            .chain(["", "a", "gke-production", "gke-z", "zzz"].map(String::from))
+            .chain([prefix[..prefix.len() - 1].to_string()]);
+        for value in values {
+            let parts = regexes
+                .iter()
+                .filter(|(r, positive)| r.is_match(&value) == *positive)
+                .count();
+            assert_eq!(parts, 1, "{value:?}");
         }
     }
 

@@ -20,9 +20,17 @@ use super::Timing;
 /// and for other queries running at the same time.
 pub const DEFAULT_SAMPLE_BUDGET: u64 = 10_000_000;
 
-/// How many times the groups are halved after a refusal before the check is reported as
-/// failed: 2⁵ = 32 times as many groups as planned.
+/// How many times the groups are halved after a refusal before the query is given up (the
+/// check fails, a measure or a part of the inventory is left out, each said): 2⁵ = 32 times
+/// as many groups as planned, at most [`MAX_PARTS`].
 pub const MAX_HALVINGS: u32 = 5;
+
+/// The most parts one query is sent in, planned or after halvings. An analysis sends dozens of
+/// queries, often from an incident dashboard against an engine already under load: at one
+/// group per instance a 10,000-host fleet would fan out 10,000 requests per query. A fleet
+/// that needs more parts than this is one the engine's limit (or the data source's
+/// `querySampleBudget`) is too low for, and that is said rather than worked around.
+pub const MAX_PARTS: usize = 256;
 
 /// Samples a query over `instances` would load: every input series at every point of the
 /// range, plus the samples of one `rate()` window.
@@ -37,7 +45,8 @@ pub fn estimated_samples(instances: usize, series_per_instance: u32, timing: &Ti
 
 /// How many groups a query over `instances` is sent in, each loading about
 /// `samples_per_instance` per instance: enough that each stays within `budget`, at least
-/// one, at most one per instance.
+/// one, at most one per instance and at most [`MAX_PARTS`] (the parts then load more than
+/// the budget; the engine may still answer them).
 pub(super) fn planned_groups(instances: usize, samples_per_instance: u64, budget: u64) -> usize {
     if instances <= 1 {
         return 1;
@@ -47,13 +56,22 @@ pub(super) fn planned_groups(instances: usize, samples_per_instance: u64, budget
     let per_group = usize::try_from(budget / per_instance)
         .unwrap_or(usize::MAX)
         .max(1);
-    instances.div_ceil(per_group).clamp(1, instances)
+    instances
+        .div_ceil(per_group)
+        .clamp(1, most_groups(instances))
+}
+
+/// The most groups a query over `instances` is sent in: one per instance, at most
+/// [`MAX_PARTS`].
+pub(super) fn most_groups(instances: usize) -> usize {
+    instances.clamp(1, MAX_PARTS)
 }
 
 /// The number of groups after the engine refused one of `groups`: twice as many (each half as
-/// large), or `None` when each group is already one instance or the halvings are used up.
+/// large), or `None` when the groups are already [`most_groups`] or the halvings are used up.
 pub(super) fn next_after_refusal(groups: usize, instances: usize, halvings: u32) -> Option<usize> {
-    (halvings < MAX_HALVINGS && groups < instances).then(|| groups.saturating_mul(2).min(instances))
+    let most = most_groups(instances);
+    (halvings < MAX_HALVINGS && groups < most).then(|| groups.saturating_mul(2).min(most))
 }
 
 /// How many times a query the engine gave up on for its time (errorType `timeout`) is halved:
@@ -138,6 +156,31 @@ mod tests {
         assert_eq!(next_after_refusal(60, 100, 2), Some(100));
         assert_eq!(next_after_refusal(100, 100, 3), None, "one instance each");
         assert_eq!(next_after_refusal(4, 100, MAX_HALVINGS), None, "used up");
+    }
+
+    #[test]
+    fn no_query_is_sent_in_more_than_max_parts() {
+        // 600 hosts at a budget of 12,000 once planned 2,132 requests; 10,000 hosts at one
+        // instance a group, 10,000.
+        assert_eq!(planned_groups(600, 100_000, 12_000), MAX_PARTS);
+        assert_eq!(planned_groups(10_000, 1_000, 1), MAX_PARTS);
+        assert_eq!(
+            planned_groups(200, 1_000, 1),
+            200,
+            "one per instance below the cap"
+        );
+        assert_eq!(next_after_refusal(200, 10_000, 0), Some(MAX_PARTS));
+        assert_eq!(next_after_refusal(MAX_PARTS, 10_000, 0), None, "capped");
+        assert_eq!(next_after_refusal(1, 10_000, 0), Some(2));
+        // Whatever the fleet and the halvings, the cap holds.
+        let mut groups = planned_groups(100_000, 176, 1);
+        for halvings in 0..MAX_HALVINGS {
+            assert!(groups <= MAX_PARTS, "{groups}");
+            match next_after_refusal(groups, 100_000, halvings) {
+                Some(next) => groups = next,
+                None => break,
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Queries the engine refused for their size and nobody fetched in parts: each is a notice
 //! naming what it was for and what the analysis lacks because of it.
 //!
-//! A check's main query and its guard are sent again in instance groups when they are refused
-//! ([`super::fold_in_groups`]), and that is said where it happens. Every other query
-//! (evidence, peaks, coverage, another method's measure) fails as it is; its caller may
-//! drop what it was for and carry on, which would leave part of the analysis out with no
-//! word in the report. This pass over the query records says it, whatever sent the query.
+//! The USE checks and their guards, the inventory, the workload and latency measures, the
+//! device lookups and the evidence are sent again in instance groups when they are refused
+//! ([`super::fold_in_groups`]), and that is said where it happens, refused even in the
+//! smallest groups included. Every other query (peaks, spans, coverage) fails as it is; its
+//! caller may drop what it was for and carry on, which would leave part of the analysis out
+//! with no word in the report. This pass over the query records says it, whatever sent the
+//! query.
 
 use std::collections::HashSet;
 

@@ -17,11 +17,13 @@
 
 use crate::{
     prometheus::{ApiErrorKind, PrometheusError, Series, SizeRefusal},
-    promql::Selector,
+    promql::{Selector, MAX_BOUND_CHARS, MAX_PREFIX_CHARS},
 };
 
 use super::{
-    groups::{next_after_refusal, partition, planned_groups, retry_allowed},
+    groups::{
+        most_groups, next_after_refusal, partition, planned_groups, retry_allowed, MAX_PARTS,
+    },
     Over, QueryLog, Recorder, Timing,
 };
 
@@ -95,6 +97,7 @@ where
     let instances = coverage.instances.len();
     let mut groups = planned_groups(instances, coverage.samples_per_instance, coverage.budget);
     let mut refusals: Vec<SizeRefusal> = Vec::new();
+    let sent_before = log.queries.len();
     loop {
         let attempt = (start.clone(), on_series.clone(), kept);
         match fold_parts(recorder, log, query, coverage, groups, attempt).await {
@@ -114,16 +117,48 @@ where
                     return Err(e);
                 };
                 refusals.push(refusal);
-                if !retry_allowed(&refusals) {
-                    return Err(e);
-                }
-                match next_after_refusal(groups, instances, refusals.len() as u32 - 1) {
+                let next = retry_allowed(&refusals)
+                    .then(|| next_after_refusal(groups, instances, refusals.len() as u32 - 1))
+                    .flatten();
+                match next {
                     Some(next) => groups = next,
-                    None => return Err(e),
+                    None => {
+                        let sent = log.queries.len().saturating_sub(sent_before);
+                        let capped = groups == MAX_PARTS && most_groups(instances) == MAX_PARTS;
+                        gave_up(log, query.purpose, (refusal, groups, sent), capped);
+                        return Err(e);
+                    }
                 }
             }
         }
     }
+}
+
+/// Say that the query for `purpose` was refused (`why`) even in `groups` instance groups after
+/// `sent` requests: the caller may drop what it was for (the stopped instances, a measure) and
+/// carry on, and the refusal notices leave out purposes fetched in groups, so without this the
+/// loss would go unsaid. A query refused whole and never split is left to those notices.
+/// `capped`: the groups stopped at [`MAX_PARTS`], not at one instance each, and the way out
+/// is the engine's limit.
+fn gave_up(
+    log: &mut QueryLog,
+    purpose: &str,
+    (why, groups, sent): (SizeRefusal, usize, usize),
+    capped: bool,
+) {
+    if groups <= 1 {
+        return;
+    }
+    let mut notice = format!(
+        "{purpose}: refused for its size ({}) even in {groups} instance groups ({sent} requests)",
+        why.as_str()
+    );
+    if capped {
+        notice.push_str(&format!(
+            "; no query is sent in more than {MAX_PARTS} parts: the engine's limit is too low for this fleet, raise it (and the data source's querySampleBudget with it)"
+        ));
+    }
+    log.warn(notice);
 }
 
 /// One attempt: the query in `groups` parts, one after another, each folded into the state
@@ -179,22 +214,62 @@ fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
     if groups <= 1 || coverage.instances.is_empty() {
         return vec![coverage.selector.clone()];
     }
-    // Ranges follow the list's order: unsorted, whole groups would be empty ranges.
-    debug_assert!(coverage.instances.windows(2).all(|w| w[0] <= w[1]));
-    let parts = partition(coverage.instances, groups);
+    // Ranges follow the list's order: unsorted, ranges would overlap (series counted twice) or
+    // be empty. Callers pass sorted lists; a copy is sorted otherwise, cheap next to the queries.
+    let sorted_copy;
+    let instances = if coverage.instances.is_sorted() {
+        coverage.instances
+    } else {
+        let mut copy = coverage.instances.to_vec();
+        copy.sort_unstable();
+        sorted_copy = copy;
+        &sorted_copy[..]
+    };
+    let parts = partition(instances, groups);
+    let prefix = fleet_prefix(instances);
     let firsts: Vec<Option<&str>> = parts
         .iter()
-        .map(|part| part.first().map(String::as_str))
+        .map(|part| part.first().and_then(|i| i.get(prefix.len()..)))
         .collect();
     // A range is empty only when two bounds are the same once cut to their first
-    // `MAX_BOUND_CHARS` characters; its instances are then in the next range.
-    (0..parts.len())
-        .filter_map(|i| {
-            let from = if i == 0 { None } else { firsts[i] };
-            let to = firsts.get(i + 1).copied().flatten();
-            coverage.selector.narrowed_to_range(from, to)
-        })
-        .collect()
+    // `MAX_BOUND_CHARS` characters (after the prefix); its instances are then in the next range.
+    let ranges = (0..parts.len()).filter_map(|i| {
+        let from = if i == 0 { None } else { firsts[i] };
+        let to = firsts.get(i + 1).copied().flatten();
+        match prefix {
+            "" => coverage.selector.narrowed_to_range(from, to),
+            _ => coverage
+                .selector
+                .narrowed_to_prefixed_range(prefix, from, to),
+        }
+    });
+    let mut selectors: Vec<Selector> = ranges.collect();
+    if !prefix.is_empty() {
+        // The instances without the fleet's prefix (an unlisted host): one more part.
+        selectors.push(coverage.selector.outside_prefix(prefix));
+    }
+    selectors
+}
+
+/// The prefix the sorted `instances` all share, up to [`MAX_PREFIX_CHARS`] characters, when it
+/// is long enough that names would otherwise be alike once cut to [`MAX_BOUND_CHARS`] (half of
+/// it or more); empty otherwise, and the ranges are written on the whole names. Their first
+/// and last share what all of them share.
+fn fleet_prefix(instances: &[String]) -> &str {
+    let (Some(first), Some(last)) = (instances.first(), instances.last()) else {
+        return "";
+    };
+    let shared = first
+        .char_indices()
+        .zip(last.chars())
+        .take(MAX_PREFIX_CHARS)
+        .take_while(|((_, a), b)| a == b)
+        .map(|((at, a), _)| at + a.len_utf8());
+    let (chars, end) = shared.fold((0, 0), |(n, _), end| (n + 1, end));
+    if chars < MAX_BOUND_CHARS / 2 {
+        return "";
+    }
+    &first[..end]
 }
 
 #[cfg(test)]
@@ -235,6 +310,31 @@ mod tests {
     }
 
     #[test]
+    fn an_unsorted_instance_list_gives_the_ranges_of_the_sorted_one() {
+        let selector = Selector::parse(r#"job="node""#).expect("selector");
+        let sorted: Vec<String> = ["a:1", "b:1", "c:1", "d:1"].map(String::from).to_vec();
+        let unsorted: Vec<String> = ["c:1", "a:1", "d:1", "b:1"].map(String::from).to_vec();
+        let parts = |instances: &[String]| {
+            part_selectors(
+                &Coverage {
+                    selector: &selector,
+                    instances,
+                    samples_per_instance: 1,
+                    budget: 1,
+                },
+                2,
+            )
+        };
+        assert_eq!(parts(&unsorted), parts(&sorted));
+        assert_eq!(
+            parts(&unsorted)[1],
+            selector
+                .narrowed_to_range(Some("c:1"), None)
+                .expect("a range")
+        );
+    }
+
+    #[test]
     fn every_catalog_query_in_a_group_of_the_longest_names_fits_the_default_query_length() {
         // VictoriaMetrics' default `-search.maxQueryLen`.
         const MAX_QUERY_LEN: usize = 16_384;
@@ -247,13 +347,23 @@ mod tests {
             .narrowed_to_range(Some(&from), Some(&to))
             .expect("a range")
             .to_string();
+        // The same range behind the longest fleet-wide prefix kept, dots again.
+        let prefix = ".".repeat(crate::promql::MAX_PREFIX_CHARS);
+        let prefixed = selector
+            .narrowed_to_prefixed_range(&prefix, Some(&from), Some(&to))
+            .expect("a range")
+            .to_string();
+        let longest = [&part, &prefixed]
+            .into_iter()
+            .max_by_key(|p| p.len())
+            .expect("parts");
         let timing = crate::samples::Timing::new(
             chrono::DateTime::from_timestamp(1_748_865_600, 0).expect("time"),
             std::time::Duration::from_secs(600),
             Some(std::time::Duration::from_secs(15)),
         );
         for check in crate::catalog::builtin().checks() {
-            let query = timing.render(&check.query, &part).expect("renders");
+            let query = timing.render(&check.query, longest).expect("renders");
             assert!(
                 query.len() <= MAX_QUERY_LEN,
                 "{}: {} bytes",
@@ -261,6 +371,51 @@ mod tests {
                 query.len()
             );
         }
+    }
+
+    #[test]
+    fn a_fleet_sharing_a_40_character_prefix_splits_into_the_planned_parts() {
+        let selector = Selector::parse(r#"job="node""#).expect("selector");
+        let prefix = "gke-production-europe-west1-default-pool-";
+        assert_eq!(prefix.len(), 41);
+        let instances: Vec<String> = (0..1_000)
+            .map(|i| format!("{prefix}{:08x}-{i:04}:9100", i * 7919))
+            .collect();
+        let mut sorted = instances.clone();
+        sorted.sort();
+        let coverage = Coverage {
+            selector: &selector,
+            instances: &sorted,
+            samples_per_instance: 1,
+            budget: 1,
+        };
+        let parts = part_selectors(&coverage, 10);
+        assert_eq!(
+            parts.len(),
+            11,
+            "ten ranges and the names outside the prefix"
+        );
+        let matches = |part: &Selector, value: &str| {
+            part.matchers()
+                .iter()
+                .filter(|m| m.name == "instance")
+                .all(|m| {
+                    let re = regex::Regex::new(&format!("^(?:{})$", m.value)).expect("valid");
+                    re.is_match(value) == (m.op == crate::promql::MatchOp::Regex)
+                })
+        };
+        let mut sizes = vec![0; parts.len()];
+        let others = ["", "gke-production", "gke-staging-x:9100", "zzz", prefix];
+        for value in sorted.iter().map(String::as_str).chain(others) {
+            let in_parts: Vec<usize> = (0..parts.len())
+                .filter(|&k| matches(&parts[k], value))
+                .collect();
+            assert_eq!(in_parts.len(), 1, "{value:?} in {in_parts:?}");
+            if value.starts_with(prefix) && value.len() > prefix.len() {
+                sizes[in_parts[0]] += 1;
+            }
+        }
+        assert_eq!(sizes[..10], [100; 10], "{sizes:?}");
     }
 
     #[test]

@@ -148,6 +148,20 @@ fn a_refused_inventory_query_is_fetched_in_instance_groups_on_victoria_metrics()
         .iter()
         .filter(|q| q.group.is_some())
         .count();
+    // No query fans out beyond the cap (2,108 parts were planned before it).
+    let widest = limited_run
+        .queries
+        .iter()
+        .filter_map(|q| q.group.map(|(_, of)| of))
+        .max()
+        .unwrap_or(0);
+    assert!(widest <= samples::MAX_PARTS, "{widest} parts");
+    // 2,132 requests before the cap, 1,444 with it.
+    assert!(
+        limited_run.queries.len() < 1_800,
+        "{} requests",
+        limited_run.queries.len()
+    );
     let longest = limited_run
         .queries
         .iter()
@@ -211,6 +225,58 @@ fn the_inventory_refused_whole_is_the_same_in_groups() {
         log.warnings.iter().any(|w| w.starts_with(
             "inventory/collectors: the engine refused the query for its size (too many samples)"
         )),
+        "{:?}",
+        log.warnings
+    );
+}
+
+/// An engine whose limit refuses the inventory's queries even in the smallest groups the
+/// halvings reach: each refusal is said, with how many groups and requests were tried, and
+/// the inventory carries on without what it lacks.
+#[test]
+fn a_refusal_even_in_the_smallest_groups_is_said() {
+    let fleet = scenarios::fleet(HOSTS);
+    let plain = VictoriaMetrics::serve(&fleet);
+    // Fewer samples than one host's collectors hold over the look-back.
+    let limited = VictoriaMetrics::serve_with(&fleet, &["-search.maxSamplesPerQuery=100"]);
+    let log = block_on(async {
+        let selector = Selector::empty();
+        let basics = inventory::basics(&client(&plain.url()), &selector, at(&fleet)).await?;
+        let reach = Reach {
+            instances: &basics.instances,
+            budget: gregg_insights::engine::DEFAULT_SAMPLE_BUDGET,
+        };
+        let details = inventory::details(
+            &client(&limited.url()),
+            catalog::builtin(),
+            &selector,
+            at(&fleet),
+            reach,
+        )
+        .await?;
+        Ok::<_, PrometheusError>(details.log)
+    })
+    .expect("the inventory carries on");
+    let said = |purpose: &str| {
+        log.warnings.iter().any(|w| {
+            w.starts_with(&format!(
+                "{purpose}: refused for its size (too many samples) even in 32 instance groups ("
+            ))
+        })
+    };
+    assert!(said("inventory/collectors"), "{:?}", log.warnings);
+    assert!(said("inventory/versions"), "{:?}", log.warnings);
+    // Each attempt stops at its first refused part: the whole query, then 2, 4 … 32 groups.
+    let collectors = log
+        .queries
+        .iter()
+        .filter(|q| q.purpose == "inventory/collectors")
+        .count();
+    assert_eq!(collectors, 6);
+    assert!(
+        log.warnings
+            .iter()
+            .any(|w| w.starts_with("inventory/collectors:") && w.contains("(6 requests)")),
         "{:?}",
         log.warnings
     );
