@@ -12,5 +12,6 @@ pub use duration::{format_duration, parse_duration, DurationError};
 pub use query::{render_query, render_query_split};
 pub use selector::{is_label_name, quote, regex_escape, MatchOp, Matcher, Selector, SelectorError};
 pub use value_range::{
-    at_least, between, prefixed_range, starting_with, MAX_BOUND_CHARS, MAX_PREFIX_CHARS,
+    at_least, between, prefixed_range, quoted_literal_len, starting_with, MAX_BOUND_CHARS,
+    MAX_PREFIX_BYTES, MAX_PREFIX_CHARS,
 };

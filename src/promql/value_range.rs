@@ -35,6 +35,18 @@ pub const MAX_BOUND_CHARS: usize = 32;
 /// a character, not the twenty of a bound).
 pub const MAX_PREFIX_CHARS: usize = 200;
 
+/// The most bytes a fleet-wide prefix may take in the query text, as a literal quoted in
+/// PromQL: [`MAX_PREFIX_CHARS`] characters that each need a backslash (`.`, doubled by the
+/// quoting), the worst case the split tests hold to VictoriaMetrics' 16 KB. A prefix of
+/// characters written as `\x{…}` escapes (7–11 bytes each once quoted) is cut sooner.
+pub const MAX_PREFIX_BYTES: usize = 3 * MAX_PREFIX_CHARS;
+
+/// What `c` costs in a prefix's literal once quoted in PromQL (its backslashes doubled).
+pub fn quoted_literal_len(c: char) -> usize {
+    let literal = literal_char(c);
+    literal.len() + literal.matches('\\').count()
+}
+
 /// Newlines match `.` from here on: written once at the front of every regex.
 const DOT_ALL: &str = "(?s)";
 

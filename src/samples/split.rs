@@ -17,7 +17,7 @@
 
 use crate::{
     prometheus::{ApiErrorKind, PrometheusError, Series, SizeRefusal},
-    promql::{Selector, MAX_BOUND_CHARS, MAX_PREFIX_CHARS},
+    promql::{quoted_literal_len, Selector, MAX_BOUND_CHARS, MAX_PREFIX_BYTES, MAX_PREFIX_CHARS},
 };
 
 use super::{
@@ -124,7 +124,10 @@ where
                     Some(next) => groups = next,
                     None => {
                         let sent = log.queries.len().saturating_sub(sent_before);
-                        let capped = groups == MAX_PARTS && most_groups(instances) == MAX_PARTS;
+                        // At the cap, not stopped by a second engine timeout.
+                        let capped = groups == MAX_PARTS
+                            && most_groups(instances) == MAX_PARTS
+                            && retry_allowed(&refusals);
                         gave_up(log, query.purpose, (refusal, groups, sent), capped);
                         return Err(e);
                     }
@@ -225,8 +228,14 @@ fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
         sorted_copy = copy;
         &sorted_copy[..]
     };
-    let parts = partition(instances, groups);
     let prefix = fleet_prefix(instances);
+    // Behind a prefix, one more part takes the names without it: still at most `MAX_PARTS`.
+    let ranges = if prefix.is_empty() {
+        groups
+    } else {
+        groups.min(MAX_PARTS - 1)
+    };
+    let parts = partition(instances, ranges);
     let firsts: Vec<Option<&str>> = parts
         .iter()
         .map(|part| part.first().and_then(|i| i.get(prefix.len()..)))
@@ -251,7 +260,8 @@ fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
     selectors
 }
 
-/// The prefix the sorted `instances` all share, up to [`MAX_PREFIX_CHARS`] characters, when it
+/// The prefix the sorted `instances` all share, up to [`MAX_PREFIX_CHARS`] characters and
+/// [`MAX_PREFIX_BYTES`] of query text, when it
 /// is long enough that names would otherwise be alike once cut to [`MAX_BOUND_CHARS`] (half of
 /// it or more); empty otherwise, and the ranges are written on the whole names. Their first
 /// and last share what all of them share.
@@ -259,11 +269,15 @@ fn fleet_prefix(instances: &[String]) -> &str {
     let (Some(first), Some(last)) = (instances.first(), instances.last()) else {
         return "";
     };
+    let mut text_bytes = 0;
     let shared = first
         .char_indices()
         .zip(last.chars())
         .take(MAX_PREFIX_CHARS)
-        .take_while(|((_, a), b)| a == b)
+        .take_while(|((_, a), b)| {
+            text_bytes += quoted_literal_len(*a);
+            a == b && text_bytes <= MAX_PREFIX_BYTES
+        })
         .map(|((at, a), _)| at + a.len_utf8());
     let (chars, end) = shared.fold((0, 0), |(n, _), end| (n + 1, end));
     if chars < MAX_BOUND_CHARS / 2 {
@@ -416,6 +430,28 @@ mod tests {
             }
         }
         assert_eq!(sizes[..10], [100; 10], "{sizes:?}");
+        // At the cap, the part for the names outside the prefix is one of `MAX_PARTS`.
+        assert_eq!(part_selectors(&coverage, MAX_PARTS).len(), MAX_PARTS);
+    }
+
+    /// A prefix of characters written as `\x{…}` escapes is cut by the bytes it takes in the
+    /// query, not only by its characters: the catalog's longest query stays under 16 KB.
+    #[test]
+    fn a_prefix_is_cut_by_the_query_text_it_takes() {
+        let escaped = "é".repeat(MAX_PREFIX_CHARS);
+        let instances = [format!("{escaped}a"), format!("{escaped}b")];
+        let prefix = fleet_prefix(&instances);
+        let bytes: usize = prefix.chars().map(quoted_literal_len).sum();
+        assert!(bytes <= MAX_PREFIX_BYTES, "{bytes} bytes");
+        assert!(prefix.chars().count() >= MAX_BOUND_CHARS / 2);
+        assert!(prefix.chars().count() < MAX_PREFIX_CHARS);
+        let dots = ".".repeat(MAX_PREFIX_CHARS);
+        let instances = [format!("{dots}a"), format!("{dots}b")];
+        assert_eq!(
+            fleet_prefix(&instances),
+            dots,
+            "the worst case the tests hold"
+        );
     }
 
     #[test]

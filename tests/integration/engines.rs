@@ -430,10 +430,30 @@ const AWKWARD_NAMES: &[&str] = &[
     "\u{10ffff}",
 ];
 
-/// Every name of [`AWKWARD_NAMES`] as one series of `probe` at `at` (Unix seconds).
+/// A prefix a whole pool of nodes shares (GKE names), longer than the bounds of a range.
+const POOL: &str = "gke-production-europe-west1-default-pool-";
+
+/// The rest of the names in [`POOL`] (the prefix alone among them), and names outside it.
+const POOL_RESTS: &[&str] = &["", "0a1b~:9100", "0a1b~x", "9z", "é:9100", "🙂"];
+const OUTSIDE_POOL: &[&str] = &[
+    "gke-production",
+    "gke-production-europe-west1-default-poo",
+    "zz",
+];
+
+/// Every name of [`AWKWARD_NAMES`], of the pool and outside it, sorted.
+fn all_names() -> Vec<String> {
+    let pool = POOL_RESTS.iter().map(|rest| format!("{POOL}{rest}"));
+    let others = AWKWARD_NAMES.iter().chain(OUTSIDE_POOL);
+    let mut names: Vec<String> = others.map(|n| n.to_string()).chain(pool).collect();
+    names.sort();
+    names
+}
+
+/// Every name of [`all_names`] as one series of `probe` at `at` (Unix seconds).
 fn awkward_openmetrics(at: i64) -> String {
     let mut text = String::from("# TYPE probe gauge\n");
-    for name in AWKWARD_NAMES {
+    for name in all_names() {
         let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
         text.push_str(&format!("probe{{instance=\"{escaped}\"}} 1 {at}\n"));
     }
@@ -441,14 +461,11 @@ fn awkward_openmetrics(at: i64) -> String {
     text
 }
 
-/// The instances of `probe` in the range `from ≤ instance < to` on the engine at `url`.
-fn probes_in_range(url: &str, from: Option<&str>, to: Option<&str>, at: i64) -> Vec<String> {
-    let selector = Selector::empty()
-        .narrowed_to_range(from, to)
-        .expect("a non-empty range");
+/// The instances of the `probe` series `selector` picks, on the engine at `url`, sorted.
+fn probes_matching(url: &str, selector: &Selector, at: i64) -> Vec<String> {
     let time = chrono::DateTime::from_timestamp(at, 0).expect("a time");
     let answer = block_on(client(url).query(&format!("probe{{{selector}}}"), time))
-        .unwrap_or_else(|e| panic!("{url} refused the range {from:?}..{to:?}: {e}"));
+        .unwrap_or_else(|e| panic!("{url} refused {selector}: {e}"));
     let InstantValue::Vector(samples) = answer.data else {
         panic!("not a vector: {:?}", answer.data);
     };
@@ -460,10 +477,19 @@ fn probes_in_range(url: &str, from: Option<&str>, to: Option<&str>, at: i64) -> 
     names
 }
 
+/// The instances of `probe` in the range `from ≤ instance < to` on the engine at `url`.
+fn probes_in_range(url: &str, from: Option<&str>, to: Option<&str>, at: i64) -> Vec<String> {
+    let selector = Selector::empty()
+        .narrowed_to_range(from, to)
+        .expect("a non-empty range");
+    probes_matching(url, &selector, at)
+}
+
 /// Instance groups are ranges of names written as regexes, and VictoriaMetrics rewrites a
 /// regex before compiling it (a class starting at a control character comes out unparseable;
-/// issue 19). Split at every name, each range holds exactly its own name, on Prometheus and
-/// VictoriaMetrics alike: the first range open below, the last open above.
+/// issue 19). Split at every awkward name, each range holds exactly the names in it in byte
+/// order, on Prometheus and VictoriaMetrics alike (the first range open below, the last open
+/// above), and so does every part of a pool of names sharing a long prefix.
 #[test]
 fn instance_ranges_hold_exactly_their_names_on_every_engine() {
     let at = scenarios::mixed_fleet().at;
@@ -474,22 +500,57 @@ fn instance_ranges_hold_exactly_their_names_on_every_engine() {
     });
     let victoria = VictoriaMetrics::start();
     victoria.import_openmetrics(text.as_bytes());
-    let mut names: Vec<&str> = AWKWARD_NAMES.to_vec();
-    names.sort_unstable();
+    let all = all_names();
+    let mut bounds: Vec<&str> = AWKWARD_NAMES.to_vec();
+    bounds.sort_unstable();
     for url in [prometheus.url(), victoria.url()] {
-        assert_eq!(
-            probes_in_range(&url, None, None, at).len(),
-            names.len(),
-            "{url} holds every name"
-        );
-        for (i, name) in names.iter().enumerate() {
-            let from = (i > 0).then_some(*name);
-            let to = names.get(i + 1).copied();
+        assert_eq!(probes_in_range(&url, None, None, at), all, "{url}");
+        for (i, bound) in bounds.iter().enumerate() {
+            let from = (i > 0).then_some(*bound);
+            let to = bounds.get(i + 1).copied();
+            // Byte order, as `str` compares.
+            let expected: Vec<String> = all
+                .iter()
+                .filter(|n| from.is_none_or(|f| n.as_str() >= f))
+                .filter(|n| to.is_none_or(|t| n.as_str() < t))
+                .cloned()
+                .collect();
+            assert!(expected.iter().any(|n| n == bound), "{bound:?}");
             assert_eq!(
                 probes_in_range(&url, from, to, at),
-                vec![name.to_string()],
+                expected,
                 "{url}: the range {from:?}..{to:?}"
             );
         }
+        pool_ranges_hold_exactly_their_names(&url, at);
+    }
+}
+
+/// A fleet sharing a long prefix is split on the rest of its names, each part the prefix
+/// written once and a range of the rest, and one part (`instance!~`) for the names without
+/// the prefix: split at every rest, each part holds exactly its name.
+fn pool_ranges_hold_exactly_their_names(url: &str, at: i64) {
+    let mut outside: Vec<String> = AWKWARD_NAMES
+        .iter()
+        .chain(OUTSIDE_POOL)
+        .map(|n| n.to_string())
+        .collect();
+    outside.sort();
+    assert_eq!(
+        probes_matching(url, &Selector::empty().outside_prefix(POOL), at),
+        outside,
+        "{url}: the names outside the pool"
+    );
+    for (i, rest) in POOL_RESTS.iter().enumerate() {
+        let from = (i > 0).then_some(*rest);
+        let to = POOL_RESTS.get(i + 1).copied();
+        let part = Selector::empty()
+            .narrowed_to_prefixed_range(POOL, from, to)
+            .expect("a non-empty range");
+        assert_eq!(
+            probes_matching(url, &part, at),
+            vec![format!("{POOL}{rest}")],
+            "{url}: the pool's range {from:?}..{to:?}"
+        );
     }
 }
