@@ -20,7 +20,7 @@ const HOSTS: usize = 600;
 const MAX_SAMPLES: u64 = 40_000;
 
 /// What a finding is, for comparing analyses: id, check, severity, instance, device.
-fn findings(analysis: &Analysis) -> Vec<String> {
+pub(crate) fn findings(analysis: &Analysis) -> Vec<String> {
     let mut found: Vec<String> = analysis
         .insights
         .iter()
@@ -61,7 +61,8 @@ fn analyze_with_budget(
     block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
 }
 
-fn failed_checks(analysis: &Analysis) -> Vec<String> {
+/// The checks that failed, with their errors.
+pub(crate) fn failed_checks(analysis: &Analysis) -> Vec<String> {
     analysis
         .outcomes
         .iter()

@@ -8,8 +8,7 @@
 use std::time::Instant;
 
 use gregg_insights::{
-    analysis::{self, Analysis},
-    catalog,
+    analysis, catalog,
     inventory::{self, Inventory, Reach},
     methods::{Method, MethodsRequest},
     prometheus::{PrometheusError, QueryRange},
@@ -18,7 +17,10 @@ use gregg_insights::{
 };
 use gregg_testkit::{scenarios, victoria::VictoriaMetrics};
 
-use crate::support::{at, block_on, client, request};
+use crate::{
+    limits::{failed_checks, findings},
+    support::{at, block_on, client, request},
+};
 
 /// Hosts in the fleet, as in the other limits tests.
 const HOSTS: usize = 600;
@@ -31,30 +33,6 @@ const MAX_SAMPLES: u64 = 60_000;
 /// well below the limit (VictoriaMetrics counts a range query's look-back too, several times
 /// the planner's estimate).
 const BUDGET: u64 = 12_000;
-
-/// What a finding is: id, check, severity, instance, device.
-fn findings(analysis: &Analysis) -> Vec<String> {
-    let mut found: Vec<String> = analysis
-        .insights
-        .iter()
-        .map(|i| {
-            format!(
-                "{} {} {:?} {:?} {:?}",
-                i.id, i.check, i.severity, i.instance, i.device
-            )
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-fn failed_checks(analysis: &Analysis) -> Vec<String> {
-    analysis
-        .outcomes
-        .iter()
-        .filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.check)))
-        .collect()
-}
 
 /// The engine refused the query for its size.
 fn refused<T>(answer: Result<T, PrometheusError>) {
