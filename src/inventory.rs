@@ -10,7 +10,7 @@
 pub mod containers;
 mod grouped;
 
-pub use grouped::{Reach, LOOKBACK_SAMPLES};
+pub use grouped::Reach;
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -21,7 +21,7 @@ use crate::{
     catalog::Catalog,
     prometheus::{Client, InstantValue, PrometheusError, Series, ServerInfo},
     promql::{MatchOp, Matcher, Selector},
-    samples::{Over, QueryLog, Recorder},
+    samples::{Over, QueryLog, Recorder, LOOKBACK_SAMPLES},
 };
 
 use grouped::{degraded, value, Asked};

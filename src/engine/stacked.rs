@@ -19,6 +19,7 @@ use crate::{
     prometheus::{PrometheusError, Series},
     samples::{
         fold_in_groups, Coverage, GroupedQuery, Over, QueryLog, QueryText, Recorder, Timing,
+        LOOKBACK_SAMPLES,
     },
 };
 
@@ -129,7 +130,7 @@ where
     F: FnMut(&mut HashMap<(String, String), V>, Series) + Clone + Send + 'static,
 {
     let coverage = Coverage {
-        samples_per_instance: DEVICES_PER_INSTANCE * crate::inventory::LOOKBACK_SAMPLES,
+        samples_per_instance: DEVICES_PER_INSTANCE * LOOKBACK_SAMPLES,
         ..*coverage
     };
     let query = GroupedQuery {

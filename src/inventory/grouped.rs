@@ -17,10 +17,6 @@ use crate::{
     samples::{fold_in_groups, Coverage, GroupedQuery, Over, QueryLog, QueryText, Recorder},
 };
 
-/// Samples one series of an instant query may load: VictoriaMetrics counts every sample of the
-/// look-back window (five minutes at a 15 s scrape interval, and one more).
-pub const LOOKBACK_SAMPLES: u64 = 21;
-
 /// How far the inventory's queries reach: the instances to plan groups over and the samples one
 /// query may load.
 #[derive(Clone, Copy, Debug)]

@@ -55,7 +55,7 @@ impl LenientData {
             match context_problem.clone().or_else(|| query_problem(&q)) {
                 Some(message) => {
                     tracing::warn!(ref_id = %q.ref_id, error = %message, "Query rejected.");
-                    responses.insert(q.ref_id.clone(), error_response(400, message));
+                    responses.insert(q.ref_id.clone(), DataAnswer::failed(400, message));
                 }
                 None => match responses::cacheable(request.plugin_context.as_ref(), &q) {
                     Some(c) => match state.responses.get(&c.key) {
@@ -117,12 +117,12 @@ impl LenientData {
                 // The SDK refused the call (a conversion the screening above missed): this
                 // query fails alone.
                 Ok(Err(message)) => {
-                    responses.insert(ref_id, error_response(500, message));
+                    responses.insert(ref_id, DataAnswer::failed(500, message));
                 }
                 // Its work was dropped: it says why (504, as Grafana's own data sources answer
                 // a timeout).
                 Err(exceeded) => {
-                    responses.insert(ref_id, error_response(504, exceeded.to_string()));
+                    responses.insert(ref_id, DataAnswer::failed(504, exceeded.to_string()));
                 }
             }
         }
@@ -231,10 +231,6 @@ fn json_error(
     };
     let stream = futures_util::stream::once(async move { Ok(response) });
     tonic::Response::new(Box::pin(stream))
-}
-
-fn error_response(status: i32, error: String) -> DataAnswer {
-    DataAnswer::failed(status, error)
 }
 
 /// The user is never used, and an unknown role would fail the SDK's conversion.

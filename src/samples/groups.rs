@@ -32,6 +32,11 @@ pub const MAX_HALVINGS: u32 = 5;
 /// `querySampleBudget`) is too low for, and that is said rather than worked around.
 pub const MAX_PARTS: usize = 256;
 
+/// Samples one series of an instant query may load, for planning its groups: VictoriaMetrics
+/// counts every sample of the look-back window (five minutes at a 15 s scrape interval, and
+/// one more).
+pub const LOOKBACK_SAMPLES: u64 = 21;
+
 /// Samples a query over `instances` would load: every input series at every point of the
 /// range, plus the samples of one `rate()` window.
 pub fn estimated_samples(instances: usize, series_per_instance: u32, timing: &Timing) -> u64 {

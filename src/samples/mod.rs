@@ -19,7 +19,7 @@ mod refusals;
 mod split;
 mod timing;
 
-pub use groups::{estimated_samples, DEFAULT_SAMPLE_BUDGET, MAX_PARTS};
+pub use groups::{estimated_samples, DEFAULT_SAMPLE_BUDGET, LOOKBACK_SAMPLES, MAX_PARTS};
 pub use peer_values::{widen, PeerColumn, PeerValues};
 pub use record::{ExecutedQuery, QueryKind, QueryLog};
 pub use recorder::{Over, Recorder};

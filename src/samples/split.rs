@@ -392,10 +392,9 @@ mod tests {
         let selector = Selector::parse(r#"job="node""#).expect("selector");
         let prefix = "gke-production-europe-west1-default-pool-";
         assert_eq!(prefix.len(), 41);
-        let instances: Vec<String> = (0..1_000)
+        let mut sorted: Vec<String> = (0..1_000)
             .map(|i| format!("{prefix}{:08x}-{i:04}:9100", i * 7919))
             .collect();
-        let mut sorted = instances.clone();
         sorted.sort();
         let coverage = Coverage {
             selector: &selector,
@@ -458,7 +457,7 @@ mod tests {
     fn a_part_of_a_100000_host_fleet_is_a_short_query() {
         // VictoriaMetrics refuses query text over 16,384 bytes by default.
         let selector = Selector::parse(r#"job="node""#).expect("selector");
-        let instances: Vec<String> = (0..100_000)
+        let mut sorted: Vec<String> = (0..100_000)
             .map(|i| {
                 format!(
                     "ip-10-{}-{}-{}.eu-west-1.compute.internal:9100",
@@ -468,7 +467,6 @@ mod tests {
                 )
             })
             .collect();
-        let mut sorted = instances.clone();
         sorted.sort();
         let coverage = Coverage {
             selector: &selector,

@@ -58,7 +58,12 @@ fn analyze_with_budget(
 ) -> Analysis {
     let mut req = req.clone();
     req.query_sample_budget = budget;
-    block_on(analysis::analyze(&client(url), catalog::builtin(), &req)).expect("analysis")
+    run_analysis(url, &req)
+}
+
+/// `req` analysed on the engine at `url`; it must complete.
+pub(crate) fn run_analysis(url: &str, req: &gregg_insights::analysis::AnalysisRequest) -> Analysis {
+    block_on(analysis::analyze(&client(url), catalog::builtin(), req)).expect("analysis")
 }
 
 /// The checks that failed, with their errors.

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use gregg_insights::{
-    analysis, catalog,
+    catalog,
     inventory::{self, Inventory, Reach},
     methods::{Method, MethodsRequest},
     prometheus::{PrometheusError, QueryRange},
@@ -18,7 +18,7 @@ use gregg_insights::{
 use gregg_testkit::{scenarios, victoria::VictoriaMetrics};
 
 use crate::{
-    limits::{failed_checks, findings},
+    limits::{failed_checks, findings, run_analysis},
     support::{at, block_on, client, request},
 };
 
@@ -76,12 +76,7 @@ fn a_refused_inventory_query_is_fetched_in_instance_groups_on_victoria_metrics()
 
     let mut req = request(&fleet);
     req.methods = MethodsRequest::use_only();
-    let baseline = block_on(analysis::analyze(
-        &client(&plain.url()),
-        catalog::builtin(),
-        &req,
-    ))
-    .expect("analysis without limits");
+    let baseline = run_analysis(&plain.url(), &req);
     assert!(
         failed_checks(&baseline).is_empty(),
         "{:?}",
@@ -95,12 +90,7 @@ fn a_refused_inventory_query_is_fetched_in_instance_groups_on_victoria_metrics()
 
     req.query_sample_budget = BUDGET;
     let started = Instant::now();
-    let limited_run = block_on(analysis::analyze(
-        &client(&limited.url()),
-        catalog::builtin(),
-        &req,
-    ))
-    .expect("the analysis completes under the limit");
+    let limited_run = run_analysis(&limited.url(), &req);
     let wall = started.elapsed();
     assert!(
         failed_checks(&limited_run).is_empty(),
@@ -277,12 +267,7 @@ fn workload_and_latency_measures_are_fetched_in_instance_groups_under_a_sample_l
         methods: vec![Method::Workload, Method::Latency],
         ..MethodsRequest::default()
     };
-    let baseline = block_on(analysis::analyze(
-        &client(&plain.url()),
-        catalog::builtin(),
-        &req,
-    ))
-    .expect("analysis without limits");
+    let baseline = run_analysis(&plain.url(), &req);
     assert!(baseline.workload.iter().all(|m| m.error.is_none()));
     assert!(baseline.workload.iter().any(|m| m.targets >= HOSTS));
     // The run-queue measure sent whole, over both windows as the workload method sends it,
@@ -307,12 +292,7 @@ fn workload_and_latency_measures_are_fetched_in_instance_groups_under_a_sample_l
 
     req.query_sample_budget = PROMETHEUS_MAX_SAMPLES / 2;
     let started = Instant::now();
-    let grouped = block_on(analysis::analyze(
-        &client(&limited.url()),
-        catalog::builtin(),
-        &req,
-    ))
-    .expect("analysis under the limit");
+    let grouped = run_analysis(&limited.url(), &req);
     let wall = started.elapsed();
     assert_eq!(grouped.workload, baseline.workload);
     assert_eq!(findings(&grouped), findings(&baseline));
