@@ -136,7 +136,7 @@ impl Gate {
     }
 }
 
-/// The gates of every data source, by uid.
+/// The gates of every data source, by organisation and uid (`Instance::scoped_uid`).
 pub struct Admissions {
     gates: Mutex<HashMap<String, Arc<Gate>>>,
     telemetry: Arc<Telemetry>,
@@ -176,27 +176,27 @@ impl Admissions {
         }
     }
 
-    fn gate(&self, uid: &str) -> Arc<Gate> {
+    fn gate(&self, source: &str) -> Arc<Gate> {
         let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
-        if gates.len() >= MAX_GATES && !gates.contains_key(uid) {
+        if gates.len() >= MAX_GATES && !gates.contains_key(source) {
             // Forget idle gates (nobody holds them).
             gates.retain(|_, g| Arc::strong_count(g) > 1);
         }
         gates
-            .entry(uid.to_string())
+            .entry(source.to_string())
             .or_insert_with(|| Arc::new(Gate::new()))
             .clone()
     }
 
-    /// A place for one analysis on data source `uid`: at once if one is free, after a short
-    /// wait in the queue, or [`Busy`] at once when the queue is full or would not reach the
-    /// request within [`QUEUE_WAIT`] (or after [`QUEUE_WAIT`], if runs slowed down meanwhile),
-    /// or when the expected wait plus the expected run would outlast `deadline` (what remains
-    /// of the request's own deadline). A request that finds a place free is never refused for
-    /// its deadline: the run time is an average over other analyses, and one refused while
-    /// nothing runs would never update it.
-    pub async fn admit(&self, uid: &str, deadline: Option<Duration>) -> Result<Admitted, Busy> {
-        let gate = self.gate(uid);
+    /// A place for one analysis on data source `source` (organisation and uid): at once if
+    /// one is free, after a short wait in the queue, or [`Busy`] at once when the queue is
+    /// full or would not reach the request within [`QUEUE_WAIT`] (or after [`QUEUE_WAIT`], if
+    /// runs slowed down meanwhile), or when the expected wait plus the expected run would
+    /// outlast `deadline` (what remains of the request's own deadline). A request that finds a
+    /// place free is never refused for its deadline: the run time is an average over other
+    /// analyses, and one refused while nothing runs would never update it.
+    pub async fn admit(&self, source: &str, deadline: Option<Duration>) -> Result<Admitted, Busy> {
+        let gate = self.gate(source);
         let permit = match gate.running.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => self.wait(&gate, deadline).await?,

@@ -124,7 +124,10 @@ impl GreggPlugin {
         let instance = self
             .state
             .instances
-            .get(request.plugin_context.instance_settings.as_ref())
+            .get(
+                request.plugin_context.org_id,
+                request.plugin_context.instance_settings.as_ref(),
+            )
             .map_err(|e| Failure::from(&e));
         request
             .queries

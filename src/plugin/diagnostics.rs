@@ -14,10 +14,10 @@ impl backend::DiagnosticsService for GreggPlugin {
         &self,
         request: backend::CheckHealthRequest<Self>,
     ) -> Result<backend::CheckHealthResponse, Self::CheckHealthError> {
-        let instance = self
-            .state
-            .instances
-            .get(request.plugin_context.instance_settings.as_ref());
+        let instance = self.state.instances.get(
+            request.plugin_context.org_id,
+            request.plugin_context.instance_settings.as_ref(),
+        );
         let report = match instance {
             Ok(instance) => {
                 // Health never waits behind analyses (see `Priority::Control`).

@@ -1,8 +1,9 @@
 //! Data source instances: validated settings and a Prometheus client, cached per data source.
 //!
 //! Grafana sends a data source's full settings (secrets decrypted) with every request; the Rust
-//! SDK has no instance manager, so we keep one client per data source uid and rebuild it when
-//! the settings' `updated` time changes. Clients hold connection pools and the concurrency
+//! SDK has no instance manager, so we keep one client per data source (organisation and uid: a
+//! uid is unique within one organisation only) and rebuild it when the settings' `updated` time
+//! changes. Clients hold connection pools and the concurrency
 //! bound, so sharing them is what makes those limits real.
 
 use std::{
@@ -31,6 +32,8 @@ const MAX_CACHED: usize = 64;
 /// One configured data source, ready to query.
 #[derive(Debug)]
 pub struct Instance {
+    /// The Grafana organisation it belongs to (a uid is unique within one only).
+    pub org_id: i64,
     /// The data source's uid.
     pub uid: String,
     /// When its settings were saved (Grafana's `updated`): the version of `settings`.
@@ -47,7 +50,12 @@ pub struct Instance {
 impl Instance {
     /// Which data source, in which version, an analysis of this instance reads.
     pub fn source(&self) -> crate::request::key::Source {
-        crate::request::key::Source::new(&self.uid, self.updated)
+        crate::request::key::Source::new(self.org_id, &self.uid, self.updated)
+    }
+
+    /// The data source's identity across organisations, for per-data-source bounds.
+    pub fn scoped_uid(&self) -> String {
+        format!("{}/{}", self.org_id, self.uid)
     }
 }
 
@@ -80,7 +88,9 @@ struct Entry {
 
 /// The cache.
 pub struct Instances {
-    entries: Mutex<HashMap<String, Entry>>,
+    /// By organisation and uid: two orgs may each have a data source of one uid, with other
+    /// URLs and credentials, and neither may ever be answered with the other's client.
+    entries: Mutex<HashMap<(i64, String), Entry>>,
     clock: std::sync::atomic::AtomicU64,
     telemetry: Arc<Telemetry>,
     /// Range answers shared by every data source's analyses (keyed by source and revision).
@@ -103,10 +113,16 @@ impl Instances {
         self.ranges.expire_stale();
     }
 
-    /// The cached instance of `uid` if its settings are still those of `updated`.
-    fn cached(&self, uid: &str, updated: DateTime<Utc>, tick: u64) -> Option<Arc<Instance>> {
+    /// The cached instance of `key` (organisation, uid) if its settings are still those of
+    /// `updated`.
+    fn cached(
+        &self,
+        key: &(i64, String),
+        updated: DateTime<Utc>,
+        tick: u64,
+    ) -> Option<Arc<Instance>> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.get_mut(uid)?;
+        let entry = entries.get_mut(key)?;
         if entry.updated != updated {
             return None;
         }
@@ -114,13 +130,18 @@ impl Instances {
         Some(entry.instance.clone())
     }
 
-    /// The instance for these settings, built if new or changed.
-    pub fn get(&self, grafana: Option<&GrafanaSettings>) -> Result<Arc<Instance>, InstanceError> {
+    /// The instance for these settings of organisation `org_id`, built if new or changed.
+    pub fn get(
+        &self,
+        org_id: i64,
+        grafana: Option<&GrafanaSettings>,
+    ) -> Result<Arc<Instance>, InstanceError> {
         let grafana = grafana.ok_or(InstanceError::NoSettings)?;
         let tick = self
             .clock
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Some(instance) = self.cached(&grafana.uid, grafana.updated, tick) {
+        let key = (org_id, grafana.uid.clone());
+        if let Some(instance) = self.cached(&key, grafana.updated, tick) {
             return Ok(instance);
         }
         let settings = Settings::from_grafana(&InstanceSettings {
@@ -133,10 +154,11 @@ impl Instances {
             secure_json_data: &grafana.decrypted_secure_json_data,
         })?;
         let observer: Arc<dyn crate::prometheus::RequestObserver> = self.telemetry.clone();
-        // Keyed by uid and settings revision: answers from before a settings change (another
-        // URL, other credentials) are never reused.
+        // Keyed by organisation, uid and settings revision: answers from before a settings
+        // change (another URL, other credentials), or of another org's data source of the same
+        // uid, are never reused.
         let revision = format!(
-            "{}\0{}",
+            "{org_id}\0{}\0{}",
             grafana.uid,
             grafana
                 .updated
@@ -152,6 +174,7 @@ impl Instances {
             )),
         };
         let instance = Arc::new(Instance {
+            org_id,
             uid: grafana.uid.clone(),
             updated: grafana.updated,
             settings,
@@ -163,13 +186,13 @@ impl Instances {
             // Requests arriving together for a new data source each built a client above; the
             // first one stored wins, so they all share one client and with it one
             // `maxConcurrentQueries` bound (found by `go run mage.go load`).
-            if let Some(entry) = entries.get_mut(&grafana.uid) {
+            if let Some(entry) = entries.get_mut(&key) {
                 if entry.updated == grafana.updated {
                     entry.last_used = tick;
                     return Ok(entry.instance.clone());
                 }
             }
-            if entries.len() >= MAX_CACHED && !entries.contains_key(&grafana.uid) {
+            if entries.len() >= MAX_CACHED && !entries.contains_key(&key) {
                 if let Some(oldest) = entries
                     .iter()
                     .min_by_key(|(_, e)| e.last_used)
@@ -179,7 +202,7 @@ impl Instances {
                 }
             }
             entries.insert(
-                grafana.uid.clone(),
+                key,
                 Entry {
                     updated: grafana.updated,
                     instance: instance.clone(),
@@ -188,6 +211,7 @@ impl Instances {
             );
             self.telemetry.instances.set(entries.len() as i64);
             tracing::info!(
+                org = org_id,
                 datasource = %grafana.uid,
                 prometheus = %instance.client.url(),
                 "Data source instance ready."

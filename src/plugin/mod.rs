@@ -89,7 +89,10 @@ impl GreggPlugin {
     ) -> Result<admission::Admitted, crate::request::Failure> {
         self.state
             .admissions
-            .admit(&instance.uid, deadline::current().map(|d| d.remaining()))
+            .admit(
+                &instance.scoped_uid(),
+                deadline::current().map(|d| d.remaining()),
+            )
             .await
             .map_err(|busy| crate::request::Failure {
                 status: crate::request::Status::Busy,

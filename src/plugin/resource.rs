@@ -175,7 +175,10 @@ impl backend::ResourceService for GreggPlugin {
         let instance = self
             .state
             .instances
-            .get(request.plugin_context.instance_settings.as_ref())
+            .get(
+                request.plugin_context.org_id,
+                request.plugin_context.instance_settings.as_ref(),
+            )
             .map_err(|e| ResourceError::from(&e))?;
         let params = Params::parse(request.request.uri().query().unwrap_or(""))?;
         // A panic (a bug) answers 500 instead of resetting Grafana's gRPC stream.

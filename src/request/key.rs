@@ -13,10 +13,14 @@ use crate::{
     methods::{HistogramRequest, Method, MethodsRequest, Slo},
 };
 
-/// The data source an analysis reads: its uid and the version of its settings (Grafana's
-/// `updated`), so saving the settings starts fresh analyses.
+/// The data source an analysis reads: its organisation and uid (a uid is unique within one
+/// Grafana organisation only: provisioning the same file into two orgs gives two data sources
+/// with one uid) and the version of its settings (Grafana's `updated`), so saving the settings
+/// starts fresh analyses.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Source {
+    /// The Grafana organisation the data source belongs to.
+    pub org_id: i64,
     /// The data source's uid.
     pub uid: String,
     /// When its settings were last saved, Unix milliseconds.
@@ -24,9 +28,10 @@ pub struct Source {
 }
 
 impl Source {
-    /// The source `uid` with settings saved at `updated`.
-    pub fn new(uid: impl Into<String>, updated: DateTime<Utc>) -> Self {
+    /// The source `uid` of organisation `org_id` with settings saved at `updated`.
+    pub fn new(org_id: i64, uid: impl Into<String>, updated: DateTime<Utc>) -> Self {
         Self {
+            org_id,
             uid: uid.into(),
             updated_ms: updated.timestamp_millis(),
         }
@@ -99,6 +104,19 @@ impl AnalysisKey {
             group_by: group_by.clone(),
             range_step: *range_step,
         }
+    }
+}
+
+impl AnalysisKey {
+    /// Whether `other` asks the same of an earlier time (only `at` differs, and is earlier):
+    /// the analysis a refreshed dashboard has moved past.
+    pub fn is_same_but_earlier(&self, other: &Self) -> bool {
+        other.at_ms < self.at_ms
+            && *self
+                == Self {
+                    at_ms: self.at_ms,
+                    ..other.clone()
+                }
     }
 }
 
@@ -176,6 +194,26 @@ impl DashboardKey {
     }
 }
 
+/// The analysis cache's time bucket (`plugin::cache::TIME_BUCKET_SECONDS`), in ms.
+const BUCKET_MS: u64 = 15_000;
+
+impl DashboardKey {
+    /// Whether `other` asks the same of an earlier range as long: the dashboard refreshed,
+    /// not zoomed. Only `to` is rounded up to the analysis cache's time bucket (15 s), `from`
+    /// keeps Grafana's milliseconds, so a refresh changes the range's length by up to a
+    /// bucket: lengths within one bucket count as the same.
+    pub fn is_same_but_earlier(&self, other: &Self) -> bool {
+        other.to_ms < self.to_ms
+            && (self.to_ms - self.from_ms).abs_diff(other.to_ms - other.from_ms) < BUCKET_MS
+            && *self
+                == Self {
+                    from_ms: self.from_ms,
+                    to_ms: self.to_ms,
+                    ..other.clone()
+                }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -192,7 +230,7 @@ mod tests {
     }
 
     fn key(r: &AnalysisRequest) -> AnalysisKey {
-        AnalysisKey::new(Source::new("ds", DateTime::UNIX_EPOCH), r)
+        AnalysisKey::new(Source::new(1, "ds", DateTime::UNIX_EPOCH), r)
     }
 
     #[test]
@@ -207,10 +245,9 @@ mod tests {
         assert_eq!(keys.len(), 3);
     }
 
-    #[test]
-    fn every_field_and_the_source_change_the_key() {
-        let base = key(&request());
-        let changed: Vec<fn(&mut AnalysisRequest)> = vec![
+    /// One change to each field of a request (the time first).
+    fn changes() -> Vec<fn(&mut AnalysisRequest)> {
+        vec![
             |r| r.at += chrono::Duration::seconds(15),
             |r| r.window = Duration::from_secs(600),
             |r| r.selector = Selector::empty(),
@@ -230,18 +267,77 @@ mod tests {
             |r| r.methods.histogram = Some(HistogramRequest::parse("h", None).unwrap()),
             |r| r.methods.group_by = "env".into(),
             |r| r.range_step = Some(Duration::from_secs(60)),
-        ];
-        for (i, change) in changed.iter().enumerate() {
+        ]
+    }
+
+    #[test]
+    fn every_field_and_the_source_change_the_key() {
+        let base = key(&request());
+        for (i, change) in changes().iter().enumerate() {
             let mut r = request();
             change(&mut r);
             assert_ne!(key(&r), base, "change {i}");
         }
         let saved = AnalysisKey::new(
-            Source::new("ds", DateTime::from_timestamp(1, 0).unwrap()),
+            Source::new(1, "ds", DateTime::from_timestamp(1, 0).unwrap()),
             &request(),
         );
         assert_ne!(saved, base);
-        let other = AnalysisKey::new(Source::new("other", DateTime::UNIX_EPOCH), &request());
+        let other = AnalysisKey::new(Source::new(1, "other", DateTime::UNIX_EPOCH), &request());
         assert_ne!(other, base);
+        let other_org = AnalysisKey::new(Source::new(2, "ds", DateTime::UNIX_EPOCH), &request());
+        assert_ne!(other_org, base, "the same uid in another organisation");
+    }
+
+    #[test]
+    fn only_the_same_analysis_at_an_earlier_time_is_superseded() {
+        let base = key(&request());
+        assert!(!base.is_same_but_earlier(&base), "the same key");
+        let later = |r: &mut AnalysisRequest| r.at += chrono::Duration::seconds(15);
+        let mut r = request();
+        later(&mut r);
+        assert!(key(&r).is_same_but_earlier(&base));
+        assert!(
+            !base.is_same_but_earlier(&key(&r)),
+            "a later time is not superseded"
+        );
+        // Any other field changed as well: another question.
+        for (i, change) in changes().iter().enumerate().skip(1) {
+            let mut r = request();
+            later(&mut r);
+            change(&mut r);
+            assert!(!key(&r).is_same_but_earlier(&base), "change {i}");
+        }
+        let elsewhere = AnalysisKey::new(Source::new(1, "other", DateTime::UNIX_EPOCH), &r);
+        assert!(!elsewhere.is_same_but_earlier(&base), "another data source");
+    }
+
+    #[test]
+    fn only_the_same_dashboard_over_an_earlier_range_as_long_is_superseded() {
+        let at = |ms: i64| DateTime::from_timestamp_millis(1_795_788_300_000 + ms).unwrap();
+        let request = |from: i64, to: i64, uid: &str| DashboardRequest {
+            uid: uid.into(),
+            panel_ids: None,
+            variables: Default::default(),
+            from: at(from),
+            to: at(to),
+            max_points: 1000,
+            scrape_interval: None,
+        };
+        let key = |r: &DashboardRequest| DashboardKey::new(Source::new(1, "ds", at(0)), r);
+        // `now-1h` to `now` at 12:00:03.217, `to` rounded up to the bucket (12:00:15).
+        let base = key(&request(-3_600_000 + 3_217, 15_000, "node"));
+        assert!(!base.is_same_but_earlier(&base));
+        // Refreshed at 12:00:21.904: `to` at 12:00:30, the range 3.7 s shorter.
+        let refreshed = key(&request(-3_600_000 + 21_904, 30_000, "node"));
+        assert!(refreshed.is_same_but_earlier(&base));
+        assert!(
+            !base.is_same_but_earlier(&refreshed),
+            "a later range is not superseded"
+        );
+        let zoomed = key(&request(-7_200_000 + 21_904, 30_000, "node"));
+        assert!(!zoomed.is_same_but_earlier(&base), "zoomed out");
+        let other = key(&request(-3_600_000 + 21_904, 30_000, "other"));
+        assert!(!other.is_same_but_earlier(&base), "another dashboard");
     }
 }

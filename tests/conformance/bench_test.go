@@ -114,8 +114,9 @@ func metricSum(b testing.TB, p *plugin, prefix string) float64 {
 }
 
 // BenchmarkFleetAnalysis: a synthetic fleet analysed through the plugin as Grafana asks for it
-// (an `insights` query, every method, the CLI's 10m window). Each iteration is at a new 15 s
-// cache bucket so Prometheus is really asked; the same query is then repeated within the cache's
+// (an `insights` query, every method, the CLI's 10m window). Each iteration is at the next 15 s
+// cache bucket, ending at GREGG_BENCH_AT, as a live dashboard's refreshes move forward, so
+// Prometheus is really asked; the same query is then repeated within the cache's
 // TTL: the dashboard refresh case, answered with no Prometheus request. Reports the medians,
 // the Prometheus requests per analysis and per cached repeat (from the plugin's own metrics),
 // the cached repeat's time inside the plugin (its own query duration metric: the round trip
@@ -137,7 +138,7 @@ func BenchmarkFleetAnalysis(b *testing.B) {
 	var requests, cachedRequests float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		q := query("A", "insights", time.Unix(at, 0).Add(-time.Duration(i)*15*time.Second), map[string]any{"window": "10m"})
+		q := query("A", "insights", time.Unix(at, 0).Add(-time.Duration(b.N-1-i)*15*time.Second), map[string]any{"window": "10m"})
 		before := prometheusRequests(b, p)
 		started := time.Now()
 		resp := p.query(b, ds, q)

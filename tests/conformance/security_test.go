@@ -355,3 +355,69 @@ func TestResourcePathsCannotEscapeTheirRoutes(t *testing.T) {
 		}
 	}
 }
+
+// Two Grafana organisations may each hold a data source of the same uid (one provisioning file
+// applied to both), saved at the same moment, pointing at different Prometheus servers. Each
+// org is answered from its own: org 2's Prometheus is down, so its health check, an analysis
+// org 1 has just cached and a query needing only the client must all fail naming org 2's
+// server, never be answered with org 1's client or analysis; org 1 still gets its own after.
+// (The scenario's data is in the past, so org 1's health is "no node_exporter data now".)
+func TestTwoOrgsWithOneDataSourceUidNeverShareAnswers(t *testing.T) {
+	p := startPlugin(t)
+	e := startEnv(t, "scenario", "cpu_mixed")
+	at := time.Unix(e.Scenario.At, 0)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "org two's Prometheus is down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	orgOne := settings(e.Prometheus, nil, nil)
+	orgTwo := *orgOne
+	orgTwo.URL = down.URL
+	inOrg := func(org int64, ds *backend.DataSourceInstanceSettings) backend.PluginContext {
+		return backend.PluginContext{OrgID: org, PluginID: pluginID, DataSourceInstanceSettings: ds}
+	}
+	ask := func(org int64, ds *backend.DataSourceInstanceSettings) *backend.QueryDataResponse {
+		return p.queryRaw(t, backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
+			PluginContext: inOrg(org, ds),
+			Queries:       []backend.DataQuery{query("A", "insights", at, nil), query("B", "instances", at, nil)},
+		}))
+	}
+	health := func(org int64, ds *backend.DataSourceInstanceSettings) *backend.CheckHealthResult {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		resp, err := p.diagnostics.CheckHealth(ctx, &pluginv2.CheckHealthRequest{
+			PluginContext: backend.ToProto().PluginContext(inOrg(org, ds)),
+		})
+		if err != nil {
+			t.Fatalf("CheckHealth: %v", err)
+		}
+		return backend.FromProto().CheckHealthResponse(resp)
+	}
+
+	one := ask(1, orgOne)
+	for _, ref := range []string{"A", "B"} {
+		if r := one.Responses[ref]; r.Error != nil || len(r.Frames) == 0 {
+			t.Fatalf("org 1, %s: %v (%d frames)", ref, r.Error, len(r.Frames))
+		}
+	}
+	downHost := strings.TrimPrefix(down.URL, "http://")
+	if h := health(1, orgOne); strings.Contains(h.Message, downHost) || strings.Contains(h.Message, "503") {
+		t.Errorf("org 1's health names org 2's server: %s", h.Message)
+	}
+	if h := health(2, &orgTwo); h.Status == backend.HealthStatusOk || !strings.Contains(h.Message, "503") {
+		t.Errorf("org 2's health does not report its own Prometheus' 503: %s %s", h.Status, h.Message)
+	}
+	two := ask(2, &orgTwo)
+	for _, ref := range []string{"A", "B"} {
+		r := two.Responses[ref]
+		if r.Error == nil {
+			t.Errorf("org 2, %s: answered (%d frames) although its Prometheus is down: org 1's answer", ref, len(r.Frames))
+		} else if !strings.Contains(r.Error.Error(), "503") || !strings.Contains(r.Error.Error(), downHost) {
+			t.Errorf("org 2, %s: the error does not name its own Prometheus and its 503: %v", ref, r.Error)
+		}
+	}
+	again := ask(1, orgOne)
+	if r := again.Responses["A"]; r.Error != nil {
+		t.Errorf("org 1 after org 2: %v", r.Error)
+	}
+}
