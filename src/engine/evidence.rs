@@ -1,7 +1,7 @@
 //! Evidence: the supporting numbers a check names (`[[check.evidence]]`), fetched at the end of
 //! the window for the targets it flagged only.
 
-use std::collections::HashSet;
+use std::{borrow::Cow, collections::HashSet};
 
 use crate::{
     catalog::{Check, EvidenceQuery},
@@ -32,11 +32,11 @@ pub(super) type Scope<'a> = (&'a Selector, &'a [String], u64);
 /// instances (sorted), else each part would hold the hosts between two flagged ones, up to
 /// the whole fleet. The flagged ones when `all` is unknown (the ranges still meet end to
 /// start, only their sizes are off).
-pub(super) fn planned_over(flagged: &[&str], all: &[String]) -> Vec<String> {
+pub(super) fn planned_over<'a>(flagged: &[&str], all: &'a [String]) -> Cow<'a, [String]> {
     if flagged.len() > INSTANCE_REGEX_LIMIT && !all.is_empty() {
-        return all.to_vec();
+        return Cow::Borrowed(all);
     }
-    flagged.iter().map(|s| s.to_string()).collect()
+    Cow::Owned(flagged.iter().map(|s| s.to_string()).collect())
 }
 
 /// `selector` narrowed to `instances` when there are few enough to list.
@@ -73,9 +73,9 @@ pub(super) async fn attach(
     let narrowed = narrowed_for(targets, selector, &instances);
     let wanted: HashSet<String> = instances.iter().map(|s| s.to_string()).collect();
     // Sorted, as `instances_of` gives them.
-    let grouped: Vec<String> = match targets {
+    let grouped = match targets {
         true => planned_over(&instances, all),
-        false => Vec::new(),
+        false => Cow::Borrowed(&[][..]),
     };
     let coverage = Coverage {
         selector: &narrowed,

@@ -44,9 +44,7 @@ pub const TTL: Duration = Duration::from_secs(30);
 /// this whose run never finished belongs to a run cancelled with nobody waiting, and goes.
 const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(600);
 
-/// Evaluation times are rounded up to this, so the panels of one refresh (whose `to` differ by
-/// milliseconds) share one analysis.
-pub const TIME_BUCKET_SECONDS: i64 = 15;
+pub use crate::request::key::TIME_BUCKET_SECONDS;
 
 /// `at` rounded up to the time bucket: the panels of one refresh share one analysis, and
 /// rounding up (not down) never hides the newest samples (an instant query sees the last
@@ -230,15 +228,12 @@ where
     /// a cancellation). Runs in flight stay: their callers are waiting for them. The results
     /// are freed after the lock is released (one is some 11 MiB at 10,000 hosts).
     fn drop_superseded_by(&self, key: &K) {
-        let superseded: Vec<Entry<T, E>> = {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            let keys: Vec<K> = entries
-                .iter()
-                .filter(|(k, e)| e.cell.initialized() && key.supersedes(k))
-                .map(|(k, _)| k.clone())
-                .collect();
-            keys.iter().filter_map(|k| entries.remove(k)).collect()
-        };
+        let superseded: Vec<(K, Entry<T, E>)> = self
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extract_if(|k, e| e.cell.initialized() && key.supersedes(k))
+            .collect();
         drop(superseded);
     }
 

@@ -49,6 +49,8 @@ impl LenientData {
         let mut accepted = Vec::with_capacity(request.queries.len());
         // Answers a repeated refresh can take from the response cache, by refId: their keys.
         let mut to_keep = HashMap::new();
+        // Whether an answer was kept: its expiry is scheduled once for the whole call.
+        let mut kept = false;
         let state = &self.0.state;
         for q in std::mem::take(&mut request.queries) {
             let started = std::time::Instant::now();
@@ -109,7 +111,7 @@ impl LenientData {
                         let answer = DataAnswer::from(answer);
                         if let Some(key) = to_keep.remove(&ref_id) {
                             state.responses.put(key, &answer);
-                            self.0.expire_caches_later();
+                            kept = true;
                         }
                         responses.insert(ref_id, answer);
                     }
@@ -125,6 +127,9 @@ impl LenientData {
                     responses.insert(ref_id, DataAnswer::failed(504, exceeded.to_string()));
                 }
             }
+        }
+        if kept {
+            self.0.expire_caches_later();
         }
         responses
     }

@@ -171,17 +171,13 @@ impl Selector {
             (Some(from), None) => super::at_least(from),
             (from, Some(to)) => super::between(from.unwrap_or(""), to)?,
         };
-        Some(self.clone().with(Matcher {
-            name: "instance".into(),
-            op: MatchOp::Regex,
-            value: regex,
-        }))
+        Some(self.with_instance(MatchOp::Regex, regex))
     }
 
     /// The selector narrowed to the instances that start with `prefix` and whose rest is from
     /// `from` (included) up to `to` (excluded), either end open ([`super::prefixed_range`]);
     /// `None` when the range is empty. With `outside_prefix`, the groups of a fleet whose
-    /// names share a long prefix.
+    /// names share a long prefix; without a prefix, [`Self::narrowed_to_range`].
     #[must_use]
     pub fn narrowed_to_prefixed_range(
         &self,
@@ -189,22 +185,26 @@ impl Selector {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Option<Self> {
+        if prefix.is_empty() {
+            return self.narrowed_to_range(from, to);
+        }
         let regex = super::prefixed_range(prefix, from, to)?;
-        Some(self.clone().with(Matcher {
-            name: "instance".into(),
-            op: MatchOp::Regex,
-            value: regex,
-        }))
+        Some(self.with_instance(MatchOp::Regex, regex))
     }
 
     /// The selector narrowed to the instances that do not start with `prefix`: with
     /// [`Self::narrowed_to_prefixed_range`], every instance is in exactly one part.
     #[must_use]
     pub fn outside_prefix(&self, prefix: &str) -> Self {
+        self.with_instance(MatchOp::NotRegex, super::starting_with(prefix))
+    }
+
+    /// The selector with one more `instance` matcher.
+    fn with_instance(&self, op: MatchOp, value: String) -> Self {
         self.clone().with(Matcher {
             name: "instance".into(),
-            op: MatchOp::NotRegex,
-            value: super::starting_with(prefix),
+            op,
+            value,
         })
     }
 

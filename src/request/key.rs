@@ -194,8 +194,12 @@ impl DashboardKey {
     }
 }
 
-/// The analysis cache's time bucket (`plugin::cache::TIME_BUCKET_SECONDS`), in ms.
-const BUCKET_MS: u64 = 15_000;
+/// Evaluation times are rounded up to this (`plugin::cache::bucketed`), so the panels of one
+/// refresh (whose `to` differ by milliseconds) share one analysis.
+pub const TIME_BUCKET_SECONDS: i64 = 15;
+
+/// [`TIME_BUCKET_SECONDS`] in ms.
+const BUCKET_MS: u64 = TIME_BUCKET_SECONDS.unsigned_abs() * 1000;
 
 impl DashboardKey {
     /// Whether `other` asks the same of an earlier range as long: the dashboard refreshed,

@@ -21,9 +21,7 @@ use crate::{
 };
 
 use super::{
-    groups::{
-        most_groups, next_after_refusal, partition, planned_groups, retry_allowed, MAX_PARTS,
-    },
+    groups::{next_after_refusal, partition, planned_groups, retry_allowed, MAX_PARTS},
     Over, QueryLog, Recorder, Timing,
 };
 
@@ -117,17 +115,17 @@ where
                     return Err(e);
                 };
                 refusals.push(refusal);
-                let next = retry_allowed(&refusals)
+                let allowed = retry_allowed(&refusals);
+                let next = allowed
                     .then(|| next_after_refusal(groups, instances, refusals.len() as u32 - 1))
                     .flatten();
                 match next {
                     Some(next) => groups = next,
                     None => {
                         let sent = log.queries.len().saturating_sub(sent_before);
-                        // At the cap, not stopped by a second engine timeout.
-                        let capped = groups == MAX_PARTS
-                            && most_groups(instances) == MAX_PARTS
-                            && retry_allowed(&refusals);
+                        // At the cap (groups never exceed one an instance), not stopped by a
+                        // second engine timeout.
+                        let capped = groups == MAX_PARTS && allowed;
                         gave_up(log, query.purpose, (refusal, groups, sent), capped);
                         return Err(e);
                     }
@@ -245,12 +243,9 @@ fn part_selectors(coverage: &Coverage<'_>, groups: usize) -> Vec<Selector> {
     let ranges = (0..parts.len()).filter_map(|i| {
         let from = if i == 0 { None } else { firsts[i] };
         let to = firsts.get(i + 1).copied().flatten();
-        match prefix {
-            "" => coverage.selector.narrowed_to_range(from, to),
-            _ => coverage
-                .selector
-                .narrowed_to_prefixed_range(prefix, from, to),
-        }
+        coverage
+            .selector
+            .narrowed_to_prefixed_range(prefix, from, to)
     });
     let mut selectors: Vec<Selector> = ranges.collect();
     if !prefix.is_empty() {
