@@ -41,10 +41,10 @@ pub const MAX_PREFIX_CHARS: usize = 200;
 /// characters written as `\x{…}` escapes (7–11 bytes each once quoted) is cut sooner.
 pub const MAX_PREFIX_BYTES: usize = 3 * MAX_PREFIX_CHARS;
 
-/// What `c` costs in a prefix's literal once quoted in PromQL (its backslashes doubled).
+/// What `c` costs in a prefix's literal once quoted in PromQL (backslashes and quotes
+/// escaped, as [`super::quote`] writes them).
 pub fn quoted_literal_len(c: char) -> usize {
-    let literal = literal_char(c);
-    literal.len() + literal.matches('\\').count()
+    super::quote(&literal_char(c)).len() - 2
 }
 
 /// Newlines match `.` from here on: written once at the front of every regex.
@@ -378,6 +378,14 @@ mod tests {
                 .filter(|(r, positive)| r.is_match(&value) == *positive)
                 .count();
             assert_eq!(parts, 1, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_character_costs_what_the_quoted_query_text_takes() {
+        // `.` is `\.` in the regex and `\\.` once quoted; `"` is `\"` once quoted.
+        for (c, bytes) in [('a', 1), ('.', 3), ('"', 2), ('é', 7), ('\\', 4)] {
+            assert_eq!(quoted_literal_len(c), bytes, "{c:?}");
         }
     }
 
